@@ -1,0 +1,217 @@
+/**
+ * fanfold's one error tree. Every error has a stable `code`; tests and callers should branch on
+ * the class or the code, never on the message text.
+ *
+ * @example
+ * ```ts
+ * try { await pool.map('parse', lines); }
+ * catch (e) { if (e instanceof TaskError) console.error(e.remoteStack, e.chunkIndex); }
+ * ```
+ */
+
+/** Stable error codes, one per error class. */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'ERR_FANFOLD_INVALID_ARGUMENT',
+  UNKNOWN_TASK: 'ERR_FANFOLD_UNKNOWN_TASK',
+  TASK_FAILED: 'ERR_FANFOLD_TASK_FAILED',
+  RETRIES_EXHAUSTED: 'ERR_FANFOLD_RETRIES_EXHAUSTED',
+  WORKER_CRASHED: 'ERR_FANFOLD_WORKER_CRASHED',
+  POOL_NOT_RUNNING: 'ERR_FANFOLD_POOL_NOT_RUNNING',
+  POOL_STILL_RUNNING: 'ERR_FANFOLD_POOL_STILL_RUNNING',
+  NOT_SERIALIZABLE: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+  TIMEOUT: 'ERR_FANFOLD_TIMEOUT',
+  JOB_CANCELLED: 'ERR_FANFOLD_JOB_CANCELLED',
+  JOB_EXPIRED: 'ERR_FANFOLD_JOB_EXPIRED',
+  PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
+  TASKS_MODULE: 'ERR_FANFOLD_TASKS_MODULE',
+  NOT_READY: 'ERR_FANFOLD_NOT_READY',
+} as const;
+
+/** One of {@link ErrorCodes}. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base class of every error fanfold throws. */
+export class FanfoldError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A bad argument or option; raised before any thread starts or any AWS call is made. */
+export class InvalidArgumentError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.INVALID_ARGUMENT, message);
+  }
+}
+
+/** A message named a task that the tasks module does not define. */
+export class UnknownTaskError extends FanfoldError {
+  readonly task: string;
+  constructor(task: string, known: readonly string[]) {
+    super(ErrorCodes.UNKNOWN_TASK, `Unknown task "${task}"; the tasks module defines: ${known.join(', ') || '(none)'}`);
+    this.task = task;
+  }
+}
+
+/** The shape in which an error thrown by a task crosses a thread, queue or table. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  /** Index of the chunk whose task threw. */
+  chunkIndex?: number;
+  /** Index, within the whole job's input, of the item whose task threw. */
+  itemIndex?: number;
+}
+
+/** A task threw. Carries the remote error's name, message and stack. */
+export class TaskError extends FanfoldError {
+  readonly jobId: string | undefined;
+  readonly chunkIndex: number | undefined;
+  readonly itemIndex: number | undefined;
+  /** The name of the error class thrown inside the task (e.g. `RangeError`). */
+  readonly remoteName: string;
+  /** The stack of the error as it was thrown inside the worker. */
+  readonly remoteStack: string | undefined;
+  readonly remoteCode: string | undefined;
+  constructor(remote: SerializedError, jobId?: string) {
+    super(ErrorCodes.TASK_FAILED, `${remote.name}: ${remote.message}`);
+    this.jobId = jobId;
+    this.chunkIndex = remote.chunkIndex;
+    this.itemIndex = remote.itemIndex;
+    this.remoteName = remote.name;
+    this.remoteStack = remote.stack;
+    this.remoteCode = remote.code;
+    if (remote.stack) this.stack = `${this.name}: ${this.message}\n    --- remote stack ---\n${remote.stack}`;
+  }
+}
+
+/** A chunk was delivered `maxReceiveCount` times without being recorded: it went to the dead-letter queue. */
+export class RetriesExhaustedError extends FanfoldError {
+  readonly jobId: string;
+  readonly chunkIndex: number | undefined;
+  readonly attempts: number;
+  readonly lastError: SerializedError | undefined;
+  constructor(jobId: string, chunkIndex: number | undefined, attempts: number, lastError?: SerializedError) {
+    super(
+      ErrorCodes.RETRIES_EXHAUSTED,
+      `Chunk ${chunkIndex ?? '(finalise)'} of job ${jobId} failed ${attempts} deliveries` +
+        (lastError ? `; last error: ${lastError.name}: ${lastError.message}` : ''),
+    );
+    this.jobId = jobId;
+    this.chunkIndex = chunkIndex;
+    this.attempts = attempts;
+    this.lastError = lastError;
+  }
+}
+
+/** A worker thread (or process) died while running a chunk. The chunk is redelivered. */
+export class WorkerCrashedError extends FanfoldError {
+  readonly exitCode: number | undefined;
+  constructor(message: string, exitCode?: number, cause?: unknown) {
+    super(ErrorCodes.WORKER_CRASHED, message, { cause });
+    this.exitCode = exitCode;
+  }
+}
+
+/** A call was made on a pool after `close()` or `terminate()`. */
+export class PoolNotRunningError extends FanfoldError {
+  readonly state: string;
+  constructor(state: string, method: string) {
+    super(ErrorCodes.POOL_NOT_RUNNING, `Pool is ${state}: ${method}() is not allowed`);
+    this.state = state;
+  }
+}
+
+/** `join()` was called on a pool that was neither closed nor terminated (CPython raises ValueError). */
+export class PoolStillRunningError extends FanfoldError {
+  constructor() {
+    super(ErrorCodes.POOL_STILL_RUNNING, 'Pool is still running: call close() or terminate() before join()');
+  }
+}
+
+/** A value that cannot be serialised (a function, a symbol, a class instance with private state…). */
+export class NotSerializableError extends FanfoldError {
+  /** Position of the offending item in the input (or argument position for `apply`). */
+  readonly position: number | undefined;
+  constructor(what: string, position: number | undefined, cause?: unknown) {
+    super(
+      ErrorCodes.NOT_SERIALIZABLE,
+      `${what}${position === undefined ? '' : ` at position ${position}`} cannot be serialised` +
+        (cause instanceof Error ? `: ${cause.message}` : ''),
+      { cause },
+    );
+    this.position = position;
+  }
+}
+
+/** A wait with a timeout ran out (CPython: `multiprocessing.TimeoutError`). */
+export class TimeoutError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.TIMEOUT, message);
+  }
+}
+
+/** The job was cancelled (terminate, abort signal, or an early `break` from `imap`). */
+export class JobCancelledError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string, reason?: string) {
+    super(ErrorCodes.JOB_CANCELLED, `Job ${jobId} was cancelled${reason ? `: ${reason}` : ''}`);
+    this.jobId = jobId;
+  }
+}
+
+/** The job passed its deadline before it ended. */
+export class JobExpiredError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
+    this.jobId = jobId;
+  }
+}
+
+/** A message on a queue, thread port or function boundary did not match the protocol. */
+export class ProtocolError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.PROTOCOL, message);
+  }
+}
+
+/** The tasks module could not be bundled or loaded. */
+export class TasksModuleError extends FanfoldError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.TASKS_MODULE, message, { cause });
+  }
+}
+
+/** `AsyncResult.successful()` was called before the result was ready (CPython raises ValueError). */
+export class NotReadyError extends FanfoldError {
+  constructor() {
+    super(ErrorCodes.NOT_READY, 'The result is not ready yet');
+  }
+}
+
+/** Turns anything thrown into the {@link SerializedError} shape. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof Error) {
+    const out: SerializedError = { name: e.name, message: e.message };
+    if (e.stack !== undefined) out.stack = e.stack;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') out.code = code;
+    return out;
+  }
+  return { name: 'NonError', message: safeString(e) };
+}
+
+function safeString(v: unknown): string {
+  try {
+    return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The ports between fanfold's engine and its backends. The engine sees only these interfaces;
+ * `src/local/` implements them in memory (with the cloud's semantics) and `src/aws/` on SQS,
+ * DynamoDB and S3. Each method is one atomic, domain-level operation whose semantics are stated
+ * here; the contract suites in `test/contract/` hold every adapter to them.
+ */
+import type { SerializedError } from './errors.js';
+
+/** How a value or a list of values is encoded as bytes. */
+export type Encoding =
+  /** `v8.serialize` of the value: structured-clone types (Map, Set, Date, BigInt, typed arrays…). */
+  | 'v8'
+  /** A list of numbers as the bytes of a Float64Array (little-endian, 8 bytes each). */
+  | 'f64';
+
+/** Encoded data, either inline or stored in the blob store by reference. */
+export type Data =
+  | { readonly enc: Encoding; readonly bytes: Uint8Array }
+  | { readonly enc: Encoding; readonly blob: string; readonly size: number };
+
+/** The input of one chunk. `offset` is the index, in the job's whole input, of the chunk's first item. */
+export type ChunkInput =
+  /** `count` items encoded in `data` (a list). */
+  | { readonly kind: 'items'; readonly offset: number; readonly count: number; readonly data: Data }
+  /** The numbers `start + i * step` for `i` in `[0, count)`: a slice of a `range()` never materialised. */
+  | {
+      readonly kind: 'range';
+      readonly offset: number;
+      readonly count: number;
+      readonly start: number;
+      readonly step: number;
+    };
+
+/** How a chunk's items are passed to the task. */
+export type CallMode =
+  /** `task(item)`; results are kept per item. */
+  | 'map'
+  /** `task(...item)`; results are kept per item. */
+  | 'starmap'
+  /** `task(item)`, then the chunk's results are folded left with the job's reducer into one partial. */
+  | 'reduce';
+
+/** A message on the work queue. Every body carries the protocol version `v`. */
+export type WorkMessage =
+  | {
+      readonly v: 1;
+      readonly type: 'chunk';
+      readonly jobId: string;
+      readonly index: number;
+      readonly task: string;
+      readonly mode: CallMode;
+      /** The reducer task, for `mode: 'reduce'`. */
+      readonly reducer?: string;
+      readonly input: ChunkInput;
+    }
+  | {
+      readonly v: 1;
+      /** Fold the job's recorded chunk results into its final result and end the job. */
+      readonly type: 'finalise';
+      readonly jobId: string;
+    };
+
+/** One delivery of a message. The same message can be delivered more than once. */
+export interface Delivery {
+  /** The body, not yet validated: the receiver must validate it (see `parseWorkMessage`). */
+  readonly body: unknown;
+  /** Stable across deliveries of the same message. */
+  readonly messageId: string;
+  /** Valid for this delivery only; a stale receipt is ignored by `ack` and `setVisibility`. */
+  readonly receipt: string;
+  /** 1 on the first delivery. */
+  readonly receiveCount: number;
+}
+
+/** Options of {@link WorkQueue.receive}. */
+export interface ReceiveOptions {
+  /** At most this many messages (1–10). */
+  readonly max: number;
+  /** Long poll: wait up to this long for a first message. 0 returns at once. */
+  readonly waitMs: number;
+  /** Visibility timeout for the received messages; the queue's default when absent. */
+  readonly visibilityMs?: number;
+  /** Gives up the wait early. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A queue with SQS semantics: at-least-once delivery, a visibility timeout after each receive,
+ * redelivery of messages that are not acknowledged in time, a receive count, and (when the queue
+ * has a dead-letter queue) a move to it once a message would be received more than
+ * `maxReceiveCount` times.
+ */
+export interface WorkQueue {
+  /** The largest inline payload (`Data` bytes) a message may carry; larger payloads go by reference. */
+  readonly maxPayloadBytes: number;
+  /** Sends every message or throws; partial failures of batch APIs are retried inside. */
+  send(messages: readonly WorkMessage[]): Promise<void>;
+  /** Receives up to `max` visible messages, waiting up to `waitMs` for the first one. */
+  receive(options: ReceiveOptions): Promise<Delivery[]>;
+  /** Deletes the delivered messages. Receipts that are stale (the message was redelivered) are ignored. */
+  ack(receipts: readonly string[]): Promise<void>;
+  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. */
+  setVisibility(receipt: string, ms: number): Promise<void>;
+}
+
+/** The lifecycle of a job. RUNNING → FOLDING → DONE, or → FAILED / CANCELLED from RUNNING or FOLDING. */
+export type JobStatus = 'RUNNING' | 'FOLDING' | 'DONE' | 'FAILED' | 'CANCELLED';
+
+/** What a job computes. */
+export type JobKind = 'map' | 'starmap' | 'mapReduce';
+
+/** Why a job failed. */
+export interface JobError extends SerializedError {
+  /** `task` when a task threw, `retries` when a chunk exhausted its deliveries, `expired`, `internal`. */
+  readonly reason: 'task' | 'retries' | 'expired' | 'internal';
+  readonly attempts?: number;
+}
+
+/** What a caller asks for when it creates a job. */
+export interface JobSpec {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly task: string;
+  /** The reducer task of a `mapReduce` job. */
+  readonly reducer?: string;
+  /** The initial value of a `mapReduce` fold, encoded as a one-item list. */
+  readonly initial?: Data;
+  /** Number of chunks when known at creation; absent for an open job, which is sealed later. */
+  readonly total?: number;
+  /** Epoch ms after which a job that has not ended is failed as expired. */
+  readonly deadline: number;
+}
+
+/** A job as stored. */
+export interface JobRecord extends JobSpec {
+  readonly status: JobStatus;
+  /** Chunks recorded so far. */
+  readonly done: number;
+  /** Total chunks once the job is sealed. */
+  readonly total?: number;
+  readonly error?: JobError;
+  /** Final result of a `mapReduce` job (a one-item list). */
+  readonly result?: Data;
+  /** Current finaliser lease, while FOLDING. */
+  readonly finaliser?: { readonly owner: string; readonly leaseUntil: number; readonly fence: number };
+  /** Increases with every change to the job; used to wait for changes. */
+  readonly version: number;
+  readonly createdAt: number;
+}
+
+/** Outcome of {@link JobStore.completeChunk}. */
+export interface CompleteOutcome {
+  /** True for the one delivery whose result was recorded; false for duplicates or an ended job. */
+  readonly first: boolean;
+  readonly done: number;
+  readonly total: number | undefined;
+  readonly status: JobStatus;
+}
+
+/** Outcome of {@link JobStore.claimFinaliser}. */
+export type ClaimOutcome =
+  | { readonly claimed: true; readonly fence: number; readonly job: JobRecord }
+  | { readonly claimed: false; readonly job: JobRecord | undefined };
+
+/**
+ * Job records and chunk results. Every method is one atomic conditional operation (in DynamoDB:
+ * one conditional write or one transaction).
+ */
+export interface JobStore {
+  /** The largest inline `Data` a chunk result or job result may carry; larger ones go by reference. */
+  readonly maxInlineBytes: number;
+  /** Creates the job unless one with the same id exists (then returns it and `created: false`). */
+  createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }>;
+  /** Sets the total of an open job. Sealing again with the same total is a no-op; another total throws. */
+  seal(jobId: string, total: number): Promise<JobRecord>;
+  /**
+   * Records a chunk's result at most once and counts it exactly once, atomically, while the job is
+   * RUNNING. A duplicate, or a job that has ended, returns `first: false` and changes nothing.
+   */
+  completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome>;
+  /** RUNNING or FOLDING → FAILED with this error. Only the first failure is kept. */
+  failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }>;
+  /** RUNNING or FOLDING → CANCELLED. */
+  cancelJob(jobId: string, reason: string): Promise<{ changed: boolean; job: JobRecord | undefined }>;
+  /**
+   * RUNNING, sealed and every chunk recorded → FOLDING with a lease for `owner`; or FOLDING with an
+   * expired lease → taken over by `owner` with the fencing counter increased. Exactly one party
+   * holds a valid lease at a time.
+   */
+  claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome>;
+  /** FOLDING under (`owner`, `fence`) → DONE with the result. False if the lease was lost. */
+  finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean>;
+  /** Records the last error seen for a chunk delivery that did not complete (reported when retries run out). */
+  noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void>;
+  /** The last error noted for a chunk, if any. */
+  lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its current state. */
+  waitForChange(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
+  /** The recorded results of these chunks (absent indices are not recorded yet). */
+  readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
+  /** Deletes the job and its chunk results. */
+  deleteJob(jobId: string): Promise<void>;
+}
+
+/** Large payloads, stored by key (in S3 on AWS). */
+export interface BlobStore {
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The bytes stored at `key`; throws a `ProtocolError` when there is none. */
+  get(key: string): Promise<Uint8Array>;
+  /** Deletes every blob whose key starts with `prefix`. */
+  deletePrefix(prefix: string): Promise<void>;
+}
+
+/** The adapters the engine runs on. */
+export interface Backend {
+  readonly queue: WorkQueue;
+  /** The dead-letter queue of `queue`. */
+  readonly deadLetters: WorkQueue;
+  readonly store: JobStore;
+  readonly blobs: BlobStore;
+}
