@@ -25,6 +25,7 @@ export const ErrorCodes = {
   PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
   TASKS_MODULE: 'ERR_FANFOLD_TASKS_MODULE',
   NOT_READY: 'ERR_FANFOLD_NOT_READY',
+  PAYLOAD_TOO_LARGE: 'ERR_FANFOLD_PAYLOAD_TOO_LARGE',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -193,6 +194,17 @@ export class TasksModuleError extends FanfoldError {
 export class NotReadyError extends FanfoldError {
   constructor() {
     super(ErrorCodes.NOT_READY, 'The result is not ready yet');
+  }
+}
+
+/** A message, item or blob over a backend's size limit (SQS 1 MiB, DynamoDB 400 KB…) was passed inline. */
+export class PayloadTooLargeError extends FanfoldError {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(what: string, bytes: number, limit: number) {
+    super(ErrorCodes.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes, over the limit of ${limit} bytes`);
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 
