@@ -1,0 +1,295 @@
+/**
+ * Bundles a virtual entry module (a tasks module for the worker threads, a job for the CLI) into
+ * one ESM file with esbuild, and caches the result on disk so that a second start with unchanged
+ * sources does not even load esbuild.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Message, Plugin } from 'esbuild';
+import { TasksModuleError } from '../errors.js';
+
+/** What to bundle. */
+export interface BundleRequest {
+  /** Source text of a virtual entry module, resolved from `resolveDir`. */
+  readonly contents: string;
+  /** Directory the entry's imports are resolved from. */
+  readonly resolveDir: string;
+  /** Short name used in the output file name, e.g. `'thread'` or `'job'`. */
+  readonly name: string;
+}
+
+/** Counters of {@link bundle} in this process. */
+export interface BundleStats {
+  /** How many times esbuild was run. */
+  readonly builds: number;
+  /** How many calls were answered from the on-disk or in-process cache. */
+  readonly cacheHits: number;
+}
+
+/** One input file of a bundle, as recorded in the sidecar next to it. */
+interface InputStamp {
+  readonly path: string;
+  readonly mtimeMs: number;
+  readonly size: number;
+}
+
+/** The sidecar `<output>.json`: what the bundle was built from. */
+interface Sidecar {
+  readonly version: 1;
+  readonly outputSize: number;
+  readonly inputs: readonly InputStamp[];
+}
+
+const stats = { builds: 0, cacheHits: 0 };
+/** Bundles already checked in this process, by output path: saves re-reading the sidecar. */
+const memo = new Map<string, Sidecar>();
+/** Builds in flight, by output path: concurrent calls for the same entry share one build. */
+const inflight = new Map<string, Promise<string>>();
+
+/**
+ * Bundles the entry with esbuild into one ESM file and returns its absolute path.
+ *
+ * The bare specifier `'fanfold'` resolves to this package's own entry as it is being run (its
+ * TypeScript sources under a test runner, `dist/` when built). The result is cached under
+ * `node_modules/.cache/fanfold/` (or the OS temp dir) and reused, without starting esbuild, while
+ * every input file keeps its mtime and size.
+ *
+ * @throws {TasksModuleError} when esbuild reports errors (a missing module, a syntax error); the
+ *   message carries esbuild's `file:line:column` diagnostics.
+ * @example
+ * ```ts
+ * const file = await bundle({
+ *   contents: `export { default } from ${JSON.stringify('/app/tasks.ts')};`,
+ *   resolveDir: '/app',
+ *   name: 'thread',
+ * });
+ * const { default: tasks } = await import(pathToFileURL(file).href);
+ * ```
+ */
+export async function bundle(req: BundleRequest): Promise<string> {
+  if (!isAbsolute(req.resolveDir)) {
+    throw new TasksModuleError(`Expected resolveDir to be an absolute path, got "${req.resolveDir}"`);
+  }
+  if (!/^[\w.-]+$/.test(req.name)) {
+    throw new TasksModuleError(`Expected name to match /^[\\w.-]+$/, got "${req.name}"`);
+  }
+  const self = selfPackage();
+  const hash = createHash('sha256')
+    .update(`${req.contents}\0${req.resolveDir}\0${self.version}\0${self.entry}`)
+    .digest('hex')
+    .slice(0, 16);
+  const outfile = join(cacheDirFor(req.resolveDir), `${req.name}-${hash}.mjs`);
+
+  const known = memo.get(outfile);
+  if (known && isFresh(outfile, known)) return hit(outfile);
+  const pending = inflight.get(outfile);
+  if (pending) return pending;
+
+  const job = (async () => {
+    const sidecar = await readSidecar(outfile);
+    if (sidecar && isFresh(outfile, sidecar)) {
+      memo.set(outfile, sidecar);
+      return hit(outfile);
+    }
+    const built = await build(req, outfile, self);
+    memo.set(outfile, built);
+    return outfile;
+  })();
+  inflight.set(outfile, job);
+  try {
+    return await job;
+  } finally {
+    inflight.delete(outfile);
+  }
+}
+
+/**
+ * Counters of {@link bundle} in this process (tests use them to tell a rebuild from a cache hit).
+ *
+ * @example
+ * ```ts
+ * const before = bundleStats().builds;
+ * await bundle(req);
+ * console.log(bundleStats().builds - before); // 0 when the cache answered
+ * ```
+ */
+export function bundleStats(): BundleStats {
+  return { ...stats };
+}
+
+function hit(outfile: string): string {
+  stats.cacheHits++;
+  return outfile;
+}
+
+/** True when the output exists with the recorded size and every input is unchanged. */
+function isFresh(outfile: string, sidecar: Sidecar): boolean {
+  try {
+    if (statSync(outfile).size !== sidecar.outputSize) return false;
+    for (const input of sidecar.inputs) {
+      const s = statSync(input.path);
+      if (s.mtimeMs !== input.mtimeMs || s.size !== input.size) return false;
+    }
+    return true;
+  } catch {
+    return false; // a file was removed
+  }
+}
+
+async function readSidecar(outfile: string): Promise<Sidecar | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(`${outfile}.json`, 'utf8')) as Partial<Sidecar>;
+    if (parsed.version !== 1 || typeof parsed.outputSize !== 'number' || !Array.isArray(parsed.inputs)) {
+      return undefined;
+    }
+    return parsed as Sidecar;
+  } catch {
+    return undefined; // missing or torn: rebuild
+  }
+}
+
+// Spelled in pieces: the self plugin below rewrites that expression wherever it appears in
+// fanfold's own files, and it must survive in the banner of a bundle made by a bundled fanfold.
+const META_URL = ['import', 'meta', 'url'].join('.');
+// Defines `require`, `__filename` and `__dirname` for bundled CommonJS dependencies. esbuild
+// renames user bindings with these names, so the banner never collides with them.
+const BANNER = [
+  "import { createRequire as __fanfoldCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __fanfoldFileURLToPath } from 'node:url';",
+  "import { dirname as __fanfoldDirname } from 'node:path';",
+  `const require = __fanfoldCreateRequire(${META_URL});`,
+  `const __filename = __fanfoldFileURLToPath(${META_URL});`,
+  'const __dirname = __fanfoldDirname(__filename);',
+].join('\n');
+
+async function build(req: BundleRequest, outfile: string, self: SelfPackage): Promise<Sidecar> {
+  const dir = dirname(outfile);
+  await mkdir(dir, { recursive: true });
+  // esbuild writes to a unique name, renamed into place once complete: several processes may
+  // bundle the same entry at once, and none may ever import a half-written file.
+  const tmp = `${outfile}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const { build: esbuild, formatMessages } = await import('esbuild');
+  stats.builds++;
+  let metafile: { inputs: Record<string, unknown> };
+  try {
+    const result = await esbuild({
+      stdin: {
+        contents: req.contents,
+        resolveDir: req.resolveDir,
+        sourcefile: `<${req.name}>`,
+        loader: 'ts',
+      },
+      absWorkingDir: req.resolveDir,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'inline',
+      outfile: tmp,
+      write: true,
+      metafile: true,
+      logLevel: 'silent',
+      external: ['esbuild'],
+      banner: { js: BANNER },
+      plugins: [selfPlugin(self)],
+    });
+    metafile = result.metafile;
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const errors = (e as { errors?: Message[] }).errors;
+    if (!Array.isArray(errors) || errors.length === 0) {
+      throw new TasksModuleError(`esbuild failed to bundle ${req.name}: ${String(e)}`, e);
+    }
+    const text = await formatMessages(errors, { kind: 'error', color: false });
+    throw new TasksModuleError(`Could not bundle ${req.name}:\n${text.join('').trimEnd()}`, e);
+  }
+
+  const inputs: InputStamp[] = [];
+  for (const key of Object.keys(metafile.inputs)) {
+    if (key === `<${req.name}>` || key.startsWith('<')) continue; // the virtual entry
+    const path = resolve(req.resolveDir, key.replace(/^file:/, ''));
+    const s = statSync(path, { throwIfNoEntry: false });
+    if (s) inputs.push({ path, mtimeMs: s.mtimeMs, size: s.size });
+  }
+  const sidecar: Sidecar = { version: 1, outputSize: statSync(tmp).size, inputs };
+  await writeFile(`${tmp}.json`, JSON.stringify(sidecar));
+  // The bundle first, then the sidecar that vouches for it: a reader that finds a sidecar also
+  // finds its bundle (the recorded output size catches the rare interleaving of two writers).
+  await rename(tmp, outfile);
+  await rename(`${tmp}.json`, `${outfile}.json`);
+  return sidecar;
+}
+
+interface SelfPackage {
+  /** Absolute path of this package's entry as it is being run: `src/index.ts` or `dist/index.js`. */
+  readonly entry: string;
+  /** The directory holding the entry (`src/` or `dist/`). */
+  readonly dir: string;
+  readonly version: string;
+}
+
+let selfCache: SelfPackage | undefined;
+
+/** This package as it is being run, found from this file's own location. */
+function selfPackage(): SelfPackage {
+  if (selfCache) return selfCache;
+  // This file is <root>/src/local/bundle.ts or <root>/dist/local/bundle.js.
+  const here = fileURLToPath(import.meta.url);
+  const dir = resolve(dirname(here), '..');
+  const ts = join(dir, 'index.ts');
+  const entry = existsSync(ts) ? ts : join(dir, 'index.js');
+  let version = '0.0.0';
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string') version = pkg.version;
+  } catch {
+    // No package.json next to us: the hash then only misses the version.
+  }
+  // Only cache once the entry exists, so that a missing entry is looked for again next time.
+  const found = { entry, dir, version };
+  if (existsSync(entry)) selfCache = found;
+  return found;
+}
+
+/**
+ * Resolves `'fanfold'` to this package's entry, and keeps `import.meta.url` (and `.dirname`,
+ * `.filename`) of this package's own modules pointing at their real files: a bundled copy of
+ * fanfold must find its worker scripts and this very entry from where they are, not from the
+ * cache directory the bundle is written to.
+ */
+function selfPlugin(self: SelfPackage): Plugin {
+  const escaped = (self.dir + sep).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return {
+    name: 'fanfold-self',
+    setup(b) {
+      b.onResolve({ filter: /^fanfold$/ }, () =>
+        existsSync(self.entry)
+          ? { path: self.entry }
+          : { errors: [{ text: `fanfold's own entry ${self.entry} does not exist: run \`npm run build\`` }] },
+      );
+      b.onLoad({ filter: new RegExp(`^${escaped}.*\\.[cm]?[jt]s$`) }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const url = pathToFileURL(args.path).href;
+        const contents = source.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, prop: string) =>
+          JSON.stringify(prop === 'url' ? url : prop === 'dirname' ? dirname(args.path) : args.path),
+        );
+        return { contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js' };
+      });
+    },
+  };
+}
+
+/** `<nearest ancestor with node_modules>/node_modules/.cache/fanfold`, else the OS temp dir. */
+function cacheDirFor(resolveDir: string): string {
+  let dir = resolveDir;
+  for (;;) {
+    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'fanfold');
+    const parent = dirname(dir);
+    if (parent === dir) return join(tmpdir(), 'fanfold-cache');
+    dir = parent;
+  }
+}
