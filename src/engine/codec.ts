@@ -60,7 +60,8 @@ export function decodeList(e: Encoded): ArrayLike<unknown> {
 /** A Float64Array over the bytes (copied when the bytes are not 8-byte aligned). */
 export function f64View(bytes: Uint8Array): Float64Array {
   if (bytes.byteLength % 8 !== 0) throw new ProtocolError('Malformed f64 data: length not a multiple of 8');
-  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  if (bytes.byteOffset % 8 === 0)
+    return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   return new Float64Array(bytes.slice().buffer);
 }
 

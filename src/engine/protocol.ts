@@ -51,7 +51,8 @@ export function parseData(v: unknown): Data {
   if (enc !== 'v8' && enc !== 'f64') fail('data.enc to be "v8" or "f64"', enc);
   if ('bytes' in v) {
     if (!(v.bytes instanceof Uint8Array)) fail('data.bytes to be a Uint8Array', v.bytes);
-    if (enc === 'f64' && v.bytes.byteLength % 8 !== 0) fail('f64 data to be a multiple of 8 bytes', v.bytes.byteLength);
+    if (enc === 'f64' && v.bytes.byteLength % 8 !== 0)
+      fail('f64 data to be a multiple of 8 bytes', v.bytes.byteLength);
     return { enc, bytes: v.bytes };
   }
   return { enc, blob: str(v, 'blob', 1024), size: nat(v, 'size') };

@@ -1,0 +1,41 @@
+/**
+ * `cpuCount()` and `currentProcess()`, as `multiprocessing.cpu_count()` and `current_process()`.
+ * Inside a task running on a pool thread, `currentProcess().name` is that worker's name.
+ */
+import { availableParallelism } from 'node:os';
+import { threadId } from 'node:worker_threads';
+import { threadInfo } from '../local/thread-port.js';
+
+/** What `currentProcess()` describes. */
+export interface ProcessInfo {
+  /** `MainProcess` on the caller; `fanfold-worker-N` in a pool's worker thread. */
+  readonly name: string;
+  /** The OS process id. */
+  readonly pid: number;
+  /** The worker thread's id (0 on the main thread). */
+  readonly threadId: number;
+}
+
+/**
+ * The number of CPUs this process may use (`os.availableParallelism()`).
+ *
+ * @example
+ * ```ts
+ * const pool = mp.Pool({ processes: cpuCount() });
+ * ```
+ */
+export function cpuCount(): number {
+  return availableParallelism();
+}
+
+/**
+ * Describes the current process or worker thread.
+ *
+ * @example
+ * ```ts
+ * export default defineTasks({ whoami: () => currentProcess().name }); // 'fanfold-worker-1'
+ * ```
+ */
+export function currentProcess(): ProcessInfo {
+  return { name: threadInfo()?.name ?? 'MainProcess', pid: process.pid, threadId };
+}

@@ -1,0 +1,32 @@
+/**
+ * The seam between the host and whatever runs chunks: a worker-thread pool on the local context
+ * and inside each worker Lambda. Implemented by `src/local/thread-executor.ts`.
+ */
+import type { Encoded } from './codec.js';
+import type { ChunkOutcome, InlineChunk } from './run-chunk.js';
+
+/** Runs chunks and folds. */
+export interface ChunkExecutor {
+  /** Number of chunks that can usefully run at once (threads). */
+  readonly parallelism: number;
+  /**
+   * Whether several small chunks may share one thread round trip. False when each chunk must be
+   * one unit of work (for example to honour `maxTasksPerChild`).
+   */
+  readonly batching: boolean;
+  /**
+   * Runs the chunks (all of one job) and returns one outcome per chunk, in order. Rejects with
+   * `WorkerCrashedError` when the thread died (the chunks must be redelivered) and with
+   * `JobCancelledError` when the job was cancelled while they ran.
+   */
+  run(chunks: readonly InlineChunk[]): Promise<ChunkOutcome[]>;
+  /** Folds partial results with the reducer, from `initial` when given. */
+  fold(
+    jobId: string,
+    reducer: string,
+    initial: Encoded | undefined,
+    partials: readonly Encoded[],
+  ): Promise<ChunkOutcome>;
+  /** Stops running chunks of this job now (they reject with `JobCancelledError`). */
+  cancelJob(jobId: string): void;
+}

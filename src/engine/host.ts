@@ -1,0 +1,363 @@
+/**
+ * The worker host: takes batches of chunk messages from the work queue, runs each chunk's items on
+ * the executor (a thread pool), records each result exactly once, finalises the job when its last
+ * chunk is recorded, and acknowledges. The same code runs in the local context and in the worker
+ * Lambda. docs/protocol.md walks through what happens if the host dies after each step.
+ */
+import { randomUUID } from 'node:crypto';
+import { JobCancelledError, ProtocolError, serializeError, WorkerCrashedError } from '../errors.js';
+import type { Backend, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
+import { type Encoded, spill, unspill } from './codec.js';
+import type { ChunkExecutor } from './executor.js';
+import { parseWorkMessage } from './protocol.js';
+import type { InlineChunk } from './run-chunk.js';
+
+/** The points between the host's steps where a fault-injection test can make it die. */
+export type HostStep = 'received' | 'ran' | 'recorded' | 'claimed' | 'folded' | 'finished';
+
+/** Fault injection for tests: return true to make the host die right after `step`. */
+export interface FaultPlan {
+  crashAt(step: HostStep, message: WorkMessage): boolean;
+}
+
+/** Options of {@link Host}. */
+export interface HostOptions {
+  readonly backend: Backend;
+  readonly executor: ChunkExecutor;
+  /** Visibility timeout asked for on receive; in-flight messages are extended before it ends. */
+  readonly visibilityMs: number;
+  /** Finaliser lease. */
+  readonly leaseMs: number;
+  /** Chunks in flight in this host. @default executor.parallelism * 8 */
+  readonly capacity?: number;
+  /** Long-poll wait of each receive. @default 1000 */
+  readonly waitMs?: number;
+  /** Identifies this host as a finaliser lease owner. @default a random UUID */
+  readonly owner?: string;
+  /** Called with errors that are not a job's (malformed messages, adapter failures). */
+  readonly onError?: (error: unknown) => void;
+  readonly faults?: FaultPlan;
+}
+
+/** Thrown inside the host when a fault plan kills it; never escapes. */
+const CRASH = Symbol('host crashed');
+
+/** Keys under which the engine spills large payloads to the blob store. */
+export const blobKeys = {
+  job: (jobId: string) => `jobs/${jobId}/`,
+  input: (jobId: string, index: number) => `jobs/${jobId}/in/${index}`,
+  output: (jobId: string, index: number) => `jobs/${jobId}/out/${index}`,
+  result: (jobId: string) => `jobs/${jobId}/result`,
+  initial: (jobId: string) => `jobs/${jobId}/initial`,
+};
+
+const ENDED = new Set(['DONE', 'FAILED', 'CANCELLED']);
+
+type ChunkMessage = Extract<WorkMessage, { type: 'chunk' }>;
+interface Taken {
+  readonly d: Delivery;
+  readonly m: ChunkMessage;
+}
+
+/** Consumes the work queue. */
+export class Host {
+  readonly #o: HostOptions;
+  readonly #owner: string;
+  readonly #capacity: number;
+  #running = false;
+  #dead = false;
+  #inFlight = 0;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  readonly #abort = new AbortController();
+  /** Receipts in flight, for the visibility heartbeat. */
+  readonly #receipts = new Set<string>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Jobs known to have ended: their chunks are acknowledged without running. */
+  readonly #ended = new Set<string>();
+
+  constructor(options: HostOptions) {
+    this.#o = options;
+    this.#owner = options.owner ?? randomUUID();
+    this.#capacity = options.capacity ?? options.executor.parallelism * 8;
+  }
+
+  /** Starts consuming. */
+  start(): void {
+    if (this.#running || this.#dead) return;
+    this.#running = true;
+    this.#loop = this.#run();
+    this.#heartbeat = setInterval(() => this.#extend(), Math.max(10, this.#o.visibilityMs / 3));
+    this.#heartbeat.unref();
+  }
+
+  /** Stops receiving and waits for the chunks in flight to be recorded and acknowledged. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#abort.abort();
+    this.#wake?.();
+    await this.#loop;
+    while (this.#inFlight > 0) await new Promise<void>((r) => (this.#wake = r));
+    clearInterval(this.#heartbeat);
+  }
+
+  /** Dies at once, as a process would: nothing in flight is recorded or acknowledged any more. */
+  kill(): void {
+    this.#dead = true;
+    this.#running = false;
+    this.#abort.abort();
+    this.#wake?.();
+    clearInterval(this.#heartbeat);
+  }
+
+  /** True after {@link kill} or a fault plan's crash. */
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /** Marks a job as ended (failed, cancelled, done): its queued chunks are skipped, running ones stopped. */
+  jobEnded(jobId: string): void {
+    this.#ended.add(jobId);
+    if (this.#ended.size > 10_000) this.#ended.delete(this.#ended.values().next().value as string);
+    this.#o.executor.cancelJob(jobId);
+  }
+
+  async #run(): Promise<void> {
+    const { queue } = this.#o.backend;
+    while (this.#running) {
+      const room = this.#capacity - this.#inFlight;
+      if (room <= 0) {
+        await new Promise<void>((r) => (this.#wake = r));
+        continue;
+      }
+      let got: Delivery[];
+      try {
+        got = await queue.receive({
+          max: Math.min(10, room),
+          waitMs: this.#o.waitMs ?? 1000,
+          visibilityMs: this.#o.visibilityMs,
+          signal: this.#abort.signal,
+        });
+      } catch (e) {
+        if (!this.#running) break;
+        this.#o.onError?.(e);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (this.#dead) return;
+      if (!this.#running) {
+        // Stopped while receiving: hand the messages back at once rather than sitting on them.
+        await Promise.all(got.map((d) => queue.setVisibility(d.receipt, 0)));
+        return;
+      }
+      this.#dispatch(got);
+    }
+  }
+
+  #dispatch(got: Delivery[]): void {
+    const byJob = new Map<string, Taken[]>();
+    for (const d of got) {
+      let m: WorkMessage;
+      try {
+        m = parseWorkMessage(d.body);
+      } catch (e) {
+        // Not ours to drop: let it cycle to the dead-letter queue, where it is reported.
+        this.#o.onError?.(e);
+        void this.#o.backend.queue.setVisibility(d.receipt, 0);
+        continue;
+      }
+      if (m.type === 'finalise') {
+        this.#track([d], this.#finaliseMessage(d, m.jobId));
+        continue;
+      }
+      const list = byJob.get(m.jobId);
+      if (list) list.push({ d, m });
+      else byJob.set(m.jobId, [{ d, m }]);
+    }
+    const { executor } = this.#o;
+    for (const list of byJob.values()) {
+      // Small chunks share a thread round trip (≈100 µs each here); spread them over the threads.
+      const size = executor.batching ? Math.max(1, Math.ceil(list.length / executor.parallelism)) : 1;
+      for (let i = 0; i < list.length; i += size) {
+        const group = list.slice(i, i + size);
+        this.#track(
+          group.map((t) => t.d),
+          this.#runGroup(group),
+        );
+      }
+    }
+  }
+
+  #track(ds: readonly Delivery[], work: Promise<void>): void {
+    this.#inFlight += ds.length;
+    for (const d of ds) this.#receipts.add(d.receipt);
+    work
+      .catch((e) => {
+        if (e !== CRASH) this.#o.onError?.(e);
+      })
+      .finally(() => {
+        this.#inFlight -= ds.length;
+        for (const d of ds) this.#receipts.delete(d.receipt);
+        const w = this.#wake;
+        this.#wake = undefined;
+        w?.();
+      });
+  }
+
+  #live(): void {
+    if (this.#dead) throw CRASH;
+  }
+
+  #step(step: HostStep, m: WorkMessage): void {
+    this.#live();
+    if (this.#o.faults?.crashAt(step, m)) {
+      this.kill();
+      throw CRASH;
+    }
+  }
+
+  async #runGroup(group: readonly Taken[]): Promise<void> {
+    const { backend, executor } = this.#o;
+    const { queue, store, blobs } = backend;
+    const jobId = group[0]!.m.jobId;
+    if (this.#ended.has(jobId)) return this.#ack(group.map((t) => t.d));
+    for (const t of group) this.#step('received', t.m);
+    let chunks: InlineChunk[];
+    try {
+      chunks = await Promise.all(group.map((t) => this.#inline(t.m)));
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      // An input blob is gone: the job was deleted (its caller is gone) or something is badly wrong.
+      const job = await store.getJob(jobId);
+      if (job && !ENDED.has(job.status)) {
+        await store.failJob(jobId, { ...serializeError(e), reason: 'internal' });
+      }
+      this.jobEnded(jobId);
+      return this.#ack(group.map((t) => t.d));
+    }
+    this.#live();
+    let outcomes: Awaited<ReturnType<ChunkExecutor['run']>>;
+    try {
+      outcomes = await executor.run(chunks);
+    } catch (e) {
+      this.#live();
+      if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
+      // The thread died: note why, then hand the messages back for redelivery (the receive count
+      // grows; past the queue's maximum the message goes to the dead-letter queue).
+      const err = serializeError(e instanceof WorkerCrashedError ? e : e);
+      await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
+      await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
+      return;
+    }
+    for (const t of group) this.#step('ran', t.m);
+    const done: Delivery[] = [];
+    for (let k = 0; k < group.length; k++) {
+      const { d, m } = group[k]!;
+      const outcome = outcomes[k]!;
+      this.#live();
+      if (!outcome.ok) {
+        await store.failJob(jobId, { ...outcome.error, reason: 'task' });
+        this.jobEnded(jobId);
+        // The rest of the group belongs to the same failed job.
+        return this.#ack(group.map((t) => t.d));
+      }
+      const data = await spill(outcome.result, store.maxInlineBytes, blobs, blobKeys.output(jobId, m.index));
+      this.#live();
+      const rec = await store.completeChunk(jobId, m.index, data);
+      this.#step('recorded', m);
+      if (rec.status !== 'RUNNING') {
+        if (ENDED.has(rec.status)) this.#ended.add(jobId);
+      } else if (rec.total !== undefined && rec.done === rec.total) {
+        // This delivery (first or a duplicate after a crash) saw the last chunk recorded.
+        const retry = await this.#finalise(jobId, m);
+        if (retry !== undefined) {
+          await queue.setVisibility(d.receipt, retry);
+          continue;
+        }
+      }
+      done.push(d);
+    }
+    await this.#ack(done);
+  }
+
+  async #inline(m: ChunkMessage): Promise<InlineChunk> {
+    const input = m.input;
+    if (input.kind === 'range') return { ...m, input };
+    const data = await unspill(input.data, this.#o.backend.blobs);
+    return { ...m, input: { kind: 'items', offset: input.offset, count: input.count, data } };
+  }
+
+  async #finaliseMessage(d: Delivery, jobId: string): Promise<void> {
+    const m: WorkMessage = { v: 1, type: 'finalise', jobId };
+    this.#step('received', m);
+    const retry = await this.#finalise(jobId, m);
+    if (retry !== undefined) await this.#o.backend.queue.setVisibility(d.receipt, retry);
+    else await this.#ack([d]);
+  }
+
+  /**
+   * Claims the finaliser lease and ends the job: folds the partials of a mapReduce job, then
+   * FOLDING → DONE. Returns a delay after which to retry when another party holds a valid lease
+   * (the message is kept, so the job is finalised even if that party dies), else undefined.
+   */
+  async #finalise(jobId: string, m: WorkMessage): Promise<number | undefined> {
+    const { store, blobs } = this.#o.backend;
+    this.#live();
+    const claim = await store.claimFinaliser(jobId, this.#owner, this.#o.leaseMs);
+    if (!claim.claimed) {
+      const job = claim.job;
+      if (job?.status === 'FOLDING' && job.finaliser)
+        return Math.max(0, job.finaliser.leaseUntil - Date.now()) + 20;
+      if (job && ENDED.has(job.status)) this.#ended.add(jobId);
+      return undefined;
+    }
+    this.#step('claimed', m);
+    const job = claim.job;
+    let result: Data | undefined;
+    if (job.kind === 'mapReduce') {
+      const outcome = await this.#fold(job);
+      this.#live();
+      if (!outcome.ok) {
+        await store.failJob(jobId, { ...outcome.error, reason: 'task' });
+        this.jobEnded(jobId);
+        return undefined;
+      }
+      result = await spill(outcome.result, store.maxInlineBytes, blobs, blobKeys.result(jobId));
+      this.#step('folded', m);
+    }
+    await store.finishJob(jobId, this.#owner, claim.fence, result);
+    this.#step('finished', m);
+    this.#ended.add(jobId);
+    return undefined;
+  }
+
+  async #fold(job: JobRecord) {
+    const { store, blobs } = this.#o.backend;
+    const total = job.total ?? 0;
+    const indices = Array.from({ length: total }, (_, i) => i);
+    const found = await store.readResults(job.id, indices);
+    const partials: Encoded[] = await Promise.all(
+      indices.map((i) => {
+        const d = found.get(i);
+        if (!d) throw new ProtocolError(`Job ${job.id} is FOLDING but chunk ${i} has no result`);
+        return unspill(d, blobs);
+      }),
+    );
+    const initial = job.initial ? await unspill(job.initial, blobs) : undefined;
+    return this.#o.executor.fold(job.id, job.reducer ?? '', initial, partials);
+  }
+
+  async #ack(ds: readonly Delivery[]): Promise<void> {
+    this.#live();
+    if (ds.length > 0) await this.#o.backend.queue.ack(ds.map((d) => d.receipt));
+  }
+
+  /** Keeps in-flight messages invisible while their chunks run (long tasks are not redelivered). */
+  #extend(): void {
+    if (!this.#running) return;
+    const { queue } = this.#o.backend;
+    for (const r of this.#receipts) {
+      queue.setVisibility(r, this.#o.visibilityMs).catch((e) => this.#o.onError?.(e));
+    }
+  }
+}

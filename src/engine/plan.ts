@@ -1,0 +1,85 @@
+/**
+ * Planning: CPython's default chunk size, and the split of a sized input into chunk inputs. Lists
+ * of numbers travel as Float64Array bytes; ranges as descriptors; anything else as v8 bytes.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { BlobStore, ChunkInput } from '../ports.js';
+import { allNumbers, type Encoded, encodeList, spill } from './codec.js';
+import { Range } from './range.js';
+
+/** A job's input once its size is known. */
+export type SizedInput = Range | readonly unknown[];
+
+/** CPython's `Pool._map_async` rule: ceil(n / (4 × workers)), and 0 for an empty input. */
+export function defaultChunksize(n: number, workers: number): number {
+  if (n === 0) return 0;
+  const per = workers * 4;
+  return Math.floor(n / per) + (n % per ? 1 : 0);
+}
+
+/** Reads any input into a sized one (CPython's `map` does `list(iterable)` too). */
+export async function toSized(input: unknown): Promise<SizedInput> {
+  if (input instanceof Range || Array.isArray(input)) return input;
+  if (input !== null && typeof input === 'object') {
+    if (Symbol.asyncIterator in input) {
+      const out: unknown[] = [];
+      for await (const x of input as AsyncIterable<unknown>) out.push(x);
+      return out;
+    }
+    if (Symbol.iterator in input) return Array.from(input as Iterable<unknown>);
+  }
+  throw new InvalidArgumentError(
+    `Expected items to be an array, an iterable, an async iterable or a range(), got ${typeof input}`,
+  );
+}
+
+/** Checks that every starmap item is an argument list, naming the first that is not. */
+export function checkArgLists(items: SizedInput): void {
+  if (items instanceof Range)
+    throw new InvalidArgumentError('Expected starmap items to be argument lists, got a range()');
+  for (let i = 0; i < items.length; i++) {
+    if (!Array.isArray(items[i])) {
+      throw new InvalidArgumentError(
+        `Expected starmap item ${i} to be an array of arguments, got ${items[i] === null ? 'null' : typeof items[i]}`,
+      );
+    }
+  }
+}
+
+/** Splits a sized input into chunk inputs, spilling payloads over `limit` bytes to the blob store. */
+export class ChunkPlanner {
+  readonly #items: SizedInput;
+  readonly #chunksize: number;
+  readonly #numeric: boolean;
+  readonly count: number;
+
+  constructor(items: SizedInput, chunksize: number) {
+    this.#items = items;
+    this.#chunksize = chunksize;
+    this.#numeric = !(items instanceof Range) && items.length > 0 && allNumbers(items);
+    this.count = chunksize === 0 ? 0 : Math.ceil(items.length / chunksize);
+  }
+
+  /** Item count of chunk `i`. */
+  size(i: number): number {
+    return Math.min(this.#chunksize, this.#items.length - i * this.#chunksize);
+  }
+
+  /** The input of chunk `i`. */
+  async input(i: number, limit: number, blobs: BlobStore, blobKey: string): Promise<ChunkInput> {
+    const offset = i * this.#chunksize;
+    const count = this.size(i);
+    const items = this.#items;
+    if (items instanceof Range)
+      return { kind: 'range', offset, count, start: items.at(offset), step: items.step };
+    let enc: Encoded;
+    if (this.#numeric) {
+      const f = new Float64Array(count);
+      for (let j = 0; j < count; j++) f[j] = items[offset + j] as number;
+      enc = { enc: 'f64', bytes: new Uint8Array(f.buffer) };
+    } else {
+      enc = encodeList(items.slice(offset, offset + count), 'Item', offset);
+    }
+    return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey) };
+  }
+}

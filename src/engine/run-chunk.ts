@@ -1,0 +1,136 @@
+/**
+ * Runs one chunk's items through a task, inside a worker thread (or, later, a Lambda). Pure: it
+ * takes the tasks and an inline chunk and returns an outcome; it never touches a port.
+ */
+import { serialize } from 'node:v8';
+import type { TaskFn, TaskMap } from '../api/tasks.js';
+import { NotSerializableError, type SerializedError, serializeError, UnknownTaskError } from '../errors.js';
+import type { CallMode } from '../ports.js';
+import { decodeList, decodeValue, type Encoded, encodeValue } from './codec.js';
+
+/** A chunk whose input is inline (blobs already fetched). */
+export interface InlineChunk {
+  readonly jobId: string;
+  readonly index: number;
+  readonly task: string;
+  readonly mode: CallMode;
+  readonly reducer?: string;
+  readonly input:
+    | { readonly kind: 'items'; readonly offset: number; readonly count: number; readonly data: Encoded }
+    | {
+        readonly kind: 'range';
+        readonly offset: number;
+        readonly count: number;
+        readonly start: number;
+        readonly step: number;
+      };
+}
+
+/** What running a chunk (or a fold) produced. */
+export type ChunkOutcome =
+  | { readonly ok: true; readonly result: Encoded }
+  | { readonly ok: false; readonly error: SerializedError };
+
+type Thenable = { then: (ok: (v: unknown) => void, err: (e: unknown) => void) => void };
+function isThenable(v: unknown): v is Thenable {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as Thenable).then === 'function'
+  );
+}
+
+function lookup(tasks: TaskMap, name: string): (...args: unknown[]) => unknown {
+  const fn: TaskFn | undefined = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
+  if (!fn) throw new UnknownTaskError(name, Object.keys(tasks).sort());
+  return fn as unknown as (...args: unknown[]) => unknown;
+}
+
+/** Collects results, as a Float64Array while they are all numbers (no per-item allocation). */
+class ResultList {
+  #nums: Float64Array;
+  #list: unknown[] | undefined;
+  constructor(count: number) {
+    this.#nums = new Float64Array(count);
+  }
+  set(i: number, v: unknown): void {
+    if (this.#list) this.#list[i] = v;
+    else if (typeof v === 'number') this.#nums[i] = v;
+    else {
+      this.#list = Array.from(this.#nums);
+      this.#list[i] = v;
+    }
+  }
+  encode(offset: number): Encoded {
+    if (!this.#list) return { enc: 'f64', bytes: new Uint8Array(this.#nums.buffer) };
+    try {
+      return { enc: 'v8', bytes: serialize(this.#list) };
+    } catch {
+      for (let i = 0; i < this.#list.length; i++) {
+        try {
+          serialize(this.#list[i]);
+        } catch (e) {
+          throw new NotSerializableError('Task result', offset + i, e);
+        }
+      }
+      throw new NotSerializableError('Task result', undefined);
+    }
+  }
+}
+
+/** Runs the chunk. A task that throws yields `ok: false` with the item's position and the remote stack. */
+export async function runChunk(tasks: TaskMap, chunk: InlineChunk): Promise<ChunkOutcome> {
+  const { input } = chunk;
+  let i = 0;
+  try {
+    const fn = lookup(tasks, chunk.task);
+    const reducer = chunk.mode === 'reduce' ? lookup(tasks, chunk.reducer ?? '') : undefined;
+    const items = input.kind === 'items' ? decodeList(input.data) : undefined;
+    const star = chunk.mode === 'starmap';
+    const out = reducer ? undefined : new ResultList(input.count);
+    let acc: unknown;
+    for (; i < input.count; i++) {
+      const x = items ? items[i] : (input as { start: number }).start + i * (input as { step: number }).step;
+      let r = star ? fn(...(x as unknown[])) : fn(x);
+      // Await only real promises: a per-item await would cost more than a tiny task itself.
+      if (isThenable(r)) r = await r;
+      if (out) out.set(i, r);
+      else if (i === 0) acc = r;
+      else {
+        acc = reducer!(acc, r);
+        if (isThenable(acc)) acc = await acc;
+      }
+    }
+    i = -1;
+    return { ok: true, result: out ? out.encode(input.offset) : encodeValue(acc, 'Reduced value') };
+  } catch (e) {
+    const error = serializeError(e);
+    error.chunkIndex = chunk.index;
+    if (i >= 0) error.itemIndex = input.offset + i;
+    return { ok: false, error };
+  }
+}
+
+/** Folds encoded partial results left to right with the reducer, starting from `initial` when given. */
+export async function runFold(
+  tasks: TaskMap,
+  reducer: string,
+  initial: Encoded | undefined,
+  partials: readonly Encoded[],
+): Promise<ChunkOutcome> {
+  try {
+    const fn = lookup(tasks, reducer);
+    let k = 0;
+    let acc: unknown;
+    if (initial) acc = decodeValue(initial);
+    else if (partials.length > 0) acc = decodeValue(partials[k++]!);
+    else throw new TypeError('mapReduce() of an empty input with no initial value');
+    for (; k < partials.length; k++) {
+      acc = fn(acc, decodeValue(partials[k]!));
+      if (isThenable(acc)) acc = await acc;
+    }
+    return { ok: true, result: encodeValue(acc, 'Reduced value') };
+  } catch (e) {
+    return { ok: false, error: serializeError(e) };
+  }
+}

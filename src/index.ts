@@ -1,0 +1,28 @@
+/**
+ * fanfold: Python's `multiprocessing` for TypeScript. The same program runs its pool on the cores
+ * of one machine (`local`) or fans out over AWS Lambda.
+ */
+
+export type { AsyncCallbacks } from './api/async-result.js';
+export { AsyncResult } from './api/async-result.js';
+export type { IMapOptions, Items, MapOptions, MapReduceOptions } from './api/pool.js';
+export { Pool } from './api/pool.js';
+export type { ProcessInfo } from './api/process-info.js';
+export { cpuCount, currentProcess } from './api/process-info.js';
+export type {
+  ArgOf,
+  ArgsOf,
+  DefineTasksOptions,
+  ReducerName,
+  ResultOf,
+  TaskFn,
+  TaskMap,
+  TaskRegistry,
+  UnaryTaskName,
+} from './api/tasks.js';
+export { defineTasks, isTaskRegistry } from './api/tasks.js';
+export type { Progress } from './engine/client.js';
+export { Range, range } from './engine/range.js';
+export * from './errors.js';
+export type { LocalContext, LocalOptions, PoolOptions } from './local/context.js';
+export { local } from './local/context.js';

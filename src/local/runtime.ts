@@ -1,0 +1,143 @@
+/**
+ * Wires one local pool: the in-memory backend (queue with dead letters, job store, blobs), a
+ * worker-thread pool running the bundled tasks module, one host consuming the queue, the
+ * dead-letter handler, and the job client the Pool facade calls.
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PoolRuntime } from '../api/pool.js';
+import type { TaskRegistry } from '../api/tasks.js';
+import { JobClient } from '../engine/client.js';
+import { DeadLetterHandler } from '../engine/dead-letters.js';
+import { type FaultPlan, Host } from '../engine/host.js';
+import { TasksModuleError } from '../errors.js';
+import { bundle } from './bundle.js';
+import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
+import { ThreadExecutor } from './thread-executor.js';
+import type { ThreadData } from './thread-main.js';
+import { ThreadPool } from './thread-pool.js';
+
+/** Resolved settings of a local pool. */
+export interface LocalRuntimeSettings {
+  readonly registry: TaskRegistry;
+  readonly processes: number;
+  readonly chunksize: number | undefined;
+  readonly maxTasksPerChild: number | undefined;
+  readonly initializer: string | undefined;
+  readonly initargs: readonly unknown[];
+  readonly jobTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly visibilityMs: number;
+  readonly leaseMs: number;
+  /** Test hooks: backend limits and fault injection. */
+  readonly backend?: MemoryBackendOptions;
+  readonly faults?: FaultPlan;
+  readonly onError?: (e: unknown) => void;
+}
+
+/** The file of this module's sibling, as source (under vitest) or as built JavaScript. */
+function sibling(name: string): string {
+  for (const ext of ['.js', '.ts']) {
+    const p = fileURLToPath(new URL(`./${name}${ext}`, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new TasksModuleError(`fanfold is incomplete: ${name} not found next to ${import.meta.url}`);
+}
+
+/** Bundles the thread entry: fanfold's thread runtime plus the user's tasks module. */
+export async function threadScript(registry: TaskRegistry): Promise<string> {
+  if (!registry.module) {
+    throw new TasksModuleError(
+      'Could not tell which file defines the tasks: pass defineTasks(tasks, { module: import.meta.url })',
+    );
+  }
+  const tasksPath = fileURLToPath(registry.module);
+  const contents =
+    `import registry from ${JSON.stringify(tasksPath)};\n` +
+    `import { serveTasks } from ${JSON.stringify(sibling('thread-main'))};\n` +
+    'serveTasks(registry);\n';
+  return bundle({ contents, resolveDir: dirname(tasksPath), name: 'thread' });
+}
+
+/** A running local pool's engine. */
+export class LocalRuntime implements PoolRuntime {
+  readonly client: JobClient;
+  readonly processes: number;
+  readonly taskNames: readonly string[];
+  readonly chunksize: number | undefined;
+  readonly backend: MemoryBackend;
+  #host: Host | undefined;
+  #threads: ThreadPool | undefined;
+  readonly #dlq: DeadLetterHandler;
+  readonly #ready: Promise<void>;
+
+  constructor(s: LocalRuntimeSettings) {
+    this.processes = s.processes;
+    this.taskNames = s.registry.names;
+    this.chunksize = s.chunksize;
+    this.backend = memoryBackend({
+      visibilityMs: s.visibilityMs,
+      maxReceiveCount: s.maxAttempts,
+      ...s.backend,
+    });
+    this.client = new JobClient({
+      backend: this.backend,
+      processes: s.processes,
+      jobTimeoutMs: s.jobTimeoutMs,
+      window: s.processes * 8,
+      onJobEnded: (id) => this.#host?.jobEnded(id),
+    });
+    this.#dlq = new DeadLetterHandler({
+      backend: this.backend,
+      maxReceiveCount: s.maxAttempts,
+      onJobFailed: (id) => this.#host?.jobEnded(id),
+      ...(s.onError ? { onError: s.onError } : {}),
+    });
+    this.#ready = this.#start(s);
+    // Reported through ready(); never an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  async #start(s: LocalRuntimeSettings): Promise<void> {
+    const script = await threadScript(s.registry);
+    const data: ThreadData = s.initializer ? { initializer: s.initializer, initargs: s.initargs } : {};
+    this.#threads = new ThreadPool({
+      size: s.processes,
+      script,
+      data,
+      ...(s.maxTasksPerChild ? { maxTasksPerThread: s.maxTasksPerChild } : {}),
+    });
+    await this.#threads.ready();
+    const executor = new ThreadExecutor(this.#threads, { batching: s.maxTasksPerChild === undefined });
+    this.#host = new Host({
+      backend: this.backend,
+      executor,
+      visibilityMs: s.visibilityMs,
+      leaseMs: s.leaseMs,
+      ...(s.faults ? { faults: s.faults } : {}),
+      ...(s.onError ? { onError: s.onError } : {}),
+    });
+    this.#host.start();
+    this.#dlq.start();
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The host, once started (tests use it to inject crashes). */
+  get host(): Host | undefined {
+    return this.#host;
+  }
+
+  async shutdown(graceful: boolean): Promise<void> {
+    await this.#ready.catch(() => {});
+    if (graceful) await this.#host?.stop();
+    else this.#host?.kill();
+    await this.#dlq.stop();
+    if (graceful) await this.#threads?.close();
+    else await this.#threads?.destroy();
+    this.backend.close();
+  }
+}

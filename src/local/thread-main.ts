@@ -1,0 +1,73 @@
+/**
+ * What runs inside each worker thread: the tasks module's registry served over the thread port.
+ * The pool bundles this file together with the user's tasks module (see `local/runtime.ts`), the
+ * same way the worker Lambda bundles its handler with the tasks.
+ */
+
+import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
+import type { Encoded } from '../engine/codec.js';
+import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
+import { ProtocolError, TasksModuleError } from '../errors.js';
+import { serveThread, withTransfer } from './thread-port.js';
+
+/** A unit of work sent to a thread. */
+export type ThreadJob =
+  | { readonly op: 'run'; readonly chunks: readonly InlineChunk[] }
+  | {
+      readonly op: 'fold';
+      readonly reducer: string;
+      readonly initial?: Encoded;
+      readonly partials: readonly Encoded[];
+    };
+
+/** Data every thread starts with. */
+export interface ThreadData {
+  readonly initializer?: string;
+  readonly initargs?: readonly unknown[];
+}
+
+function transferOf(outcomes: readonly ChunkOutcome[]): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [];
+  for (const o of outcomes) {
+    // Results are fresh buffers made in this thread: move them rather than copy them.
+    if (o.ok && o.result.bytes.byteOffset === 0 && o.result.bytes.buffer instanceof ArrayBuffer) {
+      if (o.result.bytes.byteLength === o.result.bytes.buffer.byteLength) list.push(o.result.bytes.buffer);
+    }
+  }
+  return list;
+}
+
+/** Serves the registry's tasks in this thread. Called by the generated thread entry. */
+export function serveTasks(registry: unknown): void {
+  if (!isTaskRegistry(registry)) {
+    throw new TasksModuleError('The tasks module must `export default defineTasks({...})`');
+  }
+  const { tasks } = registry as TaskRegistry;
+  serveThread(
+    async (body) => {
+      const job = body as ThreadJob;
+      switch (job?.op) {
+        case 'run': {
+          const out: ChunkOutcome[] = [];
+          for (const c of job.chunks) out.push(await runChunk(tasks, c));
+          return withTransfer(out, transferOf(out));
+        }
+        case 'fold': {
+          const out = await runFold(tasks, job.reducer, job.initial, job.partials);
+          return withTransfer(out, transferOf([out]));
+        }
+        default:
+          throw new ProtocolError(`Unknown thread job op ${JSON.stringify((job as { op?: unknown })?.op)}`);
+      }
+    },
+    {
+      init: async (data) => {
+        const d = (data ?? {}) as ThreadData;
+        if (d.initializer === undefined) return;
+        const fn = tasks[d.initializer] as ((...a: unknown[]) => unknown) | undefined;
+        if (!fn) throw new TasksModuleError(`Unknown initializer task "${d.initializer}"`);
+        await fn(...(d.initargs ?? []));
+      },
+    },
+  );
+}
