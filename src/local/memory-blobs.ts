@@ -1,0 +1,45 @@
+/** An in-memory {@link BlobStore} standing in for the S3 bucket. */
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import type { BlobStore } from '../ports.js';
+
+/**
+ * Blobs in a `Map`, copied on the way in and on the way out so no caller aliases stored bytes.
+ *
+ * @example
+ * ```ts
+ * const blobs = new MemoryBlobStore();
+ * await blobs.put('jobs/j1/input/0', bytes);
+ * const same = await blobs.get('jobs/j1/input/0');
+ * await blobs.deletePrefix('jobs/j1/');
+ * ```
+ */
+export class MemoryBlobStore implements BlobStore {
+  readonly #blobs = new Map<string, Uint8Array>();
+
+  /** {@inheritDoc BlobStore.put} Replaces any blob stored at `key`. */
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new InvalidArgumentError(
+        `Expected key to be a non-empty string, got ${String(key)} (${typeof key})`,
+      );
+    }
+    this.#blobs.set(key, new Uint8Array(bytes));
+  }
+
+  /** {@inheritDoc BlobStore.get} */
+  async get(key: string): Promise<Uint8Array> {
+    const bytes = this.#blobs.get(key);
+    if (bytes === undefined) throw new ProtocolError(`No blob is stored at key "${key}"`);
+    return new Uint8Array(bytes);
+  }
+
+  /** {@inheritDoc BlobStore.deletePrefix} */
+  async deletePrefix(prefix: string): Promise<void> {
+    for (const key of this.#blobs.keys()) if (key.startsWith(prefix)) this.#blobs.delete(key);
+  }
+
+  /** The stored keys, sorted (for tests that check what a job left behind). */
+  keys(): string[] {
+    return [...this.#blobs.keys()].sort();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The BlobStore contract: what every adapter (memory, S3) must do, through the port only.
+ * Each test writes under a fresh prefix, so adapters may share one bucket across tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes, ProtocolError } from '../../src/errors.js';
+import type { BlobStore } from '../../src/ports.js';
+
+/** A blob store made fresh for one test. */
+export interface BlobStoreHarness {
+  readonly blobs: BlobStore;
+  close(): Promise<void> | void;
+}
+
+/** Makes a harness. */
+export type MakeBlobStore = () => Promise<BlobStoreHarness>;
+
+/** Declares the BlobStore contract suite for one adapter. */
+export function describeBlobStoreContract(name: string, make: MakeBlobStore): void {
+  describe(`BlobStore contract (${name})`, () => {
+    let harness: BlobStoreHarness;
+    let blobs: BlobStore;
+    let base: string;
+    beforeEach(async () => {
+      harness = await make();
+      blobs = harness.blobs;
+      base = `test-${randomUUID()}/`;
+    });
+    afterEach(async () => {
+      await blobs.deletePrefix(base);
+      await harness.close();
+    });
+
+    describe('put() and get()', () => {
+      it('returns the bytes that were put, as a copy', async () => {
+        const bytes = new Uint8Array([0, 1, 254, 255, 7]);
+        await blobs.put(`${base}a`, bytes);
+        bytes.fill(9);
+        const got = await blobs.get(`${base}a`);
+        expect([...got]).toEqual([0, 1, 254, 255, 7]);
+        got.fill(3);
+        expect([...(await blobs.get(`${base}a`))]).toEqual([0, 1, 254, 255, 7]);
+      });
+
+      it('round-trips an empty blob and replaces a blob put again', async () => {
+        await blobs.put(`${base}empty`, new Uint8Array(0));
+        expect((await blobs.get(`${base}empty`)).byteLength).toBe(0);
+        await blobs.put(`${base}empty`, new Uint8Array([4]));
+        expect([...(await blobs.get(`${base}empty`))]).toEqual([4]);
+      });
+
+      it('throws ProtocolError for a key with no blob', async () => {
+        const getting = blobs.get(`${base}missing`);
+        await expect(getting).rejects.toBeInstanceOf(ProtocolError);
+        await expect(getting).rejects.toMatchObject({ code: ErrorCodes.PROTOCOL });
+      });
+    });
+
+    describe('deletePrefix()', () => {
+      it('deletes the blobs under the prefix and no others', async () => {
+        for (const key of ['p/a', 'p/b/c', 'px', 'q/p/a'])
+          await blobs.put(`${base}${key}`, new Uint8Array([1]));
+        await blobs.deletePrefix(`${base}p/`);
+        await expect(blobs.get(`${base}p/a`)).rejects.toBeInstanceOf(ProtocolError);
+        await expect(blobs.get(`${base}p/b/c`)).rejects.toBeInstanceOf(ProtocolError);
+        expect([...(await blobs.get(`${base}px`))]).toEqual([1]);
+        expect([...(await blobs.get(`${base}q/p/a`))]).toEqual([1]);
+      });
+    });
+  });
+}

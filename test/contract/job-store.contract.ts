@@ -1,0 +1,335 @@
+/**
+ * The JobStore contract: what every adapter (memory, DynamoDB) must do, through the port only.
+ * Each test uses fresh job ids, so adapters may share one table across tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes, PayloadTooLargeError, ProtocolError } from '../../src/errors.js';
+import type { Data, JobError, JobSpec, JobStore } from '../../src/ports.js';
+
+/** A job store made fresh for one test. */
+export interface JobStoreHarness {
+  readonly store: JobStore;
+  close(): Promise<void> | void;
+}
+
+/**
+ * Makes a harness. `maxInlineBytes` asks for a small limit; an adapter with a fixed limit may
+ * ignore it, since the suite reads the limit back from `store.maxInlineBytes`.
+ */
+export type MakeJobStore = (opts: { maxInlineBytes?: number }) => Promise<JobStoreHarness>;
+
+function data(...bytes: number[]): Data {
+  return { enc: 'v8', bytes: new Uint8Array(bytes) };
+}
+
+function bytesOf(d: Data | undefined): number[] | undefined {
+  return d && 'bytes' in d ? [...d.bytes] : undefined;
+}
+
+const boom: JobError = { name: 'RangeError', message: 'boom', reason: 'task', chunkIndex: 1 };
+
+/** Declares the JobStore contract suite for one adapter. */
+export function describeJobStoreContract(name: string, make: MakeJobStore): void {
+  describe(`JobStore contract (${name})`, () => {
+    const open: JobStoreHarness[] = [];
+    let store: JobStore;
+    async function setup(opts: { maxInlineBytes?: number } = {}): Promise<JobStore> {
+      const harness = await make(opts);
+      open.push(harness);
+      store = harness.store;
+      return store;
+    }
+    beforeEach(async () => {
+      await setup();
+    });
+    afterEach(async () => {
+      for (const harness of open.splice(0)) await harness.close();
+    });
+
+    /** Creates a fresh job with `total` chunks, or an open one. */
+    async function job(total: number | 'open'): Promise<string> {
+      const id = `job-${randomUUID()}`;
+      const spec: JobSpec = { id, kind: 'map', task: 'square', deadline: Date.now() + 60_000 };
+      await store.createJob(total === 'open' ? spec : { ...spec, total });
+      return id;
+    }
+
+    /** A sealed job with every chunk recorded, ready to be finalised. */
+    async function readyJob(): Promise<string> {
+      const id = await job(1);
+      await store.completeChunk(id, 0, data(1));
+      return id;
+    }
+
+    describe('createJob()', () => {
+      it('creates a job once and returns the same job after', async () => {
+        const spec: JobSpec = {
+          id: `job-${randomUUID()}`,
+          kind: 'mapReduce',
+          task: 't',
+          reducer: 'r',
+          deadline: 1e13,
+        };
+        const first = await store.createJob({ ...spec, initial: data(5) });
+        const second = await store.createJob({ ...spec, task: 'other' });
+        expect(first.created).toBe(true);
+        expect(first.job).toMatchObject({ id: spec.id, status: 'RUNNING', done: 0, task: 't', reducer: 'r' });
+        expect(first.job.total).toBeUndefined();
+        expect(bytesOf(first.job.initial)).toEqual([5]);
+        expect(second.created).toBe(false);
+        expect(second.job).toEqual(first.job);
+      });
+    });
+
+    describe('seal()', () => {
+      it('sets the total once; the same total again is a no-op; another throws ProtocolError', async () => {
+        const id = await job('open');
+        expect((await store.seal(id, 3)).total).toBe(3);
+        expect((await store.seal(id, 3)).total).toBe(3);
+        await expect(store.seal(id, 4)).rejects.toBeInstanceOf(ProtocolError);
+        const created = await job(2);
+        expect((await store.seal(created, 2)).total).toBe(2);
+        await expect(store.seal(created, 5)).rejects.toMatchObject({ code: ErrorCodes.PROTOCOL });
+      });
+    });
+
+    describe('completeChunk()', () => {
+      it('records 50 concurrent duplicates of one index exactly once', async () => {
+        const id = await job(4);
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, () => store.completeChunk(id, 2, data(2))),
+        );
+        expect(outcomes.filter((o) => o.first)).toHaveLength(1);
+        expect((await store.getJob(id))?.done).toBe(1);
+      });
+
+      it('counts distinct indices completed concurrently', async () => {
+        const id = await job('open');
+        const outcomes = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => store.completeChunk(id, i, data(i))),
+        );
+        expect(outcomes.every((o) => o.first)).toBe(true);
+        expect(Math.max(...outcomes.map((o) => o.done))).toBe(40);
+        expect((await store.getJob(id))?.done).toBe(40);
+      });
+
+      it('bumps the version and reports done, total and status', async () => {
+        const id = await job(2);
+        const before = (await store.getJob(id))!.version;
+        expect(await store.completeChunk(id, 1, data(1))).toEqual({
+          first: true,
+          done: 1,
+          total: 2,
+          status: 'RUNNING',
+        });
+        expect((await store.getJob(id))!.version).toBeGreaterThan(before);
+      });
+
+      it('records nothing once the job has failed', async () => {
+        const id = await job(2);
+        await store.failJob(id, boom);
+        const outcome = await store.completeChunk(id, 0, data(0));
+        expect(outcome).toMatchObject({ first: false, done: 0, status: 'FAILED' });
+        expect((await store.readResults(id, [0])).size).toBe(0);
+      });
+
+      it('returns first: false for a job that does not exist', async () => {
+        const outcome = await store.completeChunk(`job-${randomUUID()}`, 0, data(0));
+        expect(outcome.first).toBe(false);
+        expect(['CANCELLED', 'FAILED', 'DONE']).toContain(outcome.status);
+      });
+
+      it('stores a copy of the result bytes', async () => {
+        const id = await job(1);
+        const result = data(1, 2, 3);
+        await store.completeChunk(id, 0, result);
+        if ('bytes' in result) result.bytes.fill(0);
+        expect(bytesOf((await store.readResults(id, [0])).get(0))).toEqual([1, 2, 3]);
+      });
+    });
+
+    describe('claimFinaliser()', () => {
+      it('claims only once the job is sealed and every chunk is done', async () => {
+        const id = await job('open');
+        await store.completeChunk(id, 0, data(0));
+        expect((await store.claimFinaliser(id, 'a', 10_000)).claimed).toBe(false);
+        await store.seal(id, 2);
+        expect((await store.claimFinaliser(id, 'a', 10_000)).claimed).toBe(false);
+        await store.completeChunk(id, 1, data(1));
+        const claim = await store.claimFinaliser(id, 'a', 10_000);
+        expect(claim.claimed).toBe(true);
+        expect(claim.job).toMatchObject({ status: 'FOLDING', finaliser: { owner: 'a', fence: 1 } });
+      });
+
+      it('lets exactly one of 10 concurrent owners claim', async () => {
+        const id = await readyJob();
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.claimFinaliser(id, `o${i}`, 10_000)),
+        );
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        expect(claims.find((c) => !c.claimed)?.job?.status).toBe('FOLDING');
+      });
+
+      it('hands an expired lease to a new owner with the fence increased', async () => {
+        const id = await readyJob();
+        const a = await store.claimFinaliser(id, 'a', 50);
+        expect((await store.claimFinaliser(id, 'b', 10_000)).claimed).toBe(false);
+        // A lease expires by the clock alone; no event to await.
+        await sleep(120);
+        const b = await store.claimFinaliser(id, 'b', 10_000);
+        expect(a.claimed && b.claimed).toBe(true);
+        if (!a.claimed || !b.claimed) return;
+        expect(b.fence).toBe(a.fence + 1);
+        expect(b.job.finaliser).toMatchObject({ owner: 'b', fence: b.fence });
+      });
+    });
+
+    describe('finishJob()', () => {
+      it('refuses a stale fence and accepts the current one', async () => {
+        const id = await readyJob();
+        const a = await store.claimFinaliser(id, 'a', 50);
+        await sleep(120);
+        const b = await store.claimFinaliser(id, 'b', 10_000);
+        if (!a.claimed || !b.claimed) throw new Error('both claims should succeed');
+        expect(await store.finishJob(id, 'a', a.fence, data(9))).toBe(false);
+        expect(await store.finishJob(id, 'a', b.fence, data(9))).toBe(false);
+        expect(await store.finishJob(id, 'b', b.fence, data(7))).toBe(true);
+        const done = await store.getJob(id);
+        expect(done?.status).toBe('DONE');
+        expect(bytesOf(done?.result)).toEqual([7]);
+      });
+    });
+
+    describe('failJob()', () => {
+      it('keeps the first failure only', async () => {
+        const id = await job(2);
+        const first = await store.failJob(id, boom);
+        const second = await store.failJob(id, { ...boom, message: 'later', reason: 'retries' });
+        expect(first.changed).toBe(true);
+        expect(second.changed).toBe(false);
+        expect(second.job?.status).toBe('FAILED');
+        expect(second.job?.error).toMatchObject({ message: 'boom', reason: 'task', chunkIndex: 1 });
+      });
+
+      it('fails a FOLDING job, after which its finaliser cannot finish', async () => {
+        const id = await readyJob();
+        const claim = await store.claimFinaliser(id, 'a', 10_000);
+        expect((await store.failJob(id, boom)).changed).toBe(true);
+        expect(await store.finishJob(id, 'a', claim.claimed ? claim.fence : 1)).toBe(false);
+        expect((await store.getJob(id))?.status).toBe('FAILED');
+      });
+
+      it('does not change a job that is DONE', async () => {
+        const id = await readyJob();
+        const claim = await store.claimFinaliser(id, 'a', 10_000);
+        await store.finishJob(id, 'a', claim.claimed ? claim.fence : 1);
+        expect(await store.failJob(id, boom)).toMatchObject({ changed: false, job: { status: 'DONE' } });
+      });
+    });
+
+    describe('cancelJob()', () => {
+      it('cancels a running job once; later chunks are not recorded', async () => {
+        const id = await job(2);
+        expect((await store.cancelJob(id, 'terminate')).job?.status).toBe('CANCELLED');
+        expect((await store.cancelJob(id, 'again')).changed).toBe(false);
+        expect(await store.completeChunk(id, 0, data(0))).toMatchObject({
+          first: false,
+          status: 'CANCELLED',
+        });
+      });
+    });
+
+    describe('noteChunkError() and lastChunkError()', () => {
+      it('keeps the last error per chunk', async () => {
+        const id = await job(2);
+        await store.noteChunkError(id, 0, { name: 'Error', message: 'one' });
+        await store.noteChunkError(id, 0, { name: 'TypeError', message: 'two' });
+        expect(await store.lastChunkError(id, 0)).toMatchObject({ name: 'TypeError', message: 'two' });
+        expect(await store.lastChunkError(id, 1)).toBeUndefined();
+      });
+    });
+
+    describe('waitForChange()', () => {
+      it('resolves at once when the version is already newer', async () => {
+        const id = await job(2);
+        const job0 = await store.waitForChange(id, -1, 60_000);
+        expect(job0?.id).toBe(id);
+      }, 15_000);
+
+      it('resolves on the next completeChunk', async () => {
+        const id = await job(2);
+        const { version } = (await store.getJob(id))!;
+        const waiting = store.waitForChange(id, version, 60_000);
+        await store.completeChunk(id, 0, data(0));
+        const changed = await waiting;
+        expect(changed?.done).toBe(1);
+        expect(changed!.version).toBeGreaterThan(version);
+      }, 15_000);
+
+      it('resolves with the unchanged job after the timeout', async () => {
+        const id = await job(2);
+        const { version } = (await store.getJob(id))!;
+        const same = await store.waitForChange(id, version, 100);
+        expect(same).toMatchObject({ id, version, done: 0 });
+      });
+
+      it('resolves undefined for a job that does not exist', async () => {
+        expect(await store.waitForChange(`job-${randomUUID()}`, 0, 100)).toBeUndefined();
+      });
+    });
+
+    describe('readResults()', () => {
+      it('returns the recorded results only', async () => {
+        const id = await job(3);
+        await store.completeChunk(id, 0, data(10));
+        await store.completeChunk(id, 2, { enc: 'f64', blob: `blobs/${id}/2`, size: 80 });
+        const found = await store.readResults(id, [0, 1, 2]);
+        expect([...found.keys()].sort()).toEqual([0, 2]);
+        expect(bytesOf(found.get(0))).toEqual([10]);
+        expect(found.get(2)).toEqual({ enc: 'f64', blob: `blobs/${id}/2`, size: 80 });
+      });
+    });
+
+    describe('deleteJob()', () => {
+      it('deletes the job and its results', async () => {
+        const id = await job(2);
+        await store.completeChunk(id, 0, data(0));
+        await store.deleteJob(id);
+        expect(await store.getJob(id)).toBeUndefined();
+        expect((await store.readResults(id, [0])).size).toBe(0);
+        expect((await store.createJob({ id, kind: 'map', task: 't', deadline: 1e13 })).created).toBe(true);
+        expect((await store.getJob(id))?.done).toBe(0);
+      });
+
+      it('wakes a waitForChange with undefined', async () => {
+        const id = await job(2);
+        const waiting = store.waitForChange(id, (await store.getJob(id))!.version, 60_000);
+        await store.deleteJob(id);
+        expect(await waiting).toBeUndefined();
+      }, 15_000);
+    });
+
+    describe('maxInlineBytes', () => {
+      it('rejects inline data over the limit with PayloadTooLargeError and accepts it at the limit', async () => {
+        await setup({ maxInlineBytes: 1024 });
+        const limit = store.maxInlineBytes;
+        const id = `job-${randomUUID()}`;
+        const over: Data = { enc: 'v8', bytes: new Uint8Array(limit + 1) };
+        const spec: JobSpec = { id, kind: 'mapReduce', task: 't', reducer: 'r', total: 2, deadline: 1e13 };
+        await expect(store.createJob({ ...spec, initial: over })).rejects.toBeInstanceOf(
+          PayloadTooLargeError,
+        );
+        await store.createJob(spec);
+        await expect(store.completeChunk(id, 0, over)).rejects.toMatchObject({
+          code: ErrorCodes.PAYLOAD_TOO_LARGE,
+        });
+        expect((await store.completeChunk(id, 0, { enc: 'v8', bytes: new Uint8Array(limit) })).first).toBe(
+          true,
+        );
+        expect((await store.getJob(id))?.done).toBe(1);
+      });
+    });
+  });
+}

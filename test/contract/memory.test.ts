@@ -1,0 +1,20 @@
+/** Runs the port contract suites against the in-memory adapters. */
+
+import { memoryBackend } from '../../src/local/memory-backend.js';
+import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
+import { MemoryJobStore } from '../../src/local/memory-store.js';
+import { describeBlobStoreContract } from './blob-store.contract.js';
+import { describeJobStoreContract } from './job-store.contract.js';
+import { describeWorkQueueContract } from './work-queue.contract.js';
+
+describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) => {
+  const backend = memoryBackend({ visibilityMs, maxReceiveCount });
+  return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
+});
+
+describeJobStoreContract('memory', async ({ maxInlineBytes }) => {
+  const store = new MemoryJobStore(maxInlineBytes === undefined ? {} : { maxInlineBytes });
+  return { store, close: () => store.close() };
+});
+
+describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
