@@ -101,8 +101,9 @@ async function start(
     } catch (e) {
       const failed: InitFailedMessage = { v: 1, type: 'init-failed', error: serializeError(e) };
       port.postMessage(failed);
-      // The pool terminates this thread; closing the port lets it end even if the pool is gone.
-      port.close();
+      // Stay alive (a listening port is ref'd) until the pool terminates this thread: exiting now
+      // could let the pool see 'exit' before this message and report a bare crash without the cause.
+      port.on('message', ignore);
       return;
     }
   }
@@ -124,6 +125,8 @@ async function start(
   const ready: ReadyMessage = { v: 1, type: 'ready' };
   port.postMessage(ready);
 }
+
+function ignore(): void {}
 
 function runTask(port: MessagePort, handler: ThreadHandler, id: number, body: unknown): void {
   let out: unknown;
