@@ -26,6 +26,7 @@ import {
   TaskError,
   WorkerCrashedError,
 } from '../errors.js';
+import { optionalInteger, options, received } from '../validate.js';
 import {
   type EndMessage,
   type FromThreadMessage,
@@ -573,37 +574,26 @@ class Deque<T> {
   }
 }
 
-function describe(v: unknown): string {
-  return typeof v === 'string' ? `${JSON.stringify(v)} (string)` : `${String(v)} (${typeof v})`;
-}
+const KNOWN_OPTIONS = ['size', 'script', 'data', 'maxTasksPerThread', 'maxInFlightPerThread', 'name'];
 
-function positiveInt(value: unknown, key: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`Expected options.${key} to be an integer >= 1, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function resolveOptions(options: ThreadPoolOptions): Resolved {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(`Expected options to be an object, got ${describe(options)}`);
-  }
-  const name = options.name ?? DEFAULTS.name;
+function resolveOptions(raw: ThreadPoolOptions): Resolved {
+  const o = options<ThreadPoolOptions>(raw, 'options', KNOWN_OPTIONS);
+  const size = optionalInteger(o.size, 'options.size', 1);
+  if (size === undefined)
+    throw new InvalidArgumentError('Expected options.size to be an integer >= 1, got undefined');
+  const name = o.name ?? DEFAULTS.name;
   if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidArgumentError(`Expected options.name to be a non-empty string, got ${describe(name)}`);
+    throw new InvalidArgumentError(`Expected options.name to be a non-empty string, got ${received(name)}`);
   }
   return {
-    size: positiveInt(options.size, 'size'),
-    script: resolveScript(options.script),
-    data: options.data,
+    size,
+    script: resolveScript(o.script),
+    data: o.data,
     maxTasksPerThread:
-      options.maxTasksPerThread === undefined
-        ? Number.POSITIVE_INFINITY
-        : positiveInt(options.maxTasksPerThread, 'maxTasksPerThread'),
-    maxInFlightPerThread: positiveInt(
-      options.maxInFlightPerThread ?? DEFAULTS.maxInFlightPerThread,
-      'maxInFlightPerThread',
-    ),
+      optionalInteger(o.maxTasksPerThread, 'options.maxTasksPerThread', 1) ?? Number.POSITIVE_INFINITY,
+    maxInFlightPerThread:
+      optionalInteger(o.maxInFlightPerThread, 'options.maxInFlightPerThread', 1) ??
+      DEFAULTS.maxInFlightPerThread,
     name,
   };
 }
@@ -615,6 +605,6 @@ function resolveScript(script: unknown): string | URL {
     if (isAbsolute(script)) return script;
   }
   throw new InvalidArgumentError(
-    `Expected options.script to be a file: URL or an absolute path, got ${describe(script)}`,
+    `Expected options.script to be a file: URL or an absolute path, got ${received(script)}`,
   );
 }

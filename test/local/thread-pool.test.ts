@@ -161,11 +161,11 @@ describe('ThreadPool', () => {
 
     it('rejects ready() with the remote error when init throws, and does not respawn', async () => {
       const p = pool({ data: { failInit: true } });
-      const pending = run(p, { op: 'echo', value: 1 });
+      const pending = run(p, { op: 'echo', value: 1 }).catch((e: unknown) => e);
       const error = await p.ready().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TaskError);
       expect((error as TaskError).remoteStack).toMatch(/RangeError: init refused\n\s+at failInInit/);
-      await expect(pending).rejects.toBe(error);
+      expect(await pending).toBe(error);
       await expect(run(p, { op: 'echo', value: 2 })).rejects.toBe(error);
       await p.close();
       expect(p.threadIds).toEqual([]);
@@ -249,6 +249,8 @@ describe('ThreadPool', () => {
     it('rejects a bad size or script before starting any thread', () => {
       expect(() => new ThreadPool({ size: 0, script })).toThrow(InvalidArgumentError);
       expect(() => new ThreadPool({ size: 1, script: 'relative.mjs' })).toThrow(InvalidArgumentError);
+      const unknown = { size: 1, script, maxTasksPerChild: 2 } as ThreadPoolOptions;
+      expect(() => new ThreadPool(unknown)).toThrow(InvalidArgumentError);
     });
   });
 });
