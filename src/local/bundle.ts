@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
@@ -44,6 +44,8 @@ interface Sidecar {
   readonly inputs: readonly InputStamp[];
 }
 
+/** Bumped whenever the way bundles are built changes, so that older cached bundles are not reused. */
+const FORMAT = 2;
 const stats = { builds: 0, cacheHits: 0 };
 /** Bundles already checked in this process, by output path: saves re-reading the sidecar. */
 const memo = new Map<string, Sidecar>();
@@ -79,7 +81,7 @@ export async function bundle(req: BundleRequest): Promise<string> {
   }
   const self = selfPackage();
   const hash = createHash('sha256')
-    .update(`${req.contents}\0${req.resolveDir}\0${self.version}\0${self.entry}`)
+    .update(`${FORMAT}\0${req.contents}\0${req.resolveDir}\0${self.version}\0${self.entry}`)
     .digest('hex')
     .slice(0, 16);
   const outfile = join(cacheDirFor(req.resolveDir), `${req.name}-${hash}.mjs`);
@@ -152,7 +154,7 @@ async function readSidecar(outfile: string): Promise<Sidecar | undefined> {
   }
 }
 
-// Spelled in pieces: the self plugin below rewrites that expression wherever it appears in
+// Spelled in pieces: the import.meta plugin below rewrites that expression wherever it appears in
 // fanfold's own files, and it must survive in the banner of a bundle made by a bundled fanfold.
 const META_URL = ['import', 'meta', 'url'].join('.');
 // Defines `require`, `__filename` and `__dirname` for bundled CommonJS dependencies. esbuild
@@ -195,7 +197,7 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
-      plugins: [selfPlugin(self)],
+      plugins: [selfPlugin(self), importMetaPlugin()],
     });
     metafile = result.metafile;
   } catch (e) {
@@ -227,8 +229,6 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
 interface SelfPackage {
   /** Absolute path of this package's entry as it is being run: `src/index.ts` or `dist/index.js`. */
   readonly entry: string;
-  /** The directory holding the entry (`src/` or `dist/`). */
-  readonly dir: string;
   readonly version: string;
 }
 
@@ -250,19 +250,13 @@ function selfPackage(): SelfPackage {
     // No package.json next to us: the hash then only misses the version.
   }
   // Only cache once the entry exists, so that a missing entry is looked for again next time.
-  const found = { entry, dir, version };
+  const found = { entry, version };
   if (existsSync(entry)) selfCache = found;
   return found;
 }
 
-/**
- * Resolves `'fanfold'` to this package's entry, and keeps `import.meta.url` (and `.dirname`,
- * `.filename`) of this package's own modules pointing at their real files: a bundled copy of
- * fanfold must find its worker scripts and this very entry from where they are, not from the
- * cache directory the bundle is written to.
- */
+/** Resolves `'fanfold'` to this package's entry as it is being run. */
 function selfPlugin(self: SelfPackage): Plugin {
-  const escaped = (self.dir + sep).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   return {
     name: 'fanfold-self',
     setup(b) {
@@ -271,13 +265,33 @@ function selfPlugin(self: SelfPackage): Plugin {
           ? { path: self.entry }
           : { errors: [{ text: `fanfold's own entry ${self.entry} does not exist: run \`npm run build\`` }] },
       );
-      b.onLoad({ filter: new RegExp(`^${escaped}.*\\.[cm]?[jt]s$`) }, async (args) => {
+    },
+  };
+}
+
+const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' } as const;
+
+/**
+ * Keeps `import.meta.url` (and `.dirname`, `.filename`) of every bundled module pointing at the
+ * module's own file, as if it had not been bundled: a job finds its data next to its source, a
+ * bundled copy of fanfold finds its worker scripts, a dependency finds its assets, instead of all
+ * of them seeing the cache directory the bundle is written to. A plain text substitution: the
+ * expression inside a string literal would be replaced too.
+ */
+function importMetaPlugin(): Plugin {
+  return {
+    name: 'fanfold-import-meta',
+    setup(b) {
+      b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        if (args.namespace !== 'file') return undefined;
         const source = await readFile(args.path, 'utf8');
+        if (!source.includes('import.meta')) return undefined; // esbuild loads it as usual
         const url = pathToFileURL(args.path).href;
         const contents = source.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, prop: string) =>
           JSON.stringify(prop === 'url' ? url : prop === 'dirname' ? dirname(args.path) : args.path),
         );
-        return { contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js' };
+        const ext = extname(args.path) as keyof typeof LOADERS;
+        return { contents, loader: LOADERS[ext] ?? 'js' };
       });
     },
   };

@@ -119,6 +119,15 @@ describe('bundle()', () => {
     expect((error as Error).message).toMatch(/importer\.ts:1:\d+/);
   });
 
+  it("keeps each module's import.meta.url pointing at its own file, not at the bundle", async () => {
+    const where = join(fixtures, 'where.ts');
+    const file = await bundle(entryOf(where));
+
+    const mod = await importBundle(file);
+    expect(mod.url).toBe(pathToFileURL(where).href);
+    expect(mod.file).toBe(where);
+  });
+
   it("resolves 'fanfold' to this package's own sources", async () => {
     const file = await bundle({
       contents: `export { default } from ${JSON.stringify(join(fixtures, 'uses-fanfold.ts'))};`,
