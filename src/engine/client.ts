@@ -160,9 +160,11 @@ export class JobClient {
   async #wait(jobId: string, onProgress?: (p: Progress) => void): Promise<JobRecord> {
     const { store } = this.#o.backend;
     let version = -1;
+    let deadline = Number.POSITIVE_INFINITY;
     for (;;) {
-      const job = await store.waitForChange(jobId, version, 1000);
+      const job = await store.waitForChange(jobId, version, waitBudget(deadline));
       if (!job) throw new JobCancelledError(jobId, 'the job no longer exists');
+      deadline = job.deadline;
       if (job.version !== version) {
         version = job.version;
         onProgress?.({ jobId, done: job.done, total: job.total });
@@ -238,6 +240,7 @@ export class JobClient {
     const source = iterate(input);
     const id = randomUUID();
     await store.createJob({ id, kind: mode, task, deadline: Date.now() + this.#o.jobTimeoutMs });
+
     this.#active.add(id);
     const pending = new Set<number>();
     let dispatched = 0;
@@ -247,6 +250,7 @@ export class JobClient {
     let sealed = false;
     let version = -1;
     let finished = false;
+    const deadline = Date.now() + this.#o.jobTimeoutMs;
     try {
       for (;;) {
         const batch: WorkMessage[] = [];
@@ -274,7 +278,7 @@ export class JobClient {
           sealed = true;
         }
         if (exhausted && pending.size === 0) break;
-        const job = await store.waitForChange(id, version, 1000);
+        const job = await store.waitForChange(id, version, waitBudget(deadline));
         if (!job) throw new JobCancelledError(id, 'the job no longer exists');
         version = job.version;
         opts.onProgress?.({ jobId: id, done: job.done, total: job.total });
@@ -313,6 +317,11 @@ function chunkMessage(
   input: ChunkInput,
 ): WorkMessage {
   return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}) };
+}
+
+/** How long to wait for a change: until the deadline, and at most a second between checks. */
+function waitBudget(deadline: number): number {
+  return Math.max(1, Math.min(1000, deadline - Date.now() + 1));
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;

@@ -265,10 +265,11 @@ export class Host {
       this.#live();
       const rec = await store.completeChunk(jobId, m.index, data);
       this.#step('recorded', m);
-      if (rec.status !== 'RUNNING') {
-        if (ENDED.has(rec.status)) this.#ended.add(jobId);
+      if (ENDED.has(rec.status)) {
+        this.#ended.add(jobId);
       } else if (rec.total !== undefined && rec.done === rec.total) {
-        // This delivery (first or a duplicate after a crash) saw the last chunk recorded.
+        // This delivery saw the last chunk recorded: the first one, or a redelivery after a host
+        // died before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
         const retry = await this.#finalise(jobId, m);
         if (retry !== undefined) {
           await queue.setVisibility(d.receipt, retry);

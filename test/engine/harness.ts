@@ -1,0 +1,208 @@
+/**
+ * An engine on the in-memory adapters, with hosts that can be killed at any step, for the
+ * fault-injection tests. Chunks run in-process through the real `runChunk` (no threads), so a
+ * crash point is hit deterministically.
+ */
+import type { TaskMap } from '../../src/api/tasks.js';
+import { JobClient } from '../../src/engine/client.js';
+import type { Encoded } from '../../src/engine/codec.js';
+import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
+import type { ChunkExecutor } from '../../src/engine/executor.js';
+import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
+import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../../src/engine/run-chunk.js';
+import { JobCancelledError, WorkerCrashedError } from '../../src/errors.js';
+import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
+import type { CompleteOutcome, JobRecord, JobStore } from '../../src/ports.js';
+
+/** Runs chunks on the calling thread; `crash` decides which chunk deliveries "kill the thread". */
+export class InlineExecutor implements ChunkExecutor {
+  readonly parallelism = 2;
+  readonly batching: boolean;
+  /** Items run, counting re-runs after crashes and duplicates. */
+  chunkRuns = 0;
+  readonly #tasks: TaskMap;
+  readonly #cancelled = new Set<string>();
+  crash: ((c: InlineChunk) => boolean) | undefined;
+
+  constructor(tasks: TaskMap, batching = true) {
+    this.#tasks = tasks;
+    this.batching = batching;
+  }
+
+  async run(chunks: readonly InlineChunk[]): Promise<ChunkOutcome[]> {
+    const out: ChunkOutcome[] = [];
+    for (const c of chunks) {
+      // Yield first, as a thread round trip would, so concurrent hosts interleave.
+      await new Promise((r) => setImmediate(r));
+      if (this.#cancelled.has(c.jobId)) throw new JobCancelledError(c.jobId);
+      if (this.crash?.(c)) throw new WorkerCrashedError(`thread died running chunk ${c.index}`, 7);
+      this.chunkRuns++;
+      out.push(await runChunk(this.#tasks, c));
+    }
+    return out;
+  }
+
+  fold(
+    _jobId: string,
+    reducer: string,
+    initial: Encoded | undefined,
+    partials: readonly Encoded[],
+  ): Promise<ChunkOutcome> {
+    return runFold(this.#tasks, reducer, initial, partials);
+  }
+
+  cancelJob(jobId: string): void {
+    this.#cancelled.add(jobId);
+  }
+}
+
+/** Wraps a job store to count what the engine did, without changing what it does. */
+export class AuditedStore implements JobStore {
+  readonly inner: JobStore;
+  firstCompletions = 0;
+  duplicateCompletions = 0;
+  /** Final state of every job, captured when the client deletes it. */
+  readonly ended = new Map<string, JobRecord>();
+  readonly fences: number[] = [];
+
+  constructor(inner: JobStore) {
+    this.inner = inner;
+  }
+  get maxInlineBytes() {
+    return this.inner.maxInlineBytes;
+  }
+  createJob: JobStore['createJob'] = (s) => this.inner.createJob(s);
+  seal: JobStore['seal'] = (id, t) => this.inner.seal(id, t);
+  completeChunk = async (
+    id: string,
+    i: number,
+    r: Parameters<JobStore['completeChunk']>[2],
+  ): Promise<CompleteOutcome> => {
+    const o = await this.inner.completeChunk(id, i, r);
+    if (o.first) this.firstCompletions++;
+    else this.duplicateCompletions++;
+    return o;
+  };
+  failJob: JobStore['failJob'] = (id, e) => this.inner.failJob(id, e);
+  cancelJob: JobStore['cancelJob'] = (id, r) => this.inner.cancelJob(id, r);
+  claimFinaliser: JobStore['claimFinaliser'] = async (id, o, l) => {
+    const c = await this.inner.claimFinaliser(id, o, l);
+    if (c.claimed) this.fences.push(c.fence);
+    return c;
+  };
+  finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
+  noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
+  lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
+  getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
+  waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
+  readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
+  deleteJob: JobStore['deleteJob'] = async (id) => {
+    const job = await this.inner.getJob(id);
+    if (job) this.ended.set(id, job);
+    return this.inner.deleteJob(id);
+  };
+}
+
+/** Options of {@link startEngine}. */
+export interface EngineOptions {
+  readonly tasks: TaskMap;
+  readonly visibilityMs?: number;
+  readonly leaseMs?: number;
+  readonly maxReceiveCount?: number;
+  readonly jobTimeoutMs?: number;
+  readonly maxPayloadBytes?: number;
+  readonly maxInlineBytes?: number;
+  readonly batching?: boolean;
+}
+
+/** A running engine: a client, an executor, and hosts that can be added, killed and replaced. */
+export interface Engine {
+  readonly backend: Omit<MemoryBackend, 'store'> & { readonly store: AuditedStore };
+  readonly client: JobClient;
+  readonly executor: InlineExecutor;
+  readonly hosts: Host[];
+  readonly errors: unknown[];
+  /** Starts another host; `faults` decides where it dies. */
+  startHost(faults?: FaultPlan): Host;
+  close(): Promise<void>;
+}
+
+/** Starts an engine with one host (pass `firstHostFaults` to make it die somewhere). */
+export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engine {
+  const mem = memoryBackend({
+    visibilityMs: o.visibilityMs ?? 200,
+    maxReceiveCount: o.maxReceiveCount ?? 4,
+    ...(o.maxPayloadBytes ? { maxPayloadBytes: o.maxPayloadBytes } : {}),
+    ...(o.maxInlineBytes ? { maxInlineBytes: o.maxInlineBytes } : {}),
+  });
+  const store = new AuditedStore(mem.store);
+  const backend = { ...mem, store };
+  const executor = new InlineExecutor(o.tasks, o.batching ?? true);
+  const hosts: Host[] = [];
+  const errors: unknown[] = [];
+  const client = new JobClient({
+    backend,
+    processes: 2,
+    jobTimeoutMs: o.jobTimeoutMs ?? 20_000,
+    window: 8,
+    onJobEnded: (id) => {
+      for (const h of hosts) h.jobEnded(id);
+    },
+  });
+  const dlq = new DeadLetterHandler({
+    backend,
+    maxReceiveCount: o.maxReceiveCount ?? 4,
+    waitMs: 50,
+    onJobFailed: (id) => {
+      for (const h of hosts) h.jobEnded(id);
+    },
+    onError: (e) => errors.push(e),
+  });
+  dlq.start();
+  const engine: Engine = {
+    backend,
+    client,
+    executor,
+    hosts,
+    errors,
+    startHost(faults) {
+      const h = new Host({
+        backend,
+        executor,
+        visibilityMs: o.visibilityMs ?? 200,
+        leaseMs: o.leaseMs ?? 200,
+        waitMs: 50,
+        onError: (e) => errors.push(e),
+        ...(faults ? { faults } : {}),
+      });
+      hosts.push(h);
+      h.start();
+      return h;
+    },
+    async close() {
+      for (const h of hosts) h.kill();
+      await dlq.stop();
+      mem.close();
+    },
+  };
+  engine.startHost(firstHostFaults);
+  return engine;
+}
+
+/** A fault plan that dies the first time `step` is reached for a message matching `where`. */
+export function dieOnce(
+  step: HostStep,
+  where: (m: Parameters<FaultPlan['crashAt']>[1]) => boolean = () => true,
+  onDeath?: () => void,
+): FaultPlan & { readonly fired: () => boolean } {
+  let fired = false;
+  return {
+    fired: () => fired,
+    crashAt(s, m) {
+      if (fired || s !== step || !where(m)) return false;
+      fired = true;
+      onDeath?.();
+      return true;
+    },
+  };
+}
