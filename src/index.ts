@@ -26,3 +26,5 @@ export { Range, range } from './engine/range.js';
 export * from './errors.js';
 export type { LocalContext, LocalOptions, PoolOptions } from './local/context.js';
 export { local } from './local/context.js';
+export { defineJob, isJob } from './cli/job.js';
+export type { Job, JobContext, JobOutcome } from './cli/job.js';
