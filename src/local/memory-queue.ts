@@ -193,6 +193,8 @@ export class MemoryQueue implements WorkQueue {
    */
   async setVisibility(receipt: string, ms: number): Promise<void> {
     check(isNonNegative(ms), 'ms', 'a number >= 0', ms);
+    // Expire first, so a timeout that has passed counts as passed whether or not the timer ran yet.
+    this.#promote();
     const entry = this.#receipts.get(receipt);
     if (entry === undefined || entry.state !== 'inFlight') return;
     if (ms === 0) {

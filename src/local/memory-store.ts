@@ -171,7 +171,7 @@ export class MemoryJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
   async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    check(Number.isFinite(leaseMs) && leaseMs > 0, 'leaseMs', 'a number > 0', leaseMs);
     const state = this.#jobs.get(jobId);
     if (!state) return { claimed: false, job: undefined };
     const { record } = state;

@@ -174,10 +174,11 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
 
       it('hands an expired lease to a new owner with the fence increased', async () => {
         const id = await readyJob();
-        const a = await store.claimFinaliser(id, 'a', 50);
+        // Long enough that a busy machine cannot let it lapse before the second claim.
+        const a = await store.claimFinaliser(id, 'a', 300);
         expect((await store.claimFinaliser(id, 'b', 10_000)).claimed).toBe(false);
-        // A lease expires by the clock alone; no event to await.
-        await sleep(120);
+        // A lease expires by the clock alone; there is no event to await.
+        await sleep(350);
         const b = await store.claimFinaliser(id, 'b', 10_000);
         expect(a.claimed && b.claimed).toBe(true);
         if (!a.claimed || !b.claimed) return;
