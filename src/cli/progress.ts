@@ -1,0 +1,185 @@
+/**
+ * The CLI's progress display. On a terminal: one line on stderr with a bar, the percentage, the
+ * chunks done, the rate and an ETA, redrawn at most ten times a second and cleared at the end.
+ * Anywhere else (CI logs, pipes): silent while running, then one summary line per pool job.
+ */
+import type { JobProgress } from './job.js';
+
+/** Where the progress goes; `process.stderr` satisfies it. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** Options of {@link createProgress}. */
+export interface ProgressOptions {
+  /**
+   * The stream to draw on.
+   * @default process.stderr
+   */
+  readonly stream?: ProgressStream;
+  /**
+   * Draw a live bar; otherwise stay silent until {@link Progress.end}.
+   * @default stream.isTTY === true
+   */
+  readonly live?: boolean;
+  /**
+   * Minimum time between two redraws, in milliseconds.
+   * @default 100
+   */
+  readonly intervalMs?: number;
+  /**
+   * The clock, in milliseconds.
+   * @default performance.now
+   */
+  readonly now?: () => number;
+}
+
+/** A progress display for the pool jobs of one CLI run. */
+export interface Progress {
+  /** Records a progress report; pass as `onProgress`. */
+  readonly update: (p: JobProgress) => void;
+  /** Writes a line above the bar. */
+  readonly log: (line: string) => void;
+  /** Clears the bar (on a terminal) or prints the per-job summary (elsewhere). Idempotent. */
+  readonly end: () => void;
+}
+
+interface JobState {
+  readonly jobId: string;
+  readonly started: number;
+  done: number;
+  total: number | undefined;
+  last: number;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * Makes the progress display.
+ *
+ * @example
+ * ```ts
+ * const progress = createProgress();
+ * try { await pool.map('work', items, { onProgress: progress.update }); }
+ * finally { progress.end(); }
+ * ```
+ */
+export function createProgress(options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? process.stderr;
+  const live = options.live ?? stream.isTTY === true;
+  const intervalMs = options.intervalMs ?? 100;
+  const now = options.now ?? (() => performance.now());
+  const jobs = new Map<string, JobState>();
+  let current: JobState | undefined;
+  let drawn = false; // a bar is on screen
+  let lastDraw = Number.NEGATIVE_INFINITY;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let frame = 0;
+  let ended = false;
+
+  const draw = () => {
+    timer = undefined;
+    if (!current || ended) return;
+    lastDraw = now();
+    stream.write(
+      `${CLEAR_LINE}${render(current, lastDraw, stream.columns ?? 80, SPINNER[frame++ % SPINNER.length]!)}`,
+    );
+    drawn = true;
+  };
+
+  const update = (p: JobProgress) => {
+    if (ended) return;
+    const t = now();
+    let job = jobs.get(p.jobId);
+    if (!job) {
+      job = { jobId: p.jobId, started: t, done: 0, total: undefined, last: t };
+      jobs.set(p.jobId, job);
+    }
+    job.done = p.done;
+    job.total = p.total;
+    job.last = t;
+    current = job;
+    if (!live || timer) return;
+    // Throttle: draw now if the last frame is old enough, else once when it is (with the latest counts).
+    const wait = lastDraw + intervalMs - t;
+    if (wait <= 0) draw();
+    else {
+      timer = setTimeout(draw, wait);
+      timer.unref?.();
+    }
+  };
+
+  const log = (line: string) => {
+    if (live && drawn) stream.write(CLEAR_LINE);
+    stream.write(`${line}\n`);
+    drawn = false;
+    if (live && current && !ended && !timer) draw();
+  };
+
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (live) {
+      if (drawn) stream.write(CLEAR_LINE);
+      return;
+    }
+    for (const job of jobs.values()) stream.write(`${summary(job)}\n`);
+  };
+
+  return { update, log, end };
+}
+
+/** One line of the live display, fitted to `columns`. */
+function render(job: JobState, t: number, columns: number, spin: string): string {
+  const seconds = (t - job.started) / 1000;
+  const rate = seconds > 0 ? job.done / seconds : 0;
+  const id = `job ${shortId(job.jobId)}`;
+  const rateText = `${formatRate(rate)} chunks/s`;
+  if (job.total === undefined) {
+    return fitLine(`${spin} ${id}  ${job.done} chunks  ${rateText}`, columns);
+  }
+  const total = Math.max(job.total, 1);
+  const fraction = Math.min(job.done / total, 1);
+  const eta = rate > 0 && job.done < job.total ? `ETA ${formatDuration((job.total - job.done) / rate)}` : '';
+  const tail =
+    `${String(Math.floor(fraction * 100)).padStart(3)}%  ${job.done}/${job.total}  ${rateText}  ${eta}`.trimEnd();
+  // The bar takes what is left of the line, between 10 and 40 cells.
+  const width = Math.max(10, Math.min(40, columns - id.length - tail.length - 6));
+  const filled = Math.round(fraction * width);
+  return fitLine(`${id} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${tail}`, columns);
+}
+
+function summary(job: JobState): string {
+  const seconds = (job.last - job.started) / 1000;
+  const total = job.total === undefined ? `${job.done}` : `${job.done}/${job.total}`;
+  return `job ${shortId(job.jobId)}: ${total} chunks in ${formatDuration(seconds)}`;
+}
+
+function shortId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+function fitLine(line: string, columns: number): string {
+  // One column short of the edge: writing into the last column makes some terminals wrap.
+  return line.length < columns ? line : line.slice(0, Math.max(0, columns - 1));
+}
+
+function formatRate(rate: number): string {
+  return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
+}
+
+/** `0.4s`, `12s`, `3m05s`, `1h02m`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
