@@ -1,0 +1,117 @@
+/**
+ * THE example: word frequencies over every text file in the project's `node_modules`, a
+ * map-reduce that runs on any machine after `npm install`. It runs once on one worker thread and
+ * once on all cores, checks that both agree, and reports the speed-up.
+ *
+ *   npm start                                    # = fanfold run examples/wordfreq.job.ts
+ *   npx fanfold run examples/wordfreq.job.ts --processes 4 -- some/other/dir
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineJob, local } from 'fanfold';
+import tasks, { type Counts } from './wordfreq.tasks.js';
+
+const TEXT_EXTENSIONS = new Set([
+  '.md',
+  '.markdown',
+  '.txt',
+  '.ts',
+  '.mts',
+  '.cts',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.jsx',
+  '.tsx',
+  '.json',
+  '.yml',
+  '.yaml',
+  '.html',
+  '.css',
+  '.flow',
+]);
+const MAX_FILE_BYTES = 1 << 20;
+const TOP = 15;
+
+interface TextFile {
+  readonly path: string;
+  readonly size: number;
+}
+
+/**
+ * Text files under `dir` up to 1 MiB, sorted. Hidden entries (`.bin`, `.cache`, where fanfold keeps
+ * its bundles) and symlinks are skipped, so both runs see the same files and none twice.
+ */
+async function textFiles(dir: string): Promise<TextFile[]> {
+  const found: TextFile[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+        const { size } = await stat(path);
+        if (size <= MAX_FILE_BYTES) found.push({ path, size });
+      }
+    }
+  };
+  await walk(dir);
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The `n` most frequent words, most frequent first (ties alphabetically). */
+function top(counts: Counts, n: number): [string, number][] {
+  return Object.entries(counts)
+    .sort(([wa, a], [wb, b]) => b - a || (wa < wb ? -1 : wa > wb ? 1 : 0))
+    .slice(0, n);
+}
+
+/** True when both counts hold the same words with the same numbers. */
+function sameCounts(a: Counts, b: Counts): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+export default defineJob(async (ctx) => {
+  const root = resolve(ctx.args[0] ?? fileURLToPath(new URL('../node_modules', import.meta.url)));
+  const files = await textFiles(root);
+  if (files.length === 0) throw new Error(`No text files under ${root}: run npm install first`);
+  const paths = files.map((f) => f.path);
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  ctx.log(`wordfreq: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB under ${root}`);
+
+  const mp = local({ tasks });
+  const threads = ctx.processes ?? mp.cpuCount();
+  const countWith = async (processes: number): Promise<{ counts: Counts; ms: number }> => {
+    await using pool = mp.Pool({ processes });
+    const start = performance.now();
+    const counts = await pool.mapReduce('countWords', paths, 'mergeCounts', {
+      initial: {},
+      onProgress: ctx.onProgress,
+    });
+    return { counts, ms: performance.now() - start };
+  };
+
+  const one = await countWith(1);
+  const many = await countWith(threads);
+  if (!sameCounts(one.counts, many.counts)) {
+    throw new Error(
+      `The counts of 1 thread and of ${threads} threads differ: the reducer is not associative`,
+    );
+  }
+
+  return {
+    result: top(many.counts, TOP),
+    items: files.length,
+    itemLabel: 'files',
+    details: {
+      files: files.length,
+      bytes: `${(bytes / 1e6).toFixed(1)} MB`,
+      'distinct words': Object.keys(many.counts).length,
+      'time 1 thread': `${(one.ms / 1000).toFixed(2)} s`,
+      [`time ${threads} threads`]: `${(many.ms / 1000).toFixed(2)} s`,
+      'speed-up': `${(one.ms / many.ms).toFixed(2)}x`,
+    },
+  };
+});
