@@ -1,0 +1,353 @@
+// Writes bench/RESULTS.md from the figures collected by run.mjs.
+import { writeFileSync } from 'node:fs';
+import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
+
+const INPUTS = [
+  ['ff-range', 'range(0, N)'],
+  ['ff-array', 'plain array'],
+];
+
+export function writeReport(data, file) {
+  const R = data.results;
+  const runs = (g, k) => R[g]?.runs[k] ?? [];
+  const fig = (g, k, pick) => figures(runs(g, k), pick);
+  const pair = (g, a, b, pick) => pairedRatios(runs(g, a), runs(g, b), pick);
+  const wall = (r) => r.wall;
+  const rec = (name) => (r) => r.rec[name];
+  const lines = [];
+  const p = (...xs) => lines.push(...xs);
+  const table = (head, rows) => {
+    p(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+    for (const row of rows) p(`| ${row.join(' | ')} |`);
+    p('');
+  };
+  const failures = (g) =>
+    Object.entries(R[g]?.runs ?? {}).flatMap(([k, rs]) =>
+      rs.filter((r) => r && !r.ok).map((r) => `${g} ${k}: ${r.err}`),
+    );
+
+  // ---- targets
+  const targets = [];
+  const target = (what, goal, xs, pass) => {
+    const m = median(xs);
+    const verdict = xs.length === 0 ? 'NOT RUN' : pass(m) ? 'PASS' : 'MISS';
+    targets.push([what, goal, ratio(xs), verdict]);
+  };
+  const N6 = 1_000_000;
+  for (const [k, label] of INPUTS) {
+    target(
+      `square over 1e6, ${label}: warm \`Pool.map\` throughput ÷ CPython's`,
+      '≥ 5×',
+      pair(`square-warm-${N6}`, k, 'py', rec('items_per_s')),
+      (m) => m >= 5,
+    );
+  }
+  for (const [k, label] of INPUTS) {
+    target(
+      `square over 1e6, ${label}: whole-process wall ÷ CPython's`,
+      '≤ 1',
+      pair(`square-cold-${N6}`, k, 'py', wall),
+      (m) => m <= 1,
+    );
+  }
+  for (const n of data.plan.itemN) {
+    for (const [k, label] of INPUTS) {
+      target(
+        `one task per item (chunksize 1), N=${si(n)}, ${label}: throughput ÷ CPython's`,
+        '≥ 2×',
+        pair(`item-${n}`, k, 'py', rec('items_per_s')),
+        (m) => m >= 2,
+      );
+    }
+  }
+  const speedup = (work, pick) => pair('cpu', `ff-serial-${work}`, `ff-pool-${work}`, pick);
+  target(
+    'CPU-bound int loop (≈ CPython task time): 1 thread ÷ pool of 2, warm map',
+    '≥ 1.9×',
+    speedup('int-time', rec('map_ms')),
+    (m) => m >= 1.9,
+  );
+  target(
+    'CPU-bound sha256 (same bytes): 1 thread ÷ pool of 2, warm map',
+    '≥ 1.9×',
+    speedup('sha', rec('map_ms')),
+    (m) => m >= 1.9,
+  );
+  const over = (g, k) => pair(g, k, 'piscina', rec('us_per_task'));
+  target(
+    `per-task overhead, ${si(data.plan.overheadN)} tiny \`apply\` calls at once: µs/task ÷ raw piscina \`run\``,
+    '≤ 1.2×',
+    over('overhead-burst', 'ff-apply'),
+    (m) => m <= 1.2,
+  );
+  target(
+    `per-task overhead, \`map\` of ${si(data.plan.overheadN)} tiny items, chunksize 1: µs/task ÷ raw piscina \`run\``,
+    '≤ 1.2×',
+    over('overhead-burst', 'ff-map'),
+    (m) => m <= 1.2,
+  );
+  target(
+    `per-task latency, ${si(data.plan.overheadSeqN)} \`apply\` calls one after another: µs/task ÷ raw piscina`,
+    '≤ 1.2×',
+    over('overhead-seq', 'ff-apply'),
+    (m) => m <= 1.2,
+  );
+
+  // ---- header
+  const i = data.info;
+  p('# fanfold benchmark results', '');
+  p(`Written by \`bench/run.mjs\` on ${i.date.slice(0, 10)} (${i.date}); do not edit by hand.`, '');
+  p('```', data.command, '```', '');
+  if (i.quick) p('**Quick run (1 counted round): figures are indicative only.**', '');
+  if (i.fanfoldMissing) p(`**fanfold cases not run: ${i.fanfoldMissing}.**`, '');
+  p(
+    `- Machine: ${i.cpu}, ${i.cores} cores, ${sig(i.memGiB)} GiB memory; load average ${i.load.map((x) => x.toFixed(2)).join(' / ')} at the start, ${i.loadEnd.map((x) => x.toFixed(2)).join(' / ')} at the end.`,
+    `- Node ${i.node} (\`${i.nodePath}\`); CPython ${i.python} (\`${i.pythonPath}\`, start method \`${i.startMethod}\`); piscina ${i.piscina}; msgpackr ${i.msgpackr}; fanfold at commit ${i.commit}.`,
+    `- Every pool has 2 workers (fanfold \`Pool({ processes: 2 })\`, CPython \`Pool(2)\`, piscina min = max = 2 threads). Whole run: ${sig(i.seconds)} s.`,
+    '',
+  );
+  p(
+    '**Method** (`../shared/research/local-pools.md`). Each group of cases runs as rounds: in every round each case runs once, in a fresh process, alternately (A B C, then C B A); round 0 is a warm-up and is not counted. *Wall* = spawn to exit, seen by the harness. Every script also prints its own monotonic timings (`performance.now()`, `time.perf_counter()`): *in-process* figures. Figures are **median (min–max)** over the counted rounds; a ratio A÷B is the median (min–max) of the per-round ratios of the paired runs. *Warm* = the timed call starts after every worker has answered once (a rendezvous task that returns only when all workers are inside it at once: a `Barrier` in Python, a `BroadcastChannel` in Node). Counted rounds: ' +
+      Object.entries(R)
+        .map(([g, r]) => `${g} ${r.rounds}`)
+        .join(', ') +
+      '.',
+    '',
+  );
+
+  p('## Targets', '');
+  table(['target', 'goal', 'measured, median (min–max)', 'verdict'], targets);
+
+  // ---- 1. square
+  p('## 1. `pool.map(square, …)`, default chunking', '');
+  p(
+    "fanfold without a `chunksize` option (its default follows CPython: ceil(N / (4 × workers))); CPython `pool.map(square, range(N))`. The plain array is built before the clock starts. Cold = fresh process, the map includes the workers' start; warm = the map alone on a pool whose workers have answered.",
+    '',
+  );
+  const sqRows = [];
+  for (const n of data.plan.squareN) {
+    const c = `square-cold-${n}`;
+    const w = `square-warm-${n}`;
+    for (const [k, label] of INPUTS) {
+      sqRows.push([
+        si(n),
+        label,
+        range(fig(c, k, wall)),
+        range(fig(c, 'py', wall)),
+        ratio(pair(c, k, 'py', wall)),
+        `${sig(median(fig(c, k, rec('total_ms'))))} / ${sig(median(fig(c, 'py', rec('total_ms'))))}`,
+        `${range(fig(w, k, rec('map_ms')))} / ${range(fig(w, 'py', rec('map_ms')))}`,
+        `${si(median(fig(w, k, rec('items_per_s'))))} / ${si(median(fig(w, 'py', rec('items_per_s'))))}`,
+        ratio(pair(w, k, 'py', rec('items_per_s'))),
+      ]);
+    }
+  }
+  table(
+    [
+      'N',
+      'fanfold input',
+      'cold wall s: fanfold',
+      'cold wall s: CPython',
+      'wall ÷ CPython',
+      'cold in-proc total ms fanfold / CPython',
+      'warm map ms fanfold / CPython',
+      'warm items/s fanfold / CPython',
+      'throughput ÷ CPython',
+    ],
+    sqRows,
+  );
+
+  // ---- 2. one task per item
+  p('## 2. One task per item (`chunksize: 1`), warm pool', '');
+  const itRows = [];
+  for (const n of data.plan.itemN) {
+    const g = `item-${n}`;
+    for (const [k, label] of INPUTS) {
+      itRows.push([
+        si(n),
+        label,
+        range(fig(g, k, wall)),
+        range(fig(g, 'py', wall)),
+        ratio(pair(g, k, 'py', wall)),
+        range(fig(g, k, rec('items_per_s')), si),
+        range(fig(g, 'py', rec('items_per_s')), si),
+        ratio(pair(g, k, 'py', rec('items_per_s'))),
+      ]);
+    }
+  }
+  table(
+    [
+      'N',
+      'fanfold input',
+      'wall s: fanfold',
+      'wall s: CPython',
+      'wall ÷ CPython',
+      'items/s fanfold',
+      'items/s CPython',
+      'throughput ÷ CPython',
+    ],
+    itRows,
+  );
+
+  // ---- 3. CPU-bound
+  const pl = data.plan;
+  p('## 3. CPU-bound work, 64 items: one thread/process vs a pool of 2', '');
+  p(
+    `*int P* = each item loops P times over \`x = (x*31 + i) mod 2^32\` (JS: \`Math.imul\`, \`>>> 0\`; identical results). CPython runs P = ${si(pl.pyIntP)}; JS runs the same P (equal ops: JS is far faster per op) and P = ${si(pl.jsIntTimeP)} (about CPython's task time). *sha R* = each item is sha256 over R = ${pl.shaMiB} × 1 MiB (same bytes, same digest; both OpenSSL). Serial = a loop in the main thread / process. Speed-up = serial ÷ pool, paired: *warm map* = the map alone after every worker answered; *with start/stop* = construct + first answers + map + teardown.`,
+    '',
+  );
+  const cpuRows = [];
+  const cpuRow = (label, s, pKey) => {
+    if (runs('cpu', s).length === 0 && runs('cpu', pKey).length === 0) return;
+    cpuRows.push([
+      label,
+      range(fig('cpu', s, (r) => r.rec.map_ms / 1000)),
+      range(fig('cpu', pKey, (r) => r.rec.map_ms / 1000)),
+      range(fig('cpu', pKey, (r) => r.rec.total_ms / 1000)),
+      ratio(pair('cpu', s, pKey, rec('map_ms'))),
+      ratio(pair('cpu', s, pKey, rec('total_ms'))),
+      ratio(pair('cpu', s, pKey, wall)),
+    ]);
+  };
+  cpuRow(`CPython, int ${si(pl.pyIntP)}`, 'py-serial-int', 'py-pool-int');
+  cpuRow(`CPython, sha ${pl.shaMiB}`, 'py-serial-sha', 'py-pool-sha');
+  cpuRow(`fanfold, int ${si(pl.pyIntP)} (equal ops)`, 'ff-serial-int-ops', 'ff-pool-int-ops');
+  cpuRow(`fanfold, int ${si(pl.jsIntTimeP)} (≈ equal task time)`, 'ff-serial-int-time', 'ff-pool-int-time');
+  cpuRow(`fanfold, sha ${pl.shaMiB}`, 'ff-serial-sha', 'ff-pool-sha');
+  table(
+    [
+      'work',
+      'serial s',
+      'pool warm map s',
+      'pool in-proc total s',
+      'speed-up, warm map',
+      'speed-up with start/stop',
+      'whole-process wall speed-up',
+    ],
+    cpuRows,
+  );
+  p(
+    `Across languages (pool of 2, paired): sha ${pl.shaMiB} fanfold ÷ CPython warm map time ${ratio(pair('cpu', 'ff-pool-sha', 'py-pool-sha', rec('map_ms')))}; int ${si(pl.pyIntP)} (equal ops) ${ratio(pair('cpu', 'ff-pool-int-ops', 'py-pool-int', rec('map_ms')))}; whole-process wall, equal ops ${ratio(pair('cpu', 'ff-pool-int-ops', 'py-pool-int', wall))}.`,
+    '',
+  );
+
+  // ---- 4. start-up
+  p('## 4. Pool start-up: construct → first result from every worker → teardown', '');
+  const stRows = [];
+  for (const [k, label] of [
+    ['ff', 'fanfold `local().Pool()`'],
+    ['piscina', 'raw piscina'],
+    ['py-fork', 'CPython `Pool`, fork (default)'],
+    ['py-spawn', 'CPython `Pool`, spawn'],
+  ]) {
+    if (runs('startup', k).length === 0) continue;
+    stRows.push([
+      label,
+      range(fig('startup', k, wall)),
+      range(fig('startup', k, rec('construct_ms'))),
+      range(fig('startup', k, rec('first_ms'))),
+      range(fig('startup', k, rec('teardown_ms'))),
+      range(fig('startup', k, rec('total_ms'))),
+      k === 'py-fork' ? '1' : ratio(pair('startup', k, 'py-fork', rec('total_ms'))),
+      k === 'py-fork' ? '1' : ratio(pair('startup', k, 'py-fork', wall)),
+    ]);
+  }
+  table(
+    [
+      'pool',
+      'whole wall s',
+      'construct ms',
+      'first results ms',
+      'teardown ms',
+      'in-proc total ms',
+      'total ÷ CPython fork',
+      'wall ÷ CPython fork',
+    ],
+    stRows,
+  );
+
+  // ---- 5. per-task overhead
+  p('## 5. Per-task overhead: tiny tasks (`noop`) on a warm pool of 2, fanfold vs raw piscina', '');
+  p(
+    'piscina with its defaults (one task in flight per thread) and min = max = 2 threads; the same task function in both.',
+    '',
+  );
+  const ovRows = [];
+  for (const [g, k, label] of [
+    ['overhead-burst', 'ff-apply', `fanfold: ${si(pl.overheadN)} \`apply\` calls at once`],
+    ['overhead-burst', 'ff-map', `fanfold: \`map\` over ${si(pl.overheadN)} items, chunksize 1`],
+    ['overhead-burst', 'piscina', `piscina: ${si(pl.overheadN)} \`run\` calls at once`],
+    ['overhead-seq', 'ff-apply', `fanfold: ${si(pl.overheadSeqN)} \`apply\` calls, one after another`],
+    ['overhead-seq', 'piscina', `piscina: ${si(pl.overheadSeqN)} \`run\` calls, one after another`],
+  ]) {
+    if (runs(g, k).length === 0) continue;
+    ovRows.push([
+      label,
+      range(fig(g, k, rec('us_per_task'))),
+      range(fig(g, k, rec('tasks_per_s')), si),
+      k === 'piscina' ? '1' : ratio(pair(g, k, 'piscina', rec('us_per_task'))),
+    ]);
+  }
+  table(['calls', 'µs per task', 'tasks/s', '÷ piscina'], ovRows);
+
+  // ---- 6. serialisers
+  serialSection(data, p, table);
+
+  const fails = Object.keys(R).flatMap(failures);
+  if (fails.length) {
+    p('## Failed runs', '');
+    for (const f of fails) p(`- ${f}`);
+    p('');
+  }
+  p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
+  writeFileSync(file, lines.join('\n'));
+}
+
+function serialSection(data, p, table) {
+  const g = data.results.serial;
+  if (!g) return;
+  p('## 6. Serialisers (the wire format of `src/engine/codec.ts`)', '');
+  p(
+    `One process per codec, ${data.results.serial.rounds} rounds alternating over the codecs; in each process every data set is measured for ${data.plan.serialSampleMs} ms per sample, 1 warm-up sample + ${data.plan.serialSamples} counted. ops/s = whole data sets encoded (or decoded) per second. msgpackr: \`new Packr()\` (records, its default) and \`new Packr({ structuredClone: true })\` (implies \`moreTypes\`). JSON bytes = UTF-8 length of the string.`,
+    '',
+  );
+  const byData = new Map();
+  for (const [codec, rs] of Object.entries(g.runs)) {
+    for (const r of rs) {
+      if (!r?.ok) continue;
+      for (const rec of r.recs) {
+        const key = rec.dataset;
+        if (!byData.has(key)) byData.set(key, new Map());
+        const m = byData.get(key);
+        if (!m.has(codec)) m.set(codec, { rec, enc: [], dec: [] });
+        const e = m.get(codec);
+        e.enc.push(...(rec.encode_ops_s ?? []));
+        e.dec.push(...(rec.decode_ops_s ?? []));
+      }
+    }
+  }
+  const rows = [];
+  for (const [dataset, m] of byData) {
+    for (const [codec, e] of m) {
+      rows.push([
+        dataset,
+        codec,
+        e.rec.bytes === undefined ? '—' : si(e.rec.bytes),
+        range(e.enc, si),
+        range(e.dec, si),
+        e.rec.roundTrip ? 'yes' : `**no**: ${e.rec.note}`,
+      ]);
+    }
+  }
+  table(['data', 'codec', 'bytes', 'encode ops/s', 'decode ops/s', 'round-trips'], rows);
+  const types = data.types ?? {};
+  const codecs = Object.keys(types);
+  if (codecs.length) {
+    p('Which values survive a round trip on their own (decoded deep-equal, same class):', '');
+    const probes = Object.keys(types[codecs[0]]);
+    table(
+      ['value', ...codecs],
+      probes.map((probe) => [probe, ...codecs.map((c) => types[c][probe].replaceAll('|', '\\|'))]),
+    );
+  }
+}
