@@ -28,7 +28,7 @@ export interface HostOptions {
   readonly visibilityMs: number;
   /** Finaliser lease. */
   readonly leaseMs: number;
-  /** Chunks in flight in this host. @default executor.parallelism * 8 */
+  /** Chunk messages in flight in this host. @default executor.parallelism * 64 */
   readonly capacity?: number;
   /** Long-poll wait of each receive. @default 1000 */
   readonly waitMs?: number;
@@ -52,6 +52,10 @@ export const blobKeys = {
 };
 
 const ENDED = new Set(['DONE', 'FAILED', 'CANCELLED']);
+/** Messages gathered per dispatch when they are already waiting. */
+const DRAIN_MAX = 256;
+/** Chunks with fewer items than this share thread round trips with other chunks of their job. */
+const SMALL_CHUNK = 256;
 
 type ChunkMessage = Extract<WorkMessage, { type: 'chunk' }>;
 interface Taken {
@@ -79,7 +83,7 @@ export class Host {
   constructor(options: HostOptions) {
     this.#o = options;
     this.#owner = options.owner ?? randomUUID();
-    this.#capacity = options.capacity ?? options.executor.parallelism * 8;
+    this.#capacity = options.capacity ?? options.executor.parallelism * 64;
   }
 
   /** Starts consuming. */
@@ -126,7 +130,9 @@ export class Host {
     const { queue } = this.#o.backend;
     while (this.#running) {
       const room = this.#capacity - this.#inFlight;
-      if (room <= 0) {
+      // Refill in bulk, not one message per completion: a quarter of the capacity at a time keeps
+      // small chunks grouped into few thread round trips.
+      if (room <= 0 || (this.#inFlight > 0 && room < this.#capacity / 4)) {
         await new Promise<void>((r) => (this.#wake = r));
         continue;
       }
@@ -138,6 +144,17 @@ export class Host {
           visibilityMs: this.#o.visibilityMs,
           signal: this.#abort.signal,
         });
+        // Drain what is already waiting (up to the room left) without waiting, so small chunks
+        // share thread round trips: one receive returns at most 10 messages, as on SQS.
+        while (got.length > 0 && got.length < Math.min(room, DRAIN_MAX) && this.#running) {
+          const more = await queue.receive({
+            max: Math.min(10, room - got.length),
+            waitMs: 0,
+            visibilityMs: this.#o.visibilityMs,
+          });
+          if (more.length === 0) break;
+          got = got.concat(more);
+        }
       } catch (e) {
         if (!this.#running) break;
         this.#o.onError?.(e);
@@ -176,16 +193,20 @@ export class Host {
     }
     const { executor } = this.#o;
     for (const list of byJob.values()) {
-      // Small chunks share a thread round trip (≈100 µs each here); spread them over the threads.
-      const size = executor.batching ? Math.max(1, Math.ceil(list.length / executor.parallelism)) : 1;
-      for (let i = 0; i < list.length; i += size) {
-        const group = list.slice(i, i + size);
-        this.#track(
-          group.map((t) => t.d),
-          this.#runGroup(group),
-        );
-      }
+      // Small chunks share a thread round trip (≈100 µs each here), spread over the threads;
+      // a chunk of many items is a round trip's worth of work on its own.
+      const small = executor.batching ? list.filter((t) => t.m.input.count < SMALL_CHUNK) : [];
+      const size = Math.max(1, Math.ceil(small.length / executor.parallelism));
+      for (let i = 0; i < small.length; i += size) this.#start(small.slice(i, i + size));
+      for (const t of list) if (!executor.batching || t.m.input.count >= SMALL_CHUNK) this.#start([t]);
     }
+  }
+
+  #start(group: Taken[]): void {
+    this.#track(
+      group.map((t) => t.d),
+      this.#runGroup(group),
+    );
   }
 
   #track(ds: readonly Delivery[], work: Promise<void>): void {

@@ -26,12 +26,16 @@ export interface ThreadData {
   readonly initargs?: readonly unknown[];
 }
 
+const TRANSFER_MIN = 16 * 1024;
+
 function transferOf(outcomes: readonly ChunkOutcome[]): ArrayBuffer[] {
   const list: ArrayBuffer[] = [];
   for (const o of outcomes) {
     // Results are fresh buffers made in this thread: move them rather than copy them.
-    if (o.ok && o.result.bytes.byteOffset === 0 && o.result.bytes.buffer instanceof ArrayBuffer) {
-      if (o.result.bytes.byteLength === o.result.bytes.buffer.byteLength) list.push(o.result.bytes.buffer);
+    // Moving a buffer has a fixed cost that only pays off for large ones; small ones are copied.
+    const b = o.ok ? o.result.bytes : undefined;
+    if (b && b.byteLength >= TRANSFER_MIN && b.byteOffset === 0 && b.buffer instanceof ArrayBuffer) {
+      if (b.byteLength === b.buffer.byteLength) list.push(b.buffer);
     }
   }
   return list;
