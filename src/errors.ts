@@ -53,7 +53,10 @@ export class InvalidArgumentError extends FanfoldError {
 export class UnknownTaskError extends FanfoldError {
   readonly task: string;
   constructor(task: string, known: readonly string[]) {
-    super(ErrorCodes.UNKNOWN_TASK, `Unknown task "${task}"; the tasks module defines: ${known.join(', ') || '(none)'}`);
+    super(
+      ErrorCodes.UNKNOWN_TASK,
+      `Unknown task "${task}"; the tasks module defines: ${known.join(', ') || '(none)'}`,
+    );
     this.task = task;
   }
 }
@@ -222,7 +225,7 @@ export function serializeError(e: unknown): SerializedError {
 
 function safeString(v: unknown): string {
   try {
-    return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   } catch {
     return String(v);
   }
