@@ -217,7 +217,7 @@ async function run(command: Extract<Command, { kind: 'run' }>, io: CliIO): Promi
           ms,
           load,
           colors: io.stdout.isTTY === true,
-          columns: io.stdout.columns ?? 100,
+          columns: io.stdout.columns || 100, // 0 on a pseudo-terminal without a window size
         }),
   );
   return ExitCodes.OK;

@@ -51,6 +51,7 @@ interface JobState {
   readonly started: number;
   done: number;
   total: number | undefined;
+  /** When `done` last grew: the rate is measured up to here, so it does not decay after the end. */
   last: number;
 }
 
@@ -84,9 +85,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
     timer = undefined;
     if (!current || ended) return;
     lastDraw = now();
-    stream.write(
-      `${CLEAR_LINE}${render(current, lastDraw, stream.columns ?? 80, SPINNER[frame++ % SPINNER.length]!)}`,
-    );
+    stream.write(`${CLEAR_LINE}${render(current, widthOf(stream), SPINNER[frame++ % SPINNER.length]!)}`);
     drawn = true;
   };
 
@@ -98,9 +97,9 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       job = { jobId: p.jobId, started: t, done: 0, total: undefined, last: t };
       jobs.set(p.jobId, job);
     }
+    if (p.done > job.done) job.last = t;
     job.done = p.done;
     job.total = p.total;
-    job.last = t;
     current = job;
     if (!live || timer) return;
     // Throttle: draw now if the last frame is old enough, else once when it is (with the latest counts).
@@ -135,8 +134,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
 }
 
 /** One line of the live display, fitted to `columns`. */
-function render(job: JobState, t: number, columns: number, spin: string): string {
-  const seconds = (t - job.started) / 1000;
+function render(job: JobState, columns: number, spin: string): string {
+  const seconds = (job.last - job.started) / 1000;
   const rate = seconds > 0 ? job.done / seconds : 0;
   const id = `job ${shortId(job.jobId)}`;
   const rateText = `${formatRate(rate)} chunks/s`;
@@ -162,6 +161,11 @@ function summary(job: JobState): string {
 
 function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+/** The terminal's width; a pseudo-terminal without a window size reports 0. */
+function widthOf(stream: ProgressStream): number {
+  return stream.columns !== undefined && stream.columns >= 20 ? stream.columns : 80;
 }
 
 function fitLine(line: string, columns: number): string {

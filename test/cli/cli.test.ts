@@ -188,7 +188,7 @@ describe('createProgress()', () => {
     vi.advanceTimersByTime(50);
     expect(stream.text.split('\r').length - 1).toBe(2); // one more frame, with the latest counts
     const frame = stream.text.slice(stream.text.lastIndexOf('\r'));
-    expect(frame).toContain(' 60%  6/10  6.0 chunks/s  ETA 0.7s');
+    expect(frame).toContain(' 60%  6/10  120 chunks/s  ETA 0.0s'); // 6 chunks in the first 50 ms
     expect(frame).toMatch(/\[█+░+\]/);
 
     progress.end();
