@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseWorkMessage } from '../../src/engine/protocol.js';
+import { ProtocolError } from '../../src/errors.js';
+
+const chunk = {
+  v: 1,
+  type: 'chunk',
+  jobId: 'job-1',
+  index: 3,
+  task: 'square',
+  mode: 'map',
+  input: { kind: 'range', offset: 30, count: 10, start: 30, step: 1 },
+};
+
+describe('parseWorkMessage()', () => {
+  it('accepts a chunk with a range input and returns an equal message', () => {
+    expect(parseWorkMessage(chunk)).toEqual(chunk);
+  });
+
+  it('accepts a chunk with inline items and a reduce chunk with its reducer', () => {
+    const bytes = new Uint8Array(16);
+    const m = {
+      ...chunk,
+      mode: 'reduce',
+      reducer: 'sum',
+      input: { kind: 'items', offset: 0, count: 2, data: { enc: 'f64', bytes } },
+    };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
+  it('accepts a finalise message and drops unknown extra fields', () => {
+    expect(parseWorkMessage({ v: 1, type: 'finalise', jobId: 'j', extra: 1 })).toEqual({
+      v: 1,
+      type: 'finalise',
+      jobId: 'j',
+    });
+  });
+
+  it.each([
+    ['a string', 'hello'],
+    ['null', null],
+    ['an array', [chunk]],
+    ['another protocol version', { ...chunk, v: 2 }],
+    ['an unknown type', { ...chunk, type: 'exec' }],
+    ['a missing job id', { ...chunk, jobId: undefined }],
+    ['an empty task name', { ...chunk, task: '' }],
+    ['a negative index', { ...chunk, index: -1 }],
+    ['a fractional count', { ...chunk, input: { ...chunk.input, count: 1.5 } }],
+    ['an unknown mode', { ...chunk, mode: 'eval' }],
+    ['a reduce chunk without reducer', { ...chunk, mode: 'reduce' }],
+    ['an unknown input kind', { ...chunk, input: { ...chunk.input, kind: 'code' } }],
+    ['a non-finite range start', { ...chunk, input: { ...chunk.input, start: Number.NaN } }],
+    [
+      'items whose data is not bytes',
+      { ...chunk, input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', bytes: 'AAAA' } } },
+    ],
+    [
+      'f64 data of a length not a multiple of 8',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'f64', bytes: new Uint8Array(7) } },
+      },
+    ],
+    [
+      'an unknown encoding',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'pickle', bytes: new Uint8Array(8) } },
+      },
+    ],
+    [
+      'a blob reference without size',
+      { ...chunk, input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k' } } },
+    ],
+    ['an oversized job id', { ...chunk, jobId: 'x'.repeat(10_000) }],
+  ])('rejects %s with ProtocolError', (_what, body) => {
+    expect(() => parseWorkMessage(body)).toThrow(ProtocolError);
+  });
+});
