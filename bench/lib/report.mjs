@@ -1,5 +1,6 @@
 // Writes bench/RESULTS.md from the figures collected by run.mjs.
 import { writeFileSync } from 'node:fs';
+import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
 
 const INPUTS = [
@@ -107,12 +108,21 @@ export function writeReport(data, file) {
     '',
   );
   p(
-    '**Method** (`../shared/research/local-pools.md`). Each group of cases runs as rounds: in every round each case runs once, in a fresh process, alternately (A B C, then C B A); round 0 is a warm-up and is not counted. *Wall* = spawn to exit, seen by the harness. Every script also prints its own monotonic timings (`performance.now()`, `time.perf_counter()`): *in-process* figures. Figures are **median (min–max)** over the counted rounds; a ratio A÷B is the median (min–max) of the per-round ratios of the paired runs. *Warm* = the timed call starts after every worker has answered once (a rendezvous task that returns only when all workers are inside it at once: a `Barrier` in Python, a `BroadcastChannel` in Node). Counted rounds: ' +
-      Object.entries(R)
-        .map(([g, r]) => `${g} ${r.rounds}`)
-        .join(', ') +
-      '.',
+    '**Method** (`../shared/research/local-pools.md`). Each group of cases runs as rounds: in every round each case runs once, in a fresh process, alternately (A B C, then C B A); round 0 is a warm-up and is not counted. *Wall* = spawn to exit, seen by the harness. Every script also prints its own monotonic timings (`performance.now()`, `time.perf_counter()`): *in-process* figures. Figures are **median (min–max)** over the counted rounds; a ratio A÷B is the median (min–max) of the per-round ratios of the paired runs. *Warm* = the timed call starts after every worker has answered once (a rendezvous task that returns only when all workers are inside it at once: a `Barrier` in Python, a `BroadcastChannel` in Node).',
     '',
+  );
+  p(
+    'Counted rounds per group (after one warm-up round), its duration and the 1-minute load average before → after it (2 cores: a load above ~2 means other work shared the machine):',
+    '',
+  );
+  table(
+    ['group', 'counted rounds', 'seconds', 'load'],
+    Object.entries(R).map(([g, r]) => [
+      g,
+      r.rounds,
+      sig(r.seconds),
+      r.load.map((x) => x.toFixed(2)).join(' → '),
+    ]),
   );
 
   p('## Targets', '');
@@ -301,53 +311,4 @@ export function writeReport(data, file) {
   }
   p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
   writeFileSync(file, lines.join('\n'));
-}
-
-function serialSection(data, p, table) {
-  const g = data.results.serial;
-  if (!g) return;
-  p('## 6. Serialisers (the wire format of `src/engine/codec.ts`)', '');
-  p(
-    `One process per codec, ${data.results.serial.rounds} rounds alternating over the codecs; in each process every data set is measured for ${data.plan.serialSampleMs} ms per sample, 1 warm-up sample + ${data.plan.serialSamples} counted. ops/s = whole data sets encoded (or decoded) per second. msgpackr: \`new Packr()\` (records, its default) and \`new Packr({ structuredClone: true })\` (implies \`moreTypes\`). JSON bytes = UTF-8 length of the string.`,
-    '',
-  );
-  const byData = new Map();
-  for (const [codec, rs] of Object.entries(g.runs)) {
-    for (const r of rs) {
-      if (!r?.ok) continue;
-      for (const rec of r.recs) {
-        const key = rec.dataset;
-        if (!byData.has(key)) byData.set(key, new Map());
-        const m = byData.get(key);
-        if (!m.has(codec)) m.set(codec, { rec, enc: [], dec: [] });
-        const e = m.get(codec);
-        e.enc.push(...(rec.encode_ops_s ?? []));
-        e.dec.push(...(rec.decode_ops_s ?? []));
-      }
-    }
-  }
-  const rows = [];
-  for (const [dataset, m] of byData) {
-    for (const [codec, e] of m) {
-      rows.push([
-        dataset,
-        codec,
-        e.rec.bytes === undefined ? '—' : si(e.rec.bytes),
-        range(e.enc, si),
-        range(e.dec, si),
-        e.rec.roundTrip ? 'yes' : `**no**: ${e.rec.note}`,
-      ]);
-    }
-  }
-  table(['data', 'codec', 'bytes', 'encode ops/s', 'decode ops/s', 'round-trips'], rows);
-  const types = data.types ?? {};
-  const codecs = Object.keys(types);
-  if (codecs.length) {
-    p('Which values survive a round trip on their own (decoded deep-equal, same class):', '');
-    const probes = Object.keys(types[codecs[0]]);
-    table(
-      ['value', ...codecs],
-      probes.map((probe) => [probe, ...codecs.map((c) => types[c][probe].replaceAll('|', '\\|'))]),
-    );
-  }
 }
