@@ -7,13 +7,15 @@
 //   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
 //   node bench/run.mjs --only square,cpu           some groups: square item cpu startup overhead serial
 //   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
+//   node bench/run.mjs --wait-quiet 120            before each group, wait up to 120 s until other
+//                                                  processes use < 0.25 cores (shared machines)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeReport } from './lib/report.mjs';
-import { runGroup } from './lib/spawn.mjs';
+import { runGroup, waitQuiet } from './lib/spawn.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
@@ -22,6 +24,7 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
 const log = (s) => process.stderr.write(`${s}\n`);
+const waitQuietS = argv.includes('--wait-quiet') ? Number(argv[argv.indexOf('--wait-quiet') + 1]) : 0;
 
 /** Counted rounds per group (each after one warm-up round) and the work sizes. */
 const PLAN = {
@@ -224,6 +227,7 @@ async function main() {
   log(`${info.cpu}, ${info.cores} cores; node ${info.node}; python ${info.python} (${python})`);
   const results = {};
   for (const g of groups(python, !missing)) {
+    if (waitQuietS > 0) await waitQuiet(waitQuietS, 0.25, log);
     log(`${g.id}: ${g.variants.map((v) => v.key).join(', ')}`);
     results[g.id] = { ...runGroup(g, log), kind: g.kind, variants: g.variants };
   }
@@ -238,7 +242,7 @@ async function main() {
       fanfoldMissing: missing,
     },
     plan: PLAN,
-    command: 'npm run build && node bench/run.mjs',
+    command: `npm run build && node bench/run.mjs${argv.length ? ` ${argv.join(' ')}` : ''}`,
     results,
     types,
   };

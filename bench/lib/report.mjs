@@ -112,16 +112,17 @@ export function writeReport(data, file) {
     '',
   );
   p(
-    'Counted rounds per group (after one warm-up round), its duration and the 1-minute load average before → after it (2 cores: a load above ~2 means other work shared the machine):',
+    'Counted rounds per group (after one warm-up round), its duration, the 1-minute load average before → after it, and the CPU that *other* processes used meanwhile (`/proc/stat` minus this bench and its children), in cores: anything well above 0 made that group noisy.',
     '',
   );
   table(
-    ['group', 'counted rounds', 'seconds', 'load'],
+    ['group', 'counted rounds', 'seconds', 'load', 'other processes, cores'],
     Object.entries(R).map(([g, r]) => [
       g,
       r.rounds,
       sig(r.seconds),
       r.load.map((x) => x.toFixed(2)).join(' → '),
+      Number.isFinite(r.other) ? r.other.toFixed(2) : '—',
     ]),
   );
 

@@ -1,6 +1,49 @@
 // Runs the variants of a group alternately, round after round, each run in a fresh process.
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+
+/**
+ * CPU counters (clock ticks) of the machine and of this process with its waited-for children, or
+ * null off Linux. `other` between two snapshots = CPU used by processes that are not this bench.
+ */
+export function cpuSnapshot() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = cpu;
+    const busy = user + nice + system + irq + softirq + steal;
+    // Fields after the command name (which may contain spaces): utime is the 12th, then stime, cutime, cstime.
+    const self = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ').map(Number);
+    const mine = self[11] + self[12] + self[13] + self[14];
+    return { busy, total: busy + idle + iowait, mine };
+  } catch {
+    return null;
+  }
+}
+
+/** Cores' worth of CPU used by other processes between two snapshots (NaN when unknown). */
+export function otherCores(a, b) {
+  if (!a || !b || b.total === a.total) return Number.NaN;
+  const other = b.busy - a.busy - (b.mine - a.mine);
+  return Math.max(0, (other / (b.total - a.total)) * cpus().length);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits, up to `maxSeconds`, until other processes use less than `threshold` cores over a second.
+ * Returns the last figure measured.
+ */
+export async function waitQuiet(maxSeconds, threshold, log) {
+  const until = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const a = cpuSnapshot();
+    await sleep(1000);
+    const other = otherCores(a, cpuSnapshot());
+    if (!(other >= threshold) || Date.now() >= until) return other;
+    log(`  waiting for a quieter machine: other processes use ${other.toFixed(2)} cores`);
+  }
+}
 
 /**
  * @typedef {{ key: string, cmd: string, args: string[] }} Variant
@@ -31,6 +74,7 @@ export function runGroup(group, log) {
   const { variants, rounds, timeoutMs = 180_000 } = group;
   const out = Object.fromEntries(variants.map((v) => [v.key, []]));
   const load = [loadavg()[0]];
+  const cpu0 = cpuSnapshot();
   const t0 = Date.now();
   for (let r = 0; r <= rounds; r++) {
     const order = r % 2 ? [...variants].reverse() : variants;
@@ -41,9 +85,10 @@ export function runGroup(group, log) {
     }
   }
   load.push(loadavg()[0]);
+  const other = otherCores(cpu0, cpuSnapshot());
   const seconds = (Date.now() - t0) / 1000;
   log(
-    `  ${group.id}: ${rounds} counted rounds + 1 warm-up, ${seconds.toFixed(1)} s, load ${load.map((l) => l.toFixed(2)).join('→')}`,
+    `  ${group.id}: ${rounds} counted rounds + 1 warm-up, ${seconds.toFixed(1)} s, load ${load.map((l) => l.toFixed(2)).join('→')}, other processes ${other.toFixed(2)} cores`,
   );
-  return { runs: out, rounds, seconds, load };
+  return { runs: out, rounds, seconds, load, other };
 }
