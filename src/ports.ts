@@ -114,6 +114,8 @@ export interface JobError extends SerializedError {
   /** `task` when a task threw, `retries` when a chunk exhausted its deliveries, `expired`, `internal`. */
   readonly reason: 'task' | 'retries' | 'expired' | 'internal';
   readonly attempts?: number;
+  /** For `retries`: the last error noted for the chunk (a worker crash, for instance). */
+  readonly cause?: SerializedError;
 }
 
 /** What a caller asks for when it creates a job. */

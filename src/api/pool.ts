@@ -4,8 +4,19 @@
  */
 
 import type { JobClient, Progress } from '../engine/client.js';
-import { PoolNotRunningError, PoolStillRunningError } from '../errors.js';
-import { options as checkOptions, optionalFunction, optionalInteger, taskName } from '../validate.js';
+import {
+  InvalidArgumentError,
+  JobCancelledError,
+  PoolNotRunningError,
+  PoolStillRunningError,
+} from '../errors.js';
+import {
+  options as checkOptions,
+  optionalFunction,
+  optionalInteger,
+  received,
+  taskName,
+} from '../validate.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import type { ArgOf, ArgsOf, ReducerName, ResultOf, TaskMap, UnaryTaskName } from './tasks.js';
 
@@ -84,7 +95,8 @@ export class Pool<T extends TaskMap> {
   apply<K extends keyof T & string>(task: K, args: ArgsOf<T[K]>): Promise<ResultOf<T[K]>> {
     return this.#run('apply', async (c) => {
       const name = taskName(task, 'task', this.#rt.taskNames);
-      if (!Array.isArray(args)) throw new TypeError('Expected args to be an array of arguments');
+      if (!Array.isArray(args))
+        throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);
       const out = await c.map('starmap', name, [args], { chunksize: 1 });
       return out[0] as ResultOf<T[K]>;
     });
@@ -257,6 +269,8 @@ export class Pool<T extends TaskMap> {
     if (this.#state !== 'RUN') return Promise.reject(new PoolNotRunningError(this.#stateName(), method));
     const p = (async () => {
       await this.#rt.ready();
+      // terminate() may have run while this call waited for the workers to start.
+      if (this.#terminated()) throw new JobCancelledError('(not submitted)', 'the pool was terminated');
       return work(this.#rt.client);
     })();
     this.#pending.add(p);
@@ -280,11 +294,17 @@ export class Pool<T extends TaskMap> {
     this.#pending.add(tracked);
     try {
       await this.#rt.ready();
+      if (this.#terminated()) throw new JobCancelledError('(not submitted)', 'the pool was terminated');
       yield* this.#rt.client.stream('map', name, items, { ...o, ordered });
     } finally {
       this.#pending.delete(tracked);
       release();
     }
+  }
+
+  /** Read through a method: TypeScript narrows `#state` across the await otherwise. */
+  #terminated(): boolean {
+    return this.#state === 'TERMINATE';
   }
 
   #stateName(): string {

@@ -47,7 +47,12 @@ export type UnaryTaskName<T extends TaskMap> = {
   string;
 /** Names of the tasks that fold two results of type `R` into one (reducers for `mapReduce`). */
 export type ReducerName<T extends TaskMap, R> = {
-  [K in keyof T]: T[K] extends (a: R, b: R) => R | PromiseLike<R> ? K : never;
+  // Exactly two parameters: TypeScript would otherwise accept a one-argument task as a reducer.
+  [K in keyof T]: T[K] extends (a: R, b: R) => R | PromiseLike<R>
+    ? ArgsOf<T[K]>['length'] extends 2
+      ? K
+      : never
+    : never;
 }[keyof T] &
   string;
 

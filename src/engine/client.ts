@@ -1,7 +1,8 @@
 /**
- * The caller's side of the job protocol: create a job, fan its chunks out on the work queue, wait
- * for the job to end (reporting progress), collect results in input order, clean up. Also streams
- * open jobs for `imap`, pulling the input lazily with a bounded number of chunks in flight.
+ * The caller's side of the job protocol: submit a job through the coordinator, wait for it to end
+ * (reporting progress), collect results in input order, release it. Also streams open jobs for
+ * `imap`, pulling the input lazily with a bounded number of chunks in flight. The coordinator is
+ * called in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -11,10 +12,11 @@ import {
   RetriesExhaustedError,
   TaskError,
 } from '../errors.js';
-import type { Backend, CallMode, ChunkInput, JobKind, JobRecord, WorkMessage } from '../ports.js';
+import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
+import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
 import { blobKeys } from './host.js';
-import { ChunkPlanner, checkArgLists, defaultChunksize, type SizedInput, toSized } from './plan.js';
+import { checkArgLists, encodeItems, toSized } from './plan.js';
 import { Range } from './range.js';
 
 /** Progress of a job, in chunks. */
@@ -33,8 +35,13 @@ export interface CallOptions {
 
 /** Options of {@link JobClient}. */
 export interface ClientOptions {
-  readonly backend: Backend;
-  /** Workers, for CPython's default chunksize. */
+  /** Sends a request to the coordinator (in-process, or a Lambda invoke). */
+  readonly coordinator: (req: CoordinatorRequest) => Promise<CoordinatorResponse>;
+  /** Read access to jobs and results. */
+  readonly store: JobStore;
+  /** Read (and, for large values, write) access to blobs. */
+  readonly blobs: BlobStore;
+  /** Parallel workers, for CPython's default chunksize. */
   readonly processes: number;
   /** A job that has not ended this long after it started fails as expired. */
   readonly jobTimeoutMs: number;
@@ -43,8 +50,6 @@ export interface ClientOptions {
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
 }
-
-const SEND_BATCH = 500;
 
 /** Submits jobs and waits for them. */
 export class JobClient {
@@ -70,16 +75,12 @@ export class JobClient {
     const items = await toSized(input);
     if (mode === 'starmap') checkArgLists(items);
     if (items.length === 0) return [];
-    const planner = new ChunkPlanner(
-      items,
-      opts.chunksize ?? defaultChunksize(items.length, this.#o.processes),
-    );
-    const jobId = await this.#submit(mode, task, planner, {});
+    const { jobId, total } = await this.#submit(mode, task, items, opts, {});
     try {
       await this.#wait(jobId, opts.onProgress);
-      return await this.#collect(jobId, planner, items.length);
+      return await this.#collect(jobId, total, items.length);
     } finally {
-      await this.#cleanup(jobId);
+      await this.#release(jobId);
     }
   }
 
@@ -96,19 +97,27 @@ export class JobClient {
       if (initial) return initial.value;
       throw new InvalidArgumentError('mapReduce() of an empty input with no initial value');
     }
-    const planner = new ChunkPlanner(
-      items,
-      opts.chunksize ?? defaultChunksize(items.length, this.#o.processes),
-    );
-    const init = initial ? encodeValue(initial.value, 'options.initial') : undefined;
-    const jobId = await this.#submit('mapReduce', task, planner, { reducer, init });
+    const jobId = randomUUID();
+    const init = initial
+      ? await spill(
+          encodeValue(initial.value, 'options.initial'),
+          this.#o.store.maxInlineBytes,
+          this.#o.blobs,
+          blobKeys.initial(jobId),
+        )
+      : undefined;
+    await this.#submit('mapReduce', task, items, opts, {
+      jobId,
+      reducer,
+      ...(init ? { initial: init } : {}),
+    });
     try {
       const job = await this.#wait(jobId, opts.onProgress);
       if (!job.result)
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
-      return decodeValue(await unspill(job.result, this.#o.backend.blobs));
+      return decodeValue(await unspill(job.result, this.#o.blobs));
     } finally {
-      await this.#cleanup(jobId);
+      await this.#release(jobId);
     }
   }
 
@@ -120,45 +129,42 @@ export class JobClient {
   async #submit(
     kind: JobKind,
     task: string,
-    planner: ChunkPlanner,
-    extra: { reducer?: string; init?: ReturnType<typeof encodeValue> | undefined },
-  ): Promise<string> {
-    const { store, queue, blobs } = this.#o.backend;
-    const id = randomUUID();
-    const initial = extra.init
-      ? await spill(extra.init, store.maxInlineBytes, blobs, blobKeys.initial(id))
-      : undefined;
-    await store.createJob({
-      id,
-      kind,
-      task,
-      total: planner.count,
-      deadline: Date.now() + this.#o.jobTimeoutMs,
-      ...(extra.reducer ? { reducer: extra.reducer } : {}),
-      ...(initial ? { initial } : {}),
-    });
-    this.#active.add(id);
-    const mode: CallMode = kind === 'mapReduce' ? 'reduce' : kind;
+    items: Range | readonly unknown[],
+    opts: CallOptions,
+    extra: { jobId?: string; reducer?: string; initial?: Data },
+  ): Promise<{ jobId: string; total: number }> {
+    const jobId = extra.jobId ?? randomUUID();
+    const input: JobInput =
+      items instanceof Range
+        ? { kind: 'range', start: items.start, stop: items.stop, step: items.step }
+        : { kind: 'values', items };
+    this.#active.add(jobId);
     try {
-      for (let i = 0; i < planner.count; i += SEND_BATCH) {
-        const batch: WorkMessage[] = [];
-        for (let k = i; k < Math.min(planner.count, i + SEND_BATCH); k++) {
-          const input = await planner.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(id, k));
-          batch.push(chunkMessage(id, k, task, mode, extra.reducer, input));
-        }
-        await queue.send(batch);
-      }
+      const res = await this.#o.coordinator({
+        v: 1,
+        type: 'submit',
+        jobId,
+        kind,
+        task,
+        input,
+        workers: this.#o.processes,
+        deadline: Date.now() + this.#o.jobTimeoutMs,
+        ...(opts.chunksize ? { chunksize: opts.chunksize } : {}),
+        ...(extra.reducer ? { reducer: extra.reducer } : {}),
+        ...(extra.initial ? { initial: extra.initial } : {}),
+      });
+      return { jobId, total: res.total ?? 0 };
     } catch (e) {
-      await this.#cancel(id, 'dispatch failed');
-      await this.#cleanup(id);
+      // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
+      await this.#cancel(jobId, 'dispatch failed').catch(() => {});
+      await this.#release(jobId).catch(() => {});
       throw e;
     }
-    return id;
   }
 
   /** Waits until the job ends; resolves with it when DONE, throws the job's error otherwise. */
   async #wait(jobId: string, onProgress?: (p: Progress) => void): Promise<JobRecord> {
-    const { store } = this.#o.backend;
+    const { store } = this.#o;
     let version = -1;
     let deadline = Number.POSITIVE_INFINITY;
     for (;;) {
@@ -179,13 +185,14 @@ export class JobClient {
     if (job.status === 'CANCELLED') throw new JobCancelledError(job.id);
     if (job.status !== 'FAILED') return;
     const e = job.error;
-    if (e?.reason === 'retries') throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e);
+    if (e?.reason === 'retries')
+      throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e.cause);
     if (e?.reason === 'expired') throw new JobExpiredError(job.id);
     throw new TaskError(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
   }
 
   async #expire(job: JobRecord): Promise<never> {
-    await this.#o.backend.store.failJob(job.id, {
+    await this.#o.store.failJob(job.id, {
       reason: 'expired',
       name: 'JobExpiredError',
       message: 'deadline passed',
@@ -194,12 +201,12 @@ export class JobClient {
     throw new JobExpiredError(job.id);
   }
 
-  async #collect(jobId: string, planner: ChunkPlanner, n: number): Promise<unknown[]> {
-    const { store, blobs } = this.#o.backend;
-    const indices = Array.from({ length: planner.count }, (_, i) => i);
-    const found = await store.readResults(jobId, indices);
-    const out = new Array<unknown>(n);
-    let at = 0;
+  async #collect(jobId: string, chunks: number, n: number): Promise<unknown[]> {
+    const indices = Array.from({ length: chunks }, (_, i) => i);
+    const found = await this.#o.store.readResults(jobId, indices);
+    // push, not `new Array(n)`: V8 keeps a pushed array packed, while a large preallocated one
+    // starts holey (dictionary mode past a size) and costs several times more to fill and read.
+    const out: unknown[] = [];
     for (const i of indices) {
       const d = found.get(i);
       if (!d)
@@ -207,22 +214,26 @@ export class JobClient {
           { name: 'Error', message: `Job ${jobId} is DONE but chunk ${i} has no result` },
           jobId,
         );
-      const list = decodeList(await unspill(d, blobs));
-      for (let k = 0; k < list.length; k++) out[at++] = list[k];
+      const list = decodeList(await unspill(d, this.#o.blobs));
+      for (let k = 0; k < list.length; k++) out.push(list[k]);
+    }
+    if (out.length !== n) {
+      throw new TaskError(
+        { name: 'Error', message: `Job ${jobId} returned ${out.length} results for ${n} items` },
+        jobId,
+      );
     }
     return out;
   }
 
   async #cancel(jobId: string, reason: string): Promise<void> {
-    await this.#o.backend.store.cancelJob(jobId, reason);
+    await this.#o.coordinator({ v: 1, type: 'cancel', jobId, reason });
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #cleanup(jobId: string): Promise<void> {
+  async #release(jobId: string): Promise<void> {
     this.#active.delete(jobId);
-    const { store, blobs } = this.#o.backend;
-    await store.deleteJob(jobId);
-    await blobs.deletePrefix(blobKeys.job(jobId));
+    await this.#o.coordinator({ v: 1, type: 'release', jobId });
   }
 
   /**
@@ -235,46 +246,68 @@ export class JobClient {
     input: unknown,
     opts: CallOptions & { readonly ordered: boolean },
   ): AsyncGenerator<unknown, void, undefined> {
-    const { store, queue, blobs } = this.#o.backend;
+    const { store, blobs } = this.#o;
     const chunksize = opts.chunksize ?? 1;
     const source = iterate(input);
     const id = randomUUID();
-    await store.createJob({ id, kind: mode, task, deadline: Date.now() + this.#o.jobTimeoutMs });
-
-    this.#active.add(id);
-    const pending = new Set<number>();
-    let dispatched = 0;
-    let offset = 0;
-    let nextToYield = 0;
-    let exhausted = false;
-    let sealed = false;
-    let version = -1;
-    let finished = false;
     const deadline = Date.now() + this.#o.jobTimeoutMs;
+    this.#active.add(id);
+    let finished = false;
+    /** An error thrown by the input: raised after the results of the items before it, as CPython does. */
+    let inputError: { error: unknown } | undefined;
     try {
+      await this.#o.coordinator({
+        v: 1,
+        type: 'submit',
+        jobId: id,
+        kind: mode,
+        task,
+        input: { kind: 'open' },
+        workers: this.#o.processes,
+        deadline,
+      });
+      const pending = new Set<number>();
+      let dispatched = 0;
+      let offset = 0;
+      let nextToYield = 0;
+      let exhausted = false;
+      let sealed = false;
+      let version = -1;
       for (;;) {
-        const batch: WorkMessage[] = [];
+        const chunks: { count: number; data: Data }[] = [];
+        const firstIndex = dispatched;
+        const firstOffset = offset;
         while (!exhausted && pending.size < this.#o.window) {
-          const items = await take(source, chunksize);
+          let items: unknown[];
+          try {
+            items = await take(source, chunksize);
+          } catch (error) {
+            inputError = { error };
+            items = [];
+          }
           if (items.length === 0) {
             exhausted = true;
             break;
           }
-          const sized: SizedInput = items;
-          if (mode === 'starmap') checkArgLists(sized);
-          const planner = new ChunkPlanner(sized, items.length);
-          const ci = await planner.input(0, queue.maxPayloadBytes, blobs, blobKeys.input(id, dispatched));
-          batch.push(chunkMessage(id, dispatched, task, mode, undefined, { ...ci, offset }));
+          if (mode === 'starmap') checkArgLists(items);
+          chunks.push({ count: items.length, data: encodeItems(items, offset) });
           pending.add(dispatched++);
           offset += items.length;
         }
-        if (batch.length > 0) await queue.send(batch);
+        if (chunks.length > 0) {
+          await this.#o.coordinator({
+            v: 1,
+            type: 'append',
+            jobId: id,
+            task,
+            mode,
+            firstIndex,
+            offset: firstOffset,
+            chunks,
+          });
+        }
         if (exhausted && !sealed) {
-          const job = await store.seal(id, dispatched);
-          // If the last chunk was recorded before the seal, no host saw done === total: finalise.
-          if (job.status === 'RUNNING' && job.done === dispatched) {
-            await queue.send([{ v: 1, type: 'finalise', jobId: id }]);
-          }
+          await this.#o.coordinator({ v: 1, type: 'seal', jobId: id, total: dispatched });
           sealed = true;
         }
         if (exhausted && pending.size === 0) break;
@@ -296,27 +329,24 @@ export class JobClient {
             for (let k = 0; k < list.length; k++) yield list[k];
           }
         }
-        if (job.status !== 'RUNNING' && job.status !== 'DONE' && job.status !== 'FOLDING')
-          this.#throwIfEnded(job);
+        if (job.status === 'FAILED' || job.status === 'CANCELLED') this.#throwIfEnded(job);
         if (Date.now() > job.deadline) await this.#expire(job);
       }
       finished = true;
+      if (inputError) throw inputError.error;
     } finally {
-      if (!finished) await this.#cancel(id, 'the consumer stopped');
-      await this.#cleanup(id);
+      if (!finished) {
+        await this.#cancel(id, 'the consumer stopped');
+        // Close the input as a for-of loop would (a generator's finally, a file, a cursor…).
+        try {
+          await source.return?.();
+        } catch {
+          // The input's own cleanup failed; the job is already cancelled.
+        }
+      }
+      await this.#release(id);
     }
   }
-}
-
-function chunkMessage(
-  jobId: string,
-  index: number,
-  task: string,
-  mode: CallMode,
-  reducer: string | undefined,
-  input: ChunkInput,
-): WorkMessage {
-  return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}) };
 }
 
 /** How long to wait for a change: until the deadline, and at most a second between checks. */

@@ -89,7 +89,7 @@ export class DeadLetterHandler {
       attempts,
       name: 'RetriesExhaustedError',
       message: `${what} of job ${m.jobId} failed ${attempts} deliveries${last ? `; last error: ${last.name}: ${last.message}` : ''}`,
-      ...(last?.stack ? { stack: last.stack } : {}),
+      ...(last ? { cause: last } : {}),
       ...(index === undefined ? {} : { chunkIndex: index }),
     });
     if (changed) this.#o.onJobFailed?.(m.jobId);

@@ -17,9 +17,10 @@ export interface ChunkExecutor {
   /**
    * Runs the chunks (all of one job) and returns one outcome per chunk, in order. Rejects with
    * `WorkerCrashedError` when the thread died (the chunks must be redelivered) and with
-   * `JobCancelledError` when the job was cancelled while they ran.
+   * `JobCancelledError` when the job was cancelled while they ran. `exclusive` runs them on a
+   * thread with nothing else in flight, so that a crash is attributed to them alone.
    */
-  run(chunks: readonly InlineChunk[]): Promise<ChunkOutcome[]>;
+  run(chunks: readonly InlineChunk[], options?: { readonly exclusive?: boolean }): Promise<ChunkOutcome[]>;
   /** Folds partial results with the reducer, from `initial` when given. */
   fold(
     jobId: string,

@@ -195,10 +195,14 @@ export class Host {
     for (const list of byJob.values()) {
       // Small chunks share a thread round trip (≈100 µs each here), spread over the threads;
       // a chunk of many items is a round trip's worth of work on its own.
-      const small = executor.batching ? list.filter((t) => t.m.input.count < SMALL_CHUNK) : [];
+      // A redelivered chunk may be one that crashed its thread: it runs alone, on a thread with
+      // nothing else in flight, so that a further crash is blamed on it and on no bystander.
+      const groupable = (t: Taken) =>
+        executor.batching && t.d.receiveCount === 1 && t.m.input.count < SMALL_CHUNK;
+      const small = list.filter(groupable);
       const size = Math.max(1, Math.ceil(small.length / executor.parallelism));
       for (let i = 0; i < small.length; i += size) this.#start(small.slice(i, i + size));
-      for (const t of list) if (!executor.batching || t.m.input.count >= SMALL_CHUNK) this.#start([t]);
+      for (const t of list) if (!groupable(t)) this.#start([t]);
     }
   }
 
@@ -259,7 +263,7 @@ export class Host {
     this.#live();
     let outcomes: Awaited<ReturnType<ChunkExecutor['run']>>;
     try {
-      outcomes = await executor.run(chunks);
+      outcomes = await executor.run(chunks, { exclusive: group[0]!.d.receiveCount > 1 });
     } catch (e) {
       this.#live();
       if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));

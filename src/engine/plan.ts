@@ -46,6 +46,16 @@ export function checkArgLists(items: SizedInput): void {
   }
 }
 
+/** Encodes a chunk's items: numbers as Float64Array bytes, anything else with v8; `offset` names positions in errors. */
+export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
+  if (numeric && items.length > 0) {
+    const f = new Float64Array(items.length);
+    for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
+    return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
+  }
+  return encodeList(items, 'Item', offset);
+}
+
 /** Splits a sized input into chunk inputs, spilling payloads over `limit` bytes to the blob store. */
 export class ChunkPlanner {
   readonly #items: SizedInput;
@@ -72,14 +82,7 @@ export class ChunkPlanner {
     const items = this.#items;
     if (items instanceof Range)
       return { kind: 'range', offset, count, start: items.at(offset), step: items.step };
-    let enc: Encoded;
-    if (this.#numeric) {
-      const f = new Float64Array(count);
-      for (let j = 0; j < count; j++) f[j] = items[offset + j] as number;
-      enc = { enc: 'f64', bytes: new Uint8Array(f.buffer) };
-    } else {
-      enc = encodeList(items.slice(offset, offset + count), 'Item', offset);
-    }
+    const enc = encodeItems(items.slice(offset, offset + count), offset, this.#numeric);
     return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey) };
   }
 }

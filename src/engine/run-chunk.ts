@@ -106,7 +106,8 @@ export async function runChunk(tasks: TaskMap, chunk: InlineChunk): Promise<Chun
   } catch (e) {
     const error = serializeError(e);
     error.chunkIndex = chunk.index;
-    if (i >= 0) error.itemIndex = input.offset + i;
+    if (e instanceof NotSerializableError && e.position !== undefined) error.itemIndex = e.position;
+    else if (i >= 0) error.itemIndex = input.offset + i;
     return { ok: false, error };
   }
 }

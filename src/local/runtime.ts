@@ -5,10 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PoolRuntime } from '../api/pool.js';
 import type { TaskRegistry } from '../api/tasks.js';
 import { JobClient } from '../engine/client.js';
+import { Coordinator } from '../engine/coordinator.js';
 import { DeadLetterHandler } from '../engine/dead-letters.js';
 import { type FaultPlan, Host } from '../engine/host.js';
 import { TasksModuleError } from '../errors.js';
@@ -71,6 +72,7 @@ export class LocalRuntime implements PoolRuntime {
   #threads: ThreadPool | undefined;
   readonly #dlq: DeadLetterHandler;
   readonly #ready: Promise<void>;
+  #closing = false;
 
   constructor(s: LocalRuntimeSettings) {
     this.processes = s.processes;
@@ -81,8 +83,11 @@ export class LocalRuntime implements PoolRuntime {
       maxReceiveCount: s.maxAttempts,
       ...s.backend,
     });
+    const coordinator = new Coordinator(this.backend);
     this.client = new JobClient({
-      backend: this.backend,
+      coordinator: (req) => coordinator.handle(req),
+      store: this.backend.store,
+      blobs: this.backend.blobs,
       processes: s.processes,
       jobTimeoutMs: s.jobTimeoutMs,
       window: s.processes * 8,
@@ -100,7 +105,10 @@ export class LocalRuntime implements PoolRuntime {
   }
 
   async #start(s: LocalRuntimeSettings): Promise<void> {
-    const script = await threadScript(s.registry);
+    const bundled = await threadScript(s.registry);
+    if (this.#closing) return;
+    // Enable source maps before the bundle loads, so remote stacks name the user's .ts files.
+    const script = `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(pathToFileURL(bundled).href)});`;
     const data: ThreadData = s.initializer ? { initializer: s.initializer, initargs: s.initargs } : {};
     this.#threads = new ThreadPool({
       size: s.processes,
@@ -109,6 +117,7 @@ export class LocalRuntime implements PoolRuntime {
       ...(s.maxTasksPerChild ? { maxTasksPerThread: s.maxTasksPerChild } : {}),
     });
     await this.#threads.ready();
+    if (this.#closing) return;
     const executor = new ThreadExecutor(this.#threads, { batching: s.maxTasksPerChild === undefined });
     this.#host = new Host({
       backend: this.backend,
@@ -132,6 +141,7 @@ export class LocalRuntime implements PoolRuntime {
   }
 
   async shutdown(graceful: boolean): Promise<void> {
+    this.#closing = true;
     await this.#ready.catch(() => {});
     if (graceful) await this.#host?.stop();
     else this.#host?.kill();

@@ -22,11 +22,17 @@ export class ThreadExecutor implements ChunkExecutor {
     return this.#pool.size;
   }
 
-  run(chunks: readonly InlineChunk[]): Promise<ChunkOutcome[]> {
+  run(
+    chunks: readonly InlineChunk[],
+    options: { readonly exclusive?: boolean } = {},
+  ): Promise<ChunkOutcome[]> {
     const job: ThreadJob = { op: 'run', chunks };
     // Inputs are copied by structured clone, not transferred: their bytes may be views of the
     // queue's stored copy, which a redelivery needs intact.
-    return this.#pool.run<ChunkOutcome[]>(job, { tag: chunks[0]?.jobId ?? '' });
+    return this.#pool.run<ChunkOutcome[]>(job, {
+      tag: chunks[0]?.jobId ?? '',
+      exclusive: options.exclusive === true,
+    });
   }
 
   fold(

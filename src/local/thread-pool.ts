@@ -57,6 +57,12 @@ export interface RunOptions {
   readonly transfer?: readonly TransferListItem[];
   /** A label for {@link ThreadPool.cancel}. @default undefined */
   readonly tag?: string;
+  /**
+   * Run alone: only on a thread with nothing else in flight, and send that thread nothing else
+   * until it is done. A crash during it can then be blamed on it alone (the host runs chunks
+   * that were redelivered after a crash this way). @default false
+   */
+  readonly exclusive?: boolean;
 }
 
 /** Counters over the pool's life. */
@@ -85,6 +91,7 @@ interface Task {
   body: unknown;
   transfer: readonly TransferListItem[] | undefined;
   readonly tag: string | undefined;
+  readonly exclusive: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -178,7 +185,8 @@ export class ThreadPool {
     if (transfer !== undefined && !Array.isArray(transfer)) {
       return Promise.reject(new InvalidArgumentError('Expected options.transfer to be an array'));
     }
-    const task: Task = { id: this.#nextId++, body, transfer, tag, resolve: noop, reject: noop };
+    const exclusive = options?.exclusive === true;
+    const task: Task = { id: this.#nextId++, body, transfer, tag, exclusive, resolve: noop, reject: noop };
     const promise = new Promise<R>((resolve, reject) => {
       task.resolve = resolve as (value: unknown) => void;
       task.reject = reject;
@@ -418,10 +426,13 @@ export class ThreadPool {
     const maxSent = this.#opts.maxTasksPerThread;
     const slots = this.#slots;
     while (this.#queue.length > 0) {
+      // An exclusive task waits for an idle thread (and holds back the tasks queued after it).
+      const limit = this.#queue.peek()!.exclusive ? 1 : max;
       let best: Slot | undefined;
       for (let i = 0; i < slots.length; i++) {
         const s = slots[i]!;
-        if (s.state !== 'ready' || s.sent >= maxSent || s.inFlight.size >= max) continue;
+        if (s.state !== 'ready' || s.sent >= maxSent || s.inFlight.size >= limit || runsExclusive(s))
+          continue;
         if (best === undefined || s.inFlight.size < best.inFlight.size) best = s;
         if (best.inFlight.size === 0) break;
       }
@@ -431,6 +442,7 @@ export class ThreadPool {
   }
 
   #send(slot: Slot, task: Task): void {
+    // (see runsExclusive)
     const msg: TaskMessage = { v: 1, type: 'task', id: task.id, body: task.body };
     try {
       if (task.transfer === undefined) slot.port.postMessage(msg);
@@ -544,6 +556,10 @@ class Deque<T> {
     this.#length++;
   }
 
+  peek(): T | undefined {
+    return this.#length === 0 ? undefined : this.#buf[this.#head];
+  }
+
   shift(): T | undefined {
     if (this.#length === 0) return undefined;
     const value = this.#buf[this.#head];
@@ -607,4 +623,10 @@ function resolveScript(script: unknown): string | URL {
   throw new InvalidArgumentError(
     `Expected options.script to be a file: URL or an absolute path, got ${received(script)}`,
   );
+}
+
+/** Whether the slot runs an exclusive task (then it gets nothing else until that is done). */
+function runsExclusive(slot: Slot): boolean {
+  for (const t of slot.inFlight.values()) if (t.exclusive) return true;
+  return false;
 }

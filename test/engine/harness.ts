@@ -6,6 +6,7 @@
 import type { TaskMap } from '../../src/api/tasks.js';
 import { JobClient } from '../../src/engine/client.js';
 import type { Encoded } from '../../src/engine/codec.js';
+import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import type { ChunkExecutor } from '../../src/engine/executor.js';
 import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
@@ -140,8 +141,11 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const executor = new InlineExecutor(o.tasks, o.batching ?? true);
   const hosts: Host[] = [];
   const errors: unknown[] = [];
+  const coordinator = new Coordinator(backend);
   const client = new JobClient({
-    backend,
+    coordinator: (req) => coordinator.handle(req),
+    store,
+    blobs: backend.blobs,
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? 20_000,
     window: 8,

@@ -69,6 +69,8 @@ export async function poolTypes(): Promise<void> {
   pool.mapReduce('square', xs, 'concat');
   // @ts-expect-error identity's result is unknown, not a number
   pool.mapReduce('square', xs, 'identity');
+  // @ts-expect-error square takes one argument: it is no reducer even though its types fit
+  pool.mapReduce('square', xs, 'square');
   // @ts-expect-error the initial value has the result type
   pool.mapReduce('square', xs, 'sum', { initial: 'zero' });
 

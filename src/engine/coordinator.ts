@@ -1,0 +1,190 @@
+/**
+ * The coordinator: creates jobs idempotently, plans their chunks and fans them out on the work
+ * queue; feeds and seals open jobs; cancels. The local client calls it in-process; on AWS the
+ * coordinator Lambda calls it with requests validated by `parseCoordinatorRequest`.
+ */
+import { ProtocolError } from '../errors.js';
+import type { Backend, CallMode, ChunkInput, Data, JobKind, JobRecord, WorkMessage } from '../ports.js';
+import { decodeList, spill, unspill } from './codec.js';
+import { blobKeys } from './host.js';
+import { ChunkPlanner, defaultChunksize, type SizedInput } from './plan.js';
+import { Range } from './range.js';
+
+/** A job's whole input, as a request carries it. */
+export type JobInput =
+  /** `range(start, stop, step)`, split without materialising. */
+  | { readonly kind: 'range'; readonly start: number; readonly stop: number; readonly step: number }
+  /** An encoded list of items (inline, or a blob reference for large inputs). */
+  | { readonly kind: 'items'; readonly data: Data }
+  /** Items already in memory: only for in-process calls, never over a wire. */
+  | { readonly kind: 'values'; readonly items: readonly unknown[] }
+  /** No input yet: an open job, fed with `append` and ended with `seal` (imap). */
+  | { readonly kind: 'open' };
+
+/** Requests the coordinator handles. Every one carries the protocol version `v`. */
+export type CoordinatorRequest =
+  | {
+      readonly v: 1;
+      readonly type: 'submit';
+      readonly jobId: string;
+      readonly kind: JobKind;
+      readonly task: string;
+      readonly reducer?: string;
+      /** Encoded one-item list: the fold's initial value. */
+      readonly initial?: Data;
+      readonly input: JobInput;
+      /** Items per chunk; CPython's rule over `workers` when absent. */
+      readonly chunksize?: number;
+      /** Parallel workers, for the default chunksize. */
+      readonly workers: number;
+      /** Epoch ms. */
+      readonly deadline: number;
+    }
+  | {
+      readonly v: 1;
+      readonly type: 'append';
+      readonly jobId: string;
+      readonly task: string;
+      readonly mode: 'map' | 'starmap';
+      /** Index of the first chunk, and of its first item in the whole input. */
+      readonly firstIndex: number;
+      readonly offset: number;
+      readonly chunks: readonly { readonly count: number; readonly data: Data }[];
+    }
+  | { readonly v: 1; readonly type: 'seal'; readonly jobId: string; readonly total: number }
+  | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
+  /** The caller has its results: delete the job's records and blobs. */
+  | { readonly v: 1; readonly type: 'release'; readonly jobId: string };
+
+/** What each request returns. */
+export interface CoordinatorResponse {
+  readonly jobId: string;
+  /** False when a submit found the job already created (a retried request). */
+  readonly created?: boolean;
+  /** Chunks of the job, when known. */
+  readonly total?: number;
+  readonly job?: JobRecord;
+}
+
+const SEND_BATCH = 500;
+
+/** Handles coordinator requests against a backend. */
+export class Coordinator {
+  readonly #b: Backend;
+
+  constructor(backend: Backend) {
+    this.#b = backend;
+  }
+
+  /** Handles one (already validated) request. */
+  async handle(req: CoordinatorRequest): Promise<CoordinatorResponse> {
+    switch (req.type) {
+      case 'submit':
+        return this.#submit(req);
+      case 'append':
+        return this.#append(req);
+      case 'seal': {
+        const job = await this.#b.store.seal(req.jobId, req.total);
+        // If the last chunk was recorded before the seal, no host saw done === total: finalise.
+        if (job.status === 'RUNNING' && job.done === req.total) {
+          await this.#b.queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
+        }
+        return { jobId: req.jobId, total: req.total, job };
+      }
+      case 'cancel': {
+        const { job } = await this.#b.store.cancelJob(req.jobId, req.reason);
+        return { jobId: req.jobId, ...(job ? { job } : {}) };
+      }
+      case 'release':
+        await this.#b.store.deleteJob(req.jobId);
+        await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId));
+        return { jobId: req.jobId };
+      default:
+        throw new ProtocolError(
+          `Unknown coordinator request type ${JSON.stringify((req as { type?: unknown }).type)}`,
+        );
+    }
+  }
+
+  async #submit(req: Extract<CoordinatorRequest, { type: 'submit' }>): Promise<CoordinatorResponse> {
+    const { store, queue, blobs } = this.#b;
+    const items = await this.#items(req.input);
+    const planner =
+      items === undefined
+        ? undefined
+        : new ChunkPlanner(items, req.chunksize ?? defaultChunksize(items.length, req.workers));
+    const { created, job } = await store.createJob({
+      id: req.jobId,
+      kind: req.kind,
+      task: req.task,
+      deadline: req.deadline,
+      ...(planner ? { total: planner.count } : {}),
+      ...(req.reducer ? { reducer: req.reducer } : {}),
+      ...(req.initial ? { initial: req.initial } : {}),
+    });
+    // A retried submit re-sends every chunk: duplicates are recorded once (the store's
+    // conditional write), and a first attempt that died half-way is completed.
+    if (planner && job.status === 'RUNNING') {
+      const mode: CallMode = req.kind === 'mapReduce' ? 'reduce' : req.kind;
+      for (let i = 0; i < planner.count; i += SEND_BATCH) {
+        const batch: WorkMessage[] = [];
+        for (let k = i; k < Math.min(planner.count, i + SEND_BATCH); k++) {
+          const input = await planner.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
+          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input));
+        }
+        await queue.send(batch);
+      }
+    }
+    return { jobId: req.jobId, created, ...(planner ? { total: planner.count } : {}), job };
+  }
+
+  async #append(req: Extract<CoordinatorRequest, { type: 'append' }>): Promise<CoordinatorResponse> {
+    const { queue, blobs } = this.#b;
+    const batch: WorkMessage[] = [];
+    let offset = req.offset;
+    for (let k = 0; k < req.chunks.length; k++) {
+      const c = req.chunks[k]!;
+      const index = req.firstIndex + k;
+      const data =
+        'bytes' in c.data
+          ? await spill(c.data, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, index))
+          : c.data;
+      batch.push(
+        chunkMessage(req.jobId, index, req.task, req.mode, undefined, {
+          kind: 'items',
+          offset,
+          count: c.count,
+          data,
+        }),
+      );
+      offset += c.count;
+    }
+    await queue.send(batch);
+    return { jobId: req.jobId };
+  }
+
+  async #items(input: JobInput): Promise<SizedInput | undefined> {
+    switch (input.kind) {
+      case 'range':
+        return new Range(input.start, input.stop, input.step);
+      case 'values':
+        return input.items;
+      case 'items':
+        return Array.from(decodeList(await unspill(input.data, this.#b.blobs)));
+      case 'open':
+        return undefined;
+    }
+  }
+}
+
+/** Builds a chunk message. */
+export function chunkMessage(
+  jobId: string,
+  index: number,
+  task: string,
+  mode: CallMode,
+  reducer: string | undefined,
+  input: ChunkInput,
+): WorkMessage {
+  return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}) };
+}
