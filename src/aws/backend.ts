@@ -1,0 +1,49 @@
+/** The AWS {@link Backend}: the engine's ports on SQS, DynamoDB and S3. */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Backend } from '../ports.js';
+import { createDynamoClient, createS3Client, createSqsClient } from './clients.js';
+import { DynamoJobStore, type DynamoJobStoreOptions } from './dynamo-store.js';
+import { S3BlobStore } from './s3-blobs.js';
+import { SqsWorkQueue } from './sqs-queue.js';
+
+/** Options of {@link awsBackend}. */
+export interface AwsBackendOptions {
+  /** The job table (see `ensureTable`). */
+  readonly tableName: string;
+  /** The work queue; its RedrivePolicy must move messages to `deadLetterQueueUrl`. */
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** The bucket for payloads too large to travel inline. */
+  readonly bucket: string;
+  /** Key prefix inside the bucket. @default 'fanfold/' */
+  readonly blobPrefix?: string;
+  /** Clients to use; each one missing is made by the `create*Client` factory with `region`. */
+  readonly clients?: { readonly sqs?: SQSClient; readonly dynamo?: DynamoDBClient; readonly s3?: S3Client };
+  /** Region of the clients made here. @default the SDK's own lookup */
+  readonly region?: string;
+  /** Passed to {@link DynamoJobStore}. */
+  readonly store?: Omit<DynamoJobStoreOptions, 'client' | 'tableName'>;
+}
+
+/**
+ * The ports on AWS.
+ *
+ * @example
+ * ```ts
+ * const backend = awsBackend({ tableName: 'fanfold', queueUrl, deadLetterQueueUrl, bucket: 'my-fanfold' });
+ * ```
+ */
+export function awsBackend(options: AwsBackendOptions): Backend {
+  const region = options.region === undefined ? {} : { region: options.region };
+  const sqs = options.clients?.sqs ?? createSqsClient(region);
+  const dynamo = options.clients?.dynamo ?? createDynamoClient(region);
+  const s3 = options.clients?.s3 ?? createS3Client(region);
+  return {
+    queue: new SqsWorkQueue({ client: sqs, queueUrl: options.queueUrl }),
+    deadLetters: new SqsWorkQueue({ client: sqs, queueUrl: options.deadLetterQueueUrl }),
+    store: new DynamoJobStore({ ...options.store, client: dynamo, tableName: options.tableName }),
+    blobs: new S3BlobStore({ client: s3, bucket: options.bucket, prefix: options.blobPrefix ?? 'fanfold/' }),
+  };
+}

@@ -1,0 +1,588 @@
+/**
+ * The {@link JobStore} port on one DynamoDB table (layout in `dynamo-items.ts`). Each port method
+ * that changes state is one conditional write or one transaction, written the Powertools way:
+ * conditions from named pieces with `#attr` placeholders, `ReturnValuesOnConditionCheckFailure:
+ * ALL_OLD` so a refused write tells what it found, and only `ConditionalCheckFailedException` and
+ * cancelled transactions with a `ConditionalCheckFailed` reason mapped to domain outcomes.
+ *
+ * The hot item: every `completeChunk` adds 1 to `done` on the job item, in a transaction (2 WCU per
+ * KB of job item). One item takes at most 1,000 WCU/s, so a job with a small job item records at
+ * most about 500 chunks/s; a large inline `initial` value lowers that (keep it small or spill it).
+ * The sharded alternative keeps N counter items (`sk=COUNT#k`, chunk i adds to shard i mod N) and
+ * would lift the cap N-fold, at a price: `done` is no longer one attribute, so `claimFinaliser`
+ * becomes a transaction with N ConditionChecks on values read just before (N+1 transactional
+ * writes and a retry when any shard moved), and `getJob`/`waitForChange` read N+1 items per call.
+ * Lambda's scaling (1,000 new environments per 10 s) rarely sustains more than 500 chunk
+ * completions per second for one job, so the single counter is kept until a job needs more.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import {
+  ErrorCodes,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  ProtocolError,
+  type SerializedError,
+} from '../errors.js';
+import type {
+  ClaimOutcome,
+  CompleteOutcome,
+  Data,
+  JobError,
+  JobRecord,
+  JobSpec,
+  JobStore,
+} from '../ports.js';
+import { backoff, chunksOf } from './batching.js';
+import {
+  chunkIndexOf,
+  chunkKey,
+  decodeData,
+  decodeJob,
+  decodeNote,
+  Expr,
+  encodeData,
+  errorKey,
+  jobKey,
+  jobPk,
+  N,
+  newJobItem,
+  S,
+  TTL_ATTRIBUTE,
+} from './dynamo-items.js';
+import { AwsBatchError } from './errors.js';
+
+/** Options of {@link DynamoJobStore}. */
+export interface DynamoJobStoreOptions {
+  /** The DynamoDB client; make one with `createDynamoClient`. */
+  readonly client: DynamoDBClient;
+  /** The table, with string keys `pk` and `sk` (see `ensureTable`). */
+  readonly tableName: string;
+  /** Lifetime of every item written, for the table's TTL, in seconds. @default 604_800 (7 days) */
+  readonly ttlSeconds?: number;
+  /** Polling of `waitForChange`: the first delay, doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
+  readonly pollMs?: { readonly min: number; readonly max: number };
+  /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
+  readonly maxInlineBytes?: number;
+  /** Attempts of a batch call's unprocessed keys, or of a transaction cancelled by a conflict. @default 8 */
+  readonly retryAttempts?: number;
+  /** Base of the jittered exponential backoff between those attempts, in ms. @default 25 */
+  readonly retryBaseMs?: number;
+  /** The time source, in epoch ms (lease expiry compares against it). @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** Largest `maxInlineBytes`: DynamoDB items are at most 400 KB, keys and attributes included. */
+const MAX_INLINE_LIMIT = 390_000;
+
+type Item = Record<string, AttributeValue>;
+
+function check(ok: boolean, name: string, what: string, got: unknown): void {
+  if (!ok)
+    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+const KINDS: ReadonlySet<string> = new Set(['map', 'starmap', 'mapReduce']);
+
+/** Reason codes of a cancelled transaction that a retry can clear. */
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
+
+/**
+ * A job store on DynamoDB.
+ *
+ * Choices where the port leaves room, as in `MemoryJobStore`: a job that does not exist counts as
+ * ended (`completeChunk` → `first: false`, status `CANCELLED`); `seal` of one throws a
+ * {@link ProtocolError}; a finaliser whose lease ran out may still `finishJob` while nobody took
+ * it over; `cancelJob` keeps its reason as the job's `error`. Beyond it: `finishJob` drops the
+ * job's `initial` value, so that it and the result never share the 400 KB item; reads are
+ * strongly consistent; lease expiry uses the caller's clock, so hosts' clocks must roughly agree.
+ *
+ * @example
+ * ```ts
+ * const store = new DynamoJobStore({ client: createDynamoClient(), tableName: 'fanfold' });
+ * await store.createJob({ id, kind: 'map', task: 'square', total: 4, deadline: Date.now() + 60_000 });
+ * ```
+ */
+export class DynamoJobStore implements JobStore {
+  /** {@inheritDoc JobStore.maxInlineBytes} */
+  readonly maxInlineBytes: number;
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #ttlSeconds: number;
+  readonly #poll: { readonly min: number; readonly max: number };
+  readonly #attempts: number;
+  readonly #retryBaseMs: number;
+  readonly #clock: () => number;
+
+  constructor(options: DynamoJobStoreOptions) {
+    const {
+      tableName,
+      ttlSeconds = 7 * 24 * 3600,
+      pollMs = { min: 25, max: 1000 },
+      maxInlineBytes = 350 * 1024,
+      retryAttempts = 8,
+      retryBaseMs = 25,
+    } = options;
+    check(
+      typeof tableName === 'string' && tableName.length >= 3,
+      'options.tableName',
+      'a table name',
+      tableName,
+    );
+    check(isCount(ttlSeconds) && ttlSeconds > 0, 'options.ttlSeconds', 'an integer > 0', ttlSeconds);
+    check(
+      Number.isFinite(pollMs.min) && pollMs.min > 0 && pollMs.max >= pollMs.min,
+      'options.pollMs',
+      'an object with 0 < min <= max',
+      JSON.stringify(pollMs),
+    );
+    check(
+      isCount(maxInlineBytes) && maxInlineBytes <= MAX_INLINE_LIMIT,
+      'options.maxInlineBytes',
+      `an integer from 0 to ${MAX_INLINE_LIMIT}`,
+      maxInlineBytes,
+    );
+    check(
+      isCount(retryAttempts) && retryAttempts >= 1,
+      'options.retryAttempts',
+      'an integer >= 1',
+      retryAttempts,
+    );
+    check(
+      Number.isFinite(retryBaseMs) && retryBaseMs >= 0,
+      'options.retryBaseMs',
+      'a number >= 0',
+      retryBaseMs,
+    );
+    this.#client = options.client;
+    this.#table = tableName;
+    this.#ttlSeconds = ttlSeconds;
+    this.#poll = { min: pollMs.min, max: pollMs.max };
+    this.maxInlineBytes = maxInlineBytes;
+    this.#attempts = retryAttempts;
+    this.#retryBaseMs = retryBaseMs;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** {@inheritDoc JobStore.createJob} */
+  async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
+    check(typeof spec.id === 'string' && spec.id.length > 0, 'spec.id', 'a non-empty string', spec.id);
+    check(KINDS.has(spec.kind), 'spec.kind', 'one of map, starmap, mapReduce', spec.kind);
+    check(spec.total === undefined || isCount(spec.total), 'spec.total', 'an integer >= 0', spec.total);
+    check(Number.isFinite(spec.deadline), 'spec.deadline', 'a finite number', spec.deadline);
+    if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
+    const item = newJobItem(spec, this.#clock(), this.#expiresAt());
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(${x.n('pk')})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes,
+        }),
+      );
+      return { created: true, job: decodeJob(item) };
+    } catch (e) {
+      const old = await this.#refused(e, spec.id);
+      if (!old) throw new ProtocolError(`Job ${spec.id} exists but could not be read back`);
+      return { created: false, job: decodeJob(old) };
+    }
+  }
+
+  /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
+  async seal(jobId: string, total: number): Promise<JobRecord> {
+    check(isCount(total), 'total', 'an integer >= 0', total);
+    const x = new Expr();
+    const conditions = {
+      exists: `attribute_exists(${x.n('pk')})`,
+      open: `attribute_not_exists(${x.n('total')})`,
+      notBelowDone: `${x.n('done')} <= ${x.v('total', N(total))}`,
+    };
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${x.n('total')} = :total ADD ${x.n('version')} ${x.v('one', N(1))}`,
+          ConditionExpression: Object.values(conditions).join(' AND '),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes,
+        }),
+      );
+      return decodeJob(out.Attributes ?? {});
+    } catch (e) {
+      const old = await this.#refused(e, jobId);
+      if (!old) throw new ProtocolError(`Cannot seal job ${jobId}: it does not exist`);
+      const job = decodeJob(old);
+      if (job.total === total) return job;
+      if (job.total !== undefined)
+        throw new ProtocolError(
+          `Job ${jobId} is sealed with ${job.total} chunks; cannot seal it with ${total}`,
+        );
+      throw new ProtocolError(`Job ${jobId} has ${job.done} chunks done; cannot seal it with ${total}`);
+    }
+  }
+
+  /**
+   * {@inheritDoc JobStore.completeChunk} One transaction: put the chunk item unless it exists, and
+   * add 1 to `done` while the job is RUNNING (and the index is inside a sealed total). The counts
+   * returned are read just after, so they may include later completions.
+   */
+  async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
+    check(isCount(index), 'index', 'an integer >= 0', index);
+    this.#checkInline(result, `Result of chunk ${index}`);
+    const put = new Expr();
+    const update = new Expr();
+    const jobConditions = {
+      running: `${update.n('status')} = ${update.v('running', S('RUNNING'))}`,
+      inRange: `(attribute_not_exists(${update.n('total')}) OR ${update.n('total')} > ${update.v('index', N(index))})`,
+    };
+    const command = (): TransactWriteItemsCommand =>
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.#table,
+              Item: {
+                ...chunkKey(jobId, index),
+                data: encodeData(result),
+                [TTL_ATTRIBUTE]: N(this.#expiresAt()),
+              },
+              ConditionExpression: `attribute_not_exists(${put.n('pk')})`,
+              ReturnValuesOnConditionCheckFailure: 'NONE',
+              ...put.attributes,
+            },
+          },
+          {
+            Update: {
+              TableName: this.#table,
+              Key: jobKey(jobId),
+              UpdateExpression: `ADD ${update.n('done')} ${update.v('one', N(1))}, ${update.n('version')} :one`,
+              ConditionExpression: Object.values(jobConditions).join(' AND '),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              ...update.attributes,
+            },
+          },
+        ],
+      });
+    const reasons = await this.#transact(command);
+    if (reasons) {
+      const [chunk, job] = reasons;
+      // The job refused: it has ended, does not exist, or the index is past its total.
+      if (chunk?.Code !== 'ConditionalCheckFailed' && job?.Code === 'ConditionalCheckFailed') {
+        const record = job.Item ? decodeJob(job.Item) : undefined;
+        if (record?.status === 'RUNNING' && record.total !== undefined && index >= record.total)
+          throw new ProtocolError(
+            `Chunk ${index} is out of range for job ${jobId} of ${record.total} chunks`,
+          );
+        if (record) return outcome(false, record);
+      }
+    }
+    const job = await this.getJob(jobId);
+    if (!job) return { first: false, done: 0, total: undefined, status: 'CANCELLED' };
+    return outcome(reasons === undefined, job);
+  }
+
+  /** {@inheritDoc JobStore.failJob} */
+  async failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }> {
+    return this.#end(jobId, 'FAILED', error);
+  }
+
+  /** {@inheritDoc JobStore.cancelJob} The reason is kept as the job's `error`. */
+  async cancelJob(jobId: string, reason: string): Promise<{ changed: boolean; job: JobRecord | undefined }> {
+    return this.#end(jobId, 'CANCELLED', {
+      name: 'JobCancelledError',
+      message: reason,
+      code: ErrorCodes.JOB_CANCELLED,
+      reason: 'internal',
+    });
+  }
+
+  /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
+  async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
+    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    const now = this.#clock();
+    const x = new Expr();
+    const conditions = {
+      ready: `(${x.n('status')} = ${x.v('running', S('RUNNING'))} AND attribute_exists(${x.n('total')}) AND ${x.n('done')} = ${x.n('total')})`,
+      expired: `(${x.n('status')} = ${x.v('folding', S('FOLDING'))} AND ${x.n('leaseUntil')} <= ${x.v('now', N(now))})`,
+    };
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            `SET ${x.n('status')} = :folding, ${x.n('owner')} = ${x.v('owner', S(owner))}, ` +
+            `${x.n('leaseUntil')} = ${x.v('until', N(now + leaseMs))} ` +
+            `ADD ${x.n('fence')} ${x.v('one', N(1))}, ${x.n('version')} :one`,
+          ConditionExpression: `${conditions.ready} OR ${conditions.expired}`,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes,
+        }),
+      );
+      const job = decodeJob(out.Attributes ?? {});
+      return { claimed: true, fence: job.finaliser?.fence ?? 0, job };
+    } catch (e) {
+      const old = await this.#refused(e, jobId);
+      return { claimed: false, job: old && decodeJob(old) };
+    }
+  }
+
+  /** {@inheritDoc JobStore.finishJob} A lease that ran out still finishes while nobody has taken it over. */
+  async finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean> {
+    if (result) this.#checkInline(result, 'Job result');
+    const x = new Expr();
+    const conditions = {
+      folding: `${x.n('status')} = ${x.v('folding', S('FOLDING'))}`,
+      owner: `${x.n('owner')} = ${x.v('owner', S(owner))}`,
+      fence: `${x.n('fence')} = ${x.v('fence', N(fence))}`,
+    };
+    const set = [`${x.n('status')} = ${x.v('done', S('DONE'))}`];
+    if (result) set.push(`${x.n('result')} = ${x.v('result', encodeData(result))}`);
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            `SET ${set.join(', ')} REMOVE ${x.n('owner')}, ${x.n('leaseUntil')}, ${x.n('initial')} ` +
+            `ADD ${x.n('version')} ${x.v('one', N(1))}`,
+          ConditionExpression: Object.values(conditions).join(' AND '),
+          ReturnValuesOnConditionCheckFailure: 'NONE',
+          ...x.attributes,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  /** {@inheritDoc JobStore.noteChunkError} */
+  async noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void> {
+    check(isCount(index), 'index', 'an integer >= 0', index);
+    await this.#client.send(
+      new PutItemCommand({
+        TableName: this.#table,
+        Item: {
+          ...errorKey(jobId, index),
+          error: S(JSON.stringify(error)),
+          [TTL_ATTRIBUTE]: N(this.#expiresAt()),
+        },
+      }),
+    );
+  }
+
+  /** {@inheritDoc JobStore.lastChunkError} */
+  async lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined> {
+    const out = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: errorKey(jobId, index), ConsistentRead: true }),
+    );
+    return out.Item && decodeNote(out.Item);
+  }
+
+  /** {@inheritDoc JobStore.getJob} */
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const out = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: jobKey(jobId), ConsistentRead: true }),
+    );
+    return out.Item && decodeJob(out.Item);
+  }
+
+  /**
+   * {@inheritDoc JobStore.waitForChange} Polls the job item, waiting `pollMs.min` after the first
+   * unchanged read and twice as long after each next one, up to `pollMs.max`. Each poll is one
+   * strongly consistent read of the job item.
+   */
+  async waitForChange(
+    jobId: string,
+    sinceVersion: number,
+    timeoutMs: number,
+  ): Promise<JobRecord | undefined> {
+    check(Number.isFinite(timeoutMs) && timeoutMs >= 0, 'timeoutMs', 'a number >= 0', timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    let delay = this.#poll.min;
+    for (;;) {
+      const job = await this.getJob(jobId);
+      if (!job || job.version > sinceVersion) return job;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return job;
+      await sleep(Math.min(delay, remaining));
+      delay = Math.min(this.#poll.max, delay * 2);
+    }
+  }
+
+  /** {@inheritDoc JobStore.readResults} BatchGetItem in pages of 100 keys; unprocessed keys are retried. */
+  async readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>> {
+    const out = new Map<number, Data>();
+    for (const page of chunksOf([...new Set(indices)], 100)) {
+      let keys: Item[] = page.map((i) => chunkKey(jobId, i));
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        const got = await this.#client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of got.Responses?.[this.#table] ?? [])
+          out.set(chunkIndexOf(item), decodeData(item.data, 'data'));
+        keys = got.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+        if (keys.length === 0) break;
+        if (attempt >= this.#attempts) {
+          const failures = keys.map((k) => ({ id: k.sk?.S ?? '?', code: 'Unprocessed' }));
+          throw new AwsBatchError('DynamoDB.BatchGetItem', failures, attempt);
+        }
+        await backoff(attempt, this.#retryBaseMs);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@inheritDoc JobStore.deleteJob} Queries the job's items and deletes them 25 at a time
+   * (BatchWriteItem; unprocessed items retried). Not atomic: a chunk recorded meanwhile may remain
+   * until its TTL.
+   */
+  async deleteJob(jobId: string): Promise<void> {
+    let start: Item | undefined;
+    do {
+      const x = new Expr();
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: `${x.n('pk')} = ${x.v('pk', S(jobPk(jobId)))}`,
+          ProjectionExpression: `${x.n('pk')}, ${x.n('sk')}`,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+          ...x.attributes,
+        }),
+      );
+      for (const keys of chunksOf(page.Items ?? [], 25)) await this.#deleteKeys(keys);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async #deleteKeys(keys: Item[]): Promise<void> {
+    let requests: WriteRequest[] = keys.map((k) => ({ DeleteRequest: { Key: { pk: k.pk!, sk: k.sk! } } }));
+    for (let attempt = 1; requests.length > 0; attempt++) {
+      const out = await this.#client.send(
+        new BatchWriteItemCommand({ RequestItems: { [this.#table]: requests } }),
+      );
+      requests = out.UnprocessedItems?.[this.#table] ?? [];
+      if (requests.length === 0) return;
+      if (attempt >= this.#attempts) {
+        const failures = requests.map((r) => ({
+          id: r.DeleteRequest?.Key?.sk?.S ?? '?',
+          code: 'Unprocessed',
+        }));
+        throw new AwsBatchError('DynamoDB.BatchWriteItem', failures, attempt);
+      }
+      await backoff(attempt, this.#retryBaseMs);
+    }
+  }
+
+  async #end(
+    jobId: string,
+    status: 'FAILED' | 'CANCELLED',
+    error: JobError,
+  ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
+    const x = new Expr();
+    const live = `${x.n('status')} IN (${x.v('running', S('RUNNING'))}, ${x.v('folding', S('FOLDING'))})`;
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: jobKey(jobId),
+          // Leaving FOLDING revokes the lease, so a late finishJob returns false.
+          UpdateExpression:
+            `SET ${x.n('status')} = ${x.v('status', S(status))}, ${x.n('error')} = ${x.v('error', S(JSON.stringify(error)))} ` +
+            `REMOVE ${x.n('owner')}, ${x.n('leaseUntil')} ADD ${x.n('version')} ${x.v('one', N(1))}`,
+          ConditionExpression: live,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes,
+        }),
+      );
+      return { changed: true, job: decodeJob(out.Attributes ?? {}) };
+    } catch (e) {
+      const old = await this.#refused(e, jobId);
+      return { changed: false, job: old && decodeJob(old) };
+    }
+  }
+
+  /**
+   * The item a refused conditional write found (undefined: there was none). Rethrows anything
+   * that is not a failed condition. Falls back to a read when the service did not return the item.
+   */
+  async #refused(e: unknown, jobId: string): Promise<Item | undefined> {
+    if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    if (e.Item) return e.Item;
+    const out = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: jobKey(jobId), ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  /**
+   * Runs a transaction. Resolves `undefined` when it committed, or the cancellation reasons when a
+   * condition failed. Cancellations for conflicts or throttling only are retried with a new
+   * command (the SDK reuses one ClientRequestToken across its own retries, so a lost response
+   * never applies a transaction twice); anything else is rethrown.
+   */
+  async #transact(command: () => TransactWriteItemsCommand): Promise<CancellationReason[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#client.send(command());
+        return undefined;
+      } catch (e) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        const reasons = e.CancellationReasons ?? [];
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return reasons;
+        const transient = reasons.every((r) => !r.Code || r.Code === 'None' || TRANSIENT_REASONS.has(r.Code));
+        if (!transient || attempt >= this.#attempts) throw e;
+        await backoff(attempt, this.#retryBaseMs);
+      }
+    }
+  }
+
+  #checkInline(data: Data, what: string): void {
+    if ('bytes' in data && data.bytes.byteLength > this.maxInlineBytes)
+      throw new PayloadTooLargeError(what, data.bytes.byteLength, this.maxInlineBytes);
+  }
+
+  #expiresAt(): number {
+    return Math.floor(this.#clock() / 1000) + this.#ttlSeconds;
+  }
+}
+
+function outcome(first: boolean, job: JobRecord): CompleteOutcome {
+  return { first, done: job.done, total: job.total, status: job.status };
+}
