@@ -1,0 +1,76 @@
+/**
+ * The port contract suites against the AWS adapters, on moto's server (SQS, DynamoDB, S3) started
+ * by this file. Each queue harness gets a fresh queue and dead-letter queue; the store and blob
+ * harnesses share one table and one bucket (the suites use fresh ids and prefixes).
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
+import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
+import { S3BlobStore } from '../../src/aws/s3-blobs.js';
+import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
+import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
+import { describeJobStoreContract } from '../contract/job-store.contract.js';
+import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
+import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+
+const TABLE = 'fanfold-contract';
+const BUCKET = 'fanfold-contract';
+
+let emulators: Emulators | undefined;
+let sqs: SQSClient;
+let dynamo: DynamoDBClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  sqs = createSqsClient(emulators.clientOptions);
+  dynamo = createDynamoClient(emulators.clientOptions);
+  s3 = createS3Client(emulators.clientOptions);
+  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  for (const client of [sqs, dynamo, s3]) client?.destroy();
+  await emulators?.stop();
+});
+
+// SQS timeouts are whole seconds: the expiry tests use 1 s.
+describeWorkQueueContract(
+  'SQS on moto',
+  async ({ visibilityMs, maxReceiveCount }) => {
+    const name = `contract-${randomUUID().slice(0, 8)}`;
+    const { queueUrl, deadLetterQueueUrl } = await ensureQueuePair(sqs, {
+      name,
+      visibilityTimeoutSeconds: Math.ceil(visibilityMs / 1000),
+      maxReceiveCount,
+    });
+    return {
+      queue: new SqsWorkQueue({ client: sqs, queueUrl }),
+      deadLetters: new SqsWorkQueue({ client: sqs, queueUrl: deadLetterQueueUrl }),
+      close: async () => {
+        await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+        await sqs.send(new DeleteQueueCommand({ QueueUrl: deadLetterQueueUrl }));
+      },
+    };
+  },
+  { visibilityMs: 1000 },
+);
+
+describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes }) => ({
+  store: new DynamoJobStore({
+    client: dynamo,
+    tableName: TABLE,
+    ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
+  }),
+  close: () => {},
+}));
+
+describeBlobStoreContract('S3 on moto', async () => ({
+  blobs: new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'contract/' }),
+  close: () => {},
+}));

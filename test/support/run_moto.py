@@ -1,0 +1,102 @@
+"""Runs moto's server on 127.0.0.1 for fanfold's cloud-tier tests.
+
+Binds a free port chosen by the OS, prints one line `MOTO_READY <port>` on stdout, then serves
+until its stdin closes. The Node harness holds the other end of stdin, so the server exits when
+the test process ends, even if that process is killed and never calls stop().
+
+Two fidelity fixes are applied first, each where moto departs from AWS's documented behaviour
+(why, and the evidence):
+
+1. DynamoDB requests run one at a time. moto's TransactWriteItems snapshots the whole table,
+   applies the actions one by one and, when a condition fails, puts the snapshot back. On moto's
+   threaded server, concurrent requests then interleave with that: a cancelled transaction's
+   update can stay applied, and a rollback can erase writes made meanwhile by other requests.
+   DynamoDB's transactions are serializable, which one lock restores here.
+2. SQS receipt handles of an earlier delivery are stale. The DeleteMessage reference says one must
+   use the most recent receipt handle, "otherwise, the request succeeds, but the message will not
+   be deleted"; a stale handle given to ChangeMessageVisibility is refused with
+   InvalidParameterValue ("... for parameter ReceiptHandle is invalid. Reason: Message does not
+   exist or is not available for visibility timeout change."). moto (since PR #4655) lets any
+   earlier handle delete or re-hide the current delivery.
+"""
+
+import functools
+import logging
+import sys
+import threading
+
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.sqs.exceptions import InvalidParameterValue
+from moto.sqs.models import Queue, SQSBackend
+
+
+def serialise_dynamodb() -> None:
+    lock = threading.Lock()
+    call_action = DynamoHandler.call_action
+
+    @functools.wraps(call_action)
+    def locked(self):  # type: ignore[no-untyped-def]
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = locked  # type: ignore[method-assign]
+
+
+def is_stale(queue: Queue, receipt_handle: str) -> bool:
+    """True when the handle belongs to an earlier delivery of a message still in the queue."""
+    return any(
+        m.receipt_handle != receipt_handle and m.had_receipt_handle(receipt_handle)
+        for m in queue._messages
+    )
+
+
+def stale_receipts_are_stale() -> None:
+    delete_message = Queue.delete_message
+
+    def delete_current(self: Queue, receipt_handle: str) -> None:
+        if is_stale(self, receipt_handle):
+            return  # succeeds, deletes nothing
+        delete_message(self, receipt_handle)
+
+    Queue.delete_message = delete_current  # type: ignore[method-assign]
+
+    change_visibility = SQSBackend.change_message_visibility
+
+    def change_current(self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        if is_stale(self.get_queue(queue_name), receipt_handle):
+            raise InvalidParameterValue(
+                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message does "
+                "not exist or is not available for visibility timeout change."
+            )
+        change_visibility(self, queue_name, receipt_handle, visibility_timeout)
+
+    SQSBackend.change_message_visibility = change_current  # type: ignore[method-assign]
+
+
+def main() -> None:
+    serialise_dynamodb()
+    stale_receipts_are_stale()
+    # Werkzeug logs every request; the tests do not need that on stderr.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    print(f"MOTO_READY {port}", flush=True)
+    # Block until the parent closes our stdin (or dies); then stop.
+    done = threading.Event()
+
+    def watch_stdin() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            done.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    done.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
