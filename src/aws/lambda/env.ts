@@ -1,0 +1,73 @@
+/**
+ * The environment contract between the `Fanfold` CDK construct and the Lambda handlers. The
+ * construct sets these variables on each function; handlers read them once per container through
+ * {@link readEnv}, which names any that is missing.
+ */
+import { InvalidArgumentError } from '../../errors.js';
+
+/** Variable names, one place for both sides. */
+export const ENV = {
+  /** DynamoDB table of jobs, chunk results and locks. */
+  table: 'FANFOLD_TABLE',
+  /** URL of the SQS work queue. */
+  queueUrl: 'FANFOLD_QUEUE_URL',
+  /** URL of the work queue's dead-letter queue. */
+  deadLetterQueueUrl: 'FANFOLD_DLQ_URL',
+  /** S3 bucket for payloads over the size limits. */
+  bucket: 'FANFOLD_BUCKET',
+  /** Worker threads per worker Lambda (from its memory: 1 per 1,769 MB, 1 to 6). */
+  threads: 'FANFOLD_THREADS',
+  /** The work queue's maxReceiveCount (deliveries before a chunk is dead-lettered). */
+  maxReceiveCount: 'FANFOLD_MAX_RECEIVE_COUNT',
+  /** The worker's finaliser lease, ms (at least the worker timeout). */
+  leaseMs: 'FANFOLD_LEASE_MS',
+  /** Parallel workers the stack runs (ESM maximum concurrency × threads), for default chunk sizes. */
+  workers: 'FANFOLD_WORKERS',
+} as const;
+
+/** The variables, read. */
+export interface FanfoldEnv {
+  readonly table: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly bucket: string;
+  readonly threads: number;
+  readonly maxReceiveCount: number;
+  readonly leaseMs: number;
+  readonly workers: number;
+}
+
+/** Reads and checks every variable; throws one error naming all that are missing or malformed. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
+  const problems: string[] = [];
+  const str = (k: keyof typeof ENV): string => {
+    const v = env[ENV[k]];
+    if (!v) problems.push(`${ENV[k]} is not set`);
+    return v ?? '';
+  };
+  const int = (k: keyof typeof ENV, min: number, max: number): number => {
+    const raw = env[ENV[k]];
+    const v = Number(raw);
+    if (!raw || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${ENV[k]} must be an integer from ${min} to ${max}, got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+    }
+    return v;
+  };
+  const out: FanfoldEnv = {
+    table: str('table'),
+    queueUrl: str('queueUrl'),
+    deadLetterQueueUrl: str('deadLetterQueueUrl'),
+    bucket: str('bucket'),
+    threads: int('threads', 1, 6),
+    maxReceiveCount: int('maxReceiveCount', 1, 1000),
+    leaseMs: int('leaseMs', 1000, 3_600_000),
+    workers: int('workers', 1, 1_000_000),
+  };
+  if (problems.length > 0) throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);
+  return out;
+}
+
+/** Threads for a Lambda of `memoryMb`: one per 1,769 MB of memory (a vCPU's credit), 1 to 6. */
+export function threadsForMemory(memoryMb: number): number {
+  return Math.min(6, Math.max(1, Math.round(memoryMb / 1769)));
+}
