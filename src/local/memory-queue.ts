@@ -1,14 +1,15 @@
 /**
  * An in-memory {@link WorkQueue} with SQS's semantics, for the local pool and for engine tests.
- * Messages are copied with `v8.serialize` so sender and receiver never share references.
+ * Messages are copied (see message-copy.ts) so sender and receiver never share references.
  *
  * Performance: the local pool sends every chunk through this queue, so nothing here is O(n) per
  * message. Visible messages wait in a FIFO deque; in-flight ones sit in an indexed min-heap keyed
  * by `visibleAt`, watched by ONE unref'd timer for the earliest expiry.
  */
-import { deserialize, serialize } from 'node:v8';
+
 import { InvalidArgumentError, PayloadTooLargeError, PoolNotRunningError } from '../errors.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../ports.js';
+import { load, type StoredMessage, store } from './message-copy.js';
 
 /** Options of {@link MemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -119,17 +120,13 @@ export class MemoryQueue implements WorkQueue {
   async send(messages: readonly WorkMessage[]): Promise<void> {
     if (this.#closed) throw new PoolNotRunningError('closed', 'MemoryQueue.send');
     // Serialize all first: an oversized message must leave the whole call unsent.
-    const encoded: Uint8Array[] = [];
+    const encoded: StoredMessage[] = [];
     for (let i = 0; i < messages.length; i++) {
-      const bytes = serialize(messages[i]);
-      if (bytes.byteLength > this.maxMessageBytes) {
-        throw new PayloadTooLargeError(
-          `Message ${i} of ${messages.length}`,
-          bytes.byteLength,
-          this.maxMessageBytes,
-        );
+      const { stored, size } = store(messages[i]);
+      if (size > this.maxMessageBytes) {
+        throw new PayloadTooLargeError(`Message ${i} of ${messages.length}`, size, this.maxMessageBytes);
       }
-      encoded.push(bytes);
+      encoded.push(stored);
     }
     for (const bytes of encoded) {
       const messageId = `${this.#prefix}-m${++this.#ids}`;
@@ -240,7 +237,7 @@ export class MemoryQueue implements WorkQueue {
     this.#visible = 0;
   }
 
-  #enqueue(messageId: string, bytes: Uint8Array, receiveCount: number): void {
+  #enqueue(messageId: string, bytes: StoredMessage, receiveCount: number): void {
     const entry: QueueEntry = {
       messageId,
       bytes,
@@ -285,7 +282,7 @@ export class MemoryQueue implements WorkQueue {
       this.#receipts.set(entry.receipt, entry);
       this.#inFlight.push(entry);
       out.push({
-        body: deserialize(entry.bytes),
+        body: load(entry.bytes),
         messageId: entry.messageId,
         receipt: entry.receipt,
         receiveCount: entry.receiveCount,
@@ -349,8 +346,8 @@ export class MemoryQueue implements WorkQueue {
 
 interface QueueEntry {
   readonly messageId: string;
-  /** The `v8.serialize` copy; every delivery deserializes a fresh body from it. */
-  readonly bytes: Uint8Array;
+  /** The stored copy; every delivery gets a fresh copy of it (see message-copy.ts). */
+  readonly bytes: StoredMessage;
   receiveCount: number;
   /** The latest delivery's receipt. */
   receipt: string | undefined;
