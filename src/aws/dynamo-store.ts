@@ -372,8 +372,10 @@ export class DynamoJobStore implements JobStore {
         new UpdateItemCommand({
           TableName: this.#table,
           Key: jobKey(jobId),
+          // REMOVE first: the 400 KB limit is on the item an update produces, but moto applies the clauses in
+          // the order written and would refuse an initial and a result both near the limit.
           UpdateExpression:
-            `SET ${set.join(', ')} REMOVE ${x.n('owner')}, ${x.n('leaseUntil')}, ${x.n('initial')} ` +
+            `REMOVE ${x.n('owner')}, ${x.n('leaseUntil')}, ${x.n('initial')} SET ${set.join(', ')} ` +
             `ADD ${x.n('version')} ${x.v('one', N(1))}`,
           ConditionExpression: Object.values(conditions).join(' AND '),
           ReturnValuesOnConditionCheckFailure: 'NONE',
