@@ -49,7 +49,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
     const raw = env[ENV[k]];
     const v = Number(raw);
     if (!raw || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${ENV[k]} must be an integer from ${min} to ${max}, got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+      problems.push(
+        `${ENV[k]} must be an integer from ${min} to ${max}, got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`,
+      );
     }
     return v;
   };
@@ -63,7 +65,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
     leaseMs: int('leaseMs', 1000, 3_600_000),
     workers: int('workers', 1, 1_000_000),
   };
-  if (problems.length > 0) throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);
   return out;
 }
 
