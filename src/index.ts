@@ -21,10 +21,10 @@ export type {
   UnaryTaskName,
 } from './api/tasks.js';
 export { defineTasks, isTaskRegistry } from './api/tasks.js';
+export type { Job, JobContext, JobOutcome, JobProgress } from './cli/job.js';
+export { defineJob, isJob } from './cli/job.js';
 export type { Progress } from './engine/client.js';
 export { Range, range } from './engine/range.js';
 export * from './errors.js';
 export type { LocalContext, LocalOptions, PoolOptions } from './local/context.js';
 export { local } from './local/context.js';
-export { defineJob, isJob } from './cli/job.js';
-export type { Job, JobContext, JobOutcome } from './cli/job.js';
