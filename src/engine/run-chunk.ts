@@ -5,7 +5,7 @@
 import { serialize } from 'node:v8';
 import type { TaskFn, TaskMap } from '../api/tasks.js';
 import { NotSerializableError, type SerializedError, serializeError, UnknownTaskError } from '../errors.js';
-import type { CallMode } from '../ports.js';
+import type { CallMode, ChunkInput } from '../ports.js';
 import { decodeList, decodeValue, type Encoded, encodeValue } from './codec.js';
 
 /** A chunk whose input is inline (blobs already fetched). */
@@ -17,13 +17,7 @@ export interface InlineChunk {
   readonly reducer?: string;
   readonly input:
     | { readonly kind: 'items'; readonly offset: number; readonly count: number; readonly data: Encoded }
-    | {
-        readonly kind: 'range';
-        readonly offset: number;
-        readonly count: number;
-        readonly start: number;
-        readonly step: number;
-      };
+    | Extract<ChunkInput, { kind: 'range' }>;
 }
 
 /** What running a chunk (or a fold) produced. */

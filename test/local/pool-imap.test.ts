@@ -6,6 +6,7 @@ import { local, type Pool, type Progress, range } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
+import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
 
@@ -24,12 +25,6 @@ beforeAll(() => {
 afterAll(async () => {
   await pool.terminate();
 });
-
-async function collect<X>(it: AsyncIterable<X>): Promise<X[]> {
-  const out: X[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 function* generate<X>(xs: readonly X[]): Generator<X> {
   yield* xs;

@@ -7,6 +7,7 @@ import { cpuCount, currentProcess, local, type Pool, type PoolOptions, range } f
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
+import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
 
@@ -23,12 +24,6 @@ function open(options: PoolOptions<Tasks> = {}): Pool<Tasks> {
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.terminate()));
 });
-
-async function collect<X>(it: AsyncIterable<X>): Promise<X[]> {
-  const out: X[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 describe('Pool', () => {
   describe('Pool() options', () => {

@@ -5,6 +5,7 @@
 import { local, type Pool, RetriesExhaustedError, range, TaskError } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tasks from '../fixtures/pool-tasks.js';
+import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
 
@@ -16,12 +17,6 @@ beforeAll(() => {
 afterAll(async () => {
   await pool.terminate();
 });
-
-async function collect<X>(it: AsyncIterable<X>): Promise<X[]> {
-  const out: X[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 describe('Pool (regressions)', () => {
   // src/local/thread-main.ts / bundle.ts: the thread bundle has an inline source map, but source

@@ -6,6 +6,7 @@
 import { local, type Pool } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tasks from '../fixtures/pool-tasks.js';
+import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
 
@@ -19,12 +20,6 @@ beforeAll(() => {
 afterAll(async () => {
   await pool.terminate();
 });
-
-async function collect<X>(it: AsyncIterable<X>): Promise<X[]> {
-  const out: X[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 const VALUES: readonly (readonly [string, unknown, string])[] = [
   [
