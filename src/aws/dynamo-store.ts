@@ -19,18 +19,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeValue,
-  BatchGetItemCommand,
-  BatchWriteItemCommand,
-  type CancellationReason,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
-  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import {
   ErrorCodes,
@@ -48,7 +43,8 @@ import type {
   JobSpec,
   JobStore,
 } from '../ports.js';
-import { backoff, chunksOf } from './batching.js';
+import { chunksOf } from './batching.js';
+import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
 import {
   chunkIndexOf,
   chunkKey,
@@ -65,7 +61,6 @@ import {
   S,
   TTL_ATTRIBUTE,
 } from './dynamo-items.js';
-import { AwsBatchError } from './errors.js';
 
 /** Options of {@link DynamoJobStore}. */
 export interface DynamoJobStoreOptions {
@@ -103,13 +98,6 @@ function isCount(v: unknown): v is number {
 
 const KINDS: ReadonlySet<string> = new Set(['map', 'starmap', 'mapReduce']);
 
-/** Reason codes of a cancelled transaction that a retry can clear. */
-const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
-  'TransactionConflict',
-  'ThrottlingError',
-  'ProvisionedThroughputExceeded',
-]);
-
 /**
  * A job store on DynamoDB.
  *
@@ -133,8 +121,7 @@ export class DynamoJobStore implements JobStore {
   readonly #table: string;
   readonly #ttlSeconds: number;
   readonly #poll: { readonly min: number; readonly max: number };
-  readonly #attempts: number;
-  readonly #retryBaseMs: number;
+  readonly #retry: RetryPolicy;
   readonly #clock: () => number;
 
   constructor(options: DynamoJobStoreOptions) {
@@ -182,8 +169,7 @@ export class DynamoJobStore implements JobStore {
     this.#ttlSeconds = ttlSeconds;
     this.#poll = { min: pollMs.min, max: pollMs.max };
     this.maxInlineBytes = maxInlineBytes;
-    this.#attempts = retryAttempts;
-    this.#retryBaseMs = retryBaseMs;
+    this.#retry = { attempts: retryAttempts, baseMs: retryBaseMs };
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -291,7 +277,7 @@ export class DynamoJobStore implements JobStore {
           },
         ],
       });
-    const reasons = await this.#transact(command);
+    const reasons = await transactWrite(this.#client, command, this.#retry);
     if (reasons) {
       const [chunk, job] = reasons;
       // The job refused: it has ended, does not exist, or the index is past its total.
@@ -447,23 +433,9 @@ export class DynamoJobStore implements JobStore {
   async readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>> {
     const out = new Map<number, Data>();
     for (const page of chunksOf([...new Set(indices)], 100)) {
-      let keys: Item[] = page.map((i) => chunkKey(jobId, i));
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        const got = await this.#client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of got.Responses?.[this.#table] ?? [])
-          out.set(chunkIndexOf(item), decodeData(item.data, 'data'));
-        keys = got.UnprocessedKeys?.[this.#table]?.Keys ?? [];
-        if (keys.length === 0) break;
-        if (attempt >= this.#attempts) {
-          const failures = keys.map((k) => ({ id: k.sk?.S ?? '?', code: 'Unprocessed' }));
-          throw new AwsBatchError('DynamoDB.BatchGetItem', failures, attempt);
-        }
-        await backoff(attempt, this.#retryBaseMs);
-      }
+      const keys = page.map((i) => chunkKey(jobId, i));
+      for (const item of await batchGet(this.#client, this.#table, keys, this.#retry))
+        out.set(chunkIndexOf(item), decodeData(item.data, 'data'));
     }
     return out;
   }
@@ -487,28 +459,10 @@ export class DynamoJobStore implements JobStore {
           ...x.attributes,
         }),
       );
-      for (const keys of chunksOf(page.Items ?? [], 25)) await this.#deleteKeys(keys);
+      for (const keys of chunksOf(page.Items ?? [], 25))
+        await batchDelete(this.#client, this.#table, keys, this.#retry);
       start = page.LastEvaluatedKey;
     } while (start);
-  }
-
-  async #deleteKeys(keys: Item[]): Promise<void> {
-    let requests: WriteRequest[] = keys.map((k) => ({ DeleteRequest: { Key: { pk: k.pk!, sk: k.sk! } } }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      const out = await this.#client.send(
-        new BatchWriteItemCommand({ RequestItems: { [this.#table]: requests } }),
-      );
-      requests = out.UnprocessedItems?.[this.#table] ?? [];
-      if (requests.length === 0) return;
-      if (attempt >= this.#attempts) {
-        const failures = requests.map((r) => ({
-          id: r.DeleteRequest?.Key?.sk?.S ?? '?',
-          code: 'Unprocessed',
-        }));
-        throw new AwsBatchError('DynamoDB.BatchWriteItem', failures, attempt);
-      }
-      await backoff(attempt, this.#retryBaseMs);
-    }
   }
 
   async #end(
@@ -551,28 +505,6 @@ export class DynamoJobStore implements JobStore {
       new GetItemCommand({ TableName: this.#table, Key: jobKey(jobId), ConsistentRead: true }),
     );
     return out.Item;
-  }
-
-  /**
-   * Runs a transaction. Resolves `undefined` when it committed, or the cancellation reasons when a
-   * condition failed. Cancellations for conflicts or throttling only are retried with a new
-   * command (the SDK reuses one ClientRequestToken across its own retries, so a lost response
-   * never applies a transaction twice); anything else is rethrown.
-   */
-  async #transact(command: () => TransactWriteItemsCommand): Promise<CancellationReason[] | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#client.send(command());
-        return undefined;
-      } catch (e) {
-        if (!(e instanceof TransactionCanceledException)) throw e;
-        const reasons = e.CancellationReasons ?? [];
-        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return reasons;
-        const transient = reasons.every((r) => !r.Code || r.Code === 'None' || TRANSIENT_REASONS.has(r.Code));
-        if (!transient || attempt >= this.#attempts) throw e;
-        await backoff(attempt, this.#retryBaseMs);
-      }
-    }
   }
 
   #checkInline(data: Data, what: string): void {
