@@ -1,7 +1,8 @@
 /**
  * The cloud tier's emulator: moto's server (PyPI `moto[server]`) on a free port of 127.0.0.1,
  * serving SQS, DynamoDB and S3 from one process. Installed on first use into the project's
- * `.venv/` (git-ignored); later runs find the install marker and skip pip entirely.
+ * `.venv/` (git-ignored; `FANFOLD_MOTO_VENV` names another directory); later runs find the install
+ * marker and skip pip entirely. `FANFOLD_PYTHON` names the python that creates the venv.
  *
  * A missing `python3`, `venv` or pip is an error, never a skip: CI must provide them (on Debian:
  * `apt-get install -y python3-venv`).
@@ -25,7 +26,8 @@ export const MOTO_VERSION = '5.2.5';
 export const INSTALL_TIMEOUT_MS = 600_000;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const VENV = `${ROOT}.venv`;
+/** Where moto is installed; CI may point it outside the clone so that later runs reuse it. */
+const VENV = process.env.FANFOLD_MOTO_VENV ?? `${ROOT}.venv`;
 const VENV_PYTHON = `${VENV}/bin/python`;
 const MARKER = `${VENV}/.fanfold-moto-${MOTO_VERSION}`;
 const LOCK = `${VENV}/.fanfold-install.lock`;
@@ -115,7 +117,16 @@ export async function ensureMoto(): Promise<string> {
     if (!existsSync(VENV_PYTHON)) await run(python, ['-m', 'venv', VENV], 'Creating .venv');
     await run(
       VENV_PYTHON,
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', `moto[server]==${MOTO_VERSION}`],
+      // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
+      [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--quiet',
+        '--no-compile',
+        `moto[server]==${MOTO_VERSION}`,
+      ],
       `Installing moto[server]==${MOTO_VERSION}`,
     );
     await run(
