@@ -79,10 +79,10 @@ function seconds(ms: number, max: number): number {
  * SQS's granularity is whole seconds: visibility timeouts are rounded up to the next second, and a
  * long poll waits in calls of at most 20 s until `waitMs` has passed.
  *
- * Stale receipts: `ack` and `setVisibility` never fail on a receipt of an earlier delivery, but
- * what SQS then does is not specified: its documentation says a stale handle "might not" delete
- * the message, and moto, whose maintainers verified this against AWS, lets an earlier receipt
- * delete or re-hide the current delivery. Callers must not rely on either outcome.
+ * Stale receipts: `ack` and `setVisibility` never fail on a receipt of an earlier delivery. The
+ * DeleteMessage reference says such a receipt deletes nothing, but moto's maintainers reported
+ * (moto PR #4655, checked against AWS in 2021) that an earlier receipt deletes or re-hides the
+ * current delivery. Callers must not rely on either outcome.
  *
  * @example
  * ```ts
@@ -243,7 +243,7 @@ export class SqsWorkQueue implements WorkQueue {
     );
   }
 
-  /** {@inheritDoc WorkQueue.setVisibility} Rounded up to whole seconds; a stale receipt is ignored. */
+  /** {@inheritDoc WorkQueue.setVisibility} Rounded up to whole seconds, at most 12 h; a stale receipt is ignored. */
   async setVisibility(receipt: string, ms: number): Promise<void> {
     check(isNonNegative(ms), 'ms', 'a number >= 0', ms);
     try {
