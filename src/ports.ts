@@ -97,9 +97,13 @@ export interface WorkQueue {
   send(messages: readonly WorkMessage[]): Promise<void>;
   /** Receives up to `max` visible messages, waiting up to `waitMs` for the first one. */
   receive(options: ReceiveOptions): Promise<Delivery[]>;
-  /** Deletes the delivered messages. Receipts that are stale (the message was redelivered) are ignored. */
+  /**
+   * Deletes the delivered messages. A stale receipt (the message was delivered again since) never
+   * throws; SQS documents that it is ignored, some implementations act on it. The engine is
+   * correct either way: it acknowledges only after a chunk's result is recorded.
+   */
   ack(receipts: readonly string[]): Promise<void>;
-  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. */
+  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. A stale receipt never throws. */
   setVisibility(receipt: string, ms: number): Promise<void>;
 }
 

@@ -1,10 +1,5 @@
-/**
- * Errors of the AWS adapters that have no class in fanfold's error tree yet.
- *
- * TODO(errors.ts): `FanfoldError` takes a code from the closed `ErrorCodes` list, which has no
- * entry for "an AWS batch call kept failing". Until one is added there, this class extends
- * `Error` and carries its own stable `code`.
- */
+/** Errors of the AWS adapters, in fanfold's error tree. */
+import { ErrorCodes, FanfoldError } from '../errors.js';
 
 /** One entry that a batch API (SendMessageBatch, DeleteMessageBatch, BatchWriteItem, DeleteObjects) did not process. */
 export interface BatchFailure {
@@ -18,9 +13,7 @@ export interface BatchFailure {
 }
 
 /** A batch API left entries unprocessed after every retry, or refused them as the caller's fault. */
-export class AwsBatchError extends Error {
-  /** Stable, machine-readable code. */
-  readonly code = 'ERR_FANFOLD_AWS_BATCH_FAILED';
+export class AwsBatchError extends FanfoldError {
   /** The API, e.g. `SQS.SendMessageBatch`. */
   readonly operation: string;
   /** The entries that failed on the last attempt. */
@@ -33,10 +26,10 @@ export class AwsBatchError extends Error {
       .map((f) => `${f.id}: ${f.code}${f.message ? ` (${f.message})` : ''}`)
       .join('; ');
     super(
+      ErrorCodes.AWS_BATCH_FAILED,
       `${operation} left ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} failed after ` +
         `${attempts} attempt${attempts === 1 ? '' : 's'}: ${shown}${failures.length > 5 ? '; …' : ''}`,
     );
-    this.name = 'AwsBatchError';
     this.operation = operation;
     this.failures = failures;
     this.attempts = attempts;
