@@ -7,7 +7,7 @@
 //   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
 //   node bench/run.mjs --only square,cpu           some groups: square item cpu startup overhead serial
 //   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
-//   node bench/run.mjs --wait-quiet 120            before each group, wait up to 120 s until other
+//   node bench/run.mjs --wait-quiet 120            before each round, wait up to 120 s until other
 //                                                  processes use < 0.25 cores (shared machines)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeReport } from './lib/report.mjs';
-import { runGroup, waitQuiet } from './lib/spawn.mjs';
+import { runGroup } from './lib/spawn.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
@@ -32,7 +32,7 @@ const PLAN = {
   squareRounds: quick ? 1 : 5,
   itemN: [10_000, 100_000],
   itemRounds: { 10000: quick ? 1 : 5, 100000: quick ? 1 : 3 },
-  cpuRounds: quick ? 1 : 3,
+  cpuRounds: quick ? 1 : 5,
   // int: CPython's 64 × spin(P) against the same P in JS (equal ops: JS is ~80× faster), and a JS P
   // that takes about as long as CPython's (equal task time). sha: 64 × sha256 over R MiB (equal work).
   pyIntP: quick ? 20_000 : 200_000,
@@ -227,9 +227,9 @@ async function main() {
   log(`${info.cpu}, ${info.cores} cores; node ${info.node}; python ${info.python} (${python})`);
   const results = {};
   for (const g of groups(python, !missing)) {
-    if (waitQuietS > 0) await waitQuiet(waitQuietS, 0.25, log);
+    const quiet = waitQuietS > 0 ? { maxSeconds: waitQuietS, threshold: 0.25 } : undefined;
     log(`${g.id}: ${g.variants.map((v) => v.key).join(', ')}`);
-    results[g.id] = { ...runGroup(g, log), kind: g.kind, variants: g.variants };
+    results[g.id] = { ...(await runGroup(g, log, quiet)), kind: g.kind, variants: g.variants };
   }
   const types = JSON.parse(sh(process.execPath, [join(BENCH, 'node', 'serial.mjs'), '--types'])).types;
   const data = {

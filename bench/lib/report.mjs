@@ -112,7 +112,10 @@ export function writeReport(data, file) {
     '',
   );
   p(
-    'Counted rounds per group (after one warm-up round), its duration, the 1-minute load average before → after it, and the CPU that *other* processes used meanwhile (`/proc/stat` minus this bench and its children), in cores: anything well above 0 made that group noisy.',
+    (i.waitQuiet
+      ? `With \`--wait-quiet ${i.waitQuiet}\`, each round started once other processes used less than 0.25 cores over 0.3 s (waiting at most ${i.waitQuiet} s). `
+      : '') +
+      'Counted rounds per group (after one warm-up round), its duration, the 1-minute load average before → after it, and the CPU that *other* processes used meanwhile (`/proc/stat` minus this bench and its children), in cores: anything well above 0 made that group noisy.',
     '',
   );
   table(

@@ -34,11 +34,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Waits, up to `maxSeconds`, until other processes use less than `threshold` cores over a second.
  * Returns the last figure measured.
  */
-export async function waitQuiet(maxSeconds, threshold, log) {
+export async function waitQuiet(maxSeconds, threshold, log, sampleMs = 1000) {
   const until = Date.now() + maxSeconds * 1000;
   for (;;) {
     const a = cpuSnapshot();
-    await sleep(1000);
+    await sleep(sampleMs);
     const other = otherCores(a, cpuSnapshot());
     if (!(other >= threshold) || Date.now() >= until) return other;
     log(`  waiting for a quieter machine: other processes use ${other.toFixed(2)} cores`);
@@ -66,17 +66,21 @@ export function runOnce({ cmd, args }, timeoutMs) {
 }
 
 /**
+ * With `quiet` ({ maxSeconds, threshold }), each round first waits for the machine to be quiet.
  * Round 0 is the warm-up (not counted); rounds 1..`rounds` are counted. Within a round the variants
  * run one after another, in reverse order every other round (A B C, C B A, …) so that neither side
  * always goes first. Returns { [key]: Run[] } of the counted rounds, index = round - 1.
  */
-export function runGroup(group, log) {
+export async function runGroup(group, log, quiet) {
   const { variants, rounds, timeoutMs = 180_000 } = group;
   const out = Object.fromEntries(variants.map((v) => [v.key, []]));
   const load = [loadavg()[0]];
   const cpu0 = cpuSnapshot();
   const t0 = Date.now();
   for (let r = 0; r <= rounds; r++) {
+    // On a shared machine, start each round when other processes are (nearly) idle: a round is
+    // what a ratio pairs, so a burst of foreign work should not fall inside one.
+    if (quiet) await waitQuiet(quiet.maxSeconds, quiet.threshold, log, 300);
     const order = r % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
       const run = runOnce(v, timeoutMs);
