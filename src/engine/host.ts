@@ -114,6 +114,17 @@ export class Host {
     clearInterval(this.#heartbeat);
   }
 
+  /**
+   * Processes a batch of deliveries that this host did not receive itself: the worker Lambda's
+   * event source mapping hands it one. The same steps as the receive loop, on the same executor;
+   * resolves once every delivery is settled through the backend's queue (acknowledged, or made
+   * visible again), and never rejects: an error is reported to `onError` and leaves its delivery
+   * unsettled, so that the caller retries it. Call it without {@link start}.
+   */
+  async processBatch(deliveries: readonly Delivery[]): Promise<void> {
+    await Promise.all(this.#dispatch(deliveries));
+  }
+
   /** True after {@link kill} or a fault plan's crash. */
   get dead(): boolean {
     return this.#dead;
@@ -171,7 +182,9 @@ export class Host {
     }
   }
 
-  #dispatch(got: Delivery[]): void {
+  /** Starts the work of each delivery; returns promises that settle when each piece of it ends. */
+  #dispatch(got: readonly Delivery[]): Promise<void>[] {
+    const started: Promise<void>[] = [];
     const byJob = new Map<string, Taken[]>();
     for (const d of got) {
       let m: WorkMessage;
@@ -180,11 +193,11 @@ export class Host {
       } catch (e) {
         // Not ours to drop: let it cycle to the dead-letter queue, where it is reported.
         this.#o.onError?.(e);
-        void this.#o.backend.queue.setVisibility(d.receipt, 0);
+        started.push(this.#o.backend.queue.setVisibility(d.receipt, 0).catch((e) => this.#o.onError?.(e)));
         continue;
       }
       if (m.type === 'finalise') {
-        this.#track([d], this.#finaliseMessage(d, m.jobId));
+        started.push(this.#track([d], this.#finaliseMessage(d, m.jobId)));
         continue;
       }
       const list = byJob.get(m.jobId);
@@ -201,22 +214,24 @@ export class Host {
         executor.batching && t.d.receiveCount === 1 && t.m.input.count < SMALL_CHUNK;
       const small = list.filter(groupable);
       const size = Math.max(1, Math.ceil(small.length / executor.parallelism));
-      for (let i = 0; i < small.length; i += size) this.#start(small.slice(i, i + size));
-      for (const t of list) if (!groupable(t)) this.#start([t]);
+      for (let i = 0; i < small.length; i += size) started.push(this.#start(small.slice(i, i + size)));
+      for (const t of list) if (!groupable(t)) started.push(this.#start([t]));
     }
+    return started;
   }
 
-  #start(group: Taken[]): void {
-    this.#track(
+  #start(group: Taken[]): Promise<void> {
+    return this.#track(
       group.map((t) => t.d),
       this.#runGroup(group),
     );
   }
 
-  #track(ds: readonly Delivery[], work: Promise<void>): void {
+  /** Counts the deliveries in flight until `work` ends; the returned promise never rejects. */
+  #track(ds: readonly Delivery[], work: Promise<void>): Promise<void> {
     this.#inFlight += ds.length;
     for (const d of ds) this.#receipts.add(d.receipt);
-    work
+    return work
       .catch((e) => {
         if (e !== CRASH) this.#o.onError?.(e);
       })
