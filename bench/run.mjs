@@ -121,7 +121,7 @@ function groups(python, withFanfold) {
   const list = [];
   for (const n of PLAN.squareN) {
     for (const warm of [false, true]) {
-      const flag = warm ? ['warm'] : [];
+      const flag = warm ? ['warm', 'twice'] : [];
       list.push({
         id: `square-${warm ? 'warm' : 'cold'}-${n}`,
         kind: 'square',
