@@ -79,6 +79,8 @@ export class Host {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Jobs known to have ended: their chunks are acknowledged without running. */
   readonly #ended = new Set<string>();
+  /** This host's finalisations in progress, by job: a second one of the same job waits for the first. */
+  readonly #finalising = new Map<string, Promise<number | undefined>>();
 
   constructor(options: HostOptions) {
     this.#o = options;
@@ -342,6 +344,24 @@ export class Host {
    * (the message is kept, so the job is finalised even if that party dies), else undefined.
    */
   async #finalise(jobId: string, m: WorkMessage): Promise<number | undefined> {
+    // Two deliveries of one batch can both see the last chunk recorded (a duplicate, or two groups
+    // of the job). The second waits for this host's own finalisation instead of finding the lease
+    // held (by this very host) and keeping its message until the lease ends. Chained before any
+    // await, so that the check and the registration are one step.
+    const before = this.#finalising.get(jobId);
+    const mine = (async () => {
+      if (before) await before.catch(() => {});
+      return this.#claimAndFinish(jobId, m);
+    })();
+    this.#finalising.set(jobId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#finalising.get(jobId) === mine) this.#finalising.delete(jobId);
+    }
+  }
+
+  async #claimAndFinish(jobId: string, m: WorkMessage): Promise<number | undefined> {
     const { store, blobs } = this.#o.backend;
     this.#live();
     const claim = await store.claimFinaliser(jobId, this.#owner, this.#o.leaseMs);
