@@ -1,0 +1,130 @@
+/**
+ * The coordinator Lambda: validates each invoke payload with `parseCoordinatorRequest`, checks the
+ * task names against the bundled tasks module, and runs the engine's {@link Coordinator} on the AWS
+ * adapters. `functions/coordinator.ts` is this factory applied to the bundled tasks.
+ *
+ * Payloads are JSON (Lambda parses the request and serialises the reply), with every `Uint8Array`
+ * written as `{"$b64": "…"}`, the tagging SQS bodies use (`wire.ts`).
+ */
+import type { TaskRegistry } from '../../api/tasks.js';
+import { Coordinator, type CoordinatorRequest, type CoordinatorResponse } from '../../engine/coordinator.js';
+import { parseCoordinatorRequest, requestedTasks } from '../../engine/requests.js';
+import { FanfoldError, type SerializedError, serializeError, UnknownTaskError } from '../../errors.js';
+import type { Backend } from '../../ports.js';
+import { awsBackend } from '../backend.js';
+import { type FanfoldEnv, readEnv } from './env.js';
+
+/** What the coordinator Lambda returns (before the `$b64` tagging). */
+export type CoordinatorReply =
+  | { readonly ok: true; readonly response: CoordinatorResponse }
+  /** The request was refused (malformed, unknown task, a seal with another total…): the caller's fault. */
+  | { readonly ok: false; readonly error: SerializedError };
+
+/** Options of {@link createCoordinatorHandler}. */
+export interface CoordinatorHandlerOptions {
+  /** The tasks module bundled into the function (workers run exactly these). */
+  readonly tasks: TaskRegistry;
+  /** The environment the function's variables are read from, once. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The ports to run on. @default awsBackend over the environment's resources, clients made once */
+  readonly backend?: (env: FanfoldEnv) => Backend;
+}
+
+/** A coordinator Lambda handler. */
+export type CoordinatorHandler = (event: unknown) => Promise<unknown>;
+
+const TAG = '$b64';
+
+/** `value` with every `Uint8Array` replaced by `{ $b64: base64 }`, ready for `JSON.stringify`. */
+export function toJsonSafe(value: unknown): unknown {
+  if (value instanceof Uint8Array)
+    return { [TAG]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (Array.isArray(value)) return value.map(toJsonSafe);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonSafe(v);
+    return out;
+  }
+  return value;
+}
+
+/** The inverse of {@link toJsonSafe}: `{ $b64 }` objects back to fresh, 0-offset `Uint8Array`s. */
+export function fromJsonSafe(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromJsonSafe);
+  if (typeof value === 'object' && value !== null) {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === TAG && typeof o[TAG] === 'string') {
+      const b = Buffer.from(o[TAG], 'base64');
+      const bytes = new Uint8Array(b.byteLength);
+      bytes.set(b);
+      return bytes;
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = fromJsonSafe(o[k]);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Makes the coordinator handler. Nothing is created until the first invocation; then the
+ * environment is read and the backend made once, for the container's life.
+ *
+ * Request errors (a {@link FanfoldError}: malformed, unknown task, refused by the store) are
+ * returned as `{ ok: false, error }`; anything else (an AWS call that kept failing) is thrown, so
+ * that Lambda counts the invocation as failed and the caller sees a function error.
+ *
+ * @example
+ * ```ts
+ * // functions/coordinator.ts
+ * import tasks from '@fanfold/tasks';
+ * export const handler = createCoordinatorHandler({ tasks });
+ * ```
+ */
+export function createCoordinatorHandler(options: CoordinatorHandlerOptions): CoordinatorHandler {
+  const { tasks } = options;
+  let coordinator: Coordinator | undefined;
+  const get = (): Coordinator => {
+    if (!coordinator) {
+      const env = readEnv(options.env ?? process.env);
+      const backend = options.backend
+        ? options.backend(env)
+        : awsBackend({
+            tableName: env.table,
+            queueUrl: env.queueUrl,
+            deadLetterQueueUrl: env.deadLetterQueueUrl,
+            bucket: env.bucket,
+          });
+      coordinator = new Coordinator(backend);
+    }
+    return coordinator;
+  };
+  return async (event) => {
+    let req: CoordinatorRequest;
+    try {
+      req = parseCoordinatorRequest(fromJsonSafe(event));
+      for (const name of requestedTasks(req)) {
+        // Only own names: a request must not reach Object.prototype through the task map.
+        if (!Object.hasOwn(tasks.tasks, name)) throw new UnknownTaskError(name, tasks.names);
+      }
+    } catch (e) {
+      return refuse(e);
+    }
+    // Not the request's fault: a missing variable is the deployment's, and is thrown.
+    const c = get();
+    try {
+      return toJsonSafe({ ok: true, response: await c.handle(req) } satisfies CoordinatorReply);
+    } catch (e) {
+      return refuse(e);
+    }
+  };
+}
+
+/** A refused request as a reply; anything that is not a {@link FanfoldError} is rethrown. */
+function refuse(e: unknown): unknown {
+  if (!(e instanceof FanfoldError)) throw e;
+  // The coordinator's stack says nothing useful to the caller.
+  const { stack: _stack, ...error } = serializeError(e);
+  return toJsonSafe({ ok: false, error } satisfies CoordinatorReply);
+}

@@ -1,0 +1,145 @@
+/**
+ * What the SQS event source mapping (ESM) hands the worker and dead-letter Lambdas, checked at the
+ * boundary, and how a batch is settled: the engine acknowledges or releases deliveries through a
+ * {@link WorkQueue}; {@link EsmBatchQueue} turns that into the ESM's partial batch response.
+ *
+ * The ESM deletes every record of a batch that the response does not list in `batchItemFailures`
+ * (the mapping must have `ReportBatchItemFailures` enabled), and leaves the listed ones to come back
+ * when their visibility timeout ends; past the queue's `maxReceiveCount` SQS moves them to the
+ * dead-letter queue by the queue's redrive policy.
+ */
+import { ProtocolError, serializeError } from '../../errors.js';
+import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../../ports.js';
+import { decodeBody } from '../wire.js';
+
+/** One record of an SQS event, as Lambda delivers it (the fields fanfold reads, and the rest it may carry). */
+export interface SqsRecord {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly body: string;
+  readonly attributes: {
+    readonly ApproximateReceiveCount: string;
+    readonly SentTimestamp?: string;
+    readonly SenderId?: string;
+    readonly ApproximateFirstReceiveTimestamp?: string;
+    readonly [name: string]: string | undefined;
+  };
+  readonly messageAttributes?: Readonly<Record<string, unknown>>;
+  readonly md5OfBody?: string;
+  readonly eventSource: 'aws:sqs';
+  readonly eventSourceARN: string;
+  readonly awsRegion?: string;
+}
+
+/** The event an SQS event source mapping invokes a function with. */
+export interface SqsEvent {
+  readonly Records: readonly SqsRecord[];
+}
+
+/** The partial batch response: the records to retry, by message id; `[]` when all succeeded. */
+export interface SqsBatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+function fail(what: string): never {
+  throw new ProtocolError(`Not an SQS event source mapping event: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks that `event` is an SQS batch and returns one {@link Delivery} per record (the body decoded
+ * from the wire, not yet validated: the engine validates it and settles a malformed one).
+ *
+ * Throws {@link ProtocolError} when the event itself is not an SQS batch or a record lacks what is
+ * needed to settle it (message id, receipt handle, body, receive count): such an event was not sent
+ * by the ESM, and failing the whole invocation is the only answer it can be given.
+ */
+export function parseSqsEvent(event: unknown): Delivery[] {
+  if (!isObject(event) || !Array.isArray(event.Records)) fail('expected an object with Records');
+  return event.Records.map((r: unknown, i): Delivery => {
+    if (!isObject(r)) fail(`Records[${i}] is not an object`);
+    if (r.eventSource !== 'aws:sqs') fail(`Records[${i}].eventSource is not "aws:sqs"`);
+    const { messageId, receiptHandle, body, attributes } = r;
+    if (typeof messageId !== 'string' || messageId.length === 0) fail(`Records[${i}].messageId is missing`);
+    if (typeof receiptHandle !== 'string' || receiptHandle.length === 0)
+      fail(`Records[${i}].receiptHandle is missing`);
+    if (typeof body !== 'string') fail(`Records[${i}].body is not a string`);
+    const count = isObject(attributes) ? Number(attributes.ApproximateReceiveCount) : Number.NaN;
+    if (!Number.isSafeInteger(count) || count < 1)
+      fail(`Records[${i}].attributes.ApproximateReceiveCount is not a count`);
+    return { body: decodeBody(body), messageId, receipt: receiptHandle, receiveCount: count };
+  });
+}
+
+/**
+ * The {@link WorkQueue} the engine settles an ESM batch through. `ack` marks a delivery done (the
+ * ESM deletes it); `setVisibility(r, 0)` marks it for retry; `setVisibility(r, ms > 0)` (a finaliser
+ * lease held by another party) changes its visibility on the real queue, so it comes back when the
+ * lease ends, and marks it for retry. A delivery left unsettled (an adapter error) is retried too.
+ * `send` goes to the real queue; `receive` is refused: the ESM receives.
+ *
+ * One instance serves a container's invocations, one at a time, as Lambda runs them.
+ *
+ * @example
+ * ```ts
+ * const batch = new EsmBatchQueue(realQueue);
+ * const deliveries = parseSqsEvent(event);
+ * await host.processBatch(deliveries);  // the host's backend.queue is `batch`
+ * return batch.settle(deliveries);       // { batchItemFailures: [...] }
+ * ```
+ */
+export class EsmBatchQueue implements WorkQueue {
+  readonly #real: WorkQueue;
+  /** Receipts acknowledged since the last {@link settle}. */
+  readonly #acked = new Set<string>();
+
+  constructor(real: WorkQueue) {
+    this.#real = real;
+  }
+
+  get maxPayloadBytes(): number {
+    return this.#real.maxPayloadBytes;
+  }
+
+  send(messages: readonly WorkMessage[]): Promise<void> {
+    return this.#real.send(messages);
+  }
+
+  receive(_options: ReceiveOptions): Promise<Delivery[]> {
+    return Promise.reject(
+      new ProtocolError('A Lambda handler does not receive: the event source mapping delivers its batches'),
+    );
+  }
+
+  async ack(receipts: readonly string[]): Promise<void> {
+    for (const r of receipts) this.#acked.add(r);
+  }
+
+  async setVisibility(receipt: string, ms: number): Promise<void> {
+    this.#acked.delete(receipt);
+    if (ms > 0) await this.#real.setVisibility(receipt, ms);
+  }
+
+  /**
+   * The partial batch response for `deliveries`: every one not acknowledged is listed (once per
+   * message id). Forgets the batch's receipts.
+   */
+  settle(deliveries: readonly Delivery[]): SqsBatchResponse {
+    const failed = new Set<string>();
+    for (const d of deliveries) {
+      if (!this.#acked.has(d.receipt)) failed.add(d.messageId);
+    }
+    for (const d of deliveries) this.#acked.delete(d.receipt);
+    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+}
+
+/** Reports errors as one JSON line each on stderr, for CloudWatch Logs. */
+export function logError(source: string): (error: unknown) => void {
+  return (error) => {
+    console.error(JSON.stringify({ level: 'ERROR', source, error: serializeError(error) }));
+  };
+}

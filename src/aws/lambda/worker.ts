@@ -1,0 +1,138 @@
+/**
+ * The worker Lambda: an SQS event source mapping hands it batches of chunk messages; it runs them
+ * with the engine's {@link Host} (the same steps as the local context: run on worker threads,
+ * record once, finalise, acknowledge) and answers with a partial batch response.
+ *
+ * Per container, created on the first invocation and reused: the environment, the AWS clients and
+ * adapters, a {@link ThreadPool} of `FANFOLD_THREADS` threads running `script`, and one host. The
+ * bundle doubles as the thread script: `functions/worker.ts` serves the tasks when it is loaded in a
+ * thread (`!isMainThread`) and passes its own `import.meta.url` as `script`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Host } from '../../engine/host.js';
+import { ThreadExecutor } from '../../local/thread-executor.js';
+import { ThreadPool } from '../../local/thread-pool.js';
+import type { Backend, Delivery } from '../../ports.js';
+import { awsBackend } from '../backend.js';
+import { type FanfoldEnv, readEnv } from './env.js';
+import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
+
+/** Options of {@link createWorkerHandler}. */
+export interface WorkerHandlerOptions {
+  /** The thread script (a `file:` URL or absolute path) that serves the tasks; in the bundle, its own `import.meta.url`. */
+  readonly script: string | URL;
+  /** The environment the function's variables are read from, once. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The ports to run on. @default awsBackend over the environment's resources */
+  readonly backend?: (env: FanfoldEnv) => Backend;
+  /** Told about errors that are not a job's (malformed messages, adapter failures). @default a JSON log line on stderr */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A worker Lambda handler; `close()` stops the container's threads (tests; Lambda never calls it). */
+export type WorkerHandler = ((event: unknown) => Promise<SqsBatchResponse>) & {
+  close(): Promise<void>;
+};
+
+interface Container {
+  readonly host: Host;
+  readonly batch: EsmBatchQueue;
+  readonly store: Backend['store'];
+  readonly threads: ThreadPool;
+}
+
+/**
+ * Makes the worker handler. An invocation whose event is not an SQS batch throws (the whole batch
+ * is retried); otherwise it never throws: each record is acknowledged (the ESM deletes it) or
+ * listed in `batchItemFailures` (it comes back, and after `maxReceiveCount` deliveries goes to the
+ * dead-letter queue).
+ *
+ * @example
+ * ```ts
+ * // functions/worker.ts
+ * import { isMainThread } from 'node:worker_threads';
+ * import tasks from '@fanfold/tasks';
+ * if (!isMainThread) serveTasks(tasks);
+ * export const handler = createWorkerHandler({ script: import.meta.url });
+ * ```
+ */
+export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandler {
+  const onError = options.onError ?? logError('fanfold.worker');
+  let container: Promise<Container> | undefined;
+
+  const start = async (): Promise<Container> => {
+    const env = readEnv(options.env ?? process.env);
+    const backend = options.backend
+      ? options.backend(env)
+      : awsBackend({
+          tableName: env.table,
+          queueUrl: env.queueUrl,
+          deadLetterQueueUrl: env.deadLetterQueueUrl,
+          bucket: env.bucket,
+        });
+    const threads = new ThreadPool({ size: env.threads, script: options.script });
+    try {
+      await threads.ready();
+    } catch (e) {
+      await threads.destroy();
+      throw e;
+    }
+    const batch = new EsmBatchQueue(backend.queue);
+    const host = new Host({
+      backend: { ...backend, queue: batch },
+      executor: new ThreadExecutor(threads, { batching: true }),
+      // Only the host's own receive loop uses it; the ESM sets visibility for its batches.
+      visibilityMs: env.leaseMs,
+      leaseMs: env.leaseMs,
+      owner: `worker-${randomUUID()}`,
+      onError,
+    });
+    return { host, batch, store: backend.store, threads };
+  };
+
+  const handler = async (event: unknown): Promise<SqsBatchResponse> => {
+    const deliveries = parseSqsEvent(event);
+    if (!container) {
+      container = start();
+      // A failed start (a missing variable, a tasks module that throws) is retried next time.
+      container.catch(() => (container = undefined));
+    }
+    const c = await container;
+    await skipEnded(c, deliveries, onError);
+    await c.host.processBatch(deliveries);
+    return c.batch.settle(deliveries);
+  };
+  return Object.assign(handler, {
+    async close(): Promise<void> {
+      const c = await container?.catch(() => undefined);
+      container = undefined;
+      await c?.threads.close();
+    },
+  });
+}
+
+/**
+ * Tells the host about jobs of the batch that have ended (failed, cancelled, released), one read
+ * per job, so their chunks are acknowledged without running (step H3). The local host learns this
+ * from its own process; a Lambda container would otherwise run every queued chunk of a cancelled
+ * job before its `completeChunk` found the job ended.
+ */
+async function skipEnded(c: Container, deliveries: readonly Delivery[], onError: (e: unknown) => void) {
+  const jobs = new Set<string>();
+  for (const d of deliveries) {
+    const jobId = (d.body as { jobId?: unknown } | null)?.jobId;
+    if (typeof jobId === 'string' && jobId.length <= 128) jobs.add(jobId);
+  }
+  await Promise.all(
+    [...jobs].map(async (jobId) => {
+      try {
+        const job = await c.store.getJob(jobId);
+        if (!job || job.status === 'FAILED' || job.status === 'CANCELLED' || job.status === 'DONE')
+          c.host.jobEnded(jobId);
+      } catch (e) {
+        // Only an optimisation: the host finds out when it records the chunk.
+        onError(e);
+      }
+    }),
+  );
+}

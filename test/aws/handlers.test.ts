@@ -1,0 +1,444 @@
+/**
+ * The three Lambda handlers, invoked in-process with the events Lambda builds, on the AWS adapters
+ * over moto: the test plays the event source mappings (batches received from the real queues,
+ * records deleted unless the partial batch response lists them) and the synchronous invoke of the
+ * coordinator (JSON both ways).
+ */
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { awsBackend } from '../../src/aws/backend.js';
+import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import {
+  type CoordinatorReply,
+  createCoordinatorHandler,
+  fromJsonSafe,
+  toJsonSafe,
+} from '../../src/aws/lambda/coordinator.js';
+import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
+import { ENV, type FanfoldEnv } from '../../src/aws/lambda/env.js';
+import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
+import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { decodeList, unspill } from '../../src/engine/codec.js';
+import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
+import { encodeItems } from '../../src/engine/plan.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { threadScript } from '../../src/local/runtime.js';
+import type { Backend, JobRecord } from '../../src/ports.js';
+import tasks from '../fixtures/tasks.js';
+import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { deliverBatch, lambdaJson, queueArn, receiveRecords, settle } from './esm.js';
+
+const TABLE = 'fanfold-handlers';
+const BUCKET = 'fanfold-handlers';
+const MAX_RECEIVE_COUNT = 2;
+
+let emulators: Emulators;
+let sqs: SQSClient;
+let dynamo: DynamoDBClient;
+let s3: S3Client;
+let script: string;
+
+beforeAll(async () => {
+  [emulators, script] = await Promise.all([startEmulators(), threadScript(tasks)]);
+  sqs = createSqsClient(emulators.clientOptions);
+  dynamo = createDynamoClient(emulators.clientOptions);
+  s3 = createS3Client(emulators.clientOptions);
+  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  for (const client of [sqs, dynamo, s3]) client?.destroy();
+  await emulators?.stop();
+});
+
+/** One deployment's worth of queues and handlers; closed after each test. */
+interface Stack {
+  readonly env: NodeJS.ProcessEnv;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly queueArn: string;
+  readonly dlqArn: string;
+  readonly backend: Backend;
+  readonly coordinator: (req: unknown) => Promise<CoordinatorReply>;
+  readonly worker: WorkerHandler;
+  readonly dlq: (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+  readonly errors: unknown[];
+}
+
+const stacks: Stack[] = [];
+afterEach(async () => {
+  for (const s of stacks.splice(0)) {
+    await s.worker.close();
+    for (const url of [s.queueUrl, s.dlqUrl]) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+  }
+});
+
+async function deploy(
+  options: { visibilityTimeoutSeconds?: number; dlqDynamo?: DynamoDBClient; leaseMs?: number } = {},
+): Promise<Stack> {
+  const { queueUrl, deadLetterQueueUrl } = await ensureQueuePair(sqs, {
+    name: `handlers-${randomUUID().slice(0, 8)}`,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+  });
+  const env: NodeJS.ProcessEnv = {
+    [ENV.table]: TABLE,
+    [ENV.queueUrl]: queueUrl,
+    [ENV.deadLetterQueueUrl]: deadLetterQueueUrl,
+    [ENV.bucket]: BUCKET,
+    [ENV.threads]: '2',
+    [ENV.maxReceiveCount]: String(MAX_RECEIVE_COUNT),
+    [ENV.leaseMs]: String(options.leaseMs ?? 30_000),
+    [ENV.workers]: '4',
+  };
+  const backendOf =
+    (d: DynamoDBClient) =>
+    (e: FanfoldEnv): Backend =>
+      awsBackend({
+        tableName: e.table,
+        queueUrl: e.queueUrl,
+        deadLetterQueueUrl: e.deadLetterQueueUrl,
+        bucket: e.bucket,
+        clients: { sqs, dynamo: d, s3 },
+      });
+  const errors: unknown[] = [];
+  const coordinatorHandler = createCoordinatorHandler({ tasks, env, backend: backendOf(dynamo) });
+  const stack: Stack = {
+    env,
+    queueUrl,
+    dlqUrl: deadLetterQueueUrl,
+    queueArn: await queueArn(sqs, queueUrl),
+    dlqArn: await queueArn(sqs, deadLetterQueueUrl),
+    backend: awsBackend({
+      tableName: TABLE,
+      queueUrl,
+      deadLetterQueueUrl,
+      bucket: BUCKET,
+      clients: { sqs, dynamo, s3 },
+    }),
+    // A synchronous invoke: JSON both ways.
+    coordinator: async (req) =>
+      fromJsonSafe(lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req))))) as CoordinatorReply,
+    worker: createWorkerHandler({ script, env, backend: backendOf(dynamo), onError: (e) => errors.push(e) }),
+    dlq: createDeadLetterHandler({
+      env,
+      backend: backendOf(options.dlqDynamo ?? dynamo),
+      onError: (e) => errors.push(e),
+    }),
+    errors,
+  };
+  stacks.push(stack);
+  return stack;
+}
+
+function submit(
+  jobId: string,
+  task: string,
+  items: readonly unknown[],
+  extra: Partial<Extract<CoordinatorRequest, { type: 'submit' }>> = {},
+): CoordinatorRequest {
+  return {
+    v: 1,
+    type: 'submit',
+    jobId,
+    kind: 'map',
+    task,
+    input: { kind: 'items', data: encodeItems(items, 0) },
+    workers: 4,
+    deadline: Date.now() + 600_000,
+    ...extra,
+  };
+}
+
+async function ok(s: Stack, req: unknown): Promise<CoordinatorResponse> {
+  const reply = await s.coordinator(req);
+  if (!reply.ok) throw new Error(`coordinator refused: ${reply.error.name}: ${reply.error.message}`);
+  return reply.response;
+}
+
+/** Runs the work queue's ESM until the queue is drained. */
+async function drainQueue(s: Stack): Promise<void> {
+  for (;;) {
+    const { records, response } = await deliverBatch(sqs, s.queueUrl, s.queueArn, s.worker);
+    if (records.length === 0) return;
+    expect(response.batchItemFailures).toEqual([]);
+  }
+}
+
+async function results(s: Stack, job: JobRecord): Promise<unknown[]> {
+  const indices = Array.from({ length: job.total ?? 0 }, (_, i) => i);
+  const found = await s.backend.store.readResults(job.id, indices);
+  const out: unknown[] = [];
+  for (const i of indices) out.push(...Array.from(decodeList(await unspill(found.get(i)!, s.backend.blobs))));
+  return out;
+}
+
+async function job(s: Stack, jobId: string): Promise<JobRecord> {
+  const j = await s.backend.store.getJob(jobId);
+  if (!j) throw new Error(`no job ${jobId}`);
+  return j;
+}
+
+describe('coordinator handler', () => {
+  it('submits a map job whose chunks, run by the worker handler from the real queue, give exact results', async () => {
+    const s = await deploy();
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const res = await ok(s, submit('map-1', 'square', items, { chunksize: 7 }));
+    expect(res).toMatchObject({ jobId: 'map-1', created: true, total: 15 });
+
+    await drainQueue(s);
+
+    const j = await job(s, 'map-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 15, total: 15 });
+    expect(await results(s, j)).toEqual(items.map((n) => n * n));
+    expect(s.errors).toEqual([]);
+  });
+
+  it('creates one job when invoked twice with the same job id, and its results are exact', async () => {
+    const s = await deploy();
+    const req = submit('twice-1', 'square', [1, 2, 3, 4, 5, 6], { chunksize: 2 });
+    const first = await ok(s, req);
+    const second = await ok(s, req);
+    expect(first).toMatchObject({ created: true, total: 3 });
+    expect(second).toMatchObject({ created: false, total: 3 });
+
+    // The retried submit sent every chunk again: six messages, three chunks recorded once each.
+    // Two deliveries of one batch may both see the last chunk recorded: both are acknowledged.
+    await drainQueue(s);
+
+    const j = await job(s, 'twice-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 3, total: 3 });
+    expect(await results(s, j)).toEqual([1, 4, 9, 16, 25, 36]);
+  });
+
+  it('runs a mapReduce job over a range to its one folded result', async () => {
+    const s = await deploy();
+    await ok(s, {
+      v: 1,
+      type: 'submit',
+      jobId: 'reduce-1',
+      kind: 'mapReduce',
+      task: 'square',
+      reducer: 'sum',
+      input: { kind: 'range', start: 0, stop: 1000, step: 1 },
+      workers: 4,
+      deadline: Date.now() + 600_000,
+    });
+    await drainQueue(s);
+    const j = await job(s, 'reduce-1');
+    expect(j.status).toBe('DONE');
+    expect(decodeList(await unspill(j.result!, s.backend.blobs))[0]).toBe(332_833_500);
+  });
+
+  it('refuses a malformed request, a "values" input and an unknown task, creating nothing', async () => {
+    const s = await deploy();
+    const values = { ...submit('bad-1', 'square', [1]), input: { kind: 'values', items: [1] } };
+    const refused = await Promise.all([
+      s.coordinator({ v: 2, type: 'submit' }),
+      s.coordinator(values),
+      s.coordinator(submit('bad-2', 'rm -rf', [1])),
+      s.coordinator(submit('bad-3', 'toString', [1])),
+    ]);
+    expect(refused.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
+      ErrorCodes.PROTOCOL,
+      ErrorCodes.PROTOCOL,
+      ErrorCodes.UNKNOWN_TASK,
+      ErrorCodes.UNKNOWN_TASK,
+    ]);
+    for (const id of ['bad-1', 'bad-2', 'bad-3']) expect(await s.backend.store.getJob(id)).toBeUndefined();
+    expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
+  });
+
+  it('throws when the environment lacks a variable (a deployment fault, not the request’s)', async () => {
+    const handler = createCoordinatorHandler({ tasks, env: {} });
+    await expect(handler(toJsonSafe({ v: 1, type: 'release', jobId: 'j' }))).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
+  });
+});
+
+describe('worker handler', () => {
+  it('records a message delivered twice in one batch once', async () => {
+    const s = await deploy({ visibilityTimeoutSeconds: 30 });
+    await ok(s, submit('dup-1', 'square', [2, 3], { chunksize: 2 }));
+    // The same message twice: received, made visible again, received again (a new receipt).
+    const [first] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
+    await s.backend.queue.setVisibility(first!.receiptHandle, 0);
+    const [again] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
+    expect(again!.messageId).toBe(first!.messageId);
+    expect(again!.attributes.ApproximateReceiveCount).toBe('2');
+
+    const records = [first!, again!];
+    const response = await s.worker(lambdaJson({ Records: records }));
+    expect(response.batchItemFailures).toEqual([]);
+    await settle(sqs, s.queueUrl, records, response);
+
+    const j = await job(s, 'dup-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 1, total: 1 });
+    expect(await results(s, j)).toEqual([4, 9]);
+  });
+
+  it('reports a malformed record for retry (then the redrive policy dead-letters it) and runs the rest', async () => {
+    const s = await deploy({ visibilityTimeoutSeconds: 1 });
+    await ok(s, submit('mixed-1', 'square', [5], { chunksize: 1 }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: s.queueUrl, MessageBody: 'not json' }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: s.queueUrl,
+        MessageBody: JSON.stringify({ v: 2, type: 'chunk', jobId: 'mixed-1' }),
+      }),
+    );
+    const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+    expect(records).toHaveLength(3);
+    const response = await s.worker(lambdaJson({ Records: records }));
+    await settle(sqs, s.queueUrl, records, response);
+
+    const malformed = records.filter((r) => r.body === 'not json' || r.body.startsWith('{"v":2'));
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      malformed.map((r) => r.messageId).sort(),
+    );
+    expect(await results(s, await job(s, 'mixed-1'))).toEqual([25]);
+    expect(s.errors).toHaveLength(2);
+
+    // Each comes back after its visibility timeout; past maxReceiveCount SQS moves it to the DLQ,
+    // where the dead-letter handler reports it and drops it.
+    const dead = new Set<string>();
+    for (let round = 0; dead.size < 2 && round < 20; round++) {
+      await deliverBatch(sqs, s.queueUrl, s.queueArn, s.worker, { waitSeconds: 1 });
+      const { records: letters, response: r } = await deliverBatch(sqs, s.dlqUrl, s.dlqArn, s.dlq);
+      expect(r.batchItemFailures).toEqual([]);
+      for (const l of letters) dead.add(l.messageId);
+    }
+    expect([...dead].sort()).toEqual(malformed.map((r) => r.messageId).sort());
+  });
+
+  it('fails the job with the task error and its remote stack, and acknowledges', async () => {
+    const s = await deploy();
+    await ok(s, submit('fail-1', 'failOn', [1, 2, 3, 4, 5, 6, 7, 8, 9], { chunksize: 3 }));
+    const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+    expect(records).toHaveLength(3);
+    const response = await s.worker(lambdaJson({ Records: records }));
+    expect(response.batchItemFailures).toEqual([]);
+    await settle(sqs, s.queueUrl, records, response);
+
+    const j = await job(s, 'fail-1');
+    expect(j.status).toBe('FAILED');
+    expect(j.error).toMatchObject({
+      reason: 'task',
+      name: 'RangeError',
+      message: 'seven is not allowed',
+      chunkIndex: 2,
+      itemIndex: 6,
+    });
+    expect(j.error?.stack).toContain('failOn');
+    expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
+  });
+
+  it('skips the queued chunks of a cancelled job without running them', async () => {
+    const s = await deploy();
+    // Run, this chunk would kill its thread and be reported for retry.
+    await ok(s, submit('cancel-1', 'crash', [3], { chunksize: 1 }));
+    await ok(s, { v: 1, type: 'cancel', jobId: 'cancel-1', reason: 'the pool was terminated' });
+    await drainQueue(s);
+    expect((await job(s, 'cancel-1')).status).toBe('CANCELLED');
+    expect(s.errors).toEqual([]);
+  });
+
+  it('holds back a last chunk while another party holds the finaliser lease, and finalises once it ends', async () => {
+    const s = await deploy({ leaseMs: 1_000 });
+    await ok(s, submit('lease-1', 'square', [3], { chunksize: 1 }));
+    // Another host recorded the chunk and claimed the finaliser, then died.
+    const other = await job(s, 'lease-1');
+    await s.backend.store.completeChunk(other.id, 0, encodeItems([9], 0));
+    const claim = await s.backend.store.claimFinaliser(other.id, 'dead-host', 1_500);
+    expect(claim.claimed).toBe(true);
+
+    const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+    const response = await s.worker(lambdaJson({ Records: records }));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
+    await settle(sqs, s.queueUrl, records, response);
+    // Hidden on the real queue until the lease ends, not for the queue's 30-second timeout.
+    expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
+    const back = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 5 });
+    expect(back.map((r) => r.messageId)).toEqual([records[0]!.messageId]);
+    const finished = await s.worker(lambdaJson({ Records: back }));
+    expect(finished.batchItemFailures).toEqual([]);
+
+    const j = await job(s, 'lease-1');
+    expect(j.status).toBe('DONE');
+    expect(await results(s, j)).toEqual([9]);
+  });
+
+  it('throws on an event that is not an SQS batch', async () => {
+    const s = await deploy();
+    await expect(s.worker({ Records: [{ eventSource: 'aws:kinesis' }] })).rejects.toMatchObject({
+      code: ErrorCodes.PROTOCOL,
+    });
+  });
+});
+
+describe('dead-letter handler', () => {
+  it('fails the job of a chunk whose thread crashed on every delivery, with the last error', async () => {
+    const s = await deploy({ visibilityTimeoutSeconds: 1 });
+    await ok(s, submit('crash-1', 'crash', [1, 2, 3], { chunksize: 3 }));
+    let failed = false;
+    for (let round = 0; !failed && round < 20; round++) {
+      await deliverBatch(sqs, s.queueUrl, s.queueArn, s.worker, { waitSeconds: 1 });
+      const { response } = await deliverBatch(sqs, s.dlqUrl, s.dlqArn, s.dlq);
+      expect(response.batchItemFailures).toEqual([]);
+      failed = (await job(s, 'crash-1')).status === 'FAILED';
+    }
+    const j = await job(s, 'crash-1');
+    expect(j.error).toMatchObject({
+      reason: 'retries',
+      name: 'RetriesExhaustedError',
+      attempts: MAX_RECEIVE_COUNT,
+      chunkIndex: 0,
+      cause: { name: 'WorkerCrashedError' },
+    });
+  });
+
+  it('fails the job of a poison message, and reports for retry only the record whose handling threw', async () => {
+    const throttled = createDynamoClient(emulators.clientOptions);
+    throttled.middlewareStack.add(
+      (next) => async (args) => {
+        if (JSON.stringify(args.input).includes('poison-throttled'))
+          throw new ProvisionedThroughputExceededException({ message: 'injected', $metadata: {} });
+        return next(args);
+      },
+      { step: 'initialize', name: 'throttleOneJob' },
+    );
+    const s = await deploy({ dlqDynamo: throttled });
+    try {
+      for (const jobId of ['poison-1', 'poison-throttled'])
+        await ok(s, submit(jobId, 'square', [1], { chunksize: 1 }));
+      // Take the chunk messages off the work queue, and put them on the DLQ as the redrive would.
+      const taken = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+      for (const r of taken)
+        await sqs.send(new SendMessageCommand({ QueueUrl: s.dlqUrl, MessageBody: r.body }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: s.dlqUrl, MessageBody: '{"v":1}' }));
+
+      const letters = await receiveRecords(sqs, s.dlqUrl, s.dlqArn, { waitSeconds: 1 });
+      expect(letters).toHaveLength(3);
+      const response = await s.dlq(lambdaJson({ Records: letters }));
+      const throttledId = letters.find((l) => l.body.includes('poison-throttled'))!.messageId;
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: throttledId }]);
+
+      expect((await job(s, 'poison-1')).error).toMatchObject({
+        reason: 'retries',
+        name: 'RetriesExhaustedError',
+        chunkIndex: 0,
+      });
+      expect((await job(s, 'poison-throttled')).status).toBe('RUNNING');
+      expect(s.errors.map((e) => (e as { name?: string }).name).sort()).toEqual([
+        'ProtocolError',
+        'ProvisionedThroughputExceededException',
+      ]);
+    } finally {
+      throttled.destroy();
+    }
+  });
+});
