@@ -122,7 +122,13 @@ async function deploy(
     // A synchronous invoke: JSON both ways.
     coordinator: async (req) =>
       fromJsonSafe(lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req))))) as CoordinatorReply,
-    worker: createWorkerHandler({ script, env, backend: backendOf(dynamo), onError: (e) => errors.push(e) }),
+    worker: createWorkerHandler({
+      script,
+      env,
+      backend: backendOf(dynamo),
+      onError: (e) => errors.push(e),
+      watchMs: 100,
+    }),
     dlq: createDeadLetterHandler({
       env,
       backend: backendOf(options.dlqDynamo ?? dynamo),
@@ -346,6 +352,18 @@ describe('worker handler', () => {
     expect((await job(s, 'cancel-1')).status).toBe('CANCELLED');
     expect(s.errors).toEqual([]);
   });
+
+  it('stops a running chunk of a job cancelled meanwhile, and acknowledges it', async () => {
+    const s = await deploy();
+    await ok(s, submit('cancel-2', 'spin', [20_000], { chunksize: 1 }));
+    const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+    const running = s.worker(lambdaJson({ Records: records }));
+    // The chunk spins for 20 s; the cancel lands while it runs, and the batch's watch sees it.
+    await new Promise((r) => setTimeout(r, 300));
+    await ok(s, { v: 1, type: 'cancel', jobId: 'cancel-2', reason: 'the pool was terminated' });
+    expect(await running).toEqual({ batchItemFailures: [] });
+    expect((await job(s, 'cancel-2')).status).toBe('CANCELLED');
+  }, 10_000);
 
   it('holds back a last chunk while another party holds the finaliser lease, and finalises once it ends', async () => {
     const s = await deploy({ leaseMs: 1_000 });

@@ -27,6 +27,12 @@ export interface WorkerHandlerOptions {
   readonly backend?: (env: FanfoldEnv) => Backend;
   /** Told about errors that are not a job's (malformed messages, adapter failures). @default a JSON log line on stderr */
   readonly onError?: (error: unknown) => void;
+  /**
+   * How often a running batch re-reads its jobs, so that the chunks of a job that ended meanwhile
+   * (cancelled by its caller, failed by another worker) stop at once: one read per job each time.
+   * @default 2000
+   */
+  readonly watchMs?: number;
 }
 
 /** A worker Lambda handler; `close()` stops the container's threads (tests; Lambda never calls it). */
@@ -98,8 +104,19 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
       container.catch(() => (container = undefined));
     }
     const c = await container;
-    await skipEnded(c, deliveries, onError);
-    await c.host.processBatch(deliveries);
+    const jobs = jobIds(deliveries);
+    await checkEnded(c, jobs, onError);
+    let checking = false;
+    const watch = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void checkEnded(c, jobs, onError).finally(() => (checking = false));
+    }, options.watchMs ?? 2000);
+    try {
+      await c.host.processBatch(deliveries);
+    } finally {
+      clearInterval(watch);
+    }
     return c.batch.settle(deliveries);
   };
   return Object.assign(handler, {
@@ -111,20 +128,25 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
   });
 }
 
-/**
- * Tells the host about jobs of the batch that have ended (failed, cancelled, released), one read
- * per job, so their chunks are acknowledged without running (step H3). The local host learns this
- * from its own process; a Lambda container would otherwise run every queued chunk of a cancelled
- * job before its `completeChunk` found the job ended.
- */
-async function skipEnded(c: Container, deliveries: readonly Delivery[], onError: (e: unknown) => void) {
+/** The job ids the batch's bodies name (validated later, by the host). */
+function jobIds(deliveries: readonly Delivery[]): string[] {
   const jobs = new Set<string>();
   for (const d of deliveries) {
     const jobId = (d.body as { jobId?: unknown } | null)?.jobId;
-    if (typeof jobId === 'string' && jobId.length <= 128) jobs.add(jobId);
+    if (typeof jobId === 'string' && jobId.length > 0 && jobId.length <= 128) jobs.add(jobId);
   }
+  return [...jobs];
+}
+
+/**
+ * Tells the host about the batch's jobs that have ended (done, failed, cancelled, or deleted by
+ * their caller), one read per job: their queued chunks are then acknowledged without running
+ * (step H3) and their running ones stopped. The local host learns this within its own process; a
+ * Lambda container would otherwise run every chunk of a cancelled job before `completeChunk` told it.
+ */
+async function checkEnded(c: Container, jobs: readonly string[], onError: (e: unknown) => void) {
   await Promise.all(
-    [...jobs].map(async (jobId) => {
+    jobs.map(async (jobId) => {
       try {
         const job = await c.store.getJob(jobId);
         if (!job || job.status === 'FAILED' || job.status === 'CANCELLED' || job.status === 'DONE')
