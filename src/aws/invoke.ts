@@ -1,0 +1,234 @@
+/**
+ * How a caller reaches a deployed fanfold stack: the coordinator Lambda, invoked synchronously
+ * (RequestResponse) with a request that fits its 6 MB payload, and the stack's CloudFormation
+ * outputs, which name the coordinator, the table and the bucket.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { CoordinatorRequest, CoordinatorResponse } from '../engine/coordinator.js';
+import { blobKeys } from '../engine/host.js';
+import { encodeItems } from '../engine/plan.js';
+import {
+  ErrorCodes,
+  FanfoldError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  ProtocolError,
+  type SerializedError,
+  TasksModuleError,
+} from '../errors.js';
+import type { BlobStore, Data } from '../ports.js';
+import { type CoordinatorReply, fromJsonSafe, toJsonSafe } from './lambda/coordinator.js';
+
+/**
+ * The largest request payload sent inline. Lambda takes 6 MB synchronously; the rest is headroom
+ * for the JSON around the base64 (which is already counted: this is the serialised size).
+ */
+export const MAX_INVOKE_PAYLOAD_BYTES = 5_000_000;
+
+/** Options of {@link coordinatorInvoker}. */
+export interface CoordinatorInvokerOptions {
+  readonly client: LambdaClient;
+  /** The coordinator function's name or ARN. */
+  readonly functionName: string;
+  /** Where inputs too large to be sent inline are put first (the stack's bucket). */
+  readonly blobs: BlobStore;
+  /** A request serialised larger than this sends its inputs by blob reference. @default 5_000_000 */
+  readonly maxPayloadBytes?: number;
+}
+
+/** The blob key of a submitted job's whole input, under the job's prefix (deleted on release). */
+export function inputBlobKey(jobId: string): string {
+  return `${blobKeys.job(jobId)}input`;
+}
+
+/**
+ * A `coordinator` function for `JobClient` that invokes the coordinator Lambda. In-memory inputs
+ * (`values`) are encoded into an `items` input; a request whose payload would be over
+ * `maxPayloadBytes` puts its input bytes in the blob store under the job's prefix and sends the
+ * reference. Every request is idempotent (a submit by job id, an append by chunk index), so the
+ * SDK's retries of throttled invokes are safe.
+ *
+ * @example
+ * ```ts
+ * const coordinator = coordinatorInvoker({ client: new LambdaClient({}), functionName, blobs });
+ * const client = new JobClient({ coordinator, store, blobs, processes: 1000, jobTimeoutMs, window: 64 });
+ * ```
+ */
+export function coordinatorInvoker(
+  options: CoordinatorInvokerOptions,
+): (req: CoordinatorRequest) => Promise<CoordinatorResponse> {
+  const { client, functionName, blobs, maxPayloadBytes = MAX_INVOKE_PAYLOAD_BYTES } = options;
+  return async (req) => {
+    let wire = wireRequest(req);
+    let payload = JSON.stringify(toJsonSafe(wire));
+    if (Buffer.byteLength(payload) > maxPayloadBytes) {
+      wire = await spillRequest(wire, blobs);
+      payload = JSON.stringify(toJsonSafe(wire));
+      const bytes = Buffer.byteLength(payload);
+      if (bytes > maxPayloadBytes)
+        throw new PayloadTooLargeError(`The ${req.type} request of job ${req.jobId}`, bytes, maxPayloadBytes);
+    }
+    const out = await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: Buffer.from(payload),
+      }),
+    );
+    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+    if (out.FunctionError) throw functionError(functionName, out.FunctionError, text);
+    return readReply(functionName, text);
+  };
+}
+
+/** The request as it may travel: in-memory items encoded (the encoding names an unserialisable item). */
+function wireRequest(req: CoordinatorRequest): CoordinatorRequest {
+  if (req.type !== 'submit' || req.input.kind !== 'values') return req;
+  return { ...req, input: { kind: 'items', data: encodeItems(req.input.items, 0) } };
+}
+
+/** The request with its input bytes (a submit's items, an append's chunks) put in the blob store. */
+async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<CoordinatorRequest> {
+  const put = async (data: Data, key: string): Promise<Data> => {
+    if (!('bytes' in data)) return data;
+    await blobs.put(key, data.bytes);
+    return { enc: data.enc, blob: key, size: data.bytes.byteLength };
+  };
+  if (req.type === 'submit' && req.input.kind === 'items')
+    return { ...req, input: { kind: 'items', data: await put(req.input.data, inputBlobKey(req.jobId)) } };
+  if (req.type === 'append') {
+    const chunks = await Promise.all(
+      req.chunks.map(async (c, k) => ({
+        count: c.count,
+        // The key the coordinator itself would spill this chunk to.
+        data: await put(c.data, blobKeys.input(req.jobId, req.firstIndex + k)),
+      })),
+    );
+    return { ...req, chunks };
+  }
+  return req;
+}
+
+function readReply(functionName: string, text: string): CoordinatorResponse {
+  let reply: CoordinatorReply;
+  try {
+    reply = fromJsonSafe(JSON.parse(text)) as CoordinatorReply;
+  } catch {
+    throw new ProtocolError(`The coordinator ${functionName} returned a payload that is not JSON`);
+  }
+  if (reply?.ok === true && typeof reply.response === 'object' && reply.response !== null)
+    return reply.response;
+  if (reply?.ok === false && typeof reply.error === 'object' && reply.error !== null)
+    throw remoteError(reply.error);
+  throw new ProtocolError(`The coordinator ${functionName} returned an unexpected reply`);
+}
+
+/** The refused request's error, as the class it was thrown as where that class takes a message. */
+function remoteError(e: SerializedError): FanfoldError {
+  const message = `The coordinator refused the request: ${e.message}`;
+  switch (e.code) {
+    case ErrorCodes.PROTOCOL:
+      return new ProtocolError(message);
+    case ErrorCodes.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message);
+    case ErrorCodes.UNKNOWN_TASK:
+      // The caller checked the name against its own tasks module: the deployed one differs.
+      return new TasksModuleError(`${message} (is the deployed stack's tasks module out of date?)`);
+    default: {
+      const err = new FanfoldError(
+        (Object.values(ErrorCodes) as string[]).includes(e.code ?? '')
+          ? (e.code as FanfoldError['code'])
+          : ErrorCodes.PROTOCOL,
+        message,
+      );
+      err.name = e.name;
+      return err;
+    }
+  }
+}
+
+/** An error the coordinator function threw (Lambda's `{ errorType, errorMessage, trace }` payload). */
+function functionError(functionName: string, kind: string, text: string): Error {
+  let detail = text;
+  try {
+    const p = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+    detail = `${String(p.errorType ?? 'Error')}: ${String(p.errorMessage ?? '')}`;
+  } catch {
+    // Not JSON (a timeout's payload can be plain text): report it as it came.
+  }
+  return new Error(`The coordinator ${functionName} failed (${kind}): ${detail}`);
+}
+
+/** The outputs a `Fanfold` construct adds to its stack, by the logical id the construct gives them. */
+export const STACK_OUTPUTS = {
+  /** The coordinator function's name. */
+  coordinator: 'FanfoldCoordinatorFunction',
+  /** The job table's name. */
+  table: 'FanfoldTable',
+  /** The payload bucket's name. */
+  bucket: 'FanfoldBucket',
+  /** Parallel workers the stack runs (`FANFOLD_WORKERS`): the default `processes`. */
+  workers: 'FanfoldWorkers',
+} as const;
+
+/** The resources of a deployed stack. */
+export interface StackResources {
+  readonly coordinator: string;
+  readonly table: string;
+  readonly bucket: string;
+  readonly workers: number | undefined;
+}
+
+/**
+ * Reads a stack's outputs with DescribeStacks. An output matches when its key is the
+ * {@link STACK_OUTPUTS} name, or that name followed by CDK's 8-character hash (a `CfnOutput` whose
+ * logical id was not overridden). Throws {@link InvalidArgumentError} naming what is missing.
+ */
+export async function readStackOutputs(client: CloudFormationClient, stack: string): Promise<StackResources> {
+  let outputs: { OutputKey?: string | undefined; OutputValue?: string | undefined }[];
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    outputs = out.Stacks?.[0]?.Outputs ?? [];
+  } catch (e) {
+    if ((e as { name?: string }).name === 'ValidationError')
+      throw new InvalidArgumentError(
+        `options.stack: CloudFormation has no stack "${stack}" here (${(e as Error).message}); deploy it, or pass options.resources`,
+      );
+    throw e;
+  }
+  const find = (name: string): string | undefined => {
+    const exact = outputs.find((o) => o.OutputKey === name);
+    if (exact) return exact.OutputValue;
+    const re = new RegExp(`^${name}[0-9A-F]{8}$`);
+    const hashed = outputs.filter((o) => o.OutputKey !== undefined && re.test(o.OutputKey));
+    if (hashed.length > 1)
+      throw new InvalidArgumentError(
+        `options.stack: stack "${stack}" has ${hashed.length} ${name} outputs (several Fanfold constructs?); pass options.resources`,
+      );
+    return hashed[0]?.OutputValue;
+  };
+  const coordinator = find(STACK_OUTPUTS.coordinator);
+  const table = find(STACK_OUTPUTS.table);
+  const bucket = find(STACK_OUTPUTS.bucket);
+  const workers = find(STACK_OUTPUTS.workers);
+  const missing = (['coordinator', 'table', 'bucket'] as const)
+    .filter((k) => !{ coordinator, table, bucket }[k])
+    .map((k) => STACK_OUTPUTS[k]);
+  if (missing.length > 0 || !coordinator || !table || !bucket)
+    throw new InvalidArgumentError(
+      `options.stack: stack "${stack}" has no output ${missing.join(', ')} (found: ${outputs.map((o) => o.OutputKey).join(', ') || 'none'})`,
+    );
+  const n = workers === undefined ? undefined : Number(workers);
+  return {
+    coordinator,
+    table,
+    bucket,
+    workers: n !== undefined && Number.isSafeInteger(n) && n >= 1 ? n : undefined,
+  };
+}
+
+/** A CloudFormation client in `region`; exported for the context. */
+export function createCloudFormationClient(region: string | undefined): CloudFormationClient {
+  return new CloudFormationClient(region === undefined ? {} : { region });
+}

@@ -1,0 +1,270 @@
+/**
+ * The `aws()` context end to end on moto: a Pool whose job client invokes the coordinator through a
+ * real LambdaClient (its endpoint a tiny HTTP server that runs the coordinator handler in-process,
+ * speaking Lambda's Invoke API), while the test plays the event source mappings of the worker and
+ * dead-letter functions. Stack discovery reads a CloudFormation stack created in moto.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  waitUntilStackCreateComplete,
+} from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { awsBackend } from '../../src/aws/backend.js';
+import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { aws } from '../../src/aws/context.js';
+import { STACK_OUTPUTS } from '../../src/aws/invoke.js';
+import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
+import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
+import { ENV } from '../../src/aws/lambda/env.js';
+import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
+import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { range } from '../../src/engine/range.js';
+import { ErrorCodes, InvalidArgumentError, JobCancelledError, TaskError } from '../../src/errors.js';
+import { threadScript } from '../../src/local/runtime.js';
+import tasks from '../fixtures/tasks.js';
+import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { deliverBatch, queueArn } from './esm.js';
+
+const TABLE = 'fanfold-context';
+const BUCKET = 'fanfold-context';
+const COORDINATOR = 'fanfold-coordinator';
+
+let emulators: Emulators;
+let sqs: SQSClient;
+let dynamo: DynamoDBClient;
+let s3: S3Client;
+let lambda: LambdaClient;
+let server: Server;
+let queueUrl: string;
+let dlqUrl: string;
+let worker: WorkerHandler;
+/** Every coordinator invoke: its request type and payload size. */
+const invokes: { type: string; bytes: number }[] = [];
+/** The ESM pollers run while this is true. */
+let polling = false;
+let pollers: Promise<void> | undefined;
+
+beforeAll(async () => {
+  let script: string;
+  [emulators, script] = await Promise.all([startEmulators(), threadScript(tasks)]);
+  sqs = createSqsClient(emulators.clientOptions);
+  dynamo = createDynamoClient(emulators.clientOptions);
+  s3 = createS3Client(emulators.clientOptions);
+  const [queues] = await Promise.all([
+    ensureQueuePair(sqs, { name: `context-${randomUUID().slice(0, 8)}`, maxReceiveCount: 2 }),
+    ensureTable(dynamo, TABLE),
+    ensureBucket(s3, BUCKET),
+  ]);
+  ({ queueUrl, deadLetterQueueUrl: dlqUrl } = queues);
+  const env = {
+    [ENV.table]: TABLE,
+    [ENV.queueUrl]: queueUrl,
+    [ENV.deadLetterQueueUrl]: dlqUrl,
+    [ENV.bucket]: BUCKET,
+    [ENV.threads]: '2',
+    [ENV.maxReceiveCount]: '2',
+    [ENV.leaseMs]: '30000',
+    [ENV.workers]: '4',
+  };
+  const backend = () =>
+    awsBackend({
+      tableName: TABLE,
+      queueUrl,
+      deadLetterQueueUrl: dlqUrl,
+      bucket: BUCKET,
+      clients: { sqs, dynamo, s3 },
+    });
+  const coordinator = createCoordinatorHandler({ tasks, env, backend });
+  worker = createWorkerHandler({ script, env, backend, watchMs: 100 });
+  const dlq = createDeadLetterHandler({ env, backend });
+
+  // Lambda's Invoke API, for one function: POST /2015-03-31/functions/<name>/invocations.
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const name = decodeURIComponent(/\/functions\/([^/]+)\/invocations/.exec(req.url ?? '')?.[1] ?? '');
+      if (name !== COORDINATOR) {
+        res
+          .writeHead(404, { 'x-amzn-errortype': 'ResourceNotFoundException' })
+          .end('{"message":"no such function"}');
+        return;
+      }
+      const event = JSON.parse(body.toString('utf8')) as { type?: string };
+      invokes.push({ type: String(event.type), bytes: body.byteLength });
+      try {
+        res.writeHead(200).end(JSON.stringify(await coordinator(event)));
+      } catch (e) {
+        const err = e as Error;
+        res
+          .writeHead(200, { 'x-amz-function-error': 'Unhandled' })
+          .end(JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  lambda = new LambdaClient({ ...emulators.clientOptions, endpoint: `http://127.0.0.1:${port}` });
+
+  const [workArn, dlqArn] = await Promise.all([queueArn(sqs, queueUrl), queueArn(sqs, dlqUrl)]);
+  polling = true;
+  const poll = async (url: string, arn: string, handler: typeof worker | typeof dlq) => {
+    while (polling) await deliverBatch(sqs, url, arn, handler, { waitSeconds: 1 });
+  };
+  pollers = Promise.all([poll(queueUrl, workArn, worker), poll(dlqUrl, dlqArn, dlq)]).then(() => {});
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  polling = false;
+  await pollers;
+  await worker?.close();
+  await new Promise((r) => server?.close(r));
+  for (const url of [queueUrl, dlqUrl]) if (url) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+  for (const client of [sqs, dynamo, s3, lambda]) client?.destroy();
+  await emulators?.stop();
+});
+
+afterEach(() => {
+  invokes.length = 0;
+});
+
+function context() {
+  return aws({
+    tasks,
+    resources: { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET, workers: 4 },
+    clients: { lambda, dynamo, s3 },
+    pollMs: { min: 10, max: 100 },
+  });
+}
+
+describe('aws()', () => {
+  describe('Pool', () => {
+    it('maps a range in input order, through the coordinator function and the worker handler', async () => {
+      await using pool = context().Pool();
+      expect(await pool.map('square', range(1000))).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
+      expect(pool.processes).toBe(4);
+      // submit, release: the job's records and blobs are deleted once its results are read.
+      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+    });
+
+    it('maps structured items and folds with mapReduce', async () => {
+      await using pool = context().Pool({ chunksize: 3 });
+      expect(await pool.map('str', [1, 2, 3, 4])).toEqual(['1', '2', '3', '4']);
+      expect(await pool.mapReduce('square', range(100), 'sum')).toBe(328_350);
+      expect(await pool.mapReduce('str', [1, 2, 3], 'concat', { initial: '>' })).toBe('>123');
+    });
+
+    it('streams an imap over a generator in order (an open job: append, seal)', async () => {
+      await using pool = context().Pool();
+      function* numbers() {
+        for (let i = 0; i < 25; i++) yield i;
+      }
+      const out: number[] = [];
+      for await (const x of pool.imap('square', numbers(), { chunksize: 4 })) out.push(x);
+      expect(out).toEqual(Array.from({ length: 25 }, (_, i) => i * i));
+      expect(invokes.map((i) => i.type)).toContain('seal');
+    });
+
+    it('raises a task error with the remote stack', async () => {
+      await using pool = context().Pool();
+      const err = await pool.map('failOn', range(10)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TaskError);
+      expect(err).toMatchObject({ remoteName: 'RangeError', itemIndex: 7 });
+      expect((err as TaskError).remoteStack).toContain('failOn');
+    });
+
+    it('sends an input over the invoke payload limit through S3, by reference', async () => {
+      await using pool = context().Pool();
+      // 660,000 numbers: 5.3 MB of f64, 7 MB of base64 JSON.
+      const items = Array.from({ length: 660_000 }, (_, i) => i % 1000);
+      const out = await pool.map('square', items);
+      expect(out).toHaveLength(items.length);
+      expect(out.every((x, i) => x === (i % 1000) ** 2)).toBe(true);
+      const submit = invokes.find((i) => i.type === 'submit');
+      expect(submit?.bytes).toBeLessThan(10_000);
+    }, 60_000);
+
+    it('cancels the running job on terminate, and the workers stop running its chunks', async () => {
+      const pool = context().Pool();
+      // Two 20-second chunks, one per worker thread.
+      const failed = pool.map('spin', [20_000, 20_000], { chunksize: 1 }).catch((e: unknown) => e);
+      while (!invokes.some((i) => i.type === 'submit')) await new Promise((r) => setTimeout(r, 20));
+      await pool.terminate();
+      expect(await failed).toBeInstanceOf(JobCancelledError);
+      expect(invokes.map((i) => i.type)).toEqual(['submit', 'cancel', 'release']);
+      // Within this test's 10 s, the threads were freed: the spins were stopped or never started.
+      await using next = context().Pool();
+      expect(await next.map('square', [2])).toEqual([4]);
+    }, 10_000);
+  });
+
+  describe('options', () => {
+    it('rejects stack and resources together, unknown options and settings that belong to the stack', () => {
+      const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+      expect(() => aws({ tasks, stack: 'Fanfold', resources })).toThrow(InvalidArgumentError);
+      expect(() => aws({ tasks, resources, bogus: 1 } as never)).toThrow(InvalidArgumentError);
+      expect(() => aws({ tasks: {} as never })).toThrow(InvalidArgumentError);
+      expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
+      expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('stack discovery', () => {
+    let cloudformation: CloudFormationClient;
+    beforeAll(() => {
+      cloudformation = new CloudFormationClient(emulators.clientOptions);
+    });
+    afterAll(() => cloudformation?.destroy());
+
+    it("finds the coordinator, table, bucket and worker count in the stack's outputs", async () => {
+      const stack = `Fanfold${randomUUID().slice(0, 8)}`;
+      const output = (v: string) => ({ Value: v });
+      await cloudformation.send(
+        new CreateStackCommand({
+          StackName: stack,
+          TemplateBody: JSON.stringify({
+            Resources: { Marker: { Type: 'AWS::SQS::Queue', Properties: { QueueName: `${stack}-marker` } } },
+            Outputs: {
+              [STACK_OUTPUTS.coordinator]: output(COORDINATOR),
+              // A CfnOutput whose logical id CDK suffixed with its hash.
+              [`${STACK_OUTPUTS.table}0A1B2C3D`]: output(TABLE),
+              [STACK_OUTPUTS.bucket]: output(BUCKET),
+              [STACK_OUTPUTS.workers]: output('6'),
+            },
+          }),
+        }),
+      );
+      try {
+        await waitUntilStackCreateComplete({ client: cloudformation, maxWaitTime: 60 }, { StackName: stack });
+        await using pool = aws({
+          tasks,
+          stack,
+          clients: { lambda, dynamo, s3, cloudformation },
+        }).Pool();
+        expect(await pool.map('square', [1, 2, 3])).toEqual([1, 4, 9]);
+        expect(pool.processes).toBe(6);
+      } finally {
+        await cloudformation.send(new DeleteStackCommand({ StackName: stack }));
+      }
+    });
+
+    it('rejects pool calls with InvalidArgumentError when the stack does not exist', async () => {
+      await using pool = aws({
+        tasks,
+        stack: 'NoSuchStack',
+        clients: { lambda, dynamo, s3, cloudformation },
+      }).Pool();
+      await expect(pool.map('square', [1])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    });
+  });
+});
