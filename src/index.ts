@@ -21,6 +21,8 @@ export type {
   UnaryTaskName,
 } from './api/tasks.js';
 export { defineTasks, isTaskRegistry } from './api/tasks.js';
+export type { AwsClients, AwsContext, AwsOptions, AwsResources } from './aws/context.js';
+export { aws } from './aws/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './cli/job.js';
 export { defineJob, isJob } from './cli/job.js';
 export type { Progress } from './engine/client.js';
