@@ -1,0 +1,266 @@
+/**
+ * The runner's SQS event source mappings, on the fixture assembly: the consumer fixture records
+ * every invocation in the bucket, and the queues are inspected through moto. Each test uses its
+ * own queue (or its own messages, told apart by a test id in the body), so the tests run
+ * concurrently; the slow ones wait on visibility timeouts of 1–2 s.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { parseBatchResponse } from './esm-poller.js';
+import { type Cloud, startCloud } from './runner.js';
+import { eventually, FIXTURE_ASSEMBLY, readTraces, type Trace, type TracedRecord } from './support.js';
+
+let cloud: Cloud;
+let sqs: SQSClient;
+let s3: S3Client;
+let bucket: string;
+
+beforeAll(async () => {
+  // Room for every mapping's concurrency at once, so no batch waits for a container.
+  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, maxContainersPerFunction: 8 });
+  sqs = createSqsClient(cloud.clientOptions);
+  s3 = createS3Client(cloud.clientOptions);
+  bucket = cloud.stack.outputs.TraceBucketName!;
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  sqs?.destroy();
+  s3?.destroy();
+  await cloud?.stop();
+});
+
+function url(output: string): string {
+  const value = cloud.stack.outputs[output];
+  if (!value) throw new Error(`no output ${output}`);
+  return value;
+}
+
+/** Sends one message per body (each tagged with `test`); returns the message ids in order. */
+async function send(queueUrl: string, test: string, bodies: readonly object[]): Promise<string[]> {
+  const out = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: JSON.stringify({ test, ...b }) })),
+    }),
+  );
+  const ids = bodies.map((_, i) => out.Successful?.find((s) => s.Id === String(i))?.MessageId);
+  if (ids.some((id) => id === undefined)) throw new Error(`send failed: ${JSON.stringify(out.Failed)}`);
+  return ids as string[];
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+}
+
+/** Waits until the traces of `test` hold `count` records in all, and returns them. */
+async function tracesWith(test: string, count: number, timeoutMs?: number): Promise<Trace[]> {
+  return eventually(
+    async () => {
+      const traces = await readTraces(s3, bucket, test);
+      return traces.flatMap((t) => t.records).length >= count ? traces : undefined;
+    },
+    `${count} records of ${test}`,
+    timeoutMs,
+  );
+}
+
+/** The message ids in the dead-letter queue, once `ids` are all there (peeked, not consumed). */
+async function deadLettered(dlqUrl: string, ids: readonly string[]): Promise<Set<string>> {
+  const seen = new Set<string>();
+  return eventually(
+    async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
+      for (const m of out.Messages ?? []) seen.add(m.MessageId!);
+      return ids.every((id) => seen.has(id)) ? seen : undefined;
+    },
+    `${ids.length} messages in the dead-letter queue`,
+    15_000,
+  );
+}
+
+function receiveCounts(traces: readonly Trace[]): Map<string, string[]> {
+  const counts = new Map<string, string[]>();
+  for (const r of traces.flatMap((t) => t.records))
+    counts.set(r.messageId, [
+      ...(counts.get(r.messageId) ?? []),
+      r.attributes.ApproximateReceiveCount ?? '?',
+    ]);
+  return counts;
+}
+
+describe.concurrent('SQS event source mapping', () => {
+  it('delivers a batch in the SQS event shape and deletes it on success', async () => {
+    const test = `shape-${randomUUID()}`;
+    const queueUrl = url('ShapeQueueUrl');
+    const body = JSON.stringify({ test, n: 1 });
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          colour: { DataType: 'String', StringValue: 'blue' },
+          blob: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 3]) },
+        },
+      }),
+    );
+    await send(queueUrl, test, [{ n: 2 }, { n: 3 }]);
+    const traces = await tracesWith(test, 3);
+    const records = traces.flatMap((t) => t.records);
+    expect(records).toHaveLength(3);
+    const record = records.find((r) => r.messageId === sent.MessageId) as TracedRecord;
+    expect(Object.keys(record).sort()).toEqual(
+      [
+        'attributes',
+        'awsRegion',
+        'body',
+        'eventSource',
+        'eventSourceARN',
+        'md5OfBody',
+        'md5OfMessageAttributes',
+        'messageAttributes',
+        'messageId',
+        'receiptHandle',
+      ].sort(),
+    );
+    expect(record).toMatchObject({
+      body,
+      md5OfBody: createHash('md5').update(body).digest('hex'),
+      md5OfMessageAttributes: sent.MD5OfMessageAttributes,
+      eventSource: 'aws:sqs',
+      eventSourceARN: cloud.stack.resources.ShapeQueue4A7B2C9D?.attributes.Arn,
+      awsRegion: 'us-east-1',
+      messageAttributes: {
+        colour: { stringValue: 'blue', stringListValues: [], binaryListValues: [], dataType: 'String' },
+        blob: { binaryValue: 'AQID', stringListValues: [], binaryListValues: [], dataType: 'Binary' },
+      },
+    });
+    expect(record.receiptHandle).toEqual(expect.any(String));
+    expect(record.attributes).toMatchObject({
+      ApproximateReceiveCount: '1',
+      SentTimestamp: expect.stringMatching(/^\d{13}$/),
+      ApproximateFirstReceiveTimestamp: expect.stringMatching(/^\d{13}$/),
+      SenderId: expect.any(String),
+    });
+    // Deleted after the successful invocation: the queue empties and nothing comes back.
+    await eventually(async () => ((await queueDepth(queueUrl)) === 0 ? true : undefined), 'an empty queue');
+    expect([...receiveCounts(await readTraces(s3, bucket, test)).values()].flat()).toEqual(['1', '1', '1']);
+  });
+
+  it('keeps exactly the messages a partial batch response lists; they redrive to the DLQ', async () => {
+    const test = `partial-${randomUUID()}`;
+    const ids = await send(url('WorkQueueUrl'), test, [{}, { fail: true }, {}, { fail: true }, {}]);
+    const listed = [ids[1]!, ids[3]!];
+    const dead = await deadLettered(url('WorkDlqUrl'), listed);
+    // The queue's maxReceiveCount is 2: each listed message was delivered twice, the rest once.
+    const counts = receiveCounts(await readTraces(s3, bucket, test));
+    for (const id of ids) expect(counts.get(id)).toEqual(listed.includes(id) ? ['1', '2'] : ['1']);
+    for (const id of ids) expect(dead.has(id)).toBe(listed.includes(id));
+    expect(await queueDepth(url('WorkQueueUrl'))).toBe(0);
+  });
+
+  it('leaves the whole batch of a failed invocation; a poison message redrives after maxReceiveCount', async () => {
+    const test = `poison-${randomUUID()}`;
+    const [id] = await send(url('PoisonQueueUrl'), test, [{ throw: true }]);
+    await deadLettered(url('PoisonDlqUrl'), [id!]);
+    expect(receiveCounts(await readTraces(s3, bucket, test)).get(id!)).toEqual(['1', '2']);
+  });
+
+  it('fails the whole batch when the response lists an id that is not in it', async () => {
+    const test = `invalid-${randomUUID()}`;
+    const ids = await send(url('PoisonQueueUrl'), test, [{ invalid: true }, {}]);
+    await deadLettered(url('PoisonDlqUrl'), ids);
+    const counts = receiveCounts(await readTraces(s3, bucket, test));
+    for (const id of ids) expect(counts.get(id)).toEqual(['1', '2']);
+  });
+
+  it('runs at most ScalingConfig.MaximumConcurrency invocations at once', async () => {
+    const test = `narrow-${randomUUID()}`;
+    // BatchSize 1, MaximumConcurrency 2: six messages of 300 ms each take three rounds.
+    await send(
+      url('NarrowQueueUrl'),
+      test,
+      Array.from({ length: 6 }, () => ({ sleepMs: 300 })),
+    );
+    const traces = await tracesWith(test, 6);
+    expect(traces.map((t) => t.batchSize)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(maxOverlap(traces)).toBe(2);
+  });
+
+  it('gathers messages for MaximumBatchingWindowInSeconds into one batch', async () => {
+    const test = `window-${randomUUID()}`;
+    // The window (1 s) starts with the first message; the next two arrive within it.
+    for (let i = 0; i < 3; i++) {
+      await send(url('WindowQueueUrl'), test, [{ i }]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const traces = await tracesWith(test, 3);
+    expect(traces.map((t) => t.batchSize)).toEqual([3]);
+  });
+});
+
+describe('parseBatchResponse', () => {
+  const ids = ['a', 'b'];
+  it.each([
+    ['null', 'null'],
+    ['an empty payload', ''],
+    ['an empty object', '{}'],
+    ['a null list', '{"batchItemFailures":null}'],
+    ['an empty list', '{"batchItemFailures":[]}'],
+  ])('treats %s as complete success', (_, payload) => {
+    expect(parseBatchResponse(payload, ids)).toEqual(new Set());
+  });
+
+  it('returns the listed ids', () => {
+    expect(parseBatchResponse('{"batchItemFailures":[{"itemIdentifier":"b"}]}', ids)).toEqual(new Set(['b']));
+  });
+
+  it.each([
+    ['JSON that does not parse', '{'],
+    ['a string', '"ok"'],
+    ['a list that is not a list', '{"batchItemFailures":{}}'],
+    ['an empty itemIdentifier', '{"batchItemFailures":[{"itemIdentifier":""}]}'],
+    ['a null itemIdentifier', '{"batchItemFailures":[{"itemIdentifier":null}]}'],
+    ['a bad key name', '{"batchItemFailures":[{"itemId":"a"}]}'],
+    ['an id not in the batch', '{"batchItemFailures":[{"itemIdentifier":"c"}]}'],
+  ])('treats %s as failure of the whole batch', (_, payload) => {
+    expect(parseBatchResponse(payload, ids)).toBe('invalid');
+  });
+});
+
+/** The most invocations whose [start, end] intervals overlap at one instant. */
+function maxOverlap(traces: readonly Trace[]): number {
+  const edges = traces.flatMap((t) => [
+    { at: t.start, d: 1 },
+    { at: t.end, d: -1 },
+  ]);
+  // An end and a start at the same millisecond do not overlap.
+  edges.sort((a, b) => a.at - b.at || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of edges) {
+    now += e.d;
+    max = Math.max(max, now);
+  }
+  return max;
+}

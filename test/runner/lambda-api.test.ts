@@ -1,0 +1,261 @@
+/**
+ * The runner's Invoke API and sandbox, through the real `@aws-sdk/client-lambda` client, on the
+ * fixture assembly: payloads, errors in Lambda's shapes, warm and fresh containers, timeouts,
+ * and the environment a function runs with.
+ */
+import {
+  InvokeCommand,
+  type InvokeCommandOutput,
+  LambdaClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client } from '../../src/aws/clients.js';
+import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { type Cloud, startCloud } from './runner.js';
+import { FunctionSandbox } from './sandbox.js';
+import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
+
+let cloud: Cloud;
+let lambda: LambdaClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY });
+  // maxAttempts 1: the SDK must not retry what the tests look at.
+  lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint, maxAttempts: 1 });
+  s3 = createS3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  lambda?.destroy();
+  s3?.destroy();
+  await cloud?.stop();
+});
+
+async function invoke(
+  logicalId: string,
+  payload: unknown,
+  extra: Partial<ConstructorParameters<typeof InvokeCommand>[0]> = {},
+): Promise<{ out: InvokeCommandOutput; body: unknown }> {
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: cloud.functionName(logicalId),
+      Payload: JSON.stringify(payload),
+      ...extra,
+    }),
+  );
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  return { out, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+interface Echo {
+  event: unknown;
+  env: Record<string, string>;
+  leaked: string[];
+  pid: number;
+  invocations: number;
+  context: { functionName: string; memoryLimitInMB: string; invokedFunctionArn: string; remainingMs: number };
+}
+
+describe('Invoke (RequestResponse)', () => {
+  it('returns the handler result with status 200 and the executed version', async () => {
+    const { out, body } = await invoke('Echo', { hello: 'world', n: [1, 2, 3] });
+    expect(out.StatusCode).toBe(200);
+    expect(out.FunctionError).toBeUndefined();
+    expect(out.ExecutedVersion).toBe('$LATEST');
+    const echo = body as Echo;
+    expect(echo.event).toEqual({ hello: 'world', n: [1, 2, 3] });
+    expect(echo.context.functionName).toBe(cloud.functionName('Echo'));
+    expect(echo.context.invokedFunctionArn).toBe(cloud.stack.outputs.EchoArn);
+    expect(echo.context.memoryLimitInMB).toBe('256');
+    expect(echo.context.remainingMs).toBeGreaterThan(4000);
+    expect(echo.context.remainingMs).toBeLessThanOrEqual(5000);
+  });
+
+  it('reuses a warm container for sequential invocations', async () => {
+    const first = (await invoke('Echo', {})).body as Echo;
+    const second = (await invoke('Echo', {})).body as Echo;
+    expect(second.pid).toBe(first.pid);
+    expect(second.invocations).toBe(first.invocations + 1);
+  });
+
+  it('runs concurrent invocations in separate containers', async () => {
+    const results = await Promise.all([1, 2, 3].map(() => invoke('Sleep', { ms: 300 })));
+    const pids = new Set(results.map((r) => (r.body as { pid: number }).pid));
+    expect(pids.size).toBe(3);
+  });
+
+  it('accepts the function ARN and the $LATEST qualifier, and refuses other qualifiers', async () => {
+    const byArn = await lambda.send(
+      new InvokeCommand({ FunctionName: cloud.stack.outputs.EchoArn, Payload: '{}' }),
+    );
+    expect(byArn.StatusCode).toBe(200);
+    const latest = await lambda.send(
+      new InvokeCommand({ FunctionName: cloud.functionName('Echo'), Qualifier: '$LATEST', Payload: '{}' }),
+    );
+    expect(latest.StatusCode).toBe(200);
+    await expect(
+      lambda.send(
+        new InvokeCommand({ FunctionName: cloud.functionName('Echo'), Qualifier: '7', Payload: '{}' }),
+      ),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('passes an empty payload as the event {}', async () => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: cloud.functionName('Echo') }));
+    const echo = JSON.parse(Buffer.from(out.Payload!).toString()) as Echo;
+    expect(echo.event).toEqual({});
+  });
+
+  it('returns the tail of the log with LogType Tail', async () => {
+    const { out } = await invoke('Echo', { log: 'a line from the handler' }, { LogType: 'Tail' });
+    expect(Buffer.from(out.LogResult ?? '', 'base64').toString()).toContain('a line from the handler');
+  });
+});
+
+describe('Invoke errors', () => {
+  it('reports a thrown error as Unhandled with errorType, errorMessage and trace', async () => {
+    const { out, body } = await invoke('Throw', {});
+    expect(out.StatusCode).toBe(200);
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(body).toMatchObject({ errorType: 'TypeError', errorMessage: 'kaboom' });
+    expect((body as { trace: string[] }).trace[0]).toBe('TypeError: kaboom');
+  });
+
+  it('refuses an unknown function with ResourceNotFoundException (404)', async () => {
+    const error = await lambda
+      .send(new InvokeCommand({ FunctionName: 'no-such-function', Payload: '{}' }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(ResourceNotFoundException);
+    expect((error as ResourceNotFoundException).$metadata.httpStatusCode).toBe(404);
+    expect((error as Error).message).toContain(
+      'Function not found: arn:aws:lambda:us-east-1:123456789012:function:no-such-function',
+    );
+  });
+
+  it('refuses a payload that is not JSON with InvalidRequestContentException (400)', async () => {
+    const error = await lambda
+      .send(new InvokeCommand({ FunctionName: cloud.functionName('Echo'), Payload: 'not json' }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((error as Error).name).toBe('InvalidRequestContentException');
+    expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
+  });
+
+  it('fails an invocation whose process exits with Runtime.ExitError, and replaces the container', async () => {
+    const before = (await invoke('Echo', {})).body as Echo;
+    const { out, body } = await invoke('Echo', { exit: 3 });
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(body).toMatchObject({ errorType: 'Runtime.ExitError' });
+    expect((body as { errorMessage: string }).errorMessage).toContain('exit status 3');
+    const after = (await invoke('Echo', {})).body as Echo;
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.invocations).toBe(1);
+  });
+});
+
+describe('timeouts', () => {
+  it('fails an overrunning invocation with Task timed out and kills its container', async () => {
+    const sandbox = cloud.sandboxes.get(cloud.functionName('Sleep'))!;
+    const before = sandbox.pids();
+    const started = performance.now();
+    const { out, body } = await invoke('Sleep', { ms: 5000 });
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(out.StatusCode).toBe(200);
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(body).toMatchObject({ errorType: 'Sandbox.Timedout' });
+    expect((body as { errorMessage: string }).errorMessage).toMatch(/Task timed out after 1\.00 seconds$/);
+    // One container (a warm one if there was any) ran it, and is gone.
+    const killed = before.filter((pid) => !sandbox.pids().includes(pid));
+    expect(killed).toHaveLength(before.length > 0 ? 1 : 0);
+    for (const pid of killed)
+      await eventually(async () => (isAlive(pid) ? undefined : true), `process ${pid} to end`);
+  });
+
+  it('gives the invocation after a timeout a fresh container', async () => {
+    const spec = cloud.stack.functions.find((f) => f.logicalId.startsWith('Sleep'))!;
+    const sandbox = new FunctionSandbox(spec, { runtimeEnv: {}, maxContainers: 1 });
+    try {
+      const first = await sandbox.invoke('{"ms":0}');
+      const timedOut = await sandbox.invoke('{"ms":5000}');
+      const next = await sandbox.invoke('{"ms":0}');
+      expect(first.cold).toBe(true);
+      expect(timedOut).toMatchObject({ functionError: 'Unhandled', cold: false });
+      expect(next.cold).toBe(true);
+      expect(JSON.parse(next.payload).pid).not.toBe(JSON.parse(first.payload).pid);
+      expect(sandbox.stats()).toMatchObject({ invocations: 3, coldStarts: 2, containers: 1 });
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
+
+describe('Invoke (Event)', () => {
+  it('answers 202 at once and runs the invocation in the background', async () => {
+    const key = `event-${Date.now()}`;
+    const { out } = await invoke('Echo', { trace: key }, { InvocationType: 'Event' });
+    expect(out.StatusCode).toBe(202);
+    const text = await eventually(
+      () => readObject(s3, cloud.stack.outputs.TraceBucketName!, key),
+      `object ${key}`,
+    );
+    expect(JSON.parse(text)).toEqual({ trace: key });
+  });
+
+  it('answers 204 to DryRun without invoking', async () => {
+    const { out } = await invoke('Echo', {}, { InvocationType: 'DryRun' });
+    expect(out.StatusCode).toBe(204);
+  });
+});
+
+describe('environment', () => {
+  it("gives the function the template's variables, resolved against the deployed resources", async () => {
+    const { env } = (await invoke('Echo', {})).body as Echo;
+    const { resources, outputs } = cloud.stack;
+    expect(env.FIXTURE_TABLE).toBe(outputs.TableName);
+    expect(env.FIXTURE_QUEUE_URL).toBe(outputs.WorkQueueUrl);
+    expect(env.FIXTURE_QUEUE_ARN).toMatch(/^arn:aws:sqs:us-east-1:123456789012:Fixture-WorkQueue0A9E3F5B-/);
+    expect(env.FIXTURE_QUEUE_ARN).toBe(resources.WorkQueue0A9E3F5B?.attributes.Arn);
+    expect(env.FIXTURE_JOINED).toBe(`${outputs.TableName}/us-east-1`);
+    expect(env.FIXTURE_SUB).toBe(`${outputs.TraceBucketName}@123456789012`);
+    expect(env.FIXTURE_NUMBER).toBe('42');
+    expect(env.FIXTURE_ROLE).toMatch(/^arn:aws:iam::123456789012:role\//);
+    expect(env.TRACE_BUCKET).toBe(outputs.TraceBucketName);
+  });
+
+  it("adds Lambda's own variables, the emulators' endpoints and dummy credentials, and nothing of the caller's", async () => {
+    const { env, leaked } = (await invoke('Echo', {})).body as Echo;
+    expect(env).toMatchObject({
+      AWS_REGION: 'us-east-1',
+      AWS_LAMBDA_FUNCTION_NAME: cloud.functionName('Echo'),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      _HANDLER: 'index.handler',
+      AWS_ENDPOINT_URL_SQS: cloud.endpoints.sqs,
+      AWS_ENDPOINT_URL_DYNAMODB: cloud.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
+      AWS_ENDPOINT_URL_LAMBDA: cloud.lambdaEndpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      TZ: ':UTC',
+    });
+    expect(env.LAMBDA_TASK_ROOT).toMatch(/asset\.echo$/);
+    expect(leaked).toEqual([]);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Stands a synthesized CDK stack up on this machine: moto (SQS, DynamoDB, S3) on 127.0.0.1, the
+ * stack's queues, tables and buckets created in it from the template, its Lambda functions run
+ * from their `cdk.out` bundles in child processes behind a local Invoke API, and its SQS event
+ * source mappings polled. Test support only.
+ *
+ * @example
+ * ```ts
+ * const cloud = await startCloud({ cdkOut: 'cdk.out' });
+ * try {
+ *   const lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint });
+ *   await lambda.send(new InvokeCommand({ FunctionName: cloud.functionName('Coordinator'), Payload }));
+ * } finally {
+ *   await cloud.stop();
+ * }
+ * ```
+ */
+import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { type Emulators, startEmulators } from '../support/emulators.js';
+import { EsmPoller } from './esm-poller.js';
+import { type LambdaServer, startLambdaServer } from './lambda-server.js';
+import { type DeployedStack, deployStack } from './resources.js';
+import { FunctionSandbox } from './sandbox.js';
+import { readStackAssembly } from './template.js';
+
+/** Options of {@link startCloud}. */
+export interface StartCloudOptions {
+  /** The cloud assembly folder `cdk synth` wrote. */
+  readonly cdkOut: string;
+  /** The stack to stand up. @default the assembly's only stack */
+  readonly stack?: string;
+  /** Emulators to use (left running by stop()). @default new ones, stopped by stop() */
+  readonly emulators?: Emulators;
+  /** Containers per function at most, whatever the concurrency asked for. @default 4 */
+  readonly maxContainersPerFunction?: number;
+  /**
+   * Concurrent invocations of a mapping without ScalingConfig.MaximumConcurrency (Lambda starts
+   * at 5 and scales up; the runner does not scale). @default 5
+   */
+  readonly defaultMappingConcurrency?: number;
+  /** Freeze idle containers, as Lambda does. @default true */
+  readonly freeze?: boolean;
+  /** Receives each line the functions write, and errors of the pollers. @default silent unless FANFOLD_RUNNER_LOGS=1 */
+  readonly onLog?: (source: string, line: string) => void;
+}
+
+/** A running stack. */
+export interface Cloud {
+  /** The Invoke API's endpoint, for `new LambdaClient({ endpoint })`. */
+  readonly lambdaEndpoint: string;
+  /** Every service's endpoint, as the functions see them. */
+  readonly endpoints: {
+    readonly sqs: string;
+    readonly dynamodb: string;
+    readonly s3: string;
+    readonly lambda: string;
+  };
+  /** Region and dummy credentials for the caller's clients (add the `endpoint`). */
+  readonly clientOptions: Emulators['clientOptions'];
+  /** The deployed stack: resources by logical id (`ref`, `attributes`), outputs, functions, mappings. */
+  readonly stack: DeployedStack;
+  /** A function's name by its logical id, or by a prefix of it (CDK appends a hash). */
+  functionName(logicalIdPrefix: string): string;
+  /** The sandbox of a function, by name. */
+  readonly sandboxes: ReadonlyMap<string, FunctionSandbox>;
+  /** The running event source mappings. */
+  readonly pollers: readonly EsmPoller[];
+  /** Errors the pollers and background invocations reported. */
+  readonly errors: readonly unknown[];
+  /** Stops the pollers, the Invoke API and every container, and the emulators it started. */
+  stop(): Promise<void>;
+}
+
+/** Starts the emulators (unless given), deploys the stack and starts its functions and mappings. */
+export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
+  const assembly = readStackAssembly(options.cdkOut, options.stack);
+  const ownEmulators = options.emulators === undefined;
+  const emulators = options.emulators ?? (await startEmulators());
+  const { clientOptions } = emulators;
+  const clients = {
+    sqs: createSqsClient(clientOptions),
+    dynamo: createDynamoClient(clientOptions),
+    s3: createS3Client(clientOptions),
+  };
+  const errors: unknown[] = [];
+  const onLog =
+    options.onLog ??
+    (process.env.FANFOLD_RUNNER_LOGS === '1'
+      ? (source: string, line: string) => process.stderr.write(`[${source}] ${line}\n`)
+      : undefined);
+  const report = (source: string) => (error: unknown) => {
+    errors.push(error);
+    onLog?.(source, `error: ${error instanceof Error ? error.stack : String(error)}`);
+  };
+
+  const sandboxes = new Map<string, FunctionSandbox>();
+  let server: LambdaServer | undefined;
+  const pollers: EsmPoller[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Abandoning a long poll is safe: generated queue names are unique per deploy, so a
+      // message an abandoned receive takes in flight belongs to no one else.
+      const polled = Promise.all(pollers.map((p) => p.stop({ abort: true })));
+      await server?.close();
+      await Promise.all([...sandboxes.values()].map((s) => s.stop()));
+      await polled;
+      for (const client of Object.values(clients)) client.destroy();
+      if (ownEmulators) await emulators.stop();
+    })();
+    return stopping;
+  };
+
+  try {
+    const stack = await deployStack(assembly, clients, clientOptions.region);
+    const lambdaServer = await startLambdaServer((name) => sandboxes.get(name), {
+      region: stack.region,
+      accountId: stack.accountId,
+      onBackgroundError: report('invoke'),
+    });
+    server = lambdaServer;
+    const endpoints = {
+      sqs: emulators.endpoint,
+      dynamodb: emulators.endpoint,
+      s3: emulators.endpoint,
+      lambda: lambdaServer.endpoint,
+    };
+    const runtimeEnv = {
+      AWS_REGION: stack.region,
+      AWS_DEFAULT_REGION: stack.region,
+      AWS_ACCESS_KEY_ID: clientOptions.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: clientOptions.credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+    };
+    for (const fn of stack.functions) {
+      sandboxes.set(
+        fn.name,
+        new FunctionSandbox(fn, {
+          runtimeEnv,
+          ...(options.maxContainersPerFunction !== undefined
+            ? { maxContainers: options.maxContainersPerFunction }
+            : {}),
+          ...(options.freeze !== undefined ? { freeze: options.freeze } : {}),
+          ...(onLog ? { onLog } : {}),
+        }),
+      );
+    }
+    for (const mapping of stack.eventSourceMappings) {
+      const sandbox = [...sandboxes.values()].find(
+        (s) => s.spec.name === mapping.functionName || s.spec.arn === mapping.functionName,
+      );
+      if (!sandbox) throw new Error(`${mapping.logicalId}: no function ${mapping.functionName}`);
+      const wanted = mapping.maximumConcurrency ?? options.defaultMappingConcurrency ?? 5;
+      const cap = Math.min(
+        options.maxContainersPerFunction ?? 4,
+        sandbox.spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
+      );
+      const poller = new EsmPoller(mapping, {
+        sqs: clients.sqs,
+        region: stack.region,
+        invoke: (payload) => sandbox.invoke(payload),
+        concurrency: Math.min(wanted, cap),
+        onError: report(mapping.logicalId),
+      });
+      poller.start();
+      pollers.push(poller);
+    }
+    return {
+      lambdaEndpoint: lambdaServer.endpoint,
+      endpoints,
+      clientOptions,
+      stack,
+      functionName(prefix) {
+        const matches = stack.functions.filter((f) => f.logicalId.startsWith(prefix));
+        if (matches.length !== 1)
+          throw new Error(
+            `${matches.length} functions' logical ids start with ${prefix}: ${stack.functions.map((f) => f.logicalId).join(', ')}`,
+          );
+        return matches[0]!.name;
+      },
+      sandboxes,
+      pollers,
+      errors,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

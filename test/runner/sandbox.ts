@@ -1,0 +1,445 @@
+/**
+ * Runs a function's bundle the way Lambda does. Each execution environment ("container") is a
+ * child process (bootstrap.mjs) with the function's environment, which imports the handler once
+ * and then serves one invocation at a time, warm, until it dies. A function has several
+ * containers for concurrent invocations. Between invocations a container is frozen (SIGSTOP),
+ * as Lambda freezes an idle environment, so background timers do not run. An invocation that
+ * overruns the function's timeout kills its container and fails with Lambda's
+ * `Task timed out after N.NN seconds`; a container whose process exits mid-invocation fails it
+ * with `Runtime.ExitError`.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { FunctionSpec } from './resources.js';
+
+const BOOTSTRAP = fileURLToPath(new URL('./bootstrap.mjs', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A response over this many bytes fails the invocation (Lambda's 6 MB, as its message states it). */
+export const MAX_RESPONSE_BYTES = 6_291_556;
+/** Lambda's limit on a function's init phase. */
+const INIT_TIMEOUT_MS = 10_000;
+/** The log tail kept per invocation (Invoke's `LogType: Tail` returns the last 4 KB). */
+const LOG_TAIL_BYTES = 4096;
+
+/** Lambda's error payload. */
+export interface LambdaError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: readonly string[];
+}
+
+/** The outcome of one invocation. */
+export interface InvokeOutcome {
+  readonly requestId: string;
+  /** The response payload: the handler's result as JSON, or a {@link LambdaError} as JSON. */
+  readonly payload: string;
+  /** Set (`Unhandled`) when the payload is an error. */
+  readonly functionError: 'Unhandled' | undefined;
+  /** The end of what the container wrote to stdout/stderr during the invocation. */
+  readonly logTail: string;
+  /** True when the container was started for this invocation. */
+  readonly cold: boolean;
+  readonly durationMs: number;
+}
+
+/** The function's concurrency is used up; Invoke answers 429. */
+export class ThrottledError extends Error {
+  override readonly name = 'ThrottledError';
+}
+
+/** Options of {@link FunctionSandbox}. */
+export interface SandboxOptions {
+  /** Region and endpoints: variables added to the function's environment. */
+  readonly runtimeEnv: Readonly<Record<string, string>>;
+  /** Containers at most, whatever the load; further invocations wait for one. @default 4 */
+  readonly maxContainers?: number;
+  /** Freeze idle containers with SIGSTOP, as Lambda does. @default true */
+  readonly freeze?: boolean;
+  /** Receives every line a container writes. @default discarded */
+  readonly onLog?: (functionName: string, line: string) => void;
+}
+
+interface Pending {
+  readonly id: string;
+  readonly resolve: (value: { payload: string; error: boolean }) => void;
+  log: string;
+  /** The child answered; the answer is delivered on the next turn (see the message handler). */
+  answered: boolean;
+}
+
+/** One execution environment. */
+class Container {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+  #pending: Pending | undefined;
+  #dead = false;
+  /** The runtime reported a fatal error and is exiting: never handed another invocation. */
+  #doomed = false;
+  #exitReason = '';
+  #partial = '';
+
+  constructor(
+    readonly spec: FunctionSpec,
+    env: Record<string, string>,
+    private readonly onLog: (line: string) => void,
+  ) {
+    this.child = fork(BOOTSTRAP, [], {
+      cwd: spec.codeDir,
+      env,
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    const collect = (chunk: Buffer): void => this.#log(chunk.toString());
+    this.child.stdout?.on('data', collect);
+    this.child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.#dead = true;
+        this.#exitReason = signal
+          ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`
+          : `exit status ${code}`;
+        const pending = this.#pending;
+        this.#pending = undefined;
+        if (pending?.answered) return resolve();
+        pending?.resolve({
+          error: true,
+          payload: JSON.stringify({
+            errorType: 'Runtime.ExitError',
+            errorMessage: `RequestId: ${pending.id} Error: Runtime exited with error: ${this.#exitReason}`,
+          }),
+        });
+        resolve();
+      });
+    });
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        reject(
+          lambdaError('Runtime.InitError', `init of ${spec.name} took over ${INIT_TIMEOUT_MS / 1000} s`),
+        );
+      }, INIT_TIMEOUT_MS);
+      this.child.on('message', (message: ChildMessage) => {
+        switch (message.type) {
+          case 'ready':
+            clearTimeout(timer);
+            resolve();
+            return;
+          case 'init-error':
+            clearTimeout(timer);
+            reject(lambdaError(message.error.errorType, message.error.errorMessage, message.error.trace));
+            return;
+          case 'result':
+          case 'error':
+          case 'fatal': {
+            const pending = this.#pending;
+            if (!pending || pending.answered || (message.id !== undefined && message.id !== pending.id))
+              return;
+            pending.answered = true;
+            if (message.type === 'fatal') this.#doomed = true;
+            const outcome =
+              message.type === 'result'
+                ? { payload: message.payload, error: false }
+                : { payload: JSON.stringify(message.error), error: true };
+            // The child wrote its logs before it answered; output already in the pipe is read in
+            // this same poll phase, so by setImmediate the log tail is complete.
+            setImmediate(() => {
+              if (this.#pending === pending) this.#pending = undefined;
+              pending.resolve(outcome);
+            });
+            return;
+          }
+        }
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        reject(lambdaError('Runtime.ExitError', `container exited during init: ${this.#exitReason}`));
+      });
+    });
+    // Rejections of `ready` are handled by whoever awaits it; never unhandled here.
+    this.ready.catch(() => {});
+  }
+
+  get dead(): boolean {
+    return this.#dead || this.#doomed;
+  }
+
+  #log(text: string): void {
+    if (this.#pending) this.#pending.log = (this.#pending.log + text).slice(-LOG_TAIL_BYTES);
+    const lines = (this.#partial + text).split('\n');
+    this.#partial = lines.pop() ?? '';
+    for (const line of lines) this.onLog(line);
+  }
+
+  /** Runs one invocation; resolves with the payload, or an error payload. */
+  run(
+    id: string,
+    payload: string,
+    context: object,
+  ): Promise<{ payload: string; error: boolean; log: string }> {
+    return new Promise((resolve) => {
+      const pending: Pending = {
+        id,
+        log: '',
+        answered: false,
+        resolve: (r) => resolve({ ...r, log: pending.log }),
+      };
+      if (this.#dead) {
+        const error = { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited: ${this.#exitReason}` };
+        resolve({ payload: JSON.stringify(error), error: true, log: '' });
+        return;
+      }
+      this.#pending = pending;
+      // A send that fails means the process is exiting; its exit handler fails the invocation.
+      this.child.send({ type: 'invoke', id, payload, context }, undefined, undefined, () => {});
+    });
+  }
+
+  freeze(): void {
+    if (!this.#dead) this.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (!this.#dead) this.child.kill('SIGCONT');
+  }
+
+  kill(): void {
+    this.#doomed = true;
+    if (!this.#dead) this.child.kill('SIGKILL');
+  }
+}
+
+type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: LambdaError }
+  | { type: 'result'; id: string; payload: string }
+  | { type: 'error'; id: string; error: LambdaError }
+  | { type: 'fatal'; id: string | undefined; error: LambdaError };
+
+class InitError extends Error {
+  constructor(readonly error: LambdaError) {
+    super(error.errorMessage);
+  }
+}
+
+function lambdaError(errorType: string, errorMessage: string, trace?: readonly string[]): InitError {
+  return new InitError({ errorType, errorMessage, ...(trace ? { trace } : {}) });
+}
+
+/** The containers of one function, and its invocations. */
+export class FunctionSandbox {
+  readonly #idle: Container[] = [];
+  readonly #all = new Set<Container>();
+  readonly #waiters: ((container: Container | undefined) => void)[] = [];
+  readonly #env: Record<string, string>;
+  readonly #maxContainers: number;
+  readonly #freeze: boolean;
+  readonly #onLog: (line: string) => void;
+  #busy = 0;
+  #stopped = false;
+  #invocations = 0;
+  #coldStarts = 0;
+  #maxBusy = 0;
+
+  constructor(
+    readonly spec: FunctionSpec,
+    options: SandboxOptions,
+  ) {
+    this.#maxContainers = Math.min(
+      options.maxContainers ?? 4,
+      spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
+    );
+    this.#freeze = options.freeze ?? true;
+    const onLog = options.onLog;
+    this.#onLog = onLog ? (line) => onLog(spec.name, line) : () => {};
+    this.#env = {
+      // What Lambda's environment always has; a clean environment otherwise, as on Lambda.
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      LAMBDA_TASK_ROOT: spec.codeDir ?? '',
+      _HANDLER: spec.handler,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
+      AWS_LAMBDA_FUNCTION_NAME: spec.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      NODE_OPTIONS: '',
+      // Never the developer's ~/.aws files.
+      AWS_CONFIG_FILE: '/nonexistent/fanfold-runner/config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fanfold-runner/credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      FANFOLD_RUNNER_SDK_ROOT: PROJECT_ROOT,
+      ...options.runtimeEnv,
+      ...spec.environment,
+    };
+  }
+
+  /** Process ids of the live containers. */
+  pids(): number[] {
+    return [...this.#all].flatMap((c) => (c.dead || c.child.pid === undefined ? [] : [c.child.pid]));
+  }
+
+  /** Invocations so far, cold starts, live containers, and the most invocations at once. */
+  stats(): { invocations: number; coldStarts: number; containers: number; busy: number; maxBusy: number } {
+    return {
+      invocations: this.#invocations,
+      coldStarts: this.#coldStarts,
+      containers: this.#all.size,
+      busy: this.#busy,
+      maxBusy: this.#maxBusy,
+    };
+  }
+
+  /**
+   * Invokes the function with `payload` (JSON text). With `throttle`, an invocation beyond the
+   * function's reserved concurrency is refused with {@link ThrottledError}, as the Invoke API
+   * does; otherwise it waits for a container.
+   */
+  async invoke(
+    payload: string,
+    options: { throttle?: boolean; clientContext?: unknown } = {},
+  ): Promise<InvokeOutcome> {
+    if (this.#stopped) throw new Error(`the sandbox of ${this.spec.name} is stopped`);
+    const { reservedConcurrency } = this.spec;
+    if (options.throttle && reservedConcurrency !== undefined && this.#busy >= reservedConcurrency)
+      throw new ThrottledError('Rate Exceeded.');
+    const requestId = randomUUID();
+    const started = performance.now();
+    this.#busy++;
+    this.#maxBusy = Math.max(this.#maxBusy, this.#busy);
+    this.#invocations++;
+    try {
+      let cold = false;
+      let container: Container;
+      try {
+        const got = await this.#acquire();
+        container = got.container;
+        cold = got.cold;
+      } catch (e) {
+        if (!(e instanceof InitError)) throw e;
+        return errorOutcome(requestId, e.error, true, started);
+      }
+      const timeoutMs = this.spec.timeoutSeconds * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const context = {
+        functionName: this.spec.name,
+        invokedFunctionArn: this.spec.arn,
+        memoryLimitInMB: this.spec.memoryMb,
+        deadlineMs: Date.now() + timeoutMs,
+        logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${container.child.pid}`,
+        clientContext: options.clientContext,
+      };
+      const result = await Promise.race([container.run(requestId, payload, context), timedOut]);
+      clearTimeout(timer);
+      if (result === 'timeout') {
+        // Lambda resets the environment after a timeout: the container is gone.
+        container.kill();
+        return errorOutcome(
+          requestId,
+          {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          },
+          cold,
+          started,
+        );
+      }
+      this.#release(container);
+      if (!result.error && Buffer.byteLength(result.payload) > MAX_RESPONSE_BYTES)
+        return errorOutcome(
+          requestId,
+          {
+            errorType: 'Function.ResponseSizeTooLarge',
+            errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+          },
+          cold,
+          started,
+        );
+      return {
+        requestId,
+        payload: result.payload,
+        functionError: result.error ? 'Unhandled' : undefined,
+        logTail: result.log,
+        cold,
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async #acquire(): Promise<{ container: Container; cold: boolean }> {
+    for (;;) {
+      const idle = this.#idle.pop();
+      if (idle && !idle.dead) {
+        if (this.#freeze) idle.thaw();
+        return { container: idle, cold: false };
+      }
+      if (idle) continue;
+      if (this.#all.size < this.#maxContainers) {
+        this.#coldStarts++;
+        const container = new Container(this.spec, this.#env, this.#onLog);
+        this.#all.add(container);
+        void container.exited.then(() => {
+          this.#all.delete(container);
+          // A slot freed up: let a waiter start a container of its own.
+          this.#wake(undefined);
+        });
+        try {
+          await container.ready;
+        } catch (e) {
+          container.kill();
+          throw e;
+        }
+        return { container, cold: true };
+      }
+      const next = await new Promise<Container | undefined>((resolve) => this.#waiters.push(resolve));
+      if (this.#stopped) throw new Error(`the sandbox of ${this.spec.name} is stopped`);
+      if (next) return { container: next, cold: false };
+    }
+  }
+
+  #release(container: Container): void {
+    if (container.dead || this.#stopped) return;
+    if (this.#waiters.length > 0) {
+      this.#wake(container);
+      return;
+    }
+    if (this.#freeze) container.freeze();
+    this.#idle.push(container);
+  }
+
+  #wake(container: Container | undefined): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(container);
+    else if (container) this.#idle.push(container);
+  }
+
+  /** Kills every container (invocations in progress fail) and waits for them to exit. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    const all = [...this.#all];
+    for (const container of all) container.kill();
+    await Promise.all(all.map((c) => c.exited));
+  }
+}
+
+function errorOutcome(requestId: string, error: LambdaError, cold: boolean, started: number): InvokeOutcome {
+  return {
+    requestId,
+    payload: JSON.stringify(error),
+    functionError: 'Unhandled',
+    logTail: '',
+    cold,
+    durationMs: performance.now() - started,
+  };
+}
