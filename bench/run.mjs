@@ -7,7 +7,7 @@
 //   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
 //   node bench/run.mjs --only square,cpu           some groups: square item cpu startup overhead serial
 //   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
-//   node bench/run.mjs --wait-quiet 120            before each round, wait up to 120 s until other
+//   node bench/run.mjs --wait-quiet 120            before each run, wait up to 120 s until other
 //                                                  processes use < 0.25 cores (shared machines)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -121,20 +121,32 @@ export function writeReport(data, file) {
   );
   p(
     (i.waitQuiet
-      ? `With \`--wait-quiet ${i.waitQuiet}\`, each round started once other processes used less than 0.25 cores over 0.3 s (waiting at most ${i.waitQuiet} s). `
+      ? `With \`--wait-quiet ${i.waitQuiet}\`, each run started once other processes used less than 0.25 cores over 0.2 s (waiting at most ${i.waitQuiet} s). `
       : '') +
-      'Counted rounds per group (after one warm-up round), its duration, the 1-minute load average before → after it, and the CPU that *other* processes used meanwhile (`/proc/stat` minus this bench and its children), in cores: anything well above 0 made that group noisy.',
+      'Counted rounds per group (after one warm-up round), its duration, the 1-minute load average before → after it, and the CPU that *other* processes used while its counted runs ran (`/proc/stat` minus this bench and its children; mean over the runs, in cores): anything well above 0 made that group noisy.',
     '',
   );
   table(
-    ['group', 'counted rounds', 'seconds', 'load', 'other processes, cores'],
-    Object.entries(R).map(([g, r]) => [
-      g,
-      r.rounds,
-      sig(r.seconds),
-      r.load.map((x) => x.toFixed(2)).join(' → '),
-      Number.isFinite(r.other) ? r.other.toFixed(2) : '—',
-    ]),
+    [
+      'group',
+      'counted rounds',
+      'seconds',
+      'load',
+      'other processes, cores',
+      'counted runs during which others used > 0.5 cores',
+    ],
+    Object.entries(R).map(([g, r]) => {
+      const all = Object.values(r.runs).flat();
+      const busy = all.filter((x) => x?.other > 0.5).length;
+      return [
+        g,
+        r.rounds,
+        sig(r.seconds),
+        r.load.map((x) => x.toFixed(2)).join(' → '),
+        Number.isFinite(r.other) ? r.other.toFixed(2) : '—',
+        `${busy} of ${all.length}`,
+      ];
+    }),
   );
 
   p('## Targets', '');

@@ -35,13 +35,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Returns the last figure measured.
  */
 export async function waitQuiet(maxSeconds, threshold, log, sampleMs = 1000) {
-  const until = Date.now() + maxSeconds * 1000;
+  const start = Date.now();
+  const until = start + maxSeconds * 1000;
+  let told = false;
   for (;;) {
     const a = cpuSnapshot();
     await sleep(sampleMs);
     const other = otherCores(a, cpuSnapshot());
     if (!(other >= threshold) || Date.now() >= until) return other;
-    log(`  waiting for a quieter machine: other processes use ${other.toFixed(2)} cores`);
+    if (Date.now() - start > 5000 && !told) {
+      told = true;
+      log(`  waiting for a quieter machine: other processes use ${other.toFixed(2)} cores`);
+    }
   }
 }
 
@@ -52,21 +57,24 @@ export async function waitQuiet(maxSeconds, threshold, log, sampleMs = 1000) {
 
 /** Runs one process; wall seconds from spawn to exit, the last JSON line of its stdout as `rec`. */
 export function runOnce({ cmd, args }, timeoutMs) {
+  const cpu0 = cpuSnapshot();
   const t0 = process.hrtime.bigint();
   const p = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  // Cores' worth of CPU that other processes used while this run ran.
+  const other = otherCores(cpu0, cpuSnapshot());
   const lines = (p.stdout ?? '').split('\n').filter((l) => l.startsWith('{'));
   if (p.status !== 0 || lines.length === 0) {
     const why = p.error?.message ?? `exit ${p.status ?? p.signal}`;
     const tail = (p.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 300);
-    return { ok: false, wall, err: `${why}${tail ? `: ${tail}` : ''}` };
+    return { ok: false, wall, other, err: `${why}${tail ? `: ${tail}` : ''}` };
   }
   const recs = lines.map((l) => JSON.parse(l));
-  return { ok: true, wall, rec: recs.at(-1), recs };
+  return { ok: true, wall, other, rec: recs.at(-1), recs };
 }
 
 /**
- * With `quiet` ({ maxSeconds, threshold }), each round first waits for the machine to be quiet.
+ * With `quiet` ({ maxSeconds, threshold }), each run first waits for the machine to be quiet.
  * Round 0 is the warm-up (not counted); rounds 1..`rounds` are counted. Within a round the variants
  * run one after another, in reverse order every other round (A B C, C B A, …) so that neither side
  * always goes first. Returns { [key]: Run[] } of the counted rounds, index = round - 1.
@@ -75,21 +83,22 @@ export async function runGroup(group, log, quiet) {
   const { variants, rounds, timeoutMs = 180_000 } = group;
   const out = Object.fromEntries(variants.map((v) => [v.key, []]));
   const load = [loadavg()[0]];
-  const cpu0 = cpuSnapshot();
   const t0 = Date.now();
   for (let r = 0; r <= rounds; r++) {
-    // On a shared machine, start each round when other processes are (nearly) idle: a round is
-    // what a ratio pairs, so a burst of foreign work should not fall inside one.
-    if (quiet) await waitQuiet(quiet.maxSeconds, quiet.threshold, log, 300);
     const order = r % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
+      // On a shared machine, start each run when other processes are (nearly) idle.
+      if (quiet) await waitQuiet(quiet.maxSeconds, quiet.threshold, log, 200);
       const run = runOnce(v, timeoutMs);
       if (!run.ok) log(`  ${group.id} ${v.key} round ${r}: FAILED ${run.err}`);
       if (r > 0) out[v.key][r - 1] = run;
     }
   }
   load.push(loadavg()[0]);
-  const other = otherCores(cpu0, cpuSnapshot());
+  // Mean of the counted runs' figures, weighted by their length (waiting time is left out).
+  const counted = Object.values(out).flat();
+  const time = counted.reduce((a, x) => a + x.wall, 0);
+  const other = counted.reduce((a, x) => a + (x.other ?? Number.NaN) * x.wall, 0) / time;
   const seconds = (Date.now() - t0) / 1000;
   log(
     `  ${group.id}: ${rounds} counted rounds + 1 warm-up, ${seconds.toFixed(1)} s, load ${load.map((l) => l.toFixed(2)).join('→')}, other processes ${other.toFixed(2)} cores`,
