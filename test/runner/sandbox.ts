@@ -274,6 +274,9 @@ export class FunctionSandbox {
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fanfold-runner/credentials',
       AWS_EC2_METADATA_DISABLED: 'true',
       FANFOLD_RUNNER_SDK_ROOT: PROJECT_ROOT,
+      // The bundle runs on this machine's Node, not the function's declared runtime (nodejs22.x
+      // and up for fanfold): the SDK's warning about Node 20 is about the host, not the function.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...options.runtimeEnv,
       ...spec.environment,
     };
