@@ -108,10 +108,14 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
   const settings = resolveOptions(o);
   let found: Promise<StackResources> | undefined;
   const resources = (): Promise<StackResources> => {
-    found ??= findResources(settings);
-    // A failed lookup (a stack not deployed yet) is tried again by the next pool call.
-    found.catch(() => (found = undefined));
-    return found;
+    if (found) return found;
+    const lookup = findResources(settings);
+    found = lookup;
+    // A failed lookup (a stack not deployed yet) is tried again by the next pool.
+    lookup.catch(() => {
+      if (found === lookup) found = undefined;
+    });
+    return lookup;
   };
   return {
     kind: 'aws',
