@@ -76,9 +76,9 @@ export function parseSqsEvent(event: unknown): Delivery[] {
 
 /**
  * The {@link WorkQueue} the engine settles an ESM batch through. `ack` marks a delivery done (the
- * ESM deletes it); `setVisibility(r, 0)` marks it for retry; `setVisibility(r, ms > 0)` (a finaliser
- * lease held by another party) changes its visibility on the real queue, so it comes back when the
- * lease ends, and marks it for retry. A delivery left unsettled (an adapter error) is retried too.
+ * ESM deletes it); `setVisibility(r, ms)` changes its visibility on the real queue and marks it for
+ * retry: `0` for a crash or a malformed body (it comes back at once), `ms > 0` for a finaliser lease
+ * held by another party (it comes back when the lease ends). A delivery left unsettled (an adapter error) is retried too.
  * `send` goes to the real queue; `receive` is refused: the ESM receives.
  *
  * One instance serves a container's invocations, one at a time, as Lambda runs them.
@@ -120,7 +120,9 @@ export class EsmBatchQueue implements WorkQueue {
 
   async setVisibility(receipt: string, ms: number): Promise<void> {
     this.#acked.delete(receipt);
-    if (ms > 0) await this.#real.setVisibility(receipt, ms);
+    // Also for 0 (a crashed thread, a malformed body): the message comes back at once, as on the
+    // local host, instead of after the queue's whole visibility timeout (6 × the worker timeout).
+    await this.#real.setVisibility(receipt, ms);
   }
 
   /**
