@@ -217,6 +217,26 @@ export class Pool<T extends TaskMap> {
     });
   }
 
+  /**
+   * Reattaches to a job by id (from `onProgress`), for example after the process that submitted it
+   * was restarted: resolves with the job's results (an array for map/starmap, the folded value for
+   * mapReduce), or rejects with its error. Most useful on the AWS context, where jobs outlive callers.
+   *
+   * @example
+   * ```ts
+   * const results = (await pool.attach(savedJobId)) as number[];
+   * ```
+   */
+  attach(jobId: string, options: Pick<MapOptions, 'onProgress'> = {}): Promise<unknown> {
+    return this.#run('attach', (c) => {
+      if (typeof jobId !== 'string' || jobId.length === 0) {
+        throw new InvalidArgumentError(`Expected jobId to be a non-empty string, got ${received(jobId)}`);
+      }
+      const o = this.#mapOptions(options, 'options', ['onProgress']);
+      return c.attach(jobId, { onProgress: o.onProgress });
+    });
+  }
+
   /** Accepts no more work; running and queued work finishes, then the workers exit. */
   close(): void {
     if (this.#state !== 'RUN') return;

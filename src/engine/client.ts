@@ -121,6 +121,31 @@ export class JobClient {
     }
   }
 
+  /**
+   * Waits for a job submitted earlier, by this caller or by one that has gone (its id from
+   * `onProgress`), and returns what the original call would have: the results in input order for
+   * map and starmap, the folded value for mapReduce. The job is released afterwards.
+   */
+  async attach(jobId: string, opts: CallOptions = {}): Promise<unknown> {
+    const found = await this.#o.store.getJob(jobId);
+    if (!found)
+      throw new InvalidArgumentError(
+        `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
+      );
+    this.#active.add(jobId);
+    try {
+      const job = await this.#wait(jobId, opts.onProgress);
+      if (job.kind === 'mapReduce') {
+        if (!job.result)
+          throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
+        return decodeValue(await unspill(job.result, this.#o.blobs));
+      }
+      return await this.#collect(jobId, job.total ?? 0, undefined);
+    } finally {
+      await this.#release(jobId);
+    }
+  }
+
   /** Cancels every active job: their waits reject with JobCancelledError. */
   async cancelAll(reason: string): Promise<void> {
     await Promise.all([...this.#active].map((id) => this.#cancel(id, reason)));
@@ -201,7 +226,7 @@ export class JobClient {
     throw new JobExpiredError(job.id);
   }
 
-  async #collect(jobId: string, chunks: number, n: number): Promise<unknown[]> {
+  async #collect(jobId: string, chunks: number, n: number | undefined): Promise<unknown[]> {
     const indices = Array.from({ length: chunks }, (_, i) => i);
     const found = await this.#o.store.readResults(jobId, indices);
     // push, not `new Array(n)`: V8 keeps a pushed array packed, while a large preallocated one
@@ -217,7 +242,7 @@ export class JobClient {
       const list = decodeList(await unspill(d, this.#o.blobs));
       for (let k = 0; k < list.length; k++) out.push(list[k]);
     }
-    if (out.length !== n) {
+    if (n !== undefined && out.length !== n) {
       throw new TaskError(
         { name: 'Error', message: `Job ${jobId} returned ${out.length} results for ${n} items` },
         jobId,

@@ -120,6 +120,8 @@ export interface EngineOptions {
 export interface Engine {
   readonly backend: Omit<MemoryBackend, 'store'> & { readonly store: AuditedStore };
   readonly client: JobClient;
+  /** The coordinator the client calls (a caller that vanished would have called it too). */
+  readonly coordinator: Coordinator;
   readonly executor: InlineExecutor;
   readonly hosts: Host[];
   readonly errors: unknown[];
@@ -166,6 +168,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const engine: Engine = {
     backend,
     client,
+    coordinator,
     executor,
     hosts,
     errors,

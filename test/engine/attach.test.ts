@@ -1,0 +1,47 @@
+/** Reattaching to a job by id after the caller that submitted it went away. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, TaskError } from '../../src/errors.js';
+import fixture from '../fixtures/tasks.js';
+import { type Engine, startEngine } from './harness.js';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.close();
+  engine = undefined;
+});
+
+const submit = (e: Engine, jobId: string, kind: 'map' | 'mapReduce', task: string, reducer?: string) =>
+  e.coordinator.handle({
+    v: 1,
+    type: 'submit',
+    jobId,
+    kind,
+    task,
+    input: { kind: 'range', start: 0, stop: 20, step: 1 },
+    chunksize: 3,
+    workers: 2,
+    deadline: Date.now() + 10_000,
+    ...(reducer ? { reducer } : {}),
+  });
+
+describe('JobClient.attach()', () => {
+  it('returns the results of a map job whose caller is gone, in input order, and releases it', async () => {
+    engine = startEngine({ tasks: fixture.tasks });
+    await submit(engine, 'job-a', 'map', 'square');
+    expect(await engine.client.attach('job-a')).toEqual(Array.from({ length: 20 }, (_, i) => i * i));
+    expect(await engine.backend.store.getJob('job-a')).toBeUndefined();
+  });
+
+  it('returns the folded value of a mapReduce job', async () => {
+    engine = startEngine({ tasks: fixture.tasks });
+    await submit(engine, 'job-b', 'mapReduce', 'square', 'sum');
+    expect(await engine.client.attach('job-b')).toBe(2470);
+  });
+
+  it("rejects with the job's error, and with InvalidArgumentError for an unknown id", async () => {
+    engine = startEngine({ tasks: fixture.tasks });
+    await submit(engine, 'job-c', 'map', 'failOn');
+    await expect(engine.client.attach('job-c')).rejects.toBeInstanceOf(TaskError);
+    await expect(engine.client.attach('nope')).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
