@@ -1,0 +1,311 @@
+/**
+ * The `Fanfold` CDK construct: everything a fanfold pool needs on AWS, with one `new`. A table for
+ * jobs, results and locks; a work queue with its dead-letter queue; a bucket for payloads over the
+ * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
+ * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
+import { ENV } from '../src/aws/lambda/env.js';
+import { InvalidArgumentError } from '../src/errors.js';
+import type { FanfoldProps, ResolvedProps } from './props.js';
+import { resolveFanfoldProps } from './resolve-props.js';
+
+export type { FanfoldFunctionProps, FanfoldProps, FanfoldWorkerProps } from './props.js';
+export { FANFOLD_DEFAULTS } from './props.js';
+
+/**
+ * The stack outputs, by logical id: stable names that the `aws` context finds with
+ * DescribeStacks (`src/aws/invoke.ts` reads the first four). One `Fanfold` per stack, therefore.
+ */
+export const FANFOLD_OUTPUTS = Object.freeze({
+  coordinator: 'FanfoldCoordinatorFunction',
+  table: 'FanfoldTable',
+  bucket: 'FanfoldBucket',
+  workers: 'FanfoldWorkers',
+  queueUrl: 'FanfoldQueueUrl',
+  deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
+});
+
+/** The bucket prefix under which the functions and the client keep payloads (`awsBackend`'s default). */
+export const PAYLOAD_PREFIX = 'fanfold/';
+
+/**
+ * What the functions do to the table (`DynamoJobStore`): item reads and writes, conditional
+ * transactions (whose condition checks are `ConditionCheckItem`), queries and batches. No Scan.
+ */
+const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+/** The `require` that CommonJS dependencies call inside an ESM bundle. */
+const REQUIRE_BANNER =
+  "import { createRequire as __fanfoldCreateRequire } from 'node:module'; const require = __fanfoldCreateRequire(import.meta.url);";
+
+/**
+ * Fanfold on AWS Lambda. Deploy it, then use `aws({ tasks, stack })` with the same tasks module.
+ *
+ * @example
+ * ```ts
+ * import { App, Stack } from 'aws-cdk-lib';
+ * import { Fanfold } from 'fanfold/cdk';
+ * const app = new App();
+ * const stack = new Stack(app, 'Fanfold');
+ * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+ * fanfold.grantSubmit(myRole);
+ * ```
+ */
+export class Fanfold extends Construct {
+  /** Jobs, chunk results, locks and values: partition key `pk`, sort key `sk`, TTL `expiresAt`. */
+  readonly table: Table;
+  /** The work queue: one message per chunk (or finalisation). */
+  readonly queue: Queue;
+  /** Where chunk messages go after `maxReceiveCount` deliveries; the dead-letter function drains it. */
+  readonly deadLetterQueue: Queue;
+  /** Payloads over the message and item size limits, under `fanfold/`; they expire on their own. */
+  readonly bucket: Bucket;
+  /** Creates jobs and puts their chunks on the work queue; the `aws` context invokes it. */
+  readonly coordinator: NodejsFunction;
+  /** Runs batches of chunks from the work queue on a pool of worker threads. */
+  readonly worker: NodejsFunction;
+  /** Fails the jobs of chunks that exhausted their deliveries. */
+  readonly deadLetterFunction: NodejsFunction;
+  /** The worker's event source mapping on the work queue. */
+  readonly workerEventSource: SqsEventSource;
+  /** The dead-letter function's event source mapping on the dead-letter queue. */
+  readonly deadLetterEventSource: SqsEventSource;
+  /** The functions' log groups. */
+  readonly logGroups: {
+    readonly coordinator: LogGroup;
+    readonly worker: LogGroup;
+    readonly deadLetter: LogGroup;
+  };
+  /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
+  readonly threads: number;
+  /** Parallel workers the stack runs: concurrent worker invocations × threads (`FANFOLD_WORKERS`). */
+  readonly workers: number;
+
+  constructor(scope: Construct, id: string, props: FanfoldProps) {
+    super(scope, id);
+    const p = resolveFanfoldProps(props);
+    this.threads = p.threads;
+    this.workers = p.workers;
+    const stateful = { removalPolicy: p.removalPolicy };
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: p.pointInTimeRecovery },
+      ...stateful,
+    });
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // AWS's rule for a queue that feeds a function: at least 6 × its timeout.
+      visibilityTimeout: Duration.seconds(6 * p.deadLetter.timeout.toSeconds()),
+    });
+    const window = p.worker.maxBatchingWindow?.toSeconds() ?? 0;
+    this.queue = new Queue(this, 'Queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * p.worker.timeout.toSeconds() + window),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: p.maxReceiveCount },
+    });
+
+    this.bucket = new Bucket(this, 'Bucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      lifecycleRules: [
+        { expiration: p.payloadExpiration, abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      ...stateful,
+      // A bucket must be empty to be deleted.
+      autoDeleteObjects: p.removalPolicy === RemovalPolicy.DESTROY,
+    });
+
+    const environment: Record<string, string> = {
+      [ENV.table]: this.table.tableName,
+      [ENV.queueUrl]: this.queue.queueUrl,
+      [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+      [ENV.bucket]: this.bucket.bucketName,
+      [ENV.threads]: String(p.threads),
+      [ENV.maxReceiveCount]: String(p.maxReceiveCount),
+      // A finaliser's lease outlives any invocation that holds it: Lambda ends it at the timeout.
+      [ENV.leaseMs]: String(p.worker.timeout.toMilliseconds()),
+      [ENV.workers]: String(p.workers),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const fn = (name: string, file: string, settings: ResolvedProps['coordinator']) =>
+      this.#function(name, file, settings, p, environment);
+    const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
+    const worker = fn('Worker', 'worker.ts', p.worker);
+    const deadLetter = fn('DeadLetter', 'dlq.ts', p.deadLetter);
+    this.coordinator = coordinator.fn;
+    this.worker = worker.fn;
+    this.deadLetterFunction = deadLetter.fn;
+    this.logGroups = {
+      coordinator: coordinator.logGroup,
+      worker: worker.logGroup,
+      deadLetter: deadLetter.logGroup,
+    };
+
+    // The coordinator: creates jobs, spills inputs, sends chunks; deletes a released job's blobs.
+    this.queue.grantSendMessages(this.coordinator);
+    this.table.grant(this.coordinator, ...TABLE_ACTIONS);
+    this.#grantPayloads(this.coordinator);
+    // The worker: its event source mapping grants consuming (ChangeMessageVisibility included).
+    this.workerEventSource = new SqsEventSource(this.queue, {
+      batchSize: p.worker.batchSize,
+      reportBatchItemFailures: true,
+      ...(p.worker.maxBatchingWindow ? { maxBatchingWindow: p.worker.maxBatchingWindow } : {}),
+      ...(p.worker.maxConcurrency !== undefined ? { maxConcurrency: p.worker.maxConcurrency } : {}),
+      ...(p.worker.provisionedPollerConfig
+        ? { provisionedPollerConfig: p.worker.provisionedPollerConfig }
+        : {}),
+    });
+    this.worker.addEventSource(this.workerEventSource);
+    this.table.grant(this.worker, ...TABLE_ACTIONS);
+    this.#grantPayloads(this.worker);
+    // The dead-letter function: only the table (it fails jobs; it reads no payloads).
+    this.deadLetterEventSource = new SqsEventSource(this.deadLetterQueue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
+    this.deadLetterFunction.addEventSource(this.deadLetterEventSource);
+    this.table.grant(this.deadLetterFunction, ...TABLE_ACTIONS);
+
+    this.#outputs();
+  }
+
+  /**
+   * Lets `principal` run pools on this stack: invoke the coordinator, read jobs and results from
+   * the table (GetItem, Query, BatchGetItem), and read and write payloads under `fanfold/` in the
+   * bucket. Nothing else: the coordinator does every other write.
+   *
+   * @example
+   * ```ts
+   * fanfold.grantSubmit(new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
+   * ```
+   */
+  grantSubmit(principal: iam.IGrantable): iam.Grant {
+    return this.coordinator
+      .grantInvoke(principal)
+      .combine(this.table.grant(principal, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'))
+      .combine(this.#grantPayloads(principal));
+  }
+
+  /** Read, write and delete payload objects under the prefix; list only the prefix. */
+  #grantPayloads(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resourceArns: [this.bucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
+    }).combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${PAYLOAD_PREFIX}*`] } },
+      }),
+    );
+  }
+
+  #function(
+    name: string,
+    file: string,
+    settings: ResolvedProps['coordinator'],
+    p: ResolvedProps,
+    environment: Record<string, string>,
+  ): { fn: NodejsFunction; logGroup: LogGroup } {
+    const logGroup = new LogGroup(this, `${name}Logs`, {
+      retention: p.logRetention,
+      removalPolicy: p.removalPolicy,
+    });
+    // An own role instead of CDK's default one, whose managed policy writes logs to any group.
+    const role = new iam.Role(this, `${name}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `fanfold ${name.toLowerCase()} function`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new NodejsFunction(this, name, {
+      entry: join(functionsDir(), file),
+      handler: 'handler',
+      runtime: p.runtime as Runtime,
+      architecture: p.architecture as Architecture,
+      memorySize: settings.memorySize,
+      timeout: settings.timeout,
+      role,
+      logGroup,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        sourceMap: true,
+        // The runtime carries the AWS SDK v3.
+        externalModules: ['@aws-sdk/*'],
+        // `functions/*.ts` import the tasks as `@fanfold/tasks`: each bundle carries the caller's.
+        esbuildArgs: { '--alias:@fanfold/tasks': p.tasks },
+      },
+    });
+    return { fn, logGroup };
+  }
+
+  #outputs(): void {
+    const stack = Stack.of(this);
+    const clash = Object.values(FANFOLD_OUTPUTS).find((id) => stack.node.tryFindChild(id) !== undefined);
+    if (clash)
+      throw new InvalidArgumentError(
+        `Stack ${stack.stackName} already has a Fanfold construct (output ${clash}): put each Fanfold in its own stack`,
+      );
+    const output = (id: string, value: string, description: string) => {
+      // A child of the stack named as its logical id: the name the `aws` context looks for.
+      const o = new CfnOutput(stack, id, { value, description });
+      o.overrideLogicalId(id);
+    };
+    output(FANFOLD_OUTPUTS.coordinator, this.coordinator.functionName, 'fanfold coordinator function');
+    output(FANFOLD_OUTPUTS.table, this.table.tableName, 'fanfold job table');
+    output(FANFOLD_OUTPUTS.bucket, this.bucket.bucketName, 'fanfold payload bucket');
+    output(FANFOLD_OUTPUTS.workers, String(this.workers), 'parallel workers (worker concurrency x threads)');
+    output(FANFOLD_OUTPUTS.queueUrl, this.queue.queueUrl, 'fanfold work queue');
+    output(FANFOLD_OUTPUTS.deadLetterQueueUrl, this.deadLetterQueue.queueUrl, 'fanfold dead-letter queue');
+  }
+}
+
+/** `functions/` of the fanfold package, from this file in `infra/` or in `dist/cdk/infra/`. */
+function functionsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'fanfold')
+      return join(dir, 'functions');
+    const up = dirname(dir);
+    if (up === dir)
+      throw new Error(`fanfold's package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}

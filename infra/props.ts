@@ -1,0 +1,122 @@
+/**
+ * The props of the {@link Fanfold} construct, documented field by field, and their frozen
+ * defaults. `resolve-props.ts` applies and checks them.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Architecture, ProvisionedPollerConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+/** Memory and timeout of one of the stack's functions. */
+export interface FanfoldFunctionProps {
+  /** Memory in MB, 128 to 10,240 (vCPUs grow with it: one per 1,769 MB). @default per function, see {@link FanfoldProps} */
+  readonly memorySize?: number;
+  /** Timeout, 1 s to 15 min, in whole seconds. @default per function, see {@link FanfoldProps} */
+  readonly timeout?: Duration;
+}
+
+/** The worker function and the event source mapping that feeds it from the work queue. */
+export interface FanfoldWorkerProps extends FanfoldFunctionProps {
+  /**
+   * Memory in MB. The worker runs one thread per 1,769 MB (a vCPU's credit), 1 to 6 threads.
+   * @default 3538 (2 vCPUs, 2 threads)
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout: the longest a batch of chunks may run. It also sets the finaliser lease
+   * (`FANFOLD_LEASE_MS`) and the queue's visibility timeout (6 × timeout + batching window), so a
+   * worker that dies costs that long before its chunks run again.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /** Chunk messages per invocation, 1 to 10,000 (over 10 needs a `maxBatchingWindow`). @default 10 */
+  readonly batchSize?: number;
+  /** How long the event source mapping gathers a batch, up to 5 minutes. @default no window (Lambda's 0) */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * The most worker invocations that run at once, 2 to 1,000. Not with `provisionedPollerConfig`.
+   * @default 50 (unless `provisionedPollerConfig` is set)
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Provisioned mode for the event source mapping (pollers always on, faster scale-up, billed per
+   * poller-hour): minimumPollers 2 to 200, maximumPollers 2 to 2,000. Not with `maxConcurrency`.
+   * @default standard mode
+   */
+  readonly provisionedPollerConfig?: ProvisionedPollerConfig;
+}
+
+/** Props of the {@link Fanfold} construct. */
+export interface FanfoldProps {
+  /**
+   * The tasks module (its default export is `defineTasks(...)`): an absolute path, a path relative
+   * to the working directory, or a `file:` URL. It is bundled into the coordinator and the worker
+   * as `@fanfold/tasks`.
+   */
+  readonly tasks: string | URL;
+  /** The Lambda runtime of the three functions: `Runtime.NODEJS_22_X` or `Runtime.NODEJS_24_X`. @default Runtime.NODEJS_22_X */
+  readonly runtime?: Runtime;
+  /** The functions' architecture. @default Architecture.ARM_64 (20% cheaper per GB-second) */
+  readonly architecture?: Architecture;
+  /** The coordinator, which creates jobs and puts their chunks on the work queue. @default { memorySize: 1769, timeout: Duration.minutes(1) } */
+  readonly coordinator?: FanfoldFunctionProps;
+  /** The worker and its event source mapping. @default see {@link FanfoldWorkerProps} */
+  readonly worker?: FanfoldWorkerProps;
+  /** The dead-letter function, which fails the jobs of chunks that exhausted their deliveries. @default { memorySize: 256, timeout: Duration.seconds(30) } */
+  readonly deadLetter?: FanfoldFunctionProps;
+  /** Deliveries of a chunk message before it goes to the dead-letter queue, 1 to 1,000. @default 5 */
+  readonly maxReceiveCount?: number;
+  /** How long payloads stay in the bucket, in whole days (longer than any job runs). @default Duration.days(7) */
+  readonly payloadExpiration?: Duration;
+  /** Point-in-time recovery of the table (its items are jobs in flight; they expire by TTL). @default false */
+  readonly pointInTimeRecovery?: boolean;
+  /**
+   * What `cdk destroy` does with the table, the bucket and the log groups. `DESTROY` also empties
+   * the bucket first (a custom resource that CDK adds).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/** The props with every default applied, checked. */
+export interface ResolvedProps {
+  readonly tasks: string;
+  readonly runtime: Runtime;
+  readonly architecture: Architecture;
+  readonly coordinator: { readonly memorySize: number; readonly timeout: Duration };
+  readonly deadLetter: { readonly memorySize: number; readonly timeout: Duration };
+  readonly worker: {
+    readonly memorySize: number;
+    readonly timeout: Duration;
+    readonly batchSize: number;
+    readonly maxBatchingWindow: Duration | undefined;
+    readonly maxConcurrency: number | undefined;
+    readonly provisionedPollerConfig: ProvisionedPollerConfig | undefined;
+  };
+  readonly maxReceiveCount: number;
+  readonly payloadExpiration: Duration;
+  readonly pointInTimeRecovery: boolean;
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: RetentionDays;
+  /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
+  readonly threads: number;
+  /** Parallel workers of the stack (`FANFOLD_WORKERS`): concurrent worker invocations × threads. */
+  readonly workers: number;
+}
+
+/** The defaults, in one place. */
+export const FANFOLD_DEFAULTS = Object.freeze({
+  coordinator: Object.freeze({ memorySize: 1769, timeout: Duration.minutes(1) }),
+  worker: Object.freeze({
+    memorySize: 3538,
+    timeout: Duration.minutes(5),
+    batchSize: 10,
+    maxConcurrency: 50,
+  }),
+  deadLetter: Object.freeze({ memorySize: 256, timeout: Duration.seconds(30) }),
+  maxReceiveCount: 5,
+  payloadExpiration: Duration.days(7),
+  /** The event source mapping's pollers in provisioned mode when `maximumPollers` is not given (Lambda's default). */
+  maximumPollers: 200,
+});

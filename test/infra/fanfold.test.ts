@@ -1,0 +1,478 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
+import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
+import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
+
+const TASKS = fileURLToPath(new URL('./fixtures/tasks.ts', import.meta.url));
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
+
+/** A stack with one Fanfold; bundling skipped (the template is the same, the code is not built). */
+function build(props: Partial<FanfoldProps> = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Test');
+  const fanfold = new Fanfold(stack, 'Fanfold', { tasks: TASKS, ...props });
+  return { app, stack, fanfold, template: () => Template.fromStack(stack) };
+}
+
+function logicalId(stack: Stack, c: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(c.node.defaultChild as CfnElement);
+}
+
+/** Every statement of the inline policies attached to the role with logical id `roleId`. */
+function statementsOf(template: Template, roleId: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+  });
+  return Object.values(policies).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+        .Statement,
+  );
+}
+
+function actionsOf(statements: Statement[]): string[] {
+  return statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+}
+
+const ref = (id: string) => ({ Ref: id });
+const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+describe('Fanfold', () => {
+  describe('resources', () => {
+    it('creates a pay-per-request table keyed pk/sk with TTL on expiresAt, retained by default', () => {
+      const t = build().template();
+      t.resourceCountIs('AWS::DynamoDB::Table', 1);
+      t.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: {
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          // The attribute the job store writes.
+          TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+        },
+      });
+    });
+
+    it('makes an encrypted work queue whose visibility is 6 x the worker timeout + the window, redriving after 5 receives', () => {
+      const { stack, fanfold, template } = build({
+        worker: { timeout: Duration.minutes(2), maxBatchingWindow: Duration.seconds(20) },
+      });
+      const t = template();
+      t.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 6 * 120 + 20,
+        RedrivePolicy: {
+          deadLetterTargetArn: arn(logicalId(stack, fanfold.deadLetterQueue)),
+          maxReceiveCount: 5,
+        },
+      });
+      t.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        // The dead-letter function's default timeout is 30 s.
+        VisibilityTimeout: 180,
+      });
+      // enforceSSL on both queues.
+      t.resourcePropertiesCountIs(
+        'AWS::SQS::QueuePolicy',
+        {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        },
+        2,
+      );
+    });
+
+    it('takes maxReceiveCount from props', () => {
+      build({ maxReceiveCount: 9 })
+        .template()
+        .hasResourceProperties('AWS::SQS::Queue', {
+          RedrivePolicy: Match.objectLike({ maxReceiveCount: 9 }),
+        });
+    });
+
+    it('makes a private, encrypted, SSL-only bucket whose payloads expire after 7 days', () => {
+      const t = build().template();
+      t.hasResource('AWS::S3::Bucket', {
+        DeletionPolicy: 'Retain',
+        Properties: {
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            ],
+          },
+          LifecycleConfiguration: {
+            Rules: [
+              Match.objectLike({
+                ExpirationInDays: 7,
+                AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+                Status: 'Enabled',
+              }),
+            ],
+          },
+        },
+      });
+      t.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('destroys the table and empties and destroys the bucket with RemovalPolicy.DESTROY', () => {
+      const t = build({ removalPolicy: RemovalPolicy.DESTROY, pointInTimeRecovery: true }).template();
+      t.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        Properties: Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      });
+      t.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+      t.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+    });
+  });
+
+  describe('functions', () => {
+    it('runs three arm64 nodejs22.x functions with the documented memory and timeouts', () => {
+      const t = build().template();
+      const common = { Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' };
+      t.hasResourceProperties('AWS::Lambda::Function', { ...common, MemorySize: 1769, Timeout: 60 });
+      t.hasResourceProperties('AWS::Lambda::Function', { ...common, MemorySize: 3538, Timeout: 300 });
+      t.hasResourceProperties('AWS::Lambda::Function', { ...common, MemorySize: 256, Timeout: 30 });
+    });
+
+    it('sets the ENV contract on every function', () => {
+      const { stack, fanfold, template } = build();
+      const t = template();
+      const functions = t.findResources('AWS::Lambda::Function');
+      expect(Object.keys(functions)).toHaveLength(3);
+      for (const fn of Object.values(functions)) {
+        expect((fn as { Properties: { Environment: unknown } }).Properties.Environment).toEqual({
+          Variables: {
+            FANFOLD_TABLE: ref(logicalId(stack, fanfold.table)),
+            FANFOLD_QUEUE_URL: ref(logicalId(stack, fanfold.queue)),
+            FANFOLD_DLQ_URL: ref(logicalId(stack, fanfold.deadLetterQueue)),
+            FANFOLD_BUCKET: ref(logicalId(stack, fanfold.bucket)),
+            FANFOLD_THREADS: '2',
+            FANFOLD_MAX_RECEIVE_COUNT: '5',
+            FANFOLD_LEASE_MS: '300000',
+            FANFOLD_WORKERS: '100',
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        });
+      }
+    });
+
+    it('derives threads, workers and the lease from the worker settings, and takes the runtime', () => {
+      const { fanfold, template } = build({
+        runtime: Runtime.NODEJS_24_X,
+        worker: { memorySize: 10_240, timeout: Duration.minutes(15), maxConcurrency: 200 },
+      });
+      expect(fanfold.threads).toBe(6);
+      expect(fanfold.workers).toBe(1200);
+      template().hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        MemorySize: 10_240,
+        Timeout: 900,
+        Environment: {
+          Variables: Match.objectLike({
+            FANFOLD_THREADS: '6',
+            FANFOLD_WORKERS: '1200',
+            FANFOLD_LEASE_MS: '900000',
+          }),
+        },
+      });
+    });
+  });
+
+  describe('event source mappings', () => {
+    it('feeds the worker batches of 10 with partial batch responses and at most 50 at once', () => {
+      const { stack, fanfold, template } = build();
+      const t = template();
+      t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: arn(logicalId(stack, fanfold.queue)),
+        FunctionName: ref(logicalId(stack, fanfold.worker)),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 50 },
+        MaximumBatchingWindowInSeconds: Match.absent(),
+      });
+      t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: arn(logicalId(stack, fanfold.deadLetterQueue)),
+        FunctionName: ref(logicalId(stack, fanfold.deadLetterFunction)),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it('takes batch size, window and concurrency from props', () => {
+      build({ worker: { batchSize: 100, maxBatchingWindow: Duration.seconds(5), maxConcurrency: 1000 } })
+        .template()
+        .hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          BatchSize: 100,
+          MaximumBatchingWindowInSeconds: 5,
+          ScalingConfig: { MaximumConcurrency: 1000 },
+        });
+    });
+
+    it('uses provisioned mode instead of a concurrency cap when provisionedPollerConfig is given', () => {
+      const { fanfold, template } = build({
+        worker: { provisionedPollerConfig: { minimumPollers: 2, maximumPollers: 20 } },
+      });
+      template().hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 20 },
+        ScalingConfig: Match.absent(),
+      });
+      // 20 pollers x 10 invokes each, x 2 threads.
+      expect(fanfold.workers).toBe(400);
+    });
+  });
+
+  describe('permissions', () => {
+    it('grants no action on "*" and attaches no managed policy', () => {
+      const t = build().template();
+      const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+            .Statement,
+      );
+      expect(statements.length).toBeGreaterThan(0);
+      // No statement needs a "*" resource: logs go to the functions' own log groups.
+      for (const s of statements) {
+        const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+        expect(resources).not.toContain('*');
+        expect(JSON.stringify(s.Action)).not.toMatch(/:\*"/);
+      }
+      for (const role of Object.values(t.findResources('AWS::IAM::Role')))
+        expect(
+          (role as { Properties: { ManagedPolicyArns?: unknown } }).Properties.ManagedPolicyArns,
+        ).toBeUndefined();
+    });
+
+    it('gives each function only what it does, on the construct’s own resources', () => {
+      const { stack, fanfold, template } = build();
+      const t = template();
+      const role = (fn: { role?: iam.IRole }) => logicalId(stack, fn.role as iam.Role);
+      const table = [
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ];
+      const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+      const payloads = ['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject'];
+      const consume = [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ];
+      const send = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+      expect(actionsOf(statementsOf(t, role(fanfold.coordinator)))).toEqual(
+        [...table, ...logs, ...payloads, ...send].sort(),
+      );
+      expect(actionsOf(statementsOf(t, role(fanfold.worker)))).toEqual(
+        [...table, ...logs, ...payloads, ...consume].sort(),
+      );
+      expect(actionsOf(statementsOf(t, role(fanfold.deadLetterFunction)))).toEqual(
+        [...table, ...logs, ...consume].sort(),
+      );
+
+      const workerStatements = statementsOf(t, role(fanfold.worker));
+      const sqs = workerStatements.find((s) => actionsOf([s]).includes('sqs:ReceiveMessage'));
+      expect(sqs?.Resource).toEqual(arn(logicalId(stack, fanfold.queue)));
+      const dlqSqs = statementsOf(t, role(fanfold.deadLetterFunction)).find((s) =>
+        actionsOf([s]).includes('sqs:ReceiveMessage'),
+      );
+      expect(dlqSqs?.Resource).toEqual(arn(logicalId(stack, fanfold.deadLetterQueue)));
+      const dynamo = workerStatements.find((s) => actionsOf([s]).includes('dynamodb:PutItem'));
+      expect(dynamo?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      const objects = workerStatements.find((s) => actionsOf([s]).includes('s3:PutObject'));
+      expect(objects?.Resource).toEqual({
+        'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
+      });
+      const list = workerStatements.find((s) => actionsOf([s]).includes('s3:ListBucket'));
+      expect(list).toMatchObject({
+        Resource: arn(logicalId(stack, fanfold.bucket)),
+        Condition: { StringLike: { 's3:prefix': ['fanfold/*'] } },
+      });
+      const log = workerStatements.find((s) => actionsOf([s]).includes('logs:PutLogEvents'));
+      expect(log?.Resource).toEqual(arn(logicalId(stack, fanfold.logGroups.worker)));
+    });
+
+    it('grantSubmit allows invoking the coordinator, reading the table and the payloads, nothing else', () => {
+      const { stack, fanfold, template } = build();
+      const user = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+      fanfold.grantSubmit(user);
+      const statements = statementsOf(template(), logicalId(stack, user));
+      expect(actionsOf(statements)).toEqual(
+        [
+          'lambda:InvokeFunction',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          's3:GetObject',
+          's3:PutObject',
+          's3:DeleteObject',
+          's3:ListBucket',
+        ].sort(),
+      );
+      const coordinator = arn(logicalId(stack, fanfold.coordinator));
+      const invoke = statements.find((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
+      expect(invoke?.Resource).toEqual([coordinator, { 'Fn::Join': ['', [coordinator, ':*']] }]);
+      const read = statements.find((s) => actionsOf([s]).includes('dynamodb:GetItem'));
+      expect(read?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      const objects = statements.find((s) => actionsOf([s]).includes('s3:GetObject'));
+      expect(objects?.Resource).toEqual({
+        'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
+      });
+    });
+  });
+
+  describe('outputs', () => {
+    it('names the resources with stable output ids', () => {
+      const { stack, fanfold, template } = build();
+      const outputs = template().toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(Object.keys(outputs).sort()).toEqual(Object.values(FANFOLD_OUTPUTS).sort());
+      expect(outputs[FANFOLD_OUTPUTS.coordinator]?.Value).toEqual(ref(logicalId(stack, fanfold.coordinator)));
+      expect(outputs[FANFOLD_OUTPUTS.table]?.Value).toEqual(ref(logicalId(stack, fanfold.table)));
+      expect(outputs[FANFOLD_OUTPUTS.bucket]?.Value).toEqual(ref(logicalId(stack, fanfold.bucket)));
+      expect(outputs[FANFOLD_OUTPUTS.queueUrl]?.Value).toEqual(ref(logicalId(stack, fanfold.queue)));
+      expect(outputs[FANFOLD_OUTPUTS.deadLetterQueueUrl]?.Value).toEqual(
+        ref(logicalId(stack, fanfold.deadLetterQueue)),
+      );
+      expect(outputs[FANFOLD_OUTPUTS.workers]?.Value).toBe('100');
+    });
+
+    it('refuses a second Fanfold in the same stack', () => {
+      const { stack } = build();
+      expect(() => new Fanfold(stack, 'Again', { tasks: TASKS })).toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('props', () => {
+    const error = (props: Partial<FanfoldProps>): InvalidArgumentError => {
+      try {
+        build(props);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidArgumentError);
+        return e as InvalidArgumentError;
+      }
+      throw new Error('expected the props to be refused');
+    };
+
+    it('reports every bad prop in one error', () => {
+      const e = error({ maxReceiveCount: 0, worker: { memorySize: 64 } });
+      expect(e.code).toBe(ErrorCodes.INVALID_ARGUMENT);
+      expect(e.message).toContain('2 problems');
+      expect(e.message).toContain('props.maxReceiveCount');
+      expect(e.message).toContain('props.worker.memorySize');
+    });
+
+    it('refuses maxConcurrency together with provisionedPollerConfig', () => {
+      const e = error({ worker: { maxConcurrency: 10, provisionedPollerConfig: { minimumPollers: 2 } } });
+      expect(e.message).toMatch(/maxConcurrency and props\.worker\.provisionedPollerConfig/);
+    });
+
+    it.each<[string, Partial<FanfoldProps>, string]>([
+      ['a missing tasks module', { tasks: '/nonexistent/tasks.ts' }, 'props.tasks'],
+      ['another runtime', { runtime: Runtime.NODEJS_20_X }, 'props.runtime'],
+      [
+        'a fractional timeout',
+        { coordinator: { timeout: Duration.millis(1500) } },
+        'props.coordinator.timeout',
+      ],
+      ['a timeout over 15 minutes', { worker: { timeout: Duration.minutes(16) } }, 'props.worker.timeout'],
+      ['a concurrency under 2', { worker: { maxConcurrency: 1 } }, 'props.worker.maxConcurrency'],
+      ['a batch over 10 without a window', { worker: { batchSize: 11 } }, 'props.worker.batchSize'],
+      [
+        'a window over 5 minutes',
+        { worker: { maxBatchingWindow: Duration.minutes(6) } },
+        'maxBatchingWindow',
+      ],
+      [
+        'minimum pollers over maximum',
+        { worker: { provisionedPollerConfig: { minimumPollers: 30, maximumPollers: 20 } } },
+        'minimumPollers',
+      ],
+      ['a payload expiry under a day', { payloadExpiration: Duration.hours(3) }, 'props.payloadExpiration'],
+      ['an unknown prop', { workerMemory: 1024 } as Partial<FanfoldProps>, 'props.workerMemory'],
+    ])('refuses %s', (_name, props, named) => {
+      expect(error(props).message).toContain(named);
+    });
+  });
+
+  describe('bundling', () => {
+    let outdir: string | undefined;
+    afterEach(() => {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+      outdir = undefined;
+    });
+
+    it('bundles each function locally as ESM with the tasks module aliased in', () => {
+      outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
+      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+      const stack = new Stack(app, 'Bundled');
+      new Fanfold(stack, 'Fanfold', { tasks: TASKS });
+      const assembly = app.synth();
+      const template = assembly.getStackByName('Bundled').template as {
+        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+      };
+      const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(3);
+      const code = functions.map((f) => {
+        const dir = join(assembly.directory, f.Metadata?.['aws:asset:path'] ?? 'missing');
+        expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
+        return readFileSync(join(dir, 'index.mjs'), 'utf8');
+      });
+      for (const c of code) {
+        expect(c.startsWith("import { createRequire as __fanfoldCreateRequire } from 'node:module';")).toBe(
+          true,
+        );
+        expect(c).toMatch(/export\s*\{[^}]*\bhandler\b/);
+        expect(c).not.toContain('@fanfold/tasks"');
+        // The runtime's AWS SDK is imported, not bundled.
+        expect(c).toMatch(/from "@aws-sdk\/client-dynamodb"/);
+        expect(c).not.toContain('node_modules/@aws-sdk/');
+      }
+      // The coordinator and the worker carry the tasks; the dead-letter function has no need of them.
+      expect(code.filter((c) => c.includes('fanfoldInfraProbe'))).toHaveLength(2);
+    });
+  });
+});
