@@ -18,7 +18,11 @@ export function maxPayloadFor(maxMessageBytes: number): number {
   return Math.max(0, Math.floor(((maxMessageBytes - ENVELOPE_HEADROOM_BYTES) * 3) / 4));
 }
 
-function replacer(this: unknown, _key: string, value: unknown): unknown {
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify calls a Buffer's toJSON ({type: 'Buffer', data: [...]}) before the replacer
+  // sees it, and v8.serialize returns Buffers: look at the holder's own value instead.
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Uint8Array) value = raw;
   if (value instanceof Uint8Array) {
     const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     return { [TAG]: b.toString('base64') };
