@@ -266,8 +266,11 @@ export class Fanfold extends Construct {
         mainFields: ['module', 'main'],
         banner: REQUIRE_BANNER,
         sourceMap: true,
-        // The runtime carries the AWS SDK v3.
-        externalModules: ['@aws-sdk/*'],
+        // The SDK is bundled, not taken from the runtime: the worker's threads load this same file
+        // (where the runtime's copy may not resolve), and the tests then run exactly what ships.
+        // esbuild is only reached by the local context's bundler, never on Lambda.
+        bundleAwsSDK: true,
+        externalModules: ['esbuild'],
         // `functions/*.ts` import the tasks as `@fanfold/tasks`: each bundle carries the caller's.
         esbuildArgs: { '--alias:@fanfold/tasks': p.tasks },
       },

@@ -217,11 +217,8 @@ export class JobClient {
   }
 
   async #expire(job: JobRecord): Promise<never> {
-    await this.#o.store.failJob(job.id, {
-      reason: 'expired',
-      name: 'JobExpiredError',
-      message: 'deadline passed',
-    });
+    // Through the coordinator: a caller on AWS may read the table but not write it.
+    await this.#o.coordinator({ v: 1, type: 'expire', jobId: job.id });
     this.#o.onJobEnded?.(job.id);
     throw new JobExpiredError(job.id);
   }

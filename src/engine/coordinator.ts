@@ -54,7 +54,9 @@ export type CoordinatorRequest =
   | { readonly v: 1; readonly type: 'seal'; readonly jobId: string; readonly total: number }
   | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
   /** The caller has its results: delete the job's records and blobs. */
-  | { readonly v: 1; readonly type: 'release'; readonly jobId: string };
+  | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
+  /** The job passed its deadline: fail it as expired (refused before the deadline). */
+  | { readonly v: 1; readonly type: 'expire'; readonly jobId: string };
 
 /** What each request returns. */
 export interface CoordinatorResponse {
@@ -93,6 +95,18 @@ export class Coordinator {
       }
       case 'cancel': {
         const { job } = await this.#b.store.cancelJob(req.jobId, req.reason);
+        return { jobId: req.jobId, ...(job ? { job } : {}) };
+      }
+      case 'expire': {
+        const found = await this.#b.store.getJob(req.jobId);
+        // The deadline is the job's own, not the caller's word for it.
+        if (!found || Date.now() <= found.deadline)
+          return { jobId: req.jobId, ...(found ? { job: found } : {}) };
+        const { job } = await this.#b.store.failJob(req.jobId, {
+          reason: 'expired',
+          name: 'JobExpiredError',
+          message: `Job ${req.jobId} passed its deadline before it ended`,
+        });
         return { jobId: req.jobId, ...(job ? { job } : {}) };
       }
       case 'release':

@@ -21,7 +21,7 @@ export const MAX_REASON = 1024;
 export const MAX_APPEND_CHUNKS = 10_000;
 
 const KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
-const TYPES = ['submit', 'append', 'seal', 'cancel', 'release'] as const;
+const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire'] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -163,6 +163,8 @@ export function parseCoordinatorRequest(body: unknown): CoordinatorRequest {
       return { v: 1, type: 'cancel', jobId, reason: str(body, 'reason', MAX_REASON) };
     case 'release':
       return { v: 1, type: 'release', jobId };
+    case 'expire':
+      return { v: 1, type: 'expire', jobId };
   }
 }
 
