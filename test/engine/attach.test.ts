@@ -45,3 +45,26 @@ describe('JobClient.attach()', () => {
     await expect(engine.client.attach('nope')).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
+
+describe('Coordinator expire', () => {
+  it('refuses to expire a job before its own deadline, and fails it as expired after', async () => {
+    engine = startEngine({ tasks: fixture.tasks });
+    engine.hosts[0]!.kill();
+    const deadline = Date.now() + 150;
+    await engine.coordinator.handle({
+      v: 1,
+      type: 'submit',
+      jobId: 'job-e',
+      kind: 'map',
+      task: 'square',
+      input: { kind: 'range', start: 0, stop: 4, step: 1 },
+      workers: 2,
+      deadline,
+    });
+    const early = await engine.coordinator.handle({ v: 1, type: 'expire', jobId: 'job-e' });
+    expect(early.job?.status).toBe('RUNNING');
+    while (Date.now() <= deadline) await new Promise((r) => setTimeout(r, deadline + 5 - Date.now()));
+    const late = await engine.coordinator.handle({ v: 1, type: 'expire', jobId: 'job-e' });
+    expect(late.job).toMatchObject({ status: 'FAILED', error: { reason: 'expired' } });
+  });
+});

@@ -67,6 +67,7 @@ const valid: Record<string, CoordinatorRequest> = {
   'a seal of an empty open job': { v: 1, type: 'seal', jobId: 'job-4', total: 0 },
   'a cancel': { v: 1, type: 'cancel', jobId: 'job-4', reason: 'the pool was terminated' },
   'a release': { v: 1, type: 'release', jobId: 'job-4' },
+  'an expire': { v: 1, type: 'expire', jobId: 'job-5' },
 };
 
 describe('parseCoordinatorRequest()', () => {
@@ -156,6 +157,7 @@ describe('parseCoordinatorRequest()', () => {
     ['a cancel without reason', { v: 1, type: 'cancel', jobId: 'j' }],
     ['a cancel with an oversized reason', { v: 1, type: 'cancel', jobId: 'j', reason: 'r'.repeat(1025) }],
     ['a release without job id', { v: 1, type: 'release' }],
+    ['an expire without job id', { v: 1, type: 'expire' }],
   ])('rejects %s with ProtocolError', (_what, body) => {
     let thrown: unknown;
     try {
