@@ -5,7 +5,7 @@
 //
 //   npm run build && node bench/run.mjs            full run (~5 min), writes bench/RESULTS.md
 //   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
-//   node bench/run.mjs --only square,cpu           some groups: square item cpu startup overhead serial
+//   node bench/run.mjs --only square,cpu           some groups: start square item cpu startup overhead serial
 //   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
 //   node bench/run.mjs --wait-quiet 120            before each run, wait up to 120 s until other
 //                                                  processes use < 0.25 cores (shared machines)
@@ -28,6 +28,7 @@ const waitQuietS = argv.includes('--wait-quiet') ? Number(argv[argv.indexOf('--w
 
 /** Counted rounds per group (each after one warm-up round) and the work sizes. */
 const PLAN = {
+  startRounds: quick ? 1 : 10,
   squareN: [10_000, 100_000, 1_000_000],
   squareRounds: quick ? 1 : 5,
   itemN: [10_000, 100_000],
@@ -119,6 +120,23 @@ function groups(python, withFanfold) {
   const py = (script, ...args) => ({ cmd: python, args: [join(BENCH, 'py', script), ...args.map(String)] });
   const ff = (key, spec) => (withFanfold ? [{ key, ...spec }] : []);
   const list = [];
+  // What starting an interpreter and importing the library costs, before any pool exists.
+  const fanfoldUrl = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
+  list.push({
+    id: 'start',
+    kind: 'start',
+    rounds: PLAN.startRounds,
+    variants: [
+      { key: 'node-empty', cmd: process.execPath, args: ['-e', '0'], json: false },
+      ...ff('node-fanfold', {
+        cmd: process.execPath,
+        args: ['--input-type=module', '-e', `await import(${JSON.stringify(fanfoldUrl)})`],
+        json: false,
+      }),
+      { key: 'py-empty', cmd: python, args: ['-c', 'pass'], json: false },
+      { key: 'py-mp', cmd: python, args: ['-c', 'import multiprocessing.pool'], json: false },
+    ],
+  });
   for (const n of PLAN.squareN) {
     for (const warm of [false, true]) {
       const flag = warm ? ['warm', 'twice'] : [];

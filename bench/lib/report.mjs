@@ -152,6 +152,20 @@ export function writeReport(data, file) {
   p('## Targets', '');
   table(['target', 'goal', 'measured, median (min–max)', 'verdict'], targets);
 
+  // ---- 0. process start
+  if (R.start) {
+    p('## 0. Starting the interpreter and importing the library (no pool)', '');
+    const rows = [
+      ['node-empty', '`node -e 0`'],
+      ['node-fanfold', '`node -e "await import(\'fanfold\')"` (dist/index.js)'],
+      ['py-empty', '`python3 -c pass`'],
+      ['py-mp', '`python3 -c "import multiprocessing.pool"`'],
+    ]
+      .filter(([k]) => runs('start', k).length > 0)
+      .map(([k, label]) => [label, range(fig('start', k, wall)), ratio(pair('start', k, 'py-empty', wall))]);
+    table(['command', 'wall s', '÷ empty CPython'], rows);
+  }
+
   // ---- 1. square
   p('## 1. `pool.map(square, …)`, default chunking', '');
   p(

@@ -51,12 +51,12 @@ export async function waitQuiet(maxSeconds, threshold, log, sampleMs = 1000) {
 }
 
 /**
- * @typedef {{ key: string, cmd: string, args: string[] }} Variant
+ * @typedef {{ key: string, cmd: string, args: string[], json?: boolean }} Variant (json: false = prints nothing)
  * @typedef {{ ok: boolean, wall: number, rec?: Record<string, unknown>, recs?: object[], err?: string }} Run
  */
 
 /** Runs one process; wall seconds from spawn to exit, the last JSON line of its stdout as `rec`. */
-export function runOnce({ cmd, args }, timeoutMs) {
+export function runOnce({ cmd, args, json = true }, timeoutMs) {
   const cpu0 = cpuSnapshot();
   const t0 = process.hrtime.bigint();
   const p = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
@@ -64,7 +64,7 @@ export function runOnce({ cmd, args }, timeoutMs) {
   // Cores' worth of CPU that other processes used while this run ran.
   const other = otherCores(cpu0, cpuSnapshot());
   const lines = (p.stdout ?? '').split('\n').filter((l) => l.startsWith('{'));
-  if (p.status !== 0 || lines.length === 0) {
+  if (p.status !== 0 || (json && lines.length === 0)) {
     const why = p.error?.message ?? `exit ${p.status ?? p.signal}`;
     const tail = (p.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 300);
     return { ok: false, wall, other, err: `${why}${tail ? `: ${tail}` : ''}` };
