@@ -50,6 +50,8 @@ async function die(error, errorType) {
   process.exit(129);
 }
 process.on('uncaughtException', (e) => void die(e));
+// The test process is gone (a frozen container is killed by the runner's reaper instead).
+process.on('disconnect', () => process.exit(0));
 process.on('unhandledRejection', (e) => void die(e, 'Runtime.UnhandledPromiseRejection'));
 
 async function loadHandler() {

@@ -2,7 +2,7 @@
  * The runner's SQS event source mappings, on the fixture assembly: the consumer fixture records
  * every invocation in the bucket, and the queues are inspected through moto. Each test uses its
  * own queue (or its own messages, told apart by a test id in the body), so the tests run
- * concurrently; the slow ones wait on visibility timeouts of 1–2 s.
+ * concurrently; the slow ones wait on visibility timeouts of 2 s.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
-import { parseBatchResponse } from './esm-poller.js';
+import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from './esm-poller.js';
 import { type Cloud, startCloud } from './runner.js';
 import { eventually, FIXTURE_ASSEMBLY, readTraces, type Trace, type TracedRecord } from './support.js';
 
@@ -31,6 +31,12 @@ beforeAll(async () => {
   sqs = createSqsClient(cloud.clientOptions);
   s3 = createS3Client(cloud.clientOptions);
   bucket = cloud.stack.outputs.TraceBucketName!;
+  // Warm containers, as a busy function has: a cold start (about 0.1 s, seconds on a loaded
+  // machine) counts against a message's visibility timeout, which is short (2 s) in the tests of
+  // redelivery. Overlapping invocations make one container each.
+  const consumer = cloud.sandboxes.get(cloud.functionName('Consumer'))!;
+  const record = { messageId: 'warm-up', body: JSON.stringify({ test: 'warm-up', sleepMs: 300 }) };
+  await Promise.all(Array.from({ length: 8 }, () => consumer.invoke(JSON.stringify({ Records: [record] }))));
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -216,6 +222,60 @@ describe.concurrent('SQS event source mapping', () => {
     }
     const traces = await tracesWith(test, 3);
     expect(traces.map((t) => t.batchSize)).toEqual([3]);
+  });
+
+  it("cuts a batch at Invoke's 6 MB and carries the rest to the next batch", async () => {
+    // A queue no mapping polls, filled before this poller starts: one receive takes all seven.
+    const queueUrl = url('BigQueueUrl');
+    const pad = 'x'.repeat(900_000);
+    for (let i = 0; i < 7; i++)
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ i, pad }) }));
+    const batches: { records: number; bytes: number }[] = [];
+    const poller = new EsmPoller(
+      {
+        logicalId: 'BigMapping',
+        uuid: randomUUID(),
+        functionName: 'none',
+        queueArn: cloud.stack.resources.BigQueue5E8F1A3B!.attributes.Arn!,
+        queueUrl,
+        queueVisibilityTimeoutSeconds: 30,
+        fifo: false,
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 1,
+        reportBatchItemFailures: false,
+        maximumConcurrency: undefined,
+        enabled: true,
+      },
+      {
+        sqs,
+        region: 'us-east-1',
+        concurrency: 1,
+        invoke: async (payload) => {
+          const { Records } = JSON.parse(payload) as { Records: unknown[] };
+          batches.push({ records: Records.length, bytes: Buffer.byteLength(payload) });
+          return {
+            requestId: randomUUID(),
+            payload: 'null',
+            functionError: undefined,
+            logTail: '',
+            cold: false,
+            durationMs: 0,
+          };
+        },
+      },
+    );
+    poller.start();
+    try {
+      await eventually(
+        async () => (batches.reduce((n, b) => n + b.records, 0) >= 7 ? true : undefined),
+        'seven records',
+      );
+    } finally {
+      await poller.stop({ abort: true });
+    }
+    expect(batches.map((b) => b.records)).toEqual([6, 1]);
+    for (const b of batches) expect(b.bytes).toBeLessThanOrEqual(MAX_BATCH_PAYLOAD_BYTES);
+    expect(await queueDepth(queueUrl)).toBe(0);
   });
 });
 

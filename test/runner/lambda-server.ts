@@ -5,11 +5,13 @@
  * function failed); Event answers 202 and runs the invocation in the background; DryRun answers
  * 204. Errors use Lambda's codes: ResourceNotFoundException (404), InvalidRequestContentException
  * (400), RequestTooLargeException (413), TooManyRequestsException (429). Request signatures are
- * not checked.
+ * not checked. The same server answers CloudFormation's DescribeStacks for the deployed stack.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleCloudFormation } from './cloudformation.js';
+import type { DeployedStack } from './resources.js';
 import { type FunctionSandbox, ThrottledError } from './sandbox.js';
 
 /** Lambda's payload limits: RequestResponse 6 MB, Event 1 MB. */
@@ -44,8 +46,15 @@ export function parseFunctionName(raw: string): { name: string; qualifier: strin
 /** Starts the server on a free port of 127.0.0.1. */
 export async function startLambdaServer(
   lookup: FunctionLookup,
-  options: { region: string; accountId: string; onBackgroundError?: (error: unknown) => void },
+  options: {
+    region: string;
+    accountId: string;
+    onBackgroundError?: (error: unknown) => void;
+    /** Also answer CloudFormation's DescribeStacks (`POST /`) for this stack. */
+    stack?: DeployedStack;
+  },
 ): Promise<LambdaServer> {
+  const created = new Date();
   const background = new Set<Promise<unknown>>();
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -58,6 +67,11 @@ export async function startLambdaServer(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const match = ROUTE.exec(url.pathname);
+    if (req.method === 'POST' && url.pathname === '/' && options.stack) {
+      const body = await readBody(req, MAX_SYNC_REQUEST_BYTES);
+      handleCloudFormation(body?.toString('utf8') ?? '', options.stack, created, res);
+      return;
+    }
     if (req.method !== 'POST' || !match) {
       req.resume();
       sendError(

@@ -85,11 +85,10 @@ describe('startCloud()', () => {
         new GetBucketLifecycleConfigurationCommand({ Bucket: outputs.TraceBucketName }),
       );
       expect(lifecycle.Rules?.[0]?.Expiration?.Days).toBe(1);
-      // Five functions, six mappings; IAM and CDK metadata are only named.
+      // Four functions, five mappings; IAM and CDK metadata are only named.
       expect(cloud.stack.functions.map((f) => f.logicalId).sort()).toEqual([
         'Consumer5F3A2B9C',
         'Echo4E1B7C21',
-        'PoisonConsumer8D4E6F1A',
         'Sleep2B7C8D1E',
         'Throw9A3D5E6F',
       ]);

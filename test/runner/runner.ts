@@ -4,6 +4,24 @@
  * from their `cdk.out` bundles in child processes behind a local Invoke API, and its SQS event
  * source mappings polled. Test support only.
  *
+ * Modelled: the Invoke API (RequestResponse, Event, DryRun; payload limits; Lambda's error shapes),
+ * containers as processes (warm reuse, frozen between invocations, one invocation at a time,
+ * killed on timeout or crash, ReservedConcurrentExecutions as a throttle), the function's
+ * environment from the template, and SQS mappings (BatchSize, MaximumBatchingWindowInSeconds, the
+ * 6 MB batch cut, ReportBatchItemFailures, MaximumConcurrency, redrive through the queue's own
+ * RedrivePolicy), CloudFormation's DescribeStacks for the stack's outputs.
+ *
+ * Not modelled: IAM (roles, policies, resource policies: every call is allowed) and request
+ * signatures; cold-start and init timing (an init is however long the import takes; INIT over
+ * 10 s fails); idle containers being recycled (they live until stop()); Lambda's and the mapping's
+ * scaling rates (a mapping runs MaximumConcurrency, or 5, pollers at once from the start, capped by
+ * `maxContainersPerFunction`) and its backoff after errors; memory limits and CPU shares (a
+ * container gets the host's cores; MemorySize only reaches the environment and context); the
+ * declared Runtime and Architectures (bundles run on this machine's Node); a read-only file
+ * system and a private /tmp; async invocation retries, destinations and event age; FIFO ordering
+ * after a failed batch (moto keeps group order, the runner adds nothing); FilterCriteria (refused);
+ * provisioned pollers (ignored); log formatting and CloudWatch Logs.
+ *
  * @example
  * ```ts
  * const cloud = await startCloud({ cdkOut: 'cdk.out' });
@@ -19,6 +37,7 @@ import { createDynamoClient, createS3Client, createSqsClient } from '../../src/a
 import { type Emulators, startEmulators } from '../support/emulators.js';
 import { EsmPoller } from './esm-poller.js';
 import { type LambdaServer, startLambdaServer } from './lambda-server.js';
+import { startReaper } from './reaper.js';
 import { type DeployedStack, deployStack } from './resources.js';
 import { FunctionSandbox } from './sandbox.js';
 import { readStackAssembly } from './template.js';
@@ -54,6 +73,8 @@ export interface Cloud {
     readonly dynamodb: string;
     readonly s3: string;
     readonly lambda: string;
+    /** DescribeStacks of this stack only. */
+    readonly cloudformation: string;
   };
   /** Region and dummy credentials for the caller's clients (add the `endpoint`). */
   readonly clientOptions: Emulators['clientOptions'];
@@ -94,6 +115,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
   };
 
   const sandboxes = new Map<string, FunctionSandbox>();
+  const reaper = startReaper();
   let server: LambdaServer | undefined;
   const pollers: EsmPoller[] = [];
   let stopping: Promise<void> | undefined;
@@ -104,6 +126,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       const polled = Promise.all(pollers.map((p) => p.stop({ abort: true })));
       await server?.close();
       await Promise.all([...sandboxes.values()].map((s) => s.stop()));
+      await reaper.close();
       await polled;
       for (const client of Object.values(clients)) client.destroy();
       if (ownEmulators) await emulators.stop();
@@ -117,6 +140,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       region: stack.region,
       accountId: stack.accountId,
       onBackgroundError: report('invoke'),
+      stack,
     });
     server = lambdaServer;
     const endpoints = {
@@ -124,6 +148,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       dynamodb: emulators.endpoint,
       s3: emulators.endpoint,
       lambda: lambdaServer.endpoint,
+      cloudformation: lambdaServer.endpoint,
     };
     const runtimeEnv = {
       AWS_REGION: stack.region,
@@ -135,6 +160,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: endpoints.cloudformation,
     };
     for (const fn of stack.functions) {
       sandboxes.set(
@@ -146,6 +172,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
             : {}),
           ...(options.freeze !== undefined ? { freeze: options.freeze } : {}),
           ...(onLog ? { onLog } : {}),
+          reaper,
         }),
       );
     }

@@ -11,6 +11,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { Reaper } from './reaper.js';
 import type { FunctionSpec } from './resources.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./bootstrap.mjs', import.meta.url));
@@ -59,6 +60,8 @@ export interface SandboxOptions {
   readonly freeze?: boolean;
   /** Receives every line a container writes. @default discarded */
   readonly onLog?: (functionName: string, line: string) => void;
+  /** Told of every container, to kill it if the test process dies. @default none */
+  readonly reaper?: Reaper;
 }
 
 interface Pending {
@@ -85,6 +88,7 @@ class Container {
     readonly spec: FunctionSpec,
     env: Record<string, string>,
     private readonly onLog: (line: string) => void,
+    reaper: Reaper | undefined,
   ) {
     this.child = fork(BOOTSTRAP, [], {
       cwd: spec.codeDir,
@@ -93,12 +97,15 @@ class Container {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
+    const { pid } = this.child;
+    if (pid !== undefined) reaper?.add(pid);
     const collect = (chunk: Buffer): void => this.#log(chunk.toString());
     this.child.stdout?.on('data', collect);
     this.child.stderr?.on('data', collect);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.#dead = true;
+        if (pid !== undefined) reaper?.remove(pid);
         this.#exitReason = signal
           ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`
           : `exit status ${code}`;
@@ -238,6 +245,7 @@ export class FunctionSandbox {
   readonly #maxContainers: number;
   readonly #freeze: boolean;
   readonly #onLog: (line: string) => void;
+  readonly #reaper: Reaper | undefined;
   #busy = 0;
   #stopped = false;
   #invocations = 0;
@@ -253,6 +261,7 @@ export class FunctionSandbox {
       spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
     );
     this.#freeze = options.freeze ?? true;
+    this.#reaper = options.reaper;
     const onLog = options.onLog;
     this.#onLog = onLog ? (line) => onLog(spec.name, line) : () => {};
     this.#env = {
@@ -389,7 +398,7 @@ export class FunctionSandbox {
       if (idle) continue;
       if (this.#all.size < this.#maxContainers) {
         this.#coldStarts++;
-        const container = new Container(this.spec, this.#env, this.#onLog);
+        const container = new Container(this.spec, this.#env, this.#onLog, this.#reaper);
         this.#all.add(container);
         void container.exited.then(() => {
           this.#all.delete(container);
