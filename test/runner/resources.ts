@@ -419,6 +419,31 @@ async function createBucket(s3: S3Client, bucket: string, props: Record<string, 
   );
 }
 
+/**
+ * Variables Lambda sets itself, which CreateFunction refuses in a function's configuration; and,
+ * for the runner, the endpoint variables that point the functions at the emulators.
+ */
+const RESERVED_VARIABLES = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+
 function resolveFunction(
   id: string,
   props: Record<string, unknown>,
@@ -428,6 +453,11 @@ function resolveFunction(
 ): FunctionSpec {
   const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
     {}) as Record<string, unknown>;
+  const reserved = Object.keys(variables).filter(
+    (k) => RESERVED_VARIABLES.has(k) || k.startsWith('AWS_ENDPOINT_URL'),
+  );
+  if (reserved.length > 0)
+    throw new Error(`${id}: Lambda reserves the environment variables ${reserved.join(', ')}`);
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(variables))
     environment[k] =
@@ -436,7 +466,7 @@ function resolveFunction(
         : typeof v === 'number' || typeof v === 'boolean'
           ? String(v)
           : JSON.stringify(v);
-  const reserved = props.ReservedConcurrentExecutions;
+  const concurrency = props.ReservedConcurrentExecutions;
   return {
     logicalId: id,
     name,
@@ -447,7 +477,7 @@ function resolveFunction(
     memoryMb: Number(props.MemorySize ?? 128),
     timeoutSeconds: Number(props.Timeout ?? 3),
     environment,
-    reservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    reservedConcurrency: concurrency === undefined ? undefined : Number(concurrency),
   };
 }
 

@@ -121,6 +121,47 @@ describe('startCloud()', () => {
     }
   });
 
+  it('refuses variables that Lambda reserves, as CreateFunction does', async () => {
+    const dir = copyAssembly((t) => {
+      (
+        t.Resources.Echo4E1B7C21!.Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables.AWS_REGION = 'eu-west-1';
+    });
+    try {
+      await expect(startCloud({ cdkOut: dir, emulators })).rejects.toThrow(
+        'Echo4E1B7C21: Lambda reserves the environment variables AWS_REGION',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('throttles invocations past ReservedConcurrentExecutions with TooManyRequestsException (429)', async () => {
+    const dir = copyAssembly((t) => {
+      t.Resources.Sleep2B7C8D1E!.Properties.ReservedConcurrentExecutions = 1;
+    });
+    const cloud = await startCloud({ cdkOut: dir, emulators });
+    const lambda = new LambdaClient({
+      ...emulators.clientOptions,
+      endpoint: cloud.lambdaEndpoint,
+      maxAttempts: 1,
+    });
+    try {
+      const invoke = () =>
+        lambda.send(new InvokeCommand({ FunctionName: cloud.functionName('Sleep'), Payload: '{"ms":300}' }));
+      const [first, second] = await Promise.allSettled([invoke(), invoke()]);
+      expect(first).toMatchObject({ status: 'fulfilled', value: { StatusCode: 200 } });
+      expect(second).toMatchObject({
+        status: 'rejected',
+        reason: { name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } },
+      });
+    } finally {
+      lambda.destroy();
+      await cloud.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs bundles of an assembly outside the project, with the AWS SDK provided as on Lambda', async () => {
     const dir = copyAssembly(() => {});
     const cloud = await startCloud({ cdkOut: dir, emulators });

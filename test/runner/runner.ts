@@ -80,6 +80,10 @@ export interface Cloud {
   readonly clientOptions: Emulators['clientOptions'];
   /** The deployed stack: resources by logical id (`ref`, `attributes`), outputs, functions, mappings. */
   readonly stack: DeployedStack;
+  /** The stack's resources by logical id: what `Ref` gives (a queue's URL, a table's name, …) and `Fn::GetAtt` attributes. */
+  readonly resources: DeployedStack['resources'];
+  /** The stack's outputs, resolved. */
+  readonly outputs: DeployedStack['outputs'];
   /** A function's name by its logical id, or by a prefix of it (CDK appends a hash). */
   functionName(logicalIdPrefix: string): string;
   /** The sandbox of a function, by name. */
@@ -201,6 +205,8 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       endpoints,
       clientOptions,
       stack,
+      resources: stack.resources,
+      outputs: stack.outputs,
       functionName(prefix) {
         const matches = stack.functions.filter((f) => f.logicalId.startsWith(prefix));
         if (matches.length !== 1)

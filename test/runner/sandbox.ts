@@ -265,10 +265,14 @@ export class FunctionSandbox {
     const onLog = options.onLog;
     this.#onLog = onLog ? (line) => onLog(spec.name, line) : () => {};
     this.#env = {
-      // What Lambda's environment always has; a clean environment otherwise, as on Lambda.
+      // A clean environment, as on Lambda: nothing of the test process's.
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
+      NODE_OPTIONS: '',
+      ...spec.environment,
+      // What Lambda sets itself (a template may not: deployStack refuses reserved names), and the
+      // emulators' endpoints, which the template's variables never override.
       LAMBDA_TASK_ROOT: spec.codeDir ?? '',
       _HANDLER: spec.handler,
       AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
@@ -277,7 +281,6 @@ export class FunctionSandbox {
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      NODE_OPTIONS: '',
       // Never the developer's ~/.aws files.
       AWS_CONFIG_FILE: '/nonexistent/fanfold-runner/config',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fanfold-runner/credentials',
@@ -287,7 +290,6 @@ export class FunctionSandbox {
       // and up for fanfold): the SDK's warning about Node 20 is about the host, not the function.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...options.runtimeEnv,
-      ...spec.environment,
     };
   }
 
