@@ -105,6 +105,7 @@ async function deadLettered(dlqUrl: string, ids: readonly string[]): Promise<Set
   );
 }
 
+/** Each message's receive counts over its deliveries, ascending (traces are read back in any order). */
 function receiveCounts(traces: readonly Trace[]): Map<string, string[]> {
   const counts = new Map<string, string[]>();
   for (const r of traces.flatMap((t) => t.records))
@@ -112,6 +113,7 @@ function receiveCounts(traces: readonly Trace[]): Map<string, string[]> {
       ...(counts.get(r.messageId) ?? []),
       r.attributes.ApproximateReceiveCount ?? '?',
     ]);
+  for (const list of counts.values()) list.sort((a, b) => Number(a) - Number(b));
   return counts;
 }
 
