@@ -2,9 +2,7 @@
 // usage: overhead.mjs fanfold-apply|fanfold-map|piscina N burst|seq
 //   burst: N calls submitted at once (fanfold-map: one map over N items with chunksize 1);
 //   seq: N calls one after another, each awaited (round-trip latency).
-import Piscina from 'piscina';
-import { local } from '../../dist/index.js';
-import tasks from '../.out/tasks.js';
+// Each library is imported only when measured, so one's import cost never lands in the other's wall.
 import { emit, fail, ms, now, plainArray, WORKERS, warmFanfold, warmPiscina } from './common.mjs';
 
 const [lib, nArg, shape] = process.argv.slice(2);
@@ -15,10 +13,13 @@ const workerFile = new URL('./piscina-worker.mjs', import.meta.url).href;
 let pool;
 let call;
 if (lib === 'piscina') {
+  const { default: Piscina } = await import('piscina');
   pool = new Piscina({ filename: workerFile, minThreads: WORKERS, maxThreads: WORKERS });
   await warmPiscina(pool);
   call = (x) => pool.run(x, { name: 'noop' });
 } else if (lib === 'fanfold-apply' || lib === 'fanfold-map') {
+  const { local } = await import('../../dist/index.js');
+  const { default: tasks } = await import('../.out/tasks.js');
   pool = local({ tasks }).Pool({ processes: WORKERS });
   await warmFanfold(pool);
   call = (x) => pool.apply('noop', [x]);

@@ -1,19 +1,25 @@
 // Pool start-up: construct -> first result from every worker -> teardown.
 // usage: startup.mjs fanfold|piscina
-import Piscina from 'piscina';
-import { local } from '../../dist/index.js';
-import tasks from '../.out/tasks.js';
+// Each library is imported only when measured, so one's import cost never lands in the other's wall.
 import { emit, fail, ms, now, WORKERS, warmFanfold, warmPiscina } from './common.mjs';
 
 const lib = process.argv[2];
 const workerFile = new URL('./piscina-worker.mjs', import.meta.url).href;
 
+let make;
+if (lib === 'fanfold') {
+  const { local } = await import('../../dist/index.js');
+  const { default: tasks } = await import('../.out/tasks.js');
+  make = () => local({ tasks }).Pool({ processes: WORKERS });
+} else if (lib === 'piscina') {
+  const { default: Piscina } = await import('piscina');
+  make = () => new Piscina({ filename: workerFile, minThreads: WORKERS, maxThreads: WORKERS });
+} else {
+  fail(`unknown lib ${lib}`);
+}
+
 const t0 = now();
-let pool;
-if (lib === 'fanfold') pool = local({ tasks }).Pool({ processes: WORKERS });
-else if (lib === 'piscina')
-  pool = new Piscina({ filename: workerFile, minThreads: WORKERS, maxThreads: WORKERS });
-else fail(`unknown lib ${lib}`);
+const pool = make();
 const t1 = now();
 await (lib === 'fanfold' ? warmFanfold(pool) : warmPiscina(pool));
 const t2 = now();
