@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * The LocalStack tier: `npm run test:localstack`.
+ *
+ * It needs a working Docker engine (LocalStack runs in a container and starts one container per
+ * Lambda function) and `LOCALSTACK_AUTH_TOKEN` (since March 2026 the `localstack/localstack` image
+ * requires one; a free account gives one). Without either it prints why the tier is SKIPPED and
+ * exits 0, having run nothing and claiming nothing.
+ *
+ * With both: `docker compose up -d` (docker-compose.yml), wait for LocalStack's health endpoint,
+ * `cdklocal bootstrap`, `cdklocal deploy Fanfold --require-approval never` of the project's CDK app
+ * (infra/app.ts, the same app `npx cdk deploy` sends to AWS), the scenario suite
+ * (test/localstack/*.e2e.ts, vitest config test/localstack/vitest.config.ts) with the SDK's
+ * endpoints pointed at LocalStack, then `docker compose down` whatever happened.
+ *
+ * Run it as `node --import tsx scripts/test-localstack.mjs` (the decision is TypeScript, shared
+ * with its unit test). Every address is 127.0.0.1. `FANFOLD_LOCALSTACK_KEEP=1` leaves LocalStack running afterwards.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { decide } from '../test/localstack/decide.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Where docker-compose.yml publishes LocalStack's edge port (loopback only). */
+export const LOCALSTACK_ENDPOINT = 'http://127.0.0.1:4566';
+/** The services the Fanfold stack and its deploy use; each must be up before the deploy. */
+export const REQUIRED_SERVICES = ['cloudformation', 'dynamodb', 'iam', 'lambda', 's3', 'sqs', 'ssm', 'sts'];
+const HEALTH_TIMEOUT_MS = 180_000;
+
+/** Runs `docker info`: ok when the client reaches a daemon. */
+function dockerInfo() {
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.error) return { ok: false, error: r.error.message };
+  if (r.status !== 0) return { ok: false, error: `${r.stderr || r.stdout || `exit ${r.status}`}` };
+  return { ok: true };
+}
+
+/** The environment every AWS client of the tier sees: LocalStack, dummy credentials, one region. */
+function localstackEnv(env = process.env) {
+  return {
+    ...env,
+    AWS_ENDPOINT_URL: LOCALSTACK_ENDPOINT,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_PROFILE: undefined,
+    AWS_SESSION_TOKEN: undefined,
+    FANFOLD_LOCALSTACK: '1',
+  };
+}
+
+function log(line) {
+  process.stdout.write(`[localstack] ${line}\n`);
+}
+
+/** Runs a command with inherited output; resolves to its exit code. */
+function run(command, args, options = {}) {
+  log(`$ ${command} ${args.join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function runOrThrow(command, args, options) {
+  const code = await run(command, args, options);
+  if (code !== 0) throw new Error(`\`${command} ${args.join(' ')}\` exited ${code}`);
+}
+
+/** `docker compose` (the v2 plugin), else the standalone `docker-compose`. */
+function composeCommand() {
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0)
+    return ['docker', ['compose']];
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0)
+    return ['docker-compose', []];
+  throw new Error('Neither `docker compose` nor `docker-compose` is installed');
+}
+
+/** Waits until LocalStack reports every required service available or running. */
+async function waitForHealth() {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${LOCALSTACK_ENDPOINT}/_localstack/health`);
+      const body = await res.json();
+      const services = body.services ?? {};
+      const missing = REQUIRED_SERVICES.filter((s) => !['available', 'running'].includes(services[s]));
+      if (missing.length === 0) {
+        log(`LocalStack ${body.version ?? ''} (${body.edition ?? 'unknown edition'}) is up`);
+        return;
+      }
+      last = `waiting for ${missing.join(', ')}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(1_000);
+  }
+  throw new Error(`LocalStack was not healthy within ${HEALTH_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+async function main() {
+  const verdict = decide(process.env, dockerInfo());
+  if (!verdict.run) {
+    process.stdout.write(`LocalStack tier SKIPPED: ${verdict.reason}\n`);
+    return 0;
+  }
+  const cdklocal = join(ROOT, 'node_modules', '.bin', 'cdklocal');
+  if (!existsSync(cdklocal)) throw new Error('node_modules/.bin/cdklocal is missing: run npm install');
+  const [compose, composeArgs] = composeCommand();
+  const env = localstackEnv();
+  let code = 1;
+  try {
+    await runOrThrow(compose, [...composeArgs, 'up', '-d']);
+    await waitForHealth();
+    await runOrThrow(cdklocal, ['bootstrap'], { env });
+    await runOrThrow(cdklocal, ['deploy', 'Fanfold', '--require-approval', 'never'], { env });
+    code = await run('npx', ['vitest', 'run', '--config', 'test/localstack/vitest.config.ts'], { env });
+  } finally {
+    if (process.env.FANFOLD_LOCALSTACK_KEEP === '1')
+      log('FANFOLD_LOCALSTACK_KEEP=1: LocalStack left running');
+    else await run(compose, [...composeArgs, 'down', '--remove-orphans']);
+  }
+  return code;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`LocalStack tier FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
