@@ -18,7 +18,18 @@ export type Data =
   | { readonly enc: Encoding; readonly bytes: Uint8Array }
   | { readonly enc: Encoding; readonly blob: string; readonly size: number };
 
-/** The input of one chunk. `offset` is the index, in the job's whole input, of the chunk's first item. */
+/**
+ * An object whose lines are a job's items (`lines()`): an S3 object in the user's own bucket (AWS
+ * context), or a file of the machine (local context: an absolute path).
+ */
+export type ObjectSource =
+  | { readonly bucket: string; readonly key: string }
+  | { readonly path: string };
+
+/**
+ * The input of one chunk. For `items` and `range`, `offset` is the index, in the job's whole input,
+ * of the chunk's first item and `count` the chunk's number of items.
+ */
 export type ChunkInput =
   /** `count` items encoded in `data` (a list). */
   | { readonly kind: 'items'; readonly offset: number; readonly count: number; readonly data: Data }
@@ -29,6 +40,27 @@ export type ChunkInput =
       readonly count: number;
       readonly start: number;
       readonly step: number;
+    }
+  /**
+   * The lines of `source` that START in the byte range `[start, end)` (`0 <= start < end <= size`):
+   * the reader skips the partial first line unless `start = 0` (a line starts at `p` when `p = 0` or
+   * byte `p - 1` is `\n`) and reads past `end` to the end of the line that straddles it, so every
+   * line belongs to exactly one range. Items are the lines without `\n` / `\r\n`.
+   *
+   * How many lines a range holds is unknown until it is read, so: `offset` is always 0 (an item's
+   * position in the whole input is unknown; a task error's `itemIndex` is the line's index within the
+   * range, and its message names the range), and `count` is the range's length in bytes
+   * (`end - start`), not a number of items.
+   */
+  | {
+      readonly kind: 'bytes';
+      readonly offset: 0;
+      readonly count: number;
+      readonly source: ObjectSource;
+      readonly start: number;
+      readonly end: number;
+      /** The object's size when the job was planned: the last range reads up to it, never further. */
+      readonly size: number;
     };
 
 /** How a chunk's items are passed to the task. */
@@ -154,6 +186,12 @@ export interface JobRecord extends JobSpec {
   readonly createdAt: number;
 }
 
+/** A chunk's result, for {@link JobStore.completeChunks}. */
+export interface ChunkResult {
+  readonly index: number;
+  readonly result: Data;
+}
+
 /** Outcome of {@link JobStore.completeChunk}. */
 export interface CompleteOutcome {
   /** True for the one delivery whose result was recorded; false for duplicates or an ended job. */
@@ -184,6 +222,14 @@ export interface JobStore {
    * RUNNING. A duplicate, or a job that has ended, returns `first: false` and changes nothing.
    */
   completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome>;
+  /**
+   * {@link completeChunk} for several chunks of one job, with the same guarantee for each (recorded
+   * at most once, counted exactly once, only while RUNNING; an index repeated in the call counts
+   * once), but with the job's counter written once for all of them (one transaction on DynamoDB),
+   * so that a job with many chunks does not make its record a hot item. One outcome per entry, in
+   * order; the counts are the job's after the call.
+   */
+  completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]>;
   /** RUNNING or FOLDING → FAILED with this error. Only the first failure is kept. */
   failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }>;
   /** RUNNING or FOLDING → CANCELLED. */
@@ -218,6 +264,20 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<void>;
 }
 
+/**
+ * Read access to the objects a `lines()` job splits (users' own files or buckets, not the blob
+ * store). Neither method ever loads more than the bytes asked for.
+ */
+export interface ObjectReader {
+  /**
+   * The object's size in bytes. Throws an `InvalidArgumentError` for a source this reader does not
+   * read (a file on AWS, an S3 object locally) and a `ProtocolError` when the object does not exist.
+   */
+  size(source: ObjectSource): Promise<number>;
+  /** Exactly the bytes `[start, end)` (`0 <= start <= end <= size`); a `ProtocolError` if fewer exist. */
+  read(source: ObjectSource, start: number, end: number): Promise<Uint8Array>;
+}
+
 /** The adapters the engine runs on. */
 export interface Backend {
   readonly queue: WorkQueue;
@@ -225,4 +285,6 @@ export interface Backend {
   readonly deadLetters: WorkQueue;
   readonly store: JobStore;
   readonly blobs: BlobStore;
+  /** Reads the objects of `lines()` jobs; a backend without one fails such jobs. */
+  readonly objects?: ObjectReader;
 }

@@ -339,6 +339,9 @@ class DeferredJobStore implements JobStore {
   async completeChunk(...a: Parameters<JobStore['completeChunk']>) {
     return (await this.#get()).completeChunk(...a);
   }
+  async completeChunks(...a: Parameters<JobStore['completeChunks']>) {
+    return (await this.#get()).completeChunks(...a);
+  }
   async failJob(...a: Parameters<JobStore['failJob']>) {
     return (await this.#get()).failJob(...a);
   }

@@ -35,6 +35,7 @@ import {
   type SerializedError,
 } from '../errors.js';
 import type {
+  ChunkResult,
   ClaimOutcome,
   CompleteOutcome,
   Data,
@@ -295,6 +296,99 @@ export class DynamoJobStore implements JobStore {
     return outcome(reasons === undefined, job);
   }
 
+  /**
+   * {@inheritDoc JobStore.completeChunks} One transaction per 99 chunks (and about 3.5 MB): a Put
+   * per chunk (`attribute_not_exists`) and ONE Update of the job's counter (`ADD done :n`), so a
+   * group of chunks costs the job item one write instead of one each. A duplicate cancels the
+   * transaction; it is dropped (its reason names it) and the rest retried.
+   */
+  async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
+    const unique = new Map<number, ChunkResult>();
+    for (const e of entries) {
+      check(isCount(e.index), 'index', 'an integer >= 0', e.index);
+      this.#checkInline(e.result, `Result of chunk ${e.index}`);
+      if (!unique.has(e.index)) unique.set(e.index, e);
+    }
+    const recorded = new Set<number>();
+    let ended = false;
+    for (const part of partitionForTransactions([...unique.values()])) {
+      let rest = part;
+      while (rest.length > 0 && !ended) {
+        const reasons = await transactWrite(
+          this.#client,
+          () => this.#recordCommand(jobId, rest),
+          this.#retry,
+        );
+        if (!reasons) {
+          for (const e of rest) recorded.add(e.index);
+          break;
+        }
+        const duplicate = (k: number) => reasons[k]?.Code === 'ConditionalCheckFailed';
+        if (!rest.some((_, k) => duplicate(k))) {
+          // The job refused: it ended, does not exist, or an index is past its total.
+          const jobReason = reasons[rest.length];
+          const record = jobReason?.Item ? decodeJob(jobReason.Item) : undefined;
+          const last = Math.max(...rest.map((e) => e.index));
+          if (record?.status === 'RUNNING' && record.total !== undefined && last >= record.total) {
+            throw new ProtocolError(
+              `Chunk ${last} is out of range for job ${jobId} of ${record.total} chunks`,
+            );
+          }
+          ended = true;
+          break;
+        }
+        rest = rest.filter((_, k) => !duplicate(k));
+      }
+    }
+    const job = await this.getJob(jobId);
+    const claimed = new Set<number>();
+    return entries.map((e) => {
+      const first = recorded.has(e.index) && !claimed.has(e.index);
+      claimed.add(e.index);
+      return job ? outcome(first, job) : { first: false, done: 0, total: undefined, status: 'CANCELLED' };
+    });
+  }
+
+  #recordCommand(jobId: string, entries: readonly ChunkResult[]): TransactWriteItemsCommand {
+    const update = new Expr();
+    const last = Math.max(...entries.map((e) => e.index));
+    const jobConditions = {
+      running: `${update.n('status')} = ${update.v('running', S('RUNNING'))}`,
+      inRange: `(attribute_not_exists(${update.n('total')}) OR ${update.n('total')} > ${update.v('last', N(last))})`,
+    };
+    const puts = entries.map((e) => {
+      const put = new Expr();
+      return {
+        Put: {
+          TableName: this.#table,
+          Item: {
+            ...chunkKey(jobId, e.index),
+            data: encodeData(e.result),
+            [TTL_ATTRIBUTE]: N(this.#expiresAt()),
+          },
+          ConditionExpression: `attribute_not_exists(${put.n('pk')})`,
+          ReturnValuesOnConditionCheckFailure: 'NONE' as const,
+          ...put.attributes,
+        },
+      };
+    });
+    return new TransactWriteItemsCommand({
+      TransactItems: [
+        ...puts,
+        {
+          Update: {
+            TableName: this.#table,
+            Key: jobKey(jobId),
+            UpdateExpression: `ADD ${update.n('done')} ${update.v('n', N(entries.length))}, ${update.n('version')} ${update.v('one', N(1))}`,
+            ConditionExpression: Object.values(jobConditions).join(' AND '),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...update.attributes,
+          },
+        },
+      ],
+    });
+  }
+
   /** {@inheritDoc JobStore.failJob} */
   async failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }> {
     return this.#end(jobId, 'FAILED', error);
@@ -519,4 +613,23 @@ export class DynamoJobStore implements JobStore {
 
 function outcome(first: boolean, job: JobRecord): CompleteOutcome {
   return { first, done: job.done, total: job.total, status: job.status };
+}
+
+/** TransactWriteItems takes 100 actions and 4 MB: at most 99 chunk puts (and the job update), ~3.5 MB. */
+function partitionForTransactions(entries: readonly ChunkResult[]): ChunkResult[][] {
+  const parts: ChunkResult[][] = [];
+  let part: ChunkResult[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = ('bytes' in e.result ? e.result.bytes.byteLength : 0) + 1024;
+    if (part.length === 99 || (part.length > 0 && bytes + size > 3.5 * 1024 * 1024)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(e);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }

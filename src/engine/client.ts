@@ -332,7 +332,13 @@ export class JobClient {
           await this.#o.coordinator({ v: 1, type: 'seal', jobId: id, total: dispatched });
           sealed = true;
         }
-        if (exhausted && pending.size === 0) break;
+        if (exhausted && pending.size === 0) {
+          // Results can be read before the change that counted them is seen: report the end.
+          const last = await store.getJob(id);
+          if (last && last.version !== version)
+            opts.onProgress?.({ jobId: id, done: last.done, total: last.total });
+          break;
+        }
         const job = await store.waitForChange(id, version, waitBudget(deadline));
         if (!job) throw new JobCancelledError(id, 'the job no longer exists');
         version = job.version;

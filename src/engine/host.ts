@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { JobCancelledError, ProtocolError, serializeError, WorkerCrashedError } from '../errors.js';
-import type { Backend, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
-import { type Encoded, spill, unspill } from './codec.js';
+import type { Backend, ChunkInput, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
+import { type Encoded, encodeList, spill, unspill } from './codec.js';
 import type { ChunkExecutor } from './executor.js';
+import { readLines, sourceName } from './lines.js';
 import { parseWorkMessage } from './protocol.js';
 import type { InlineChunk } from './run-chunk.js';
 
@@ -292,42 +293,75 @@ export class Host {
       return;
     }
     for (const t of group) this.#step('ran', t.m);
-    const done: Delivery[] = [];
-    for (let k = 0; k < group.length; k++) {
-      const { d, m } = group[k]!;
-      const outcome = outcomes[k]!;
+    // A task error fails the job; the rest of the group belongs to it.
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) {
       this.#live();
-      if (!outcome.ok) {
-        await store.failJob(jobId, { ...outcome.error, reason: 'task' });
-        this.jobEnded(jobId);
-        // The rest of the group belongs to the same failed job.
-        return this.#ack(group.map((t) => t.d));
-      }
-      const data = await spill(outcome.result, store.maxInlineBytes, blobs, blobKeys.output(jobId, m.index));
-      this.#live();
-      const rec = await store.completeChunk(jobId, m.index, data);
-      this.#step('recorded', m);
-      if (ENDED.has(rec.status)) {
-        this.#ended.add(jobId);
-      } else if (rec.total !== undefined && rec.done === rec.total) {
-        // This delivery saw the last chunk recorded: the first one, or a redelivery after a host
-        // died before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
-        const retry = await this.#finalise(jobId, m);
-        if (retry !== undefined) {
-          await queue.setVisibility(d.receipt, retry);
-          continue;
-        }
-      }
-      done.push(d);
+      await store.failJob(jobId, { ...failed.error, reason: 'task' });
+      this.jobEnded(jobId);
+      return this.#ack(group.map((t) => t.d));
     }
-    await this.#ack(done);
+    // The whole group in one call: the job's counter is written once for all its chunks (one
+    // transaction on DynamoDB), so a job of many chunks does not make its record a hot item.
+    const entries = await Promise.all(
+      group.map(async ({ m }, k) => {
+        const outcome = outcomes[k] as Extract<(typeof outcomes)[number], { ok: true }>;
+        const key = blobKeys.output(jobId, m.index);
+        return { index: m.index, result: await spill(outcome.result, store.maxInlineBytes, blobs, key) };
+      }),
+    );
+    this.#live();
+    const recorded = await store.completeChunks(jobId, entries);
+    for (const t of group) this.#step('recorded', t.m);
+    // Every outcome carries the counts after the call.
+    const after = recorded[recorded.length - 1]!;
+    const carrier = group[group.length - 1]!;
+    if (ENDED.has(after.status)) {
+      this.#ended.add(jobId);
+    } else if (after.total !== undefined && after.done === after.total) {
+      // This group saw the last chunk recorded: the first time, or a redelivery after a host died
+      // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
+      const retry = await this.#finalise(jobId, carrier.m);
+      if (retry !== undefined) {
+        // The carrier keeps its message until the lease ends, so someone finalises for sure.
+        await queue.setVisibility(carrier.d.receipt, retry);
+        return this.#ack(group.slice(0, -1).map((t) => t.d));
+      }
+    }
+    await this.#ack(group.map((t) => t.d));
   }
 
   async #inline(m: ChunkMessage): Promise<InlineChunk> {
     const input = m.input;
     if (input.kind === 'range') return { ...m, input };
+    if (input.kind === 'bytes') return this.#inlineLines(m, input);
     const data = await unspill(input.data, this.#o.backend.blobs);
     return { ...m, input: { kind: 'items', offset: input.offset, count: input.count, data } };
+  }
+
+  /** Reads the lines a byte range owns (`readLines`) and passes them to the thread as items. */
+  async #inlineLines(m: ChunkMessage, input: Extract<ChunkInput, { kind: 'bytes' }>): Promise<InlineChunk> {
+    const { objects } = this.#o.backend;
+    if (!objects)
+      throw new ProtocolError(
+        `Chunk ${m.index} of job ${m.jobId} reads ${sourceName(input.source)}, but this backend has no object reader`,
+      );
+    const items = await readLines(
+      (start, end) => objects.read(input.source, start, end),
+      input.size,
+      input.start,
+      input.end,
+    );
+    return {
+      ...m,
+      input: {
+        kind: 'items',
+        offset: 0,
+        count: items.length,
+        data: encodeList(items),
+        range: { source: sourceName(input.source), start: input.start, end: input.end },
+      },
+    };
   }
 
   async #finaliseMessage(d: Delivery, jobId: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type SerializedError,
 } from '../errors.js';
 import type {
+  ChunkResult,
   ClaimOutcome,
   CompleteOutcome,
   Data,
@@ -132,17 +133,29 @@ export class MemoryJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.completeChunk} Throws {@link ProtocolError} when the index is past a sealed total. */
   async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
+    const [outcome] = await this.completeChunks(jobId, [{ index, result }]);
+    return outcome!;
+  }
+
+  /** {@inheritDoc JobStore.completeChunks} Recorded one by one, in one synchronous step (so atomically). */
+  async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
+    // No await between the entries: the whole call is one step, as one transaction is.
+    const firsts = entries.map((e) => this.#recordOne(jobId, e.index, e.result));
+    const record = this.#jobs.get(jobId)?.record;
+    return firsts.map((first) =>
+      record
+        ? { first, done: record.done, total: record.total, status: record.status }
+        : { first: false, done: 0, total: undefined, status: 'CANCELLED' },
+    );
+  }
+
+  /** Records one chunk; true when this call recorded it. Throws for an index past a sealed total. */
+  #recordOne(jobId: string, index: number, result: Data): boolean {
     check(isCount(index), 'index', 'an integer >= 0', index);
     const state = this.#jobs.get(jobId);
-    if (!state) return { first: false, done: 0, total: undefined, status: 'CANCELLED' };
+    if (!state) return false;
     const { record } = state;
-    const outcome = (first: boolean): CompleteOutcome => ({
-      first,
-      done: record.done,
-      total: record.total,
-      status: record.status,
-    });
-    if (record.status !== 'RUNNING' || state.results.has(index)) return outcome(false);
+    if (record.status !== 'RUNNING' || state.results.has(index)) return false;
     if (record.total !== undefined && index >= record.total) {
       throw new ProtocolError(`Chunk ${index} is out of range for job ${jobId} of ${record.total} chunks`);
     }
@@ -150,7 +163,7 @@ export class MemoryJobStore implements JobStore {
     state.results.set(index, copyData(result));
     record.done++;
     this.#bump(state);
-    return outcome(true);
+    return true;
   }
 
   /** {@inheritDoc JobStore.failJob} */

@@ -95,6 +95,48 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
       });
     });
 
+    describe('completeChunks()', () => {
+      it('records a group once each, counting an index repeated in the call and one recorded before once', async () => {
+        const id = await job(6);
+        await store.completeChunk(id, 1, data(1));
+        const outcomes = await store.completeChunks(id, [
+          { index: 0, result: data(0) },
+          { index: 1, result: data(1) },
+          { index: 2, result: data(2) },
+          { index: 2, result: data(2) },
+        ]);
+        expect(outcomes.map((o) => o.first)).toEqual([true, false, true, false]);
+        expect(outcomes.every((o) => o.done === 3 && o.total === 6 && o.status === 'RUNNING')).toBe(true);
+        expect((await store.getJob(id))?.done).toBe(3);
+        expect([...(await store.readResults(id, [0, 1, 2, 3])).keys()].sort()).toEqual([0, 1, 2]);
+      });
+
+      it('records overlapping groups sent concurrently exactly once per index', async () => {
+        const id = await job(30);
+        const groups = Array.from({ length: 6 }, (_, g) =>
+          Array.from({ length: 10 }, (_, k) => ({ index: (g * 5 + k) % 30, result: data(k) })),
+        );
+        const outcomes = (await Promise.all(groups.map((gr) => store.completeChunks(id, gr)))).flat();
+        const firsts = outcomes.filter((o) => o.first).length;
+        expect(firsts).toBe(30);
+        expect((await store.getJob(id))?.done).toBe(30);
+      });
+
+      it('records nothing for a job that has ended', async () => {
+        const id = await job(3);
+        await store.failJob(id, { reason: 'task', name: 'Error', message: 'boom' });
+        const outcomes = await store.completeChunks(id, [
+          { index: 0, result: data(0) },
+          { index: 1, result: data(1) },
+        ]);
+        expect(outcomes.map((o) => [o.first, o.status])).toEqual([
+          [false, 'FAILED'],
+          [false, 'FAILED'],
+        ]);
+        expect((await store.readResults(id, [0, 1])).size).toBe(0);
+      });
+    });
+
     describe('completeChunk()', () => {
       it('records 50 concurrent duplicates of one index exactly once', async () => {
         const id = await job(4);

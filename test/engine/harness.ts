@@ -84,6 +84,14 @@ export class AuditedStore implements JobStore {
     else this.duplicateCompletions++;
     return o;
   };
+  completeChunks: JobStore['completeChunks'] = async (id, entries) => {
+    const outcomes = await this.inner.completeChunks(id, entries);
+    for (const o of outcomes) {
+      if (o.first) this.firstCompletions++;
+      else this.duplicateCompletions++;
+    }
+    return outcomes;
+  };
   failJob: JobStore['failJob'] = (id, e) => this.inner.failJob(id, e);
   cancelJob: JobStore['cancelJob'] = (id, r) => this.inner.cancelJob(id, r);
   claimFinaliser: JobStore['claimFinaliser'] = async (id, o, l) => {
