@@ -16,7 +16,14 @@ export interface InlineChunk {
   readonly mode: CallMode;
   readonly reducer?: string;
   readonly input:
-    | { readonly kind: 'items'; readonly offset: number; readonly count: number; readonly data: Encoded }
+    | {
+        readonly kind: 'items';
+        readonly offset: number;
+        readonly count: number;
+        readonly data: Encoded;
+        /** The items are the lines of this byte range (`lines()`); errors name the line in it. */
+        readonly range?: { readonly source: string; readonly start: number; readonly end: number };
+      }
     | Extract<ChunkInput, { kind: 'range' }>;
 }
 
@@ -96,14 +103,28 @@ export async function runChunk(tasks: TaskMap, chunk: InlineChunk): Promise<Chun
       }
     }
     i = -1;
+    if (!out && input.count === 0) return { ok: true, result: EMPTY_PARTIAL };
     return { ok: true, result: out ? out.encode(input.offset) : encodeValue(acc, 'Reduced value') };
   } catch (e) {
     const error = serializeError(e);
     error.chunkIndex = chunk.index;
     if (e instanceof NotSerializableError && e.position !== undefined) error.itemIndex = e.position;
     else if (i >= 0) error.itemIndex = input.offset + i;
+    const range = input.kind === 'items' ? input.range : undefined;
+    if (range && error.itemIndex !== undefined)
+      error.message += ` (at line ${error.itemIndex} of byte range [${range.start}, ${range.end}) of ${range.source})`;
     return { ok: false, error };
   }
+}
+
+/**
+ * The partial of a reduce chunk with no items (a byte range that owns no line): skipped by the
+ * fold. No `v8.serialize` output is empty, so it is never mistaken for a value.
+ */
+export const EMPTY_PARTIAL: Encoded = { enc: 'v8', bytes: new Uint8Array(0) };
+
+function isEmptyPartial(e: Encoded): boolean {
+  return e.enc === 'v8' && e.bytes.byteLength === 0;
 }
 
 /** Folds encoded partial results left to right with the reducer, starting from `initial` when given. */
@@ -115,6 +136,7 @@ export async function runFold(
 ): Promise<ChunkOutcome> {
   try {
     const fn = lookup(tasks, reducer);
+    partials = partials.filter((p) => !isEmptyPartial(p));
     let k = 0;
     let acc: unknown;
     if (initial) acc = decodeValue(initial);
