@@ -184,6 +184,12 @@ export interface JobRecord extends JobSpec {
   readonly createdAt: number;
 }
 
+/** A chunk's result, for {@link JobStore.completeChunks}. */
+export interface ChunkResult {
+  readonly index: number;
+  readonly result: Data;
+}
+
 /** Outcome of {@link JobStore.completeChunk}. */
 export interface CompleteOutcome {
   /** True for the one delivery whose result was recorded; false for duplicates or an ended job. */
@@ -214,6 +220,14 @@ export interface JobStore {
    * RUNNING. A duplicate, or a job that has ended, returns `first: false` and changes nothing.
    */
   completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome>;
+  /**
+   * {@link completeChunk} for several chunks of one job, with the same guarantee for each (recorded
+   * at most once, counted exactly once, only while RUNNING; an index repeated in the call counts
+   * once), but with the job's counter written once for all of them (one transaction on DynamoDB),
+   * so that a job with many chunks does not make its record a hot item. One outcome per entry, in
+   * order; the counts are the job's after the call.
+   */
+  completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]>;
   /** RUNNING or FOLDING → FAILED with this error. Only the first failure is kept. */
   failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }>;
   /** RUNNING or FOLDING → CANCELLED. */

@@ -293,35 +293,42 @@ export class Host {
       return;
     }
     for (const t of group) this.#step('ran', t.m);
-    const done: Delivery[] = [];
-    for (let k = 0; k < group.length; k++) {
-      const { d, m } = group[k]!;
-      const outcome = outcomes[k]!;
+    // A task error fails the job; the rest of the group belongs to it.
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) {
       this.#live();
-      if (!outcome.ok) {
-        await store.failJob(jobId, { ...outcome.error, reason: 'task' });
-        this.jobEnded(jobId);
-        // The rest of the group belongs to the same failed job.
-        return this.#ack(group.map((t) => t.d));
-      }
-      const data = await spill(outcome.result, store.maxInlineBytes, blobs, blobKeys.output(jobId, m.index));
-      this.#live();
-      const rec = await store.completeChunk(jobId, m.index, data);
-      this.#step('recorded', m);
-      if (ENDED.has(rec.status)) {
-        this.#ended.add(jobId);
-      } else if (rec.total !== undefined && rec.done === rec.total) {
-        // This delivery saw the last chunk recorded: the first one, or a redelivery after a host
-        // died before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
-        const retry = await this.#finalise(jobId, m);
-        if (retry !== undefined) {
-          await queue.setVisibility(d.receipt, retry);
-          continue;
-        }
-      }
-      done.push(d);
+      await store.failJob(jobId, { ...failed.error, reason: 'task' });
+      this.jobEnded(jobId);
+      return this.#ack(group.map((t) => t.d));
     }
-    await this.#ack(done);
+    // The whole group in one call: the job's counter is written once for all its chunks (one
+    // transaction on DynamoDB), so a job of many chunks does not make its record a hot item.
+    const entries = await Promise.all(
+      group.map(async ({ m }, k) => {
+        const outcome = outcomes[k] as Extract<(typeof outcomes)[number], { ok: true }>;
+        const key = blobKeys.output(jobId, m.index);
+        return { index: m.index, result: await spill(outcome.result, store.maxInlineBytes, blobs, key) };
+      }),
+    );
+    this.#live();
+    const recorded = await store.completeChunks(jobId, entries);
+    for (const t of group) this.#step('recorded', t.m);
+    // Every outcome carries the counts after the call.
+    const after = recorded[recorded.length - 1]!;
+    const carrier = group[group.length - 1]!;
+    if (ENDED.has(after.status)) {
+      this.#ended.add(jobId);
+    } else if (after.total !== undefined && after.done === after.total) {
+      // This group saw the last chunk recorded: the first time, or a redelivery after a host died
+      // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
+      const retry = await this.#finalise(jobId, carrier.m);
+      if (retry !== undefined) {
+        // The carrier keeps its message until the lease ends, so someone finalises for sure.
+        await queue.setVisibility(carrier.d.receipt, retry);
+        return this.#ack(group.slice(0, -1).map((t) => t.d));
+      }
+    }
+    await this.#ack(group.map((t) => t.d));
   }
 
   async #inline(m: ChunkMessage): Promise<InlineChunk> {
