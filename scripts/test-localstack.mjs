@@ -46,6 +46,11 @@ function localstackEnv(env = process.env) {
   return {
     ...env,
     AWS_ENDPOINT_URL: LOCALSTACK_ENDPOINT,
+    // cdklocal (for CDK CLI >= 2.177) refuses AWS_ENDPOINT_URL without AWS_ENDPOINT_URL_S3, and
+    // would otherwise default both to *.localhost.localstack.cloud, a public DNS name. Loopback
+    // only: S3 on the same port, path-style (no per-bucket host names on 127.0.0.1).
+    AWS_ENDPOINT_URL_S3: LOCALSTACK_ENDPOINT,
+    AWS_S3_FORCE_PATH_STYLE: '1',
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
