@@ -9,15 +9,17 @@
  *
  * With both: `docker compose up -d` (docker-compose.yml), wait for LocalStack's health endpoint,
  * `cdklocal bootstrap`, `cdklocal deploy Fanfold --require-approval never` of the project's CDK app
- * (infra/app.ts, the same app `npx cdk deploy` sends to AWS), the scenario suite
- * (test/localstack/*.e2e.ts, vitest config test/localstack/vitest.config.ts) with the SDK's
- * endpoints pointed at LocalStack, then `docker compose down` whatever happened.
+ * (infra/app.ts, the same app `npx cdk deploy` sends to AWS) and of the e2e stack (test/e2e/stack.ts,
+ * the shared Pool scenarios' tasks), the scenario suites (test/localstack/*.e2e.ts, vitest config
+ * test/localstack/vitest.config.ts) with the SDK's endpoints pointed at LocalStack, then
+ * `docker compose down` whatever happened.
  *
  * Run it as `node --import tsx scripts/test-localstack.mjs` (the decision is TypeScript, shared
  * with its unit test). Every address is 127.0.0.1. `FANFOLD_LOCALSTACK_KEEP=1` leaves LocalStack running afterwards.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +31,9 @@ export const LOCALSTACK_ENDPOINT = 'http://127.0.0.1:4566';
 /** The services the Fanfold stack and its deploy use; each must be up before the deploy. */
 export const REQUIRED_SERVICES = ['cloudformation', 'dynamodb', 'iam', 'lambda', 's3', 'sqs', 'ssm', 'sts'];
 const HEALTH_TIMEOUT_MS = 180_000;
+/** The shared Pool scenarios' stack (test/e2e/stack.ts), deployed too when it is there. */
+const E2E_APP = 'test/e2e/stack.ts';
+const E2E_STACK = 'FanfoldE2e';
 
 /** Runs `docker info`: ok when the client reaches a daemon. */
 function dockerInfo() {
@@ -122,14 +127,37 @@ async function main() {
   if (!existsSync(cdklocal)) throw new Error('node_modules/.bin/cdklocal is missing: run npm install');
   const [compose, composeArgs] = composeCommand();
   const env = localstackEnv();
+  const out = mkdtempSync(join(tmpdir(), 'fanfold-localstack-'));
   let code = 1;
   try {
     await runOrThrow(compose, [...composeArgs, 'up', '-d']);
     await waitForHealth();
-    await runOrThrow(cdklocal, ['bootstrap'], { env });
-    await runOrThrow(cdklocal, ['deploy', 'Fanfold', '--require-approval', 'never'], { env });
+    // Each run of the app synthesizes into a folder of its own: the project's cdk.out/ is left to others.
+    await runOrThrow(cdklocal, ['bootstrap', '--output', join(out, 'bootstrap')], { env });
+    await runOrThrow(
+      cdklocal,
+      ['deploy', 'Fanfold', '--require-approval', 'never', '--output', join(out, 'fanfold')],
+      { env },
+    );
+    if (existsSync(join(ROOT, E2E_APP))) {
+      await runOrThrow(
+        cdklocal,
+        [
+          'deploy',
+          E2E_STACK,
+          '--app',
+          `node --import tsx ${E2E_APP}`,
+          '--require-approval',
+          'never',
+          '--output',
+          join(out, 'e2e'),
+        ],
+        { env },
+      );
+    }
     code = await run('npx', ['vitest', 'run', '--config', 'test/localstack/vitest.config.ts'], { env });
   } finally {
+    rmSync(out, { recursive: true, force: true });
     if (process.env.FANFOLD_LOCALSTACK_KEEP === '1')
       log('FANFOLD_LOCALSTACK_KEEP=1: LocalStack left running');
     else await run(compose, [...composeArgs, 'down', '--remove-orphans']);
