@@ -26,6 +26,8 @@ export { aws } from './aws/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './cli/job.js';
 export { defineJob, isJob } from './cli/job.js';
 export type { Progress } from './engine/client.js';
+export type { LinesOptions } from './engine/lines.js';
+export { Lines, lines } from './engine/lines.js';
 export { Range, range } from './engine/range.js';
 export * from './errors.js';
 export type { LocalContext, LocalOptions, PoolOptions } from './local/context.js';

@@ -4,6 +4,7 @@
  */
 
 import type { JobClient, Progress } from '../engine/client.js';
+import type { Lines } from '../engine/lines.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
@@ -20,8 +21,11 @@ import {
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import type { ArgOf, ArgsOf, ReducerName, ResultOf, TaskMap, UnaryTaskName } from './tasks.js';
 
-/** Anything a pool call accepts as its items: an array, any iterable (a `range()` too) or an async iterable. */
-export type Items<A> = Iterable<A> | AsyncIterable<A>;
+/**
+ * Anything a pool call accepts as its items: an array, any iterable (a `range()` too), an async
+ * iterable, or (for a task that takes a string) the `lines()` of an object.
+ */
+export type Items<A> = Iterable<A> | AsyncIterable<A> | (string extends A ? Lines : never);
 
 /** Options of `map`, `starmap`, `imap`, `imapUnordered` and their async forms. */
 export interface MapOptions {

@@ -16,6 +16,7 @@ import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js'
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
 import { blobKeys } from './host.js';
+import { Lines } from './lines.js';
 import { checkArgLists, encodeItems, toSized } from './plan.js';
 import { Range } from './range.js';
 
@@ -72,6 +73,17 @@ export class JobClient {
     input: unknown,
     opts: CallOptions = {},
   ): Promise<unknown[]> {
+    if (input instanceof Lines) {
+      if (mode === 'starmap')
+        throw new InvalidArgumentError('Expected starmap items to be argument lists, got lines()');
+      const { jobId } = await this.#submit(mode, task, input, opts, {});
+      try {
+        const job = await this.#wait(jobId, opts.onProgress);
+        return await this.#collect(jobId, job.total ?? 0, undefined);
+      } finally {
+        await this.#release(jobId);
+      }
+    }
     const items = await toSized(input);
     if (mode === 'starmap') checkArgLists(items);
     if (items.length === 0) return [];
@@ -92,8 +104,9 @@ export class JobClient {
     initial: { readonly value: unknown } | undefined,
     opts: CallOptions = {},
   ): Promise<unknown> {
-    const items = await toSized(input);
-    if (items.length === 0) {
+    // Lines are never counted here: an empty object's job folds nothing (initial, or an error).
+    const items = input instanceof Lines ? input : await toSized(input);
+    if (!(items instanceof Lines) && items.length === 0) {
       if (initial) return initial.value;
       throw new InvalidArgumentError('mapReduce() of an empty input with no initial value');
     }
@@ -154,7 +167,7 @@ export class JobClient {
   async #submit(
     kind: JobKind,
     task: string,
-    items: Range | readonly unknown[],
+    items: Range | Lines | readonly unknown[],
     opts: CallOptions,
     extra: { jobId?: string; reducer?: string; initial?: Data },
   ): Promise<{ jobId: string; total: number }> {
@@ -162,7 +175,13 @@ export class JobClient {
     const input: JobInput =
       items instanceof Range
         ? { kind: 'range', start: items.start, stop: items.stop, step: items.step }
-        : { kind: 'values', items };
+        : items instanceof Lines
+          ? {
+              kind: 'lines',
+              source: items.source,
+              ...(items.chunkBytes === undefined ? {} : { chunkBytes: items.chunkBytes }),
+            }
+          : { kind: 'values', items };
     this.#active.add(jobId);
     try {
       const res = await this.#o.coordinator({
@@ -268,6 +287,10 @@ export class JobClient {
     input: unknown,
     opts: CallOptions & { readonly ordered: boolean },
   ): AsyncGenerator<unknown, void, undefined> {
+    if (input instanceof Lines) {
+      yield* this.#streamLines(mode, task, input, opts);
+      return;
+    }
     const { store, blobs } = this.#o;
     const chunksize = opts.chunksize ?? 1;
     const source = iterate(input);
@@ -373,6 +396,63 @@ export class JobClient {
         }
       }
       await this.#release(id);
+    }
+  }
+
+  /**
+   * `imap` / `imapUnordered` over `lines()`: a sealed job of byte ranges (planned as `map` plans
+   * them; `chunksize` does not apply), whose chunks' lines are yielded as the chunks are recorded:
+   * in chunk order (then line order) when ordered, else as they come.
+   */
+  async *#streamLines(
+    mode: 'map' | 'starmap',
+    task: string,
+    input: Lines,
+    opts: CallOptions & { readonly ordered: boolean },
+  ): AsyncGenerator<unknown, void, undefined> {
+    if (mode === 'starmap')
+      throw new InvalidArgumentError('Expected starmap items to be argument lists, got lines()');
+    const { store, blobs } = this.#o;
+    const { jobId, total } = await this.#submit('map', task, input, opts, {});
+    let finished = false;
+    try {
+      const pending = new Set(Array.from({ length: total }, (_, i) => i));
+      let next = 0;
+      let version = -1;
+      let deadline = Number.POSITIVE_INFINITY;
+      while (pending.size > 0) {
+        const job = await store.waitForChange(jobId, version, waitBudget(deadline));
+        if (!job) throw new JobCancelledError(jobId, 'the job no longer exists');
+        deadline = job.deadline;
+        if (job.version !== version) {
+          version = job.version;
+          opts.onProgress?.({ jobId, done: job.done, total: job.total });
+        }
+        const found = await store.readResults(jobId, [...pending]);
+        if (opts.ordered) {
+          while (found.has(next)) {
+            const list = decodeList(await unspill(found.get(next)!, blobs));
+            pending.delete(next++);
+            for (let k = 0; k < list.length; k++) yield list[k];
+          }
+        } else {
+          for (const [i, d] of found) {
+            const list = decodeList(await unspill(d, blobs));
+            pending.delete(i);
+            for (let k = 0; k < list.length; k++) yield list[k];
+          }
+        }
+        if (pending.size === 0) break;
+        this.#throwIfEnded(job);
+        if (Date.now() > job.deadline) await this.#expire(job);
+      }
+      // The job ends once its last chunk is recorded; wait for that (an error there is the job's).
+      await this.#wait(jobId, undefined);
+      finished = true;
+    } finally {
+      // A consumer that stopped early (break, an error): the job's other chunks are not wanted.
+      if (!finished) await this.#cancel(jobId, 'the consumer stopped').catch(() => {});
+      await this.#release(jobId);
     }
   }
 }

@@ -3,10 +3,21 @@
  * queue; feeds and seals open jobs; cancels. The local client calls it in-process; on AWS the
  * coordinator Lambda calls it with requests validated by `parseCoordinatorRequest`.
  */
-import { ProtocolError } from '../errors.js';
-import type { Backend, CallMode, ChunkInput, Data, JobKind, JobRecord, WorkMessage } from '../ports.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import type {
+  Backend,
+  BlobStore,
+  CallMode,
+  ChunkInput,
+  Data,
+  JobKind,
+  JobRecord,
+  ObjectSource,
+  WorkMessage,
+} from '../ports.js';
 import { decodeList, spill, unspill } from './codec.js';
 import { blobKeys } from './host.js';
+import { defaultChunkBytes, rangeCount, sourceName } from './lines.js';
 import { ChunkPlanner, defaultChunksize, type SizedInput } from './plan.js';
 import { Range } from './range.js';
 
@@ -18,6 +29,11 @@ export type JobInput =
   | { readonly kind: 'items'; readonly data: Data }
   /** Items already in memory: only for in-process calls, never over a wire. */
   | { readonly kind: 'values'; readonly items: readonly unknown[] }
+  /**
+   * The lines of an object (`lines()`), split into byte ranges of `chunkBytes` (a default from the
+   * object's size and `workers` when absent). The coordinator reads only the object's size.
+   */
+  | { readonly kind: 'lines'; readonly source: ObjectSource; readonly chunkBytes?: number }
   /** No input yet: an open job, fed with `append` and ended with `seal` (imap). */
   | { readonly kind: 'open' };
 
@@ -122,11 +138,14 @@ export class Coordinator {
 
   async #submit(req: Extract<CoordinatorRequest, { type: 'submit' }>): Promise<CoordinatorResponse> {
     const { store, queue, blobs } = this.#b;
-    const items = await this.#items(req.input);
-    const planner =
-      items === undefined
-        ? undefined
-        : new ChunkPlanner(items, req.chunksize ?? defaultChunksize(items.length, req.workers));
+    const planner: Planner | undefined =
+      req.input.kind === 'lines'
+        ? await this.#linesPlanner(req.input, req.workers)
+        : await this.#items(req.input).then((items) =>
+            items === undefined
+              ? undefined
+              : new ChunkPlanner(items, req.chunksize ?? defaultChunksize(items.length, req.workers)),
+          );
     const { created, job } = await store.createJob({
       id: req.jobId,
       kind: req.kind,
@@ -148,6 +167,8 @@ export class Coordinator {
         }
         await queue.send(batch);
       }
+      // No chunk will ever see done === total (an empty object): finalise the job right away.
+      if (planner.count === 0) await queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
     }
     return { jobId: req.jobId, created, ...(planner ? { total: planner.count } : {}), job };
   }
@@ -177,6 +198,26 @@ export class Coordinator {
     return { jobId: req.jobId };
   }
 
+  async #linesPlanner(input: Extract<JobInput, { kind: 'lines' }>, workers: number): Promise<Planner> {
+    const { objects } = this.#b;
+    if (!objects)
+      throw new InvalidArgumentError(
+        `lines(${sourceName(input.source)}) needs a backend that reads objects, and this one has none`,
+      );
+    const size = await objects.size(input.source);
+    const chunkBytes = input.chunkBytes ?? defaultChunkBytes(size, workers);
+    const count = rangeCount(size, chunkBytes);
+    const { source } = input;
+    return {
+      count,
+      async input(i) {
+        const start = i * chunkBytes;
+        const end = Math.min(size, start + chunkBytes);
+        return { kind: 'bytes', offset: 0, count: end - start, source, start, end, size };
+      },
+    };
+  }
+
   async #items(input: JobInput): Promise<SizedInput | undefined> {
     switch (input.kind) {
       case 'range':
@@ -186,9 +227,16 @@ export class Coordinator {
       case 'items':
         return Array.from(decodeList(await unspill(input.data, this.#b.blobs)));
       case 'open':
+      case 'lines':
         return undefined;
     }
   }
+}
+
+/** Plans a sealed job's chunks: their number, and each one's input. */
+interface Planner {
+  readonly count: number;
+  input(i: number, limit: number, blobs: BlobStore, blobKey: string): Promise<ChunkInput>;
 }
 
 /** Builds a chunk message. */

@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { CallMode, ChunkInput, Data, WorkMessage } from '../ports.js';
+import { checkSource } from './lines.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -67,8 +68,25 @@ function parseInput(v: unknown): ChunkInput {
       return { kind: 'items', offset, count, data: parseData(v.data) };
     case 'range':
       return { kind: 'range', offset, count, start: finite(v, 'start'), step: finite(v, 'step') };
+    case 'bytes': {
+      const start = nat(v, 'start');
+      const end = nat(v, 'end');
+      const size = nat(v, 'size');
+      if (end <= start || end > size) fail(`input.end to be > start (${start}) and <= size (${size})`, end);
+      if (offset !== 0) fail('input.offset to be 0 for a byte range', offset);
+      if (count !== end - start) fail(`input.count to be end - start (${end - start})`, count);
+      return {
+        kind: 'bytes',
+        offset: 0,
+        count,
+        source: checkSource(v.source, (w, g) => fail(`input.${w}`, g)),
+        start,
+        end,
+        size,
+      };
+    }
     default:
-      return fail('input.kind to be "items" or "range"', v.kind);
+      return fail('input.kind to be "items", "range" or "bytes"', v.kind);
   }
 }
 

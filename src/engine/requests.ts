@@ -9,6 +9,7 @@ import { ProtocolError } from '../errors.js';
 import type { Data, JobKind } from '../ports.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
 import { blobKeys } from './host.js';
+import { checkSource } from './lines.js';
 import { PROTOCOL_VERSION, parseData } from './protocol.js';
 
 /** Longest job id: the same bound as work messages. */
@@ -80,17 +81,26 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
     }
     case 'items':
       return { kind: 'items', data: data(v.data, jobId, 'input.data') };
+    case 'lines': {
+      if (kind === 'starmap') fail('a map or mapReduce job for lines (a line is not an argument list)', kind);
+      const chunkBytes = v.chunkBytes === undefined ? undefined : int(v, 'chunkBytes', 1);
+      return {
+        kind: 'lines',
+        source: checkSource(v.source, (what, got) => fail(`input.${what}`, got)),
+        ...(chunkBytes === undefined ? {} : { chunkBytes }),
+      };
+    }
     case 'open':
       // An open job is fed by `append`, whose chunks are map or starmap chunks: no fold.
       if (kind === 'mapReduce') fail('a mapReduce job to have its whole input at submit', 'open');
       return { kind: 'open' };
     case 'values':
       return fail(
-        'input.kind "range", "items" or "open" ("values" holds live objects and never crosses a wire)',
+        'input.kind "range", "items", "lines" or "open" ("values" holds live objects and never crosses a wire)',
         v.kind,
       );
     default:
-      return fail('input.kind to be "range", "items" or "open"', v.kind);
+      return fail('input.kind to be "range", "items", "lines" or "open"', v.kind);
   }
 }
 

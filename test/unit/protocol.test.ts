@@ -12,6 +12,16 @@ const chunk = {
   input: { kind: 'range', offset: 30, count: 10, start: 30, step: 1 },
 };
 
+const bytesInput = {
+  kind: 'bytes',
+  offset: 0,
+  count: 100,
+  source: { bucket: 'my-logs', key: 'day/1.log' },
+  start: 200,
+  end: 300,
+  size: 1000,
+};
+
 describe('parseWorkMessage()', () => {
   it('accepts a chunk with a range input and returns an equal message', () => {
     expect(parseWorkMessage(chunk)).toEqual(chunk);
@@ -26,6 +36,18 @@ describe('parseWorkMessage()', () => {
       input: { kind: 'items', offset: 0, count: 2, data: { enc: 'f64', bytes } },
     };
     expect(parseWorkMessage(m)).toEqual(m);
+  });
+
+  it('accepts chunks of byte ranges of an S3 object and of a file', () => {
+    const s3 = { ...chunk, input: bytesInput };
+    expect(parseWorkMessage(s3)).toEqual(s3);
+    const file = {
+      ...chunk,
+      mode: 'reduce',
+      reducer: 'add',
+      input: { ...bytesInput, source: { path: '/data/x.log' } },
+    };
+    expect(parseWorkMessage(file)).toEqual(file);
   });
 
   it('accepts a finalise message and drops unknown extra fields', () => {
@@ -73,6 +95,34 @@ describe('parseWorkMessage()', () => {
       { ...chunk, input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k' } } },
     ],
     ['an oversized job id', { ...chunk, jobId: 'x'.repeat(10_000) }],
+    ['a byte range without source', { ...chunk, input: { ...bytesInput, source: undefined } }],
+    ['a byte range with start = end', { ...chunk, input: { ...bytesInput, end: 200, count: 0 } }],
+    ['a byte range with start > end', { ...chunk, input: { ...bytesInput, start: 400, count: -100 } }],
+    ['a byte range past the size', { ...chunk, input: { ...bytesInput, size: 250 } }],
+    ['a fractional byte range start', { ...chunk, input: { ...bytesInput, start: 200.5 } }],
+    ['a negative byte range start', { ...chunk, input: { ...bytesInput, start: -1, count: 301 } }],
+    ['a byte range with an offset', { ...chunk, input: { ...bytesInput, offset: 5 } }],
+    ['a byte range whose count is not its length', { ...chunk, input: { ...bytesInput, count: 7 } }],
+    [
+      'a bucket name in capitals',
+      { ...chunk, input: { ...bytesInput, source: { bucket: 'Logs', key: 'k' } } },
+    ],
+    [
+      'a bucket name too long',
+      { ...chunk, input: { ...bytesInput, source: { bucket: 'b'.repeat(64), key: 'k' } } },
+    ],
+    ['an empty key', { ...chunk, input: { ...bytesInput, source: { bucket: 'my-logs', key: '' } } }],
+    [
+      'an oversized key',
+      { ...chunk, input: { ...bytesInput, source: { bucket: 'my-logs', key: 'k'.repeat(1025) } } },
+    ],
+    ['a relative path', { ...chunk, input: { ...bytesInput, source: { path: 'data/x.log' } } }],
+    ['a path with a NUL', { ...chunk, input: { ...bytesInput, source: { path: '/data/x\0' } } }],
+    ['a path too long', { ...chunk, input: { ...bytesInput, source: { path: `/${'p'.repeat(5000)}` } } }],
+    [
+      'a path and a bucket',
+      { ...chunk, input: { ...bytesInput, source: { path: '/x', bucket: 'my-logs', key: 'k' } } },
+    ],
   ])('rejects %s with ProtocolError', (_what, body) => {
     expect(() => parseWorkMessage(body)).toThrow(ProtocolError);
   });

@@ -50,6 +50,27 @@ const valid: Record<string, CoordinatorRequest> = {
     workers: 2,
     deadline,
   },
+  'a map submit over the lines of an S3 object': {
+    v: 1,
+    type: 'submit',
+    jobId: 'job-6',
+    kind: 'map',
+    task: 'parse',
+    input: { kind: 'lines', source: { bucket: 'my-logs', key: 'day/1.log' }, chunkBytes: 1 << 20 },
+    workers: 8,
+    deadline,
+  },
+  'a mapReduce submit over the lines of a file, default range length': {
+    v: 1,
+    type: 'submit',
+    jobId: 'job-7',
+    kind: 'mapReduce',
+    task: 'length',
+    reducer: 'add',
+    input: { kind: 'lines', source: { path: '/data/big.csv' } },
+    workers: 2,
+    deadline,
+  },
   'an append of inline and blob chunks': {
     v: 1,
     type: 'append',
@@ -131,6 +152,25 @@ describe('parseCoordinatorRequest()', () => {
     [
       "a blob reference outside the job's prefix",
       { ...submit, input: { kind: 'items', data: { enc: 'v8', blob: 'jobs/other/input', size: 3 } } },
+    ],
+    ['lines without source', { ...submit, input: { kind: 'lines' } }],
+    ['lines of a relative path', { ...submit, input: { kind: 'lines', source: { path: 'x.log' } } }],
+    ['lines of a bad bucket', { ...submit, input: { kind: 'lines', source: { bucket: 'a', key: 'k' } } }],
+    [
+      'lines of an oversized key',
+      { ...submit, input: { kind: 'lines', source: { bucket: 'my-logs', key: 'k'.repeat(1025) } } },
+    ],
+    [
+      'lines with a chunkBytes of zero',
+      { ...submit, input: { kind: 'lines', source: { path: '/x' }, chunkBytes: 0 } },
+    ],
+    [
+      'lines with a fractional chunkBytes',
+      { ...submit, input: { kind: 'lines', source: { path: '/x' }, chunkBytes: 1.5 } },
+    ],
+    [
+      'a starmap over lines',
+      { ...submit, kind: 'starmap', input: { kind: 'lines', source: { path: '/x' } } },
     ],
     ['zero workers', { ...submit, workers: 0 }],
     ['missing workers', { ...submit, workers: undefined }],
