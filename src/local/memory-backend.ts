@@ -1,5 +1,6 @@
 /** Wires the in-memory adapters into one {@link Backend}: the local pool's, and the engine tests'. */
 import type { Backend } from '../ports.js';
+import { FileObjectReader } from './file-reader.js';
 import { MemoryBlobStore } from './memory-blobs.js';
 import { MemoryQueue } from './memory-queue.js';
 import { MemoryJobStore } from './memory-store.js';
@@ -26,6 +27,8 @@ export interface MemoryBackend extends Backend {
   readonly deadLetters: MemoryQueue;
   readonly store: MemoryJobStore;
   readonly blobs: MemoryBlobStore;
+  /** Reads the files of `lines()` jobs. */
+  readonly objects: FileObjectReader;
   /** Closes both queues and the store: pending receives resolve `[]`, pending waits resolve. */
   close(): void;
 }
@@ -51,6 +54,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): MemoryBackend
     deadLetters,
     store,
     blobs,
+    objects: new FileObjectReader(),
     close() {
       queue.close();
       deadLetters.close();
