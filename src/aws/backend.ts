@@ -6,6 +6,7 @@ import type { Backend } from '../ports.js';
 import { createDynamoClient, createS3Client, createSqsClient } from './clients.js';
 import { DynamoJobStore, type DynamoJobStoreOptions } from './dynamo-store.js';
 import { S3BlobStore } from './s3-blobs.js';
+import { S3ObjectReader } from './s3-reader.js';
 import { SqsWorkQueue } from './sqs-queue.js';
 
 /** Options of {@link awsBackend}. */
@@ -45,5 +46,7 @@ export function awsBackend(options: AwsBackendOptions): Backend {
     deadLetters: new SqsWorkQueue({ client: sqs, queueUrl: options.deadLetterQueueUrl }),
     store: new DynamoJobStore({ ...options.store, client: dynamo, tableName: options.tableName }),
     blobs: new S3BlobStore({ client: s3, bucket: options.bucket, prefix: options.blobPrefix ?? 'fanfold/' }),
+    // The objects of lines() jobs, in users' own buckets (the roles need s3:GetObject on them).
+    objects: new S3ObjectReader({ client: s3 }),
   };
 }
