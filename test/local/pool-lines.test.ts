@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { lines, local, type Pool, TaskError } from 'fanfold';
+import { InvalidArgumentError, lines, local, type Pool, TaskError } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tasks from '../fixtures/lines-tasks.js';
 import { collect } from '../support/collect.js';
@@ -77,6 +77,19 @@ describe('pool over lines(file)', () => {
     expect((await collect(pool.imapUnordered('echo', src))).sort()).toEqual([...want].sort());
   });
 
+  it('imap: break stops the job; onProgress counts ranges', async () => {
+    const path = file('imap.txt', 'a\nb\nc\nd\ne\nf\n');
+    const seen: string[] = [];
+    for await (const line of pool.imap('echo', lines(path, { chunkBytes: 2 }))) {
+      seen.push(line);
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['a', 'b']);
+    const progress: (number | undefined)[] = [];
+    await pool.map('echo', lines(path, { chunkBytes: 4 }), { onProgress: (p) => progress.push(p.total) });
+    expect(progress.at(-1)).toBe(3);
+  });
+
   it('an empty file: no items', async () => {
     const src = lines(file('empty.txt', ''));
     expect(await pool.map('echo', src)).toEqual([]);
@@ -94,6 +107,18 @@ describe('pool over lines(file)', () => {
     expect(te.chunkIndex).toBe(1);
     expect(te.itemIndex).toBe(1);
     expect(te.message).toContain(`line 1 of byte range [4, 8) of ${path}`);
+  });
+
+  it('mapReduce of an empty file without an initial value fails the job', async () => {
+    const err = await pool.mapReduce('length', lines(file('empty2.txt', '')), 'add').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskError);
+    expect((err as TaskError).message).toContain('empty input with no initial value');
+  });
+
+  it('an S3 object is refused by the local context', async () => {
+    await expect(pool.map('echo', lines({ bucket: 'my-bucket', key: 'k' }))).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
   });
 
   it('a missing file rejects the call', async () => {
