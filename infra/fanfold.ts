@@ -14,7 +14,7 @@ import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
@@ -216,6 +216,20 @@ export class Fanfold extends Construct {
       .grantInvoke(principal)
       .combine(this.table.grant(principal, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'))
       .combine(this.#grantPayloads(principal));
+  }
+
+  /**
+   * Lets jobs read `lines({ bucket, key })` inputs from one of your buckets: the coordinator sizes
+   * the object (HeadObject) and the workers read its byte ranges (GetObject). Read only; pass
+   * `keyPattern` to narrow it to a prefix.
+   *
+   * @example
+   * ```ts
+   * fanfold.grantReadInputs(logsBucket, 'exports/*');
+   * ```
+   */
+  grantReadInputs(bucket: IBucket, keyPattern = '*'): iam.Grant {
+    return bucket.grantRead(this.coordinator, keyPattern).combine(bucket.grantRead(this.worker, keyPattern));
   }
 
   /** Read, write and delete payload objects under the prefix; list only the prefix. */

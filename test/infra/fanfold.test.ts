@@ -6,6 +6,7 @@ import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-li
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
@@ -362,6 +363,31 @@ describe('Fanfold', () => {
       expect(objects?.Resource).toEqual({
         'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
       });
+    });
+  });
+
+  describe('grantReadInputs()', () => {
+    it("lets the coordinator and the worker read the given bucket's objects, and nothing else of it", () => {
+      const { stack, fanfold, template } = build();
+      const inputs = new Bucket(stack, 'Inputs');
+      fanfold.grantReadInputs(inputs, 'exports/*');
+      const t = template();
+      const inputArn = arn(logicalId(stack, inputs));
+      for (const fn of [fanfold.coordinator, fanfold.worker]) {
+        const role = logicalId(stack, fn.role as unknown as { node: { defaultChild?: unknown } });
+        const onInputs = statementsOf(t, role).filter((s) =>
+          JSON.stringify(s.Resource).includes(logicalId(stack, inputs)),
+        );
+        expect(actionsOf(onInputs)).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*'].sort());
+        expect(JSON.stringify(onInputs.map((s) => s.Resource))).toContain('/exports/*');
+        expect(onInputs.every((s) => s.Effect === 'Allow')).toBe(true);
+        expect(JSON.stringify(onInputs)).toContain(JSON.stringify(inputArn).slice(1, -1));
+      }
+      const dlqRole = logicalId(
+        stack,
+        fanfold.deadLetterFunction.role as unknown as { node: { defaultChild?: unknown } },
+      );
+      expect(JSON.stringify(statementsOf(t, dlqRole))).not.toContain(logicalId(stack, inputs));
     });
   });
 
