@@ -1,0 +1,20 @@
+/**
+ * The CDK app of the e2e tier: a `Fanfold` stack with the Pool tests' tasks and short timeouts, so
+ * that the retry and redelivery paths finish in seconds on the runner. `assembly.ts` synthesizes it
+ * (`cdk synth --app 'node --import tsx test/e2e/stack.ts'`); it is never deployed anywhere.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Fanfold } from '../../infra/fanfold.js';
+
+const app = new App();
+// The name is E2E_STACK of assembly.ts (not imported: importing this file runs the app).
+const stack = new Stack(app, 'FanfoldE2e', { description: 'fanfold e2e tests (runner only)' });
+new Fanfold(stack, 'Fanfold', {
+  tasks: new URL('../fixtures/pool-tasks.ts', import.meta.url),
+  coordinator: { timeout: Duration.seconds(30) },
+  // A few seconds: the queue's visibility timeout is 6 × this, so a lost batch comes back in 30 s.
+  worker: { timeout: Duration.seconds(5), maxConcurrency: 2 },
+  deadLetter: { timeout: Duration.seconds(5) },
+  maxReceiveCount: 2,
+});
+app.synth();
