@@ -235,7 +235,8 @@ export interface JobStore {
   /**
    * RUNNING, sealed and every chunk recorded → FOLDING with a lease for `owner`; or FOLDING with an
    * expired lease → taken over by `owner` with the fencing counter increased. Exactly one party
-   * holds a valid lease at a time.
+   * holds a valid lease at a time. A claim by the owner that already holds the lease returns it
+   * (a request retried after its response was lost must not lock its own sender out).
    */
   claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome>;
   /** FOLDING under (`owner`, `fence`) → DONE with the result. False if the lease was lost. */

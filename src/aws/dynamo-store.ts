@@ -432,7 +432,12 @@ export class DynamoJobStore implements JobStore {
       return { claimed: true, fence: job.finaliser?.fence ?? 0, job };
     } catch (e) {
       const old = await this.#refused(e, jobId);
-      return { claimed: false, job: old && decodeJob(old) };
+      const job = old && decodeJob(old);
+      // Our own lease: the write happened and its response was lost, then the SDK retried it.
+      if (job?.status === 'FOLDING' && job.finaliser?.owner === owner) {
+        return { claimed: true, fence: job.finaliser.fence, job };
+      }
+      return { claimed: false, job };
     }
   }
 

@@ -191,7 +191,12 @@ export class MemoryJobStore implements JobStore {
     const now = this.#clock();
     const ready = record.status === 'RUNNING' && record.total !== undefined && record.done === record.total;
     const expired = record.status === 'FOLDING' && (record.finaliser?.leaseUntil ?? 0) <= now;
-    if (!ready && !expired) return { claimed: false, job: snapshot(state) };
+    if (!ready && !expired) {
+      // The holder asking again (a retried request) gets its own lease back, unchanged.
+      const lease = record.status === 'FOLDING' ? record.finaliser : undefined;
+      if (lease?.owner === owner) return { claimed: true, fence: lease.fence, job: snapshot(state) };
+      return { claimed: false, job: snapshot(state) };
+    }
     state.fence++;
     record.status = 'FOLDING';
     record.finaliser = { owner, leaseUntil: now + leaseMs, fence: state.fence };

@@ -214,6 +214,17 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
         expect(claims.find((c) => !c.claimed)?.job?.status).toBe('FOLDING');
       });
 
+      it('gives the holder its own lease back when it claims again (a retried request)', async () => {
+        const id = await readyJob();
+        const first = await store.claimFinaliser(id, 'a', 10_000);
+        const again = await store.claimFinaliser(id, 'a', 10_000);
+        expect(first.claimed && again.claimed).toBe(true);
+        if (!first.claimed || !again.claimed) return;
+        expect(again.fence).toBe(first.fence);
+        expect((await store.claimFinaliser(id, 'b', 10_000)).claimed).toBe(false);
+        expect(await store.finishJob(id, 'a', again.fence)).toBe(true);
+      });
+
       it('hands an expired lease to a new owner with the fence increased', async () => {
         const id = await readyJob();
         // Long enough that a busy machine cannot let it lapse before the second claim.
