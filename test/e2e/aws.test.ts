@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { aws } from 'fanfold';
 import { afterAll, afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createDynamoClient, createS3Client } from '../../src/aws/clients.js';
@@ -71,6 +71,15 @@ async function makeEnv(): Promise<ScenarioEnv> {
   return {
     pool,
     blobTraffic: () => ({ ...traffic }),
+    async linesSource(name, text) {
+      // A bucket of the user's, not the stack's: lines() inputs live wherever the user keeps them.
+      const bucket = 'e2e-user-inputs';
+      await clients.s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e: { name?: string }) => {
+        if (e.name !== 'BucketAlreadyOwnedByYou' && e.name !== 'BucketAlreadyExists') throw e;
+      });
+      await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: name, Body: text }));
+      return { bucket, key: name };
+    },
     goneCaller() {
       const leaving = new Leaving();
       const dynamo = leavingDynamoClient(options, leaving);

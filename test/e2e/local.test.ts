@@ -1,4 +1,7 @@
 /** The Pool scenarios (pool-scenarios.ts) on the local context: worker threads of this process. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { local } from 'fanfold';
 import type { LocalRuntime } from '../../src/local/runtime.js';
 import tasks from '../fixtures/pool-tasks.js';
@@ -35,6 +38,12 @@ describePoolScenarios('Pool scenarios on the local context', async () => {
   return {
     blobTraffic: () => ({ ...traffic }),
     pool: () => mp.Pool({ processes: 2 }),
+    async linesSource(name, text) {
+      const dir = await mkdtemp(join(tmpdir(), 'fanfold-e2e-'));
+      const path = join(dir, name);
+      await writeFile(path, text);
+      return path;
+    },
     goneCaller() {
       // Its jobs run on the threads of a pool of its own, which dispose() terminates too.
       const host = mp.Pool({ processes: 2 });

@@ -5,7 +5,7 @@
  * is used: the tasks that synchronise through a BroadcastChannel (`gate`, `busy`) reach no Lambda
  * container, so the scenarios hold jobs open with `spin` instead.
  */
-import { type AsyncResult, JobCancelledError, type Pool, range, TaskError } from 'fanfold';
+import { type AsyncResult, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type tasks from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
@@ -27,8 +27,21 @@ export interface ScenarioEnv {
    * to check that big payloads went through the blob store. @default not checked
    */
   blobTraffic?(): { readonly puts: number; readonly gets: number };
+  /**
+   * Stores `text` where this context's `lines()` can read it (a file on the local context, an S3
+   * object on AWS) and returns the source. @default no `lines()` scenarios on this context
+   */
+  linesSource?(name: string, text: string): Promise<Parameters<typeof lines>[0]>;
   /** Stops the context's machinery (the runner, the emulators). */
   stop(): Promise<void>;
+}
+
+/** About 200 KB of lines of every length, with `\r\n` and `\n`, multibyte characters and no final newline. */
+function linesText(): string {
+  const out: string[] = [];
+  for (let i = 0; i < 2_000; i++)
+    out.push(`${i}:${'é€x'.repeat((i * 7919) % 60)}${i % 97 === 0 ? '' : 'end'}`);
+  return out.map((l, i) => (i % 5 === 0 ? `${l}\r\n` : `${l}\n`)).join('') + 'last line, no newline';
 }
 
 /** Above DynamoDB's 400 KB item limit and the job store's 350 KiB inline limit. */
@@ -179,6 +192,20 @@ export function describePoolScenarios(
         if (before) expect(env!.blobTraffic!().gets).toBeGreaterThan(before.gets);
         expect(out.length).toBe(BIG_RESULT_CHARS);
         expect(out === 'ab'.repeat(BIG_RESULT_CHARS / 2)).toBe(true);
+      });
+    });
+
+    describe('lines() inputs', () => {
+      it('maps every line of an object split by byte ranges, in order, each exactly once', async () => {
+        const make = env!.linesSource;
+        if (!make) return; // this context has nowhere to put an object
+        const text = linesText();
+        const source = await make('lines.txt', text);
+        // Small ranges: many lines straddle a boundary, some ranges start inside a multibyte char.
+        const out = await pool.map('identity', lines(source, { chunkBytes: 4_096 }));
+        const expected = text.split(/\r?\n/);
+        expect(out).toHaveLength(expected.length);
+        expect(out.every((x, i) => x === expected[i])).toBe(true);
       });
     });
 
