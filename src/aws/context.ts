@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { cpuCount, currentProcess } from '../api/process-info.js';
@@ -17,15 +17,10 @@ import { InvalidArgumentError } from '../errors.js';
 import type { LocalContext, PoolOptions } from '../local/context.js';
 import type { BlobStore, JobStore } from '../ports.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
-import { createDynamoClient, createS3Client } from './clients.js';
-import { DynamoJobStore } from './dynamo-store.js';
-import {
-  coordinatorInvoker,
-  createCloudFormationClient,
-  readStackOutputs,
-  type StackResources,
-} from './invoke.js';
-import { S3BlobStore } from './s3-blobs.js';
+// Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
+// imports fanfold for the local context does not parse the AWS SDK at start (~0.3 s).
+import type { Connection } from './connect.js';
+import type { StackResources } from './invoke.js';
 
 /** The deployed resources a pool uses, named explicitly. */
 export interface AwsResources {
@@ -129,7 +124,8 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
   };
 }
 
-interface Settings {
+/** Resolved options of {@link aws}. @internal */
+export interface Settings {
   readonly stack: string | undefined;
   readonly resources: AwsResources | undefined;
   readonly clients: AwsClients;
@@ -195,14 +191,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
 }
 
 async function findResources(s: Settings): Promise<StackResources> {
-  if (s.resources) return { ...s.resources, workers: s.resources.workers };
-  const own = s.clients.cloudformation === undefined;
-  const cfn = s.clients.cloudformation ?? createCloudFormationClient(s.region);
-  try {
-    return await readStackOutputs(cfn, s.stack ?? 'Fanfold');
-  } finally {
-    if (own) cfn.destroy();
-  }
+  return (await import('./connect.js')).findResources(s);
 }
 
 interface PoolSettings {
@@ -226,12 +215,7 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
 }
 
 /** The live parts of a pool once its resources are known. */
-interface Resolved {
-  readonly store: DynamoJobStore;
-  readonly blobs: S3BlobStore;
-  readonly invoke: ReturnType<typeof coordinatorInvoker>;
-  readonly processes: number;
-}
+type Resolved = Connection;
 
 /** One pool's engine on AWS: a job client and the clients it talks through. */
 class AwsRuntime implements PoolRuntime {
@@ -281,27 +265,8 @@ class AwsRuntime implements PoolRuntime {
 
   async #start(s: Settings, resources: () => Promise<StackResources>): Promise<Resolved> {
     const r = await resources();
-    const c = s.clients;
-    const region = s.region === undefined ? {} : { region: s.region };
-    const own = <C extends { destroy(): void }>(client: C): C => {
-      this.#own.push(client);
-      return client;
-    };
-    const dynamo = c.dynamo ?? own(createDynamoClient(region));
-    const s3 = c.s3 ?? own(createS3Client(region));
-    const lambda = c.lambda ?? own(new LambdaClient(region));
-    const blobs = new S3BlobStore({ client: s3, bucket: r.bucket, prefix: BLOB_PREFIX });
-    this.#resolved = {
-      store: new DynamoJobStore({
-        client: dynamo,
-        tableName: r.table,
-        maxInlineBytes: MAX_INLINE_BYTES,
-        ...(s.pollMs ? { pollMs: s.pollMs } : {}),
-      }),
-      blobs,
-      invoke: coordinatorInvoker({ client: lambda, functionName: r.coordinator, blobs }),
-      processes: r.workers ?? 1000,
-    };
+    const { connect } = await import('./connect.js');
+    this.#resolved = connect(s, r, MAX_INLINE_BYTES, BLOB_PREFIX, (client) => this.#own.push(client));
     return this.#resolved;
   }
 
