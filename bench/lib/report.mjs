@@ -2,11 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
-
-const INPUTS = [
-  ['ff-range', 'range(0, N)'],
-  ['ff-array', 'plain array'],
-];
+import { INPUTS, targetRows } from './targets.mjs';
 
 export function writeReport(data, file) {
   const R = data.results;
@@ -27,80 +23,7 @@ export function writeReport(data, file) {
       rs.filter((r) => r && !r.ok).map((r) => `${g} ${k}: ${r.err}`),
     );
 
-  // ---- targets
-  const targets = [];
-  const target = (what, goal, xs, pass) => {
-    const m = median(xs);
-    const verdict = xs.length === 0 ? 'NOT RUN' : pass(m) ? 'PASS' : 'MISS';
-    targets.push([what, goal, ratio(xs), verdict]);
-  };
-  const N6 = 1_000_000;
-  for (const [k, label] of INPUTS) {
-    target(
-      `square over 1e6, ${label}: warm \`Pool.map\` throughput ÷ CPython's`,
-      '≥ 5×',
-      pair(`square-warm-${N6}`, k, 'py', rec('items_per_s')),
-      (m) => m >= 5,
-    );
-  }
-  for (const [k, label] of INPUTS) {
-    target(
-      `(the same, second map on the same pool: JIT-warm steady state) ${label}`,
-      '≥ 5×',
-      pair(`square-warm-${N6}`, k, 'py', rec('items_per_s2')),
-      (m) => m >= 5,
-    );
-  }
-  for (const [k, label] of INPUTS) {
-    target(
-      `square over 1e6, ${label}: whole-process wall ÷ CPython's`,
-      '≤ 1',
-      pair(`square-cold-${N6}`, k, 'py', wall),
-      (m) => m <= 1,
-    );
-  }
-  for (const n of data.plan.itemN) {
-    for (const [k, label] of INPUTS) {
-      target(
-        `one task per item (chunksize 1), N=${si(n)}, ${label}: throughput ÷ CPython's`,
-        '≥ 2×',
-        pair(`item-${n}`, k, 'py', rec('items_per_s')),
-        (m) => m >= 2,
-      );
-    }
-  }
-  const speedup = (work, pick) => pair('cpu', `ff-serial-${work}`, `ff-pool-${work}`, pick);
-  target(
-    'CPU-bound int loop (≈ CPython task time): 1 thread ÷ pool of 2, warm map',
-    '≥ 1.9×',
-    speedup('int-time', rec('map_ms')),
-    (m) => m >= 1.9,
-  );
-  target(
-    'CPU-bound sha256 (same bytes): 1 thread ÷ pool of 2, warm map',
-    '≥ 1.9×',
-    speedup('sha', rec('map_ms')),
-    (m) => m >= 1.9,
-  );
-  const over = (g, k) => pair(g, k, 'piscina', rec('us_per_task'));
-  target(
-    `per-task overhead, ${si(data.plan.overheadN)} tiny \`apply\` calls at once: µs/task ÷ raw piscina \`run\``,
-    '≤ 1.2×',
-    over('overhead-burst', 'ff-apply'),
-    (m) => m <= 1.2,
-  );
-  target(
-    `per-task overhead, \`map\` of ${si(data.plan.overheadN)} tiny items, chunksize 1: µs/task ÷ raw piscina \`run\``,
-    '≤ 1.2×',
-    over('overhead-burst', 'ff-map'),
-    (m) => m <= 1.2,
-  );
-  target(
-    `per-task latency, ${si(data.plan.overheadSeqN)} \`apply\` calls one after another: µs/task ÷ raw piscina`,
-    '≤ 1.2×',
-    over('overhead-seq', 'ff-apply'),
-    (m) => m <= 1.2,
-  );
+  const targets = targetRows(data, pair);
 
   // ---- header
   const i = data.info;
