@@ -291,7 +291,7 @@ export class JobClient {
       yield* this.#streamLines(mode, task, input, opts);
       return;
     }
-    const { store, blobs } = this.#o;
+    const { store } = this.#o;
     const chunksize = opts.chunksize ?? 1;
     const source = iterate(input);
     const id = randomUUID();
@@ -314,7 +314,7 @@ export class JobClient {
       const pending = new Set<number>();
       let dispatched = 0;
       let offset = 0;
-      let nextToYield = 0;
+      const cursor = { next: 0 };
       let exhausted = false;
       let sealed = false;
       let version = -1;
@@ -366,20 +366,7 @@ export class JobClient {
         if (!job) throw new JobCancelledError(id, 'the job no longer exists');
         version = job.version;
         opts.onProgress?.({ jobId: id, done: job.done, total: job.total });
-        const found = await store.readResults(id, [...pending]);
-        if (opts.ordered) {
-          while (found.has(nextToYield)) {
-            const list = decodeList(await unspill(found.get(nextToYield)!, blobs));
-            pending.delete(nextToYield++);
-            for (let k = 0; k < list.length; k++) yield list[k];
-          }
-        } else {
-          for (const [i, d] of found) {
-            const list = decodeList(await unspill(d, blobs));
-            pending.delete(i);
-            for (let k = 0; k < list.length; k++) yield list[k];
-          }
-        }
+        yield* this.#yieldRecorded(id, pending, cursor, opts.ordered);
         if (job.status === 'FAILED' || job.status === 'CANCELLED') this.#throwIfEnded(job);
         if (Date.now() > job.deadline) await this.#expire(job);
       }
@@ -400,6 +387,30 @@ export class JobClient {
   }
 
   /**
+   * Yields the results of the chunks among `pending` that are recorded, removing them from
+   * `pending`: in chunk order from `cursor.next` (stopping at the first missing one) when
+   * `ordered`, else every one found.
+   */
+  async *#yieldRecorded(
+    jobId: string,
+    pending: Set<number>,
+    cursor: { next: number },
+    ordered: boolean,
+  ): AsyncGenerator<unknown, void, undefined> {
+    const { store, blobs } = this.#o;
+    const found = await store.readResults(jobId, [...pending]);
+    const chunks: [number, Data][] = [];
+    if (ordered) for (let i = cursor.next; found.has(i); i++) chunks.push([i, found.get(i)!]);
+    else chunks.push(...found);
+    for (const [i, d] of chunks) {
+      const list = decodeList(await unspill(d, blobs));
+      pending.delete(i);
+      if (ordered) cursor.next = i + 1;
+      for (let k = 0; k < list.length; k++) yield list[k];
+    }
+  }
+
+  /**
    * `imap` / `imapUnordered` over `lines()`: a sealed job of byte ranges (planned as `map` plans
    * them; `chunksize` does not apply), whose chunks' lines are yielded as the chunks are recorded:
    * in chunk order (then line order) when ordered, else as they come.
@@ -412,12 +423,12 @@ export class JobClient {
   ): AsyncGenerator<unknown, void, undefined> {
     if (mode === 'starmap')
       throw new InvalidArgumentError('Expected starmap items to be argument lists, got lines()');
-    const { store, blobs } = this.#o;
+    const { store } = this.#o;
     const { jobId, total } = await this.#submit('map', task, input, opts, {});
     let finished = false;
     try {
       const pending = new Set(Array.from({ length: total }, (_, i) => i));
-      let next = 0;
+      const cursor = { next: 0 };
       let version = -1;
       let deadline = Number.POSITIVE_INFINITY;
       while (pending.size > 0) {
@@ -428,20 +439,7 @@ export class JobClient {
           version = job.version;
           opts.onProgress?.({ jobId, done: job.done, total: job.total });
         }
-        const found = await store.readResults(jobId, [...pending]);
-        if (opts.ordered) {
-          while (found.has(next)) {
-            const list = decodeList(await unspill(found.get(next)!, blobs));
-            pending.delete(next++);
-            for (let k = 0; k < list.length; k++) yield list[k];
-          }
-        } else {
-          for (const [i, d] of found) {
-            const list = decodeList(await unspill(d, blobs));
-            pending.delete(i);
-            for (let k = 0; k < list.length; k++) yield list[k];
-          }
-        }
+        yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
         if (pending.size === 0) break;
         this.#throwIfEnded(job);
         if (Date.now() > job.deadline) await this.#expire(job);
