@@ -10,9 +10,7 @@ import type { TaskRegistry } from '../../api/tasks.js';
 import { Coordinator, type CoordinatorRequest, type CoordinatorResponse } from '../../engine/coordinator.js';
 import { parseCoordinatorRequest, requestedTasks } from '../../engine/requests.js';
 import { FanfoldError, type SerializedError, serializeError, UnknownTaskError } from '../../errors.js';
-import type { Backend } from '../../ports.js';
-import { awsBackend } from '../backend.js';
-import { type FanfoldEnv, readEnv } from './env.js';
+import { type ContainerOptions, containerBackend } from './container.js';
 
 /** What the coordinator Lambda returns (before the `$b64` tagging). */
 export type CoordinatorReply =
@@ -21,13 +19,9 @@ export type CoordinatorReply =
   | { readonly ok: false; readonly error: SerializedError };
 
 /** Options of {@link createCoordinatorHandler}. */
-export interface CoordinatorHandlerOptions {
+export interface CoordinatorHandlerOptions extends ContainerOptions {
   /** The tasks module bundled into the function (workers run exactly these). */
   readonly tasks: TaskRegistry;
-  /** The environment the function's variables are read from, once. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** The ports to run on. @default awsBackend over the environment's resources, clients made once */
-  readonly backend?: (env: FanfoldEnv) => Backend;
 }
 
 /** A coordinator Lambda handler. */
@@ -87,15 +81,7 @@ export function createCoordinatorHandler(options: CoordinatorHandlerOptions): Co
   let coordinator: Coordinator | undefined;
   const get = (): Coordinator => {
     if (!coordinator) {
-      const env = readEnv(options.env ?? process.env);
-      const backend = options.backend
-        ? options.backend(env)
-        : awsBackend({
-            tableName: env.table,
-            queueUrl: env.queueUrl,
-            deadLetterQueueUrl: env.deadLetterQueueUrl,
-            bucket: env.bucket,
-          });
+      const { backend } = containerBackend(options);
       coordinator = new Coordinator(backend);
     }
     return coordinator;

@@ -6,17 +6,11 @@
  * `batchItemFailures` and comes back; a malformed dead letter is reported and dropped.
  */
 import { DeadLetterHandler } from '../../engine/dead-letters.js';
-import type { Backend } from '../../ports.js';
-import { awsBackend } from '../backend.js';
-import { type FanfoldEnv, readEnv } from './env.js';
+import { type ContainerOptions, containerBackend } from './container.js';
 import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
 
 /** Options of {@link createDeadLetterHandler}. */
-export interface DeadLetterHandlerOptions {
-  /** The environment the function's variables are read from, once. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** The ports to run on. @default awsBackend over the environment's resources */
-  readonly backend?: (env: FanfoldEnv) => Backend;
+export interface DeadLetterHandlerOptions extends ContainerOptions {
   /** Told about malformed dead letters and failed records. @default a JSON log line on stderr */
   readonly onError?: (error: unknown) => void;
 }
@@ -39,15 +33,7 @@ export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}):
   let container: { readonly handler: DeadLetterHandler; readonly batch: EsmBatchQueue } | undefined;
   const get = () => {
     if (!container) {
-      const env = readEnv(options.env ?? process.env);
-      const backend = options.backend
-        ? options.backend(env)
-        : awsBackend({
-            tableName: env.table,
-            queueUrl: env.queueUrl,
-            deadLetterQueueUrl: env.deadLetterQueueUrl,
-            bucket: env.bucket,
-          });
+      const { env, backend } = containerBackend(options);
       // The ESM deletes what the handler acknowledges: acks go to the batch, not to SQS.
       const batch = new EsmBatchQueue(backend.deadLetters);
       const handler = new DeadLetterHandler({

@@ -13,18 +13,13 @@ import { Host } from '../../engine/host.js';
 import { ThreadExecutor } from '../../local/thread-executor.js';
 import { ThreadPool } from '../../local/thread-pool.js';
 import type { Backend, Delivery } from '../../ports.js';
-import { awsBackend } from '../backend.js';
-import { type FanfoldEnv, readEnv } from './env.js';
+import { type ContainerOptions, containerBackend } from './container.js';
 import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
 
 /** Options of {@link createWorkerHandler}. */
-export interface WorkerHandlerOptions {
+export interface WorkerHandlerOptions extends ContainerOptions {
   /** The thread script (a `file:` URL or absolute path) that serves the tasks; in the bundle, its own `import.meta.url`. */
   readonly script: string | URL;
-  /** The environment the function's variables are read from, once. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** The ports to run on. @default awsBackend over the environment's resources */
-  readonly backend?: (env: FanfoldEnv) => Backend;
   /** Told about errors that are not a job's (malformed messages, adapter failures). @default a JSON log line on stderr */
   readonly onError?: (error: unknown) => void;
   /**
@@ -67,15 +62,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
   let container: Promise<Container> | undefined;
 
   const start = async (): Promise<Container> => {
-    const env = readEnv(options.env ?? process.env);
-    const backend = options.backend
-      ? options.backend(env)
-      : awsBackend({
-          tableName: env.table,
-          queueUrl: env.queueUrl,
-          deadLetterQueueUrl: env.deadLetterQueueUrl,
-          bucket: env.bucket,
-        });
+    const { env, backend } = containerBackend(options);
     const threads = new ThreadPool({ size: env.threads, script: options.script });
     try {
       await threads.ready();
