@@ -4,17 +4,17 @@
  * while no source changed. Synthesized into a private folder and renamed into place, so concurrent
  * runs never read a half-written assembly.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newest, SYNTH_TIMEOUT_MS, synthInto } from '../runner/fanfold-assembly.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The stack `stack.ts` defines. */
 export const E2E_STACK = 'FanfoldE2e';
-/** A cold synth (CDK import, three esbuild bundles), with room for a busy machine. */
-export const SYNTH_TIMEOUT_MS = 180_000;
+export { SYNTH_TIMEOUT_MS };
+
 /** What the synth reads: the app, the construct, the functions, the code and the tasks they bundle. */
 const SOURCES = [
   'infra',
@@ -35,7 +35,7 @@ export async function e2eAssembly(): Promise<string> {
   if (complete(dir)) return dir;
   const work = mkdtempSync(join(tmpdir(), `${PREFIX}tmp-`));
   try {
-    await synth(work);
+    await synthInto(work, { app: 'node --import tsx test/e2e/stack.ts', label: E2E_STACK });
     try {
       renameSync(work, dir);
     } catch (e) {
@@ -67,47 +67,4 @@ function removeStale(keep: string): void {
       // Gone already.
     }
   }
-}
-
-/** The newest modification time under `path` (0 if it does not exist). */
-function newest(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let max = stat.mtimeMs;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules' || entry.startsWith('.')) continue;
-    max = Math.max(max, newest(join(path, entry)));
-  }
-  return max;
-}
-
-function synth(outdir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const app = 'node --import tsx test/e2e/stack.ts';
-    const child = spawn('npx', ['cdk', 'synth', '--quiet', '--app', app, '--output', outdir], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so that a timeout ends the app and esbuild under npx too.
-      detached: true,
-    });
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-8_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, SYNTH_TIMEOUT_MS);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cdk synth could not start: ${e.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`cdk synth of ${E2E_STACK} failed (${code ?? signal}):\n${output}`));
-    });
-  });
 }

@@ -39,7 +39,7 @@ export async function fanfoldAssembly(): Promise<FanfoldAssembly> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-out-'));
   try {
-    await synth(dir);
+    await synthInto(dir);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -48,7 +48,7 @@ export async function fanfoldAssembly(): Promise<FanfoldAssembly> {
 }
 
 /** The newest modification time under `path` (0 if it does not exist). */
-function newest(path: string): number {
+export function newest(path: string): number {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
@@ -60,9 +60,18 @@ function newest(path: string): number {
   return max;
 }
 
-function synth(outdir: string): Promise<void> {
+/**
+ * Runs `cdk synth` from the project root into `outdir`: the app of cdk.json, or `app`. Killed with
+ * its process group after {@link SYNTH_TIMEOUT_MS}; a failure carries the last output.
+ */
+export function synthInto(
+  outdir: string,
+  options: { readonly app?: string; readonly label?: string } = {},
+): Promise<void> {
+  const app = options.app ? ['--app', options.app] : [];
+  const what = options.label ? `cdk synth of ${options.label}` : 'cdk synth';
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['cdk', 'synth', '--quiet', '--output', outdir], {
+    const child = spawn('npx', ['cdk', 'synth', '--quiet', ...app, '--output', outdir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so that a timeout ends the app and esbuild under npx too.
@@ -84,7 +93,7 @@ function synth(outdir: string): Promise<void> {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`cdk synth failed (${code ?? signal}):\n${output}`));
+      else reject(new Error(`${what} failed (${code ?? signal}):\n${output}`));
     });
   });
 }
