@@ -276,9 +276,9 @@ export interface CloudEngineOptions {
   readonly tasks: TaskMap;
   /** Visibility timeout asked for by hosts (SQS rounds up to whole seconds). @default 1000 */
   readonly visibilityMs?: number;
-  /** @default 1000 */
+  /** The finaliser lease. @default 3000 (a slow fold on a loaded machine must not lose it) */
   readonly leaseMs?: number;
-  /** The queue's RedrivePolicy. @default 3 */
+  /** The queue's RedrivePolicy. @default 5 */
   readonly maxReceiveCount?: number;
   /** @default 30_000 */
   readonly jobTimeoutMs?: number;
@@ -353,8 +353,12 @@ function auditedQueue(inner: WorkQueue, engine: () => CloudEngine): WorkQueue {
 /** Creates a fresh queue pair, table and bucket on the emulator and starts an engine on them. */
 export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptions): Promise<CloudEngine> {
   const visibilityMs = o.visibilityMs ?? 1000;
-  const leaseMs = o.leaseMs ?? 1000;
-  const maxReceiveCount = o.maxReceiveCount ?? 3;
+  const leaseMs = o.leaseMs ?? 3000;
+  // AWS recommends at least 5 for Lambda consumers. Under a loaded CI machine a 1 s visibility lets
+  // a message come back while still in flight (late heartbeats): correct at-least-once behaviour
+  // that must not exhaust the deliveries of a test whose only fault is elsewhere. Tests about
+  // exhaustion set their own maxReceiveCount.
+  const maxReceiveCount = o.maxReceiveCount ?? 5;
   const name = `ff-${randomUUID().slice(0, 12)}`;
   const sdk = new SdkFaults(emulators, o.maxAttempts ?? 3);
   // Resources are made through clean clients: the fault rule is for the engine only.
