@@ -27,6 +27,13 @@ export const ErrorCodes = {
   NOT_READY: 'ERR_FANFOLD_NOT_READY',
   PAYLOAD_TOO_LARGE: 'ERR_FANFOLD_PAYLOAD_TOO_LARGE',
   AWS_BATCH_FAILED: 'ERR_FANFOLD_AWS_BATCH_FAILED',
+  EMPTY: 'ERR_FANFOLD_EMPTY',
+  FULL: 'ERR_FANFOLD_FULL',
+  BROKEN_BARRIER: 'ERR_FANFOLD_BROKEN_BARRIER',
+  OVER_RELEASE: 'ERR_FANFOLD_OVER_RELEASE',
+  NOT_OWNER: 'ERR_FANFOLD_NOT_OWNER',
+  LEASE_LOST: 'ERR_FANFOLD_LEASE_LOST',
+  CLOSED: 'ERR_FANFOLD_CLOSED',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -209,6 +216,69 @@ export class PayloadTooLargeError extends FanfoldError {
     super(ErrorCodes.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes, over the limit of ${limit} bytes`);
     this.bytes = bytes;
     this.limit = limit;
+  }
+}
+
+/** `Queue.get` found the queue empty (non-blocking, or the timeout ran out). CPython: `queue.Empty`. */
+export class Empty extends FanfoldError {
+  constructor(message = 'The queue is empty') {
+    super(ErrorCodes.EMPTY, message);
+  }
+}
+
+/** `Queue.put` found the queue full (non-blocking, or the timeout ran out). CPython: `queue.Full`. */
+export class Full extends FanfoldError {
+  constructor(message = 'The queue is full') {
+    super(ErrorCodes.FULL, message);
+  }
+}
+
+/** A `Barrier` was aborted, reset while waited on, or a wait timed out. CPython: `threading.BrokenBarrierError`. */
+export class BrokenBarrierError extends FanfoldError {
+  constructor(message = 'The barrier is broken') {
+    super(ErrorCodes.BROKEN_BARRIER, message);
+  }
+}
+
+/**
+ * Released more often than acquired: an unlocked `Lock`, a `BoundedSemaphore` past its initial value,
+ * `JoinableQueue.taskDone()` with no unfinished task. CPython raises `ValueError`.
+ */
+export class OverReleaseError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.OVER_RELEASE, message);
+  }
+}
+
+/** An `RLock` (or a `Condition` operation) was used by a party that does not hold the lock. CPython: `AssertionError`/`RuntimeError`. */
+export class NotOwnerError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.NOT_OWNER, message);
+  }
+}
+
+/**
+ * A holder whose lease ran out and was taken over by another party tried to release the lock or to
+ * write under it (cloud context). The write was refused: a stale holder never frees or overwrites
+ * under the new holder's lock.
+ */
+export class LeaseLostError extends FanfoldError {
+  readonly primitive: string;
+  readonly fence: number;
+  constructor(primitive: string, fence: number) {
+    super(
+      ErrorCodes.LEASE_LOST,
+      `The lease on ${primitive} (fence ${fence}) expired and was taken over; the operation was refused`,
+    );
+    this.primitive = primitive;
+    this.fence = fence;
+  }
+}
+
+/** An operation on a closed `Queue` or `Connection`, or `recv()` on a pipe whose other end closed with nothing left (CPython: `ValueError`/`EOFError`/`OSError`). */
+export class ClosedError extends FanfoldError {
+  constructor(message: string) {
+    super(ErrorCodes.CLOSED, message);
   }
 }
 

@@ -15,6 +15,7 @@ import { type FaultPlan, Host } from '../engine/host.js';
 import { TasksModuleError } from '../errors.js';
 import { bundle } from './bundle.js';
 import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
+import { arena } from './sync/arena.js';
 import { ThreadExecutor } from './thread-executor.js';
 import type { ThreadData } from './thread-main.js';
 import { ThreadPool } from './thread-pool.js';
@@ -114,6 +115,7 @@ export class LocalRuntime implements PoolRuntime {
       size: s.processes,
       script,
       data,
+      arena: arena().sab,
       ...(s.maxTasksPerChild ? { maxTasksPerThread: s.maxTasksPerChild } : {}),
     });
     await this.#threads.ready();

@@ -79,6 +79,8 @@ export interface ThreadBoot {
     /** The thread's end of the pool's private channel (transferred). */
     readonly port: MessagePort;
   };
+  /** The local primitives' shared-memory arena (src/local/sync/arena.ts), when the pool has one. */
+  readonly arena?: SharedArrayBuffer;
 }
 
 function fail(what: string, got: unknown): never {

@@ -49,6 +49,8 @@ export interface ThreadPoolOptions {
   readonly maxInFlightPerThread?: number;
   /** Thread names are `${name}-${n}`, n counting up from 1 over the pool's life. @default 'fanfold-worker' */
   readonly name?: string;
+  /** The shared-memory arena of local primitives, passed to each thread as `workerData.arena`. @default undefined */
+  readonly arena?: SharedArrayBuffer;
 }
 
 /** Options of {@link ThreadPool.run}. */
@@ -77,10 +79,11 @@ export interface ThreadPoolStats {
 
 const DEFAULTS = Object.freeze({ maxInFlightPerThread: 4, name: 'fanfold-worker' });
 
-type Resolved = Required<Omit<ThreadPoolOptions, 'data' | 'maxTasksPerThread' | 'script'>> & {
+type Resolved = Required<Omit<ThreadPoolOptions, 'data' | 'maxTasksPerThread' | 'script' | 'arena'>> & {
   readonly data: unknown;
   readonly maxTasksPerThread: number;
   readonly script: string | URL;
+  readonly arena: SharedArrayBuffer | undefined;
 };
 
 type PoolState = 'running' | 'closing' | 'closed' | 'destroyed' | 'broken';
@@ -251,7 +254,12 @@ export class ThreadPool {
     const index = this.#nextIndex++;
     const name = `${this.#opts.name}-${index}`;
     const { port1, port2 } = new MessageChannel();
-    const workerData: ThreadBoot = { v: 1, data: this.#opts.data, fanfold: { name, index, port: port2 } };
+    const workerData: ThreadBoot = {
+      v: 1,
+      data: this.#opts.data,
+      fanfold: { name, index, port: port2 },
+      ...(this.#opts.arena ? { arena: this.#opts.arena } : {}),
+    };
     let worker: Worker;
     try {
       worker = new Worker(this.#opts.script, { workerData, transferList: [port2], name });
@@ -590,7 +598,15 @@ class Deque<T> {
   }
 }
 
-const KNOWN_OPTIONS = ['size', 'script', 'data', 'maxTasksPerThread', 'maxInFlightPerThread', 'name'];
+const KNOWN_OPTIONS = [
+  'size',
+  'script',
+  'data',
+  'maxTasksPerThread',
+  'maxInFlightPerThread',
+  'name',
+  'arena',
+];
 
 function resolveOptions(raw: ThreadPoolOptions): Resolved {
   const o = options<ThreadPoolOptions>(raw, 'options', KNOWN_OPTIONS);
@@ -611,7 +627,13 @@ function resolveOptions(raw: ThreadPoolOptions): Resolved {
       optionalInteger(o.maxInFlightPerThread, 'options.maxInFlightPerThread', 1) ??
       DEFAULTS.maxInFlightPerThread,
     name,
+    arena: resolveArena(o.arena),
   };
+}
+
+function resolveArena(arena: unknown): SharedArrayBuffer | undefined {
+  if (arena === undefined || arena instanceof SharedArrayBuffer) return arena;
+  throw new InvalidArgumentError(`Expected options.arena to be a SharedArrayBuffer, got ${received(arena)}`);
 }
 
 function resolveScript(script: unknown): string | URL {

@@ -1,0 +1,124 @@
+/**
+ * How a primitive (Lock, Queue, Value, …) travels to a task: the caller's argument walk replaces
+ * each primitive by its handle, a small plain object that survives `v8.serialize`, and the thread
+ * that runs the task turns each handle back into a live primitive on the same shared state (the
+ * same shared memory on the local context, the same DynamoDB item or SQS queue on AWS). No code
+ * travels: a handle names state, never behaviour.
+ */
+import { randomUUID } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
+import { ProtocolError } from '../errors.js';
+
+/** The method by which a primitive gives its handle. */
+export const SHARE: unique symbol = Symbol.for('fanfold.share') as never;
+
+/** What a primitive's handle looks like on the wire. */
+export interface SyncHandle {
+  readonly $fanfold: 'handle';
+  /** Which context's state it names. */
+  readonly ctx: 'local' | 'aws';
+  /** The primitive's kind, e.g. `Lock`, `Queue`, `Connection`. */
+  readonly kind: string;
+  /** Whatever the context needs to find the state again (plain, structured-clone data). */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** A primitive that can be passed to a task. */
+export interface Shareable {
+  /** @internal The handle that names this primitive's state. */
+  [SHARE](): SyncHandle;
+}
+
+/** Turns a handle back into a live primitive (set by each context's sync module). */
+export type Reviver = (handle: SyncHandle) => unknown;
+
+/** How deep arguments are searched for primitives (arrays and plain objects). */
+export const MAX_DEPTH = 4;
+
+/**
+ * This thread's identity as a lock owner: unique across processes, threads and machines (a random
+ * part makes two Lambda containers with the same pid differ).
+ */
+export const PROCESS_IDENT = `${process.pid}.${threadId}.${randomUUID().slice(0, 8)}`;
+
+let shareablesMade = false;
+
+/** @internal Called by every primitive's constructor, so argument walks run only once one exists. */
+export function noteShareable(): void {
+  shareablesMade = true;
+}
+
+export function isShareable(v: unknown): v is Shareable {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<Shareable>)[SHARE] === 'function';
+}
+
+export function isHandle(v: unknown): v is SyncHandle {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { $fanfold?: unknown }).$fanfold === 'handle' &&
+    typeof (v as { kind?: unknown }).kind === 'string'
+  );
+}
+
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function walk(v: unknown, depth: number, map: (x: object) => unknown | undefined): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const replaced = map(v);
+  if (replaced !== undefined) return replaced;
+  if (depth >= MAX_DEPTH) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const y = walk(x, depth + 1, map);
+      if (y !== x) {
+        out ??= v.slice();
+        out[i] = y;
+      }
+    }
+    return out ?? v;
+  }
+  if (!isPlain(v)) return v;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const y = walk(x, depth + 1, map);
+    if (y !== x) {
+      out ??= { ...(v as Record<string, unknown>) };
+      out[k] = y;
+    }
+  }
+  return out ?? v;
+}
+
+/**
+ * Replaces every primitive in `value` (up to {@link MAX_DEPTH} levels of arrays and plain objects)
+ * by its handle, copying only the containers on the way; `found` tells whether any was replaced.
+ * Costs nothing until a primitive has been made in this thread.
+ */
+export function toWire(value: unknown): { value: unknown; found: boolean } {
+  if (!shareablesMade) return { value, found: false };
+  let found = false;
+  const out = walk(value, 0, (x) => {
+    if (!isShareable(x)) return undefined;
+    found = true;
+    return x[SHARE]();
+  });
+  return { value: out, found };
+}
+
+/** Replaces every handle in `value` by a live primitive made by `revive`. */
+export function fromWire(value: unknown, revive: Reviver): unknown {
+  return walk(value, 0, (x) => (isHandle(x) ? revive(x) : undefined));
+}
+
+/** A reviver that refuses every handle (a context with no sync state here). */
+export function refuseHandles(where: string): Reviver {
+  return (h) => {
+    throw new ProtocolError(`A ${h.kind} handle of the ${h.ctx} context cannot be used ${where}`);
+  };
+}
