@@ -4,6 +4,7 @@
  * either context; see each primitive's file for its semantics.
  */
 import type { Connection } from './connection.js';
+import type { SyncHandle } from './handles.js';
 import type { Manager } from './managers.js';
 import type { Process, ProcessOptions } from './process.js';
 import type { JoinableQueue, Queue, SimpleQueue } from './queues.js';
@@ -52,4 +53,14 @@ export interface Primitives {
 /** `Process` as a context offers it, typed by the context's tasks. */
 export interface ProcessFactory<T extends TaskMap> {
   Process<K extends keyof T & string>(target: K, args: ArgsOf<T[K]>, options?: ProcessOptions): Process<T, K>;
+}
+
+/**
+ * @internal One file's worth of primitives, as a context assembles them: `make` gives the factories
+ * it implements (given the context's environment), `revive` turns each of its kinds' handles back
+ * into live primitives in another thread or function.
+ */
+export interface PrimitiveModule<E> {
+  readonly make: (env: E) => Partial<Primitives>;
+  readonly revive: Readonly<Record<string, (handle: SyncHandle, env: E) => unknown>>;
 }

@@ -1,0 +1,49 @@
+/**
+ * The AWS context's primitives, assembled from one module per family, and the reviver that turns
+ * their handles back into live primitives in a worker Lambda (or any process with the stack's
+ * environment).
+ */
+import type { PrimitiveModule, Primitives } from '../../api/context.js';
+import type { Reviver } from '../../api/handles.js';
+import { ProtocolError } from '../../errors.js';
+import { barrier } from './barrier.js';
+import { condition } from './condition.js';
+import { connection } from './connection.js';
+import type { AwsSyncEnv } from './env.js';
+import { event } from './event.js';
+import { locks } from './locks.js';
+import { manager } from './manager.js';
+import { queues } from './queues.js';
+import { semaphores } from './semaphores.js';
+import { sharedValues } from './shared-values.js';
+
+const MODULES: readonly PrimitiveModule<AwsSyncEnv>[] = [
+  locks,
+  semaphores,
+  event,
+  condition,
+  barrier,
+  sharedValues,
+  queues,
+  connection,
+  manager,
+];
+
+/** The primitives of the AWS context. */
+export function awsPrimitives(env: AwsSyncEnv): Primitives {
+  return Object.assign({}, ...MODULES.map((m) => m.make(env))) as Primitives;
+}
+
+/** A reviver of AWS handles on `env`; refuses other contexts' handles and unknown kinds. */
+export function awsReviver(env: AwsSyncEnv): Reviver {
+  return (handle) => {
+    if (handle.ctx !== 'aws') {
+      throw new ProtocolError(`A ${handle.kind} handle of the ${handle.ctx} context reached an AWS function`);
+    }
+    for (const m of MODULES) {
+      const revive = m.revive[handle.kind];
+      if (revive) return revive(handle, env);
+    }
+    throw new ProtocolError(`Unknown AWS primitive kind ${JSON.stringify(handle.kind)} in a handle`);
+  };
+}

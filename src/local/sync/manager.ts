@@ -1,0 +1,4 @@
+/** Local primitives: see src/api for their semantics. (Stub: to be built.) */
+import type { PrimitiveModule } from '../../api/context.js';
+
+export const manager: PrimitiveModule<void> = { make: () => ({}), revive: {} };
