@@ -1,5 +1,5 @@
 // Writes bench/RESULTS.md from the figures collected by run.mjs.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
 import { INPUTS, targetRows } from './targets.mjs';
@@ -275,5 +275,10 @@ export function writeReport(data, file) {
     p('');
   }
   p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
+  // Keep the primitives' section (written by bench/primitives.mjs) when the rest is rewritten.
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const a = old.indexOf('<!-- primitives:start -->');
+  const b = old.indexOf('<!-- primitives:end -->');
+  if (a >= 0 && b > a) lines.push('', old.slice(a, b + '<!-- primitives:end -->'.length), '');
   writeFileSync(file, lines.join('\n'));
 }
