@@ -5,10 +5,30 @@
 
 export type { AsyncCallbacks } from './api/async-result.js';
 export { AsyncResult } from './api/async-result.js';
+export type { Connection } from './api/connection.js';
+export type { Primitives, ProcessFactory } from './api/context.js';
+export type { Shareable, SyncHandle } from './api/handles.js';
+export type { DictProxy, ListProxy, Manager } from './api/managers.js';
 export type { IMapOptions, Items, MapOptions, MapReduceOptions } from './api/pool.js';
 export { Pool } from './api/pool.js';
+export type { Process, ProcessOptions } from './api/process.js';
 export type { ProcessInfo } from './api/process-info.js';
 export { cpuCount, currentProcess } from './api/process-info.js';
+export type { BlockOptions, JoinableQueue, Queue, SimpleQueue } from './api/queues.js';
+export type { SharedArray, SharedOptions, TypeCode, Value, ValueOf } from './api/sharedctypes.js';
+export type {
+  Acquirable,
+  AcquireOptions,
+  Barrier,
+  BarrierOptions,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Lock,
+  RLock,
+  RLockState,
+  Semaphore,
+} from './api/synchronize.js';
 export type {
   ArgOf,
   ArgsOf,
