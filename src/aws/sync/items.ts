@@ -1,0 +1,99 @@
+/**
+ * The DynamoDB items of the AWS primitives and what every primitive file shares: one item per
+ * primitive in the jobs table, `pk = SYNC#<id>`, `sk = SYNC`, with `expiresAt` (the table's TTL)
+ * pushed 30 days ahead on every write, so abandoned primitives disappear on their own. Items are
+ * made by the first write (an UpdateItem creates a missing item), so factories need no request.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PROCESS_IDENT, type SyncHandle } from '../../api/handles.js';
+import type { AcquireOptions } from '../../api/synchronize.js';
+import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { received } from '../../validate.js';
+import { N, S, TTL_ATTRIBUTE } from '../dynamo-items.js';
+import type { AwsSyncEnv } from './env.js';
+
+/** Sort key of every primitive's item. */
+export const SYNC_SK = 'SYNC';
+
+/** How long an untouched primitive's item lives, in seconds (30 days). */
+export const SYNC_TTL_SECONDS = 30 * 24 * 3600;
+
+/** The key of primitive `id`'s item. */
+export function syncKey(id: string): { pk: AttributeValue; sk: AttributeValue } {
+  return { pk: S(`SYNC#${id}`), sk: S(SYNC_SK) };
+}
+
+/** The TTL attribute's name and a fresh value for it. */
+export function ttl(): [string, AttributeValue] {
+  return [TTL_ATTRIBUTE, N(Math.floor(Date.now() / 1000) + SYNC_TTL_SECONDS)];
+}
+
+/** Whether `e` is DynamoDB refusing a conditional write (the only failure mapped to an outcome). */
+export function isConditionFailure(e: unknown): e is { Item?: Record<string, AttributeValue> } {
+  return e instanceof Error && e.name === 'ConditionalCheckFailedException';
+}
+
+/** Whether `e` is a cancelled transaction, with its per-item reasons. */
+export function cancellationReasons(
+  e: unknown,
+): { Code?: string; Item?: Record<string, AttributeValue> }[] | undefined {
+  if (!(e instanceof Error) || e.name !== 'TransactionCanceledException') return undefined;
+  return (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+}
+
+const parties = new WeakMap<AwsSyncEnv, string>();
+let partiesMade = 0;
+
+/**
+ * This party's identity as an owner of recursive locks: one per environment object in a thread.
+ * A process (or Lambda container) builds one environment, whose identity is exactly
+ * {@link PROCESS_IDENT} (what `RLock.state().owner` documents); a second environment in the same
+ * thread (a test's second party) gets `PROCESS_IDENT#n`.
+ */
+export function partyOf(env: AwsSyncEnv): string {
+  let party = parties.get(env);
+  if (party === undefined) {
+    party = partiesMade === 0 ? PROCESS_IDENT : `${PROCESS_IDENT}#${partiesMade}`;
+    partiesMade++;
+    parties.set(env, party);
+  }
+  return party;
+}
+
+/** The validated options of `acquire()`: block (default true) and timeoutMs (undefined = forever). */
+export function acquireOptions(v: unknown): { block: boolean; timeoutMs: number | undefined } {
+  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
+    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
+  const o = (v ?? {}) as AcquireOptions;
+  for (const k of Object.keys(o))
+    if (k !== 'block' && k !== 'timeoutMs')
+      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
+  if (o.block !== undefined && typeof o.block !== 'boolean')
+    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
+  return { block: o.block ?? true, timeoutMs: timeoutMs(o.timeoutMs, 'timeoutMs') };
+}
+
+/** A timeout in ms: undefined (forever) or a finite number >= 0. */
+export function timeoutMs(v: unknown, name = 'timeoutMs'): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
+  return v;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The data of an AWS handle of `kind`, with its `id` checked (a UUID, as the factories make). */
+export function handleData(
+  handle: SyncHandle,
+  kind: string,
+): Readonly<Record<string, unknown>> & { id: string } {
+  if (handle.ctx !== 'aws' || handle.kind !== kind)
+    throw new ProtocolError(`Expected an aws ${kind} handle, got a ${handle.ctx} ${handle.kind} handle`);
+  const data = handle.data;
+  if (typeof data !== 'object' || data === null)
+    throw new ProtocolError(`${kind} handle: data is not an object`);
+  if (typeof data.id !== 'string' || !UUID.test(data.id))
+    throw new ProtocolError(`${kind} handle: data.id must be a UUID, got ${received(data.id)}`);
+  return data as Readonly<Record<string, unknown>> & { id: string };
+}

@@ -1,0 +1,182 @@
+/**
+ * Lock and RLock on DynamoDB (moto): mutual exclusion between parties, timeouts, who may release,
+ * a holder that dies (its renewal stopped) and the takeover after its lease, renewal past a lease.
+ * A second party is a second environment reviving the handle — never a mock.
+ */
+import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
+import type { Lock, RLock } from '../../../src/api/synchronize.js';
+import { awsReviver } from '../../../src/aws/sync/index.js';
+import { AwsLock, AwsRLock, fenceCheck, locks } from '../../../src/aws/sync/locks.js';
+import { ErrorCodes } from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+
+const cloud = useSyncEnv();
+
+/** The lock as seen by a second party (its own environment, so its own owner identity). */
+function other<T>(lock: { [SHARE](): SyncHandle }): T {
+  return awsReviver(cloud.env())(lock[SHARE]()) as T;
+}
+
+describe('Lock', () => {
+  describe('acquire()', () => {
+    it('excludes a second party until released', async () => {
+      const a = new AwsLock(cloud.env());
+      const b = other<AwsLock>(a);
+      expect(await a.acquire()).toBe(true);
+      expect(await b.acquire({ block: false })).toBe(false);
+      const waiting = b.acquire();
+      await a.release();
+      expect(await waiting).toBe(true);
+      expect(b.heldByMe()).toBe(true);
+      await b.release();
+    });
+
+    it('resolves false when the timeout runs out', async () => {
+      const a = new AwsLock(cloud.env());
+      await a.acquire();
+      expect(await other<Lock>(a).acquire({ timeoutMs: 100 })).toBe(false);
+      await a.release();
+    });
+
+    it('rejects a negative timeout before any request', async () => {
+      const a = new AwsLock(cloud.env());
+      await expect(a.acquire({ timeoutMs: -1 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    });
+
+    it('gives each acquisition a higher fence', async () => {
+      const a = new AwsLock(cloud.env());
+      await a.acquire();
+      const first = a.fence ?? 0;
+      await a.release();
+      await a.acquire();
+      expect(a.fence).toBe(first + 1);
+      await a.release();
+    });
+  });
+
+  describe('release()', () => {
+    it('may be called by a party that did not acquire', async () => {
+      const a = new AwsLock(cloud.env());
+      await a.acquire();
+      await other<Lock>(a).release();
+      expect(await a.locked()).toBe(false);
+    });
+
+    it('throws OverReleaseError on an unlocked lock', async () => {
+      const a = new AwsLock(cloud.env());
+      await expect(a.release()).rejects.toMatchObject({ code: ErrorCodes.OVER_RELEASE });
+    });
+  });
+
+  describe('a holder that dies', () => {
+    it('loses the lock after its lease, and its release is refused with LeaseLostError', async () => {
+      const a = new AwsLock(cloud.env());
+      const b = other<AwsLock>(a);
+      await a.acquire();
+      a.lease?.stop(); // a stops renewing, as a dead holder does
+      expect(await b.acquire({ timeoutMs: 3 * cloud.env().leaseMs })).toBe(true);
+      await expect(a.release()).rejects.toMatchObject({ code: ErrorCodes.LEASE_LOST });
+      expect(await b.locked()).toBe(true);
+      expect(b.heldByMe()).toBe(true);
+      await b.release();
+    });
+
+    it('fails the fence check of its writes once taken over', async () => {
+      const a = new AwsLock(cloud.env());
+      const b = other<AwsLock>(a);
+      await a.acquire();
+      const stale = fenceCheck(a);
+      a.lease?.stop();
+      await b.acquire({ timeoutMs: 3 * cloud.env().leaseMs });
+      const env = cloud.env();
+      const write = new TransactWriteItemsCommand({
+        TransactItems: [
+          stale,
+          { Put: { TableName: env.table, Item: { pk: { S: `TEST#${a.id}` }, sk: { S: 'x' } } } },
+        ],
+      });
+      await expect(cloud.clients().dynamo.send(write)).rejects.toBeInstanceOf(TransactionCanceledException);
+      expect(b.fence).toBeGreaterThan(a.fence ?? 0);
+      await b.release();
+    });
+  });
+
+  describe('renewal', () => {
+    it('keeps the lock held longer than a lease', async () => {
+      const a = new AwsLock(cloud.env());
+      await a.acquire();
+      expect(await other<Lock>(a).acquire({ timeoutMs: 2 * cloud.env().leaseMs })).toBe(false);
+      expect(a.heldByMe()).toBe(true);
+      await a.release();
+    });
+  });
+});
+
+describe('RLock', () => {
+  describe('acquire()', () => {
+    it('counts re-acquisitions by its owner and frees on the last release', async () => {
+      const a = new AwsRLock(cloud.env());
+      await a.acquire();
+      await a.acquire();
+      const state = await a.state();
+      expect(state.count).toBe(2);
+      expect(state.owner).toBeTypeOf('string');
+      await a.release();
+      expect((await a.state()).count).toBe(1);
+      await a.release();
+      expect(await a.state()).toEqual({ owner: undefined, count: 0 });
+    });
+
+    it('excludes another party', async () => {
+      const a = new AwsRLock(cloud.env());
+      await a.acquire();
+      expect(await other<RLock>(a).acquire({ block: false })).toBe(false);
+      await a.release();
+    });
+
+    it('is shared by the instances of one party', async () => {
+      const env = cloud.env();
+      const a = new AwsRLock(env);
+      const a2 = locks.revive.RLock?.(a[SHARE](), env) as AwsRLock;
+      await a.acquire();
+      expect(await a2.acquire({ block: false })).toBe(true);
+      expect((await a.state()).count).toBe(2);
+      await a2.release();
+      await a.release();
+    });
+  });
+
+  describe('release()', () => {
+    it('throws NotOwnerError when another party releases', async () => {
+      const a = new AwsRLock(cloud.env());
+      await a.acquire();
+      await expect(other<RLock>(a).release()).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
+      await a.release();
+    });
+
+    it('throws LeaseLostError for a holder whose lease was taken over', async () => {
+      const a = new AwsRLock(cloud.env());
+      const b = other<AwsRLock>(a);
+      await a.acquire();
+      a.lease?.stop();
+      expect(await b.acquire({ timeoutMs: 3 * cloud.env().leaseMs })).toBe(true);
+      await expect(a.release()).rejects.toMatchObject({ code: ErrorCodes.LEASE_LOST });
+      expect((await b.state()).count).toBe(1);
+      await b.release();
+    });
+  });
+});
+
+describe('locks.revive', () => {
+  it.each([
+    ['a missing id', {}],
+    ['a non-UUID id', { id: 'x' }],
+  ])('rejects a handle with %s', (_, data) => {
+    const handle = { $fanfold: 'handle', ctx: 'aws', kind: 'Lock', data } as const;
+    expect(() => locks.revive.Lock?.(handle, cloud.env())).toThrow(
+      expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
+    );
+  });
+});
