@@ -1,0 +1,54 @@
+/**
+ * Argument checks of the `DictProxy` and `ListProxy` methods, shared by both contexts: every
+ * argument is checked in the calling thread before any request is sent.
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import { received } from '../../validate.js';
+
+/** `key` as a dict key, or `InvalidArgumentError`. */
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string')
+    throw new InvalidArgumentError(`Expected key to be a string, got ${received(key)}`);
+  return key;
+}
+
+/** `v` as a list index, or `InvalidArgumentError`. */
+export function checkIndex(v: unknown, name = 'index'): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    throw new InvalidArgumentError(`Expected ${name} to be an integer, got ${received(v)}`);
+  }
+  return v;
+}
+
+/** `delta` of `increment`, or `InvalidArgumentError`. */
+export function checkDelta(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new InvalidArgumentError(`Expected delta to be a finite number, got ${received(v)}`);
+  }
+  return v;
+}
+
+/** The argument of `update`: a plain object. */
+export function checkEntries(v: unknown): Record<string, unknown> {
+  const proto =
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.getPrototypeOf(v) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new InvalidArgumentError(`Expected entries to be a plain object, got ${received(v)}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/** The argument of `extend`: an array. */
+export function checkValues(v: unknown): readonly unknown[] {
+  if (!Array.isArray(v)) throw new InvalidArgumentError(`Expected values to be an array, got ${received(v)}`);
+  return v;
+}
+
+/** Runs `f`, turning a synchronous throw (a bad argument) into a rejection, as async methods report errors. */
+export function rejecting<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}

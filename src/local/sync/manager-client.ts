@@ -1,0 +1,138 @@
+/**
+ * The proxies' side of the local manager's channel: one client per thread and manager, shared by
+ * every proxy of that manager in the thread. It posts requests and matches responses by request id
+ * and recipient. The channel is unref'd while nothing waits on it, so idle proxies never keep a
+ * thread alive, and ref'd while a request is pending.
+ *
+ * A request whose server is gone (its thread ended without `shutdown()`) would never be answered;
+ * it fails with `ClosedError` after a bounded wait of {@link DEFAULT_REPLY_MS} ms (or
+ * `FANFOLD_MANAGER_REPLY_MS`), long enough for a server thread that is merely busy.
+ */
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
+import {
+  ClosedError,
+  ErrorCodes,
+  InvalidArgumentError,
+  NotSerializableError,
+  ProtocolError,
+} from '../../errors.js';
+import { isClosed, type ManagerMessage, type ManagerRequest } from './manager-server.js';
+
+/** How long a request waits for its answer before the server is taken for gone. */
+export const DEFAULT_REPLY_MS = 30_000;
+
+function replyMs(): number {
+  const raw = process.env.FANFOLD_MANAGER_REPLY_MS;
+  if (raw === undefined || raw === '') return DEFAULT_REPLY_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(
+      `Expected FANFOLD_MANAGER_REPLY_MS to be an integer >= 1, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
+}
+
+interface Pending {
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Rebuilds an error the server sent (by code) into its class. */
+function revived(code: string, message: string): Error {
+  switch (code) {
+    case ErrorCodes.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message);
+    case ErrorCodes.CLOSED:
+      return new ClosedError(message);
+    case ErrorCodes.PROTOCOL:
+      return new ProtocolError(message);
+    default:
+      return new ProtocolError(`The manager failed: ${message}`);
+  }
+}
+
+/** One thread's connection to one manager's server. */
+export class ManagerClient {
+  readonly #id = randomUUID();
+  readonly #name: string;
+  readonly #stateAt: number;
+  readonly #channel: BroadcastChannel;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #closed = false;
+
+  constructor(channelName: string, stateAt: number) {
+    this.#name = channelName;
+    this.#stateAt = stateAt;
+    this.#channel = new BroadcastChannel(channelName);
+    this.#channel.onmessage = (e) => this.#receive((e as MessageEvent).data as ManagerMessage);
+    this.#channel.unref();
+  }
+
+  /** Sends one operation and resolves its result; rejects with `ClosedError` once the manager is shut down. */
+  call(kind: ManagerRequest['kind'], object: number, op: string, args: readonly unknown[]): Promise<unknown> {
+    if (this.#closed || isClosed(this.#stateAt)) {
+      return Promise.reject(new ClosedError('The manager has been shut down'));
+    }
+    const id = this.#nextId++;
+    const request: ManagerRequest = { t: 'req', from: this.#id, id, kind, object, op, args };
+    try {
+      this.#channel.postMessage(request);
+    } catch (e) {
+      // Nothing was sent: the proxy stays usable.
+      return Promise.reject(new NotSerializableError(`A value passed to ${kind}.${op}()`, undefined, e));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#settle(id)?.reject(
+          new ClosedError(
+            `The manager did not answer ${kind}.${op}() within ${replyMs()} ms: its thread has ended`,
+          ),
+        );
+      }, replyMs());
+      if (this.#pending.size === 0) this.#channel.ref();
+      this.#pending.set(id, { resolve, reject, timer });
+    });
+  }
+
+  #settle(id: number): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (!p) return undefined;
+    clearTimeout(p.timer);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#channel.unref();
+    return p;
+  }
+
+  #receive(m: ManagerMessage): void {
+    if (m.t === 'closed') {
+      this.#closed = true;
+      for (const id of [...this.#pending.keys()])
+        this.#settle(id)?.reject(new ClosedError('The manager has been shut down'));
+      this.#channel.close();
+      if (byChannel.get(this.#name) === this) byChannel.delete(this.#name);
+      return;
+    }
+    if (m.t !== 'res' || m.to !== this.#id) return; // requests, and other threads' answers
+    const p = this.#settle(m.id);
+    if (!p) return;
+    if (m.ok) p.resolve(m.value);
+    else p.reject(revived(m.error.code, m.error.message));
+  }
+}
+
+/** This thread's clients, by channel name. */
+const byChannel = new Map<string, ManagerClient>();
+
+/** This thread's client of the manager on `channelName` (made on first use). */
+export function clientOf(channelName: string, stateAt: number): ManagerClient {
+  let c = byChannel.get(channelName);
+  if (!c) {
+    c = new ManagerClient(channelName, stateAt);
+    byChannel.set(channelName, c);
+  }
+  return c;
+}
