@@ -1,5 +1,175 @@
-/** AWS primitives: see src/api for their semantics. (Stub: to be built.) */
+/**
+ * `Queue`, `JoinableQueue` and `SimpleQueue` on the AWS context: one SQS FIFO queue each, named
+ * `<queuePrefix><q|j|s><id>.fifo`, and a DynamoDB item for the counters (see `queue-core.ts` for
+ * the protocol and what a crash between its steps does).
+ *
+ * Differences from CPython, by design:
+ * - `close()` on the creator's handle deletes the SQS queue, its counters and its spilled items:
+ *   every party's next operation throws {@link ClosedError} and items not yet taken are gone
+ *   (CPython's `close` only stops this process's puts). `close()` on a revived handle (in a task)
+ *   only closes that handle.
+ * - A queue whose creator stops renewing its registration (the process died) is deleted by the
+ *   stack's sweeper after its threshold (2 h by default); SQS itself drops an item after 14 days.
+ * - `get({ block: false })` may throw `Empty` while another party is between receiving and
+ *   deleting the head item (the one FIFO message group is held meanwhile).
+ */
+import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import type {
+  BlockOptions,
+  JoinableQueue as JoinableQueueApi,
+  Queue as QueueApi,
+  SimpleQueue as SimpleQueueApi,
+} from '../../api/queues.js';
+import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { optionalInteger, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
+import { blockOptions, QueueCore, type QueueData } from './queue-core.js';
+import { timeoutOf } from './queue-state.js';
 
-export const queues: PrimitiveModule<AwsSyncEnv> = { make: () => ({}), revive: {} };
+type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
+const LETTER: Record<Kind, string> = { Queue: 'q', JoinableQueue: 'j', SimpleQueue: 's' };
+/** The largest `maxsize`. */
+const MAX_SIZE = 2 ** 31 - 1;
+
+/** Checks the queue name prefix: SQS names are at most 80 characters of `[A-Za-z0-9_-]`. */
+export function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{0,40}$/.test(prefix))
+    throw new InvalidArgumentError(
+      `Expected the queue prefix to be up to 40 characters of A-Z, a-z, 0-9, _ and -, got ${received(prefix)}`,
+    );
+  return prefix;
+}
+
+/** A new random id: 32 hex digits. */
+export function newId(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
+/** Base of the three queue classes: the handle and the life cycle. */
+abstract class AwsQueueBase {
+  abstract readonly kind: Kind;
+  protected readonly core: QueueCore;
+
+  constructor(core: QueueCore) {
+    this.core = core;
+    noteShareable();
+  }
+
+  [SHARE](): SyncHandle {
+    const { id, name, maxsize } = this.core.data;
+    return { $fanfold: 'handle', ctx: 'aws', kind: this.kind, data: { id, name, maxsize } };
+  }
+
+  async empty(): Promise<boolean> {
+    return (await this.core.qsize()) === 0;
+  }
+
+  close(): Promise<void> {
+    return this.core.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A FIFO queue on SQS (see the module's doc for the differences from CPython). */
+export class AwsQueue<T = unknown> extends AwsQueueBase implements QueueApi<T> {
+  readonly kind: 'Queue' | 'JoinableQueue' = 'Queue';
+
+  get maxsize(): number {
+    return this.core.data.maxsize;
+  }
+
+  async put(item: T, options?: BlockOptions): Promise<void> {
+    const { block, timeoutMs } = blockOptions(options);
+    await this.core.put(item, block, timeoutMs);
+  }
+
+  async get(options?: BlockOptions): Promise<T> {
+    const { block, timeoutMs } = blockOptions(options);
+    return (await this.core.get(block, timeoutMs)) as T;
+  }
+
+  putNowait(item: T): Promise<void> {
+    return this.put(item, { block: false });
+  }
+
+  getNowait(): Promise<T> {
+    return this.get({ block: false });
+  }
+
+  qsize(): Promise<number> {
+    return this.core.qsize();
+  }
+
+  async full(): Promise<boolean> {
+    return this.maxsize > 0 && (await this.core.qsize()) >= this.maxsize;
+  }
+}
+
+/** A queue whose consumers report each item done (`taskDone`), so that a producer can `join()`. */
+export class AwsJoinableQueue<T = unknown> extends AwsQueue<T> implements JoinableQueueApi<T> {
+  override readonly kind = 'JoinableQueue' as const;
+
+  taskDone(): Promise<void> {
+    return this.core.taskDone();
+  }
+
+  async join(timeoutMs?: number): Promise<boolean> {
+    return this.core.join(timeoutOf(timeoutMs));
+  }
+}
+
+/** An unbounded queue with `put`, `get`, `empty` and `close`. */
+export class AwsSimpleQueue<T = unknown> extends AwsQueueBase implements SimpleQueueApi<T> {
+  readonly kind = 'SimpleQueue' as const;
+
+  put(item: T): Promise<void> {
+    return this.core.put(item, true, undefined);
+  }
+
+  async get(): Promise<T> {
+    return (await this.core.get(true, undefined)) as T;
+  }
+}
+
+function make(env: AwsSyncEnv, kind: Kind, maxsize: unknown): QueueCore {
+  const size = kind === 'SimpleQueue' ? 0 : (optionalInteger(maxsize, 'maxsize', 0, MAX_SIZE) ?? 0);
+  const id = newId();
+  const name = `${checkPrefix(env.queuePrefix)}${LETTER[kind]}${id}.fifo`;
+  return new QueueCore(env, { id, name, maxsize: size }, kind, kind === 'JoinableQueue', true);
+}
+
+/** Checks a queue handle's data; throws {@link ProtocolError} naming the bad field. */
+function reviveCore(handle: SyncHandle, env: AwsSyncEnv, kind: Kind): QueueCore {
+  const { id, name, maxsize } = handle.data as Partial<QueueData>;
+  const bad = (field: string, v: unknown) =>
+    new ProtocolError(`A ${kind} handle has a bad data.${field}: ${received(v)}`);
+  if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw bad('id', id);
+  if (typeof name !== 'string' || !name.startsWith(env.queuePrefix))
+    throw new ProtocolError(
+      `A ${kind} handle's data.name ${received(name)} is not under this stack's queue prefix ${JSON.stringify(env.queuePrefix)}`,
+    );
+  if (name !== `${env.queuePrefix}${LETTER[kind]}${id}.fifo`) throw bad('name', name);
+  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > MAX_SIZE)
+    throw bad('maxsize', maxsize);
+  if (kind === 'SimpleQueue' && maxsize !== 0) throw bad('maxsize', maxsize);
+  return new QueueCore(env, { id, name, maxsize }, kind, kind === 'JoinableQueue', false);
+}
+
+/** The queue family of the AWS context. */
+export const queues: PrimitiveModule<AwsSyncEnv> = {
+  make: (env) => ({
+    Queue: <T>(maxsize?: number) => new AwsQueue<T>(make(env, 'Queue', maxsize)),
+    JoinableQueue: <T>(maxsize?: number) => new AwsJoinableQueue<T>(make(env, 'JoinableQueue', maxsize)),
+    SimpleQueue: <T>() => new AwsSimpleQueue<T>(make(env, 'SimpleQueue', undefined)),
+  }),
+  revive: {
+    Queue: (h, env) => new AwsQueue(reviveCore(h, env, 'Queue')),
+    JoinableQueue: (h, env) => new AwsJoinableQueue(reviveCore(h, env, 'JoinableQueue')),
+    SimpleQueue: (h, env) => new AwsSimpleQueue(reviveCore(h, env, 'SimpleQueue')),
+  },
+};

@@ -1,0 +1,173 @@
+/**
+ * What `Queue`, `JoinableQueue` and `SimpleQueue` share on AWS: an SQS FIFO {@link Channel} for
+ * the items and the DynamoDB item of `queue-state.ts` for the counters.
+ *
+ * put: ADD count +1 (conditional on count < maxsize when bounded, and on the queue not being
+ * closed; else wait with backoff and jitter, or throw `Full`), then SendMessage.
+ * get: ReceiveMessage (long poll bounded by what is left of the timeout), DeleteMessage, ADD -1.
+ *
+ * Crash analysis, besides the channel's:
+ * - a putter dying between the counter and SendMessage leaks one slot: `qsize` overstates by one,
+ *   a bounded queue holds one item less, a `JoinableQueue`'s `join` waits for a task that never
+ *   comes; until the queue is closed. (A SendMessage that fails with an error gives the slot back.)
+ * - a getter dying between DeleteMessage and the counter leaks one slot the same way.
+ * - a getter dying between ReceiveMessage and DeleteMessage loses nothing: the message comes back
+ *   after the visibility timeout and the counter was never touched.
+ */
+import { ClosedError, Empty, Full, InvalidArgumentError, OverReleaseError } from '../../errors.js';
+import { received } from '../../validate.js';
+import { Channel } from './channel.js';
+import type { AwsSyncEnv } from './env.js';
+import {
+  closed,
+  deadlineOf,
+  num,
+  pause,
+  read,
+  startHeartbeat,
+  timeoutOf,
+  tombstone,
+  update,
+} from './queue-state.js';
+
+/** The plain data of a queue's handle. */
+export interface QueueData {
+  readonly id: string;
+  readonly name: string;
+  readonly maxsize: number;
+}
+
+/** Checks `block` and `timeoutMs` of put/get options. */
+export function blockOptions(v: unknown): { block: boolean; timeoutMs: number | undefined } {
+  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
+    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
+  const o = (v ?? {}) as { block?: unknown; timeoutMs?: unknown };
+  for (const k of Object.keys(o))
+    if (k !== 'block' && k !== 'timeoutMs')
+      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
+  if (o.block !== undefined && typeof o.block !== 'boolean')
+    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
+  return { block: o.block ?? true, timeoutMs: timeoutOf(o.timeoutMs, 'options.timeoutMs') };
+}
+
+/** The state and operations of one queue handle. */
+export class QueueCore {
+  readonly env: AwsSyncEnv;
+  readonly data: QueueData;
+  readonly #joinable: boolean;
+  readonly #chan: Channel;
+  readonly #creator: boolean;
+  readonly #what: string;
+  #stopHeartbeat: (() => void) | undefined;
+  #closed = false;
+
+  constructor(env: AwsSyncEnv, data: QueueData, what: string, joinable: boolean, creator: boolean) {
+    this.env = env;
+    this.data = data;
+    this.#joinable = joinable;
+    this.#creator = creator;
+    this.#what = `${what} ${data.id}`;
+    this.#chan = new Channel(env, data.name, data.id, this.#what, creator);
+    if (creator) {
+      // The creator registers and makes the queue at once (the sweeper then knows it) and renews
+      // its registration while open. A failure here is seen again by the first operation.
+      this.#chan.url().catch(() => {});
+      this.#stopHeartbeat = startHeartbeat(env, data.id);
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`${this.#what} was closed by this handle`);
+  }
+
+  async put(item: unknown, block: boolean, timeoutMs: number | undefined): Promise<void> {
+    this.#check();
+    await this.#chan.url();
+    const deadline = deadlineOf(timeoutMs);
+    const { maxsize } = this.data;
+    const add = this.#joinable ? '#c :one, unfinished :one' : '#c :one';
+    for (let attempt = 0; ; attempt++) {
+      const { item: now, old } = await update(
+        this.env,
+        this.data.id,
+        { add },
+        maxsize > 0 ? { ':one': { N: '1' }, ':max': { N: String(maxsize) } } : { ':one': { N: '1' } },
+        maxsize > 0
+          ? 'attribute_not_exists(closedAt) AND (attribute_not_exists(#c) OR #c < :max)'
+          : 'attribute_not_exists(closedAt)',
+      );
+      if (now) break;
+      if (old?.closedAt) throw closed(this.#what);
+      if (!block || !(await pause(this.env, attempt, deadline))) throw new Full();
+      this.#check();
+    }
+    try {
+      await this.#chan.send(item);
+    } catch (e) {
+      // The item was not sent: give its slot back (a crash here instead leaks it, see above).
+      await update(
+        this.env,
+        this.data.id,
+        { add: add.replaceAll(':one', ':minus') },
+        { ':minus': { N: '-1' } },
+      ).catch(() => {});
+      throw e;
+    }
+  }
+
+  async get(block: boolean, timeoutMs: number | undefined): Promise<unknown> {
+    this.#check();
+    const deadline = deadlineOf(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      const left = block ? deadline - Date.now() : 0;
+      const m = await this.#chan.receive(left);
+      if (m) {
+        const item = await this.#chan.decode(m);
+        await this.#chan.ack(m);
+        await update(this.env, this.data.id, { add: '#c :minus' }, { ':minus': { N: '-1' } });
+        return item;
+      }
+      if (!block || Date.now() >= deadline) throw new Empty();
+      // Under a second left, ReceiveMessage cannot wait: short polls with backoff instead.
+      if (left < 1000 && !(await pause(this.env, attempt, deadline))) throw new Empty();
+      this.#check();
+    }
+  }
+
+  async qsize(): Promise<number> {
+    return Math.max(0, num(await read(this.env, this.data.id), 'count'));
+  }
+
+  async taskDone(): Promise<void> {
+    const { item } = await update(
+      this.env,
+      this.data.id,
+      { add: 'unfinished :minus' },
+      { ':minus': { N: '-1' }, ':zero': { N: '0' } },
+      'unfinished > :zero',
+    );
+    if (!item) throw new OverReleaseError('taskDone() called more times than items were put');
+  }
+
+  async join(timeoutMs: number | undefined): Promise<boolean> {
+    const deadline = deadlineOf(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      if (num(await read(this.env, this.data.id), 'unfinished') <= 0) return true;
+      if (!(await pause(this.env, attempt, deadline))) return false;
+    }
+  }
+
+  /**
+   * Closes this handle. The creator's handle also deletes the SQS queue, its counters and its
+   * blobs, after leaving a tombstone that turns every other party's next operation into a
+   * {@link ClosedError} (a crash between the two: the sweeper deletes queues with a tombstone).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#creator) return;
+    this.#stopHeartbeat?.();
+    await tombstone(this.env, this.data.id);
+    await this.#chan.destroy();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Queue, JoinableQueue and SimpleQueue of the AWS context on moto: a second party is the handle
+ * revived with another environment (its own clients' view, the same table, bucket and prefix).
+ */
+import {
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
+import type { JoinableQueue, Queue, SimpleQueue } from '../../../src/api/queues.js';
+import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
+import { queues } from '../../../src/aws/sync/queues.js';
+import {
+  ClosedError,
+  Empty,
+  Full,
+  InvalidArgumentError,
+  OverReleaseError,
+  ProtocolError,
+} from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+
+const cloud = useSyncEnv();
+
+function make(env: AwsSyncEnv) {
+  const m = queues.make(env);
+  return {
+    Queue: <T>(n?: number) => (m.Queue as (n?: number) => Queue<T>)(n),
+    JoinableQueue: <T>(n?: number) => (m.JoinableQueue as (n?: number) => JoinableQueue<T>)(n),
+    SimpleQueue: <T>() => (m.SimpleQueue as () => SimpleQueue<T>)(),
+  };
+}
+
+/** The handle of `q` revived by a second party (its own env object on the same prefix). */
+function other<T>(q: { [SHARE](): SyncHandle }, env: AwsSyncEnv): T {
+  const h = structuredClone(q[SHARE]());
+  const revive = queues.revive[h.kind];
+  if (!revive) throw new Error(`no reviver for ${h.kind}`);
+  return revive(h, { ...env }) as T;
+}
+
+async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
+  return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
+}
+
+describe('Queue (aws)', () => {
+  describe('put() and get()', () => {
+    it('keeps FIFO order across two parties', async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue<number>();
+      const b = other<Queue<number>>(q, env);
+      for (let i = 0; i < 5; i++) await q.put(i);
+      const got = [];
+      for (let i = 0; i < 5; i++) got.push(await b.get());
+      expect(got).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it('carries structured-clone values (Map, Date, bigint)', async () => {
+      await using q = make(cloud.env()).Queue();
+      const item = { m: new Map([[1, 'a']]), d: new Date(0), n: 10n };
+      await q.put(item);
+      expect(await q.get()).toEqual(item);
+    });
+
+    it('round-trips a 3 MB item through the bucket', async () => {
+      await using q = make(cloud.env()).Queue<Uint8Array>();
+      const big = new Uint8Array(3_000_000).map((_, i) => i % 251);
+      await q.put(big);
+      expect(Buffer.from(await q.get()).equals(Buffer.from(big))).toBe(true);
+    });
+
+    it('throws Empty at once when not blocking, and after a timeout', async () => {
+      await using q = make(cloud.env()).Queue();
+      await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
+      await expect(q.get({ timeoutMs: 300 })).rejects.toBeInstanceOf(Empty);
+    });
+
+    it('throws Full when bounded and full, at once and after a timeout', async () => {
+      await using q = make(cloud.env()).Queue(1);
+      await q.put('a');
+      expect(await q.full()).toBe(true);
+      await expect(q.putNowait('b')).rejects.toBeInstanceOf(Full);
+      await expect(q.put('b', { timeoutMs: 300 })).rejects.toBeInstanceOf(Full);
+      expect(await q.qsize()).toBe(1);
+    });
+
+    it('blocks a put on a full queue until another party gets', async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue<string>(1);
+      const b = other<Queue<string>>(q, env);
+      await q.put('a');
+      const blocked = q.put('b');
+      expect(await b.get()).toBe('a');
+      await blocked;
+      expect(await b.get()).toBe('b');
+    });
+
+    it('wakes a blocked get when an item is put', async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue<string>();
+      const b = other<Queue<string>>(q, env);
+      const waiting = b.get({ timeoutMs: 10_000 });
+      await q.put('x');
+      expect(await waiting).toBe('x');
+    });
+
+    it('rejects bad options before any effect', async () => {
+      await using q = make(cloud.env()).Queue();
+      await expect(q.put(1, { timeoutMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(q.get({ block: 'no' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(await q.qsize()).toBe(0);
+      expect(() => make(cloud.env()).Queue(-1)).toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('duplicates and crashes', () => {
+    it('keeps one copy of a SendMessage the SDK retries', async () => {
+      const base = cloud.env();
+      const c = await base.clients();
+      // Every SendMessage is sent twice, as an SDK retry after a lost answer would.
+      const sqs = Object.create(c.sqs) as SQSClient;
+      sqs.send = (async (cmd: unknown) => {
+        if (cmd instanceof SendMessageCommand) await c.sqs.send(cmd);
+        return c.sqs.send(cmd as never);
+      }) as never;
+      const env = cloud.env({ clients: async () => ({ ...c, sqs }) });
+      await using q = make(env).Queue();
+      await q.put('once');
+      expect(await q.get()).toBe('once');
+      await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
+    });
+
+    it('delivers again an item whose getter died between receive and delete', async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue<string>();
+      await q.put('survives');
+      // The dying getter: receives (hidden for 1 s) and never deletes.
+      const { sqs } = cloud.clients();
+      const url = await queueUrl(sqs, q[SHARE]().data.name as string);
+      const taken = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 1 }));
+      expect(taken.Messages).toHaveLength(1);
+      expect(await other<Queue<string>>(q, env).get({ timeoutMs: 10_000 })).toBe('survives');
+      expect(await q.qsize()).toBe(0);
+    });
+  });
+
+  describe('close()', () => {
+    it("deletes the queue when the creator's handle closes; other parties then get ClosedError", async () => {
+      const env = cloud.env();
+      const q = make(env).Queue();
+      const b = other<Queue>(q, env);
+      await q.put(1);
+      const name = q[SHARE]().data.name as string;
+      await q.close();
+      await expect(queueUrl(cloud.clients().sqs, name)).rejects.toMatchObject({
+        name: expect.stringMatching(/QueueDoesNotExist|NonExistentQueue/),
+      });
+      await expect(b.put(2)).rejects.toBeInstanceOf(ClosedError);
+      await expect(b.get({ block: false })).rejects.toBeInstanceOf(ClosedError);
+      await expect(q.put(3)).rejects.toBeInstanceOf(ClosedError);
+    });
+
+    it("closes only the revived handle when a party's close is called", async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue();
+      const b = other<Queue>(q, env);
+      await b.close();
+      await expect(b.put(1)).rejects.toBeInstanceOf(ClosedError);
+      await q.put(1);
+      expect(await q.get()).toBe(1);
+    });
+  });
+
+  describe('revive', () => {
+    it('rejects malformed handles', () => {
+      const env = cloud.env();
+      const q = make(env).Queue();
+      const h = q[SHARE]();
+      const revive = queues.revive.Queue as (h: SyncHandle, env: AwsSyncEnv) => unknown;
+      const bad = (data: Record<string, unknown>) => () =>
+        revive({ ...h, data: { ...h.data, ...data } }, env);
+      expect(bad({ id: 'x' })).toThrow(ProtocolError);
+      expect(bad({ name: 'someone-elses-queue.fifo' })).toThrow(ProtocolError);
+      expect(bad({ maxsize: -1 })).toThrow(ProtocolError);
+      expect(bad({ maxsize: '1' })).toThrow(ProtocolError);
+      expect(() => revive(h, { ...env, queuePrefix: 'other-' })).toThrow(ProtocolError);
+      return q.close();
+    });
+  });
+});
+
+describe('JoinableQueue (aws)', () => {
+  it('join() waits until every item is marked done', async () => {
+    const env = cloud.env();
+    await using q = make(env).JoinableQueue<number>();
+    const b = other<JoinableQueue<number>>(q, env);
+    await q.put(1);
+    await q.put(2);
+    expect(await q.join(100)).toBe(false);
+    await b.get();
+    await b.taskDone();
+    await b.get();
+    const joined = q.join(10_000);
+    await b.taskDone();
+    expect(await joined).toBe(true);
+  });
+
+  it('throws OverReleaseError when taskDone() outnumbers puts', async () => {
+    await using q = make(cloud.env()).JoinableQueue();
+    await q.put(1);
+    await q.taskDone();
+    await expect(q.taskDone()).rejects.toBeInstanceOf(OverReleaseError);
+  });
+});
+
+describe('SimpleQueue (aws)', () => {
+  it('puts, gets and tells empty across two parties', async () => {
+    const env = cloud.env();
+    await using q = make(env).SimpleQueue<string>();
+    const b = other<SimpleQueue<string>>(q, env);
+    expect(await b.empty()).toBe(true);
+    await q.put('a');
+    expect(await b.empty()).toBe(false);
+    expect(await b.get()).toBe('a');
+  });
+});
