@@ -1,4 +1,163 @@
-/** Local primitives: see src/api for their semantics. (Stub: to be built.) */
+/**
+ * The local `Pipe()` and its `Connection` ends (see src/api/connection.ts): one ring buffer in the
+ * shared arena per direction (see ring.ts), so a duplex pipe is two rings and a one-way pipe one.
+ * Messages are serialised with `v8.serialize`; `send` resolves once the whole message is in the
+ * ring (it waits for room, as a CPython send blocks on a full OS pipe; larger messages stream).
+ *
+ * Closing an end is shared state: it sets the "writer closed" flag of the ring it sends on and the
+ * "reader closed" flag of the ring it receives on, and wakes every sleeper. The other end, in any
+ * thread, then reads what was sent before and gets {@link ClosedError} (CPython `EOFError`) after;
+ * its sends throw {@link ClosedError} (CPython `BrokenPipeError`). Every handle of an end (the
+ * original and those revived in other threads) is the same end: closing one closes them all.
+ */
+import v8 from 'node:v8';
+import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { received } from '../../validate.js';
+import { encode } from './queue-core.js';
+import { READER_CLOSED, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
+import { type Feeder, feederOf } from './ring-feeder.js';
+import { checkTimeout, deadlineOf } from './ring-waits.js';
 
-export const connection: PrimitiveModule<void> = { make: () => ({}), revive: {} };
+/** The ring tag of pipes (a queue's handle cannot revive a pipe end, nor the reverse). */
+const PIPE_TAG = 4;
+
+function decode(bytes: Uint8Array): unknown {
+  return v8.deserialize(bytes);
+}
+
+/**
+ * One end of a pipe.
+ * @example
+ * ```ts
+ * const [a, b] = ctx.Pipe<string>();
+ * await a.send('hello');
+ * console.log(await b.recv()); // 'hello'
+ * ```
+ */
+export class LocalConnection<T = unknown> implements Connection<T> {
+  readonly kind = 'Connection';
+  readonly #recv: Ring | undefined;
+  readonly #send: Ring | undefined;
+  readonly #feeder: Feeder | undefined;
+
+  /** @internal Use `ctx.Pipe()`. */
+  constructor(recv: Ring | undefined, send: Ring | undefined) {
+    noteShareable();
+    this.#recv = recv;
+    this.#send = send;
+    this.#feeder = send && feederOf(send);
+  }
+
+  get readable(): boolean {
+    return this.#recv !== undefined;
+  }
+
+  get writable(): boolean {
+    return this.#send !== undefined;
+  }
+
+  /** Whether this end was closed (by any of its handles, in any thread). */
+  get closed(): boolean {
+    return this.#send
+      ? (this.#send.flags() & WRITER_CLOSED) !== 0
+      : ((this.#recv?.flags() ?? 0) & READER_CLOSED) !== 0;
+  }
+
+  async send(message: T): Promise<void> {
+    this.#checkOpen();
+    const ring = this.#send;
+    if (ring === undefined || this.#feeder === undefined)
+      throw new ClosedError('This end of the pipe is read-only');
+    const bytes = encode(message, 'Pipe message');
+    if (ring.flags() & READER_CLOSED) throw new ClosedError('The other end of the pipe is closed');
+    await this.#feeder.send(bytes);
+  }
+
+  async recv(): Promise<T> {
+    const ring = this.#readRing();
+    let m = ring.tryRead(decode);
+    if (m === TIMED_OUT) m = await ring.read(decode, deadlineOf(undefined));
+    if (m === TIMED_OUT) throw new ClosedError('The pipe gave no message'); // unreachable: no deadline
+    return m as T;
+  }
+
+  /** Whether `recv()` would not wait: a message is there, or the other end closed (CPython, too, says true at EOF). */
+  async poll(timeoutMs: number = 0): Promise<boolean> {
+    const t = checkTimeout(timeoutMs, 'timeoutMs', true) ?? 0;
+    const ring = this.#readRing();
+    return ring.waitReadable(t === Number.POSITIVE_INFINITY ? t : deadlineOf(t));
+  }
+
+  async close(): Promise<void> {
+    this.#send?.setFlags(WRITER_CLOSED);
+    this.#recv?.setFlags(READER_CLOSED);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  [SHARE](): SyncHandle {
+    return {
+      $fanfold: 'handle',
+      ctx: 'local',
+      kind: 'Connection',
+      data: { recv: this.#recv?.at ?? null, send: this.#send?.at ?? null },
+    };
+  }
+
+  #checkOpen(): void {
+    if (this.closed) throw new ClosedError('This end of the pipe is closed');
+  }
+
+  #readRing(): Ring {
+    this.#checkOpen();
+    if (this.#recv === undefined) throw new ClosedError('This end of the pipe is write-only');
+    return this.#recv;
+  }
+}
+
+/** `Pipe(duplex)`: `[a, b]` connected both ways, or `[receiveOnly, sendOnly]` (CPython's order). */
+export function pipe<T>(duplex: unknown = true): [LocalConnection<T>, LocalConnection<T>] {
+  if (typeof duplex !== 'boolean') {
+    throw new InvalidArgumentError(`Expected duplex to be a boolean, got ${received(duplex)}`);
+  }
+  const ab = Ring.create(PIPE_TAG);
+  if (!duplex) return [new LocalConnection<T>(ab, undefined), new LocalConnection<T>(undefined, ab)];
+  const ba = Ring.create(PIPE_TAG);
+  return [new LocalConnection<T>(ba, ab), new LocalConnection<T>(ab, ba)];
+}
+
+function reviveRing(v: unknown, field: string): Ring | undefined {
+  if (v === null) return undefined;
+  if (typeof v !== 'number') {
+    throw new InvalidArgumentError(
+      `Malformed Connection handle: expected data.${field} to be an offset or null, got ${received(v)}`,
+    );
+  }
+  return Ring.revive(v, PIPE_TAG, 'Connection');
+}
+
+function revive(h: SyncHandle): LocalConnection {
+  const data = h.data as Record<string, unknown> | null;
+  if (typeof data !== 'object' || data === null) {
+    throw new InvalidArgumentError(
+      `Malformed Connection handle: expected data to be an object, got ${received(data)}`,
+    );
+  }
+  const recv = reviveRing(data.recv, 'recv');
+  const send = reviveRing(data.send, 'send');
+  if (recv === undefined && send === undefined) {
+    throw new InvalidArgumentError('Malformed Connection handle: it neither receives nor sends');
+  }
+  return new LocalConnection(recv, send);
+}
+
+/** The local pipes as a primitive module. */
+export const connection: PrimitiveModule<void> = {
+  make: () => ({ Pipe: <T>(duplex?: boolean) => pipe<T>(duplex) }),
+  revive: { Connection: revive },
+};

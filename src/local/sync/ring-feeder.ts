@@ -1,0 +1,80 @@
+/**
+ * The writing side of a ring in this thread: messages go straight into the ring when it has room
+ * and no earlier message of this thread is still waiting; otherwise they wait, in order, in a
+ * per-thread list that one loop writes out as room appears (CPython's queue feeder thread). Every
+ * handle of the same ring in this thread shares one feeder, so a producer's messages keep their
+ * order however many handles it holds. A pending list keeps the thread alive until written, as
+ * CPython joins its feeder thread at exit.
+ */
+import { type Ring, WRITER_CLOSED } from './ring.js';
+import { hold, release } from './ring-waits.js';
+
+interface Pending {
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** One ring's messages waiting in this thread. */
+export class Feeder {
+  readonly #ring: Ring;
+  readonly #pending: Pending[] = [];
+  #running = false;
+
+  constructor(ring: Ring) {
+    this.#ring = ring;
+  }
+
+  /** Messages of this thread not yet in the ring. */
+  get backlog(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Writes `bytes` after every message this thread gave before; resolves once it is in the ring
+   * (at once on the fast path). A put need not await it; a pipe's send does.
+   */
+  send(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#pending.length === 0 && this.#ring.tryWrite(bytes)) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ bytes, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    hold();
+    try {
+      for (let next = this.#pending[0]; next !== undefined; next = this.#pending[0]) {
+        try {
+          await this.#ring.write(next.bytes);
+          next.resolve();
+        } catch (e) {
+          next.reject(e);
+        }
+        this.#pending.shift();
+      }
+    } finally {
+      this.#running = false;
+      release();
+    }
+  }
+}
+
+const feeders = new Map<number, Feeder>();
+
+/** This thread's feeder of `ring`. */
+export function feederOf(ring: Ring): Feeder {
+  let f = feeders.get(ring.at);
+  if (f === undefined) {
+    f = new Feeder(ring);
+    feeders.set(ring.at, f);
+  }
+  return f;
+}
+
+/** Marks the sending side of `ring` closed (a pipe end's close). */
+export function closeWriter(ring: Ring): void {
+  ring.setFlags(WRITER_CLOSED);
+}

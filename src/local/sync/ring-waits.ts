@@ -1,0 +1,102 @@
+/**
+ * The waiting helpers of the local queues and pipes: deadlines, a futex-style mutex and word waits,
+ * all on `Atomics.waitAsync` so that a waiting party never blocks its thread's event loop and never
+ * spins. A pending wait also keeps its thread alive (a bare `Atomics.waitAsync` does not), as a
+ * blocked CPython `get()` keeps its process alive.
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import { options, received } from '../../validate.js';
+
+/** A deadline (`performance.now()` time) from an optional timeout; `undefined` waits forever. */
+export function deadlineOf(timeoutMs: number | undefined): number {
+  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+}
+
+/** Milliseconds left before `deadline` (never negative). */
+export function remaining(deadline: number): number {
+  return deadline === Number.POSITIVE_INFINITY ? deadline : Math.max(0, deadline - performance.now());
+}
+
+/** Checks a `timeoutMs`: undefined (forever) or a finite number >= 0 (`Infinity` too when `infinite`). */
+export function checkTimeout(v: unknown, name: string, infinite = false): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (!infinite && !Number.isFinite(v))) {
+    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
+  }
+  return v;
+}
+
+/** `{ block, timeoutMs }` of `put()`/`get()`, checked: the deadline to wait until (now when not blocking). */
+export function blockDeadline(v: unknown): number {
+  const o = options<{ block: boolean; timeoutMs: number }>(v, 'options', ['block', 'timeoutMs']);
+  if (o.block !== undefined && typeof o.block !== 'boolean') {
+    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
+  }
+  const timeoutMs = checkTimeout(o.timeoutMs, 'options.timeoutMs');
+  // CPython ignores the timeout of a non-blocking call.
+  return o.block === false ? 0 : deadlineOf(timeoutMs);
+}
+
+let holds = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+/** Keeps this thread's event loop alive while at least one wait or flush is pending. */
+export function hold(): void {
+  if (holds++ === 0) {
+    keepAlive ??= setInterval(() => {}, 2 ** 30);
+    keepAlive.ref();
+  }
+}
+
+/** Ends one {@link hold}. */
+export function release(): void {
+  if (--holds === 0) keepAlive?.unref();
+}
+
+/**
+ * Waits while `i32[index] === value`, until woken or `deadline`. Resolves false only on timeout
+ * (a changed value or a wake-up resolves true: the caller re-checks its condition either way).
+ */
+export async function waitWord(
+  i32: Int32Array,
+  index: number,
+  value: number,
+  deadline: number,
+): Promise<boolean> {
+  const t = remaining(deadline);
+  const r = Atomics.waitAsync(i32, index, value, t);
+  if (!r.async) return r.value !== 'timed-out';
+  hold();
+  try {
+    return (await r.value) !== 'timed-out';
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Mutex word states: 0 free, 1 held, 2 held and someone may sleep on it (Drepper's futex mutex:
+ * the unlocker calls `notify` only in state 2, so an uncontended lock costs two atomic ops).
+ */
+export function tryLock(i32: Int32Array, index: number): boolean {
+  return Atomics.compareExchange(i32, index, 0, 1) === 0;
+}
+
+/** Takes the mutex at `i32[index]`; resolves false if `deadline` passed first. */
+export async function lock(i32: Int32Array, index: number, deadline: number): Promise<boolean> {
+  let c = Atomics.compareExchange(i32, index, 0, 1);
+  if (c === 0) return true;
+  if (c !== 2) c = Atomics.exchange(i32, index, 2);
+  while (c !== 0) {
+    if (remaining(deadline) === 0) return false;
+    await waitWord(i32, index, 2, deadline);
+    // State 2 on success too: we cannot know whether others still sleep, so the unlock will notify.
+    c = Atomics.exchange(i32, index, 2);
+  }
+  return true;
+}
+
+/** Frees the mutex at `i32[index]`, waking one sleeper if any may sleep. */
+export function unlock(i32: Int32Array, index: number): void {
+  if (Atomics.exchange(i32, index, 0) === 2) Atomics.notify(i32, index, 1);
+}
