@@ -9,8 +9,8 @@ import { PROCESS_IDENT, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions } from '../../api/synchronize.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { received } from '../../validate.js';
-import { N, S, TTL_ATTRIBUTE } from '../dynamo-items.js';
-import type { AwsSyncEnv } from './env.js';
+import { type Expr, N, S, TTL_ATTRIBUTE } from '../dynamo-items.js';
+import { type AwsSyncEnv, sdk } from './env.js';
 
 /** Sort key of every primitive's item. */
 export const SYNC_SK = 'SYNC';
@@ -96,4 +96,48 @@ export function handleData(
   if (typeof data.id !== 'string' || !UUID.test(data.id))
     throw new ProtocolError(`${kind} handle: data.id must be a UUID, got ${received(data.id)}`);
   return data as Readonly<Record<string, unknown>> & { id: string };
+}
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * One conditional UpdateItem, `SET <ttl>, <sets> <rest>`, the Powertools way: a refusal returns
+ * the item found (`ALL_OLD`, or a consistent read where the emulator leaves it out).
+ */
+export async function conditionalUpdate(
+  env: AwsSyncEnv,
+  key: Item,
+  x: Expr,
+  sets: readonly string[],
+  rest: string,
+  condition: string | undefined,
+): Promise<{ ok: true; item: Item } | { ok: false; item: Item | undefined }> {
+  const { UpdateItemCommand } = await sdk.dynamo();
+  const { dynamo } = await env.clients();
+  const [ttlName, ttlValue] = ttl();
+  try {
+    const out = await dynamo.send(
+      new UpdateItemCommand({
+        TableName: env.table,
+        Key: key,
+        UpdateExpression: `SET ${[`${x.n(ttlName)} = ${x.v('ttl', ttlValue)}`, ...sets].join(', ')} ${rest}`,
+        ...(condition === undefined ? {} : { ConditionExpression: condition }),
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        ...x.attributes,
+      }),
+    );
+    return { ok: true, item: out.Attributes ?? {} };
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    return { ok: false, item: e.Item ?? (await getItem(env, key)) };
+  }
+}
+
+/** A strongly consistent GetItem. */
+export async function getItem(env: AwsSyncEnv, key: Item): Promise<Item | undefined> {
+  const { GetItemCommand } = await sdk.dynamo();
+  const { dynamo } = await env.clients();
+  const out = await dynamo.send(new GetItemCommand({ TableName: env.table, Key: key, ConsistentRead: true }));
+  return out.Item;
 }

@@ -176,13 +176,19 @@ export class LeaseItem {
   }
 }
 
+/** What a {@link Hold} renews: an item that pushes a token's lease (delta 0) if the token still holds. */
+export interface Renewable {
+  readonly env: AwsSyncEnv;
+  touch(token: string, delta: number): Promise<Refusal | undefined>;
+}
+
 /**
  * One acquisition of a lock by this party: its token and fence, its recursion count, and the
  * renewal timer that keeps the lease alive (every third of a lease, unref'd so a held lock never
  * keeps the process alive). A renewal refused means the lease is gone: the hold ends and stops
  * renewing; the holder learns it on its next release or fenced write.
  */
-export class Hold {
+export class Hold<I extends Renewable = LeaseItem> {
   /** Recursion count (1 for a plain Lock). */
   count = 1;
   #until: number;
@@ -192,7 +198,7 @@ export class Hold {
 
   /** @param since when the acquiring request was sent (the lease runs from then, conservatively) */
   constructor(
-    readonly item: LeaseItem,
+    readonly item: I,
     readonly token: string,
     readonly fence: number,
     since: number,

@@ -1,0 +1,120 @@
+/**
+ * Semaphore and BoundedSemaphore on DynamoDB (moto): permits between parties, timeouts, releases by
+ * non-acquirers, the bound, and the permit of a holder that dies coming back after its lease.
+ */
+import { describe, expect, it } from 'vitest';
+import { SHARE } from '../../../src/api/handles.js';
+import type { Semaphore } from '../../../src/api/synchronize.js';
+import { awsReviver } from '../../../src/aws/sync/index.js';
+import { AwsSemaphore, semaphores } from '../../../src/aws/sync/semaphores.js';
+import { ErrorCodes } from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+
+const cloud = useSyncEnv();
+
+function other(s: AwsSemaphore): Semaphore {
+  return awsReviver(cloud.env())(s[SHARE]()) as Semaphore;
+}
+
+describe('Semaphore', () => {
+  describe('acquire()', () => {
+    it('hands out its permits and then blocks', async () => {
+      const s = new AwsSemaphore(cloud.env(), 2);
+      const b = other(s);
+      expect(await s.acquire()).toBe(true);
+      expect(await b.acquire()).toBe(true);
+      expect(await b.acquire({ block: false })).toBe(false);
+      expect(await s.getValue()).toBe(0);
+      await s.release();
+      expect(await b.acquire({ timeoutMs: 1000 })).toBe(true);
+    });
+
+    it('resolves false when the timeout runs out', async () => {
+      const s = new AwsSemaphore(cloud.env(), 0);
+      expect(await s.acquire({ timeoutMs: 100 })).toBe(false);
+    });
+
+    it('wakes a waiter when another party releases', async () => {
+      const s = new AwsSemaphore(cloud.env(), 0);
+      const waiting = s.acquire();
+      await other(s).release();
+      expect(await waiting).toBe(true);
+      expect(await s.getValue()).toBe(0);
+    });
+
+    it('reclaims the permit of a holder that dies after its lease', async () => {
+      const s = new AwsSemaphore(cloud.env(), 1);
+      const b = other(s);
+      await s.acquire();
+      for (const lease of s.leases) lease.stop();
+      expect(await b.acquire({ timeoutMs: 3 * cloud.env().leaseMs })).toBe(true);
+      await expect(s.release()).rejects.toMatchObject({ code: ErrorCodes.LEASE_LOST });
+      expect(await s.getValue()).toBe(0);
+    });
+
+    it('keeps a renewed permit past its lease', async () => {
+      const s = new AwsSemaphore(cloud.env(), 1);
+      await s.acquire();
+      expect(await other(s).acquire({ timeoutMs: 2 * cloud.env().leaseMs })).toBe(false);
+      await s.release();
+      expect(await s.getValue()).toBe(1);
+    });
+  });
+
+  describe('release()', () => {
+    it('adds permits past the initial value', async () => {
+      const s = new AwsSemaphore(cloud.env(), 1);
+      await s.release();
+      await other(s).release();
+      expect(await s.getValue()).toBe(3);
+    });
+  });
+});
+
+describe('BoundedSemaphore', () => {
+  describe('release()', () => {
+    it('throws OverReleaseError past the initial value', async () => {
+      const s = new AwsSemaphore(cloud.env(), 2, true);
+      await expect(s.release()).rejects.toMatchObject({ code: ErrorCodes.OVER_RELEASE });
+    });
+
+    it('counts live acquisitions against the bound', async () => {
+      const s = new AwsSemaphore(cloud.env(), 1, true);
+      await s.acquire();
+      await expect(other(s).release()).rejects.toMatchObject({ code: ErrorCodes.OVER_RELEASE });
+      await s.release();
+      expect(await s.getValue()).toBe(1);
+    });
+
+    it('accepts a release by another party of a permit taken', async () => {
+      const s = new AwsSemaphore(cloud.env(), 2, true);
+      await s.acquire();
+      await s.release();
+      await s.acquire();
+      await s.acquire();
+      const b = other(s);
+      await expect(b.release()).rejects.toMatchObject({ code: ErrorCodes.OVER_RELEASE });
+      await s.release();
+      expect(await s.getValue()).toBe(1);
+    });
+  });
+});
+
+describe('semaphores', () => {
+  it('rejects a negative value before any request', () => {
+    expect(() => semaphores.make(cloud.env()).Semaphore?.(-1)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
+  });
+
+  it.each([
+    ['a missing value', { id: '00000000-0000-4000-8000-000000000000' }],
+    ['a fractional value', { id: '00000000-0000-4000-8000-000000000000', value: 1.5 }],
+    ['a bad id', { id: 7, value: 1 }],
+  ])('revive rejects a handle with %s', (_, data) => {
+    const handle = { $fanfold: 'handle', ctx: 'aws', kind: 'BoundedSemaphore', data } as const;
+    expect(() => semaphores.revive.BoundedSemaphore?.(handle, cloud.env())).toThrow(
+      expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
+    );
+  });
+});
