@@ -1,8 +1,9 @@
 /**
  * The local `Pipe()` and its `Connection` ends (see src/api/connection.ts): one ring buffer in the
  * shared arena per direction (see ring.ts), so a duplex pipe is two rings and a one-way pipe one.
- * Messages are serialised with `v8.serialize`; `send` resolves once the whole message is in the
- * ring (it waits for room, as a CPython send blocks on a full OS pipe; larger messages stream).
+ * Messages are serialised with `v8.serialize`; `send` resolves once the message is in the ring or
+ * queued in this thread's feeder behind less than {@link SEND_BACKLOG_BYTES} (past that it waits for
+ * room, as a CPython send blocks on a full OS pipe); messages larger than the ring stream through.
  *
  * Closing an end is shared state: it sets the "writer closed" flag of the ring it sends on and the
  * "reader closed" flag of the ring it receives on, and wakes every sleeper. The other end, in any
@@ -17,12 +18,18 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
 import { received } from '../../validate.js';
 import { encode } from './queue-core.js';
-import { READER_CLOSED, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
+import { READER_CLOSED, RING_BYTES, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
 import { checkTimeout, deadlineOf } from './ring-waits.js';
 
 /** The ring tag of pipes (a queue's handle cannot revive a pipe end, nor the reverse). */
 const PIPE_TAG = 4;
+
+/**
+ * Bytes of messages a thread may have waiting for room in a pipe before `send` waits for its own
+ * message to be written (the pipe's back-pressure, as a CPython send blocks on a full OS pipe).
+ */
+export const SEND_BACKLOG_BYTES = 16 * RING_BYTES;
 
 function decode(bytes: Uint8Array): unknown {
   return v8.deserialize(bytes);
@@ -73,7 +80,13 @@ export class LocalConnection<T = unknown> implements Connection<T> {
       throw new ClosedError('This end of the pipe is read-only');
     const bytes = encode(message, 'Pipe message');
     if (ring.flags() & READER_CLOSED) throw new ClosedError('The other end of the pipe is closed');
-    await this.#feeder.send(bytes);
+    // Resolve at once while this thread's backlog is small (so a thread may send a message larger
+    // than the ring and then receive it itself); past that, wait for this message to be written.
+    const before = this.#feeder.backlogBytes;
+    const written = this.#feeder.send(bytes);
+    if (written === undefined) return;
+    if (before >= SEND_BACKLOG_BYTES) await written;
+    else written.catch(() => {}); // the reader closed meanwhile: as with CPython, the message is lost
   }
 
   async recv(): Promise<T> {

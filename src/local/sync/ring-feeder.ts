@@ -20,14 +20,15 @@ export class Feeder {
   readonly #ring: Ring;
   readonly #pending: Pending[] = [];
   #running = false;
+  #bytes = 0;
 
   constructor(ring: Ring) {
     this.#ring = ring;
   }
 
-  /** Messages of this thread not yet in the ring. */
-  get backlog(): number {
-    return this.#pending.length;
+  /** Bytes of this thread's messages not yet (wholly) in the ring. */
+  get backlogBytes(): number {
+    return this.#bytes;
   }
 
   /**
@@ -38,6 +39,7 @@ export class Feeder {
     if (this.#pending.length === 0 && this.#ring.tryWrite(bytes)) return undefined;
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ bytes, resolve, reject });
+      this.#bytes += bytes.length;
       if (!this.#running) void this.#drain();
     });
   }
@@ -54,6 +56,7 @@ export class Feeder {
           next.reject(e);
         }
         this.#pending.shift();
+        this.#bytes -= next.bytes.length;
       }
     } finally {
       this.#running = false;
