@@ -1,0 +1,67 @@
+/**
+ * For the AWS primitives' tests: an environment whose DynamoDB requests are counted (to print what
+ * an operation costs, and to wait for a party's n-th request to have been answered instead of
+ * sleeping), and the median of a sample.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
+
+/** An environment that counts the DynamoDB requests made through it. */
+export interface CountingEnv {
+  readonly env: AwsSyncEnv;
+  /** Requests sent since the last reset. */
+  count(): number;
+  reset(): void;
+  /** Resolves once `n` requests sent since the last reset have been answered. */
+  answered(n: number): Promise<void>;
+}
+
+/** Wraps `base`'s DynamoDB client so that every `send` is counted. */
+export function countingEnv(base: AwsSyncEnv): CountingEnv {
+  let sent = 0;
+  let done = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  const settle = (): void => {
+    const ready = waiters.filter((w) => done >= w.n);
+    waiters = waiters.filter((w) => done < w.n);
+    for (const w of ready) w.resolve();
+  };
+  const env: AwsSyncEnv = {
+    ...base,
+    clients: async () => {
+      const c = await base.clients();
+      const dynamo = {
+        send: async (...args: Parameters<DynamoDBClient['send']>) => {
+          sent++;
+          try {
+            return await (c.dynamo.send as (...a: unknown[]) => Promise<unknown>)(...args);
+          } finally {
+            done++;
+            settle();
+          }
+        },
+      } as unknown as DynamoDBClient;
+      return { ...c, dynamo };
+    },
+  };
+  return {
+    env,
+    count: () => sent,
+    reset: () => {
+      sent = 0;
+      done = 0;
+    },
+    answered: (n) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ n, resolve });
+        settle();
+      }),
+  };
+}
+
+/** The median of `xs` (the mean of the middle two when even). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
