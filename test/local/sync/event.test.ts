@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { SHARE } from '../../../src/api/handles.js';
+import { InvalidArgumentError } from '../../../src/errors.js';
+import { mp, revivers, useParties } from './fixtures/parties.js';
+
+const party = useParties();
+
+describe('Event', () => {
+  describe('wait()', () => {
+    it('resolves true in every waiting thread once another sets it', async () => {
+      const e = mp.Event();
+      const waiters = [party([e]), party([e])].map((p) => p.call(0, 'wait'));
+      const mine = e.wait();
+      await party([e]).call(0, 'set');
+      expect(await Promise.all([...waiters, mine])).toEqual([true, true, true]);
+      expect(await e.isSet()).toBe(true);
+    });
+
+    it('resolves true at once when set', async () => {
+      const e = mp.Event();
+      await e.set();
+      expect(await e.wait(0)).toBe(true);
+    });
+
+    it('resolves false when the timeout runs out', async () => {
+      const e = mp.Event();
+      expect(await e.wait(10)).toBe(false);
+      expect(await party([e]).call(0, 'wait', 5)).toBe(false);
+    });
+
+    it('rejects a negative or non-finite timeout', async () => {
+      const e = mp.Event();
+      await expect(e.wait(-1)).rejects.toThrow(InvalidArgumentError);
+      await expect(e.wait(Number.NaN)).rejects.toThrow(
+        'Expected timeoutMs to be a number >= 0, got NaN (number)',
+      );
+    });
+  });
+
+  describe('clear()', () => {
+    it('makes later waits wait again', async () => {
+      const e = mp.Event();
+      const again = revivers.Event(e[SHARE]()) as typeof e;
+      await e.set();
+      await again.clear();
+      expect(await e.isSet()).toBe(false);
+      expect(await e.wait(5)).toBe(false);
+    });
+  });
+});
