@@ -107,6 +107,15 @@ export class Channel {
       await s3.send(new PutObjectCommand({ Bucket: this.#env.bucket, Key: key, Body: bytes }));
       body = `b${key}`;
     }
+    await this.#sendBody(body);
+  }
+
+  /** Sends the end-of-file marker `body` (not an item: `decode` refuses it). */
+  sendMarker(body: string): Promise<void> {
+    return this.#sendBody(body);
+  }
+
+  async #sendBody(body: string): Promise<void> {
     const url = await this.url();
     const { SendMessageCommand } = await sdk.sqs();
     const { sqs } = await this.#env.clients();

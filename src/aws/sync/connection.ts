@@ -1,5 +1,253 @@
-/** AWS primitives: see src/api for their semantics. (Stub: to be built.) */
-import type { PrimitiveModule } from '../../api/context.js';
-import type { AwsSyncEnv } from './env.js';
+/**
+ * `Pipe()` and its `Connection` ends on the AWS context. Messages to end `k` travel on the SQS FIFO
+ * queue `<queuePrefix>c<id>-<k>.fifo` (a one-way pipe uses only `-0`); the pipe's DynamoDB item
+ * (`queue-state.ts`) holds the end-closed flags `closed0`/`closed1`.
+ *
+ * - `send` is one SendMessage (items over 1 MiB through the bucket, see `channel.ts`).
+ * - `poll(timeoutMs)` long-polls and keeps the message it received, with its receipt, for `recv`.
+ * - `recv` returns the kept message first, else receives one; either way it deletes it.
+ * - `close()` sets this end's flag and sends an end-of-file marker after the messages already sent,
+ *   so the peer reads them all and then gets {@link ClosedError}; a peer that misses the marker
+ *   (another copy of the end took it) finds the flag when a wait comes back empty. The second end
+ *   to close deletes both queues and leaves a tombstone.
+ *
+ * Differences from CPython: closing a handle that was passed to a task (the parent's copy of the
+ * child's end, which CPython code often closes after starting the child) closes only that handle:
+ * the end stays open for the task that received it. `send` to an end whose peer closed is not
+ * refused (the message is deleted with the queues). A message kept by `poll` more than
+ * {@link KEEP_MS} is let go and received again (its receipt would be stale). A pipe whose ends are
+ * never closed is deleted by the sweeper once its creator stops renewing it.
+ */
 
-export const connection: PrimitiveModule<AwsSyncEnv> = { make: () => ({}), revive: {} };
+import type { Connection as ConnectionApi } from '../../api/connection.js';
+import type { PrimitiveModule } from '../../api/context.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { received } from '../../validate.js';
+import { Channel, type Received, VISIBILITY_S } from './channel.js';
+import type { AwsSyncEnv } from './env.js';
+import { deadlineOf, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { checkPrefix, newId } from './queues.js';
+
+/** How long a message kept by `poll` stays usable: well inside the visibility timeout. */
+const KEEP_MS = (VISIBILITY_S - 10) * 1000;
+/** The body of the end-of-file marker (a real message body starts with `i` or `b`). */
+const EOF = 'e';
+
+/** The plain data of a connection's handle. */
+interface ConnectionData {
+  readonly id: string;
+  /** `names[k]` carries the messages to end `k`. */
+  readonly names: readonly [string, string];
+  readonly end: 0 | 1;
+  readonly duplex: boolean;
+}
+
+/** What the creator's two ends share: the heartbeat, stopped when both have closed. */
+class Creator {
+  #open = 2;
+  readonly #stop: () => void;
+  constructor(env: AwsSyncEnv, id: string) {
+    this.#stop = startHeartbeat(env, id);
+  }
+  closed(): void {
+    if (--this.#open === 0) this.#stop();
+  }
+}
+
+function pipeNames(prefix: string, id: string): [string, string] {
+  return [`${prefix}c${id}-0.fifo`, `${prefix}c${id}-1.fifo`];
+}
+
+/** One end of a pipe. */
+export class AwsConnection<T = unknown> implements ConnectionApi<T> {
+  readonly kind = 'Connection' as const;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly #env: AwsSyncEnv;
+  readonly #data: ConnectionData;
+  readonly #in: Channel;
+  readonly #out: Channel;
+  readonly #creator: Creator | undefined;
+  #kept: (Received & { at: number }) | undefined;
+  #eof = false;
+  #closed = false;
+  #shared = false;
+
+  constructor(env: AwsSyncEnv, data: ConnectionData, creator: Creator | undefined) {
+    this.#env = env;
+    this.#data = data;
+    this.#creator = creator;
+    this.readable = data.duplex || data.end === 0;
+    this.writable = data.duplex || data.end === 1;
+    const what = `Pipe ${data.id}`;
+    const mine = creator !== undefined;
+    this.#in = new Channel(env, data.names[data.end], data.id, what, mine);
+    this.#out = new Channel(
+      env,
+      data.duplex && data.end === 0 ? data.names[1] : data.names[0],
+      data.id,
+      what,
+      mine,
+    );
+    // The creator makes its ends' queues at once; a failure is seen again by the first operation.
+    if (mine && this.readable) this.#in.url().catch(() => {});
+    noteShareable();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  [SHARE](): SyncHandle {
+    this.#shared = true;
+    const { id, names, end, duplex } = this.#data;
+    return {
+      $fanfold: 'handle',
+      ctx: 'aws',
+      kind: 'Connection',
+      data: { id, names: [...names], end, duplex },
+    };
+  }
+
+  #check(need: 'readable' | 'writable'): void {
+    if (this.#closed) throw new ClosedError('The connection is closed');
+    if (!this[need]) throw new ClosedError(`The connection is not ${need}`);
+  }
+
+  async send(message: T): Promise<void> {
+    this.#check('writable');
+    await this.#out.send(message);
+  }
+
+  async recv(): Promise<T> {
+    this.#check('readable');
+    for (;;) {
+      if (!this.#take()) await this.#wait(Number.POSITIVE_INFINITY);
+      const m = this.#take();
+      if (m) {
+        this.#kept = undefined;
+        if (m.body === EOF) {
+          await this.#in.ack(m);
+          this.#eof = true;
+        } else {
+          const item = await this.#in.decode(m);
+          await this.#in.ack(m);
+          return item as T;
+        }
+      }
+      if (this.#eof) throw new ClosedError('The other end of the pipe closed');
+    }
+  }
+
+  async poll(timeoutMs: number = 0): Promise<boolean> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)
+      throw new InvalidArgumentError(`Expected timeoutMs to be a number >= 0, got ${received(timeoutMs)}`);
+    this.#check('readable');
+    if (this.#take() || this.#eof) return true;
+    await this.#wait(timeoutMs);
+    return this.#take() !== undefined || this.#eof;
+  }
+
+  /** The kept message, unless it was kept too long (then it is let go and comes back). */
+  #take(): Received | undefined {
+    if (this.#kept && Date.now() - this.#kept.at > KEEP_MS) this.#kept = undefined;
+    return this.#kept;
+  }
+
+  /** Waits up to `timeoutMs` for a message (kept) or for the peer's end-of-file. */
+  async #wait(timeoutMs: number): Promise<void> {
+    const deadline = timeoutMs === Number.POSITIVE_INFINITY ? timeoutMs : deadlineOf(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      const left = deadline - Date.now();
+      const m = await this.#in.receive(Math.max(0, left));
+      if (m) {
+        this.#kept = { ...m, at: Date.now() };
+        return;
+      }
+      // Nothing came: has the peer closed (and its marker gone to another copy of this end)?
+      const item = await read(this.#env, this.#data.id);
+      if (item?.closedAt || item?.[`closed${this.#peer()}`]) {
+        this.#eof = true;
+        return;
+      }
+      if (Date.now() >= deadline) return;
+      if (left < 1000 && !(await pause(this.#env, attempt, deadline))) return;
+    }
+  }
+
+  #peer(): 0 | 1 {
+    return this.#data.end === 0 ? 1 : 0;
+  }
+
+  /**
+   * Closes this end (only this handle if it was passed to a task: see the module's doc). The
+   * second end to close deletes the pipe's queues, blobs and counters.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#kept = undefined;
+    this.#creator?.closed();
+    if (this.#shared) return;
+    const { item } = await update(
+      this.#env,
+      this.#data.id,
+      { set: [`closed${this.#data.end} = :now`] },
+      {
+        ':now': { N: String(Date.now()) },
+      },
+    );
+    if (item?.[`closed${this.#peer()}`] || item?.closedAt) {
+      await tombstone(this.#env, this.#data.id);
+      await Promise.all([this.#in.destroy(), this.#out.destroy()]);
+      return;
+    }
+    if (this.writable) {
+      // Best effort: a peer that misses it finds the flag set above.
+      await this.#out.sendMarker(EOF).catch(() => {});
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Checks a connection handle's data; throws {@link ProtocolError} naming the bad field. */
+function revive(handle: SyncHandle, env: AwsSyncEnv): AwsConnection {
+  const { id, names, end, duplex } = handle.data as Partial<Record<keyof ConnectionData, unknown>>;
+  const bad = (field: string, v: unknown) =>
+    new ProtocolError(`A Connection handle has a bad data.${field}: ${received(v)}`);
+  if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw bad('id', id);
+  if (!Array.isArray(names) || names.length !== 2) throw bad('names', names);
+  for (const n of names)
+    if (typeof n !== 'string' || !n.startsWith(env.queuePrefix))
+      throw new ProtocolError(
+        `A Connection handle's data.names ${received(n)} is not under this stack's queue prefix ${JSON.stringify(env.queuePrefix)}`,
+      );
+  const expected = pipeNames(env.queuePrefix, id);
+  if (names[0] !== expected[0] || names[1] !== expected[1]) throw bad('names', names);
+  if (end !== 0 && end !== 1) throw bad('end', end);
+  if (typeof duplex !== 'boolean') throw bad('duplex', duplex);
+  return new AwsConnection(env, { id, names: expected, end, duplex }, undefined);
+}
+
+/** The pipe family of the AWS context. */
+export const connection: PrimitiveModule<AwsSyncEnv> = {
+  make: (env) => ({
+    Pipe: <T>(duplex?: boolean): [ConnectionApi<T>, ConnectionApi<T>] => {
+      if (duplex !== undefined && typeof duplex !== 'boolean')
+        throw new InvalidArgumentError(`Expected duplex to be a boolean, got ${received(duplex)}`);
+      const id = newId();
+      const names = pipeNames(checkPrefix(env.queuePrefix), id);
+      const creator = new Creator(env, id);
+      const d = duplex ?? true;
+      return [
+        new AwsConnection<T>(env, { id, names, end: 0, duplex: d }, creator),
+        new AwsConnection<T>(env, { id, names, end: 1, duplex: d }, creator),
+      ];
+    },
+  }),
+  revive: { Connection: revive },
+};
