@@ -1,0 +1,198 @@
+/**
+ * Barrier on DynamoDB (moto): each party is the handle revived with its own environment, and
+ * arrivals are awaited through the request counter (never by sleeping). The latency and request
+ * count of a two-party wait are printed, not asserted.
+ */
+import { describe, expect, it } from 'vitest';
+import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
+import type { Barrier, BarrierOptions } from '../../../src/api/synchronize.js';
+import { barrier } from '../../../src/aws/sync/barrier.js';
+import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
+import { BrokenBarrierError, ErrorCodes } from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+import { countingEnv, median } from './measure.js';
+
+const cloud = useSyncEnv();
+
+function make(parties: number, options?: BarrierOptions, env: AwsSyncEnv = cloud.env()): Barrier {
+  const b = barrier.make(env).Barrier?.(parties, options);
+  if (!b) throw new Error('barrier.make gave no Barrier');
+  return b;
+}
+
+/** The same barrier as another party sees it. */
+function other(b: Barrier, env: AwsSyncEnv = cloud.env()): Barrier {
+  return barrier.revive.Barrier?.(b[SHARE](), env) as Barrier;
+}
+
+/** Starts `b.wait()` as a new party and resolves once its arrival was recorded (its first request answered). */
+async function arrive(b: Barrier, timeoutMs?: number): Promise<{ done: Promise<number> }> {
+  const counted = countingEnv(cloud.env());
+  const done = other(b, counted.env).wait(timeoutMs);
+  done.catch(() => undefined); // observed by the test later
+  await counted.answered(1);
+  return { done };
+}
+
+describe('Barrier', () => {
+  describe('wait()', () => {
+    it('releases 3 concurrent parties with the indices 0, 1, 2', async () => {
+      const b = make(3);
+      const got = await Promise.all([b.wait(), other(b).wait(), other(b).wait()]);
+      expect([...got].sort()).toEqual([0, 1, 2]);
+    });
+
+    it('is reusable: a second generation gives the indices again', async () => {
+      const b = make(3);
+      const parties = [b, other(b), other(b)];
+      const first = await Promise.all(parties.map((p) => p.wait()));
+      const second = await Promise.all(parties.map((p) => p.wait()));
+      expect([...first].sort()).toEqual([0, 1, 2]);
+      expect([...second].sort()).toEqual([0, 1, 2]);
+      expect(await b.nWaiting()).toBe(0);
+    });
+
+    it('returns 0 at once for a single party', async () => {
+      const b = make(1);
+      expect(await b.wait()).toBe(0);
+      expect(await b.wait()).toBe(0);
+    });
+
+    it('breaks the barrier when the timeout runs out', async () => {
+      const b = make(2);
+      await expect(b.wait(100)).rejects.toBeInstanceOf(BrokenBarrierError);
+      expect(await other(b).broken()).toBe(true);
+      await expect(other(b).wait()).rejects.toBeInstanceOf(BrokenBarrierError);
+    });
+
+    it('breaks the other waiters when one times out', async () => {
+      const b = make(3);
+      const first = await arrive(b);
+      await expect(other(b).wait(100)).rejects.toBeInstanceOf(BrokenBarrierError);
+      await expect(first.done).rejects.toBeInstanceOf(BrokenBarrierError);
+    });
+
+    it('applies the default timeout of the options', async () => {
+      const b = make(2, { timeoutMs: 100 });
+      await expect(other(b).wait()).rejects.toBeInstanceOf(BrokenBarrierError);
+    });
+
+    it('rejects a negative timeout without arriving', async () => {
+      const b = make(2);
+      await expect(b.wait(-1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      expect(await b.nWaiting()).toBe(0);
+    });
+  });
+
+  describe('nWaiting()', () => {
+    it('counts the parties waiting now', async () => {
+      const b = make(3);
+      expect(await b.nWaiting()).toBe(0);
+      const first = await arrive(b);
+      expect(await b.nWaiting()).toBe(1);
+      const second = await arrive(b);
+      expect(await b.nWaiting()).toBe(2);
+      await b.wait();
+      expect([await first.done, await second.done].sort()).toEqual([0, 1]);
+    });
+  });
+
+  describe('abort()', () => {
+    it('makes current and later waiters throw BrokenBarrierError', async () => {
+      const b = make(3);
+      const waiters = [await arrive(b), await arrive(b)];
+      await other(b).abort();
+      for (const w of waiters) await expect(w.done).rejects.toBeInstanceOf(BrokenBarrierError);
+      expect(await b.broken()).toBe(true);
+      expect(await b.nWaiting()).toBe(0);
+      await expect(b.wait()).rejects.toBeInstanceOf(BrokenBarrierError);
+    });
+  });
+
+  describe('reset()', () => {
+    it('makes current waiters throw and leaves a usable barrier', async () => {
+      const b = make(3);
+      const waiters = [await arrive(b), await arrive(b)];
+      await other(b).reset();
+      for (const w of waiters) await expect(w.done).rejects.toBeInstanceOf(BrokenBarrierError);
+      expect(await b.broken()).toBe(false);
+      expect(await b.nWaiting()).toBe(0);
+      const got = await Promise.all([b.wait(), other(b).wait(), other(b).wait()]);
+      expect([...got].sort()).toEqual([0, 1, 2]);
+    });
+
+    it('repairs a broken barrier', async () => {
+      const b = make(2);
+      await b.abort();
+      await b.reset();
+      expect(await b.broken()).toBe(false);
+      expect((await Promise.all([b.wait(), other(b).wait()])).sort()).toEqual([0, 1]);
+    });
+
+    it('twice in a row still breaks the waiters of before', async () => {
+      const b = make(2);
+      const w = await arrive(b);
+      await b.reset();
+      await b.reset();
+      await expect(w.done).rejects.toBeInstanceOf(BrokenBarrierError);
+    });
+  });
+
+  describe('Barrier()', () => {
+    it.each([[0], [-1], [1.5], [Number.NaN], ['2']])('rejects parties = %s', (parties) => {
+      expect(() => make(parties as number)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+      );
+    });
+
+    it('rejects a negative default timeout and unknown options', () => {
+      expect(() => make(2, { timeoutMs: -1 })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+      );
+      expect(() => make(2, { timeout: 1 } as BarrierOptions)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+      );
+    });
+  });
+
+  describe('revive', () => {
+    const id = crypto.randomUUID();
+    it.each([
+      ['a non-UUID id', { id: 'x', parties: 2 }],
+      ['missing parties', { id }],
+      ['parties 0', { id, parties: 0 }],
+      ['fractional parties', { id, parties: 2.5 }],
+      ['a negative timeout', { id, parties: 2, timeoutMs: -5 }],
+      ['a string timeout', { id, parties: 2, timeoutMs: '5' }],
+    ])('rejects %s', (_, data) => {
+      const handle: SyncHandle = { $fanfold: 'handle', ctx: 'aws', kind: 'Barrier', data };
+      expect(() => barrier.revive.Barrier?.(handle, cloud.env())).toThrow(
+        expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
+      );
+    });
+
+    it('keeps parties and the default timeout', () => {
+      const b = make(4, { timeoutMs: 250 });
+      expect(other(b)[SHARE]().data).toEqual({ id: b[SHARE]().data.id, parties: 4, timeoutMs: 250 });
+    });
+  });
+
+  describe('latency (printed)', () => {
+    it('wait with 2 parties', async () => {
+      const times: number[] = [];
+      const requests: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const counted = countingEnv(cloud.env());
+        const b = make(2, undefined, counted.env);
+        const c = other(b, counted.env);
+        const t0 = performance.now();
+        await Promise.all([b.wait(), c.wait()]);
+        times.push(performance.now() - t0);
+        requests.push(counted.count());
+      }
+      console.log(
+        `Barrier wait (2 parties, arriving together): median ${median(times).toFixed(1)} ms until both return, ${median(requests)} DynamoDB requests in all`,
+      );
+    });
+  });
+});
