@@ -1,0 +1,473 @@
+/**
+ * The AWS `DictProxy`: one item per key (see manager-items.ts). Each single-key operation is one
+ * DynamoDB request, atomic by itself: `set` a PutItem, `delete`/`pop` a DeleteItem returning the old
+ * item, `setDefault` a PutItem conditioned on the key's absence, `increment` one UpdateItem ADD on a
+ * number attribute. The whole-dict reads (`keys`, `values`, `entries`, `size`, `copy`) are one
+ * strongly consistent Query (paginated); `update` and `clear` are batched and atomic per key only,
+ * not as a whole. Keys come back in DynamoDB's key order (UTF-8 bytes), not in insertion order.
+ */
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import type { DictProxy } from '../../api/managers.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { checkDelta, checkEntries, checkKey, rejecting } from '../../local/sync/manager-args.js';
+import { received } from '../../validate.js';
+import { sdk } from './env.js';
+import { isConditionFailure } from './items.js';
+import {
+  awaitItem,
+  batchWrite,
+  blobOf,
+  checkOpen,
+  DICT_INLINE_BYTES,
+  dropBlobs,
+  type Item,
+  jitter,
+  loaded,
+  type ManagerScope,
+  objectPk,
+  queryAll,
+  type Serialised,
+  serialised,
+  stored,
+  ttlAttribute,
+} from './manager-items.js';
+
+function entryValue(item: Item): AttributeValue | undefined {
+  if (item.n) return item.n;
+  if (item.b) return item.b;
+  return item.r;
+}
+
+/** The item attributes of a stored value: `n`, `b` or `r`. */
+function valueAttrs(a: AttributeValue): Item {
+  if (a.N !== undefined) return { n: a };
+  if (a.B !== undefined) return { b: a };
+  return { r: a };
+}
+
+/** A key as a sort key (DynamoDB allows 1024 bytes). */
+function checkDictKey(key: unknown): string {
+  const k = checkKey(key);
+  if (Buffer.byteLength(k) > 1022) {
+    throw new InvalidArgumentError(
+      `Expected key to be at most 1022 bytes in UTF-8, got ${Buffer.byteLength(k)} bytes`,
+    );
+  }
+  return k;
+}
+
+/** A dict of an AWS manager. */
+export class AwsDictProxy<V = unknown> implements DictProxy<V> {
+  readonly kind = 'DictProxy';
+  readonly #scope: ManagerScope;
+  readonly #id: string;
+  readonly #pk: AttributeValue;
+  /** The initial entries' write (in the creating party); every operation waits for it. */
+  /** The initial entries' write (creator), or the wait for it (a party reviving an object made with some). */
+  #ready: Promise<void> | (() => Promise<void>);
+  /** Whether the object was made with initial values (its handle then tells revivers to wait for them). */
+  readonly #init: boolean;
+
+  /** @param initial the initial entries (in the creating party), or 'await' (revived, made with some) */
+  constructor(scope: ManagerScope, id: string, initial?: readonly [string, Serialised][] | 'await') {
+    noteShareable();
+    this.#scope = scope;
+    this.#id = id;
+    this.#pk = objectPk(scope, id);
+    const marker = { pk: this.#pk, sk: { S: 'INIT' } };
+    this.#init = initial === 'await' || (initial?.length ?? 0) > 0;
+    if (initial === 'await') this.#ready = () => awaitItem(scope, marker);
+    else if (!initial?.length) this.#ready = Promise.resolve();
+    else {
+      // The marker comes last: a reviver that sees it sees every initial entry.
+      this.#ready = this.#putMany(initial).then(() =>
+        batchWrite(scope, [{ PutRequest: { Item: { ...marker, ...ttlAttribute() } } }]),
+      );
+      this.#ready.catch(() => undefined); // reported by the first operation
+    }
+  }
+
+  /** @internal */
+  [SHARE](): SyncHandle {
+    return {
+      $fanfold: 'handle',
+      ctx: 'aws',
+      kind: this.kind,
+      data: { id: this.#scope.managerId, object: this.#id, ...(this.#init ? { init: true } : {}) },
+    };
+  }
+
+  /** Checks arguments (synchronously, before any effect), then runs `f` once the dict is ready. */
+  #whenReady(): Promise<void> {
+    if (typeof this.#ready === 'function') this.#ready = this.#ready();
+    return this.#ready;
+  }
+
+  #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
+    return rejecting(async () => {
+      check();
+      checkOpen(this.#scope);
+      await this.#whenReady();
+      return f();
+    });
+  }
+
+  #key(key: string): Item {
+    return { pk: this.#pk, sk: { S: `K#${key}` } };
+  }
+
+  /** The SDK module, the client and the table. */
+  async #client(): Promise<{
+    m: typeof import('@aws-sdk/client-dynamodb');
+    dynamo: DynamoDBClient;
+    table: string;
+  }> {
+    const [m, { dynamo }] = await Promise.all([sdk.dynamo(), this.#scope.env.clients()]);
+    return { m, dynamo, table: this.#scope.env.table };
+  }
+
+  get(key: string): Promise<V | undefined> {
+    return this.#op(
+      () => checkDictKey(key),
+      async () => {
+        const {
+          m: { GetItemCommand },
+          dynamo,
+          table,
+        } = await this.#client();
+        const out = await dynamo.send(
+          new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
+        );
+        const a = out.Item && entryValue(out.Item);
+        return a ? ((await loaded(this.#scope, a)) as V) : undefined;
+      },
+    );
+  }
+
+  set(key: string, value: V): Promise<void> {
+    let s: Serialised;
+    return this.#op(
+      () => {
+        checkDictKey(key);
+        s = serialised(value, 'The value passed to DictProxy.set()', true);
+      },
+      async () => {
+        const a = await stored(this.#scope, s, DICT_INLINE_BYTES);
+        const {
+          m: { PutItemCommand },
+          dynamo,
+          table,
+        } = await this.#client();
+        const out = await dynamo.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...this.#key(key), ...valueAttrs(a), ...ttlAttribute() },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        await dropBlobs(this.#scope, [blobOf(out.Attributes?.r)]);
+      },
+    );
+  }
+
+  /** One DeleteItem; resolves the old item (if there was one). */
+  async #remove(key: string): Promise<Item | undefined> {
+    const {
+      m: { DeleteItemCommand },
+      dynamo,
+      table,
+    } = await this.#client();
+    const out = await dynamo.send(
+      new DeleteItemCommand({ TableName: table, Key: this.#key(key), ReturnValues: 'ALL_OLD' }),
+    );
+    return out.Attributes && Object.keys(out.Attributes).length > 0 ? out.Attributes : undefined;
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#op(
+      () => checkDictKey(key),
+      async () => {
+        const old = await this.#remove(key);
+        await dropBlobs(this.#scope, [blobOf(old?.r)]);
+        return old !== undefined;
+      },
+    );
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#op(
+      () => checkDictKey(key),
+      async () => {
+        const {
+          m: { GetItemCommand },
+          dynamo,
+          table,
+        } = await this.#client();
+        const out = await dynamo.send(
+          new GetItemCommand({
+            TableName: table,
+            Key: this.#key(key),
+            ConsistentRead: true,
+            ProjectionExpression: 'sk',
+          }),
+        );
+        return out.Item !== undefined;
+      },
+    );
+  }
+
+  pop(key: string, fallback?: V): Promise<V | undefined> {
+    return this.#op(
+      () => checkDictKey(key),
+      async () => {
+        const old = await this.#remove(key);
+        const a = old && entryValue(old);
+        if (!a) return fallback;
+        // The item is gone already: read its blob (if any) before deleting that too.
+        const v = (await loaded(this.#scope, a)) as V;
+        await dropBlobs(this.#scope, [blobOf(old.r)]);
+        return v;
+      },
+    );
+  }
+
+  setDefault(key: string, value: V): Promise<V> {
+    let s: Serialised;
+    return this.#op(
+      () => {
+        checkDictKey(key);
+        s = serialised(value, 'The value passed to DictProxy.setDefault()', true);
+      },
+      async () => {
+        const a = await stored(this.#scope, s, DICT_INLINE_BYTES);
+        const {
+          m: { PutItemCommand, GetItemCommand },
+          dynamo,
+          table,
+        } = await this.#client();
+        for (;;) {
+          try {
+            await dynamo.send(
+              new PutItemCommand({
+                TableName: table,
+                Item: { ...this.#key(key), ...valueAttrs(a), ...ttlAttribute() },
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              }),
+            );
+            return value;
+          } catch (e) {
+            if (!isConditionFailure(e)) throw e;
+            // Present: resolve what is stored. Fall back to a read where the emulator omits the item;
+            // should the key have been deleted meanwhile, try the conditional put again.
+            const found =
+              e.Item ??
+              (
+                await dynamo.send(
+                  new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
+                )
+              ).Item;
+            const old = found && entryValue(found);
+            if (!old) continue;
+            await dropBlobs(this.#scope, [blobOf(a)]);
+            return (await loaded(this.#scope, old)) as V;
+          }
+        }
+      },
+    );
+  }
+
+  increment(key: string, delta = 1): Promise<number> {
+    return this.#op(
+      () => {
+        checkDictKey(key);
+        checkDelta(delta);
+      },
+      async () => {
+        const {
+          m: { UpdateItemCommand },
+          dynamo,
+          table,
+        } = await this.#client();
+        const [ttlName, ttlValue] = Object.entries(ttlAttribute())[0] as [string, AttributeValue];
+        try {
+          // One ADD: atomic, and a missing key counts as 0. The condition refuses a key whose value is not
+          // a number attribute (bytes or a blob), which ADD would otherwise sit beside.
+          const out = await dynamo.send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key: this.#key(key),
+              UpdateExpression: 'SET #ttl = :ttl ADD #n :d',
+              ConditionExpression: 'attribute_not_exists(#b) AND attribute_not_exists(#r)',
+              ExpressionAttributeNames: { '#ttl': ttlName, '#n': 'n', '#b': 'b', '#r': 'r' },
+              ExpressionAttributeValues: { ':ttl': ttlValue, ':d': { N: String(delta) } },
+              ReturnValues: 'UPDATED_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          );
+          return Number(out.Attributes?.n?.N);
+        } catch (e) {
+          if (!isConditionFailure(e)) throw e;
+          return this.#incrementSerialised(key, delta);
+        }
+      },
+    );
+  }
+
+  /**
+   * `increment` of a key whose value is stored serialised: a number DynamoDB cannot hold (NaN,
+   * ±Infinity, -0, 1e21…) is read and written back conditioned on the bytes read, until no other
+   * write came between; any other value is refused.
+   */
+  async #incrementSerialised(key: string, delta: number): Promise<number> {
+    const {
+      m: { GetItemCommand, PutItemCommand },
+      dynamo,
+      table,
+    } = await this.#client();
+    for (let attempt = 1; ; attempt++) {
+      const { Item: item } = await dynamo.send(
+        new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
+      );
+      const a = item && entryValue(item);
+      const old = a ? await loaded(this.#scope, a) : 0;
+      if (typeof old !== 'number') {
+        throw new InvalidArgumentError(
+          `Cannot increment key ${JSON.stringify(key)}: it holds ${received(old)}`,
+        );
+      }
+      const next = old + delta;
+      const s = serialised(next, 'The incremented value', true);
+      const attr = !a ? undefined : a.N !== undefined ? 'n' : a.B !== undefined ? 'b' : 'r';
+      try {
+        await dynamo.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: {
+              ...this.#key(key),
+              ...valueAttrs(await stored(this.#scope, s, DICT_INLINE_BYTES)),
+              ...ttlAttribute(),
+            },
+            ...(a && attr
+              ? {
+                  ConditionExpression: '#v = :old',
+                  ExpressionAttributeNames: { '#v': attr },
+                  ExpressionAttributeValues: { ':old': a },
+                }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        );
+        return next;
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+        await jitter(this.#scope, attempt);
+      }
+    }
+  }
+
+  update(entries: Readonly<Record<string, V>>): Promise<void> {
+    let list: [string, Serialised][] = [];
+    return this.#op(
+      () => {
+        list = Object.entries(checkEntries(entries)).map(([k, v]) => [
+          checkDictKey(k),
+          serialised(v, `The value of ${JSON.stringify(k)} passed to DictProxy.update()`, true),
+        ]);
+      },
+      () => this.#putMany(list),
+    );
+  }
+
+  /** Writes entries by BatchWriteItem (each put atomic; the batch as a whole is not). */
+  async #putMany(list: readonly [string, Serialised][]): Promise<void> {
+    const items = await Promise.all(
+      list.map(async ([k, s]) => ({
+        PutRequest: {
+          Item: {
+            ...this.#key(k),
+            ...valueAttrs(await stored(this.#scope, s, DICT_INLINE_BYTES)),
+            ...ttlAttribute(),
+          },
+        },
+      })),
+    );
+    await batchWrite(this.#scope, items);
+  }
+
+  async #all(projection?: readonly string[]): Promise<Item[]> {
+    const items = await queryAll(this.#scope, this.#pk, projection);
+    return items.filter((i) => i.sk?.S?.startsWith('K#'));
+  }
+
+  #entries(): Promise<[string, V][]> {
+    return this.#op(
+      () => undefined,
+      async () => {
+        const items = await this.#all();
+        return Promise.all(
+          items.map(
+            async (i) =>
+              [
+                (i.sk?.S ?? '').slice(2),
+                (await loaded(this.#scope, entryValue(i) ?? { NULL: true })) as V,
+              ] as [string, V],
+          ),
+        );
+      },
+    );
+  }
+
+  keys(): Promise<string[]> {
+    return this.#op(
+      () => undefined,
+      async () => (await this.#all(['sk'])).map((i) => (i.sk?.S ?? '').slice(2)),
+    );
+  }
+  async values(): Promise<V[]> {
+    return (await this.#entries()).map(([, v]) => v);
+  }
+  entries(): Promise<[string, V][]> {
+    return this.#entries();
+  }
+  size(): Promise<number> {
+    return this.#op(
+      () => undefined,
+      async () => (await this.#all(['sk'])).length,
+    );
+  }
+  async copy(): Promise<Record<string, V>> {
+    return Object.fromEntries(await this.#entries());
+  }
+
+  clear(): Promise<void> {
+    return this.#op(
+      () => undefined,
+      async () => {
+        const items = await this.#all(['pk', 'sk', 'r']);
+        await batchWrite(
+          this.#scope,
+          items.map((i) => ({
+            DeleteRequest: { Key: { pk: i.pk as AttributeValue, sk: i.sk as AttributeValue } },
+          })),
+        );
+        await dropBlobs(
+          this.#scope,
+          items.map((i) => blobOf(i.r)),
+        );
+      },
+    );
+  }
+
+  /** @internal Deletes every item of this dict (the manager's `shutdown()`), whatever its state. */
+  async destroy(): Promise<void> {
+    if (typeof this.#ready !== 'function') await this.#ready.catch(() => undefined);
+    const items = await queryAll(this.#scope, this.#pk, ['pk', 'sk']);
+    await batchWrite(
+      this.#scope,
+      items.map((i) => ({
+        DeleteRequest: { Key: { pk: i.pk as AttributeValue, sk: i.sk as AttributeValue } },
+      })),
+    );
+  }
+}

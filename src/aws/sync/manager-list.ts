@@ -1,0 +1,307 @@
+/**
+ * The AWS `ListProxy`: one item holding the elements in a list attribute `l` and a version `ver`
+ * (see manager-items.ts). `append`/`extend` are one UpdateItem `list_append` (atomic, no read);
+ * `set`, `insert` and `pop` read the item and write the new list conditioned on the version read,
+ * trying again (with jittered backoff) when another write came between; reads are strongly
+ * consistent GetItems. The item exists from the first write; a missing item is an empty list.
+ * Elements over {@link LIST_INLINE_BYTES} serialised go to the bucket; the inline ones share the
+ * item's 400 KB (a write past it throws `PayloadTooLargeError`).
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import type { ListProxy } from '../../api/managers.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { checkIndex, checkValues, rejecting } from '../../local/sync/manager-args.js';
+import { position } from '../../local/sync/manager-ops.js';
+import { sdk } from './env.js';
+import { isConditionFailure } from './items.js';
+import {
+  awaitItem,
+  blobOf,
+  checkOpen,
+  dropBlobs,
+  type Item,
+  jitter,
+  LIST_INLINE_BYTES,
+  loaded,
+  type ManagerScope,
+  objectPk,
+  oversized,
+  type Serialised,
+  serialised,
+  stored,
+  ttlAttribute,
+} from './manager-items.js';
+
+/** The list's state as one read saw it. */
+interface Snapshot {
+  readonly items: AttributeValue[];
+  /** The version read (undefined: no item yet). */
+  readonly ver: string | undefined;
+}
+
+function bytesOf(items: readonly AttributeValue[]): number {
+  return items.reduce((n, a) => n + (a.B?.byteLength ?? a.S?.length ?? 0), 0);
+}
+
+/** A list of an AWS manager. */
+export class AwsListProxy<V = unknown> implements ListProxy<V> {
+  readonly kind = 'ListProxy';
+  readonly #scope: ManagerScope;
+  readonly #id: string;
+  readonly #key: Item;
+  /** The initial elements' write (creator), or the wait for it (a party reviving a list made with some). */
+  #ready: Promise<void> | (() => Promise<void>);
+  /** Whether the list was made with initial elements (its handle then tells revivers to wait for them). */
+  readonly #init: boolean;
+
+  /** @param initial the initial elements (in the creating party), or 'await' (revived, made with some) */
+  constructor(scope: ManagerScope, id: string, initial?: readonly Serialised[] | 'await') {
+    noteShareable();
+    this.#scope = scope;
+    this.#id = id;
+    this.#key = { pk: objectPk(scope, id), sk: { S: 'L' } };
+    // The initial elements go before any a quicker party appended meanwhile.
+    this.#init = initial === 'await' || (initial?.length ?? 0) > 0;
+    if (initial === 'await') this.#ready = () => awaitItem(scope, this.#key);
+    else if (!initial?.length) this.#ready = Promise.resolve();
+    else {
+      this.#ready = this.#append(initial, true);
+      this.#ready.catch(() => undefined); // reported by the first operation
+    }
+  }
+
+  /** @internal */
+  [SHARE](): SyncHandle {
+    return {
+      $fanfold: 'handle',
+      ctx: 'aws',
+      kind: this.kind,
+      data: { id: this.#scope.managerId, object: this.#id, ...(this.#init ? { init: true } : {}) },
+    };
+  }
+
+  #whenReady(): Promise<void> {
+    if (typeof this.#ready === 'function') this.#ready = this.#ready();
+    return this.#ready;
+  }
+
+  #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
+    return rejecting(async () => {
+      check();
+      checkOpen(this.#scope);
+      await this.#whenReady();
+      return f();
+    });
+  }
+
+  async #read(): Promise<Snapshot> {
+    const { GetItemCommand } = await sdk.dynamo();
+    const { dynamo } = await this.#scope.env.clients();
+    const out = await dynamo.send(
+      new GetItemCommand({ TableName: this.#scope.env.table, Key: this.#key, ConsistentRead: true }),
+    );
+    return { items: out.Item?.l?.L ?? [], ver: out.Item?.ver?.N };
+  }
+
+  /** One UpdateItem; `update` gets the placeholders `#l`, `#ver`, `#ttl`, `:ttl`, `:one` and adds its own values. */
+  async #update(
+    update: string,
+    values: Item,
+    condition?: string,
+    returnOld = false,
+    bytes = 0,
+  ): Promise<Item | undefined> {
+    const { UpdateItemCommand } = await sdk.dynamo();
+    const { dynamo } = await this.#scope.env.clients();
+    const [ttlName, ttlValue] = Object.entries(ttlAttribute())[0] as [string, AttributeValue];
+    try {
+      const out = await dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.#scope.env.table,
+          Key: this.#key,
+          UpdateExpression: `SET ${update}, #ttl = :ttl ADD #ver :one`,
+          ...(condition ? { ConditionExpression: condition } : {}),
+          ExpressionAttributeNames: { '#l': 'l', '#ver': 'ver', '#ttl': ttlName },
+          ExpressionAttributeValues: { ...values, ':ttl': ttlValue, ':one': { N: '1' } },
+          ReturnValues: returnOld ? 'ALL_OLD' : 'NONE',
+        }),
+      );
+      return out.Attributes;
+    } catch (e) {
+      if (isConditionFailure(e)) throw e;
+      return oversized(e, 'The list item', bytes);
+    }
+  }
+
+  async #append(values: readonly Serialised[], atFront = false): Promise<void> {
+    const elements = await Promise.all(values.map((s) => stored(this.#scope, s, LIST_INLINE_BYTES)));
+    const expr = atFront
+      ? 'list_append(:vs, if_not_exists(#l, :empty))'
+      : 'list_append(if_not_exists(#l, :empty), :vs)';
+    await this.#update(
+      `#l = ${expr}`,
+      { ':vs': { L: elements }, ':empty': { L: [] } },
+      undefined,
+      false,
+      bytesOf(elements),
+    );
+  }
+
+  /**
+   * Read, change, write conditioned on the version read; again on a conflict. `change` returns the
+   * new elements and its result; it may throw (an index out of range) and is run on every attempt.
+   */
+  async #modify<T>(change: (items: AttributeValue[]) => { items: AttributeValue[]; result: T }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const snap = await this.#read();
+      const { items, result } = change([...snap.items]);
+      try {
+        await this.#update(
+          '#l = :l',
+          { ':l': { L: items }, ...(snap.ver === undefined ? {} : { ':ver': { N: snap.ver } }) },
+          snap.ver === undefined ? 'attribute_not_exists(#ver)' : '#ver = :ver',
+          false,
+          bytesOf(items),
+        );
+        return result;
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+        await jitter(this.#scope, attempt);
+      }
+    }
+  }
+
+  get(index: number): Promise<V> {
+    return this.#op(
+      () => checkIndex(index),
+      async () => {
+        const { items } = await this.#read();
+        return (await loaded(
+          this.#scope,
+          items[position(index, items.length, 'get()')] as AttributeValue,
+        )) as V;
+      },
+    );
+  }
+
+  set(index: number, value: V): Promise<void> {
+    let s: Serialised;
+    return this.#op(
+      () => {
+        checkIndex(index);
+        s = serialised(value, 'The value passed to ListProxy.set()', false);
+      },
+      async () => {
+        const a = await stored(this.#scope, s, LIST_INLINE_BYTES);
+        const old = await this.#modify((items) => {
+          const at = position(index, items.length, 'set()');
+          const was = items[at];
+          items[at] = a;
+          return { items, result: was };
+        }).catch(async (e) => {
+          await dropBlobs(this.#scope, [blobOf(a)]);
+          throw e;
+        });
+        await dropBlobs(this.#scope, [blobOf(old)]);
+      },
+    );
+  }
+
+  append(value: V): Promise<void> {
+    let s: Serialised;
+    return this.#op(
+      () => {
+        s = serialised(value, 'The value passed to ListProxy.append()', false);
+      },
+      () => this.#append([s]),
+    );
+  }
+
+  extend(values: readonly V[]): Promise<void> {
+    let list: Serialised[] = [];
+    return this.#op(
+      () => {
+        list = checkValues(values).map((v, i) =>
+          serialised(v, `Element ${i} passed to ListProxy.extend()`, false),
+        );
+      },
+      () => (list.length > 0 ? this.#append(list) : Promise.resolve()),
+    );
+  }
+
+  insert(index: number, value: V): Promise<void> {
+    let s: Serialised;
+    return this.#op(
+      () => {
+        checkIndex(index);
+        s = serialised(value, 'The value passed to ListProxy.insert()', false);
+      },
+      async () => {
+        const a = await stored(this.#scope, s, LIST_INLINE_BYTES);
+        await this.#modify((items) => {
+          // CPython's insert clamps an index past either end to that end.
+          const n = items.length;
+          items.splice(index < 0 ? Math.max(0, n + index) : Math.min(n, index), 0, a);
+          return { items, result: undefined };
+        });
+      },
+    );
+  }
+
+  pop(index?: number): Promise<V> {
+    return this.#op(
+      () => {
+        if (index !== undefined) checkIndex(index);
+      },
+      async () => {
+        const old = await this.#modify((items) => {
+          if (items.length === 0) throw new InvalidArgumentError('pop() from an empty list');
+          const [was] = items.splice(position(index ?? -1, items.length, 'pop()'), 1);
+          return { items, result: was as AttributeValue };
+        });
+        const v = (await loaded(this.#scope, old)) as V;
+        await dropBlobs(this.#scope, [blobOf(old)]);
+        return v;
+      },
+    );
+  }
+
+  length(): Promise<number> {
+    return this.#op(
+      () => undefined,
+      async () => (await this.#read()).items.length,
+    );
+  }
+
+  slice(start?: number, end?: number): Promise<V[]> {
+    return this.#op(
+      () => {
+        if (start !== undefined) checkIndex(start, 'start');
+        if (end !== undefined) checkIndex(end, 'end');
+      },
+      async () => {
+        const { items } = await this.#read();
+        return Promise.all(items.slice(start, end).map((a) => loaded(this.#scope, a) as Promise<V>));
+      },
+    );
+  }
+
+  clear(): Promise<void> {
+    return this.#op(
+      () => undefined,
+      async () => {
+        const old = await this.#update('#l = :empty', { ':empty': { L: [] } }, undefined, true);
+        await dropBlobs(this.#scope, (old?.l?.L ?? []).map(blobOf));
+      },
+    );
+  }
+
+  /** @internal Deletes this list's item (the manager's `shutdown()`). */
+  async destroy(): Promise<void> {
+    if (typeof this.#ready !== 'function') await this.#ready.catch(() => undefined);
+    const { DeleteItemCommand } = await sdk.dynamo();
+    const { dynamo } = await this.#scope.env.clients();
+    await dynamo.send(new DeleteItemCommand({ TableName: this.#scope.env.table, Key: this.#key }));
+  }
+}

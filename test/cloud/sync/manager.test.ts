@@ -1,0 +1,314 @@
+/**
+ * Manager dict and list proxies on DynamoDB and S3 (moto): every operation's semantics, exact totals
+ * for concurrent increments and appends of two parties, a 1 MB value through the bucket, and
+ * shutdown deleting what the manager made. A second party is the proxy revived by the module's
+ * revive on another environment — never a mock.
+ */
+
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
+import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
+import { AwsManager, manager as module } from '../../../src/aws/sync/manager.js';
+import {
+  ErrorCodes,
+  InvalidArgumentError,
+  NotSerializableError,
+  ProtocolError,
+} from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+import { countingEnv, median } from './measure.js';
+
+const cloud = useSyncEnv();
+const managers: Manager[] = [];
+
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.shutdown()));
+});
+
+function make(): AwsManager {
+  const m = new AwsManager(cloud.env());
+  managers.push(m);
+  return m;
+}
+
+/** Byte equality (vitest's deep equality walks a 1 MB array element by element). */
+function same(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && Buffer.from(a).equals(b);
+}
+
+/** The proxy as a second party sees it. */
+function other<T>(proxy: { [SHARE](): SyncHandle; kind: string }): T {
+  return module.revive[proxy.kind]?.(proxy[SHARE](), cloud.env()) as T;
+}
+
+describe('Manager (aws)', () => {
+  describe('dict()', () => {
+    it('get resolves a stored value and undefined for a missing key', async () => {
+      const d = make().dict({ a: 1, s: 'x' });
+      expect([await d.get('a'), await d.get('s'), await d.get('b')]).toEqual([1, 'x', undefined]);
+    });
+
+    it('set stores any structured value, seen by a second party', async () => {
+      const d = make().dict<unknown>();
+      await d.set('k', { x: [1, 2n, new Date(0)] });
+      expect(await other<DictProxy>(d).get('k')).toEqual({ x: [1, 2n, new Date(0)] });
+    });
+
+    it('delete resolves whether the key was there', async () => {
+      const d = make().dict({ a: 1 });
+      expect([await d.delete('a'), await d.delete('a'), await d.has('a')]).toEqual([true, false, false]);
+    });
+
+    it('has tells whether a key is present', async () => {
+      const d = make().dict({ a: null });
+      expect([await d.has('a'), await d.has('b')]).toEqual([true, false]);
+    });
+
+    it('pop removes and resolves the value, or the fallback when absent', async () => {
+      const d = make().dict({ a: 1 });
+      expect([await d.pop('a', 9), await d.pop('a', 9), await d.pop('a'), await d.size()]).toEqual([
+        1,
+        9,
+        undefined,
+        0,
+      ]);
+    });
+
+    it('setDefault stores only when absent and resolves the stored value', async () => {
+      const d = make().dict({ a: 1 });
+      expect([await d.setDefault('a', 2), await d.setDefault('b', 3)]).toEqual([1, 3]);
+      expect(await d.copy()).toEqual({ a: 1, b: 3 });
+    });
+
+    it('increment starts from 0 and adds delta', async () => {
+      const d = make().dict<number>();
+      expect([await d.increment('n'), await d.increment('n', 2.5), await d.increment('n', -1)]).toEqual([
+        1, 3.5, 2.5,
+      ]);
+    });
+
+    it('increment continues from a number that was set, even one DynamoDB cannot hold', async () => {
+      const d = make().dict<number>({ a: 5, big: 1e21 });
+      expect([await d.increment('a'), await d.increment('big', 1e21)]).toEqual([6, 2e21]);
+    });
+
+    it('increment of a key holding a non-number throws InvalidArgumentError', async () => {
+      const d = make().dict<unknown>({ s: 'x' });
+      await expect(d.increment('s')).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    it('gives exact totals for concurrent increments of two parties', async () => {
+      const d = make().dict<number>();
+      const e = other<DictProxy<number>>(d);
+      await Promise.all([
+        ...Array.from({ length: 25 }, () => d.increment('n')),
+        ...Array.from({ length: 25 }, () => e.increment('n', 2)),
+      ]);
+      expect(await d.get('n')).toBe(75);
+    });
+
+    it('update sets every entry; keys, values, entries, size and copy see them', async () => {
+      const d = make().dict({ a: 1 });
+      await d.update({ b: 2, a: 3 });
+      expect((await d.keys()).sort()).toEqual(['a', 'b']);
+      expect((await d.values()).sort()).toEqual([2, 3]);
+      expect(Object.fromEntries(await d.entries())).toEqual({ a: 3, b: 2 });
+      expect(await d.size()).toBe(2);
+      expect(await d.copy()).toEqual({ a: 3, b: 2 });
+    });
+
+    it('update and clear work past one batch (60 keys)', async () => {
+      const d = make().dict<number>();
+      await d.update(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i])));
+      expect(await d.size()).toBe(60);
+      await d.clear();
+      expect(await d.size()).toBe(0);
+    });
+
+    it('a 1 MB value goes through the bucket and comes back whole', async () => {
+      const d = make().dict<Uint8Array>();
+      const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+      await d.set('big', big);
+      expect(same(await other<DictProxy<Uint8Array>>(d).get('big'), big)).toBe(true);
+      expect(same(await d.pop('big'), big)).toBe(true);
+    });
+
+    it('rejects a bad key and an unserialisable value before any request', async () => {
+      const d = make().dict<unknown>();
+      await expect(d.get(1 as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(d.set('x'.repeat(2000), 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(d.set('f', () => 1)).rejects.toBeInstanceOf(NotSerializableError);
+      await d.set('k', 1);
+      expect(await d.get('k')).toBe(1);
+    });
+  });
+
+  describe('list()', () => {
+    it('keeps every append of two parties, each in its order', async () => {
+      const l = make().list<string>();
+      const o = other<ListProxy<string>>(l);
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 15; i++) await l.append(`a:${i}`);
+        })(),
+        (async () => {
+          for (let i = 0; i < 15; i++) await o.append(`b:${i}`);
+        })(),
+      ]);
+      const all = await l.slice();
+      expect(all).toHaveLength(30);
+      for (const t of ['a', 'b']) {
+        expect(all.filter((x) => x.startsWith(`${t}:`))).toEqual(
+          Array.from({ length: 15 }, (_, i) => `${t}:${i}`),
+        );
+      }
+    });
+
+    it('get counts a negative index from the end; out of range throws InvalidArgumentError', async () => {
+      const l = make().list([1, 2, 3]);
+      expect([await l.get(0), await l.get(-1), await l.get(-3)]).toEqual([1, 3, 1]);
+      await expect(l.get(3)).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    it('set replaces an element and throws InvalidArgumentError out of range', async () => {
+      const l = make().list([1, 2]);
+      await l.set(-1, 5);
+      await expect(l.set(2, 0)).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(await l.slice()).toEqual([1, 5]);
+    });
+
+    it('insert puts before index and clamps past either end', async () => {
+      const l = make().list<unknown>([1, 2]);
+      await l.insert(1, 'x');
+      await l.insert(-100, 'first');
+      await l.insert(100, 'last');
+      expect(await l.slice()).toEqual(['first', 1, 'x', 2, 'last']);
+    });
+
+    it('pop removes the last element by default, or element index; empty throws InvalidArgumentError', async () => {
+      const l = make().list([1, 2, 3]);
+      expect([await l.pop(), await l.pop(0), await l.pop(-1)]).toEqual([3, 1, 2]);
+      await expect(l.pop()).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    it('concurrent pops of two parties take each element once', async () => {
+      const l = make().list(Array.from({ length: 10 }, (_, i) => i));
+      const o = other<ListProxy<number>>(l);
+      const got = await Promise.all([
+        ...Array.from({ length: 5 }, () => l.pop()),
+        ...Array.from({ length: 5 }, () => o.pop()),
+      ]);
+      expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    });
+
+    it('slice follows Python slicing; extend, length and clear', async () => {
+      const l = make().list([0, 1, 2]);
+      await l.extend([3, 4]);
+      expect([await l.slice(1, 3), await l.slice(-2), await l.length()]).toEqual([[1, 2], [3, 4], 5]);
+      await l.clear();
+      expect(await l.length()).toBe(0);
+    });
+
+    it('a 1 MB element goes through the bucket', async () => {
+      const l = make().list<Uint8Array>();
+      const big = new Uint8Array(1024 * 1024).fill(7);
+      await l.append(big);
+      expect(same(await other<ListProxy<Uint8Array>>(l).get(0), big)).toBe(true);
+    });
+  });
+
+  describe('shutdown()', () => {
+    it('deletes every item and blob the manager made', async () => {
+      const m = make();
+      const d = m.dict({ a: 1, b: new Uint8Array(500_000) });
+      const l = m.list([new Uint8Array(100_000), 2]);
+      await Promise.all([d.size(), l.length()]);
+      const id = (d[SHARE]().data as { id: string }).id;
+      await m.shutdown();
+      const { dynamo, s3 } = cloud.clients();
+      const env = cloud.env();
+      for (const p of [d, l]) {
+        const pk = `SYNC#${id}#${(p[SHARE]().data as { object: string }).object}`;
+        const out = await dynamo.send(
+          new QueryCommand({
+            TableName: env.table,
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': { S: pk } },
+            ConsistentRead: true,
+          }),
+        );
+        expect(out.Count).toBe(0);
+      }
+      const blobs = await s3.send(new ListObjectsV2Command({ Bucket: env.bucket, Prefix: `sync/${id}/` }));
+      expect(blobs.KeyCount ?? 0).toBe(0);
+    });
+
+    it('makes later operations of its proxies throw ClosedError', async () => {
+      const m = make();
+      const d = m.dict();
+      const l = m.list();
+      await m.shutdown();
+      await expect(d.get('k')).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+      await expect(l.append(1)).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+    });
+  });
+
+  describe('revive', () => {
+    it.each([
+      ['a bad manager id', { id: 'x' }],
+      ['a bad object id', { object: 3 }],
+    ])('rejects a handle with %s', (_, patch) => {
+      const h = make().dict()[SHARE]();
+      expect(() => module.revive.DictProxy?.({ ...h, data: { ...h.data, ...patch } }, cloud.env())).toThrow(
+        ProtocolError,
+      );
+    });
+
+    it('a second party revived at once sees the initial entries', async () => {
+      const d = make().dict(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])));
+      expect(await other<DictProxy>(d).size()).toBe(40);
+    });
+
+    it('rejects a handle whose init flag is not true', () => {
+      const h = make().list([1])[SHARE]();
+      expect(() => module.revive.ListProxy?.({ ...h, data: { ...h.data, init: 1 } }, cloud.env())).toThrow(
+        ProtocolError,
+      );
+    });
+
+    it('rejects a list handle given as a dict', () => {
+      const h = make().list()[SHARE]();
+      expect(() => module.revive.DictProxy?.(h, cloud.env())).toThrow(ProtocolError);
+    });
+  });
+
+  it('prints the median latency and DynamoDB requests of dict set/get/increment and list append', async () => {
+    const counting = countingEnv(cloud.env());
+    const m = new AwsManager(counting.env);
+    managers.push(m);
+    const d = m.dict<number>();
+    const l = m.list<number>();
+    const ops: [string, (i: number) => Promise<unknown>][] = [
+      ['dict.set', (i) => d.set(`k${i}`, i)],
+      ['dict.get', (i) => d.get(`k${i}`)],
+      ['dict.increment', () => d.increment('n')],
+      ['list.append', (i) => l.append(i)],
+    ];
+    for (const [name, op] of ops) {
+      const ms: number[] = [];
+      counting.reset();
+      const runs = 30;
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await op(i);
+        ms.push(performance.now() - t0);
+      }
+      console.log(
+        `aws Manager ${name}: median ${median(ms).toFixed(1)} ms, ${counting.count() / runs} DynamoDB requests/op (moto)`,
+      );
+    }
+    expect(await d.get('n')).toBe(30);
+  });
+});
