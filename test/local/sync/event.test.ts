@@ -28,6 +28,15 @@ describe('Event', () => {
       expect(await party([e]).call(0, 'wait', 5)).toBe(false);
     });
 
+    it('keeps a thread alive while it waits, with or without a timeout', async () => {
+      const e = mp.Event();
+      expect(await party([e]).run({ op: 'detachedWait', t: 0, timeoutMs: 5 })).toBe(false);
+      const waiting = party([e]).start({ op: 'detachedWait', t: 0 });
+      await waiting.progress;
+      await e.set();
+      expect(await waiting.done).toBe(true);
+    });
+
     it('rejects a negative or non-finite timeout', async () => {
       const e = mp.Event();
       await expect(e.wait(-1)).rejects.toThrow(InvalidArgumentError);
