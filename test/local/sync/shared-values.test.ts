@@ -57,7 +57,7 @@ describe('Value', () => {
     });
 
     it('validates the type code and the initial value', () => {
-      expect(() => mp.Value('x' as never, 0)).toThrow(InvalidArgumentError);
+      expect(() => mp.Value('x' as never, 0 as never)).toThrow(InvalidArgumentError);
       expect(() => mp.Value('i', 1n as never)).toThrow(InvalidArgumentError);
       expect(() => mp.Value('q', 1 as never)).toThrow(InvalidArgumentError);
       expect(() => mp.Value('i', '1' as never)).toThrow(InvalidArgumentError);
