@@ -1,5 +1,256 @@
-/** AWS primitives: see src/api for their semantics. (Stub: to be built.) */
+/**
+ * `Condition` on the AWS context: a lock of this context (an `AwsRLock` by default) and one DynamoDB
+ * item listing the waiters. A waiter is two attributes, `w_<id>` (its arrival number, from the
+ * item's `seq` counter, so notify wakes the oldest first) and `h_<id>` (its heartbeat). Notifying a
+ * waiter REMOVES its attributes; a waiter polls for its `w_<id>` to disappear.
+ *
+ * Races and crashes:
+ * - A waiter registers BEFORE it releases the lock, so a notify sent right after the release finds it.
+ * - A timed-out waiter removes its own entry under the condition "still there". If that is refused,
+ *   a notifier removed it first: the waiter counts itself notified (returns true), so a timeout never
+ *   swallows a notification that another waiter should then have received.
+ * - A waiter refreshes its heartbeat every third of `env.leaseMs`; a notifier drops (without counting
+ *   them) entries whose heartbeat is older than a lease, so a waiter that died does not absorb
+ *   notifications meant for live ones. A live waiter dropped that way wakes early (a spurious
+ *   wake-up, which `waitFor` absorbs).
+ * - `notify` requires the caller to hold the lock as far as this party knows (a live lease);
+ *   notifier writes are conditioned on each chosen waiter still being there, and re-read and
+ *   retried when one timed out meanwhile.
+ */
+import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
+import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
+import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
+import { optionalInteger, received } from '../../validate.js';
+import { Expr, N } from '../dynamo-items.js';
+import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
+import { handleData, timeoutMs } from './items.js';
+import { AwsLock, AwsRLock, locks } from './locks.js';
+import { type Item, num, SyncItem } from './sync-item.js';
 
-export const condition: PrimitiveModule<AwsSyncEnv> = { make: () => ({}), revive: {} };
+/** Waiters removed per UpdateItem (keeps the expressions well under DynamoDB's 4 KB). */
+const PER_WRITE = 25;
+
+interface Waiter {
+  readonly id: string;
+  readonly seq: number;
+  readonly beat: number;
+}
+
+function waitersOf(item: Item): Waiter[] {
+  const out: Waiter[] = [];
+  for (const [name, v] of Object.entries(item)) {
+    if (!name.startsWith('w_') || v.N === undefined) continue;
+    const id = name.slice(2);
+    out.push({ id, seq: Number(v.N), beat: num(item, `h_${id}`) });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/** A `Condition` whose waiters live in the jobs table. */
+export class AwsCondition implements Condition {
+  readonly kind = 'Condition' as const;
+  readonly #env: AwsSyncEnv;
+  readonly #item: SyncItem;
+  readonly #lock: AwsLock | AwsRLock;
+
+  /** @param lock a validated lock of this context */
+  constructor(env: AwsSyncEnv, lock: AwsLock | AwsRLock, id: string = randomUUID()) {
+    this.#env = env;
+    this.#lock = lock;
+    this.#item = new SyncItem(env, id);
+    noteShareable();
+  }
+
+  [SHARE](): SyncHandle {
+    return {
+      $fanfold: 'handle',
+      ctx: 'aws',
+      kind: 'Condition',
+      data: { id: this.#item.id, lock: this.#lock[SHARE]() },
+    };
+  }
+
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.#lock.acquire(options);
+  }
+
+  release(): Promise<void> {
+    return this.#lock.release();
+  }
+
+  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    return this.#lock.withLock(fn);
+  }
+
+  #requireOwner(method: string): void {
+    if (!this.#lock.heldByMe())
+      throw new NotOwnerError(
+        `Cannot ${method}() on Condition ${this.#item.id}: its ${this.#lock.kind} is not held by this party`,
+      );
+  }
+
+  async wait(timeout?: number): Promise<boolean> {
+    const deadline = deadlineOf(timeoutMs(timeout));
+    this.#requireOwner('wait');
+    const id = randomUUID().replaceAll('-', '');
+    await this.#register(id);
+    // Release fully (an RLock as often as it was taken) and take it back as often afterwards:
+    // CPython's _release_save / _acquire_restore.
+    const depth = this.#lock instanceof AwsRLock ? (this.#lock.lease?.count ?? 1) : 1;
+    try {
+      for (let i = 0; i < depth; i++) await this.#lock.release();
+    } catch (e) {
+      await this.#deregister(id).catch(() => undefined);
+      throw e;
+    }
+    try {
+      return await this.#await(id, deadline);
+    } finally {
+      for (let i = 0; i < depth; i++) await this.#lock.acquire();
+    }
+  }
+
+  /** Adds waiter `id` with the next arrival number: one UpdateItem. */
+  async #register(id: string): Promise<void> {
+    const x = new Expr();
+    const next = `if_not_exists(${x.n('seq')}, ${x.v('zero', N(0))}) + ${x.v('one', N(1))}`;
+    await this.#item.update(x, {
+      set: [
+        `${x.n('seq')} = ${next}`,
+        `${x.n(`w_${id}`)} = ${next}`,
+        `${x.n(`h_${id}`)} = ${x.v('now', N(Date.now()))}`,
+      ],
+    });
+  }
+
+  /** Removes waiter `id` if still there; resolves false when a notifier removed it first. */
+  async #deregister(id: string): Promise<boolean> {
+    const x = new Expr();
+    const out = await this.#item.update(
+      x,
+      { remove: [x.n(`w_${id}`), x.n(`h_${id}`)] },
+      `attribute_exists(${x.n(`w_${id}`)})`,
+    );
+    return out.ok;
+  }
+
+  /** Polls until waiter `id` is notified (true) or the deadline passed (false, unless notified meanwhile). */
+  async #await(id: string, deadline: number | undefined): Promise<boolean> {
+    const beatEvery = this.#env.leaseMs / 3;
+    let beaten = Date.now();
+    const notified = await poll(
+      async () => {
+        const x = new Expr();
+        if (Date.now() - beaten >= beatEvery) {
+          // The heartbeat doubles as this round's check: refused means the entry is gone (notified).
+          beaten = Date.now();
+          const out = await this.#item.update(
+            x,
+            { set: [`${x.n(`h_${id}`)} = ${x.v('now', N(beaten))}`] },
+            `attribute_exists(${x.n(`w_${id}`)})`,
+          );
+          return out.ok ? undefined : true;
+        }
+        const item = await this.#item.get(x, [x.n(`w_${id}`)]);
+        return item[`w_${id}`] === undefined ? true : undefined;
+      },
+      this.#env.pollMs,
+      deadline,
+    );
+    if (notified) return true;
+    // Timed out. If the entry is already gone, a notifier chose this waiter: take the notification.
+    return !(await this.#deregister(id));
+  }
+
+  async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number): Promise<R> {
+    if (typeof predicate !== 'function')
+      throw new InvalidArgumentError(`Expected predicate to be a function, got ${received(predicate)}`);
+    const deadline = deadlineOf(timeoutMs(timeout));
+    let result = await predicate();
+    while (!result) {
+      let left: number | undefined;
+      if (deadline !== undefined) {
+        left = deadline - Date.now();
+        if (left <= 0) break;
+      }
+      await this.wait(left);
+      result = await predicate();
+    }
+    return result;
+  }
+
+  async notify(n = 1): Promise<void> {
+    const count = optionalInteger(n, 'n', 0) ?? 1;
+    this.#requireOwner('notify');
+    await this.#notify(count);
+  }
+
+  async notifyAll(): Promise<void> {
+    this.#requireOwner('notifyAll');
+    await this.#notify(Number.POSITIVE_INFINITY);
+  }
+
+  /** Removes the `n` oldest live waiters (and any dead ones on the way), re-reading after a refusal. */
+  async #notify(n: number): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      const cut = Date.now() - this.#env.leaseMs;
+      const all = waitersOf(await this.#item.get());
+      const live = all.filter((w) => w.beat >= cut);
+      const dead = all.filter((w) => w.beat < cut);
+      const wake = live.slice(0, Math.min(left, PER_WRITE));
+      const drop = dead.slice(0, PER_WRITE - wake.length);
+      if (wake.length + drop.length === 0) return;
+      const x = new Expr();
+      const cutV = drop.length > 0 ? x.v('cut', N(cut)) : '';
+      const checks = [
+        ...wake.map((w) => `attribute_exists(${x.n(`w_${w.id}`)})`),
+        // Still dead: one that beat since the read is alive and must be counted if woken.
+        ...drop.map((w) => `${x.n(`h_${w.id}`)} < ${cutV}`),
+      ];
+      const out = await this.#item.update(
+        x,
+        { remove: [...wake, ...drop].flatMap((w) => [x.n(`w_${w.id}`), x.n(`h_${w.id}`)]) },
+        checks.join(' AND '),
+      );
+      if (!out.ok) continue; // a waiter timed out (or beat) since the read: read again
+      left -= wake.length;
+      if (wake.length === live.length && drop.length === dead.length) return; // nobody else waits
+    }
+  }
+}
+
+/** Whether `v` is a lock this context can build a Condition on. */
+function isAwsLock(v: unknown): v is AwsLock | AwsRLock {
+  return v instanceof AwsLock || v instanceof AwsRLock;
+}
+
+/** The `Condition` factory and reviver of the AWS context. */
+export const condition: PrimitiveModule<AwsSyncEnv> = {
+  make: (env) => ({
+    Condition: (lock?: Lock | RLock) => {
+      if (lock !== undefined && !isAwsLock(lock))
+        throw new InvalidArgumentError(
+          `Expected lock to be a Lock or RLock of the aws context, got ${received(lock)}`,
+        );
+      return new AwsCondition(env, lock ?? new AwsRLock(env));
+    },
+  }),
+  revive: {
+    Condition: (handle, env) => {
+      const data = handleData(handle, 'Condition');
+      const lock = data.lock;
+      if (!isHandle(lock) || lock.ctx !== 'aws' || (lock.kind !== 'Lock' && lock.kind !== 'RLock'))
+        throw new ProtocolError(
+          `Condition handle: data.lock must be an aws Lock or RLock handle, got ${received(lock)}`,
+        );
+      const revived = locks.revive[lock.kind]?.(lock, env);
+      if (!isAwsLock(revived))
+        throw new ProtocolError('Condition handle: data.lock did not revive as a lock');
+      return new AwsCondition(env, revived, data.id);
+    },
+  },
+};

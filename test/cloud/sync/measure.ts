@@ -14,6 +14,11 @@ export interface CountingEnv {
   reset(): void;
   /** Resolves once `n` requests sent since the last reset have been answered. */
   answered(n: number): Promise<void>;
+  /**
+   * Holds back request number `n` (1-based, since the last reset) until `open()`: `reached`
+   * resolves when it is about to be sent. Puts a party between two of its steps, without sleeping.
+   */
+  hold(n: number): { readonly reached: Promise<void>; open(): void };
 }
 
 /** Wraps `base`'s DynamoDB client so that every `send` is counted. */
@@ -21,6 +26,7 @@ export function countingEnv(base: AwsSyncEnv): CountingEnv {
   let sent = 0;
   let done = 0;
   let waiters: { n: number; resolve: () => void }[] = [];
+  const gates = new Map<number, { reach: () => void; opened: Promise<void> }>();
   const settle = (): void => {
     const ready = waiters.filter((w) => done >= w.n);
     waiters = waiters.filter((w) => done < w.n);
@@ -33,6 +39,12 @@ export function countingEnv(base: AwsSyncEnv): CountingEnv {
       const dynamo = {
         send: async (...args: Parameters<DynamoDBClient['send']>) => {
           sent++;
+          const gate = gates.get(sent);
+          if (gate) {
+            gates.delete(sent);
+            gate.reach();
+            await gate.opened;
+          }
           try {
             return await (c.dynamo.send as (...a: unknown[]) => Promise<unknown>)(...args);
           } finally {
@@ -56,6 +68,18 @@ export function countingEnv(base: AwsSyncEnv): CountingEnv {
         waiters.push({ n, resolve });
         settle();
       }),
+    hold: (n) => {
+      let reach!: () => void;
+      let open!: () => void;
+      const reached = new Promise<void>((r) => {
+        reach = r;
+      });
+      const opened = new Promise<void>((r) => {
+        open = r;
+      });
+      gates.set(n, { reach, opened });
+      return { reached, open };
+    },
   };
 }
 

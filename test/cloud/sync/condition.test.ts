@@ -1,0 +1,327 @@
+/**
+ * Condition on DynamoDB (moto): every party is the handle revived with its own environment (so its
+ * own RLock identity); a waiter is known to be registered once its first three requests (take the
+ * lock, register, release) were answered, and a party is put between two steps by holding back one
+ * of its requests, never by sleeping. The latency and request count of notify → wake are printed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
+import type { Condition, Lock, RLock } from '../../../src/api/synchronize.js';
+import { condition } from '../../../src/aws/sync/condition.js';
+import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
+import { AwsLock, AwsRLock } from '../../../src/aws/sync/locks.js';
+import { ErrorCodes } from '../../../src/errors.js';
+import { useSyncEnv } from '../sync-env.js';
+import { type CountingEnv, countingEnv, median } from './measure.js';
+
+const cloud = useSyncEnv();
+
+function make(lock?: Lock | RLock, env: AwsSyncEnv = cloud.env()): Condition {
+  const c = condition.make(env).Condition?.(lock);
+  if (!c) throw new Error('condition.make gave no Condition');
+  return c;
+}
+
+/** The same condition as another party sees it. */
+function other(c: Condition, env: AwsSyncEnv = cloud.env()): Condition {
+  return condition.revive.Condition?.(c[SHARE](), env) as Condition;
+}
+
+/** A party that takes the lock and waits; resolves once it is registered and has released the lock. */
+async function waiter(
+  c: Condition,
+  timeoutMs?: number,
+): Promise<{ result: Promise<boolean>; counted: CountingEnv }> {
+  const counted = countingEnv(cloud.env());
+  const mine = other(c, counted.env);
+  const result = (async () => {
+    await mine.acquire();
+    try {
+      return await mine.wait(timeoutMs);
+    } finally {
+      await mine.release();
+    }
+  })();
+  result.catch(() => undefined); // observed by the test later
+  await counted.answered(3);
+  return { result, counted };
+}
+
+/** Takes `c`'s lock as a party of its own and runs `fn` on it. */
+async function asNotifier(c: Condition, fn: (c: Condition) => Promise<void>): Promise<void> {
+  const mine = other(c);
+  await mine.withLock(() => fn(mine));
+}
+
+/** How many waiters `c`'s item lists. */
+async function registered(c: Condition): Promise<number> {
+  const out = await cloud.clients().dynamo.send(
+    new GetItemCommand({
+      TableName: cloud.env().table,
+      Key: { pk: { S: `SYNC#${c[SHARE]().data.id}` }, sk: { S: 'SYNC' } },
+      ConsistentRead: true,
+    }),
+  );
+  return Object.keys(out.Item ?? {}).filter((k) => k.startsWith('w_')).length;
+}
+
+describe('Condition', () => {
+  describe('notify()', () => {
+    it('wakes exactly one of several waiters', async () => {
+      const c = make();
+      const waiters = [await waiter(c), await waiter(c), await waiter(c)];
+      await asNotifier(c, (n) => n.notify());
+      const first = await Promise.race(waiters.map((w) => w.result));
+      expect(first).toBe(true);
+      expect(await registered(c)).toBe(2);
+      await asNotifier(c, (n) => n.notifyAll());
+      expect(await Promise.all(waiters.map((w) => w.result))).toEqual([true, true, true]);
+    });
+
+    it('wakes the oldest waiter first', async () => {
+      const c = make();
+      const oldest = await waiter(c);
+      const younger = await waiter(c);
+      await asNotifier(c, (n) => n.notify(1));
+      expect(await oldest.result).toBe(true);
+      expect(await registered(c)).toBe(1);
+      await asNotifier(c, (n) => n.notify(1));
+      expect(await younger.result).toBe(true);
+    });
+
+    it('does nothing when nobody waits', async () => {
+      const c = make();
+      await c.acquire();
+      await c.notify(3);
+      await c.release();
+      expect(await registered(c)).toBe(0);
+    });
+
+    it('throws NotOwnerError when the caller does not hold the lock', async () => {
+      const c = make();
+      await expect(c.notify()).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
+      await expect(c.notifyAll()).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
+      await c.acquire();
+      await expect(other(c).notify()).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
+      await c.release();
+    });
+
+    it('rejects a negative or fractional n', async () => {
+      const c = make();
+      await c.acquire();
+      await expect(c.notify(-1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await expect(c.notify(1.5)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await c.release();
+    });
+  });
+
+  describe('notifyAll()', () => {
+    it('wakes every waiter', async () => {
+      const c = make();
+      const waiters = [await waiter(c), await waiter(c), await waiter(c)];
+      await asNotifier(c, (n) => n.notifyAll());
+      expect(await Promise.all(waiters.map((w) => w.result))).toEqual([true, true, true]);
+      expect(await registered(c)).toBe(0);
+    });
+  });
+
+  describe('wait()', () => {
+    it('resolves false when the timeout runs out and leaves no entry behind', async () => {
+      const c = make();
+      await c.acquire();
+      expect(await c.wait(100)).toBe(false);
+      await c.release();
+      expect(await registered(c)).toBe(0);
+    });
+
+    it('counts a notify that lands as it times out (the notification is not lost)', async () => {
+      const c = make();
+      // Requests of the waiter: take, register, release, one poll read, then (timeout 0) deregister.
+      const counted = countingEnv(cloud.env());
+      const gate = counted.hold(5);
+      const mine = other(c, counted.env);
+      const result = mine.withLock(() => mine.wait(0));
+      await gate.reached; // timed out; its entry is still there
+      const younger = await waiter(c);
+      await asNotifier(c, (n) => n.notify(1)); // chooses the timed-out waiter: it is older
+      gate.open();
+      expect(await result).toBe(true);
+      expect(await registered(c)).toBe(1); // the younger one was not woken in its place
+      await asNotifier(c, (n) => n.notify(1));
+      expect(await younger.result).toBe(true);
+    });
+
+    it('is not absorbed by a waiter that died (its heartbeat stopped)', async () => {
+      const short = { leaseMs: 300 };
+      const c = make(undefined, cloud.env(short));
+      // The dead waiter: its first poll read (request 4) never leaves, so it never beats again.
+      const deadEnv = countingEnv(cloud.env(short));
+      deadEnv.hold(4);
+      const dead = other(c, deadEnv.env);
+      void dead.acquire().then(() => dead.wait());
+      await deadEnv.answered(3);
+      const liveEnv = countingEnv(cloud.env(short));
+      const live = other(c, liveEnv.env);
+      const woke = live.withLock(() => live.wait());
+      await liveEnv.answered(3);
+      await sleep(2 * short.leaseMs); // the dead waiter's heartbeat goes stale (the crash, not a sync)
+      const notifier = other(c, cloud.env(short));
+      await notifier.withLock(() => notifier.notify(1));
+      expect(await woke).toBe(true);
+      expect(await registered(c)).toBe(0); // the dead entry was dropped on the way
+    });
+
+    it('throws NotOwnerError when the caller does not hold the lock', async () => {
+      const c = make();
+      await expect(c.wait(10)).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
+      expect(await registered(c)).toBe(0);
+    });
+
+    it('rejects a negative timeout', async () => {
+      const c = make();
+      await c.acquire();
+      await expect(c.wait(-1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await c.release();
+    });
+
+    it('releases an RLock fully while waiting and restores its recursion count', async () => {
+      const env = cloud.env();
+      const lock = new AwsRLock(env);
+      const c = make(lock, env);
+      await lock.acquire();
+      await lock.acquire();
+      const waiting = c.wait();
+      // Another party can take the lock only once both levels were released.
+      await asNotifier(c, (n) => n.notify());
+      expect(await waiting).toBe(true);
+      expect(await lock.state()).toMatchObject({ count: 2 });
+      await lock.release();
+      await lock.release();
+      expect(await lock.state()).toMatchObject({ count: 0 });
+    });
+
+    it('works over a plain Lock', async () => {
+      const env = cloud.env();
+      const c = make(new AwsLock(env), env);
+      const w = await waiter(c);
+      await asNotifier(c, (n) => n.notify());
+      expect(await w.result).toBe(true);
+    });
+  });
+
+  describe('waitFor()', () => {
+    it('returns at once when the predicate holds', async () => {
+      const c = make();
+      await c.acquire();
+      expect(await c.waitFor(() => 'ready')).toBe('ready');
+      await c.release();
+    });
+
+    it('re-checks the predicate after each notify', async () => {
+      const c = make();
+      let stage = 0;
+      await c.acquire();
+      const done = c.waitFor(() => stage >= 2 && stage, 5_000);
+      for (const next of [1, 2]) {
+        await asNotifier(c, async (n) => {
+          stage = next;
+          await n.notifyAll();
+        });
+      }
+      expect(await done).toBe(2);
+      await c.release();
+    });
+
+    it('resolves the falsy predicate value when the timeout runs out', async () => {
+      const c = make();
+      await c.acquire();
+      expect(await c.waitFor(() => 0, 100)).toBe(0);
+      await c.release();
+    });
+
+    it('rejects a predicate that is not a function', async () => {
+      const c = make();
+      await c.acquire();
+      await expect(c.waitFor(42 as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await c.release();
+    });
+  });
+
+  describe('acquire() and release()', () => {
+    it('take and free the lock shared by every party', async () => {
+      const c = make();
+      expect(await c.acquire()).toBe(true);
+      expect(await other(c).acquire({ block: false })).toBe(false);
+      await c.release();
+      expect(await other(c).withLock(() => 'done')).toBe('done');
+    });
+  });
+
+  describe('Condition()', () => {
+    it('rejects a lock that is not one of this context', () => {
+      expect(() => make({ kind: 'Lock' } as Lock)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+      );
+    });
+  });
+
+  describe('revive', () => {
+    const id = crypto.randomUUID();
+    const lock = (kind: string, ctx = 'aws') => ({
+      $fanfold: 'handle',
+      ctx,
+      kind,
+      data: { id: crypto.randomUUID() },
+    });
+    it.each([
+      ['a non-UUID id', { id: 'x', lock: lock('RLock') }],
+      ['a missing lock', { id }],
+      ['a lock that is no handle', { id, lock: { id } }],
+      ['a Semaphore as lock', { id, lock: lock('Semaphore') }],
+      ['a local lock', { id, lock: lock('RLock', 'local') }],
+      [
+        'a lock with a bad id',
+        { id, lock: { $fanfold: 'handle', ctx: 'aws', kind: 'Lock', data: { id: 'x' } } },
+      ],
+    ])('rejects %s', (_, data) => {
+      const handle: SyncHandle = { $fanfold: 'handle', ctx: 'aws', kind: 'Condition', data };
+      expect(() => condition.revive.Condition?.(handle, cloud.env())).toThrow(
+        expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
+      );
+    });
+
+    it('carries its lock', () => {
+      const c = make(new AwsLock(cloud.env()));
+      const data = other(c)[SHARE]().data;
+      expect(data).toEqual(c[SHARE]().data);
+      expect(data.lock).toMatchObject({ kind: 'Lock' });
+    });
+  });
+
+  describe('latency (printed)', () => {
+    it('notify → wake', async () => {
+      const times: number[] = [];
+      const requests: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const c = make();
+        const w = await waiter(c);
+        const notifier = countingEnv(cloud.env());
+        const n = other(c, notifier.env);
+        await n.acquire();
+        w.counted.reset();
+        notifier.reset();
+        const t0 = performance.now();
+        await n.notify();
+        await n.release();
+        await w.result; // woke, re-acquired and released the lock
+        times.push(performance.now() - t0);
+        requests.push(w.counted.count() + notifier.count());
+      }
+      console.log(
+        `Condition notify→wake: median ${median(times).toFixed(1)} ms from notify() to the waiter holding the lock again (and releasing it), ${median(requests)} DynamoDB requests (notify, release, waiter's polls, re-acquire, release)`,
+      );
+    });
+  });
+});
