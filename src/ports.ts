@@ -82,6 +82,10 @@ export type WorkMessage =
       /** The reducer task, for `mode: 'reduce'`. */
       readonly reducer?: string;
       readonly input: ChunkInput;
+      /** Some items hold handles of primitives: the thread revives them before it calls the task. */
+      readonly handles?: true;
+      /** The chunk is the run of a `Process` of this name: it gets a thread of its own, named so. */
+      readonly process?: string;
     }
   | {
       readonly v: 1;

@@ -4,7 +4,7 @@
  * AWS SDK (about 0.3 s at start) for programs that only use the local context.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { createDynamoClient, createS3Client } from './clients.js';
+import { createDynamoClient, createS3Client, createSqsClient } from './clients.js';
 import type { Settings } from './context.js';
 import { DynamoJobStore } from './dynamo-store.js';
 import {
@@ -14,6 +14,7 @@ import {
   type StackResources,
 } from './invoke.js';
 import { S3BlobStore } from './s3-blobs.js';
+import type { AwsSyncClients } from './sync/env.js';
 
 /** A pool's connection to a deployed stack. */
 export interface Connection {
@@ -33,6 +34,19 @@ export async function findResources(s: Settings): Promise<StackResources> {
   } finally {
     if (own) cfn.destroy();
   }
+}
+
+/**
+ * The primitives' clients: the settings' own, else made in the settings' region. Made once per
+ * context and kept for its life (primitives outlive pools), so never destroyed here.
+ */
+export function syncClients(s: Settings): AwsSyncClients {
+  const region = s.region === undefined ? {} : { region: s.region };
+  return {
+    dynamo: s.clients.dynamo ?? createDynamoClient(region),
+    s3: s.clients.s3 ?? createS3Client(region),
+    sqs: s.clients.sqs ?? createSqsClient(region),
+  };
 }
 
 /** Makes the clients the settings do not provide (handing each to `own`) and the adapters over them. */

@@ -9,7 +9,10 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
+import { makeProcess } from '../api/process-impl.js';
 import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { JobClient } from '../engine/client.js';
@@ -21,6 +24,8 @@ import { options as checkOptions, optionalInteger, received } from '../validate.
 // imports fanfold for the local context does not parse the AWS SDK at start (~0.3 s).
 import type { Connection } from './connect.js';
 import type { StackResources } from './invoke.js';
+import { awsPrimitives } from './sync/index.js';
+import { awsLauncher, contextSyncEnv } from './sync-context.js';
 
 /** The deployed resources a pool uses, named explicitly. */
 export interface AwsResources {
@@ -32,6 +37,11 @@ export interface AwsResources {
   readonly bucket: string;
   /** Parallel workers the stack runs: the default `processes`. @default 1000 (the ESM's highest maximum concurrency) */
   readonly workers?: number;
+  /**
+   * Name prefix of the SQS queues `Queue` and `Pipe` make (the stack's IAM allows only these).
+   * @default the stack's `FanfoldQueuePrefix` output, else `'fanfold-'`
+   */
+  readonly queuePrefix?: string;
 }
 
 /** SDK clients to use instead of the ones the context makes (and never destroys: they are yours). */
@@ -40,6 +50,8 @@ export interface AwsClients {
   readonly dynamo?: DynamoDBClient;
   readonly s3?: S3Client;
   readonly cloudformation?: CloudFormationClient;
+  /** Used by the primitives' queues and pipes. */
+  readonly sqs?: SQSClient;
 }
 
 /** Options of {@link aws}. */
@@ -112,13 +124,28 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     });
     return lookup;
   };
+  // Processes share one runtime (a job client and its clients), made on the first start().
+  let processes: AwsRuntime | undefined;
+  const launch = awsLauncher(() => {
+    processes ??= new AwsRuntime(
+      registry,
+      settings,
+      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000 },
+      resources,
+    );
+    return processes;
+  });
+  const primitives: Primitives = awsPrimitives(contextSyncEnv(settings, resources));
   return {
+    ...primitives,
     kind: 'aws',
     tasks: registry,
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
       const p = checkPoolOptions(poolOptions);
       return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
     },
+    Process: (target, args, processOptions) =>
+      makeProcess(registry.names, launch, target, args, processOptions),
     cpuCount,
     currentProcess,
   };
@@ -133,6 +160,15 @@ export interface Settings {
   readonly pollMs: { readonly min: number; readonly max: number } | undefined;
 }
 
+/** A queue name prefix: SQS names are letters, digits, `-` and `_`; the rest of the 80 is the queue's own. */
+function queuePrefix(v: unknown): string {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(v))
+    throw new InvalidArgumentError(
+      `Expected options.resources.queuePrefix to be 1 to 40 letters, digits, - or _, got ${received(v)}`,
+    );
+  return v;
+}
+
 function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
   if (o.stack !== undefined && o.resources !== undefined)
     throw new InvalidArgumentError('Pass options.stack or options.resources, not both');
@@ -145,6 +181,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
       'table',
       'bucket',
       'workers',
+      'queuePrefix',
     ]);
     for (const k of ['coordinator', 'table', 'bucket'] as const) {
       if (typeof r[k] !== 'string' || r[k].length === 0)
@@ -155,6 +192,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
       table: r.table as string,
       bucket: r.bucket as string,
       workers: optionalInteger(r.workers, 'options.resources.workers', 1) ?? 1000,
+      ...(r.queuePrefix === undefined ? {} : { queuePrefix: queuePrefix(r.queuePrefix) }),
     };
   }
   const clients = checkOptions<AwsClients>(o.clients, 'options.clients', [
@@ -162,6 +200,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
     'dynamo',
     's3',
     'cloudformation',
+    'sqs',
   ]);
   for (const [k, c] of Object.entries(clients)) {
     if (c !== undefined && typeof (c as { send?: unknown } | undefined)?.send !== 'function')

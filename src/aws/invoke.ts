@@ -170,7 +170,15 @@ export const STACK_OUTPUTS = {
   bucket: 'FanfoldBucket',
   /** Parallel workers the stack runs (`FANFOLD_WORKERS`): the default `processes`. */
   workers: 'FanfoldWorkers',
+  /** Name prefix of the SQS queues the primitives make (optional: older stacks lack it). */
+  queuePrefix: 'FanfoldQueuePrefix',
 } as const;
+
+/**
+ * The queue name prefix used when neither `resources.queuePrefix` nor the stack's
+ * `FanfoldQueuePrefix` output (nor, in a function, `FANFOLD_QUEUE_PREFIX`) names one.
+ */
+export const DEFAULT_QUEUE_PREFIX = 'fanfold-';
 
 /** The resources of a deployed stack. */
 export interface StackResources {
@@ -178,6 +186,8 @@ export interface StackResources {
   readonly table: string;
   readonly bucket: string;
   readonly workers: number | undefined;
+  /** Name prefix of the primitives' SQS queues, when the stack says. */
+  readonly queuePrefix?: string | undefined;
 }
 
 /**
@@ -212,6 +222,7 @@ export async function readStackOutputs(client: CloudFormationClient, stack: stri
   const table = find(STACK_OUTPUTS.table);
   const bucket = find(STACK_OUTPUTS.bucket);
   const workers = find(STACK_OUTPUTS.workers);
+  const queuePrefix = find(STACK_OUTPUTS.queuePrefix);
   const missing = (['coordinator', 'table', 'bucket'] as const)
     .filter((k) => !{ coordinator, table, bucket }[k])
     .map((k) => STACK_OUTPUTS[k]);
@@ -225,6 +236,7 @@ export async function readStackOutputs(client: CloudFormationClient, stack: stri
     table,
     bucket,
     workers: n !== undefined && Number.isSafeInteger(n) && n >= 1 ? n : undefined,
+    ...(queuePrefix ? { queuePrefix } : {}),
   };
 }
 

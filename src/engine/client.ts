@@ -5,6 +5,7 @@
  * called in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
+import { toWire } from '../api/handles.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
@@ -17,7 +18,7 @@ import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
 import { blobKeys } from './host.js';
 import { Lines } from './lines.js';
-import { checkArgLists, encodeItems, toSized } from './plan.js';
+import { checkArgLists, encodeItems, type SizedInput, toSized } from './plan.js';
 import { Range } from './range.js';
 
 /** Progress of a job, in chunks. */
@@ -32,6 +33,12 @@ export interface Progress {
 export interface CallOptions {
   readonly chunksize?: number | undefined;
   readonly onProgress?: ((p: Progress) => void) | undefined;
+  /** The job's id. @default a random UUID */
+  readonly jobId?: string | undefined;
+  /** The job is the run of a `Process` of this name: its one chunk gets a thread of its own. */
+  readonly process?: string | undefined;
+  /** The items already hold primitives' handles (a Process's arguments, made wire-ready by the caller). */
+  readonly handles?: boolean | undefined;
 }
 
 /** Options of {@link JobClient}. */
@@ -84,10 +91,17 @@ export class JobClient {
         await this.#release(jobId);
       }
     }
-    const items = await toSized(input);
-    if (mode === 'starmap') checkArgLists(items);
-    if (items.length === 0) return [];
-    const { jobId, total } = await this.#submit(mode, task, items, opts, {});
+    const sized = await toSized(input);
+    if (mode === 'starmap') checkArgLists(sized);
+    if (sized.length === 0) return [];
+    const { items, handles } = wireItems(sized);
+    const { jobId, total } = await this.#submit(
+      mode,
+      task,
+      items,
+      opts,
+      handles || opts.handles ? { handles: true } : {},
+    );
     try {
       await this.#wait(jobId, opts.onProgress);
       return await this.#collect(jobId, total, items.length);
@@ -105,11 +119,12 @@ export class JobClient {
     opts: CallOptions = {},
   ): Promise<unknown> {
     // Lines are never counted here: an empty object's job folds nothing (initial, or an error).
-    const items = input instanceof Lines ? input : await toSized(input);
-    if (!(items instanceof Lines) && items.length === 0) {
+    const sized = input instanceof Lines ? input : await toSized(input);
+    if (!(sized instanceof Lines) && sized.length === 0) {
       if (initial) return initial.value;
       throw new InvalidArgumentError('mapReduce() of an empty input with no initial value');
     }
+    const { items, handles } = sized instanceof Lines ? { items: sized, handles: false } : wireItems(sized);
     const jobId = randomUUID();
     const init = initial
       ? await spill(
@@ -123,6 +138,7 @@ export class JobClient {
       jobId,
       reducer,
       ...(init ? { initial: init } : {}),
+      ...(handles ? { handles } : {}),
     });
     try {
       const job = await this.#wait(jobId, opts.onProgress);
@@ -159,6 +175,11 @@ export class JobClient {
     }
   }
 
+  /** Cancels one job (its wait rejects with JobCancelledError); its running chunks stop. */
+  async cancel(jobId: string, reason: string): Promise<void> {
+    await this.#cancel(jobId, reason);
+  }
+
   /** Cancels every active job: their waits reject with JobCancelledError. */
   async cancelAll(reason: string): Promise<void> {
     await Promise.all([...this.#active].map((id) => this.#cancel(id, reason)));
@@ -169,9 +190,9 @@ export class JobClient {
     task: string,
     items: Range | Lines | readonly unknown[],
     opts: CallOptions,
-    extra: { jobId?: string; reducer?: string; initial?: Data },
+    extra: { jobId?: string; reducer?: string; initial?: Data; handles?: true },
   ): Promise<{ jobId: string; total: number }> {
-    const jobId = extra.jobId ?? randomUUID();
+    const jobId = extra.jobId ?? opts.jobId ?? randomUUID();
     const input: JobInput =
       items instanceof Range
         ? { kind: 'range', start: items.start, stop: items.stop, step: items.step }
@@ -196,6 +217,8 @@ export class JobClient {
         ...(opts.chunksize ? { chunksize: opts.chunksize } : {}),
         ...(extra.reducer ? { reducer: extra.reducer } : {}),
         ...(extra.initial ? { initial: extra.initial } : {}),
+        ...(extra.handles ? { handles: true as const } : {}),
+        ...(opts.process ? { process: opts.process } : {}),
       });
       return { jobId, total: res.total ?? 0 };
     } catch (e) {
@@ -320,6 +343,7 @@ export class JobClient {
       let version = -1;
       for (;;) {
         const chunks: { count: number; data: Data }[] = [];
+        let handles = false;
         const firstIndex = dispatched;
         const firstOffset = offset;
         while (!exhausted && pending.size < this.#o.window) {
@@ -335,7 +359,9 @@ export class JobClient {
             break;
           }
           if (mode === 'starmap') checkArgLists(items);
-          chunks.push({ count: items.length, data: encodeItems(items, offset) });
+          const wired = wireItems(items);
+          if (wired.handles) handles = true;
+          chunks.push({ count: items.length, data: encodeItems(wired.items as unknown[], offset) });
           pending.add(dispatched++);
           offset += items.length;
         }
@@ -349,6 +375,7 @@ export class JobClient {
             firstIndex,
             offset: firstOffset,
             chunks,
+            ...(handles ? { handles: true as const } : {}),
           });
         }
         if (exhausted && !sealed) {
@@ -453,6 +480,23 @@ export class JobClient {
       await this.#release(jobId);
     }
   }
+}
+
+/**
+ * The items with every primitive replaced by its handle (`toWire`: nothing is copied, and almost
+ * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
+ */
+function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
+  if (items instanceof Range) return { items, handles: undefined };
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const w = toWire(items[i]);
+    if (w.found) {
+      out ??= items.slice();
+      out[i] = w.value;
+    }
+  }
+  return { items: out ?? items, handles: out ? true : undefined };
 }
 
 /** How long to wait for a change: until the deadline, and at most a second between checks. */

@@ -55,6 +55,10 @@ export type CoordinatorRequest =
       readonly workers: number;
       /** Epoch ms. */
       readonly deadline: number;
+      /** Some items hold primitives' handles (see `WorkMessage`). */
+      readonly handles?: true;
+      /** The job is a `Process` of this name (one chunk, run on a thread of its own). */
+      readonly process?: string;
     }
   | {
       readonly v: 1;
@@ -66,6 +70,8 @@ export type CoordinatorRequest =
       readonly firstIndex: number;
       readonly offset: number;
       readonly chunks: readonly { readonly count: number; readonly data: Data }[];
+      /** Some items of these chunks hold primitives' handles. */
+      readonly handles?: true;
     }
   | { readonly v: 1; readonly type: 'seal'; readonly jobId: string; readonly total: number }
   | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
@@ -163,7 +169,7 @@ export class Coordinator {
         const batch: WorkMessage[] = [];
         for (let k = i; k < Math.min(planner.count, i + SEND_BATCH); k++) {
           const input = await planner.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
-          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input));
+          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flagsOf(req)));
         }
         await queue.send(batch);
       }
@@ -185,12 +191,20 @@ export class Coordinator {
           ? await spill(c.data, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, index))
           : c.data;
       batch.push(
-        chunkMessage(req.jobId, index, req.task, req.mode, undefined, {
-          kind: 'items',
-          offset,
-          count: c.count,
-          data,
-        }),
+        chunkMessage(
+          req.jobId,
+          index,
+          req.task,
+          req.mode,
+          undefined,
+          {
+            kind: 'items',
+            offset,
+            count: c.count,
+            data,
+          },
+          flagsOf(req),
+        ),
       );
       offset += c.count;
     }
@@ -247,6 +261,20 @@ export function chunkMessage(
   mode: CallMode,
   reducer: string | undefined,
   input: ChunkInput,
+  flags: ChunkFlags = {},
 ): WorkMessage {
-  return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}) };
+  return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}), ...flags };
+}
+
+/** The optional flags a chunk message carries (see `WorkMessage`). */
+export interface ChunkFlags {
+  readonly handles?: true;
+  readonly process?: string;
+}
+
+function flagsOf(req: { readonly handles?: true; readonly process?: string }): ChunkFlags {
+  return {
+    ...(req.handles ? { handles: true as const } : {}),
+    ...(req.process ? { process: req.process } : {}),
+  };
 }

@@ -90,6 +90,28 @@ function parseInput(v: unknown): ChunkInput {
   }
 }
 
+/** Longest `Process` name a chunk may carry. */
+export const MAX_PROCESS_NAME = 256;
+
+/**
+ * The optional flags of a chunk (and of the submit and append requests that make chunks): `handles`
+ * (some items hold primitives' handles, revived by the thread) and `process` (the chunk is a
+ * `Process` run, given a thread of its own under that name). `fail(what, got)` reports a bad field.
+ */
+export function chunkFlags(
+  o: Record<string, unknown>,
+  fail: (what: string, got: unknown) => never,
+): { handles?: true; process?: string } {
+  if (o.handles !== undefined && o.handles !== true) fail('handles to be true when present', o.handles);
+  const p = o.process;
+  if (p !== undefined && (typeof p !== 'string' || p.length === 0 || p.length > MAX_PROCESS_NAME))
+    fail(`process to be a name of 1 to ${MAX_PROCESS_NAME} characters`, p);
+  return {
+    ...(o.handles === true ? { handles: true as const } : {}),
+    ...(typeof p === 'string' ? { process: p } : {}),
+  };
+}
+
 /** Validates a work-queue message body; throws {@link ProtocolError} when it is not one. */
 export function parseWorkMessage(body: unknown): WorkMessage {
   if (!isObject(body)) fail('a message object', body);
@@ -108,6 +130,7 @@ export function parseWorkMessage(body: unknown): WorkMessage {
         mode,
         input: parseInput(body.input),
         ...(mode === 'reduce' ? { reducer: str(body, 'reducer') } : {}),
+        ...chunkFlags(body, fail),
       };
       return msg;
     }

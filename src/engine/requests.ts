@@ -10,7 +10,7 @@ import type { Data, JobKind } from '../ports.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
 import { blobKeys } from './host.js';
 import { checkSource } from './lines.js';
-import { PROTOCOL_VERSION, parseData } from './protocol.js';
+import { chunkFlags, PROTOCOL_VERSION, parseData } from './protocol.js';
 
 /** Longest job id: the same bound as work messages. */
 export const MAX_JOB_ID = 128;
@@ -122,6 +122,7 @@ function submit(o: Obj, jobId: string): CoordinatorRequest {
     ...(o.chunksize === undefined ? {} : { chunksize: int(o, 'chunksize', 1) }),
     ...(reduce ? { reducer: str(o, 'reducer', MAX_TASK_NAME) } : {}),
     ...(o.initial === undefined ? {} : { initial: data(o.initial, jobId, 'initial') }),
+    ...chunkFlags(o, fail),
   };
 }
 
@@ -144,6 +145,7 @@ function append(o: Obj, jobId: string): CoordinatorRequest {
     firstIndex: int(o, 'firstIndex', 0),
     offset: int(o, 'offset', 0),
     chunks,
+    ...chunkFlags({ handles: o.handles }, fail),
   };
 }
 

@@ -3,6 +3,7 @@
  * takes the tasks and an inline chunk and returns an outcome; it never touches a port.
  */
 import { serialize } from 'node:v8';
+import { fromWire, type Reviver, refuseHandles } from '../api/handles.js';
 import type { TaskFn, TaskMap } from '../api/tasks.js';
 import { NotSerializableError, type SerializedError, serializeError, UnknownTaskError } from '../errors.js';
 import type { CallMode, ChunkInput } from '../ports.js';
@@ -25,6 +26,10 @@ export interface InlineChunk {
         readonly range?: { readonly source: string; readonly start: number; readonly end: number };
       }
     | Extract<ChunkInput, { kind: 'range' }>;
+  /** Some items hold primitives' handles: revived before the task is called. */
+  readonly handles?: true;
+  /** The chunk is the run of a `Process` of this name. */
+  readonly process?: string;
 }
 
 /** What running a chunk (or a fold) produced. */
@@ -79,8 +84,18 @@ class ResultList {
   }
 }
 
-/** Runs the chunk. A task that throws yields `ok: false` with the item's position and the remote stack. */
-export async function runChunk(tasks: TaskMap, chunk: InlineChunk): Promise<ChunkOutcome> {
+const noReviver = refuseHandles('here: this thread has no reviver');
+
+/**
+ * Runs the chunk. A task that throws yields `ok: false` with the item's position and the remote
+ * stack. When the chunk says it holds handles, each item's handles are turned back into live
+ * primitives with `revive` first (a handle `revive` refuses fails the item like a task error).
+ */
+export async function runChunk(
+  tasks: TaskMap,
+  chunk: InlineChunk,
+  revive: Reviver = noReviver,
+): Promise<ChunkOutcome> {
   const { input } = chunk;
   let i = 0;
   try {
@@ -91,7 +106,8 @@ export async function runChunk(tasks: TaskMap, chunk: InlineChunk): Promise<Chun
     const out = reducer ? undefined : new ResultList(input.count);
     let acc: unknown;
     for (; i < input.count; i++) {
-      const x = items ? items[i] : (input as { start: number }).start + i * (input as { step: number }).step;
+      let x = items ? items[i] : (input as { start: number }).start + i * (input as { step: number }).step;
+      if (chunk.handles) x = fromWire(x, revive);
       let r = star ? fn(...(x as unknown[])) : fn(x);
       // Await only real promises: a per-item await would cost more than a tiny task itself.
       if (isThenable(r)) r = await r;

@@ -3,12 +3,17 @@
  * pools run on worker threads of this process through the same engine the AWS context uses.
  */
 import { serialize } from 'node:v8';
+import type { Primitives, ProcessFactory } from '../api/context.js';
+import { toWire } from '../api/handles.js';
 import { Pool } from '../api/pool.js';
+import { makeProcess } from '../api/process-impl.js';
 import { cpuCount, currentProcess, type ProcessInfo } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
 import { options as checkOptions, optionalArray, optionalInteger, received, taskName } from '../validate.js';
+import { localLauncher } from './process.js';
 import { LocalRuntime, type LocalRuntimeSettings } from './runtime.js';
+import { localPrimitives } from './sync/index.js';
 
 /** Options of `Pool()`. */
 export interface PoolOptions<T extends TaskMap = TaskMap> {
@@ -44,8 +49,11 @@ export interface LocalOptions<T extends TaskMap> {
   readonly tasks: TaskRegistry<T>;
 }
 
-/** A context whose pools run on this machine's cores. */
-export interface LocalContext<T extends TaskMap> {
+/**
+ * A context whose pools and processes run on this machine's cores (worker threads), with the
+ * primitives on shared memory: `mp.Lock()`, `mp.Queue()`, `mp.Process('task', [args])`, …
+ */
+export interface LocalContext<T extends TaskMap> extends Primitives, ProcessFactory<T> {
   readonly kind: 'local';
   readonly tasks: TaskRegistry<T>;
   /** Creates a pool; its worker threads start at once. Options are validated before any thread starts. */
@@ -84,9 +92,13 @@ export function local<T extends TaskMap>(
     );
   }
   const registry = o.tasks;
+  const launch = localLauncher(registry);
   return {
+    ...localPrimitives(),
     kind: 'local',
     tasks: registry,
+    Process: (target, args, processOptions) =>
+      makeProcess(registry.names, launch, target, args, processOptions),
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
       const settings = resolvePoolOptions(registry, poolOptions, hooks);
       const rt = new LocalRuntime(settings);
@@ -106,7 +118,8 @@ function resolvePoolOptions<T extends TaskMap>(
   const p = checkOptions<PoolOptions<T>>(raw, 'options', POOL_KEYS);
   const initializer =
     p.initializer === undefined ? undefined : taskName(p.initializer, 'options.initializer', registry.names);
-  const initargs = optionalArray(p.initargs, 'options.initargs') ?? [];
+  // Primitives among the initargs travel as handles; the threads revive them before the call.
+  const initargs = toWire(optionalArray(p.initargs, 'options.initargs') ?? []).value as readonly unknown[];
   if (initargs.length > 0 && initializer === undefined) {
     throw new InvalidArgumentError('options.initargs was given without options.initializer');
   }

@@ -62,6 +62,15 @@ export async function threadScript(registry: TaskRegistry): Promise<string> {
   return bundle({ contents, resolveDir: dirname(tasksPath), name: 'thread' });
 }
 
+/**
+ * The script every local thread runs: the bundled thread entry, behind a `data:` module that
+ * enables source maps before the bundle loads, so that remote stacks name the user's .ts files.
+ */
+export async function threadEntry(registry: TaskRegistry): Promise<string> {
+  const bundled = await threadScript(registry);
+  return `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(pathToFileURL(bundled).href)});`;
+}
+
 /** A running local pool's engine. */
 export class LocalRuntime implements PoolRuntime {
   readonly client: JobClient;
@@ -106,10 +115,8 @@ export class LocalRuntime implements PoolRuntime {
   }
 
   async #start(s: LocalRuntimeSettings): Promise<void> {
-    const bundled = await threadScript(s.registry);
+    const script = await threadEntry(s.registry);
     if (this.#closing) return;
-    // Enable source maps before the bundle loads, so remote stacks name the user's .ts files.
-    const script = `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(pathToFileURL(bundled).href)});`;
     const data: ThreadData = s.initializer ? { initializer: s.initializer, initargs: s.initargs } : {};
     this.#threads = new ThreadPool({
       size: s.processes,

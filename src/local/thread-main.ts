@@ -4,10 +4,14 @@
  * same way the worker Lambda bundles its handler with the tasks.
  */
 
+import { workerData } from 'node:worker_threads';
+import { fromWire, type Reviver } from '../api/handles.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
+import { adoptArena } from './sync/arena.js';
+import { reviveLocal } from './sync/index.js';
 import { serveThread, withTransfer } from './thread-port.js';
 
 /** A unit of work sent to a thread. */
@@ -23,7 +27,26 @@ export type ThreadJob =
 /** Data every thread starts with. */
 export interface ThreadData {
   readonly initializer?: string;
+  /** The initializer's arguments, primitives as handles (revived before the call). */
   readonly initargs?: readonly unknown[];
+  /** What the thread's reviver needs besides the arena (the worker Lambda's AWS names). */
+  readonly sync?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link serveTasks}. */
+export interface ServeTasksOptions {
+  /**
+   * Makes this thread's reviver of primitives' handles from the thread's data (the worker Lambda
+   * gives one for AWS handles). @default local handles, on the arena the pool sent in `workerData.arena`
+   */
+  readonly reviver?: (data: ThreadData) => Reviver;
+}
+
+/** The local reviver: adopts the arena the pool sent, so that handles' offsets name the same memory. */
+function localReviver(): Reviver {
+  const sab = (workerData as { arena?: unknown } | null)?.arena;
+  if (sab instanceof SharedArrayBuffer) adoptArena(sab);
+  return reviveLocal;
 }
 
 const TRANSFER_MIN = 16 * 1024;
@@ -42,18 +65,19 @@ function transferOf(outcomes: readonly ChunkOutcome[]): ArrayBuffer[] {
 }
 
 /** Serves the registry's tasks in this thread. Called by the generated thread entry. */
-export function serveTasks(registry: unknown): void {
+export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): void {
   if (!isTaskRegistry(registry)) {
     throw new TasksModuleError('The tasks module must `export default defineTasks({...})`');
   }
   const { tasks } = registry as TaskRegistry;
+  let revive: Reviver | undefined;
   serveThread(
     async (body) => {
       const job = body as ThreadJob;
       switch (job?.op) {
         case 'run': {
           const out: ChunkOutcome[] = [];
-          for (const c of job.chunks) out.push(await runChunk(tasks, c));
+          for (const c of job.chunks) out.push(await runChunk(tasks, c, revive));
           return withTransfer(out, transferOf(out));
         }
         case 'fold': {
@@ -67,10 +91,12 @@ export function serveTasks(registry: unknown): void {
     {
       init: async (data) => {
         const d = (data ?? {}) as ThreadData;
+        revive = options.reviver ? options.reviver(d) : localReviver();
         if (d.initializer === undefined) return;
         const fn = tasks[d.initializer] as ((...a: unknown[]) => unknown) | undefined;
         if (!fn) throw new TasksModuleError(`Unknown initializer task "${d.initializer}"`);
-        await fn(...(d.initargs ?? []));
+        const args = fromWire(d.initargs ?? [], revive) as unknown[];
+        await fn(...args);
       },
     },
   );

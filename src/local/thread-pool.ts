@@ -49,6 +49,8 @@ export interface ThreadPoolOptions {
   readonly maxInFlightPerThread?: number;
   /** Thread names are `${name}-${n}`, n counting up from 1 over the pool's life. @default 'fanfold-worker' */
   readonly name?: string;
+  /** Whether names get `-${n}`; false names every thread exactly `name` (a `Process`'s one thread). @default true */
+  readonly numbered?: boolean;
   /** The shared-memory arena of local primitives, passed to each thread as `workerData.arena`. @default undefined */
   readonly arena?: SharedArrayBuffer;
 }
@@ -77,7 +79,7 @@ export interface ThreadPoolStats {
   readonly replaced: number;
 }
 
-const DEFAULTS = Object.freeze({ maxInFlightPerThread: 4, name: 'fanfold-worker' });
+const DEFAULTS = Object.freeze({ maxInFlightPerThread: 4, name: 'fanfold-worker', numbered: true });
 
 type Resolved = Required<Omit<ThreadPoolOptions, 'data' | 'maxTasksPerThread' | 'script' | 'arena'>> & {
   readonly data: unknown;
@@ -252,7 +254,7 @@ export class ThreadPool {
 
   #spawn(initial: boolean): void {
     const index = this.#nextIndex++;
-    const name = `${this.#opts.name}-${index}`;
+    const name = this.#opts.numbered ? `${this.#opts.name}-${index}` : this.#opts.name;
     const { port1, port2 } = new MessageChannel();
     const workerData: ThreadBoot = {
       v: 1,
@@ -605,6 +607,7 @@ const KNOWN_OPTIONS = [
   'maxTasksPerThread',
   'maxInFlightPerThread',
   'name',
+  'numbered',
   'arena',
 ];
 
@@ -617,6 +620,8 @@ function resolveOptions(raw: ThreadPoolOptions): Resolved {
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidArgumentError(`Expected options.name to be a non-empty string, got ${received(name)}`);
   }
+  if (o.numbered !== undefined && typeof o.numbered !== 'boolean')
+    throw new InvalidArgumentError(`Expected options.numbered to be a boolean, got ${received(o.numbered)}`);
   return {
     size,
     script: resolveScript(o.script),
@@ -627,6 +632,7 @@ function resolveOptions(raw: ThreadPoolOptions): Resolved {
       optionalInteger(o.maxInFlightPerThread, 'options.maxInFlightPerThread', 1) ??
       DEFAULTS.maxInFlightPerThread,
     name,
+    numbered: o.numbered ?? DEFAULTS.numbered,
     arena: resolveArena(o.arena),
   };
 }
