@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Rule } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -20,10 +21,11 @@ import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { defaultQueuePrefix, grantQueues, grantSweeper, sweeperSchedule } from './primitives.js';
 import type { FanfoldProps, ResolvedProps } from './props.js';
 import { resolveFanfoldProps } from './resolve-props.js';
 
-export type { FanfoldFunctionProps, FanfoldProps, FanfoldWorkerProps } from './props.js';
+export type { FanfoldFunctionProps, FanfoldProps, FanfoldSweeperProps, FanfoldWorkerProps } from './props.js';
 export { FANFOLD_DEFAULTS } from './props.js';
 
 /**
@@ -37,6 +39,7 @@ export const FANFOLD_OUTPUTS = Object.freeze({
   workers: 'FanfoldWorkers',
   queueUrl: 'FanfoldQueueUrl',
   deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
+  queuePrefix: 'FanfoldQueuePrefix',
 });
 
 /** The bucket prefix under which the functions and the client keep payloads (`awsBackend`'s default). */
@@ -89,6 +92,12 @@ export class Fanfold extends Construct {
   readonly worker: NodejsFunction;
   /** Fails the jobs of chunks that exhausted their deliveries. */
   readonly deadLetterFunction: NodejsFunction;
+  /** Deletes the SQS queues of abandoned `Queue`s and `Pipe`s, on {@link sweeperSchedule}. */
+  readonly sweeper: NodejsFunction;
+  /** The EventBridge rule that runs the sweeper. */
+  readonly sweeperSchedule: Rule;
+  /** Name prefix of the SQS queues that `Queue` and `Pipe` create (`FANFOLD_QUEUE_PREFIX`). */
+  readonly queuePrefix: string;
   /** The worker's event source mapping on the work queue. */
   readonly workerEventSource: SqsEventSource;
   /** The dead-letter function's event source mapping on the dead-letter queue. */
@@ -98,6 +107,7 @@ export class Fanfold extends Construct {
     readonly coordinator: LogGroup;
     readonly worker: LogGroup;
     readonly deadLetter: LogGroup;
+    readonly sweeper: LogGroup;
   };
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
   readonly threads: number;
@@ -109,6 +119,7 @@ export class Fanfold extends Construct {
     const p = resolveFanfoldProps(props);
     this.threads = p.threads;
     this.workers = p.workers;
+    this.queuePrefix = p.queuePrefix ?? defaultQueuePrefix(Stack.of(this).stackName);
     const stateful = { removalPolicy: p.removalPolicy };
 
     this.table = new Table(this, 'Table', {
@@ -157,6 +168,7 @@ export class Fanfold extends Construct {
       // A finaliser's lease outlives any invocation that holds it: Lambda ends it at the timeout.
       [ENV.leaseMs]: String(p.worker.timeout.toMilliseconds()),
       [ENV.workers]: String(p.workers),
+      [ENV.queuePrefix]: this.queuePrefix,
       NODE_OPTIONS: '--enable-source-maps',
     };
     const fn = (name: string, file: string, settings: ResolvedProps['coordinator']) =>
@@ -164,13 +176,19 @@ export class Fanfold extends Construct {
     const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
     const worker = fn('Worker', 'worker.ts', p.worker);
     const deadLetter = fn('DeadLetter', 'dlq.ts', p.deadLetter);
+    const sweeper = this.#function('Sweeper', 'sweeper.ts', p.sweeper, p, {
+      ...environment,
+      [ENV.queueStaleMs]: String(p.sweeper.staleAfter.toMilliseconds()),
+    });
     this.coordinator = coordinator.fn;
     this.worker = worker.fn;
     this.deadLetterFunction = deadLetter.fn;
+    this.sweeper = sweeper.fn;
     this.logGroups = {
       coordinator: coordinator.logGroup,
       worker: worker.logGroup,
       deadLetter: deadLetter.logGroup,
+      sweeper: sweeper.logGroup,
     };
 
     // The coordinator: creates jobs, spills inputs, sends chunks; deletes a released job's blobs.
@@ -190,6 +208,8 @@ export class Fanfold extends Construct {
     this.worker.addEventSource(this.workerEventSource);
     this.table.grant(this.worker, ...TABLE_ACTIONS);
     this.#grantPayloads(this.worker);
+    // Tasks use Queues and Pipes: their SQS queues under the prefix, spilled items under `sync/`.
+    grantQueues(this, this.worker, this.queuePrefix, this.bucket);
     // The dead-letter function: only the table (it fails jobs; it reads no payloads).
     this.deadLetterEventSource = new SqsEventSource(this.deadLetterQueue, {
       batchSize: 10,
@@ -197,6 +217,9 @@ export class Fanfold extends Construct {
     });
     this.deadLetterFunction.addEventSource(this.deadLetterEventSource);
     this.table.grant(this.deadLetterFunction, ...TABLE_ACTIONS);
+    // The sweeper: lists, ages and deletes queues under the prefix; reads and tombstones their items.
+    grantSweeper(this, this.sweeper, this.queuePrefix, (g, ...a) => this.table.grant(g, ...a));
+    this.sweeperSchedule = sweeperSchedule(this, this.sweeper, p.sweeper.every);
 
     this.#outputs();
   }
@@ -216,6 +239,22 @@ export class Fanfold extends Construct {
       .grantInvoke(principal)
       .combine(this.table.grant(principal, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'))
       .combine(this.#grantPayloads(principal));
+  }
+
+  /**
+   * Lets `grantee` use the `aws()` context's primitives from outside the stack's functions (the
+   * workers have these rights already): the table's items (locks, values, counters), the SQS
+   * queues under {@link queuePrefix} and spilled queue items under `sync/` in the bucket.
+   *
+   * @example
+   * ```ts
+   * fanfold.grantPrimitives(ciRole);
+   * ```
+   */
+  grantPrimitives(grantee: iam.IGrantable): iam.Grant {
+    return this.table
+      .grant(grantee, ...TABLE_ACTIONS)
+      .combine(grantQueues(this, grantee, this.queuePrefix, this.bucket));
   }
 
   /**
@@ -310,6 +349,7 @@ export class Fanfold extends Construct {
     output(FANFOLD_OUTPUTS.workers, String(this.workers), 'parallel workers (worker concurrency x threads)');
     output(FANFOLD_OUTPUTS.queueUrl, this.queue.queueUrl, 'fanfold work queue');
     output(FANFOLD_OUTPUTS.deadLetterQueueUrl, this.deadLetterQueue.queueUrl, 'fanfold dead-letter queue');
+    output(FANFOLD_OUTPUTS.queuePrefix, this.queuePrefix, 'name prefix of the SQS queues of Queue and Pipe');
   }
 }
 

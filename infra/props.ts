@@ -45,6 +45,18 @@ export interface FanfoldWorkerProps extends FanfoldFunctionProps {
   readonly provisionedPollerConfig?: ProvisionedPollerConfig;
 }
 
+/** The sweeper: a scheduled function that deletes the SQS queues of abandoned `Queue`s and `Pipe`s. */
+export interface FanfoldSweeperProps extends FanfoldFunctionProps {
+  /**
+   * A queue whose creator has not renewed its registration for this long (the creator renews
+   * every 10 minutes while the queue is open) is deleted; 30 minutes to 7 days, whole minutes.
+   * @default Duration.hours(2)
+   */
+  readonly staleAfter?: Duration;
+  /** How often the sweeper runs, 1 minute to 1 day, whole minutes. @default Duration.minutes(30) */
+  readonly every?: Duration;
+}
+
 /** Props of the {@link Fanfold} construct. */
 export interface FanfoldProps {
   /**
@@ -77,6 +89,17 @@ export interface FanfoldProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Name prefix of the SQS queues that `Queue`, `JoinableQueue`, `SimpleQueue` and `Pipe` create
+   * on demand: 1 to 40 letters, digits, `-` or `_`. The functions' IAM policies allow queue
+   * operations only on names with this prefix, and the sweeper deletes abandoned queues under it,
+   * so no other application's queue names may start with it.
+   * @default the stack name followed by `_` (stack names cannot contain `_`, so no other stack's
+   * prefix starts with it); a stack name over 39 characters is cut to 30 and given a hash
+   */
+  readonly queuePrefix?: string;
+  /** The sweeper of abandoned queues. @default see {@link FanfoldSweeperProps}, 256 MB and 1 minute */
+  readonly sweeper?: FanfoldSweeperProps;
 }
 
 /** The props with every default applied, checked. */
@@ -99,6 +122,14 @@ export interface ResolvedProps {
   readonly pointInTimeRecovery: boolean;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
+  /** The queue prefix given in the props (the construct derives the default from the stack name). */
+  readonly queuePrefix: string | undefined;
+  readonly sweeper: {
+    readonly memorySize: number;
+    readonly timeout: Duration;
+    readonly staleAfter: Duration;
+    readonly every: Duration;
+  };
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
   readonly threads: number;
   /** Parallel workers of the stack (`FANFOLD_WORKERS`): concurrent worker invocations × threads. */
@@ -115,6 +146,12 @@ export const FANFOLD_DEFAULTS = Object.freeze({
     maxConcurrency: 50,
   }),
   deadLetter: Object.freeze({ memorySize: 256, timeout: Duration.seconds(30) }),
+  sweeper: Object.freeze({
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+    staleAfter: Duration.hours(2),
+    every: Duration.minutes(30),
+  }),
   maxReceiveCount: 5,
   payloadExpiration: Duration.days(7),
   /** The event source mapping's pollers in provisioned mode when `maximumPollers` is not given (Lambda's default). */

@@ -30,8 +30,11 @@ const TOP_KEYS = [
   'pointInTimeRecovery',
   'removalPolicy',
   'logRetention',
+  'queuePrefix',
+  'sweeper',
 ];
 const FUNCTION_KEYS = ['memorySize', 'timeout'];
+const SWEEPER_KEYS = [...FUNCTION_KEYS, 'staleAfter', 'every'];
 const WORKER_KEYS = [
   ...FUNCTION_KEYS,
   'batchSize',
@@ -72,6 +75,25 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
     return {
       memorySize: int(f.memorySize, `props.${key}.memorySize`, 128, 10_240, d.memorySize),
       timeout: seconds(f.timeout, `props.${key}.timeout`, 1, 900, d.timeout),
+    };
+  };
+
+  const sweeper = () => {
+    const f = objectOf(p.sweeper, 'props.sweeper', SWEEPER_KEYS, problems);
+    const d = FANFOLD_DEFAULTS.sweeper;
+    const minutes = (v: unknown, name: string, min: number, max: number, fallback: Duration) => {
+      const m = seconds(v, name, min * 60, max * 60, fallback);
+      if (m.toSeconds() % 60 !== 0) {
+        problems.push(`Expected ${name} to be a whole number of minutes, got ${m.toHumanString()}`);
+        return fallback;
+      }
+      return m;
+    };
+    return {
+      memorySize: int(f.memorySize, 'props.sweeper.memorySize', 128, 10_240, d.memorySize),
+      timeout: seconds(f.timeout, 'props.sweeper.timeout', 1, 900, d.timeout),
+      staleAfter: minutes(f.staleAfter, 'props.sweeper.staleAfter', 30, 7 * 24 * 60, d.staleAfter),
+      every: minutes(f.every, 'props.sweeper.every', 1, 24 * 60, d.every),
     };
   };
 
@@ -144,6 +166,8 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
     pointInTimeRecovery: (p.pointInTimeRecovery ?? false) as boolean,
     removalPolicy: (p.removalPolicy ?? RemovalPolicy.RETAIN) as RemovalPolicy,
     logRetention: (p.logRetention ?? RetentionDays.ONE_MONTH) as RetentionDays,
+    queuePrefix: prefix(p.queuePrefix, problems),
+    sweeper: sweeper(),
     threads,
     workers: concurrency * threads,
   };
@@ -197,6 +221,15 @@ function tasksPath(v: unknown, problems: string[]): string {
     problems.push(`props.tasks: ${path} is not a JavaScript or TypeScript module`);
   }
   return path;
+}
+
+function prefix(v: unknown, problems: string[]): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(v)) {
+    problems.push(`Expected props.queuePrefix to be 1 to 40 letters, digits, - or _, got ${received(v)}`);
+    return undefined;
+  }
+  return v;
 }
 
 function pollerConfig(v: unknown, problems: string[]): ProvisionedPollerConfig | undefined {

@@ -178,8 +178,9 @@ describe('Fanfold', () => {
       const { stack, fanfold, template } = build();
       const t = template();
       const functions = t.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(3);
-      for (const fn of Object.values(functions)) {
+      expect(Object.keys(functions)).toHaveLength(4);
+      const sweeper = logicalId(stack, fanfold.sweeper);
+      for (const [id, fn] of Object.entries(functions)) {
         expect((fn as { Properties: { Environment: unknown } }).Properties.Environment).toEqual({
           Variables: {
             FANFOLD_TABLE: ref(logicalId(stack, fanfold.table)),
@@ -190,6 +191,8 @@ describe('Fanfold', () => {
             FANFOLD_MAX_RECEIVE_COUNT: '5',
             FANFOLD_LEASE_MS: '300000',
             FANFOLD_WORKERS: '100',
+            FANFOLD_QUEUE_PREFIX: 'Test_',
+            ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
             NODE_OPTIONS: '--enable-source-maps',
           },
         });
@@ -305,11 +308,22 @@ describe('Fanfold', () => {
         'sqs:ReceiveMessage',
       ];
       const send = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+      // Tasks' Queues and Pipes (test/infra/primitives.test.ts checks their resources).
+      const queues = [
+        'sqs:ChangeMessageVisibility',
+        'sqs:CreateQueue',
+        'sqs:DeleteMessage',
+        'sqs:DeleteQueue',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ];
       expect(actionsOf(statementsOf(t, role(fanfold.coordinator)))).toEqual(
         [...table, ...logs, ...payloads, ...send].sort(),
       );
       expect(actionsOf(statementsOf(t, role(fanfold.worker)))).toEqual(
-        [...table, ...logs, ...payloads, ...consume].sort(),
+        [...table, ...logs, ...payloads, ...consume, ...queues, ...payloads].sort(),
       );
       expect(actionsOf(statementsOf(t, role(fanfold.deadLetterFunction)))).toEqual(
         [...table, ...logs, ...consume].sort(),
@@ -481,7 +495,7 @@ describe('Fanfold', () => {
         Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
       };
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(3);
+      expect(functions).toHaveLength(4);
       const code = functions.map((f) => {
         const dir = join(assembly.directory, f.Metadata?.['aws:asset:path'] ?? 'missing');
         expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
@@ -497,7 +511,7 @@ describe('Fanfold', () => {
         expect(c).not.toMatch(/from "@aws-sdk\//);
         expect(c).not.toMatch(/from "esbuild"|import\("esbuild"\)/);
       }
-      // The coordinator and the worker carry the tasks; the dead-letter function has no need of them.
+      // The coordinator and the worker carry the tasks; the dead-letter function and the sweeper have no need of them.
       expect(code.filter((c) => c.includes('fanfoldInfraProbe'))).toHaveLength(2);
     });
   });

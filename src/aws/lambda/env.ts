@@ -23,6 +23,10 @@ export const ENV = {
   leaseMs: 'FANFOLD_LEASE_MS',
   /** Parallel workers the stack runs (ESM maximum concurrency × threads), for default chunk sizes. */
   workers: 'FANFOLD_WORKERS',
+  /** Name prefix of the SQS queues of `Queue` and `Pipe` (the functions' IAM allows only these). */
+  queuePrefix: 'FANFOLD_QUEUE_PREFIX',
+  /** The sweeper's threshold, ms: a queue whose creator has not renewed it for this long is deleted. */
+  queueStaleMs: 'FANFOLD_QUEUE_STALE_MS',
 } as const;
 
 /** The variables, read. */
@@ -35,6 +39,8 @@ export interface FanfoldEnv {
   readonly maxReceiveCount: number;
   readonly leaseMs: number;
   readonly workers: number;
+  /** The queue prefix, when set (the stack sets it; environments made before it may not). */
+  readonly queuePrefix: string | undefined;
 }
 
 /** Reads and checks every variable; throws one error naming all that are missing or malformed. */
@@ -64,10 +70,20 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
     maxReceiveCount: int('maxReceiveCount', 1, 1000),
     leaseMs: int('leaseMs', 1000, 3_600_000),
     workers: int('workers', 1, 1_000_000),
+    queuePrefix: optionalPrefix(env, problems),
   };
   if (problems.length > 0)
     throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);
   return out;
+}
+
+/** `FANFOLD_QUEUE_PREFIX`: undefined when unset, else 1 to 40 letters, digits, - or _. */
+function optionalPrefix(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  const v = env[ENV.queuePrefix];
+  if (v === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(v))
+    problems.push(`${ENV.queuePrefix} must be 1 to 40 letters, digits, - or _, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** Threads for a Lambda of `memoryMb`: one per 1,769 MB of memory (a vCPU's credit), 1 to 6. */
