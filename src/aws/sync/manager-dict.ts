@@ -6,14 +6,12 @@
  * strongly consistent Query (paginated); `update` and `clear` are batched and atomic per key only,
  * not as a whole. Keys come back in DynamoDB's key order (UTF-8 bytes), not in insertion order.
  */
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { DictProxy } from '../../api/managers.js';
-import { InvalidArgumentError } from '../../errors.js';
-import { checkDelta, checkEntries, checkKey, rejecting } from '../../local/sync/manager-args.js';
-import { received } from '../../validate.js';
-import { sdk } from './env.js';
+import { checkDelta, checkEntries, rejecting } from '../../local/sync/manager-args.js';
 import { isConditionFailure } from './items.js';
+import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
 import {
   awaitItem,
   batchWrite,
@@ -22,7 +20,6 @@ import {
   DICT_INLINE_BYTES,
   dropBlobs,
   type Item,
-  jitter,
   loaded,
   type ManagerScope,
   objectPk,
@@ -32,30 +29,6 @@ import {
   stored,
   ttlAttribute,
 } from './manager-items.js';
-
-function entryValue(item: Item): AttributeValue | undefined {
-  if (item.n) return item.n;
-  if (item.b) return item.b;
-  return item.r;
-}
-
-/** The item attributes of a stored value: `n`, `b` or `r`. */
-function valueAttrs(a: AttributeValue): Item {
-  if (a.N !== undefined) return { n: a };
-  if (a.B !== undefined) return { b: a };
-  return { r: a };
-}
-
-/** A key as a sort key (DynamoDB allows 1024 bytes). */
-function checkDictKey(key: unknown): string {
-  const k = checkKey(key);
-  if (Buffer.byteLength(k) > 1022) {
-    throw new InvalidArgumentError(
-      `Expected key to be at most 1022 bytes in UTF-8, got ${Buffer.byteLength(k)} bytes`,
-    );
-  }
-  return k;
-}
 
 /** A dict of an AWS manager. */
 export class AwsDictProxy<V = unknown> implements DictProxy<V> {
@@ -117,16 +90,6 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
     return { pk: this.#pk, sk: { S: `K#${key}` } };
   }
 
-  /** The SDK module, the client and the table. */
-  async #client(): Promise<{
-    m: typeof import('@aws-sdk/client-dynamodb');
-    dynamo: DynamoDBClient;
-    table: string;
-  }> {
-    const [m, { dynamo }] = await Promise.all([sdk.dynamo(), this.#scope.env.clients()]);
-    return { m, dynamo, table: this.#scope.env.table };
-  }
-
   get(key: string): Promise<V | undefined> {
     return this.#op(
       () => checkDictKey(key),
@@ -135,7 +98,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
           m: { GetItemCommand },
           dynamo,
           table,
-        } = await this.#client();
+        } = await client(this.#scope);
         const out = await dynamo.send(
           new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
         );
@@ -158,7 +121,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
           m: { PutItemCommand },
           dynamo,
           table,
-        } = await this.#client();
+        } = await client(this.#scope);
         const out = await dynamo.send(
           new PutItemCommand({
             TableName: table,
@@ -177,7 +140,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
       m: { DeleteItemCommand },
       dynamo,
       table,
-    } = await this.#client();
+    } = await client(this.#scope);
     const out = await dynamo.send(
       new DeleteItemCommand({ TableName: table, Key: this.#key(key), ReturnValues: 'ALL_OLD' }),
     );
@@ -203,7 +166,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
           m: { GetItemCommand },
           dynamo,
           table,
-        } = await this.#client();
+        } = await client(this.#scope);
         const out = await dynamo.send(
           new GetItemCommand({
             TableName: table,
@@ -245,7 +208,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
           m: { PutItemCommand, GetItemCommand },
           dynamo,
           table,
-        } = await this.#client();
+        } = await client(this.#scope);
         for (;;) {
           try {
             await dynamo.send(
@@ -284,86 +247,8 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
         checkDictKey(key);
         checkDelta(delta);
       },
-      async () => {
-        const {
-          m: { UpdateItemCommand },
-          dynamo,
-          table,
-        } = await this.#client();
-        const [ttlName, ttlValue] = Object.entries(ttlAttribute())[0] as [string, AttributeValue];
-        try {
-          // One ADD: atomic, and a missing key counts as 0. The condition refuses a key whose value is not
-          // a number attribute (bytes or a blob), which ADD would otherwise sit beside.
-          const out = await dynamo.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: this.#key(key),
-              UpdateExpression: 'SET #ttl = :ttl ADD #n :d',
-              ConditionExpression: 'attribute_not_exists(#b) AND attribute_not_exists(#r)',
-              ExpressionAttributeNames: { '#ttl': ttlName, '#n': 'n', '#b': 'b', '#r': 'r' },
-              ExpressionAttributeValues: { ':ttl': ttlValue, ':d': { N: String(delta) } },
-              ReturnValues: 'UPDATED_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
-          return Number(out.Attributes?.n?.N);
-        } catch (e) {
-          if (!isConditionFailure(e)) throw e;
-          return this.#incrementSerialised(key, delta);
-        }
-      },
+      () => incrementEntry(this.#scope, this.#key(key), key, delta),
     );
-  }
-
-  /**
-   * `increment` of a key whose value is stored serialised: a number DynamoDB cannot hold (NaN,
-   * ±Infinity, -0, 1e21…) is read and written back conditioned on the bytes read, until no other
-   * write came between; any other value is refused.
-   */
-  async #incrementSerialised(key: string, delta: number): Promise<number> {
-    const {
-      m: { GetItemCommand, PutItemCommand },
-      dynamo,
-      table,
-    } = await this.#client();
-    for (let attempt = 1; ; attempt++) {
-      const { Item: item } = await dynamo.send(
-        new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
-      );
-      const a = item && entryValue(item);
-      const old = a ? await loaded(this.#scope, a) : 0;
-      if (typeof old !== 'number') {
-        throw new InvalidArgumentError(
-          `Cannot increment key ${JSON.stringify(key)}: it holds ${received(old)}`,
-        );
-      }
-      const next = old + delta;
-      const s = serialised(next, 'The incremented value', true);
-      const attr = !a ? undefined : a.N !== undefined ? 'n' : a.B !== undefined ? 'b' : 'r';
-      try {
-        await dynamo.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: {
-              ...this.#key(key),
-              ...valueAttrs(await stored(this.#scope, s, DICT_INLINE_BYTES)),
-              ...ttlAttribute(),
-            },
-            ...(a && attr
-              ? {
-                  ConditionExpression: '#v = :old',
-                  ExpressionAttributeNames: { '#v': attr },
-                  ExpressionAttributeValues: { ':old': a },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          }),
-        );
-        return next;
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        await jitter(this.#scope, attempt);
-      }
-    }
   }
 
   update(entries: Readonly<Record<string, V>>): Promise<void> {
