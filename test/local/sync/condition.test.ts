@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SHARE } from '../../../src/api/handles.js';
 import { ErrorCodes, InvalidArgumentError, NotOwnerError, ProtocolError } from '../../../src/errors.js';
+import { arena } from '../../../src/local/sync/arena.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();
@@ -54,6 +55,23 @@ describe('Condition', () => {
       await c.acquire();
       await expect(party([c]).call(0, 'notify')).rejects.toMatchObject({ code: ErrorCodes.NOT_OWNER });
       await expect(c.notify(-1)).rejects.toThrow(InvalidArgumentError);
+    });
+
+    it('leaves no waiter and no signal behind after many waits racing their timeouts against notifies', async () => {
+      const c = mp.Condition();
+      const loops = [0, 1, 2].map(() => party([c]).run({ op: 'waitLoop', t: 0, n: 300, timeoutMs: 1 }));
+      let finished = false;
+      const all = Promise.all(loops).finally(() => {
+        finished = true;
+      });
+      for (let i = 0; !finished; i++) {
+        await c.withLock(() => c.notify(1 + (i % 3)));
+        await new Promise((r) => setImmediate(r)); // let the threads' replies in
+      }
+      const notified = (await all) as number[];
+      expect(notified.reduce((a, b) => a + b)).toBeGreaterThan(0);
+      const [state] = arena().i32(c[SHARE]().data.at as number, 2);
+      expect(state).toBe(0); // waiters = 0 and signals = 0
     });
   });
 
