@@ -11,14 +11,13 @@
  * its sends throw {@link ClosedError} (CPython `BrokenPipeError`). Every handle of an end (the
  * original and those revived in other threads) is the same end: closing one closes them all.
  */
-import v8 from 'node:v8';
 import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
 import { received } from '../../validate.js';
-import { encode } from './queue-core.js';
 import { READER_CLOSED, RING_BYTES, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
+import { decode, encode } from './ring-codec.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
 import { checkTimeout, deadlineOf } from './ring-waits.js';
 
@@ -30,10 +29,6 @@ const PIPE_TAG = 4;
  * message to be written (the pipe's back-pressure, as a CPython send blocks on a full OS pipe).
  */
 export const SEND_BACKLOG_BYTES = 16 * RING_BYTES;
-
-function decode(bytes: Uint8Array): unknown {
-  return v8.deserialize(bytes);
-}
 
 /**
  * One end of a pipe.

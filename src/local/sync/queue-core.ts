@@ -9,7 +9,6 @@
  * - `UNFINISHED` counts items put and not yet reported done (`JoinableQueue`).
  * - `MAXSIZE` is kept in shared memory so that a revived handle can be checked against it.
  */
-import v8 from 'node:v8';
 import {
   ClosedError,
   Empty,
@@ -20,6 +19,7 @@ import {
 } from '../../errors.js';
 import { received } from '../../validate.js';
 import { Ring, TIMED_OUT, USER_WORD } from './ring.js';
+import { decode } from './ring-codec.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
 import { deadlineOf, remaining, waitWord } from './ring-waits.js';
 
@@ -39,19 +39,6 @@ export type QueueKind = keyof typeof QUEUE_TAGS;
 export interface QueueData {
   readonly at: number;
   readonly maxsize: number;
-}
-
-/** Serialises an item, or throws {@link NotSerializableError} (before any effect on the queue). */
-export function encode(item: unknown, what: string): Uint8Array {
-  try {
-    return v8.serialize(item);
-  } catch (e) {
-    throw new NotSerializableError(what, undefined, e);
-  }
-}
-
-function decode(bytes: Uint8Array): unknown {
-  return v8.deserialize(bytes);
 }
 
 /** One handle's view of a queue: its ring, its feeder in this thread, and whether it was closed. */
@@ -117,10 +104,21 @@ export class QueueCore {
     if (this.#closed) throw new ClosedError(`The ${this.kind} is closed`);
   }
 
-  /** Puts a serialised item; waits for a slot until `deadline` (then {@link Full}). */
-  async put(bytes: Uint8Array, deadline: number, joinable: boolean): Promise<void> {
+  /**
+   * Puts an encoded item (a view of the codec's reused buffer: used before any await, or copied);
+   * waits for a slot until `deadline` (then {@link Full}). Resolves once the item is counted.
+   */
+  put(bytes: Uint8Array, deadline: number, joinable: boolean): Promise<void> | undefined {
     this.#checkOpen();
-    if (!this.#takeSlot()) await this.#waitSlot(deadline);
+    if (this.#takeSlot()) {
+      this.#enqueue(bytes, joinable);
+      return undefined;
+    }
+    const copy = new Uint8Array(bytes);
+    return this.#waitSlot(deadline).then(() => this.#enqueue(copy, joinable));
+  }
+
+  #enqueue(bytes: Uint8Array, joinable: boolean): void {
     if (joinable) Atomics.add(this.#w, UNFINISHED, 1);
     // Not awaited: the item is counted and will reach the ring in order (CPython's feeder).
     this.#feeder.send(bytes)?.catch(() => {});

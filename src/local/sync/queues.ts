@@ -9,7 +9,8 @@
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { BlockOptions, JoinableQueue, Queue, SimpleQueue } from '../../api/queues.js';
-import { encode, QueueCore, type QueueKind } from './queue-core.js';
+import { QueueCore, type QueueKind } from './queue-core.js';
+import { encode } from './ring-codec.js';
 import { blockDeadline, checkTimeout, deadlineOf } from './ring-waits.js';
 
 function handle(kind: QueueKind, core: QueueCore): SyncHandle {

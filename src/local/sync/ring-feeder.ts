@@ -36,28 +36,38 @@ export class Feeder {
    * (at once on the fast path). A put need not await it; a pipe's send does.
    */
   send(bytes: Uint8Array): Promise<void> | undefined {
-    if (this.#pending.length === 0 && this.#ring.tryWrite(bytes)) return undefined;
+    if (!this.#running && this.#ring.tryWrite(bytes)) return undefined;
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ bytes, resolve, reject });
+      // A copy: `bytes` may be the codec's reused buffer.
+      this.#pending.push({ bytes: new Uint8Array(bytes), resolve, reject });
       this.#bytes += bytes.length;
-      if (!this.#running) void this.#drain();
+      if (!this.#running) {
+        this.#running = true;
+        void this.#drain();
+      }
     });
   }
 
   async #drain(): Promise<void> {
-    this.#running = true;
     hold();
     try {
-      for (let next = this.#pending[0]; next !== undefined; next = this.#pending[0]) {
+      // Taken from the front by index (shift() is O(n): a backlog of many items would be O(n²)).
+      let i = 0;
+      for (let next = this.#pending[i]; next !== undefined; next = this.#pending[i]) {
         try {
           await this.#ring.write(next.bytes);
           next.resolve();
         } catch (e) {
           next.reject(e);
         }
-        this.#pending.shift();
         this.#bytes -= next.bytes.length;
+        i++;
+        if (i >= 1024 && i * 2 >= this.#pending.length) {
+          this.#pending.splice(0, i);
+          i = 0;
+        }
       }
+      this.#pending.length = 0;
     } finally {
       this.#running = false;
       release();

@@ -36,8 +36,13 @@ const SPACE_SEQ = 8;
 const SPACE_WAITERS = 9;
 const MAGIC = 10;
 const TAG = 11;
+/** Free bytes the sleeping writer waits for (readers bump `SPACE_SEQ` only once that many are free). */
+const SPACE_WANT = 12;
 /** First header word a user of the ring (a queue) may use for its own state; words up to 31. */
-export const USER_WORD = 12;
+export const USER_WORD = 16;
+
+/** @internal Header word indices that tests set directly (e.g. counters just below the 2^32 wrap). */
+export const RING_WORD = { HEAD, TAIL } as const;
 
 /** Flag bits: the sending side or the receiving side of a pipe was closed. */
 export const WRITER_CLOSED = 1;
@@ -46,13 +51,16 @@ export const READER_CLOSED = 2;
 /** What `read()` resolves when its deadline passed before a message began. */
 export const TIMED_OUT: unique symbol = Symbol('timed out');
 
+/** Turns the bytes `b[start, end)` of one message into a value (`b` may be shared memory: read, never keep). */
+export type Decode<T> = (b: Buffer, start: number, end: number) => T;
+
 /** A view, in this thread, of one ring in the arena. */
 export class Ring {
   /** Byte offset of the ring's header in the arena. */
   readonly at: number;
   /** The header words (shared). */
   readonly words: Int32Array;
-  readonly #data: Uint8Array;
+  readonly #data: Buffer;
   readonly #cap: number;
   readonly #mask: number;
   readonly #lenBuf = new Uint8Array(4);
@@ -62,7 +70,7 @@ export class Ring {
     const a = arena();
     this.at = at;
     this.words = a.i32(at, RING_HEADER_BYTES / 4);
-    this.#data = a.u8(at + RING_HEADER_BYTES, cap);
+    this.#data = Buffer.from(a.sab, at + RING_HEADER_BYTES, cap);
     this.#cap = cap;
     this.#mask = cap - 1;
   }
@@ -148,8 +156,12 @@ export class Ring {
         if (this.flags() & READER_CLOSED) throw new ClosedError('The receiving end of the pipe is closed');
         const tail = Atomics.load(w, TAIL);
         const free = this.#cap - ((tail - Atomics.load(w, HEAD)) >>> 0);
-        if (free === 0) {
-          const ready = () => this.available() < this.#cap || (this.flags() & READER_CLOSED) !== 0;
+        // Wait for a quarter of the ring (or the rest of the message) rather than for one byte, so
+        // that a slow reader wakes its writer once per many messages, not once per message.
+        const want = Math.min(need - done, this.#cap >>> 2);
+        if (free < want) {
+          Atomics.store(w, SPACE_WANT, want);
+          const ready = () => this.#cap - this.available() >= want || (this.flags() & READER_CLOSED) !== 0;
           await this.#sleep(SPACE_SEQ, SPACE_WAITERS, ready, Number.POSITIVE_INFINITY);
           continue;
         }
@@ -180,7 +192,7 @@ export class Ring {
    * Throws {@link ClosedError} when the writing side closed and nothing is left. Once a message has
    * begun it is read to its end whatever the deadline: its writer is streaming it.
    */
-  async read<T>(decode: (bytes: Uint8Array) => T, deadline: number): Promise<T | typeof TIMED_OUT> {
+  async read<T>(decode: Decode<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
     const w = this.words;
     if (!(await lock(w, R_LOCK, deadline))) return TIMED_OUT;
     try {
@@ -203,7 +215,7 @@ export class Ring {
   }
 
   /** Reads one whole message now if the read mutex is free and it is all there; `TIMED_OUT` otherwise. */
-  tryRead<T>(decode: (bytes: Uint8Array) => T): T | typeof TIMED_OUT {
+  tryRead<T>(decode: Decode<T>): T | typeof TIMED_OUT {
     const w = this.words;
     if (!tryLock(w, R_LOCK)) return TIMED_OUT;
     try {
@@ -234,13 +246,13 @@ export class Ring {
     return this.available() > 0 || (this.flags() & WRITER_CLOSED) !== 0;
   }
 
-  async #readLocked<T>(decode: (bytes: Uint8Array) => T): Promise<T> {
+  async #readLocked<T>(decode: Decode<T>): Promise<T> {
     const w = this.words;
     const head = Atomics.load(w, HEAD);
     const len = this.#length(head);
     if (this.available() - 4 >= len) return this.#take(head, len, decode);
     // Stream: consume the length, then copy segments out as the writer publishes them.
-    const out = new Uint8Array(len);
+    const out = Buffer.allocUnsafe(len);
     let got = 0;
     let pos = (head + 4) | 0;
     this.#consume(pos);
@@ -258,20 +270,17 @@ export class Ring {
       pos = (pos + n) | 0;
       this.#consume(pos);
     }
-    return decodeSafely(decode, out);
+    return decodeSafely(decode, out, 0, len);
   }
 
   /** Decodes a whole message in place (copying only if it wraps), then frees its bytes. */
-  #take<T>(head: number, len: number, decode: (bytes: Uint8Array) => T): T {
+  #take<T>(head: number, len: number, decode: Decode<T>): T {
     const start = (head + 4) & this.#mask;
-    let bytes: Uint8Array;
-    if (start + len <= this.#cap) bytes = this.#data.subarray(start, start + len);
-    else {
-      bytes = new Uint8Array(len);
-      this.#copyOut(head + 4, bytes, 0, len);
-    }
     try {
-      return decodeSafely(decode, bytes);
+      if (start + len <= this.#cap) return decodeSafely(decode, this.#data, start, start + len);
+      const copy = Buffer.allocUnsafe(len);
+      this.#copyOut(head + 4, copy, 0, len);
+      return decodeSafely(decode, copy, 0, len);
     } finally {
       // Freed after decoding: until HEAD moves, no writer may overwrite these bytes.
       this.#consume((head + 4 + len) | 0);
@@ -279,13 +288,20 @@ export class Ring {
   }
 
   #length(head: number): number {
+    const at = head & this.#mask;
+    if (at + 4 <= this.#cap) return this.#data.readUInt32LE(at);
     this.#copyOut(head, this.#lenBuf, 0, 4);
     return this.#lenView.getUint32(0, true);
   }
 
   #consume(head: number): void {
-    Atomics.store(this.words, HEAD, head);
-    if (Atomics.load(this.words, SPACE_WAITERS) > 0) this.#bump(SPACE_SEQ);
+    const w = this.words;
+    Atomics.store(w, HEAD, head);
+    // Only the write-mutex holder sleeps for space, and SPACE_WANT is its wish (set before it counts
+    // itself as a sleeper, so a reader that sees the count sees the wish).
+    if (Atomics.load(w, SPACE_WAITERS) > 0 && this.#cap - this.available() >= Atomics.load(w, SPACE_WANT)) {
+      this.#bump(SPACE_SEQ);
+    }
   }
 
   #bump(seq: number): void {
@@ -325,9 +341,9 @@ export class Ring {
   }
 }
 
-function decodeSafely<T>(decode: (bytes: Uint8Array) => T, bytes: Uint8Array): T {
+function decodeSafely<T>(decode: Decode<T>, b: Buffer, start: number, end: number): T {
   try {
-    return decode(bytes);
+    return decode(b, start, end);
   } catch (e) {
     throw new ProtocolError(`A message in a local queue or pipe could not be decoded: ${String(e)}`);
   }
