@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
-import { ClosedError, NotSerializableError, PayloadTooLargeError } from '../../errors.js';
+import { ClosedError, NotSerializableError } from '../../errors.js';
 import { backoff, chunksOf } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
@@ -201,13 +201,13 @@ export async function batchWrite(scope: ManagerScope, requests: readonly WriteRe
   }
 }
 
-/** Maps DynamoDB's refusal of an oversized item to `PayloadTooLargeError`; rethrows anything else. */
-export function oversized(e: unknown, what: string, bytes: number): never {
-  if (e instanceof Error && e.name === 'ValidationException' && /size/i.test(e.message)) {
-    throw new PayloadTooLargeError(what, bytes, 400 * 1024);
-  }
-  throw e;
+/** Whether `e` is DynamoDB refusing an item over its 400 KB limit. */
+export function isOversized(e: unknown): boolean {
+  return e instanceof Error && e.name === 'ValidationException' && /size/i.test(e.message);
 }
+
+/** DynamoDB's item limit. */
+export const ITEM_LIMIT_BYTES = 400 * 1024;
 
 /** How long a revived proxy waits for its object's initial values to appear before taking the creator for gone. */
 export const INIT_WAIT_MS = 30_000;

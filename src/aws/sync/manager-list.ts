@@ -10,7 +10,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { ListProxy } from '../../api/managers.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
 import { checkIndex, checkValues, rejecting } from '../../local/sync/manager-args.js';
 import { position } from '../../local/sync/manager-ops.js';
 import { sdk } from './env.js';
@@ -20,13 +20,14 @@ import {
   blobOf,
   checkOpen,
   dropBlobs,
+  ITEM_LIMIT_BYTES,
   type Item,
+  isOversized,
   jitter,
   LIST_INLINE_BYTES,
   loaded,
   type ManagerScope,
   objectPk,
-  oversized,
   type Serialised,
   serialised,
   stored,
@@ -110,7 +111,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
     values: Item,
     condition?: string,
     returnOld = false,
-    bytes = 0,
+    bytes: number | (() => Promise<number>) = 0,
   ): Promise<Item | undefined> {
     const { UpdateItemCommand } = await sdk.dynamo();
     const { dynamo } = await this.#scope.env.clients();
@@ -129,8 +130,9 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
       );
       return out.Attributes;
     } catch (e) {
-      if (isConditionFailure(e)) throw e;
-      return oversized(e, 'The list item', bytes);
+      if (isConditionFailure(e) || !isOversized(e)) throw e;
+      const size = typeof bytes === 'number' ? bytes : await bytes();
+      throw new PayloadTooLargeError('The list item', size, ITEM_LIMIT_BYTES);
     }
   }
 
@@ -139,13 +141,18 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
     const expr = atFront
       ? 'list_append(:vs, if_not_exists(#l, :empty))'
       : 'list_append(if_not_exists(#l, :empty), :vs)';
+    // Only a refused append pays a read: to tell the size the list would have had.
+    const size = async () => bytesOf((await this.#read()).items) + bytesOf(elements);
     await this.#update(
       `#l = ${expr}`,
       { ':vs': { L: elements }, ':empty': { L: [] } },
       undefined,
       false,
-      bytesOf(elements),
-    );
+      size,
+    ).catch(async (e) => {
+      await dropBlobs(this.#scope, elements.map(blobOf));
+      throw e;
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
@@ -15,6 +15,7 @@ import {
   ErrorCodes,
   InvalidArgumentError,
   NotSerializableError,
+  PayloadTooLargeError,
   ProtocolError,
 } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
@@ -211,6 +212,16 @@ describe('Manager (aws)', () => {
       expect(await l.length()).toBe(0);
     });
 
+    it('an append past the item limit throws PayloadTooLargeError and leaves the list as it was', async () => {
+      const l = make().list<Uint8Array>();
+      const element = new Uint8Array(15 * 1024);
+      await l.extend(Array.from({ length: 25 }, () => element));
+      await expect(l.extend(Array.from({ length: 5 }, () => element))).rejects.toBeInstanceOf(
+        PayloadTooLargeError,
+      );
+      expect(await l.length()).toBe(25);
+    });
+
     it('a 1 MB element goes through the bucket', async () => {
       const l = make().list<Uint8Array>();
       const big = new Uint8Array(1024 * 1024).fill(7);
@@ -241,6 +252,18 @@ describe('Manager (aws)', () => {
         );
         expect(out.Count).toBe(0);
       }
+      const blobs = await s3.send(new ListObjectsV2Command({ Bucket: env.bucket, Prefix: `sync/${id}/` }));
+      expect(blobs.KeyCount ?? 0).toBe(0);
+    });
+
+    it('deletes a blob whose item was never written (a crash between the two)', async () => {
+      const m = make();
+      const d = m.dict();
+      const id = (d[SHARE]().data as { id: string }).id;
+      const { s3 } = cloud.clients();
+      const env = cloud.env();
+      await s3.send(new PutObjectCommand({ Bucket: env.bucket, Key: `sync/${id}/orphan`, Body: 'x' }));
+      await m.shutdown();
       const blobs = await s3.send(new ListObjectsV2Command({ Bucket: env.bucket, Prefix: `sync/${id}/` }));
       expect(blobs.KeyCount ?? 0).toBe(0);
     });

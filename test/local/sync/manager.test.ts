@@ -276,6 +276,14 @@ describe('Manager', () => {
       expect(await next(thread({ job: 'get' }, d[SHARE]()))).toEqual({ value: 'v' });
     });
 
+    it('an idle proxy does not keep its thread alive', async () => {
+      const d = manager().dict({ k: 'v' });
+      const w = thread({ job: 'get' }, d[SHARE]());
+      await next(w);
+      const [code] = await once(w, 'exit');
+      expect(code).toBe(0);
+    });
+
     it.each([
       ['a bad channel', { channel: 'x' }, ProtocolError],
       ['a state word outside the arena', { state: 3 }, InvalidArgumentError],
