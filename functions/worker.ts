@@ -8,9 +8,10 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import tasks from '@fanfold/tasks';
+import { serveWorkerTasks } from '../src/aws/lambda/thread-sync.js';
 import { createWorkerHandler } from '../src/aws/lambda/worker.js';
-import { serveTasks } from '../src/local/thread-main.js';
 
-if (!isMainThread) serveTasks(tasks);
+// Threads revive primitives' handles on the function's own table, bucket and queues.
+if (!isMainThread) serveWorkerTasks(tasks);
 
 export const handler = createWorkerHandler({ script: import.meta.url });

@@ -5,15 +5,18 @@
 import { availableParallelism } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { threadInfo } from '../local/thread-port.js';
+import { PROCESS_IDENT } from './handles.js';
 
 /** What `currentProcess()` describes. */
 export interface ProcessInfo {
-  /** `MainProcess` on the caller; `fanfold-worker-N` in a pool's worker thread. */
+  /** `MainProcess` on the caller; `fanfold-worker-N` in a pool's worker thread; the process name in a `Process`. */
   readonly name: string;
   /** The OS process id. */
   readonly pid: number;
   /** The worker thread's id (0 on the main thread). */
   readonly threadId: number;
+  /** This thread's identity as a lock owner, unique across machines (what `RLock.owner` reports). */
+  readonly ident: string;
 }
 
 /**
@@ -37,5 +40,5 @@ export function cpuCount(): number {
  * ```
  */
 export function currentProcess(): ProcessInfo {
-  return { name: threadInfo()?.name ?? 'MainProcess', pid: process.pid, threadId };
+  return { name: threadInfo()?.name ?? 'MainProcess', pid: process.pid, threadId, ident: PROCESS_IDENT };
 }

@@ -174,12 +174,6 @@ export const STACK_OUTPUTS = {
   queuePrefix: 'FanfoldQueuePrefix',
 } as const;
 
-/**
- * The queue name prefix used when neither `resources.queuePrefix` nor the stack's
- * `FanfoldQueuePrefix` output (nor, in a function, `FANFOLD_QUEUE_PREFIX`) names one.
- */
-export const DEFAULT_QUEUE_PREFIX = 'fanfold-';
-
 /** The resources of a deployed stack. */
 export interface StackResources {
   readonly coordinator: string;

@@ -13,8 +13,11 @@ import type { Settings } from './context.js';
 import type { StackResources } from './invoke.js';
 import type { AwsSyncClients, AwsSyncEnv } from './sync/env.js';
 
-/** The queue prefix when nothing names one (mirrors `DEFAULT_QUEUE_PREFIX` in invoke.ts, kept SDK-free here). */
-const DEFAULT_QUEUE_PREFIX = 'fanfold-';
+/**
+ * The queue name prefix used when neither `resources.queuePrefix` nor the stack's
+ * `FanfoldQueuePrefix` output (nor, in a function, `FANFOLD_QUEUE_PREFIX`) names one.
+ */
+export const DEFAULT_QUEUE_PREFIX = 'fanfold-';
 /** A held lock's lease (AwsSyncEnv's documented default). */
 const LEASE_MS = 30_000;
 /** Polling waits of the primitives (AwsSyncEnv's documented default). */

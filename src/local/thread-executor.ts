@@ -8,14 +8,30 @@ import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
 import type { ThreadJob } from './thread-main.js';
 import type { ThreadPool } from './thread-pool.js';
 
+/** Options of {@link ThreadExecutor}. */
+export interface ThreadExecutorOptions {
+  /** Whether small chunks may share a thread round trip. */
+  readonly batching: boolean;
+  /**
+   * Makes the one-thread pool a `Process` chunk runs on, its thread named as the process. Such a
+   * chunk never waits behind others in the shared pool, so two processes that wait on each other
+   * in one container cannot deadlock. @default undefined (process chunks run on the shared pool)
+   */
+  readonly processThreads?: (name: string) => ThreadPool;
+}
+
 /** Runs chunks on worker threads. */
 export class ThreadExecutor implements ChunkExecutor {
   readonly #pool: ThreadPool;
   readonly batching: boolean;
+  readonly #processThreads: ((name: string) => ThreadPool) | undefined;
+  /** The dedicated pools of running process chunks, by job id (cancelJob ends them). */
+  readonly #dedicated = new Map<string, ThreadPool>();
 
-  constructor(pool: ThreadPool, options: { readonly batching: boolean }) {
+  constructor(pool: ThreadPool, options: ThreadExecutorOptions) {
     this.#pool = pool;
     this.batching = options.batching;
+    this.#processThreads = options.processThreads;
   }
 
   get parallelism(): number {
@@ -27,6 +43,9 @@ export class ThreadExecutor implements ChunkExecutor {
     options: { readonly exclusive?: boolean } = {},
   ): Promise<ChunkOutcome[]> {
     const job: ThreadJob = { op: 'run', chunks };
+    const process = chunks[0]?.process;
+    if (process !== undefined && this.#processThreads)
+      return this.#runProcess(job, chunks[0]!.jobId, process);
     // Inputs are copied by structured clone, not transferred: their bytes may be views of the
     // queue's stored copy, which a redelivery needs intact.
     return this.#pool.run<ChunkOutcome[]>(job, {
@@ -47,5 +66,19 @@ export class ThreadExecutor implements ChunkExecutor {
 
   cancelJob(jobId: string): void {
     this.#pool.cancel(jobId);
+    // Rejects the run with JobCancelledError (the host acknowledges it); the pool then ends.
+    this.#dedicated.get(jobId)?.cancel(jobId);
+  }
+
+  async #runProcess(job: ThreadJob, jobId: string, name: string): Promise<ChunkOutcome[]> {
+    const threads = this.#processThreads!(name);
+    this.#dedicated.set(jobId, threads);
+    try {
+      await threads.ready();
+      return await threads.run<ChunkOutcome[]>(job, { tag: jobId });
+    } finally {
+      this.#dedicated.delete(jobId);
+      await threads.destroy().catch(() => {});
+    }
   }
 }

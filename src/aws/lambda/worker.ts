@@ -15,6 +15,7 @@ import { ThreadPool } from '../../local/thread-pool.js';
 import type { Backend, Delivery } from '../../ports.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
+import { threadSync } from './thread-sync.js';
 
 /** Options of {@link createWorkerHandler}. */
 export interface WorkerHandlerOptions extends ContainerOptions {
@@ -63,7 +64,9 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
 
   const start = async (): Promise<Container> => {
     const { env, backend } = containerBackend(options);
-    const threads = new ThreadPool({ size: env.threads, script: options.script });
+    // Every thread revives primitives' handles on the function's resources (see thread-sync.ts).
+    const data = { sync: threadSync(env, options.env ?? process.env) };
+    const threads = new ThreadPool({ size: env.threads, script: options.script, data });
     try {
       await threads.ready();
     } catch (e) {
@@ -73,7 +76,12 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
     const batch = new EsmBatchQueue(backend.queue);
     const host = new Host({
       backend: { ...backend, queue: batch },
-      executor: new ThreadExecutor(threads, { batching: true }),
+      executor: new ThreadExecutor(threads, {
+        batching: true,
+        // A Process's chunk gets a thread of its own, named as the process (destroyed after it).
+        processThreads: (name) =>
+          new ThreadPool({ size: 1, script: options.script, data, name, numbered: false }),
+      }),
       // Only the host's own receive loop uses it; the ESM sets visibility for its batches.
       visibilityMs: env.leaseMs,
       leaseMs: env.leaseMs,
