@@ -18,9 +18,15 @@ interface Pending {
 /** One ring's messages waiting in this thread. */
 export class Feeder {
   readonly #ring: Ring;
-  readonly #pending: Pending[] = [];
-  #running = false;
+  /** Waiting messages from index `#i` on (taken by index: shift() would make a long backlog O(n²)). */
+  readonly #pending: (Pending | undefined)[] = [];
+  #i = 0;
+  /** Whether this feeder holds the ring's write mutex (for the front message). */
+  #locked = false;
+  /** Bytes of the front message's frame already written. */
+  #done = 0;
   #bytes = 0;
+  #running = false;
 
   constructor(ring: Ring) {
     this.#ring = ring;
@@ -33,7 +39,7 @@ export class Feeder {
 
   /**
    * Writes `bytes` after every message this thread gave before; resolves once it is in the ring
-   * (at once on the fast path). A put need not await it; a pipe's send does.
+   * (`undefined`: it is already). A put need not await it; a pipe's send may.
    */
   send(bytes: Uint8Array): Promise<void> | undefined {
     if (!this.#running && this.#ring.tryWrite(bytes)) return undefined;
@@ -44,30 +50,56 @@ export class Feeder {
       if (!this.#running) {
         this.#running = true;
         void this.#drain();
+      } else {
+        // A producer that puts in a loop of resolved promises never lets the event loop run the
+        // drain's wake-up; so each send also moves the backlog on as far as the ring has room.
+        this.#pump();
       }
     });
+  }
+
+  /** Writes what fits now, without waiting; returns with the front message not (wholly) written. */
+  #pump(): void {
+    const ring = this.#ring;
+    for (let front = this.#pending[this.#i]; front !== undefined; front = this.#pending[this.#i]) {
+      if (!this.#locked) {
+        if (!ring.tryLockWriter()) return;
+        this.#locked = true;
+        this.#done = 0;
+      }
+      let failed: { e: unknown } | undefined;
+      try {
+        this.#done = ring.writeSome(front.bytes, this.#done);
+        if (this.#done < 4 + front.bytes.length) return;
+      } catch (e) {
+        failed = { e };
+      }
+      // The mutex is held from a message's first byte to its last, so messages never interleave.
+      ring.unlockWriter();
+      this.#locked = false;
+      this.#pending[this.#i++] = undefined;
+      this.#bytes -= front.bytes.length;
+      if (this.#i >= 1024 && this.#i * 2 >= this.#pending.length) {
+        this.#pending.splice(0, this.#i);
+        this.#i = 0;
+      }
+      if (failed) front.reject(failed.e);
+      else front.resolve();
+    }
   }
 
   async #drain(): Promise<void> {
     hold();
     try {
-      // Taken from the front by index (shift() is O(n): a backlog of many items would be O(n²)).
-      let i = 0;
-      for (let next = this.#pending[i]; next !== undefined; next = this.#pending[i]) {
-        try {
-          await this.#ring.write(next.bytes);
-          next.resolve();
-        } catch (e) {
-          next.reject(e);
-        }
-        this.#bytes -= next.bytes.length;
-        i++;
-        if (i >= 1024 && i * 2 >= this.#pending.length) {
-          this.#pending.splice(0, i);
-          i = 0;
-        }
+      for (;;) {
+        this.#pump();
+        const front = this.#pending[this.#i];
+        if (front === undefined) break;
+        if (this.#locked) await this.#ring.waitSpace(4 + front.bytes.length - this.#done);
+        else await this.#ring.waitWriterFree();
       }
       this.#pending.length = 0;
+      this.#i = 0;
     } finally {
       this.#running = false;
       release();

@@ -65,6 +65,9 @@ export class Ring {
   readonly #mask: number;
   readonly #lenBuf = new Uint8Array(4);
   readonly #lenView = new DataView(this.#lenBuf.buffer);
+  /** The length bytes of the frame this thread's feeder is writing (the reader uses the others). */
+  readonly #wLenBuf = new Uint8Array(4);
+  readonly #wLenView = new DataView(this.#wLenBuf.buffer);
 
   private constructor(at: number, cap: number) {
     const a = arena();
@@ -138,52 +141,63 @@ export class Ring {
     return true;
   }
 
-  /**
-   * Writes one message, waiting for the write mutex and for space as long as it takes (a message
-   * larger than the ring streams through). Throws {@link ClosedError} if the reading side closes.
-   */
-  async write(payload: Uint8Array): Promise<void> {
-    if (this.tryWrite(payload)) return;
+  /** Takes the write mutex now if it is free (in the contended state: a feeder may sleep on it later). */
+  tryLockWriter(): boolean {
+    return Atomics.compareExchange(this.words, W_LOCK, 0, 2) === 0;
+  }
+
+  unlockWriter(): void {
+    unlock(this.words, W_LOCK);
+  }
+
+  /** Resolves once the write mutex was seen free (the caller then tries to take it). */
+  async waitWriterFree(): Promise<void> {
     const w = this.words;
-    await lock(w, W_LOCK, Number.POSITIVE_INFINITY);
-    try {
-      // Its own length bytes: a read in this thread may use the shared ones while this one sleeps.
-      const lenBuf = new Uint8Array(4);
-      new DataView(lenBuf.buffer).setUint32(0, payload.length, true);
-      const need = 4 + payload.length;
-      let done = 0;
-      while (done < need) {
-        if (this.flags() & READER_CLOSED) throw new ClosedError('The receiving end of the pipe is closed');
-        const tail = Atomics.load(w, TAIL);
-        const free = this.#cap - ((tail - Atomics.load(w, HEAD)) >>> 0);
-        // Wait for a quarter of the ring (or the rest of the message) rather than for one byte, so
-        // that a slow reader wakes its writer once per many messages, not once per message.
-        const want = Math.min(need - done, this.#cap >>> 2);
-        if (free < want) {
-          Atomics.store(w, SPACE_WANT, want);
-          const ready = () => this.#cap - this.available() >= want || (this.flags() & READER_CLOSED) !== 0;
-          await this.#sleep(SPACE_SEQ, SPACE_WAITERS, ready, Number.POSITIVE_INFINITY);
-          continue;
-        }
-        const n = Math.min(free, need - done);
-        // The frame is 4 length bytes then the payload; a segment may cover part of either.
-        let pos = tail;
-        let from = done;
-        const end = done + n;
-        if (from < 4) {
-          const k = Math.min(4, end) - from;
-          this.#copyIn(pos, lenBuf, from, k);
-          pos += k;
-          from += k;
-        }
-        if (from < end) this.#copyIn(pos, payload, from - 4, end - from);
-        Atomics.store(w, TAIL, (tail + n) | 0);
-        if (Atomics.load(w, DATA_WAITERS) > 0) this.#bump(DATA_SEQ);
-        done = end;
-      }
-    } finally {
-      unlock(w, W_LOCK);
+    // Marks the mutex contended first, so that its holder's unlock notifies.
+    if (Atomics.compareExchange(w, W_LOCK, 1, 2) === 0) return;
+    await waitWord(w, W_LOCK, 2, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * With the write mutex held: writes as much of the frame of `payload` (4 length bytes, then the
+   * payload) from frame byte `done` as fits now, and returns how far the frame is written. A frame
+   * larger than the ring is written over several calls, as the reader frees room. Throws
+   * {@link ClosedError} if the reading side closed.
+   */
+  writeSome(payload: Uint8Array, done: number): number {
+    const w = this.words;
+    if (this.flags() & READER_CLOSED) throw new ClosedError('The receiving end of the pipe is closed');
+    const need = 4 + payload.length;
+    const tail = Atomics.load(w, TAIL);
+    const n = Math.min(this.#cap - ((tail - Atomics.load(w, HEAD)) >>> 0), need - done);
+    if (n <= 0) return done;
+    let pos = tail;
+    let from = done;
+    const end = done + n;
+    if (from < 4) {
+      this.#wLenView.setUint32(0, payload.length, true);
+      const k = Math.min(4, end) - from;
+      this.#copyIn(pos, this.#wLenBuf, from, k);
+      pos += k;
+      from += k;
     }
+    if (from < end) this.#copyIn(pos, payload, from - 4, end - from);
+    Atomics.store(w, TAIL, (tail + n) | 0);
+    if (Atomics.load(w, DATA_WAITERS) > 0) this.#bump(DATA_SEQ);
+    return end;
+  }
+
+  /**
+   * Sleeps until `want` bytes are free or the reading side closed. A writer asks for a quarter of
+   * the ring (or the rest of its message) rather than a byte, so that a slow reader wakes it once
+   * per many messages, not once per message.
+   */
+  async waitSpace(want: number): Promise<void> {
+    const w = this.words;
+    const wanted = Math.min(want, this.#cap >>> 2);
+    Atomics.store(w, SPACE_WANT, wanted);
+    const ready = () => this.#cap - this.available() >= wanted || (this.flags() & READER_CLOSED) !== 0;
+    await this.#sleep(SPACE_SEQ, SPACE_WAITERS, ready, Number.POSITIVE_INFINITY);
   }
 
   /**
