@@ -1,6 +1,6 @@
 /**
  * The real `Fanfold` stack on the runner: the template `cdk synth` writes, its resources created
- * in moto, its three bundled functions behind the Invoke API and its two event source mappings
+ * in moto, its four bundled functions behind the Invoke API and its two event source mappings
  * polling; then pools of the `aws` context run jobs through the coordinator bundle, the worker
  * bundle's threads and the table, found from the stack's outputs as on AWS.
  */
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 describe('the Fanfold stack on the runner', () => {
-  it('stands up: queues with redrive, the table with TTL, three functions, two mappings polling', async () => {
+  it('stands up: queues with redrive, the table with TTL, four functions, two mappings polling', async () => {
     const { stack } = cloud;
     const sqs = createSqsClient(cloud.clientOptions);
     const dynamo = createDynamoClient(cloud.clientOptions);
@@ -59,8 +59,9 @@ describe('the Fanfold stack on the runner', () => {
       const coordinator = fn('Coordinator');
       const worker = fn('Worker');
       const deadLetter = fn('DeadLetter');
-      expect(stack.functions).toHaveLength(3);
-      for (const f of [coordinator, worker, deadLetter]) expect(f?.codeDir).toMatch(/asset\.[0-9a-f]{64}$/);
+      const sweeper = fn('Sweeper');
+      expect(stack.functions).toHaveLength(4);
+      for (const f of [coordinator, worker, deadLetter, sweeper]) expect(f?.codeDir).toMatch(/asset\.[0-9a-f]{64}$/);
       expect(coordinator?.name).toBe(stack.outputs.FanfoldCoordinatorFunction);
       expect(worker?.environment[ENV.queueUrl]).toBe(stack.outputs.FanfoldQueueUrl);
       expect(worker?.environment[ENV.table]).toBe(stack.outputs.FanfoldTable);
