@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DescribeTimeToLiveCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import tasks from '../../examples/wordfreq.tasks.js';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
@@ -61,7 +61,8 @@ describe('the Fanfold stack on the runner', () => {
       const deadLetter = fn('DeadLetter');
       const sweeper = fn('Sweeper');
       expect(stack.functions).toHaveLength(4);
-      for (const f of [coordinator, worker, deadLetter, sweeper]) expect(f?.codeDir).toMatch(/asset\.[0-9a-f]{64}$/);
+      for (const f of [coordinator, worker, deadLetter, sweeper])
+        expect(f?.codeDir).toMatch(/asset\.[0-9a-f]{64}$/);
       expect(coordinator?.name).toBe(stack.outputs.FanfoldCoordinatorFunction);
       expect(worker?.environment[ENV.queueUrl]).toBe(stack.outputs.FanfoldQueueUrl);
       expect(worker?.environment[ENV.table]).toBe(stack.outputs.FanfoldTable);
@@ -135,6 +136,43 @@ describe('the Fanfold stack on the runner', () => {
       expect(cloud.errors).toEqual([]);
     } finally {
       for (const client of Object.values(clients)) client.destroy();
+    }
+  });
+
+  it("runs the sweeper's bundle: a queue under the stack's prefix whose creator is long gone is deleted", async () => {
+    const options = { ...cloud.clientOptions, maxAttempts: 1 };
+    const sqs = createSqsClient(options);
+    const dynamo = createDynamoClient(options);
+    const lambda = new LambdaClient({ ...options, endpoint: cloud.lambdaEndpoint });
+    onTestFailed(() => console.error(logs.join('\n')));
+    try {
+      const prefix = cloud.stack.outputs.FanfoldQueuePrefix ?? '';
+      expect(prefix).toBe(`${FANFOLD_STACK}_`);
+      const id = 'f'.repeat(32);
+      const name = `${prefix}q${id}.fifo`;
+      await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: 'true' } }));
+      await dynamo.send(
+        new PutItemCommand({
+          TableName: cloud.stack.outputs.FanfoldTable,
+          Item: {
+            pk: { S: `SYNC#${id}` },
+            sk: { S: 'SYNC' },
+            lastSeen: { N: String(Date.now() - 86_400_000) },
+          },
+        }),
+      );
+      const out = await lambda.send(
+        new InvokeCommand({ FunctionName: cloud.functionName('FanfoldSweeper') }),
+      );
+      expect(out.FunctionError).toBeUndefined();
+      const report = JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString()) as {
+        deleted: unknown;
+      };
+      expect(report.deleted).toEqual([{ name, reason: 'stale' }]);
+    } finally {
+      sqs.destroy();
+      dynamo.destroy();
+      lambda.destroy();
     }
   });
 });
