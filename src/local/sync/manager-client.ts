@@ -17,7 +17,12 @@ import {
   NotSerializableError,
   ProtocolError,
 } from '../../errors.js';
-import { isClosed, type ManagerMessage, type ManagerRequest } from './manager-server.js';
+import {
+  isClosed,
+  type ManagerMessage,
+  type ManagerRequest,
+  type ManagerRequests,
+} from './manager-server.js';
 
 /** How long a request waits for its answer before the server is taken for gone. */
 export const DEFAULT_REPLY_MS = 30_000;
@@ -34,10 +39,17 @@ function replyMs(): number {
   return n;
 }
 
+/** The requests posted in one message, and the timer that bounds their wait. */
+interface Batch {
+  left: number;
+  readonly timer: NodeJS.Timeout;
+}
+
 interface Pending {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly what: string;
+  batch?: Batch;
 }
 
 /** Rebuilds an error the server sent (by code) into its class. */
@@ -61,6 +73,7 @@ export class ManagerClient {
   readonly #stateAt: number;
   readonly #channel: BroadcastChannel;
   readonly #pending = new Map<number, Pending>();
+  #outbox: ManagerRequest[] = [];
   #nextId = 0;
   #closed = false;
 
@@ -72,37 +85,69 @@ export class ManagerClient {
     this.#channel.unref();
   }
 
-  /** Sends one operation and resolves its result; rejects with `ClosedError` once the manager is shut down. */
+  /**
+   * Queues one operation, to be posted with the others this thread issues in the same turn, and
+   * resolves its result; rejects with `ClosedError` once the manager is shut down.
+   */
   call(kind: ManagerRequest['kind'], object: number, op: string, args: readonly unknown[]): Promise<unknown> {
     if (this.#closed || isClosed(this.#stateAt)) {
       return Promise.reject(new ClosedError('The manager has been shut down'));
     }
     const id = this.#nextId++;
-    const request: ManagerRequest = { t: 'req', from: this.#id, id, kind, object, op, args };
-    try {
-      this.#channel.postMessage(request);
-    } catch (e) {
-      // Nothing was sent: the proxy stays usable.
-      return Promise.reject(new NotSerializableError(`A value passed to ${kind}.${op}()`, undefined, e));
-    }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#settle(id)?.reject(
-          new ClosedError(
-            `The manager did not answer ${kind}.${op}() within ${replyMs()} ms: its thread has ended`,
-          ),
-        );
-      }, replyMs());
       if (this.#pending.size === 0) this.#channel.ref();
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, what: `${kind}.${op}()` });
+      this.#outbox.push({ id, kind, object, op, args });
+      if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
     });
+  }
+
+  /** Posts the queued requests in one message; a value that cannot be cloned fails its own request only. */
+  #flush(): void {
+    const reqs = this.#outbox;
+    this.#outbox = [];
+    if (this.#post(reqs) === undefined) return;
+    for (const r of reqs) {
+      const error = this.#post([r]);
+      if (error !== undefined) {
+        // Nothing was sent for it: the proxy stays usable.
+        const p = this.#settle(r.id);
+        p?.reject(new NotSerializableError(`A value passed to ${p.what}`, undefined, error));
+      }
+    }
+  }
+
+  /** Posts `reqs` and starts their wait; resolves the clone error when the message could not be posted. */
+  #post(reqs: ManagerRequest[]): unknown {
+    try {
+      this.#channel.postMessage({ t: 'reqs', from: this.#id, reqs } satisfies ManagerRequests);
+    } catch (e) {
+      return e ?? new Error('postMessage failed');
+    }
+    const ms = replyMs();
+    const batch: Batch = {
+      left: reqs.length,
+      timer: setTimeout(() => {
+        for (const r of reqs) {
+          const p = this.#settle(r.id);
+          p?.reject(
+            new ClosedError(`The manager did not answer ${p.what} within ${ms} ms: its thread has ended`),
+          );
+        }
+      }, ms),
+    };
+    for (const r of reqs) {
+      const p = this.#pending.get(r.id);
+      if (p) p.batch = batch;
+    }
+    return undefined;
   }
 
   #settle(id: number): Pending | undefined {
     const p = this.#pending.get(id);
     if (!p) return undefined;
-    clearTimeout(p.timer);
     this.#pending.delete(id);
+    if (p.batch && --p.batch.left === 0) clearTimeout(p.batch.timer);
     if (this.#pending.size === 0) this.#channel.unref();
     return p;
   }
@@ -116,11 +161,13 @@ export class ManagerClient {
       if (byChannel.get(this.#name) === this) byChannel.delete(this.#name);
       return;
     }
-    if (m.t !== 'res' || m.to !== this.#id) return; // requests, and other threads' answers
-    const p = this.#settle(m.id);
-    if (!p) return;
-    if (m.ok) p.resolve(m.value);
-    else p.reject(revived(m.error.code, m.error.message));
+    if (m.t !== 'ress' || m.to !== this.#id) return; // requests, and other threads' answers
+    for (const r of m.ress) {
+      const p = this.#settle(r.id);
+      if (!p) continue;
+      if (r.ok) p.resolve(r.value);
+      else p.reject(revived(r.error.code, r.error.message));
+    }
   }
 }
 

@@ -9,15 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { ClosedError, ProtocolError } from '../../errors.js';
+import { ClosedError, ErrorCodes, ProtocolError } from '../../errors.js';
 import { arena } from './arena.js';
 import { apply, type ManagedObject } from './manager-ops.js';
 
-/** A proxy operation, as a client posts it. */
+/** A proxy operation. */
 export interface ManagerRequest {
-  readonly t: 'req';
-  /** The client's id (one per thread and manager). */
-  readonly from: string;
   /** Unique among the client's requests. */
   readonly id: number;
   readonly kind: ManagedObject['kind'];
@@ -26,22 +23,33 @@ export interface ManagerRequest {
   readonly args: readonly unknown[];
 }
 
+/**
+ * The operations a client posts at once (those its thread issued in one turn of its event loop):
+ * one message instead of many, which is what makes many operations in flight cheap. The server
+ * applies them in order, each on its own.
+ */
+export interface ManagerRequests {
+  readonly t: 'reqs';
+  /** The client's id (one per thread and manager). */
+  readonly from: string;
+  readonly reqs: readonly ManagerRequest[];
+}
+
 /** The server's answer to one request. */
-export type ManagerResponse =
+export type ManagerResult =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
   | {
-      readonly t: 'res';
-      readonly to: string;
-      readonly id: number;
-      readonly ok: true;
-      readonly value: unknown;
-    }
-  | {
-      readonly t: 'res';
-      readonly to: string;
       readonly id: number;
       readonly ok: false;
       readonly error: { readonly code: string; readonly message: string };
     };
+
+/** The answers to one {@link ManagerRequests}, in its order. */
+export interface ManagerResponses {
+  readonly t: 'ress';
+  readonly to: string;
+  readonly ress: readonly ManagerResult[];
+}
 
 /** Posted once by a server that shuts down: every waiting request fails with `ClosedError`. */
 export interface ManagerClosed {
@@ -49,7 +57,7 @@ export interface ManagerClosed {
 }
 
 /** Any message on a manager's channel. */
-export type ManagerMessage = ManagerRequest | ManagerResponse | ManagerClosed;
+export type ManagerMessage = ManagerRequests | ManagerResponses | ManagerClosed;
 
 /** Bytes of a manager's state word in the arena: 0 while it serves, 1 once shut down. */
 export const STATE_BYTES = 8;
@@ -63,13 +71,22 @@ export function isClosed(at: number): boolean {
   return Atomics.load(arena().i32(at, 1), 0) !== 0;
 }
 
+function isRequests(m: unknown): m is ManagerRequests {
+  const r = m as Partial<ManagerRequests> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.t === 'reqs' &&
+    typeof r.from === 'string' &&
+    Array.isArray(r.reqs)
+  );
+}
+
 function isRequest(m: unknown): m is ManagerRequest {
   const r = m as Partial<ManagerRequest> | null;
   return (
     typeof r === 'object' &&
     r !== null &&
-    r.t === 'req' &&
-    typeof r.from === 'string' &&
     typeof r.id === 'number' &&
     typeof r.object === 'number' &&
     typeof r.op === 'string' &&
@@ -115,27 +132,28 @@ export class ManagerServer {
   }
 
   #serve(m: unknown): void {
-    if (!isRequest(m)) return; // responses and other clients' traffic
-    let reply: ManagerResponse;
+    if (!isRequests(m)) return; // answers and other clients' traffic
+    const ress = m.reqs.filter(isRequest).map((r) => this.#apply(r));
+    if (!this.closed) this.#channel.postMessage({ t: 'ress', to: m.from, ress } satisfies ManagerResponses);
+  }
+
+  #apply(r: ManagerRequest): ManagerResult {
     try {
-      const object = this.#objects.get(m.object);
-      if (!object || object.kind !== m.kind) {
-        throw new ProtocolError(`The manager has no ${m.kind} with id ${m.object}`);
+      const object = this.#objects.get(r.object);
+      if (!object || object.kind !== r.kind) {
+        throw new ProtocolError(`The manager has no ${r.kind} with id ${r.object}`);
       }
-      reply = { t: 'res', to: m.from, id: m.id, ok: true, value: apply(object, m.op, m.args) };
+      return { id: r.id, ok: true, value: apply(object, r.op, r.args) };
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      reply = {
-        t: 'res',
-        to: m.from,
-        id: m.id,
+      return {
+        id: r.id,
         ok: false,
         error: {
-          code: typeof code === 'string' ? code : 'ERR_FANFOLD_PROTOCOL',
+          code: typeof code === 'string' ? code : ErrorCodes.PROTOCOL,
           message: String((e as Error).message),
         },
       };
     }
-    if (!this.closed) this.#channel.postMessage(reply);
   }
 }
