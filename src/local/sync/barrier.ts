@@ -15,17 +15,8 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { optionalInteger, options } from '../../validate.js';
-import {
-  allocWords,
-  type Deadline,
-  deadlineOf,
-  expired,
-  handleData,
-  intField,
-  timeoutArg,
-  waitWord,
-  wordsAt,
-} from './futex.js';
+import { allocWords, handleData, intField, timeoutArg, wordsAt } from './checks.js';
+import { type Deadline, deadlineOf, expired, waitWord } from './futex.js';
 
 const FILLING = 0;
 const DRAINING = 1;

@@ -19,7 +19,8 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
 import { optionalInteger } from '../../validate.js';
-import { allocWords, deadlineOf, expired, handleData, timeoutArg, waitWord, wordsAt } from './futex.js';
+import { allocWords, handleData, timeoutArg, wordsAt } from './checks.js';
+import { deadlineOf, expired, waitWord } from './futex.js';
 import { type LocalLock, LocalRLock, localLockArg, reviveLockHandle } from './locks.js';
 
 const STATE = 0;

@@ -6,7 +6,8 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
 import { ProtocolError } from '../../errors.js';
-import { allocWords, deadlineOf, handleData, timeoutArg, waitWord, wordsAt } from './futex.js';
+import { allocWords, handleData, timeoutArg, wordsAt } from './checks.js';
+import { deadlineOf, waitWord } from './futex.js';
 
 const FLAG = 0;
 

@@ -1,16 +1,13 @@
 /**
  * @internal What every local primitive waits with: `Atomics.waitAsync` on one arena word, with the
- * time left of a deadline, keeping the thread's event loop alive while it waits, and the checks of
- * `timeoutMs` arguments and of handle fields that all of them share.
+ * time left of a deadline, keeping the thread's event loop alive while it waits; and the owner
+ * identity of this thread. (The checks of arguments and handles are in `checks.ts`.)
  *
  * Why a keep-alive: Node does not count a pending `Atomics.waitAsync` as work, so a worker whose
  * only pending promise is a wait exits before it is notified (and a timed wait never fires). While
  * any wait of this thread is pending we hold one ref'd timer that never fires.
  */
 import { threadId } from 'node:worker_threads';
-import { InvalidArgumentError, ProtocolError } from '../../errors.js';
-import { received } from '../../validate.js';
-import { arena } from './arena.js';
 
 /**
  * This thread's identity as an owner of a local lock: `threadId + 1`, unique among the threads of
@@ -71,70 +68,4 @@ export async function waitWord(
   } finally {
     letGo();
   }
-}
-
-/** Checks a `timeoutMs` argument: undefined (forever) or a finite number >= 0. */
-export function timeoutArg(v: unknown, name = 'timeoutMs'): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
-  }
-  return v;
-}
-
-/** Checks `acquire()` options: `block` (boolean) and `timeoutMs`; a non-blocking call ignores the timeout (CPython). */
-export function acquireArgs(v: unknown): Deadline | 'no-wait' {
-  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
-    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
-  }
-  const o = (v ?? {}) as { block?: unknown; timeoutMs?: unknown };
-  for (const k of Object.keys(o)) {
-    if (k !== 'block' && k !== 'timeoutMs') {
-      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
-    }
-  }
-  if (o.block !== undefined && typeof o.block !== 'boolean') {
-    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
-  }
-  const timeoutMs = timeoutArg(o.timeoutMs, 'options.timeoutMs');
-  return o.block === false ? 'no-wait' : deadlineOf(timeoutMs);
-}
-
-/** The handle data of a local primitive, checked to be a plain object. */
-export function handleData(data: unknown, kind: string): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ProtocolError(`Malformed ${kind} handle: data is ${received(data)}`);
-  }
-  return data as Record<string, unknown>;
-}
-
-/** An integer field of handle data within bounds. */
-export function intField(
-  data: Record<string, unknown>,
-  field: string,
-  kind: string,
-  min: number,
-  max: number,
-): number {
-  const v = data[field];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ProtocolError(
-      `Malformed ${kind} handle: ${field} is ${received(v)}, expected an integer from ${min} to ${max}`,
-    );
-  }
-  return v;
-}
-
-/** The Int32 words of a primitive at `at`, after checking the region lies in the arena. */
-export function wordsAt(at: unknown, words: number, kind: string): Int32Array {
-  const a = arena();
-  a.check(at, words * 4, kind);
-  return a.i32(at as number, words);
-}
-
-/** Allocates `words` zeroed Int32 words in the arena; returns their offset and view. */
-export function allocWords(words: number): { at: number; words: Int32Array } {
-  const a = arena();
-  const at = a.alloc(words * 4);
-  return { at, words: a.i32(at, words) };
 }

@@ -15,17 +15,8 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
 import { InvalidArgumentError, NotOwnerError, OverReleaseError, ProtocolError } from '../../errors.js';
 import { received } from '../../validate.js';
-import {
-  acquireArgs,
-  allocWords,
-  type Deadline,
-  expired,
-  handleData,
-  ME,
-  ownerName,
-  waitWord,
-  wordsAt,
-} from './futex.js';
+import { acquireArgs, allocWords, handleData, wordsAt } from './checks.js';
+import { type Deadline, expired, ME, ownerName, waitWord } from './futex.js';
 
 // Lock words: [STATE] 0 free, 1 held, 2 held and maybe waited on; [OWNER] the holder's ME or 0.
 // RLock words: [OWNER] the holder's ME or 0 (the futex word); [COUNT] recursion count.

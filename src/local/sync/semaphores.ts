@@ -8,7 +8,8 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
 import { OverReleaseError, ProtocolError } from '../../errors.js';
 import { optionalInteger } from '../../validate.js';
-import { acquireArgs, allocWords, expired, handleData, waitWord, wordsAt } from './futex.js';
+import { acquireArgs, allocWords, handleData, wordsAt } from './checks.js';
+import { expired, waitWord } from './futex.js';
 
 // Words: [PERMITS] available permits; [BOUND] the maximum for a BoundedSemaphore, -1 otherwise.
 const PERMITS = 0;

@@ -11,7 +11,7 @@ import type { Lock, RLock } from '../../api/synchronize.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { options, received } from '../../validate.js';
 import { arena } from './arena.js';
-import { handleData, intField } from './futex.js';
+import { handleData, intField } from './checks.js';
 import { type LocalLock, LocalRLock, localLockArg, reviveLockHandle } from './locks.js';
 import { type Cells, cellsFor, isTypeCode, MAX_LENGTH } from './typed-cells.js';
 
