@@ -100,9 +100,29 @@ export function handleData(
 
 type Item = Record<string, AttributeValue>;
 
+/** The fields of one UpdateItem (or a transaction's Update): `SET <ttl>, <sets> <rest>`, with its condition. */
+export function updateInput(
+  env: AwsSyncEnv,
+  key: Item,
+  x: Expr,
+  sets: readonly string[],
+  rest: string,
+  condition: string | undefined,
+) {
+  const [ttlName, ttlValue] = ttl();
+  return {
+    TableName: env.table,
+    Key: key,
+    UpdateExpression: `SET ${[`${x.n(ttlName)} = ${x.v('ttl', ttlValue)}`, ...sets].join(', ')} ${rest}`,
+    ...(condition === undefined ? {} : { ConditionExpression: condition }),
+    ...x.attributes,
+  };
+}
+
 /**
- * One conditional UpdateItem, `SET <ttl>, <sets> <rest>`, the Powertools way: a refusal returns
- * the item found (`ALL_OLD`, or a consistent read where the emulator leaves it out).
+ * One conditional UpdateItem (see {@link updateInput}), the Powertools way: a refusal returns the
+ * item found (`ALL_OLD`, or a consistent read where the emulator leaves it out); a success
+ * returns `ALL_NEW`, or only the updated attributes with `returns: 'UPDATED_NEW'`.
  */
 export async function conditionalUpdate(
   env: AwsSyncEnv,
@@ -111,20 +131,16 @@ export async function conditionalUpdate(
   sets: readonly string[],
   rest: string,
   condition: string | undefined,
+  returns: 'ALL_NEW' | 'UPDATED_NEW' = 'ALL_NEW',
 ): Promise<{ ok: true; item: Item } | { ok: false; item: Item | undefined }> {
   const { UpdateItemCommand } = await sdk.dynamo();
   const { dynamo } = await env.clients();
-  const [ttlName, ttlValue] = ttl();
   try {
     const out = await dynamo.send(
       new UpdateItemCommand({
-        TableName: env.table,
-        Key: key,
-        UpdateExpression: `SET ${[`${x.n(ttlName)} = ${x.v('ttl', ttlValue)}`, ...sets].join(', ')} ${rest}`,
-        ...(condition === undefined ? {} : { ConditionExpression: condition }),
-        ReturnValues: 'ALL_NEW',
+        ...updateInput(env, key, x, sets, rest, condition),
+        ReturnValues: returns,
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        ...x.attributes,
       }),
     );
     return { ok: true, item: out.Attributes ?? {} };
@@ -134,10 +150,22 @@ export async function conditionalUpdate(
   }
 }
 
-/** A strongly consistent GetItem. */
-export async function getItem(env: AwsSyncEnv, key: Item): Promise<Item | undefined> {
+/** A strongly consistent GetItem, of the attributes `projection` names (all by default). */
+export async function getItem(
+  env: AwsSyncEnv,
+  key: Item,
+  projection?: { readonly path: string; readonly names?: Record<string, string> },
+): Promise<Item | undefined> {
   const { GetItemCommand } = await sdk.dynamo();
   const { dynamo } = await env.clients();
-  const out = await dynamo.send(new GetItemCommand({ TableName: env.table, Key: key, ConsistentRead: true }));
+  const only = projection
+    ? {
+        ProjectionExpression: projection.path,
+        ...(projection.names ? { ExpressionAttributeNames: projection.names } : {}),
+      }
+    : {};
+  const out = await dynamo.send(
+    new GetItemCommand({ TableName: env.table, Key: key, ConsistentRead: true, ...only }),
+  );
   return out.Item;
 }
