@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SHARE } from '../../../src/api/handles.js';
-import { InvalidArgumentError } from '../../../src/errors.js';
+import { InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();
@@ -54,6 +54,15 @@ describe('Event', () => {
       await again.clear();
       expect(await e.isSet()).toBe(false);
       expect(await e.wait(5)).toBe(false);
+    });
+  });
+
+  describe('revive', () => {
+    it('rejects malformed handles', () => {
+      const h = mp.Event()[SHARE]();
+      expect(() => revivers.Event({ ...h, data: {} })).toThrow(ProtocolError);
+      expect(() => revivers.Event({ ...h, data: { at: 1.5 } })).toThrow(InvalidArgumentError);
+      expect(() => revivers.Event({ ...h, data: [] as never })).toThrow(ProtocolError);
     });
   });
 });
