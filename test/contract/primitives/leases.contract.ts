@@ -55,6 +55,19 @@ export function leaseContract(h: PrimitivesHarness, leases: LeaseCapability): vo
     });
   });
 
+  describe('Semaphore permit as a lease', () => {
+    it('comes back to the semaphore when its holder stops renewing', async () => {
+      const holder = leases.holder();
+      const sem = h.primitives().BoundedSemaphore(1);
+      const held = holder.revive<typeof sem>(handleOf(sem));
+      expect(await held.acquire()).toBe(true);
+      expect(await sem.acquire({ block: false })).toBe(false);
+      holder.cut();
+      expect(await sem.acquire({ timeoutMs: 10 * holder.leaseMs + 5_000 })).toBe(true);
+      holder.heal();
+    });
+  });
+
   describe('Value fenced by its lock', () => {
     it("refuses a stale holder's write inside withLock with LeaseLostError", async () => {
       const holder = leases.holder();
