@@ -83,9 +83,19 @@ export class Channel {
   }
 
   async #create(): Promise<string> {
-    await register(this.#env, this.#id, this.#what, this.#creator);
-    const { CreateQueueCommand } = await sdk.sqs();
+    const { CreateQueueCommand, GetQueueUrlCommand } = await sdk.sqs();
     const { sqs } = await this.#env.clients();
+    if (!this.#creator) {
+      // A revived handle's queue usually exists: one request. (A closed queue's is gone: then the
+      // registration below refuses it.)
+      try {
+        const found = await sqs.send(new GetQueueUrlCommand({ QueueName: this.name }));
+        if (found.QueueUrl) return found.QueueUrl;
+      } catch (e) {
+        if (!isGone(e)) throw e;
+      }
+    }
+    await register(this.#env, this.#id, this.#what, this.#creator);
     const out = await sqs.send(new CreateQueueCommand({ QueueName: this.name, Attributes: ATTRIBUTES }));
     if (!out.QueueUrl) throw new ProtocolError(`CreateQueue of ${this.name} returned no URL`);
     return out.QueueUrl;

@@ -2,6 +2,8 @@
  * Queue, JoinableQueue and SimpleQueue of the AWS context on moto: a second party is the handle
  * revived with another environment (its own clients' view, the same table, bucket and prefix).
  */
+
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -133,6 +135,22 @@ describe('Queue (aws)', () => {
       await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
     });
 
+    it('gives the slot back when SendMessage fails', async () => {
+      const c = await cloud.env().clients();
+      const sqs = Object.create(c.sqs) as SQSClient;
+      let fail = true;
+      sqs.send = (async (cmd: unknown) => {
+        if (fail && cmd instanceof SendMessageCommand) throw new Error('SendMessage refused');
+        return c.sqs.send(cmd as never);
+      }) as never;
+      await using q = make(cloud.env({ clients: async () => ({ ...c, sqs }) })).Queue(1);
+      await expect(q.put('lost')).rejects.toThrow('SendMessage refused');
+      expect(await q.qsize()).toBe(0);
+      fail = false;
+      await q.putNowait('kept');
+      expect(await q.get()).toBe('kept');
+    });
+
     it('delivers again an item whose getter died between receive and delete', async () => {
       const env = cloud.env();
       await using q = make(env).Queue<string>();
@@ -161,6 +179,18 @@ describe('Queue (aws)', () => {
       await expect(b.put(2)).rejects.toBeInstanceOf(ClosedError);
       await expect(b.get({ block: false })).rejects.toBeInstanceOf(ClosedError);
       await expect(q.put(3)).rejects.toBeInstanceOf(ClosedError);
+    });
+
+    it('deletes the spilled items not yet taken', async () => {
+      const env = cloud.env();
+      const q = make(env).Queue<Uint8Array>();
+      await q.put(new Uint8Array(2_000_000));
+      const prefix = `sync/${q[SHARE]().data.name as string}/`;
+      const list = () =>
+        cloud.clients().s3.send(new ListObjectsV2Command({ Bucket: env.bucket, Prefix: prefix }));
+      expect((await list()).KeyCount).toBe(1);
+      await q.close();
+      expect((await list()).KeyCount ?? 0).toBe(0);
     });
 
     it("closes only the revived handle when a party's close is called", async () => {
