@@ -21,17 +21,16 @@ export function ownerName(word: number): string | undefined {
 }
 
 let pending = 0;
+// One timer per thread, made once and only ref'd while a wait is pending (cheaper than making one
+// per wait in a contended loop).
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
 function hold(): void {
-  if (pending++ === 0) keepAlive = setInterval(() => {}, 0x3fff_ffff);
+  if (pending++ === 0) (keepAlive ??= setInterval(() => {}, 0x3fff_ffff)).ref();
 }
 
 function letGo(): void {
-  if (--pending === 0 && keepAlive !== undefined) {
-    clearInterval(keepAlive);
-    keepAlive = undefined;
-  }
+  if (--pending === 0) keepAlive?.unref();
 }
 
 /** A point in time (`performance.now()` ms) by which a wait gives up; undefined = never. */
