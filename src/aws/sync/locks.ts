@@ -103,7 +103,15 @@ export class AwsLock implements Lock {
     if (hold) {
       this.#hold = undefined;
       hold.stop();
-      const why = await this.#item.free(hold.token, hold.fence);
+      let why: Awaited<ReturnType<LeaseItem['free']>>;
+      try {
+        why = await this.#item.free(hold.token, hold.fence);
+      } catch (e) {
+        // The request failed (network, throttling): still held, so keep renewing.
+        this.#hold = hold;
+        hold.start();
+        throw e;
+      }
       if (why === 'taken') throw new LeaseLostError(`Lock ${this.id}`, hold.fence);
       if (why === 'freed')
         throw new OverReleaseError(`Lock ${this.id} was already released by another party`);

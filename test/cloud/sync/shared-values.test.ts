@@ -213,7 +213,7 @@ describe('latency (printed, not asserted)', () => {
     );
   }
 
-  it('of Lock acquire+release, RLock acquire+release, Value.add and a fenced Value.add', async () => {
+  it('of Lock, RLock and BoundedSemaphore acquire+release, Value.add and a fenced Value.add', async () => {
     const { env, count } = counted();
     const p = awsPrimitives(env);
     const lock = p.Lock();
@@ -235,6 +235,16 @@ describe('latency (printed, not asserted)', () => {
       async () => {
         await rlock.acquire();
         await rlock.release();
+      },
+      count,
+    );
+    const sem = p.BoundedSemaphore(2);
+    await measure(
+      'BoundedSemaphore acquire+release',
+      100,
+      async () => {
+        await sem.acquire();
+        await sem.release();
       },
       count,
     );
