@@ -9,14 +9,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { DictProxy } from '../../api/managers.js';
-import { checkDelta, checkEntries, rejecting } from '../../local/sync/manager-args.js';
+import { checkDelta, checkEntries } from '../../local/sync/manager-args.js';
 import { isConditionFailure } from './items.js';
 import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
 import {
   awaitItem,
   batchWrite,
   blobOf,
-  checkOpen,
   DICT_INLINE_BYTES,
   dropBlobs,
   type Item,
@@ -24,6 +23,7 @@ import {
   type ManagerScope,
   objectPk,
   queryAll,
+  runOp,
   type Serialised,
   serialised,
   stored,
@@ -78,12 +78,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
   }
 
   #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
-    return rejecting(async () => {
-      check();
-      checkOpen(this.#scope);
-      await this.#whenReady();
-      return f();
-    });
+    return runOp(this.#scope, check, () => this.#whenReady(), f);
   }
 
   #key(key: string): Item {

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { ClosedError, NotSerializableError } from '../../errors.js';
+import { rejecting } from '../../local/sync/manager-args.js';
 import { backoff, chunksOf } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
@@ -40,6 +41,35 @@ export interface ManagerScope {
   readonly managerId: string;
   /** Set by `shutdown()` of the manager in this party; its proxies here then throw `ClosedError`. */
   closed: boolean;
+  /** The operations of this party's proxies still running: `shutdown()` lets them end before deleting. */
+  readonly inflight: Set<Promise<unknown>>;
+}
+
+/** A new scope for manager `managerId` in this party. */
+export function newScope(env: AwsSyncEnv, managerId: string): ManagerScope {
+  return { env, managerId, closed: false, inflight: new Set() };
+}
+
+/**
+ * Runs one proxy operation: `check` (the arguments, synchronously, before any effect), then the
+ * open check, then `ready` (the object's initial values), then `f`; tracked in `scope.inflight`.
+ */
+export function runOp<T>(
+  scope: ManagerScope,
+  check: () => void,
+  ready: () => Promise<void>,
+  f: () => Promise<T>,
+): Promise<T> {
+  const p = rejecting(async () => {
+    check();
+    checkOpen(scope);
+    await ready();
+    return f();
+  });
+  scope.inflight.add(p);
+  const forget = () => scope.inflight.delete(p);
+  p.then(forget, forget);
+  return p;
 }
 
 /** Throws `ClosedError` once the manager shut down in this party. */

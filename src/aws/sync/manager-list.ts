@@ -11,14 +11,13 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { ListProxy } from '../../api/managers.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
-import { checkIndex, checkValues, rejecting } from '../../local/sync/manager-args.js';
+import { checkIndex, checkValues } from '../../local/sync/manager-args.js';
 import { position } from '../../local/sync/manager-ops.js';
 import { sdk } from './env.js';
 import { isConditionFailure } from './items.js';
 import {
   awaitItem,
   blobOf,
-  checkOpen,
   dropBlobs,
   ITEM_LIMIT_BYTES,
   type Item,
@@ -28,6 +27,7 @@ import {
   loaded,
   type ManagerScope,
   objectPk,
+  runOp,
   type Serialised,
   serialised,
   stored,
@@ -88,12 +88,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
   }
 
   #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
-    return rejecting(async () => {
-      check();
-      checkOpen(this.#scope);
-      await this.#whenReady();
-      return f();
-    });
+    return runOp(this.#scope, check, () => this.#whenReady(), f);
   }
 
   async #read(): Promise<Snapshot> {

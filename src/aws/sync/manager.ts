@@ -22,13 +22,13 @@ import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
 import type { SyncHandle } from '../../api/handles.js';
 import type { DictProxy, ListProxy, Manager } from '../../api/managers.js';
-import { ProtocolError } from '../../errors.js';
+import { ClosedError, ProtocolError } from '../../errors.js';
 import { checkEntries, checkValues } from '../../local/sync/manager-args.js';
 import { received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { AwsDictProxy } from './manager-dict.js';
-import { dropAllBlobs, type ManagerScope, serialised } from './manager-items.js';
+import { dropAllBlobs, type ManagerScope, newScope, serialised } from './manager-items.js';
 import { AwsListProxy } from './manager-list.js';
 
 /** A manager on DynamoDB and S3. */
@@ -38,7 +38,7 @@ export class AwsManager implements Manager {
   #shutdown: Promise<void> | undefined;
 
   constructor(env: AwsSyncEnv) {
-    this.#scope = { env, managerId: randomUUID(), closed: false };
+    this.#scope = newScope(env, randomUUID());
   }
 
   /** Makes a dict; its initial entries are written at once, and this proxy's operations wait for them. */
@@ -64,14 +64,15 @@ export class AwsManager implements Manager {
   }
 
   #checkOpen(): void {
-    if (this.#scope.closed)
-      throw new ProtocolError('The manager has been shut down: it makes no more objects');
+    if (this.#scope.closed) throw new ClosedError('The manager has been shut down: it makes no more objects');
   }
 
   /** Deletes every item and blob the manager made; later operations of its proxies here throw `ClosedError`. */
   shutdown(): Promise<void> {
     this.#scope.closed = true;
     this.#shutdown ??= (async () => {
+      // Operations already running here end first, so none writes after the deletion.
+      await Promise.allSettled(this.#scope.inflight);
       await Promise.all(this.#made.map((o) => o.destroy()));
       await dropAllBlobs(this.#scope);
     })();
@@ -98,7 +99,7 @@ function proxyOf(
   if (data.init !== undefined && data.init !== true) {
     throw new ProtocolError(`${kind} handle: data.init must be true or absent, got ${received(data.init)}`);
   }
-  return [{ env, managerId: data.id, closed: false }, data.object, data.init ? 'await' : undefined];
+  return [newScope(env, data.id), data.object, data.init ? 'await' : undefined];
 }
 
 /** The AWS `Manager` factory and the revivers of its proxies. */

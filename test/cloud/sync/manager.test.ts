@@ -268,13 +268,23 @@ describe('Manager (aws)', () => {
       expect(blobs.KeyCount ?? 0).toBe(0);
     });
 
-    it('makes later operations of its proxies throw ClosedError', async () => {
+    it('lets operations already running end first, so none writes after the deletion', async () => {
+      const m = make();
+      const d = m.dict<number>();
+      const writes = Array.from({ length: 10 }, (_, i) => d.set(`k${i}`, i));
+      await m.shutdown();
+      await Promise.all(writes);
+      expect(await other<DictProxy>(d).size()).toBe(0);
+    });
+
+    it('makes later operations of its proxies, and new objects, throw ClosedError', async () => {
       const m = make();
       const d = m.dict();
       const l = m.list();
       await m.shutdown();
       await expect(d.get('k')).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
       await expect(l.append(1)).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+      expect(() => m.dict()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
     });
   });
 
