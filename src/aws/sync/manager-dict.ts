@@ -23,6 +23,7 @@ import {
   type ManagerScope,
   objectPk,
   queryAll,
+  rereadOnMissingBlob,
   runOp,
   type Serialised,
   serialised,
@@ -88,18 +89,19 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
   get(key: string): Promise<V | undefined> {
     return this.#op(
       () => checkDictKey(key),
-      async () => {
-        const {
-          m: { GetItemCommand },
-          dynamo,
-          table,
-        } = await client(this.#scope);
-        const out = await dynamo.send(
-          new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
-        );
-        const a = out.Item && entryValue(out.Item);
-        return a ? ((await loaded(this.#scope, a)) as V) : undefined;
-      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const {
+            m: { GetItemCommand },
+            dynamo,
+            table,
+          } = await client(this.#scope);
+          const out = await dynamo.send(
+            new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
+          );
+          const a = out.Item && entryValue(out.Item);
+          return a ? ((await loaded(this.#scope, a)) as V) : undefined;
+        }),
     );
   }
 
@@ -283,18 +285,19 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
   #entries(): Promise<[string, V][]> {
     return this.#op(
       () => undefined,
-      async () => {
-        const items = await this.#all();
-        return Promise.all(
-          items.map(
-            async (i) =>
-              [
-                (i.sk?.S ?? '').slice(2),
-                (await loaded(this.#scope, entryValue(i) ?? { NULL: true })) as V,
-              ] as [string, V],
-          ),
-        );
-      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const items = await this.#all();
+          return Promise.all(
+            items.map(
+              async (i) =>
+                [
+                  (i.sk?.S ?? '').slice(2),
+                  (await loaded(this.#scope, entryValue(i) ?? { NULL: true })) as V,
+                ] as [string, V],
+            ),
+          );
+        }),
     );
   }
 

@@ -124,6 +124,21 @@ export async function loaded(scope: ManagerScope, a: AttributeValue): Promise<un
   );
 }
 
+/**
+ * Runs a read (`f` reads items, then the blobs they name) again when a blob is gone: another party
+ * replaced or removed the value between the two reads, and deletes a blob only once no item names
+ * it, so reading the items again sees the newer state.
+ */
+export async function rereadOnMissingBlob<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof Error && e.name === 'NoSuchKey') || attempt >= 10) throw e;
+    }
+  }
+}
+
 /** The bucket key an attribute names, if it is a reference. */
 export function blobOf(a: AttributeValue | undefined): string | undefined {
   return a?.S;

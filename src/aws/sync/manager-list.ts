@@ -27,6 +27,7 @@ import {
   loaded,
   type ManagerScope,
   objectPk,
+  rereadOnMissingBlob,
   runOp,
   type Serialised,
   serialised,
@@ -177,13 +178,12 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
   get(index: number): Promise<V> {
     return this.#op(
       () => checkIndex(index),
-      async () => {
-        const { items } = await this.#read();
-        return (await loaded(
-          this.#scope,
-          items[position(index, items.length, 'get()')] as AttributeValue,
-        )) as V;
-      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const { items } = await this.#read();
+          const a = items[position(index, items.length, 'get()')] as AttributeValue;
+          return (await loaded(this.#scope, a)) as V;
+        }),
     );
   }
 
@@ -282,10 +282,11 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
         if (start !== undefined) checkIndex(start, 'start');
         if (end !== undefined) checkIndex(end, 'end');
       },
-      async () => {
-        const { items } = await this.#read();
-        return Promise.all(items.slice(start, end).map((a) => loaded(this.#scope, a) as Promise<V>));
-      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const { items } = await this.#read();
+          return Promise.all(items.slice(start, end).map((a) => loaded(this.#scope, a) as Promise<V>));
+        }),
     );
   }
 

@@ -136,6 +136,20 @@ describe('Manager (aws)', () => {
       expect(same(await d.pop('big'), big)).toBe(true);
     });
 
+    it('a read racing a replacement of a big value reads again instead of failing on the deleted blob', async () => {
+      const d = make().dict<Uint8Array>();
+      const o = other<DictProxy<Uint8Array>>(d);
+      const value = (i: number) => new Uint8Array(400 * 1024).fill(i);
+      await d.set('k', value(0));
+      const [, got] = await Promise.all([
+        (async () => {
+          for (let i = 1; i <= 6; i++) await d.set('k', value(i));
+        })(),
+        Promise.all(Array.from({ length: 12 }, () => o.get('k'))),
+      ]);
+      for (const v of got) expect(v && v.byteLength === 400 * 1024 && v.every((x) => x === v[0])).toBe(true);
+    });
+
     it('rejects a bad key and an unserialisable value before any request', async () => {
       const d = make().dict<unknown>();
       await expect(d.get(1 as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
