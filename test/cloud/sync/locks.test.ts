@@ -3,6 +3,11 @@
  * a holder that dies (its renewal stopped) and the takeover after its lease, renewal past a lease.
  * A second party is a second environment reviving the handle — never a mock.
  */
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
@@ -13,6 +18,7 @@ import { ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = useSyncEnv();
+const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url));
 
 /** The lock as seen by a second party (its own environment, so its own owner identity). */
 function other<T>(lock: { [SHARE](): SyncHandle }): T {
@@ -82,6 +88,32 @@ describe('Lock', () => {
       expect(b.heldByMe()).toBe(true);
       await b.release();
     });
+
+    it('in another process that is killed: another party acquires after its lease', async () => {
+      const a = new AwsLock(cloud.env());
+      const env = cloud.env();
+      const arg = JSON.stringify({
+        clientOptions: cloud.emulators().clientOptions,
+        table: env.table,
+        handle: a[SHARE](),
+        leaseMs: env.leaseMs,
+      });
+      const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, arg], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = once(child, 'exit');
+      const [line] = (await Promise.race([
+        once(createInterface({ input: child.stdout }), 'line'),
+        exited.then(() => ['exited before holding']),
+      ])) as [string];
+      expect(line).toMatch(/^held \d+$/);
+      expect(await a.acquire({ block: false })).toBe(false);
+      child.kill('SIGKILL');
+      await exited;
+      expect(await a.acquire({ timeoutMs: 3 * env.leaseMs })).toBe(true);
+      expect(a.fence).toBe(Number(line.split(' ')[1]) + 1);
+      await a.release();
+    }, 20_000);
 
     it('fails the fence check of its writes once taken over', async () => {
       const a = new AwsLock(cloud.env());
