@@ -18,6 +18,17 @@ export function managerContract(h: PrimitivesHarness): void {
   });
 
   describe('Manager', () => {
+    describe('shutdown()', () => {
+      it('makes its proxies throw ClosedError', async () => {
+        const m = h.primitives().Manager();
+        const d = m.dict<number>({ a: 1 });
+        const l = m.list<number>([1]);
+        await m.shutdown();
+        await expectRejectsCode(d.get('a'), ErrorCodes.CLOSED);
+        await expectRejectsCode(l.length(), ErrorCodes.CLOSED);
+      });
+    });
+
     describe('dict()', () => {
       it('sets, gets, tests and deletes keys', async () => {
         const d = manager().dict<number>({ a: 1 });

@@ -63,6 +63,11 @@ export function pipeContract(h: PrimitivesHarness): void {
         expect(await a.poll(short)).toBe(false);
       });
 
+      it('rejects a negative timeoutMs', async () => {
+        const [a] = pipe();
+        await expectRejectsCode(a.poll(-1), ErrorCodes.INVALID_ARGUMENT);
+      });
+
       it('resolves true once a message is ready, without taking it', async () => {
         const [a, b] = pipe<number>();
         const polling = a.poll(10_000);

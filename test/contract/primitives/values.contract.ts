@@ -45,6 +45,14 @@ export function valueContract(h: PrimitivesHarness): void {
         const mp = h.primitives();
         expect(await mp.Value('B', 255).add(1)).toBe(0);
         expect(await mp.Value('b', 127).add(1)).toBe(-128);
+        expect(await mp.Value('I', 0).add(-1)).toBe(2 ** 32 - 1);
+        expect(await mp.Value('Q', 0n).add(-1n)).toBe(2n ** 64n - 1n);
+      });
+
+      it("rounds to single precision for 'f'", async () => {
+        const v = h.primitives().Value('f', 0.1);
+        expect(await v.get()).toBe(Math.fround(0.1));
+        expect(await v.add(0.2)).toBe(Math.fround(Math.fround(0.1) + 0.2));
       });
 
       it('is atomic between two parties without the lock', async () => {
