@@ -9,14 +9,7 @@
  * - `UNFINISHED` counts items put and not yet reported done (`JoinableQueue`).
  * - `MAXSIZE` is kept in shared memory so that a revived handle can be checked against it.
  */
-import {
-  ClosedError,
-  Empty,
-  Full,
-  InvalidArgumentError,
-  NotSerializableError,
-  OverReleaseError,
-} from '../../errors.js';
+import { ClosedError, Empty, Full, InvalidArgumentError, OverReleaseError } from '../../errors.js';
 import { received } from '../../validate.js';
 import { Ring, TIMED_OUT, USER_WORD } from './ring.js';
 import { decode } from './ring-codec.js';

@@ -9,44 +9,25 @@
  * two so that `counter & mask` stays continuous across that wrap. Sleepers are counted, and
  * `Atomics.notify` is called only when someone may sleep, which keeps the uncontended path to a few
  * atomic operations and one copy.
+ *
+ * A thread that dies in the middle of a message (terminated while its feeder streams one, or while
+ * it reads one) leaves the ring's mutex held and the ring stuck, as a CPython queue is left corrupt
+ * by a process killed while using it; items still in a dead thread's feeder are lost, as those in
+ * a killed CPython process's feeder thread.
  */
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { arena } from './arena.js';
+import * as H from './ring-layout.js';
 import { lock, tryLock, unlock, waitWord } from './ring-waits.js';
 
-/** Bytes of data in a ring unless told otherwise (the header comes on top). */
-export const RING_BYTES = 64 * 1024;
-
-/** Bytes of a ring's header. */
-export const RING_HEADER_BYTES = 128;
-
-const MAGIC_VALUE = 0x72696e67; // 'ring'
-// Header words (Int32).
-const W_LOCK = 0;
-const R_LOCK = 1;
-const HEAD = 2; // bytes consumed so far (mod 2^32)
-const TAIL = 3; // bytes published so far (mod 2^32)
-const CAP = 4;
-const FLAGS = 5;
-/** Bumped (when someone sleeps) on every publish and on close; data sleepers wait on it. */
-const DATA_SEQ = 6;
-const DATA_WAITERS = 7;
-/** Bumped (when someone sleeps) on every consume and on close; the writer sleeps on it when full. */
-const SPACE_SEQ = 8;
-const SPACE_WAITERS = 9;
-const MAGIC = 10;
-const TAG = 11;
-/** Free bytes the sleeping writer waits for (readers bump `SPACE_SEQ` only once that many are free). */
-const SPACE_WANT = 12;
-/** First header word a user of the ring (a queue) may use for its own state; words up to 31. */
-export const USER_WORD = 16;
-
-/** @internal Header word indices that tests set directly (e.g. counters just below the 2^32 wrap). */
-export const RING_WORD = { HEAD, TAIL } as const;
-
-/** Flag bits: the sending side or the receiving side of a pipe was closed. */
-export const WRITER_CLOSED = 1;
-export const READER_CLOSED = 2;
+export {
+  READER_CLOSED,
+  RING_BYTES,
+  RING_HEADER_BYTES,
+  RING_WORD,
+  USER_WORD,
+  WRITER_CLOSED,
+} from './ring-layout.js';
 
 /** What `read()` resolves when its deadline passed before a message began. */
 export const TIMED_OUT: unique symbol = Symbol('timed out');
@@ -72,90 +53,90 @@ export class Ring {
   private constructor(at: number, cap: number) {
     const a = arena();
     this.at = at;
-    this.words = a.i32(at, RING_HEADER_BYTES / 4);
-    this.#data = Buffer.from(a.sab, at + RING_HEADER_BYTES, cap);
+    this.words = a.i32(at, H.RING_HEADER_BYTES / 4);
+    this.#data = Buffer.from(a.sab, at + H.RING_HEADER_BYTES, cap);
     this.#cap = cap;
     this.#mask = cap - 1;
   }
 
   /** Allocates a ring of `cap` data bytes (a power of two >= 64) tagged `tag` (which user it serves). */
-  static create(tag: number, cap = RING_BYTES): Ring {
+  static create(tag: number, cap = H.RING_BYTES): Ring {
     if (!Number.isInteger(cap) || cap < 64 || cap > 2 ** 30 || (cap & (cap - 1)) !== 0) {
       throw new InvalidArgumentError(
         `Expected a ring capacity that is a power of two from 64 to 2^30, got ${cap}`,
       );
     }
-    const at = arena().alloc(RING_HEADER_BYTES + cap);
-    const w = arena().i32(at, RING_HEADER_BYTES / 4);
-    Atomics.store(w, CAP, cap);
-    Atomics.store(w, TAG, tag);
-    Atomics.store(w, MAGIC, MAGIC_VALUE);
+    const at = arena().alloc(H.RING_HEADER_BYTES + cap);
+    const w = arena().i32(at, H.RING_HEADER_BYTES / 4);
+    Atomics.store(w, H.CAP, cap);
+    Atomics.store(w, H.TAG, tag);
+    Atomics.store(w, H.MAGIC, H.MAGIC_VALUE);
     return new Ring(at, cap);
   }
 
   /** Rebuilds a ring from a handle's offset, checking that a ring tagged `tag` lives there. */
   static revive(at: unknown, tag: number, what: string): Ring {
     const a = arena();
-    a.check(at, RING_HEADER_BYTES, what);
-    const w = a.i32(at as number, RING_HEADER_BYTES / 4);
-    const cap = Atomics.load(w, CAP);
-    if (Atomics.load(w, MAGIC) !== MAGIC_VALUE || Atomics.load(w, TAG) !== tag) {
+    a.check(at, H.RING_HEADER_BYTES, what);
+    const w = a.i32(at as number, H.RING_HEADER_BYTES / 4);
+    const cap = Atomics.load(w, H.CAP);
+    if (Atomics.load(w, H.MAGIC) !== H.MAGIC_VALUE || Atomics.load(w, H.TAG) !== tag) {
       throw new InvalidArgumentError(`Malformed ${what} handle: no ${what} at offset ${String(at)}`);
     }
-    a.check(at, RING_HEADER_BYTES + cap, what);
+    a.check(at, H.RING_HEADER_BYTES + cap, what);
     return new Ring(at as number, cap);
   }
 
   /** Bytes published and not yet consumed. */
   available(): number {
-    return (Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) >>> 0;
+    return (Atomics.load(this.words, H.TAIL) - Atomics.load(this.words, H.HEAD)) >>> 0;
   }
 
   flags(): number {
-    return Atomics.load(this.words, FLAGS);
+    return Atomics.load(this.words, H.FLAGS);
   }
 
   /** Sets flag bits and wakes every sleeper so that it re-checks them. */
   setFlags(bits: number): void {
-    Atomics.or(this.words, FLAGS, bits);
-    this.#bump(DATA_SEQ);
-    this.#bump(SPACE_SEQ);
+    Atomics.or(this.words, H.FLAGS, bits);
+    this.#bump(H.DATA_SEQ);
+    this.#bump(H.SPACE_SEQ);
   }
 
   /** Writes the whole message now if the write mutex is free and it fits; false otherwise. */
   tryWrite(payload: Uint8Array): boolean {
     const w = this.words;
     const need = 4 + payload.length;
-    if (need > this.#cap || !tryLock(w, W_LOCK)) return false;
-    const tail = Atomics.load(w, TAIL);
-    if (this.#cap - ((tail - Atomics.load(w, HEAD)) >>> 0) < need) {
-      unlock(w, W_LOCK);
+    if (need > this.#cap || !tryLock(w, H.W_LOCK)) return false;
+    const tail = Atomics.load(w, H.TAIL);
+    if (this.#cap - ((tail - Atomics.load(w, H.HEAD)) >>> 0) < need) {
+      unlock(w, H.W_LOCK);
       return false;
     }
     this.#lenView.setUint32(0, payload.length, true);
     this.#copyIn(tail, this.#lenBuf, 0, 4);
     this.#copyIn(tail + 4, payload, 0, payload.length);
-    Atomics.store(w, TAIL, (tail + need) | 0);
-    unlock(w, W_LOCK);
-    if (Atomics.load(w, DATA_WAITERS) > 0) this.#bump(DATA_SEQ);
+    Atomics.store(w, H.TAIL, (tail + need) | 0);
+    unlock(w, H.W_LOCK);
+    if (Atomics.load(w, H.DATA_WAITERS) > 0) this.#bump(H.DATA_SEQ);
     return true;
   }
 
   /** Takes the write mutex now if it is free (in the contended state: a feeder may sleep on it later). */
   tryLockWriter(): boolean {
-    return Atomics.compareExchange(this.words, W_LOCK, 0, 2) === 0;
+    return Atomics.compareExchange(this.words, H.W_LOCK, 0, 2) === 0;
   }
 
   unlockWriter(): void {
-    unlock(this.words, W_LOCK);
+    unlock(this.words, H.W_LOCK);
   }
 
   /** Resolves once the write mutex was seen free (the caller then tries to take it). */
   async waitWriterFree(): Promise<void> {
     const w = this.words;
     // Marks the mutex contended first, so that its holder's unlock notifies.
-    if (Atomics.compareExchange(w, W_LOCK, 1, 2) === 0) return;
-    await waitWord(w, W_LOCK, 2, Number.POSITIVE_INFINITY);
+    if (Atomics.compareExchange(w, H.W_LOCK, 1, 2) === 0) return;
+    await waitWord(w, H.W_LOCK, 2, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -166,10 +147,10 @@ export class Ring {
    */
   writeSome(payload: Uint8Array, done: number): number {
     const w = this.words;
-    if (this.flags() & READER_CLOSED) throw new ClosedError('The receiving end of the pipe is closed');
+    if (this.flags() & H.READER_CLOSED) throw new ClosedError('The receiving end of the pipe is closed');
     const need = 4 + payload.length;
-    const tail = Atomics.load(w, TAIL);
-    const n = Math.min(this.#cap - ((tail - Atomics.load(w, HEAD)) >>> 0), need - done);
+    const tail = Atomics.load(w, H.TAIL);
+    const n = Math.min(this.#cap - ((tail - Atomics.load(w, H.HEAD)) >>> 0), need - done);
     if (n <= 0) return done;
     let pos = tail;
     let from = done;
@@ -182,8 +163,8 @@ export class Ring {
       from += k;
     }
     if (from < end) this.#copyIn(pos, payload, from - 4, end - from);
-    Atomics.store(w, TAIL, (tail + n) | 0);
-    if (Atomics.load(w, DATA_WAITERS) > 0) this.#bump(DATA_SEQ);
+    Atomics.store(w, H.TAIL, (tail + n) | 0);
+    if (Atomics.load(w, H.DATA_WAITERS) > 0) this.#bump(H.DATA_SEQ);
     return end;
   }
 
@@ -195,9 +176,9 @@ export class Ring {
   async waitSpace(want: number): Promise<void> {
     const w = this.words;
     const wanted = Math.min(want, this.#cap >>> 2);
-    Atomics.store(w, SPACE_WANT, wanted);
-    const ready = () => this.#cap - this.available() >= wanted || (this.flags() & READER_CLOSED) !== 0;
-    await this.#sleep(SPACE_SEQ, SPACE_WAITERS, ready, Number.POSITIVE_INFINITY);
+    Atomics.store(w, H.SPACE_WANT, wanted);
+    const ready = () => this.#cap - this.available() >= wanted || (this.flags() & H.READER_CLOSED) !== 0;
+    await this.#sleep(H.SPACE_SEQ, H.SPACE_WAITERS, ready, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -208,39 +189,44 @@ export class Ring {
    */
   async read<T>(decode: Decode<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
     const w = this.words;
-    if (!(await lock(w, R_LOCK, deadline))) return TIMED_OUT;
+    if (!(await lock(w, H.R_LOCK, deadline))) return TIMED_OUT;
     try {
       for (;;) {
         const avail = this.available();
         if (avail >= 4) break;
         if (avail === 0) {
-          if (this.flags() & WRITER_CLOSED) throw new ClosedError('The other end of the pipe is closed');
-          const woke = await this.#sleep(DATA_SEQ, DATA_WAITERS, () => this.#readable(), deadline);
+          if (this.flags() & H.WRITER_CLOSED) throw new ClosedError('The other end of the pipe is closed');
+          const woke = await this.#sleep(H.DATA_SEQ, H.DATA_WAITERS, () => this.#readable(), deadline);
           if (!woke && this.available() === 0) return TIMED_OUT;
         } else {
           // A writer is streaming the length prefix itself: it comes promptly.
-          await this.#sleep(DATA_SEQ, DATA_WAITERS, () => this.available() >= 4, Number.POSITIVE_INFINITY);
+          await this.#sleep(
+            H.DATA_SEQ,
+            H.DATA_WAITERS,
+            () => this.available() >= 4,
+            Number.POSITIVE_INFINITY,
+          );
         }
       }
       return await this.#readLocked(decode);
     } finally {
-      unlock(w, R_LOCK);
+      unlock(w, H.R_LOCK);
     }
   }
 
   /** Reads one whole message now if the read mutex is free and it is all there; `TIMED_OUT` otherwise. */
   tryRead<T>(decode: Decode<T>): T | typeof TIMED_OUT {
     const w = this.words;
-    if (!tryLock(w, R_LOCK)) return TIMED_OUT;
+    if (!tryLock(w, H.R_LOCK)) return TIMED_OUT;
     try {
       const avail = this.available();
       if (avail < 4) return TIMED_OUT;
-      const head = Atomics.load(w, HEAD);
+      const head = Atomics.load(w, H.HEAD);
       const len = this.#length(head);
       if (avail - 4 < len) return TIMED_OUT;
       return this.#take(head, len, decode);
     } finally {
-      unlock(w, R_LOCK);
+      unlock(w, H.R_LOCK);
     }
   }
 
@@ -250,19 +236,19 @@ export class Ring {
    */
   async waitReadable(deadline: number): Promise<boolean> {
     while (!this.#readable()) {
-      if (!(await this.#sleep(DATA_SEQ, DATA_WAITERS, () => this.#readable(), deadline)))
+      if (!(await this.#sleep(H.DATA_SEQ, H.DATA_WAITERS, () => this.#readable(), deadline)))
         return this.#readable();
     }
     return true;
   }
 
   #readable(): boolean {
-    return this.available() > 0 || (this.flags() & WRITER_CLOSED) !== 0;
+    return this.available() > 0 || (this.flags() & H.WRITER_CLOSED) !== 0;
   }
 
   async #readLocked<T>(decode: Decode<T>): Promise<T> {
     const w = this.words;
-    const head = Atomics.load(w, HEAD);
+    const head = Atomics.load(w, H.HEAD);
     const len = this.#length(head);
     if (this.available() - 4 >= len) return this.#take(head, len, decode);
     // Stream: consume the length, then copy segments out as the writer publishes them.
@@ -273,9 +259,9 @@ export class Ring {
     while (got < len) {
       const avail = this.available();
       if (avail === 0) {
-        if (this.flags() & WRITER_CLOSED)
+        if (this.flags() & H.WRITER_CLOSED)
           throw new ProtocolError('A pipe was closed in the middle of a message');
-        await this.#sleep(DATA_SEQ, DATA_WAITERS, () => this.#readable(), Number.POSITIVE_INFINITY);
+        await this.#sleep(H.DATA_SEQ, H.DATA_WAITERS, () => this.#readable(), Number.POSITIVE_INFINITY);
         continue;
       }
       const n = Math.min(avail, len - got);
@@ -296,7 +282,7 @@ export class Ring {
       this.#copyOut(head + 4, copy, 0, len);
       return decodeSafely(decode, copy, 0, len);
     } finally {
-      // Freed after decoding: until HEAD moves, no writer may overwrite these bytes.
+      // Freed after decoding: until H.HEAD moves, no writer may overwrite these bytes.
       this.#consume((head + 4 + len) | 0);
     }
   }
@@ -310,11 +296,14 @@ export class Ring {
 
   #consume(head: number): void {
     const w = this.words;
-    Atomics.store(w, HEAD, head);
-    // Only the write-mutex holder sleeps for space, and SPACE_WANT is its wish (set before it counts
+    Atomics.store(w, H.HEAD, head);
+    // Only the write-mutex holder sleeps for space, and H.SPACE_WANT is its wish (set before it counts
     // itself as a sleeper, so a reader that sees the count sees the wish).
-    if (Atomics.load(w, SPACE_WAITERS) > 0 && this.#cap - this.available() >= Atomics.load(w, SPACE_WANT)) {
-      this.#bump(SPACE_SEQ);
+    if (
+      Atomics.load(w, H.SPACE_WAITERS) > 0 &&
+      this.#cap - this.available() >= Atomics.load(w, H.SPACE_WANT)
+    ) {
+      this.#bump(H.SPACE_SEQ);
     }
   }
 
