@@ -49,6 +49,8 @@ interface Pending {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   readonly what: string;
+  /** The bounded wait, read when the call was made (so a bad setting rejects that call). */
+  readonly ms: number;
   batch?: Batch;
 }
 
@@ -93,10 +95,16 @@ export class ManagerClient {
     if (this.#closed || isClosed(this.#stateAt)) {
       return Promise.reject(new ClosedError('The manager has been shut down'));
     }
+    let ms: number;
+    try {
+      ms = replyMs();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#channel.ref();
-      this.#pending.set(id, { resolve, reject, what: `${kind}.${op}()` });
+      this.#pending.set(id, { resolve, reject, what: `${kind}.${op}()`, ms });
       this.#outbox.push({ id, kind, object, op, args });
       if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
     });
@@ -106,6 +114,7 @@ export class ManagerClient {
   #flush(): void {
     const reqs = this.#outbox;
     this.#outbox = [];
+    if (this.#closed) return; // the manager's 'closed' already rejected them
     if (this.#post(reqs) === undefined) return;
     for (const r of reqs) {
       const error = this.#post([r]);
@@ -124,7 +133,7 @@ export class ManagerClient {
     } catch (e) {
       return e ?? new Error('postMessage failed');
     }
-    const ms = replyMs();
+    const ms = Math.max(...reqs.map((r) => this.#pending.get(r.id)?.ms ?? DEFAULT_REPLY_MS));
     const batch: Batch = {
       left: reqs.length,
       timer: setTimeout(() => {

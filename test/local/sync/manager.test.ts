@@ -263,13 +263,28 @@ describe('Manager', () => {
 
     it('a request to a manager whose thread ended fails with ClosedError after the bounded wait', async () => {
       const w = thread({ job: 'orphan' });
+      const exited = once(w, 'exit'); // listening first: the exit may follow the message at once
       const handle = await next<SyncHandle>(w);
-      await once(w, 'exit');
+      await exited;
       const before = process.env.FANFOLD_MANAGER_REPLY_MS;
       process.env.FANFOLD_MANAGER_REPLY_MS = '200';
       try {
         const d = reviveLocal(handle) as DictProxy;
         await expect(d.get('k')).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+      } finally {
+        if (before === undefined) delete process.env.FANFOLD_MANAGER_REPLY_MS;
+        else process.env.FANFOLD_MANAGER_REPLY_MS = before;
+      }
+    });
+  });
+
+  describe('FANFOLD_MANAGER_REPLY_MS', () => {
+    it('rejects an operation with InvalidArgumentError when malformed', async () => {
+      const d = manager().dict();
+      const before = process.env.FANFOLD_MANAGER_REPLY_MS;
+      process.env.FANFOLD_MANAGER_REPLY_MS = 'soon';
+      try {
+        await expect(d.get('k')).rejects.toBeInstanceOf(InvalidArgumentError);
       } finally {
         if (before === undefined) delete process.env.FANFOLD_MANAGER_REPLY_MS;
         else process.env.FANFOLD_MANAGER_REPLY_MS = before;
@@ -286,8 +301,9 @@ describe('Manager', () => {
     it('an idle proxy does not keep its thread alive', async () => {
       const d = manager().dict({ k: 'v' });
       const w = thread({ job: 'get' }, d[SHARE]());
+      const exited = once(w, 'exit');
       await next(w);
-      const [code] = await once(w, 'exit');
+      const [code] = await exited;
       expect(code).toBe(0);
     });
 
