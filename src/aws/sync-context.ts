@@ -75,7 +75,10 @@ export function contextSyncEnv(s: Settings, resources: () => Promise<StackResour
  */
 export function awsLauncher(runtime: () => PoolRuntime): ProcessLauncher {
   return async (target, args, name, handles) => {
-    const { client } = runtime();
+    const rt = runtime();
+    // The stack's outputs first: the job names its worker count, known only once they are read.
+    await rt.ready();
+    const { client } = rt;
     const pid = randomUUID();
     let submitted!: () => void;
     const onProgress = new Promise<void>((resolve) => {

@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -28,15 +30,28 @@ import { ENV } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { range } from '../../src/engine/range.js';
-import { ErrorCodes, InvalidArgumentError, JobCancelledError, TaskError } from '../../src/errors.js';
-import { threadScript } from '../../src/local/runtime.js';
-import tasks from '../fixtures/tasks.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import {
+  ErrorCodes,
+  InvalidArgumentError,
+  JobCancelledError,
+  TaskError,
+  UnknownTaskError,
+} from '../../src/errors.js';
+import { bundle } from '../../src/local/bundle.js';
+import tasks from '../fixtures/process-tasks.js';
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  type Emulators,
+  INSTALL_TIMEOUT_MS,
+  startEmulators,
+} from '../support/emulators.js';
 import { deliverBatch, queueArn } from './esm.js';
 
 const TABLE = 'fanfold-context';
 const BUCKET = 'fanfold-context';
 const COORDINATOR = 'fanfold-coordinator';
+const QUEUE_PREFIX = `fanfold-ctx${randomUUID().slice(0, 6)}-`;
 
 let emulators: Emulators;
 let sqs: SQSClient;
@@ -52,10 +67,33 @@ const invokes: { type: string; bytes: number }[] = [];
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
+/** The variables the worker threads' SDK clients read (threads copy process.env when they start). */
+const CLIENT_VARS = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+const savedVars: Record<string, string | undefined> = {};
+
+/** The worker bundle's thread script, as `functions/worker.ts` serves it: AWS handles revived on the function's resources. */
+function workerThreadScript(): Promise<string> {
+  const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+  const serve = fileURLToPath(new URL('../../src/aws/lambda/thread-sync.ts', import.meta.url));
+  return bundle({
+    contents:
+      `import registry from ${JSON.stringify(`${fixtures}process-tasks.ts`)};\n` +
+      `import { serveWorkerTasks } from ${JSON.stringify(serve)};\n` +
+      'serveWorkerTasks(registry);\n',
+    resolveDir: dirname(fixtures),
+    name: 'context-worker-thread',
+  });
+}
 
 beforeAll(async () => {
-  let script: string;
-  [emulators, script] = await Promise.all([startEmulators(), threadScript(tasks)]);
+  let file: string;
+  [emulators, file] = await Promise.all([startEmulators(), workerThreadScript()]);
+  const script = pathToFileURL(file).href;
+  for (const k of CLIENT_VARS) savedVars[k] = process.env[k];
+  process.env.AWS_ENDPOINT_URL = emulators.endpoint;
+  process.env.AWS_REGION = EMULATOR_REGION;
+  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
   sqs = createSqsClient(emulators.clientOptions);
   dynamo = createDynamoClient(emulators.clientOptions);
   s3 = createS3Client(emulators.clientOptions);
@@ -74,6 +112,7 @@ beforeAll(async () => {
     [ENV.maxReceiveCount]: '2',
     [ENV.leaseMs]: '30000',
     [ENV.workers]: '4',
+    FANFOLD_QUEUE_PREFIX: QUEUE_PREFIX,
   };
   const backend = () =>
     awsBackend({
@@ -125,6 +164,10 @@ beforeAll(async () => {
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
+  for (const k of CLIENT_VARS) {
+    if (savedVars[k] === undefined) delete process.env[k];
+    else process.env[k] = savedVars[k];
+  }
   polling = false;
   await pollers;
   await worker?.close();
@@ -141,8 +184,14 @@ afterEach(() => {
 function context() {
   return aws({
     tasks,
-    resources: { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET, workers: 4 },
-    clients: { lambda, dynamo, s3 },
+    resources: {
+      coordinator: COORDINATOR,
+      table: TABLE,
+      bucket: BUCKET,
+      workers: 4,
+      queuePrefix: QUEUE_PREFIX,
+    },
+    clients: { lambda, dynamo, s3, sqs },
     pollMs: { min: 10, max: 100 },
   });
 }
@@ -206,6 +255,69 @@ describe('aws()', () => {
       await using next = context().Pool();
       expect(await next.map('square', [2])).toEqual([4]);
     }, 10_000);
+  });
+
+  describe('Process', () => {
+    it('runs its target as a one-chunk job: exitCode 0, pid the job id', async () => {
+      const p = context().Process('square', [3]);
+      await p.start();
+      expect(p.pid).toMatch(/^[0-9a-f-]{36}$/);
+      await p.join();
+      expect(p.error?.message).toBeUndefined();
+      expect(p.exitCode).toBe(0);
+      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+    });
+
+    it('runs on a thread named as the process, with a queue passed as an argument', async () => {
+      const mp = context();
+      const names = mp.SimpleQueue<string>();
+      try {
+        const p = mp.Process('putName', [names], { name: 'cloud-reporter' });
+        await p.start();
+        expect(await names.get()).toBe('cloud-reporter');
+        await p.join();
+        expect(p.exitCode).toBe(0);
+      } finally {
+        await names.close();
+      }
+    }, 30_000);
+
+    it("keeps the task's error on the process: exitCode 1, join does not throw", async () => {
+      const p = context().Process('failWith', ['cloud boom']);
+      await p.start();
+      await p.join();
+      expect(p.exitCode).toBe(1);
+      expect(p.error).toBeInstanceOf(TaskError);
+      expect(p.error?.remoteName).toBe('RangeError');
+    });
+
+    it('terminate() cancels the job: exitCode -15, and the worker thread is freed', async () => {
+      const mp = context();
+      const p = mp.Process('spin', [20_000]);
+      await p.start();
+      await p.join(50);
+      expect(p.isAlive()).toBe(true);
+      await p.terminate();
+      expect(p.exitCode).toBe(-15);
+      expect(p.isAlive()).toBe(false);
+      await using pool = mp.Pool();
+      expect(await pool.map('square', [2])).toEqual([4]);
+    }, 10_000);
+
+    it('throws UnknownTaskError for an unknown target, before anything is invoked', () => {
+      expect(() => context().Process('nope' as never, [] as never)).toThrow(UnknownTaskError);
+      expect(invokes).toEqual([]);
+    });
+  });
+
+  describe('primitives', () => {
+    it('are offered by the context and passed to pool tasks, revived in the worker threads', async () => {
+      const mp = context();
+      const value = mp.Value('i', 0);
+      await using pool = mp.Pool();
+      expect(await pool.map('addOne', [value, value, value], { chunksize: 1 })).toHaveLength(3);
+      expect(await value.get()).toBe(3);
+    }, 30_000);
   });
 
   describe('options', () => {
