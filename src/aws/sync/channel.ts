@@ -16,7 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import { NotSerializableError, ProtocolError } from '../../errors.js';
+import { InvalidArgumentError, NotSerializableError, ProtocolError } from '../../errors.js';
+import { received } from '../../validate.js';
 import { type AwsSyncEnv, sdk } from './env.js';
 import { closed, register } from './queue-state.js';
 
@@ -56,21 +57,51 @@ export function blobPrefix(name: string): string {
   return `sync/${name}/`;
 }
 
-/** One SQS FIFO queue named `name`, registered under the item `id`. */
+/** Checks the queue name prefix: SQS names are at most 80 characters of `[A-Za-z0-9_-]`. */
+export function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{0,40}$/.test(prefix))
+    throw new InvalidArgumentError(
+      `Expected the queue prefix to be up to 40 characters of A-Z, a-z, 0-9, _ and -, got ${received(prefix)}`,
+    );
+  return prefix;
+}
+
+/**
+ * One SQS FIFO queue named `<env.queuePrefix><suffix>`, registered under the item `id`. The
+ * prefix is read only once the environment's clients are made (a context that names a stack
+ * learns it from the stack's outputs then); a handle may carry the name its sender used, which
+ * must then be this name (else the two parties are on different stacks).
+ */
 export class Channel {
   readonly #env: AwsSyncEnv;
   readonly #id: string;
   readonly #what: string;
   readonly #creator: boolean;
   #url: Promise<string> | undefined;
-  readonly name: string;
+  readonly #suffix: string;
+  readonly #carried: string | undefined;
 
-  constructor(env: AwsSyncEnv, name: string, id: string, what: string, creator: boolean) {
+  constructor(env: AwsSyncEnv, suffix: string, id: string, what: string, creator: boolean, carried?: string) {
     this.#env = env;
-    this.name = name;
+    this.#suffix = suffix;
+    this.#carried = carried;
     this.#id = id;
     this.#what = what;
     this.#creator = creator;
+  }
+
+  /** The queue's name: only once `env.clients()` has resolved. */
+  get name(): string {
+    return `${this.#env.queuePrefix}${this.#suffix}`;
+  }
+
+  /** The name, if the prefix can be read yet. */
+  knownName(): string | undefined {
+    try {
+      return this.name;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The queue's URL: registers it (refused once closed), then CreateQueue; once per handle. */
@@ -85,6 +116,11 @@ export class Channel {
   async #create(): Promise<string> {
     const { CreateQueueCommand, GetQueueUrlCommand } = await sdk.sqs();
     const { sqs } = await this.#env.clients();
+    checkPrefix(this.#env.queuePrefix);
+    if (this.#carried !== undefined && this.#carried !== this.name)
+      throw new ProtocolError(
+        `A handle names the queue ${this.#carried}, but this stack's queue prefix is ${JSON.stringify(this.#env.queuePrefix)}: the parties are on different stacks`,
+      );
     if (!this.#creator) {
       // A revived handle's queue usually exists: one request. (A closed queue's is gone: then the
       // registration below refuses it.)
@@ -103,6 +139,7 @@ export class Channel {
 
   /** Sends `item` (spilled to the bucket when its body would pass {@link MAX_INLINE_BODY}). */
   async send(item: unknown): Promise<void> {
+    const url = await this.url();
     let bytes: Buffer;
     try {
       bytes = serialize(item);
@@ -117,16 +154,15 @@ export class Channel {
       await s3.send(new PutObjectCommand({ Bucket: this.#env.bucket, Key: key, Body: bytes }));
       body = `b${key}`;
     }
-    await this.#sendBody(body);
+    await this.#sendBody(url, body);
   }
 
   /** Sends the end-of-file marker `body` (not an item: `decode` refuses it). */
-  sendMarker(body: string): Promise<void> {
-    return this.#sendBody(body);
+  async sendMarker(body: string): Promise<void> {
+    await this.#sendBody(await this.url(), body);
   }
 
-  async #sendBody(body: string): Promise<void> {
-    const url = await this.url();
+  async #sendBody(url: string, body: string): Promise<void> {
     const { SendMessageCommand } = await sdk.sqs();
     const { sqs } = await this.#env.clients();
     try {

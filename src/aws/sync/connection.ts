@@ -27,7 +27,7 @@ import { received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
 import { deadlineOf, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
-import { checkPrefix, newId } from './queues.js';
+import { newId } from './queues.js';
 
 /** How long a message kept by `poll` stays usable: well inside the visibility timeout. */
 const KEEP_MS = (VISIBILITY_S - 10) * 1000;
@@ -37,8 +37,8 @@ const EOF = 'e';
 /** The plain data of a connection's handle. */
 interface ConnectionData {
   readonly id: string;
-  /** `names[k]` carries the messages to end `k`. */
-  readonly names: readonly [string, string];
+  /** The SQS names the handle carried (`names[k]` carries the messages to end `k`), checked on first use. */
+  readonly names?: readonly [string, string];
   readonly end: 0 | 1;
   readonly duplex: boolean;
 }
@@ -55,8 +55,20 @@ class Creator {
   }
 }
 
-function pipeNames(prefix: string, id: string): [string, string] {
-  return [`${prefix}c${id}-0.fifo`, `${prefix}c${id}-1.fifo`];
+/** The names after the prefix of the queues to end 0 and to end 1. */
+function suffixes(id: string): [string, string] {
+  return [`c${id}-0.fifo`, `c${id}-1.fifo`];
+}
+
+/** The full names of the pipe's queues, if the prefix can be read yet. */
+function knownNames(env: AwsSyncEnv, id: string): [string, string] | undefined {
+  try {
+    const prefix = env.queuePrefix;
+    const [a, b] = suffixes(id);
+    return [`${prefix}${a}`, `${prefix}${b}`];
+  } catch {
+    return undefined;
+  }
 }
 
 /** One end of a pipe. */
@@ -82,14 +94,12 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
     this.writable = data.duplex || data.end === 1;
     const what = `Pipe ${data.id}`;
     const mine = creator !== undefined;
-    this.#in = new Channel(env, data.names[data.end], data.id, what, mine);
-    this.#out = new Channel(
-      env,
-      data.duplex && data.end === 0 ? data.names[1] : data.names[0],
-      data.id,
-      what,
-      mine,
-    );
+    const [to0, to1] = suffixes(data.id);
+    const [named0, named1] = data.names ?? [];
+    const channel = (k: 0 | 1) =>
+      new Channel(env, k === 0 ? to0 : to1, data.id, what, mine, k === 0 ? named0 : named1);
+    this.#in = channel(data.end);
+    this.#out = channel(data.duplex && data.end === 0 ? 1 : 0);
     // The creator makes its ends' queues at once; a failure is seen again by the first operation.
     if (mine && this.readable) this.#in.url().catch(() => {});
     noteShareable();
@@ -101,12 +111,14 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
 
   [SHARE](): SyncHandle {
     this.#shared = true;
-    const { id, names, end, duplex } = this.#data;
+    const { id, end, duplex } = this.#data;
+    // The SQS names go along once known, so that a party on another stack is told, not ignored.
+    const names = this.#data.names ?? knownNames(this.#env, id);
     return {
       $fanfold: 'handle',
       ctx: 'aws',
       kind: 'Connection',
-      data: { id, names: [...names], end, duplex },
+      data: names === undefined ? { id, end, duplex } : { id, names: [...names], end, duplex },
     };
   }
 
@@ -220,17 +232,19 @@ function revive(handle: SyncHandle, env: AwsSyncEnv): AwsConnection {
   const bad = (field: string, v: unknown) =>
     new ProtocolError(`A Connection handle has a bad data.${field}: ${received(v)}`);
   if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw bad('id', id);
-  if (!Array.isArray(names) || names.length !== 2) throw bad('names', names);
-  for (const n of names)
-    if (typeof n !== 'string' || !n.startsWith(env.queuePrefix))
-      throw new ProtocolError(
-        `A Connection handle's data.names ${received(n)} is not under this stack's queue prefix ${JSON.stringify(env.queuePrefix)}`,
-      );
-  const expected = pipeNames(env.queuePrefix, id);
-  if (names[0] !== expected[0] || names[1] !== expected[1]) throw bad('names', names);
+  // The prefix part is checked against this stack's on first use (it may not be known yet).
+  const shape = (n: unknown, suffix: string) =>
+    typeof n === 'string' && n.endsWith(suffix) && /^[A-Za-z0-9_-]{0,40}$/.test(n.slice(0, -suffix.length));
+  const [s0, s1] = suffixes(id);
+  if (
+    names !== undefined &&
+    (!Array.isArray(names) || names.length !== 2 || !shape(names[0], s0) || !shape(names[1], s1))
+  )
+    throw bad('names', names);
   if (end !== 0 && end !== 1) throw bad('end', end);
   if (typeof duplex !== 'boolean') throw bad('duplex', duplex);
-  return new AwsConnection(env, { id, names: expected, end, duplex }, undefined);
+  const carried = names === undefined ? {} : { names: [names[0], names[1]] as [string, string] };
+  return new AwsConnection(env, { id, end, duplex, ...carried }, undefined);
 }
 
 /** The pipe family of the AWS context. */
@@ -240,12 +254,11 @@ export const connection: PrimitiveModule<AwsSyncEnv> = {
       if (duplex !== undefined && typeof duplex !== 'boolean')
         throw new InvalidArgumentError(`Expected duplex to be a boolean, got ${received(duplex)}`);
       const id = newId();
-      const names = pipeNames(checkPrefix(env.queuePrefix), id);
       const creator = new Creator(env, id);
       const d = duplex ?? true;
       return [
-        new AwsConnection<T>(env, { id, names, end: 0, duplex: d }, creator),
-        new AwsConnection<T>(env, { id, names, end: 1, duplex: d }, creator),
+        new AwsConnection<T>(env, { id, end: 0, duplex: d }, creator),
+        new AwsConnection<T>(env, { id, end: 1, duplex: d }, creator),
       ];
     },
   }),

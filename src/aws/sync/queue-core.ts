@@ -30,11 +30,14 @@ import {
   update,
 } from './queue-state.js';
 
-/** The plain data of a queue's handle. */
+/** What names a queue: its id, its bound, and the SQS name its handle carried (if any). */
 export interface QueueData {
   readonly id: string;
-  readonly name: string;
   readonly maxsize: number;
+  /** The queue's name after the prefix: `<q|j|s><id>.fifo`. */
+  readonly suffix: string;
+  /** The full name a handle carried, checked against this stack's prefix on first use. */
+  readonly carried?: string;
 }
 
 /** Checks `block` and `timeoutMs` of put/get options. */
@@ -67,13 +70,18 @@ export class QueueCore {
     this.#joinable = joinable;
     this.#creator = creator;
     this.#what = `${what} ${data.id}`;
-    this.#chan = new Channel(env, data.name, data.id, this.#what, creator);
+    this.#chan = new Channel(env, data.suffix, data.id, this.#what, creator, data.carried);
     if (creator) {
       // The creator registers and makes the queue at once (the sweeper then knows it) and renews
       // its registration while open. A failure here is seen again by the first operation.
       this.#chan.url().catch(() => {});
       this.#stopHeartbeat = startHeartbeat(env, data.id);
     }
+  }
+
+  /** The SQS queue's name, if the prefix is known yet (a context learns it on first use). */
+  knownName(): string | undefined {
+    return this.data.carried ?? this.#chan.knownName();
   }
 
   #check(): void {

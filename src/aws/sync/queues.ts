@@ -22,25 +22,16 @@ import type {
   Queue as QueueApi,
   SimpleQueue as SimpleQueueApi,
 } from '../../api/queues.js';
-import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { ProtocolError } from '../../errors.js';
 import { optionalInteger, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
-import { blockOptions, QueueCore, type QueueData } from './queue-core.js';
+import { blockOptions, QueueCore } from './queue-core.js';
 import { timeoutOf } from './queue-state.js';
 
 type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
 const LETTER: Record<Kind, string> = { Queue: 'q', JoinableQueue: 'j', SimpleQueue: 's' };
 /** The largest `maxsize`. */
 const MAX_SIZE = 2 ** 31 - 1;
-
-/** Checks the queue name prefix: SQS names are at most 80 characters of `[A-Za-z0-9_-]`. */
-export function checkPrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{0,40}$/.test(prefix))
-    throw new InvalidArgumentError(
-      `Expected the queue prefix to be up to 40 characters of A-Z, a-z, 0-9, _ and -, got ${received(prefix)}`,
-    );
-  return prefix;
-}
 
 /** A new random id: 32 hex digits. */
 export function newId(): string {
@@ -58,8 +49,15 @@ abstract class AwsQueueBase {
   }
 
   [SHARE](): SyncHandle {
-    const { id, name, maxsize } = this.core.data;
-    return { $fanfold: 'handle', ctx: 'aws', kind: this.kind, data: { id, name, maxsize } };
+    const { id, maxsize } = this.core.data;
+    // The SQS name goes along once known, so that a party on another stack is told, not ignored.
+    const name = this.core.knownName();
+    return {
+      $fanfold: 'handle',
+      ctx: 'aws',
+      kind: this.kind,
+      data: name === undefined ? { id, maxsize } : { id, maxsize, name },
+    };
   }
 
   async empty(): Promise<boolean> {
@@ -139,25 +137,30 @@ export class AwsSimpleQueue<T = unknown> extends AwsQueueBase implements SimpleQ
 function make(env: AwsSyncEnv, kind: Kind, maxsize: unknown): QueueCore {
   const size = kind === 'SimpleQueue' ? 0 : (optionalInteger(maxsize, 'maxsize', 0, MAX_SIZE) ?? 0);
   const id = newId();
-  const name = `${checkPrefix(env.queuePrefix)}${LETTER[kind]}${id}.fifo`;
-  return new QueueCore(env, { id, name, maxsize: size }, kind, kind === 'JoinableQueue', true);
+  const suffix = `${LETTER[kind]}${id}.fifo`;
+  return new QueueCore(env, { id, maxsize: size, suffix }, kind, kind === 'JoinableQueue', true);
 }
 
 /** Checks a queue handle's data; throws {@link ProtocolError} naming the bad field. */
 function reviveCore(handle: SyncHandle, env: AwsSyncEnv, kind: Kind): QueueCore {
-  const { id, name, maxsize } = handle.data as Partial<QueueData>;
+  const { id, name, maxsize } = handle.data as { id?: unknown; name?: unknown; maxsize?: unknown };
   const bad = (field: string, v: unknown) =>
     new ProtocolError(`A ${kind} handle has a bad data.${field}: ${received(v)}`);
   if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw bad('id', id);
-  if (typeof name !== 'string' || !name.startsWith(env.queuePrefix))
-    throw new ProtocolError(
-      `A ${kind} handle's data.name ${received(name)} is not under this stack's queue prefix ${JSON.stringify(env.queuePrefix)}`,
-    );
-  if (name !== `${env.queuePrefix}${LETTER[kind]}${id}.fifo`) throw bad('name', name);
+  const suffix = `${LETTER[kind]}${id}.fifo`;
+  // The prefix part is checked against this stack's on first use (it may not be known yet).
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' ||
+      !/^[A-Za-z0-9_-]{0,40}$/.test(name.slice(0, -suffix.length)) ||
+      !name.endsWith(suffix))
+  )
+    throw bad('name', name);
   if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0 || maxsize > MAX_SIZE)
     throw bad('maxsize', maxsize);
   if (kind === 'SimpleQueue' && maxsize !== 0) throw bad('maxsize', maxsize);
-  return new QueueCore(env, { id, name, maxsize }, kind, kind === 'JoinableQueue', false);
+  const data = name === undefined ? { id, maxsize, suffix } : { id, maxsize, suffix, carried: name };
+  return new QueueCore(env, data, kind, kind === 'JoinableQueue', false);
 }
 
 /** The queue family of the AWS context. */

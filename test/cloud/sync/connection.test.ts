@@ -163,9 +163,17 @@ describe('Pipe (aws)', () => {
       expect(bad({ names: ['x.fifo', 'y.fifo'] })).toThrow(ProtocolError);
       expect(bad({ end: 2 })).toThrow(ProtocolError);
       expect(bad({ duplex: 'yes' })).toThrow(ProtocolError);
-      expect(() => revive(h, { ...env, queuePrefix: 'other-' })).toThrow(ProtocolError);
       await a.close();
       await b.close();
+    });
+
+    it("refuses, on first use, an end whose queues are not under this stack's prefix", async () => {
+      const env = cloud.env();
+      const [a, b] = pipe(env);
+      const revive = connection.revive.Connection as (h: SyncHandle, env: AwsSyncEnv) => Connection;
+      const elsewhere = revive(b[SHARE](), { ...env, queuePrefix: 'other-' });
+      await expect(elsewhere.send(1)).rejects.toBeInstanceOf(ProtocolError);
+      await a.close();
     });
   });
 });

@@ -216,8 +216,24 @@ describe('Queue (aws)', () => {
       expect(bad({ name: 'someone-elses-queue.fifo' })).toThrow(ProtocolError);
       expect(bad({ maxsize: -1 })).toThrow(ProtocolError);
       expect(bad({ maxsize: '1' })).toThrow(ProtocolError);
-      expect(() => revive(h, { ...env, queuePrefix: 'other-' })).toThrow(ProtocolError);
       return q.close();
+    });
+
+    it("refuses, on first use, a handle whose queue is not under this stack's prefix", async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue();
+      const revive = queues.revive.Queue as (h: SyncHandle, env: AwsSyncEnv) => Queue;
+      const elsewhere = revive(q[SHARE](), { ...env, queuePrefix: 'other-' });
+      await expect(elsewhere.put(1)).rejects.toBeInstanceOf(ProtocolError);
+    });
+
+    it("names the queue by the receiving stack's prefix when the handle was made before the prefix was known", async () => {
+      const env = cloud.env();
+      await using q = make(env).Queue<number>();
+      const { name: _, ...data } = q[SHARE]().data;
+      const revive = queues.revive.Queue as (h: SyncHandle, env: AwsSyncEnv) => Queue<number>;
+      await revive({ ...q[SHARE](), data }, { ...env }).put(5);
+      expect(await q.get()).toBe(5);
     });
   });
 });
