@@ -36,6 +36,22 @@ async function joinAll(processes: readonly Process[]): Promise<void> {
   }
 }
 
+/**
+ * Rejects with a process's error as soon as one of `processes` ends without success, so that a
+ * caller waiting on a primitive the process would have served fails with the reason at once.
+ */
+function failureOf(processes: readonly Process[]): Promise<never> {
+  const failure = new Promise<never>((_, reject) => {
+    for (const p of processes) {
+      void p.join().then(() => {
+        if (p.exitCode !== 0) reject(p.error ?? new Error(`${p.name} exited with ${p.exitCode}`));
+      });
+    }
+  });
+  failure.catch(() => {}); // only the races below report it
+  return failure;
+}
+
 /** Declares the scenarios; `make` runs once for the block (in beforeAll). */
 export function describePrimitiveScenarios(
   title: string,
@@ -74,8 +90,10 @@ export function describePrimitiveScenarios(
       const p = mp.Process('queueDouble', [inbox, outbox, 3]);
       await p.start();
       for (const x of [1, 2, 3]) await inbox.put(x);
+      const failure = failureOf([p]);
       const out = [];
-      for (let i = 0; i < 3; i++) out.push(await outbox.get({ timeoutMs: PATIENCE_MS }));
+      for (let i = 0; i < 3; i++)
+        out.push(await Promise.race([outbox.get({ timeoutMs: PATIENCE_MS }), failure]));
       expect(out).toEqual([2, 4, 6]);
       await joinAll([p]);
     });
@@ -88,7 +106,7 @@ export function describePrimitiveScenarios(
       const p = mp.Process('pipeEcho', [theirs]);
       await p.start();
       await mine.send('ping');
-      expect(await mine.recv()).toEqual({ echo: 'ping' });
+      expect(await Promise.race([mine.recv(), failureOf([p])])).toEqual({ echo: 'ping' });
       await expect(mine.recv()).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
       await joinAll([p]);
       await mine.close();
@@ -103,22 +121,22 @@ export function describePrimitiveScenarios(
       const p = mp.Process('eventRelay', [go, done]);
       await p.start();
       await go.set();
-      expect(await done.wait(PATIENCE_MS)).toBe(true);
+      expect(await Promise.race([done.wait(PATIENCE_MS), failureOf([p])])).toBe(true);
       await joinAll([p]);
     });
 
-    it('two processes and the caller meet at a Barrier', { timeout: PATIENCE_MS }, async () => {
+    it('two processes and the caller meet at a Barrier', { timeout: 2 * PATIENCE_MS }, async () => {
       const mp = ctx();
       const barrier = mp.Barrier(3);
       const processes = [0, 1].map(() => mp.Process('barrierWait', [barrier, PATIENCE_MS]));
       for (const p of processes) await p.start();
-      const mine = await barrier.wait(PATIENCE_MS);
+      const mine = await Promise.race([barrier.wait(PATIENCE_MS), failureOf(processes)]);
       expect([0, 1, 2]).toContain(mine);
       await joinAll(processes);
       expect(await barrier.broken()).toBe(false);
     });
 
-    it('Pool.apply passes a Value to a task, which adds to it', { timeout: PATIENCE_MS }, async () => {
+    it('Pool.apply passes a Value to a task, which adds to it', { timeout: 2 * PATIENCE_MS }, async () => {
       const mp = ctx();
       const value = mp.Value('i', 1);
       await using pool = env!.pool();
