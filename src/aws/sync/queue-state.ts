@@ -108,7 +108,7 @@ export function num(item: Item | undefined, name: string): number {
  */
 export async function register(env: AwsSyncEnv, id: string, what: string, heartbeat: boolean): Promise<void> {
   const now = { N: String(Date.now()) };
-  const { old, item } = await update(
+  const { item } = await update(
     env,
     id,
     {
@@ -119,7 +119,8 @@ export async function register(env: AwsSyncEnv, id: string, what: string, heartb
     { ':now': now },
     'attribute_not_exists(closedAt)',
   );
-  if (!item) throw closed(what, old);
+  // The only condition is the tombstone's absence: a refusal means closed.
+  if (!item) throw closed(what);
 }
 
 /** Renews the creator's `lastSeen` (ignored once closed). */
@@ -144,7 +145,7 @@ export async function tombstone(env: AwsSyncEnv, id: string): Promise<void> {
 }
 
 /** The error for an operation on a closed queue. */
-export function closed(what: string, _old?: Item): ClosedError {
+export function closed(what: string): ClosedError {
   return new ClosedError(`${what} is closed`);
 }
 

@@ -88,6 +88,7 @@ describe('sweepQueues()', () => {
     const q = queue(env);
     await q.put(1);
     await setField(env, q, 'closedAt', Date.now());
+    await expect(q.put(2)).rejects.toBeInstanceOf(ClosedError);
     expect((await sweepQueues(env)).deleted).toEqual([{ name: dataOf(q).name, reason: 'closed' }]);
   });
 
