@@ -101,11 +101,19 @@ export class ManagerClient {
     } catch (e) {
       return Promise.reject(e);
     }
+    // Copied now, as CPython pickles at the call: a value changed after the call (before the
+    // batch is posted) must not change what is stored; and an uncloneable value fails here alone.
+    let copy: readonly unknown[];
+    try {
+      copy = args.length === 0 ? args : structuredClone(args);
+    } catch (e) {
+      return Promise.reject(new NotSerializableError(`A value passed to ${kind}.${op}()`, undefined, e));
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#channel.ref();
       this.#pending.set(id, { resolve, reject, what: `${kind}.${op}()`, ms });
-      this.#outbox.push({ id, kind, object, op, args });
+      this.#outbox.push({ id, kind, object, op, args: copy });
       if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
     });
   }

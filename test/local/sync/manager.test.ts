@@ -88,6 +88,15 @@ describe('Manager', () => {
       expect(await d.get('k')).toEqual({ x: 1 });
     });
 
+    it('set stores the value as it was at the call, not as changed before the request went out', async () => {
+      const d = manager().dict<{ x: number }>();
+      const v = { x: 1 };
+      const done = d.set('k', v);
+      v.x = 2;
+      await done;
+      expect(await d.get('k')).toEqual({ x: 1 });
+    });
+
     it('delete resolves whether the key was there', async () => {
       const d = manager().dict({ a: 1 });
       expect([await d.delete('a'), await d.delete('a'), await d.has('a')]).toEqual([true, false, false]);
