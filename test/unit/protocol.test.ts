@@ -27,6 +27,21 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(chunk)).toEqual(chunk);
   });
 
+  it('accepts the handles and process flags of a chunk', () => {
+    const m = { ...chunk, mode: 'starmap', handles: true, process: 'Process-3' };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
+  it.each<[string, unknown]>([
+    ['handles not true', { handles: 1 }],
+    ['handles false', { handles: false }],
+    ['an empty process name', { process: '' }],
+    ['a process name that is not a string', { process: 7 }],
+    ['a process name over 256 characters', { process: 'p'.repeat(257) }],
+  ])('rejects a chunk with %s', (_what, extra) => {
+    expect(() => parseWorkMessage({ ...chunk, ...(extra as object) })).toThrow(ProtocolError);
+  });
+
   it('accepts a chunk with inline items and a reduce chunk with its reducer', () => {
     const bytes = new Uint8Array(16);
     const m = {

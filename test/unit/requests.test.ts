@@ -96,6 +96,21 @@ describe('parseCoordinatorRequest()', () => {
     expect(parseCoordinatorRequest(req)).toEqual(req);
   });
 
+  it('accepts a Process submit (handles and process) and an append whose chunks hold handles', () => {
+    const s = { ...valid['a map submit over a range']!, kind: 'starmap', handles: true, process: 'worker-1' };
+    expect(parseCoordinatorRequest(s)).toEqual(s);
+    const a = { ...valid['an append of inline and blob chunks']!, handles: true };
+    expect(parseCoordinatorRequest(a)).toEqual(a);
+  });
+
+  it('rejects a malformed handles flag or process name, and a process name on an append', () => {
+    const s = valid['a map submit over a range']!;
+    expect(() => parseCoordinatorRequest({ ...s, handles: 'yes' })).toThrow(ProtocolError);
+    expect(() => parseCoordinatorRequest({ ...s, process: '' })).toThrow(ProtocolError);
+    const a = valid['an append of inline and blob chunks']!;
+    expect(parseCoordinatorRequest({ ...a, process: 'p' })).not.toHaveProperty('process');
+  });
+
   it('drops unknown extra fields', () => {
     expect(parseCoordinatorRequest({ ...valid['a release'], admin: true, v: 1 })).toEqual(valid['a release']);
   });

@@ -1,0 +1,65 @@
+/**
+ * The AWS context's primitives environment: its factories are synchronous while a stack's outputs
+ * are read on the first operation, so `table`/`bucket`/`queuePrefix` are known once `clients()`
+ * has resolved (at once with explicit resources), and a failed lookup is tried again.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Settings } from '../../src/aws/context.js';
+import type { StackResources } from '../../src/aws/invoke.js';
+import { contextSyncEnv, DEFAULT_QUEUE_PREFIX } from '../../src/aws/sync-context.js';
+import { ProtocolError } from '../../src/errors.js';
+
+const fakeClient = { send: async () => ({}), destroy: () => {} } as never;
+const clients = { dynamo: fakeClient, s3: fakeClient, sqs: fakeClient };
+const stackSettings: Settings = {
+  stack: 'Fanfold',
+  resources: undefined,
+  clients,
+  region: 'us-east-1',
+  pollMs: undefined,
+};
+const outputs: StackResources = {
+  coordinator: 'c',
+  table: 'stack-table',
+  bucket: 'stack-bucket',
+  workers: 4,
+  queuePrefix: 'stack-q-',
+};
+
+describe('contextSyncEnv()', () => {
+  it("reads a stack's names on the first clients() call, not before", async () => {
+    let lookups = 0;
+    const env = contextSyncEnv(stackSettings, async () => {
+      lookups++;
+      return outputs;
+    });
+    expect(lookups).toBe(0);
+    expect(() => env.table).toThrow(ProtocolError);
+    expect(await env.clients()).toEqual(clients);
+    expect([env.table, env.bucket, env.queuePrefix]).toEqual(['stack-table', 'stack-bucket', 'stack-q-']);
+    await env.clients();
+    expect(lookups).toBe(1);
+  });
+
+  it('knows explicit resources at once, and defaults the queue prefix', () => {
+    const env = contextSyncEnv(
+      { ...stackSettings, stack: undefined, resources: { coordinator: 'c', table: 't', bucket: 'b' } },
+      async () => outputs,
+    );
+    expect([env.table, env.bucket, env.queuePrefix]).toEqual(['t', 'b', DEFAULT_QUEUE_PREFIX]);
+    expect(env.leaseMs).toBe(30_000);
+    expect(env.pollMs).toEqual({ min: 20, max: 1000 });
+  });
+
+  it('tries a failed lookup again on the next call', async () => {
+    let fail = true;
+    const env = contextSyncEnv(stackSettings, async () => {
+      if (fail) throw new Error('no stack yet');
+      return outputs;
+    });
+    await expect(env.clients()).rejects.toThrow('no stack yet');
+    fail = false;
+    await env.clients();
+    expect(env.table).toBe('stack-table');
+  });
+});
