@@ -5,8 +5,9 @@
  * queued in this thread's feeder behind less than {@link SEND_BACKLOG_BYTES} (past that it waits for
  * room, as a CPython send blocks on a full OS pipe); messages larger than the ring stream through.
  *
- * Closing an end is shared state: it sets the "writer closed" flag of the ring it sends on and the
- * "reader closed" flag of the ring it receives on, and wakes every sleeper. The other end, in any
+ * Closing an end is shared state: it sets the "writer closed" flag of the ring it sends on (once
+ * this thread's messages sent before are in the ring) and the "reader closed" flag of the ring it
+ * receives on, and wakes every sleeper. The other end, in any
  * thread, then reads what was sent before and gets {@link ClosedError} (CPython `EOFError`) after;
  * its sends throw {@link ClosedError} (CPython `BrokenPipeError`). Every handle of an end (the
  * original and those revived in other threads) is the same end: closing one closes them all.
@@ -44,6 +45,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   readonly #recv: Ring | undefined;
   readonly #send: Ring | undefined;
   readonly #feeder: Feeder | undefined;
+  #closing = false;
 
   /** @internal Use `ctx.Pipe()`. */
   constructor(recv: Ring | undefined, send: Ring | undefined) {
@@ -61,8 +63,9 @@ export class LocalConnection<T = unknown> implements Connection<T> {
     return this.#send !== undefined;
   }
 
-  /** Whether this end was closed (by any of its handles, in any thread). */
+  /** Whether this end was closed (through this handle, or any of its handles in any thread). */
   get closed(): boolean {
+    if (this.#closing) return true;
     return this.#send
       ? (this.#send.flags() & WRITER_CLOSED) !== 0
       : ((this.#recv?.flags() ?? 0) & READER_CLOSED) !== 0;
@@ -100,8 +103,12 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   }
 
   async close(): Promise<void> {
-    this.#send?.setFlags(WRITER_CLOSED);
+    this.#closing = true;
     this.#recv?.setFlags(READER_CLOSED);
+    // The other end sees EOF only after the messages this thread sent before closing (some may
+    // still wait in its feeder for room): CPython's close, too, keeps what send() handed over.
+    const send = this.#send;
+    if (send) this.#feeder?.whenIdle(() => send.setFlags(WRITER_CLOSED));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

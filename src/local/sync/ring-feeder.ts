@@ -27,6 +27,8 @@ export class Feeder {
   #done = 0;
   #bytes = 0;
   #running = false;
+  /** Run once the backlog is written (a pipe end's close, after the messages sent before it). */
+  readonly #whenIdle: (() => void)[] = [];
 
   constructor(ring: Ring) {
     this.#ring = ring;
@@ -56,6 +58,12 @@ export class Feeder {
         this.#pump();
       }
     });
+  }
+
+  /** Runs `fn` once every message given so far is in the ring (or refused): at once if none waits. */
+  whenIdle(fn: () => void): void {
+    if (this.#running) this.#whenIdle.push(fn);
+    else fn();
   }
 
   /** Writes what fits now, without waiting; returns with the front message not (wholly) written. */
@@ -103,6 +111,7 @@ export class Feeder {
     } finally {
       this.#running = false;
       release();
+      for (const fn of this.#whenIdle.splice(0)) fn();
     }
   }
 }

@@ -127,6 +127,18 @@ describe('Pipe', () => {
       expect(second).toMatchObject({ ok: false, error: { code: ErrorCodes.CLOSED } });
     });
 
+    it('delivers messages still waiting for room in the sender before the EOF', async () => {
+      const [a, b] = Pipe<unknown>();
+      const big = pattern(3 * RING_BYTES);
+      await a.send(big); // resolves at once: it waits in this thread's feeder
+      await a.send('last');
+      await a.close();
+      expect(a.closed).toBe(true);
+      expect(Buffer.from((await b.recv()) as Uint8Array).equals(big)).toBe(true);
+      expect(await b.recv()).toBe('last');
+      expect(await rejection(b.recv())).toBeInstanceOf(ClosedError);
+    });
+
     it('wakes a recv() waiting in this thread when the other thread closes', async () => {
       const [a, b] = Pipe();
       const waiting = rejection(a.recv());
