@@ -42,6 +42,9 @@ export class QueueCore {
   readonly #feeder: Feeder;
   readonly #w: Int32Array;
   #closed = false;
+  /** Puts of this handle waiting for a slot, and the end of their line. */
+  #waiting = 0;
+  #turns: Promise<void> = Promise.resolve();
 
   constructor(kind: QueueKind, ring: Ring, maxsize: number) {
     this.kind = kind;
@@ -103,12 +106,22 @@ export class QueueCore {
    */
   put(bytes: Uint8Array, deadline: number, joinable: boolean): Promise<void> | undefined {
     this.#checkOpen();
-    if (this.#takeSlot()) {
+    if (this.#waiting === 0 && this.#takeSlot()) {
       this.#enqueue(bytes, joinable);
       return undefined;
     }
+    // Puts of this handle that wait for a slot take turns, so that one not awaited before the next
+    // still reaches the queue first (a later put must not take a slot freed for an earlier one).
     const copy = new Uint8Array(bytes);
-    return this.#waitSlot(deadline).then(() => this.#enqueue(copy, joinable));
+    this.#waiting++;
+    const turn = this.#turns
+      .then(() => this.#waitSlot(deadline))
+      .then(() => this.#enqueue(copy, joinable))
+      .finally(() => {
+        this.#waiting--;
+      });
+    this.#turns = turn.catch(() => {});
+    return turn;
   }
 
   #enqueue(bytes: Uint8Array, joinable: boolean): void {

@@ -134,6 +134,17 @@ describe('Queue', () => {
       expect(await q.get()).toBe(2);
     });
 
+    it('keeps the order of puts not awaited one by one while the queue is full', async () => {
+      const q = make.Queue<number>(1);
+      await q.put(0);
+      const first = q.put(1); // waits for a slot
+      expect(await q.get()).toBe(0); // frees one: the waiting put wakes on a later turn of the loop
+      const second = q.put(2); // issued before that wake: must not take the slot freed for put(1)
+      expect(await q.get()).toBe(1);
+      expect(await q.get()).toBe(2);
+      await Promise.all([first, second]);
+    });
+
     it('throws Full at once when not blocking, and when timeoutMs runs out', async () => {
       const q = make.Queue<number>(2);
       await q.put(1);
