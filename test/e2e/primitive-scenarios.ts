@@ -74,9 +74,12 @@ export function describePrimitiveScenarios(
       const mp = ctx();
       const lock = mp.Lock();
       const value = mp.Value('i', 0, { lock: false });
-      const processes = [0, 1].map(() => mp.Process('lockedAdd', [lock, value, 10]));
+      const runs = mp.Value('i', 0, { lock: false });
+      const processes = [0, 1].map(() => mp.Process('lockedAdd', [lock, value, 10, runs]));
       for (const p of processes) await p.start();
       await joinAll(processes);
+      // A process runs its target once, as in CPython (a re-run would count twice).
+      expect(await runs.get()).toBe(2);
       expect(await value.get()).toBe(20);
       expect(await lock.locked()).toBe(false);
     });
