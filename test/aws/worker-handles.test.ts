@@ -93,14 +93,14 @@ afterEach(async () => {
 });
 
 /** A worker function whose environment names the moto table and bucket; its job store is in memory. */
-function deploy(): Function {
+function deploy(threads = 1): Function {
   const backend = memoryBackend();
   const env: NodeJS.ProcessEnv = {
     [ENV.table]: TABLE,
     [ENV.queueUrl]: 'memory://work',
     [ENV.deadLetterQueueUrl]: 'memory://dead',
     [ENV.bucket]: BUCKET,
-    [ENV.threads]: '1',
+    [ENV.threads]: String(threads),
     [ENV.maxReceiveCount]: '3',
     [ENV.leaseMs]: '30000',
     [ENV.workers]: '1',
@@ -123,13 +123,10 @@ function callerEnv(): AwsSyncEnv {
   };
 }
 
-/** Delivers one chunk of one item (a starmap argument list) to the function; resolves the job afterwards. */
-async function runOne(
-  f: Function,
-  task: string,
-  args: unknown[],
-  flags: { handles?: true; process?: string },
-) {
+type Flags = { handles?: true; process?: string };
+
+/** A job of one chunk of one item (a starmap argument list) in the function's store, and its SQS record. */
+async function chunkOf(f: Function, task: string, args: unknown[], flags: Flags) {
   const jobId = randomUUID();
   await f.backend.store.createJob({
     id: jobId,
@@ -156,13 +153,23 @@ async function runOne(
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:work',
   };
-  const response = await f.worker({ Records: [record] });
-  expect(response.batchItemFailures).toEqual([]);
+  return { jobId, record };
+}
+
+/** The job once its chunk ran, and the chunk's one result. */
+async function outcome(f: Function, jobId: string) {
   const job = await f.backend.store.getJob(jobId);
-  const found = await f.backend.store.readResults(jobId, [0]);
-  const data = found.get(0);
+  const data = (await f.backend.store.readResults(jobId, [0])).get(0);
   const result = data ? decodeList(await unspill(data, f.backend.blobs))[0] : undefined;
   return { job, result };
+}
+
+/** Delivers one chunk to the function in a batch of its own; resolves the job afterwards. */
+async function runOne(f: Function, task: string, args: unknown[], flags: Flags) {
+  const { jobId, record } = await chunkOf(f, task, args, flags);
+  const response = await f.worker({ Records: [record] });
+  expect(response.batchItemFailures).toEqual([]);
+  return outcome(f, jobId);
 }
 
 const handleOf = (p: unknown) => (p as Shareable)[SHARE]();
@@ -184,6 +191,22 @@ describe('worker Lambda threads', () => {
     expect(job?.status).toBe('DONE');
     expect(result).toBe('proc-A');
   });
+
+  it('run the Process chunks of one batch each on its own thread: five parties of a Barrier all pass on one shared thread', async () => {
+    const f = deploy(1);
+    const barrier = awsPrimitives(callerEnv()).Barrier(5);
+    // Five waiters on one shared thread would fit only four in flight: the fifth would wait behind them forever.
+    const chunks = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) =>
+        chunkOf(f, 'atBarrier', [handleOf(barrier)], { handles: true, process: `party-${i}` }),
+      ),
+    );
+    const response = await f.worker({ Records: chunks.map((c) => c.record) });
+    expect(response.batchItemFailures).toEqual([]);
+    const outcomes = await Promise.all(chunks.map((c) => outcome(f, c.jobId)));
+    expect(outcomes.map((o) => o.job?.status)).toEqual(['DONE', 'DONE', 'DONE', 'DONE', 'DONE']);
+    expect(outcomes.map((o) => o.result).sort()).toEqual([0, 1, 2, 3, 4]);
+  }, 60_000);
 
   it('fail the task with a clear error on a handle of the local context', async () => {
     const f = deploy();
