@@ -10,9 +10,10 @@ import { serveTasks, type ThreadData } from '../../local/thread-main.js';
 import type { AwsSyncClients, AwsSyncEnv } from '../sync/env.js';
 import { awsReviver } from '../sync/index.js';
 import { DEFAULT_QUEUE_PREFIX } from '../sync-context.js';
+import { ENV, type FanfoldEnv } from './env.js';
 
 /** The variable naming the primitives' queue prefix (set by the stack on each function). */
-export const QUEUE_PREFIX_ENV = 'FANFOLD_QUEUE_PREFIX';
+export const QUEUE_PREFIX_ENV = ENV.queuePrefix;
 
 /** What the worker handler sends each thread about the function's resources. */
 export interface ThreadSync {
@@ -22,15 +23,12 @@ export interface ThreadSync {
   readonly leaseMs: number;
 }
 
-/** The thread data's `sync` part, from the function's environment. */
-export function threadSync(
-  env: { readonly table: string; readonly bucket: string },
-  vars: NodeJS.ProcessEnv,
-): ThreadSync {
+/** The thread data's `sync` part, from the function's environment (read and checked by `readEnv`). */
+export function threadSync(env: Pick<FanfoldEnv, 'table' | 'bucket' | 'queuePrefix'>): ThreadSync {
   return {
     table: env.table,
     bucket: env.bucket,
-    queuePrefix: vars[QUEUE_PREFIX_ENV] || DEFAULT_QUEUE_PREFIX,
+    queuePrefix: env.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
     leaseMs: 30_000,
   };
 }

@@ -65,7 +65,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
   const start = async (): Promise<Container> => {
     const { env, backend } = containerBackend(options);
     // Every thread revives primitives' handles on the function's resources (see thread-sync.ts).
-    const data = { sync: threadSync(env, options.env ?? process.env) };
+    const data = { sync: threadSync(env) };
     const threads = new ThreadPool({ size: env.threads, script: options.script, data });
     try {
       await threads.ready();
