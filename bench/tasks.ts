@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { defineTasks } from 'fanfold';
+import { type Connection, defineTasks, type Event, type Queue, type Value } from 'fanfold';
 
 const MIB = 1 << 20;
 
@@ -61,6 +61,30 @@ export default defineTasks(
     spin,
     sha,
     rendezvous,
+    // The primitives' cases (bench/primitives.mjs), twins of bench/py/primitives.py.
+    incLocked: async (v: Value<'i'>, start: Event, n: number) => {
+      await start.wait();
+      for (let i = 0; i < n; i++) await v.withLock(async () => v.set((await v.get()) + 1));
+    },
+    incAtomic: async (v: Value<'i'>, start: Event, n: number) => {
+      await start.wait();
+      for (let i = 0; i < n; i++) await v.add(1);
+    },
+    echoQueue: async (inq: Queue<number>, outq: Queue<number>, n: number) => {
+      for (let i = 0; i < n; i++) await outq.put(await inq.get());
+    },
+    fillQueue: async (q: Queue<number>, start: Event, n: number) => {
+      await start.wait();
+      for (let i = 0; i < n; i++) await q.put(i);
+    },
+    echoPipe: async (conn: Connection<number>, n: number) => {
+      for (let i = 0; i < n; i++) await conn.send(await conn.recv());
+    },
+    fillPipe: async (conn: Connection<number>, start: Event, n: number) => {
+      await start.wait();
+      for (let i = 0; i < n; i++) await conn.send(i);
+    },
+    nothing: () => undefined,
   },
   { module: import.meta.url },
 );
