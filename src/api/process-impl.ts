@@ -128,7 +128,10 @@ class ProcessImpl<T extends TaskMap, K extends keyof T & string> implements Proc
 
   #finish(e: unknown): void {
     if (this.#exitCode !== null) return;
-    if (this.#terminated) {
+    // A run that ended normally before terminate() reached it keeps its exit code 0, as a CPython
+    // child that exited before the signal (the local run is then past stopping: its thread may
+    // already serve another process).
+    if (this.#terminated && e !== undefined) {
       this.#exitCode = TERMINATED;
       return;
     }

@@ -1,11 +1,27 @@
 /**
  * `cpuCount()` and `currentProcess()`, as `multiprocessing.cpu_count()` and `current_process()`.
- * Inside a task running on a pool thread, `currentProcess().name` is that worker's name.
+ * Inside a task running on a pool thread, `currentProcess().name` is that worker's name; inside a
+ * `Process`'s task, the process name.
  */
 import { availableParallelism } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { threadInfo } from '../local/thread-port.js';
 import { PROCESS_IDENT } from './handles.js';
+
+/**
+ * Where this thread keeps the name of the process it runs. A registered symbol on `globalThis`,
+ * so that two bundled copies of this module (the user's and the thread runtime's) agree.
+ */
+const PROCESS_NAME: unique symbol = Symbol.for('fanfold.processName');
+
+/**
+ * Records that this thread now runs the process `name` (the thread runtime calls it with the name a
+ * process chunk carries). A thread runs one process at a time, and may run several in turn (the
+ * local context reuses threads): the name comes with each process, not with the thread.
+ */
+export function enterProcess(name: string): void {
+  (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] = name;
+}
 
 /** What `currentProcess()` describes. */
 export interface ProcessInfo {
@@ -40,5 +56,7 @@ export function cpuCount(): number {
  * ```
  */
 export function currentProcess(): ProcessInfo {
-  return { name: threadInfo()?.name ?? 'MainProcess', pid: process.pid, threadId, ident: PROCESS_IDENT };
+  const name =
+    (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] ?? threadInfo()?.name ?? 'MainProcess';
+  return { name, pid: process.pid, threadId, ident: PROCESS_IDENT };
 }

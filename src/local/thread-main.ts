@@ -6,6 +6,7 @@
 
 import { workerData } from 'node:worker_threads';
 import { fromWire, type Reviver } from '../api/handles.js';
+import { enterProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
@@ -77,7 +78,11 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
       switch (job?.op) {
         case 'run': {
           const out: ChunkOutcome[] = [];
-          for (const c of job.chunks) out.push(await runChunk(tasks, c, revive));
+          for (const c of job.chunks) {
+            // A reused process thread runs processes in turn: the name comes with each.
+            if (c.process !== undefined) enterProcess(c.process);
+            out.push(await runChunk(tasks, c, revive));
+          }
           return withTransfer(out, transferOf(out));
         }
         case 'fold': {
