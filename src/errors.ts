@@ -34,6 +34,8 @@ export const ErrorCodes = {
   NOT_OWNER: 'ERR_FANFOLD_NOT_OWNER',
   LEASE_LOST: 'ERR_FANFOLD_LEASE_LOST',
   CLOSED: 'ERR_FANFOLD_CLOSED',
+  /** A `Process` stopped mid-run (its worker crashed or hit its timeout); a process is never run again. */
+  PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
 } as const;
 
 /** One of {@link ErrorCodes}. */

@@ -203,6 +203,15 @@ export interface CompleteOutcome {
   readonly status: JobStatus;
 }
 
+/** Outcome of {@link JobStore.claimRun}. */
+export interface RunClaim {
+  readonly claimed: boolean;
+  /** The job as found (undefined when it does not exist). */
+  readonly job: JobRecord | undefined;
+  /** End of the run's lease (epoch ms) once anyone has claimed it. */
+  readonly leaseUntil?: number;
+}
+
 /** Outcome of {@link JobStore.claimFinaliser}. */
 export type ClaimOutcome =
   | { readonly claimed: true; readonly fence: number; readonly job: JobRecord }
@@ -232,6 +241,17 @@ export interface JobStore {
    * order; the counts are the job's after the call.
    */
   completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]>;
+  /**
+   * Claims the one run of chunk `index` for `owner` (a token unique to this attempt), with a lease
+   * of `leaseMs`, while the job is RUNNING: `claimed: true` for the first claim, and for each
+   * further claim by the same owner, which renews the lease (a running owner renews it; a request
+   * retried after its response was lost gets its claim back). `claimed: false` once another owner
+   * claimed it (even after its lease ran out: a run is never handed over), or when the job is not
+   * RUNNING or does not exist. `leaseUntil` is the claimed run's lease end, whoever holds it. A
+   * `Process` chunk is claimed before it runs, so that no redelivery or duplicate runs it again,
+   * and a refused host tells a run in progress (live lease) from an interrupted one.
+   */
+  claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim>;
   /** RUNNING or FOLDING → FAILED with this error. Only the first failure is kept. */
   failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }>;
   /** RUNNING or FOLDING → CANCELLED. */

@@ -352,6 +352,9 @@ class DeferredJobStore implements JobStore {
   async cancelJob(...a: Parameters<JobStore['cancelJob']>) {
     return (await this.#get()).cancelJob(...a);
   }
+  async claimRun(...a: Parameters<JobStore['claimRun']>) {
+    return (await this.#get()).claimRun(...a);
+  }
   async claimFinaliser(...a: Parameters<JobStore['claimFinaliser']>) {
     return (await this.#get()).claimFinaliser(...a);
   }

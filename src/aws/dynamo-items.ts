@@ -4,7 +4,7 @@
  *
  * | item | pk | sk | attributes |
  * |---|---|---|---|
- * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields, `owner`/`leaseUntil` while FOLDING, `fence` |
+ * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields, `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run |
  * | chunk result | `JOB#<id>` | `CHUNK#0000000042` | `data` |
  * | chunk error note | `JOB#<id>` | `ERR#0000000042` | `error` (JSON) |
  *
@@ -43,6 +43,11 @@ export function chunkKey(jobId: string, index: number): Key {
 
 export function errorKey(jobId: string, index: number): Key {
   return { pk: { S: jobPk(jobId) }, sk: { S: `ERR#${pad(index)}` } };
+}
+
+/** The job item's attributes holding the owner and lease end of chunk `index`'s claimed run (`claimRun`). */
+export function runAttributes(index: number): { readonly owner: string; readonly until: string } {
+  return { owner: `run${index}`, until: `runUntil${index}` };
 }
 
 /** The chunk index of a chunk item's sort key. */

@@ -43,6 +43,7 @@ import type {
   JobRecord,
   JobSpec,
   JobStore,
+  RunClaim,
 } from '../ports.js';
 import { chunksOf } from './batching.js';
 import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
@@ -59,6 +60,7 @@ import {
   jobPk,
   N,
   newJobItem,
+  runAttributes,
   S,
   TTL_ATTRIBUTE,
 } from './dynamo-items.js';
@@ -402,6 +404,49 @@ export class DynamoJobStore implements JobStore {
       code: ErrorCodes.JOB_CANCELLED,
       reason: 'internal',
     });
+  }
+
+  /**
+   * {@inheritDoc JobStore.claimRun} One conditional update of the job item: sets its
+   * `run<index>` (owner) and `runUntil<index>` (lease end) attributes unless another owner is
+   * there, while the job is RUNNING. The job's `version` is left alone (nobody waits for a claim).
+   */
+  async claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim> {
+    check(isCount(index), 'index', 'an integer >= 0', index);
+    check(typeof owner === 'string' && owner.length > 0, 'owner', 'a non-empty string', owner);
+    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    const names = runAttributes(index);
+    const x = new Expr();
+    const run = x.n(names.owner);
+    const me = x.v('owner', S(owner));
+    const until = this.#clock() + leaseMs;
+    const conditions = {
+      // An update must never create a job item.
+      exists: `attribute_exists(${x.n('pk')})`,
+      running: `${x.n('status')} = ${x.v('running', S('RUNNING'))}`,
+      free: `(attribute_not_exists(${run}) OR ${run} = ${me})`,
+    };
+    const leaseOf = (item: Item | undefined) => {
+      const v = item?.[names.until]?.N;
+      return v === undefined ? {} : { leaseUntil: Number(v) };
+    };
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${run} = ${me}, ${x.n(names.until)} = ${x.v('until', N(until))}`,
+          ConditionExpression: Object.values(conditions).join(' AND '),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes,
+        }),
+      );
+      return { claimed: true, job: decodeJob(out.Attributes ?? {}), leaseUntil: until };
+    } catch (e) {
+      const old = await this.#refused(e, jobId);
+      return { claimed: false, job: old && decodeJob(old), ...leaseOf(old) };
+    }
   }
 
   /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */

@@ -5,7 +5,14 @@
  * Lambda. docs/protocol.md walks through what happens if the host dies after each step.
  */
 import { randomUUID } from 'node:crypto';
-import { JobCancelledError, ProtocolError, serializeError, WorkerCrashedError } from '../errors.js';
+import {
+  ErrorCodes,
+  JobCancelledError,
+  ProtocolError,
+  type SerializedError,
+  serializeError,
+  WorkerCrashedError,
+} from '../errors.js';
 import type { Backend, ChunkInput, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
 import { type Encoded, encodeList, spill, unspill } from './codec.js';
 import type { ChunkExecutor } from './executor.js';
@@ -13,8 +20,11 @@ import { readLines, sourceName } from './lines.js';
 import { parseWorkMessage } from './protocol.js';
 import type { InlineChunk } from './run-chunk.js';
 
-/** The points between the host's steps where a fault-injection test can make it die. */
-export type HostStep = 'received' | 'ran' | 'recorded' | 'claimed' | 'folded' | 'finished';
+/**
+ * The points between the host's steps where a fault-injection test can make it die. `started`: a
+ * `Process` chunk's run was claimed (`JobStore.claimRun`), just before it runs.
+ */
+export type HostStep = 'received' | 'started' | 'ran' | 'recorded' | 'claimed' | 'folded' | 'finished';
 
 /** Fault injection for tests: return true to make the host die right after `step`. */
 export interface FaultPlan {
@@ -213,8 +223,12 @@ export class Host {
       // a chunk of many items is a round trip's worth of work on its own.
       // A redelivered chunk may be one that crashed its thread: it runs alone, on a thread with
       // nothing else in flight, so that a further crash is blamed on it and on no bystander.
+      // A Process chunk never shares a group: each delivery (a duplicate too) claims its run alone.
       const groupable = (t: Taken) =>
-        executor.batching && t.d.receiveCount === 1 && t.m.input.count < SMALL_CHUNK;
+        executor.batching &&
+        t.d.receiveCount === 1 &&
+        t.m.input.count < SMALL_CHUNK &&
+        t.m.process === undefined;
       const small = list.filter(groupable);
       const size = Math.max(1, Math.ceil(small.length / executor.parallelism));
       for (let i = 0; i < small.length; i += size) started.push(this.#start(small.slice(i, i + size)));
@@ -279,12 +293,20 @@ export class Host {
       return this.#ack(group.map((t) => t.d));
     }
     this.#live();
+    const process = group[0]!.m.process !== undefined;
+    const owner = process ? await this.#claimProcess(group[0]!) : undefined;
+    if (process && owner === undefined) return;
+    const renewal = owner === undefined ? undefined : this.#renewRun(group[0]!.m, owner);
     let outcomes: Awaited<ReturnType<ChunkExecutor['run']>>;
     try {
       outcomes = await executor.run(chunks, { exclusive: group[0]!.d.receiveCount > 1 });
     } catch (e) {
+      clearInterval(renewal);
       this.#live();
       if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
+      // A process runs at most once: its thread died, so the process has ended, as a CPython
+      // child killed by a signal has (no redelivery would be allowed to run it anyway).
+      if (process) return this.#interrupted(group[0]!, serializeError(e));
       // The thread died: note why, then hand the messages back for redelivery (the receive count
       // grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e instanceof WorkerCrashedError ? e : e);
@@ -292,6 +314,7 @@ export class Host {
       await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
       return;
     }
+    clearInterval(renewal);
     for (const t of group) this.#step('ran', t.m);
     // A task error fails the job; the rest of the group belongs to it.
     const failed = outcomes.find((o) => !o.ok);
@@ -329,6 +352,78 @@ export class Host {
       }
     }
     await this.#ack(group.map((t) => t.d));
+  }
+
+  /**
+   * Claims the one run of a `Process` chunk; resolves the claim's owner (for {@link #renewRun})
+   * when this delivery may run it, else settles the delivery and resolves undefined. SQS delivers
+   * at least once and redelivers what a dead worker (a crash, Lambda's timeout) left
+   * unacknowledged, and neither the receive count (a duplicate has 1 too) nor this host's memory
+   * can tell a first run: the claim is a conditional write on the job, whose owner is this attempt
+   * alone, under a lease its runner renews. When the claim is refused: the job ended
+   * (acknowledged); the run finished and was recorded by a host that died before finalising
+   * (finalised now); the run is in progress elsewhere, its lease live (a duplicate: the message
+   * comes back once the lease would have run out); or the lease ran out with nothing recorded
+   * (the job fails: the process was interrupted).
+   */
+  async #claimProcess(t: Taken): Promise<string | undefined> {
+    const { store, queue } = this.#o.backend;
+    const { jobId, index } = t.m;
+    const owner = randomUUID();
+    const claim = await store.claimRun(jobId, index, owner, this.#o.leaseMs);
+    if (claim.claimed) {
+      this.#step('started', t.m);
+      return owner;
+    }
+    this.#live();
+    const job = claim.job;
+    if (!job || ENDED.has(job.status)) {
+      this.jobEnded(jobId);
+      await this.#ack([t.d]);
+      return undefined;
+    }
+    const recorded = job.status === 'FOLDING' || (await store.readResults(jobId, [index])).has(index);
+    if (recorded) {
+      const last = job.total !== undefined && job.done === job.total;
+      const retry = last ? await this.#finalise(jobId, t.m) : undefined;
+      if (retry !== undefined) await queue.setVisibility(t.d.receipt, retry);
+      else await this.#ack([t.d]);
+      return undefined;
+    }
+    const left = (claim.leaseUntil ?? 0) - Date.now();
+    if (left > 0) await queue.setVisibility(t.d.receipt, left + 20);
+    else await this.#interrupted(t, await store.lastChunkError(jobId, index));
+    return undefined;
+  }
+
+  /** Renews the run's lease every third of it while the run goes on; clear the returned timer after. */
+  #renewRun(m: ChunkMessage, owner: string): NodeJS.Timeout {
+    const { leaseMs, backend } = this.#o;
+    const timer = setInterval(() => {
+      if (this.#dead) return clearInterval(timer);
+      backend.store.claimRun(m.jobId, m.index, owner, leaseMs).catch((e) => this.#o.onError?.(e));
+    }, leaseMs / 3);
+    timer.unref();
+    return timer;
+  }
+
+  /** Fails a `Process` job whose one run was started and will never be recorded, and settles its delivery. */
+  async #interrupted(t: Taken, cause: SerializedError | undefined): Promise<void> {
+    const { jobId, index, process } = t.m;
+    this.#live();
+    await this.#o.backend.store.failJob(jobId, {
+      name: 'ProcessInterruptedError',
+      message:
+        `Process ${process} was interrupted: its worker crashed or hit the function's timeout while ` +
+        'running it, and a process is never run again' +
+        (cause ? ` (${cause.name}: ${cause.message})` : ''),
+      code: ErrorCodes.PROCESS_INTERRUPTED,
+      reason: 'internal',
+      chunkIndex: index,
+      ...(cause ? { cause } : {}),
+    });
+    this.jobEnded(jobId);
+    await this.#ack([t.d]);
   }
 
   async #inline(m: ChunkMessage): Promise<InlineChunk> {

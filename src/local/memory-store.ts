@@ -19,6 +19,7 @@ import type {
   JobRecord,
   JobSpec,
   JobStore,
+  RunClaim,
 } from '../ports.js';
 
 /** Options of {@link MemoryJobStore}. */
@@ -37,6 +38,8 @@ interface JobState {
   fence: number;
   readonly results: Map<number, Data>;
   readonly errors: Map<number, SerializedError>;
+  /** The owner and lease end of each claimed run, by chunk index. */
+  readonly runs: Map<number, { readonly owner: string; readonly until: number }>;
   readonly waiters: Set<{ readonly since: number; readonly wake: (job: JobRecord | undefined) => void }>;
 }
 
@@ -107,7 +110,14 @@ export class MemoryJobStore implements JobStore {
     if (spec.reducer !== undefined) record.reducer = spec.reducer;
     if (spec.initial !== undefined) record.initial = copyData(spec.initial);
     if (spec.total !== undefined) record.total = spec.total;
-    const state: JobState = { record, fence: 0, results: new Map(), errors: new Map(), waiters: new Set() };
+    const state: JobState = {
+      record,
+      fence: 0,
+      results: new Map(),
+      errors: new Map(),
+      runs: new Map(),
+      waiters: new Set(),
+    };
     this.#jobs.set(spec.id, state);
     return { created: true, job: snapshot(state) };
   }
@@ -164,6 +174,21 @@ export class MemoryJobStore implements JobStore {
     record.done++;
     this.#bump(state);
     return true;
+  }
+
+  /** {@inheritDoc JobStore.claimRun} The claim does not change the job's version. */
+  async claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim> {
+    check(isCount(index), 'index', 'an integer >= 0', index);
+    check(typeof owner === 'string' && owner.length > 0, 'owner', 'a non-empty string', owner);
+    check(Number.isFinite(leaseMs) && leaseMs > 0, 'leaseMs', 'a number > 0', leaseMs);
+    const state = this.#jobs.get(jobId);
+    if (!state) return { claimed: false, job: undefined };
+    const held = state.runs.get(index);
+    if (state.record.status !== 'RUNNING' || (held !== undefined && held.owner !== owner))
+      return { claimed: false, job: snapshot(state), ...(held ? { leaseUntil: held.until } : {}) };
+    const until = this.#clock() + leaseMs;
+    state.runs.set(index, { owner, until });
+    return { claimed: true, job: snapshot(state), leaseUntil: until };
   }
 
   /** {@inheritDoc JobStore.failJob} */

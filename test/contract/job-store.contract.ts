@@ -240,6 +240,62 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
       });
     });
 
+    describe('claimRun()', () => {
+      it('lets exactly one of 10 concurrent owners claim a chunk, each chunk on its own', async () => {
+        const id = await job(2);
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.claimRun(id, 0, `o${i}`, 10_000)),
+        );
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        const refused = claims.find((c) => !c.claimed);
+        expect(refused?.job).toMatchObject({ id, status: 'RUNNING' });
+        expect(refused?.leaseUntil).toBe(claims.find((c) => c.claimed)?.leaseUntil);
+        expect((await store.claimRun(id, 1, 'o0', 10_000)).claimed).toBe(true);
+      });
+
+      it('lets the owner claim again, renewing its lease (a running owner, a retried request)', async () => {
+        const id = await job(1);
+        const first = await store.claimRun(id, 0, 'a', 1_000);
+        const again = await store.claimRun(id, 0, 'a', 60_000);
+        expect(first.claimed && again.claimed).toBe(true);
+        expect(again.leaseUntil).toBeGreaterThan(first.leaseUntil ?? Number.POSITIVE_INFINITY);
+        expect(await store.claimRun(id, 0, 'b', 10_000)).toMatchObject({
+          claimed: false,
+          leaseUntil: again.leaseUntil,
+        });
+      });
+
+      it('never hands a run over, even once its lease has run out', async () => {
+        const id = await job(1);
+        await store.claimRun(id, 0, 'a', 1);
+        // A lease expires by the clock alone; there is no event to await.
+        await sleep(20);
+        const b = await store.claimRun(id, 0, 'b', 10_000);
+        expect(b.claimed).toBe(false);
+        expect(b.leaseUntil).toBeLessThan(Date.now());
+      });
+
+      it('refuses a job that is not RUNNING, and one that does not exist', async () => {
+        const id = await job(1);
+        await store.failJob(id, boom);
+        expect(await store.claimRun(id, 0, 'a', 10_000)).toMatchObject({
+          claimed: false,
+          job: { status: 'FAILED' },
+        });
+        expect(await store.claimRun(`job-${randomUUID()}`, 0, 'a', 10_000)).toEqual({
+          claimed: false,
+          job: undefined,
+        });
+      });
+
+      it('leaves the job as it was: version, counts and results', async () => {
+        const id = await job(1);
+        const before = await store.getJob(id);
+        await store.claimRun(id, 0, 'a', 10_000);
+        expect(await store.getJob(id)).toEqual(before);
+      });
+    });
+
     describe('finishJob()', () => {
       it('refuses a stale fence and accepts the current one', async () => {
         const id = await readyJob();

@@ -92,6 +92,16 @@ export class AuditedStore implements JobStore {
     }
     return outcomes;
   };
+  /** Owners whose run claim succeeded (a Process chunk about to run); renewals count once. */
+  readonly #runOwners = new Set<string>();
+  get runClaims(): number {
+    return this.#runOwners.size;
+  }
+  claimRun: JobStore['claimRun'] = async (id, i, o, l) => {
+    const c = await this.inner.claimRun(id, i, o, l);
+    if (c.claimed) this.#runOwners.add(o);
+    return c;
+  };
   failJob: JobStore['failJob'] = (id, e) => this.inner.failJob(id, e);
   cancelJob: JobStore['cancelJob'] = (id, r) => this.inner.cancelJob(id, r);
   claimFinaliser: JobStore['claimFinaliser'] = async (id, o, l) => {
