@@ -1,15 +1,17 @@
 /**
  * Bundles a virtual entry module (a tasks module for the worker threads, a job for the CLI) into
- * one ESM file with esbuild, and caches the result on disk so that a second start with unchanged
- * sources does not even load esbuild.
+ * one ESM entry file with esbuild, and caches the result on disk so that a second start with
+ * unchanged sources does not even load esbuild. Modules reached only through `import()` go to
+ * chunks of their own, loaded on first use: a thread pays for the source map of the primitives'
+ * code only once it receives a handle (see `local/thread-main.ts`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Message, Plugin } from 'esbuild';
+import type { Message, OutputFile, Plugin } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
 
 /** What to bundle. */
@@ -37,15 +39,22 @@ interface InputStamp {
   readonly size: number;
 }
 
-/** The sidecar `<output>.json`: what the bundle was built from. */
+/** One chunk the entry imports, as recorded in the sidecar. */
+interface ChunkStamp {
+  readonly path: string;
+  readonly size: number;
+}
+
+/** The sidecar `<output>.json`: what the bundle was built from, and the chunks it needs. */
 interface Sidecar {
   readonly version: 1;
   readonly outputSize: number;
+  readonly chunks: readonly ChunkStamp[];
   readonly inputs: readonly InputStamp[];
 }
 
 /** Bumped whenever the way bundles are built changes, so that older cached bundles are not reused. */
-const FORMAT = 2;
+const FORMAT = 3;
 const stats = { builds: 0, cacheHits: 0 };
 /** Bundles already checked in this process, by output path: saves re-reading the sidecar. */
 const memo = new Map<string, Sidecar>();
@@ -53,7 +62,8 @@ const memo = new Map<string, Sidecar>();
 const inflight = new Map<string, Promise<string>>();
 
 /**
- * Bundles the entry with esbuild into one ESM file and returns its absolute path.
+ * Bundles the entry with esbuild into one ESM entry file (plus chunks for what it reaches only
+ * through `import()`, under `chunks/` next to it) and returns the entry's absolute path.
  *
  * The bare specifier `'fanfold'` resolves to this package's own entry as it is being run (its
  * TypeScript sources under a test runner, `dist/` when built). The result is cached under
@@ -128,10 +138,11 @@ function hit(outfile: string): string {
   return outfile;
 }
 
-/** True when the output exists with the recorded size and every input is unchanged. */
+/** True when the output and its chunks exist with the recorded sizes and every input is unchanged. */
 function isFresh(outfile: string, sidecar: Sidecar): boolean {
   try {
     if (statSync(outfile).size !== sidecar.outputSize) return false;
+    for (const chunk of sidecar.chunks) if (statSync(chunk.path).size !== chunk.size) return false;
     for (const input of sidecar.inputs) {
       const s = statSync(input.path);
       if (s.mtimeMs !== input.mtimeMs || s.size !== input.size) return false;
@@ -145,7 +156,12 @@ function isFresh(outfile: string, sidecar: Sidecar): boolean {
 async function readSidecar(outfile: string): Promise<Sidecar | undefined> {
   try {
     const parsed = JSON.parse(await readFile(`${outfile}.json`, 'utf8')) as Partial<Sidecar>;
-    if (parsed.version !== 1 || typeof parsed.outputSize !== 'number' || !Array.isArray(parsed.inputs)) {
+    if (
+      parsed.version !== 1 ||
+      typeof parsed.outputSize !== 'number' ||
+      !Array.isArray(parsed.chunks) ||
+      !Array.isArray(parsed.inputs)
+    ) {
       return undefined;
     }
     return parsed as Sidecar;
@@ -170,15 +186,11 @@ const BANNER = [
 
 async function build(req: BundleRequest, outfile: string, self: SelfPackage): Promise<Sidecar> {
   const dir = dirname(outfile);
-  await mkdir(dir, { recursive: true });
-  // esbuild writes to a unique name, renamed into place once complete: several processes may
-  // bundle the same entry at once, and none may ever import a half-written file.
-  const tmp = `${outfile}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const { build: esbuild, formatMessages } = await import('esbuild');
   stats.builds++;
-  let metafile: { inputs: Record<string, unknown> };
+  let result: { metafile: { inputs: Record<string, unknown> }; outputFiles: OutputFile[] };
   try {
-    const result = await esbuild({
+    result = await esbuild({
       stdin: {
         contents: req.contents,
         resolveDir: req.resolveDir,
@@ -191,17 +203,22 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       platform: 'node',
       target: 'node20',
       sourcemap: 'inline',
-      outfile: tmp,
-      write: true,
+      // What the entry reaches only through import() (the primitives, in a thread) becomes a
+      // chunk loaded on first use, with its own source map: Node decodes an inline map when the
+      // file loads, at a cost that grows with the code it maps.
+      splitting: true,
+      outdir: dir,
+      entryNames: basename(outfile, '.mjs'),
+      chunkNames: 'chunks/[name]-[hash]',
+      outExtension: { '.js': '.mjs' },
+      write: false,
       metafile: true,
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
       plugins: [selfPlugin(self), importMetaPlugin()],
     });
-    metafile = result.metafile;
   } catch (e) {
-    await rm(tmp, { force: true });
     const errors = (e as { errors?: Message[] }).errors;
     if (!Array.isArray(errors) || errors.length === 0) {
       throw new TasksModuleError(`esbuild failed to bundle ${req.name}: ${String(e)}`, e);
@@ -211,19 +228,49 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
   }
 
   const inputs: InputStamp[] = [];
-  for (const key of Object.keys(metafile.inputs)) {
+  for (const key of Object.keys(result.metafile.inputs)) {
     if (key === `<${req.name}>` || key.startsWith('<')) continue; // the virtual entry
     const path = resolve(req.resolveDir, key.replace(/^file:/, ''));
     const s = statSync(path, { throwIfNoEntry: false });
     if (s) inputs.push({ path, mtimeMs: s.mtimeMs, size: s.size });
   }
-  const sidecar: Sidecar = { version: 1, outputSize: statSync(tmp).size, inputs };
-  await writeFile(`${tmp}.json`, JSON.stringify(sidecar));
-  // The bundle first, then the sidecar that vouches for it: a reader that finds a sidecar also
-  // finds its bundle (the recorded output size catches the rare interleaving of two writers).
-  await rename(tmp, outfile);
-  await rename(`${tmp}.json`, `${outfile}.json`);
+  const entry = result.outputFiles.find((f) => f.path === outfile);
+  if (!entry) throw new TasksModuleError(`esbuild did not write ${outfile} for ${req.name}`);
+  const chunks = result.outputFiles.filter((f) => f !== entry);
+  const sidecar: Sidecar = {
+    version: 1,
+    outputSize: entry.contents.byteLength,
+    chunks: chunks.map((c) => ({ path: c.path, size: c.contents.byteLength })),
+    inputs,
+  };
+  await mkdir(dir, { recursive: true });
+  // Every file is written under a unique name and renamed into place once complete: several
+  // processes may bundle the same entry at once, and none may ever import a half-written file.
+  // Chunks first: they are named by their content hash, so publishing one again is harmless and
+  // one is never replaced by other code; nor removed, since a thread started from an older entry
+  // may still import its chunks. Then the entry, then the sidecar that vouches for it: a reader
+  // that finds a sidecar also finds its bundle (the recorded sizes catch the rare interleaving of
+  // two writers).
+  for (const chunk of chunks) {
+    if (statSync(chunk.path, { throwIfNoEntry: false })?.size === chunk.contents.byteLength) continue;
+    await mkdir(dirname(chunk.path), { recursive: true });
+    await publish(chunk.path, chunk.contents);
+  }
+  await publish(outfile, entry.contents);
+  await publish(`${outfile}.json`, JSON.stringify(sidecar));
   return sidecar;
+}
+
+/** Writes `path` under a unique temporary name, then renames it into place. */
+async function publish(path: string, contents: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, contents);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 interface SelfPackage {

@@ -12,7 +12,6 @@ import type { Encoded } from '../engine/codec.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
 import { adoptArena } from './sync/arena.js';
-import { reviveLocal } from './sync/index.js';
 import { serveThread, withTransfer } from './thread-port.js';
 
 /** A unit of work sent to a thread. */
@@ -43,11 +42,30 @@ export interface ServeTasksOptions {
   readonly reviver?: (data: ThreadData) => Reviver;
 }
 
-/** The local reviver: adopts the arena the pool sent, so that handles' offsets name the same memory. */
-function localReviver(): Reviver {
+/** Adopts the arena the pool sent, so that handles' offsets name the same memory. */
+function adoptSentArena(): void {
   const sab = (workerData as { arena?: unknown } | null)?.arena;
   if (sab instanceof SharedArrayBuffer) adoptArena(sab);
-  return reviveLocal;
+}
+
+/**
+ * The local reviver, loaded on first use. The primitives' code is most of a thread bundle, and a
+ * thread pays for every byte it loads (parsing it, decoding its inline source map): behind this
+ * `import()` it is a chunk of its own (see `local/bundle.ts`) that only a thread receiving a
+ * handle loads.
+ */
+async function loadLocalReviver(): Promise<Reviver> {
+  return (await import('./sync/index.js')).reviveLocal;
+}
+
+/** True when `value` holds a handle (searched as `fromWire` does). */
+function holdsHandles(value: unknown): boolean {
+  let found = false;
+  fromWire(value, (h) => {
+    found = true;
+    return h;
+  });
+  return found;
 }
 
 const TRANSFER_MIN = 16 * 1024;
@@ -71,12 +89,18 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
     throw new TasksModuleError('The tasks module must `export default defineTasks({...})`');
   }
   const { tasks } = registry as TaskRegistry;
+  // Given by init (options.reviver), else loaded when a chunk or the initializer's arguments first hold handles.
   let revive: Reviver | undefined;
+  const reviver = async (): Promise<Reviver> => {
+    revive ??= await loadLocalReviver();
+    return revive;
+  };
   serveThread(
     async (body) => {
       const job = body as ThreadJob;
       switch (job?.op) {
         case 'run': {
+          if (!revive && job.chunks.some((c) => c.handles)) await reviver();
           const out: ChunkOutcome[] = [];
           for (const c of job.chunks) {
             // A reused process thread runs processes in turn: the name comes with each.
@@ -96,11 +120,13 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
     {
       init: async (data) => {
         const d = (data ?? {}) as ThreadData;
-        revive = options.reviver ? options.reviver(d) : localReviver();
+        if (options.reviver) revive = options.reviver(d);
+        else adoptSentArena();
         if (d.initializer === undefined) return;
         const fn = tasks[d.initializer] as ((...a: unknown[]) => unknown) | undefined;
         if (!fn) throw new TasksModuleError(`Unknown initializer task "${d.initializer}"`);
-        const args = fromWire(d.initargs ?? [], revive) as unknown[];
+        const initargs = d.initargs ?? [];
+        const args = (holdsHandles(initargs) ? fromWire(initargs, await reviver()) : initargs) as unknown[];
         await fn(...args);
       },
     },
