@@ -62,20 +62,21 @@ export function barrierContract(h: PrimitivesHarness): void {
 
       it('breaks for every waiter when one times out', async () => {
         const b = h.primitives().Barrier(3);
-        const patient = b.wait(10_000);
+        // The expectation is attached at once: the wait may reject while this test awaits others.
+        const patient = expectRejectsCode(b.wait(10_000), ErrorCodes.BROKEN_BARRIER);
         await untilWaiting(b, 1);
         await expectRejectsCode(b.wait(short), ErrorCodes.BROKEN_BARRIER);
-        await expectRejectsCode(patient, ErrorCodes.BROKEN_BARRIER);
+        await patient;
       });
     });
 
     describe('abort()', () => {
       it('breaks the barrier: current and later waiters throw BrokenBarrierError', async () => {
         const b = h.primitives().Barrier(2);
-        const waiting = b.wait(10_000);
+        const waiting = expectRejectsCode(b.wait(10_000), ErrorCodes.BROKEN_BARRIER);
         await untilWaiting(b, 1);
         await twin(h, b).abort();
-        await expectRejectsCode(waiting, ErrorCodes.BROKEN_BARRIER);
+        await waiting;
         expect(await b.broken()).toBe(true);
         await expectRejectsCode(b.wait(10_000), ErrorCodes.BROKEN_BARRIER);
       });
@@ -84,10 +85,10 @@ export function barrierContract(h: PrimitivesHarness): void {
     describe('reset()', () => {
       it('makes current waiters throw and leaves the barrier usable again', async () => {
         const b = h.primitives().Barrier(2);
-        const waiting = b.wait(10_000);
+        const waiting = expectRejectsCode(b.wait(10_000), ErrorCodes.BROKEN_BARRIER);
         await untilWaiting(b, 1);
         await b.reset();
-        await expectRejectsCode(waiting, ErrorCodes.BROKEN_BARRIER);
+        await waiting;
         expect(await b.broken()).toBe(false);
         expect(await b.nWaiting()).toBe(0);
         const idx = await Promise.all([b.wait(10_000), b.wait(10_000)]);
