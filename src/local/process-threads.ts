@@ -49,10 +49,12 @@ export class ProcessThreads {
    * the pool's `ready()` before use; it may still be starting.
    */
   take(name: string): ThreadPool {
-    const idle = this.#idle.pop();
-    if (idle) {
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
       clearTimeout(idle.timer);
-      return idle.threads;
+      // A thread that died while idle (code an earlier process left behind threw, or exited) was
+      // replaced by its pool, but that pool has seen a crash: end it rather than hand it out.
+      if (idle.threads.stats.crashed === 0) return idle.threads;
+      void idle.threads.destroy().catch(() => {});
     }
     const threads = this.#start(name);
     if (!this.#spared && this.#opts.maxIdle > 0) {

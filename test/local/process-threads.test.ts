@@ -8,10 +8,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeList } from '../../src/engine/codec.js';
+import type { ChunkOutcome, InlineChunk } from '../../src/engine/run-chunk.js';
 import { local, type Process } from '../../src/index.js';
 import { ProcessThreads } from '../../src/local/process-threads.js';
 import { threadEntry } from '../../src/local/runtime.js';
 import { arena } from '../../src/local/sync/arena.js';
+import type { ThreadJob } from '../../src/local/thread-main.js';
 import tasks, { type Whereabouts } from '../fixtures/process-reuse-tasks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,6 +129,28 @@ describe('Process threads', () => {
       // close() resolves once its thread has exited: the cache closed it.
       await extra.close();
       await b.destroy();
+    });
+
+    it('never hands out an idle thread whose pool saw a crash after it was given back', async () => {
+      const c = await cache(2, 60_000);
+      const a = c.take('a');
+      await a.ready();
+      const chunk: InlineChunk = {
+        jobId: 'late-crash',
+        index: 0,
+        task: 'exitSoon',
+        mode: 'starmap',
+        input: { kind: 'items', offset: 0, count: 1, data: encodeList([[]], 'Process argument') },
+        process: 'a',
+      };
+      const job: ThreadJob = { op: 'run', chunks: [chunk] };
+      const [outcome] = await a.run<ChunkOutcome[]>(job);
+      expect(outcome?.ok).toBe(true);
+      c.give(a);
+      await vi.waitFor(() => expect(a.stats.crashed).toBe(1));
+      const next = c.take('next');
+      expect(next).not.toBe(a);
+      await Promise.all([next.destroy(), a.close()]);
     });
 
     it('retires an idle thread after idleMs', async () => {
