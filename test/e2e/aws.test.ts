@@ -1,6 +1,6 @@
 /**
  * The Pool scenarios (pool-scenarios.ts) on the `aws` context, through the runner: the e2e stack
- * (stack.ts: the Pool tests' tasks, a 5 s worker timeout, maxReceiveCount 2) synthesized once
+ * (stack.ts: the Pool tests' tasks, a 20 s worker timeout, maxReceiveCount 2) synthesized once
  * (assembly.ts), stood up on moto, its coordinator invoked through the local Invoke API and its
  * workers fed by the polled event source mapping. One stack for the whole file.
  *

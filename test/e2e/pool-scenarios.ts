@@ -269,7 +269,7 @@ export function describePoolScenarios(
         const own = env!.pool();
         let told!: () => void;
         const submitted = new Promise<void>((r) => (told = r));
-        // 4 s of spinning: within the e2e worker's 5 s timeout, far longer than a cancel takes.
+        // 4 s of spinning: within the e2e worker's 20 s timeout, far longer than a cancel takes.
         const res = own.mapAsync('spin', [4_000], { onProgress: () => told() });
         try {
           await within(submitted, 20_000, 'the first progress report');

@@ -12,8 +12,11 @@ const stack = new Stack(app, 'FanfoldE2e', { description: 'fanfold e2e tests (ru
 new Fanfold(stack, 'Fanfold', {
   tasks: new URL('../fixtures/pool-tasks.ts', import.meta.url),
   coordinator: { timeout: Duration.seconds(30) },
-  // A few seconds: the queue's visibility timeout is 6 × this, so a lost batch comes back in 30 s.
-  worker: { timeout: Duration.seconds(5), maxConcurrency: 2 },
+  // Short, so that a lost batch comes back soon (the queue's visibility timeout is 6 × this: 2 min),
+  // but long enough for a Process, which runs at most once and must end within one invocation:
+  // two Processes taking turns at a Lock 10 times each, cold containers included, took 3–7 s on a
+  // loaded 2-CPU runner; at 5 s, one in three runs timed out (and the process was lost).
+  worker: { timeout: Duration.seconds(20), maxConcurrency: 2 },
   deadLetter: { timeout: Duration.seconds(5) },
   maxReceiveCount: 2,
 });
