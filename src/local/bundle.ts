@@ -54,7 +54,7 @@ interface Sidecar {
 }
 
 /** Bumped whenever the way bundles are built changes, so that older cached bundles are not reused. */
-const FORMAT = 3;
+const FORMAT = 4;
 const stats = { builds: 0, cacheHits: 0 };
 /** Bundles already checked in this process, by output path: saves re-reading the sidecar. */
 const memo = new Map<string, Sidecar>();
@@ -216,7 +216,7 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
-      plugins: [selfPlugin(self), importMetaPlugin()],
+      plugins: [selfPlugin(self), dynamicCommonJsPlugin(), importMetaPlugin()],
     });
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
@@ -314,6 +314,64 @@ function selfPlugin(self: SelfPackage): Plugin {
       );
     },
   };
+}
+
+/** Marks the plugin's own look-up, so that it does not see itself. */
+const OWN_LOOKUP = Symbol('fanfold-dynamic-cjs');
+
+/**
+ * Leaves an `import()` of a CommonJS file of a package (under `node_modules`) a real `import()`
+ * of that file, for Node to load: a chunk made of a CommonJS module exports only `default` (an
+ * esbuild limitation of code splitting), so `const { UpdateItemCommand } = await
+ * import('@aws-sdk/client-dynamodb')` would find nothing, where Node's own loader gives the
+ * module's named exports too. The file is CommonJS by Node's rule (`.cjs`, or `.js` under a
+ * package.json without `"type": "module"`), so Node loads it exactly as an unbundled program would.
+ */
+function dynamicCommonJsPlugin(): Plugin {
+  return {
+    name: 'fanfold-dynamic-cjs',
+    setup(b) {
+      const types = new Map<string, boolean>();
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === OWN_LOOKUP) return undefined;
+        const found = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: OWN_LOOKUP,
+        });
+        if (found.errors.length > 0 || found.external || found.namespace !== 'file') return undefined;
+        if (!isPackageCommonJs(found.path, types)) return undefined;
+        return { path: pathToFileURL(found.path).href, external: true };
+      });
+    },
+  };
+}
+
+/** True for a `.cjs` or `.js` file under `node_modules` that Node loads as CommonJS. */
+function isPackageCommonJs(path: string, types: Map<string, boolean>): boolean {
+  if (!/[/\\]node_modules[/\\]/.test(path)) return false;
+  const ext = extname(path);
+  if (ext === '.cjs') return true;
+  if (ext !== '.js') return false;
+  for (let dir = dirname(path); ; ) {
+    let module = types.get(dir);
+    if (module === undefined) {
+      const pkg = join(dir, 'package.json');
+      if (existsSync(pkg)) {
+        try {
+          module = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type === 'module';
+        } catch {
+          module = false; // unreadable: Node would fail on it anyway
+        }
+        types.set(dir, module);
+      }
+    }
+    if (module !== undefined) return !module;
+    const parent = dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
+  }
 }
 
 const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' } as const;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -80,6 +80,26 @@ describe('bundle()', () => {
 
       expect(bundleStats().builds).toBe(builds + 1);
       expect(existsSync(chunk)).toBe(true);
+    });
+
+    it("gives an import() of a package's CommonJS file its named exports, as Node does", async () => {
+      const dir = await mkdtemp(join(scratch, 'cjs-'));
+      const pkg = join(dir, 'node_modules', 'cjs-pkg');
+      await mkdir(pkg, { recursive: true });
+      await writeFile(join(pkg, 'package.json'), '{ "name": "cjs-pkg", "main": "index.js" }\n');
+      await writeFile(join(pkg, 'index.js'), 'exports.answer = 4105;\n');
+      const entry = join(dir, 'entry.ts');
+      await writeFile(entry, "export const load = async () => (await import('cjs-pkg')).answer;\n");
+
+      // The scratch dir now has node_modules: the bundle goes to its cache, removed with it.
+      const file = await bundle({
+        contents: `export * from ${JSON.stringify(entry)};`,
+        resolveDir: dir,
+        name: 'cjs',
+      });
+
+      const mod = await importBundle(file);
+      expect(await (mod.load as () => Promise<unknown>)()).toBe(4105);
     });
 
     it('keeps the chunks of an older build, which a thread started from it may still import', async () => {
