@@ -14,8 +14,9 @@ new Fanfold(stack, 'Fanfold', {
   coordinator: { timeout: Duration.seconds(30) },
   // Short, so that a lost batch comes back soon (the queue's visibility timeout is 6 × this: 2 min),
   // but long enough for a Process, which runs at most once and must end within one invocation:
-  // two Processes taking turns at a Lock 10 times each, cold containers included, took 3–7 s on a
-  // loaded 2-CPU runner; at 5 s, one in three runs timed out (and the process was lost).
+  // two Processes taking turns at a Lock 10 times each (in one invocation) took 3–8 s on a loaded
+  // 2-CPU runner, 2–3 s of it before the tasks started (a cold container's threads, then each
+  // process's own thread, loading the bundle) and 0.5–1 s of lock work; at 5 s, runs timed out.
   worker: { timeout: Duration.seconds(20), maxConcurrency: 2 },
   deadLetter: { timeout: Duration.seconds(5) },
   maxReceiveCount: 2,
