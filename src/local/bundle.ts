@@ -2,8 +2,8 @@
  * Bundles a virtual entry module (a tasks module for the worker threads, a job for the CLI) into
  * one ESM entry file with esbuild, and caches the result on disk so that a second start with
  * unchanged sources does not even load esbuild. Modules reached only through `import()` go to
- * chunks of their own, loaded on first use: a thread pays for the source map of the primitives'
- * code only once it receives a handle (see `local/thread-main.ts`).
+ * chunks of their own, loaded on first use: a thread pays for parsing the primitives' code and
+ * decoding its source map only once it receives a handle (see `local/thread-main.ts`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -63,7 +63,8 @@ const inflight = new Map<string, Promise<string>>();
 
 /**
  * Bundles the entry with esbuild into one ESM entry file (plus chunks for what it reaches only
- * through `import()`, under `chunks/` next to it) and returns the entry's absolute path.
+ * through `import()`, under `chunks/` next to it) and returns the entry's absolute path. An
+ * `import()` of a package's CommonJS file is left to Node (see `dynamicCommonJsPlugin`).
  *
  * The bare specifier `'fanfold'` resolves to this package's own entry as it is being run (its
  * TypeScript sources under a test runner, `dist/` when built). The result is cached under
@@ -204,8 +205,8 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       target: 'node20',
       sourcemap: 'inline',
       // What the entry reaches only through import() (the primitives, in a thread) becomes a
-      // chunk loaded on first use, with its own source map: Node decodes an inline map when the
-      // file loads, at a cost that grows with the code it maps.
+      // chunk loaded on first use, with its own inline source map: Node parses a file's code and
+      // decodes its map when the file loads, whether or not the code ever runs.
       splitting: true,
       outdir: dir,
       entryNames: basename(outfile, '.mjs'),
