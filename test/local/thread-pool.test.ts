@@ -1,11 +1,6 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
-import { build } from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   ErrorCodes,
   InvalidArgumentError,
@@ -19,37 +14,17 @@ import {
 import { parseFromThread, parseToThread } from '../../src/local/thread-messages.js';
 import { ThreadPool, type ThreadPoolOptions } from '../../src/local/thread-pool.js';
 import type { Op, ThreadData } from '../fixtures/threads/ops.thread.js';
+import { useThreadFixture } from '../support/threads.js';
 
-let outdir: string;
-let script: URL;
+const fixture = useThreadFixture(new URL('../fixtures/threads/ops.thread.ts', import.meta.url));
 const pools: ThreadPool[] = [];
-
-beforeAll(async () => {
-  outdir = await mkdtemp(join(tmpdir(), 'fanfold-threads-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('../fixtures/threads/ops.thread.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    outdir,
-    // .mjs: the temp dir has no package.json saying "type": "module".
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'silent',
-  });
-  script = pathToFileURL(join(outdir, 'ops.thread.mjs'));
-});
-
-afterAll(async () => {
-  await rm(outdir, { recursive: true, force: true });
-});
 
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.destroy()));
 });
 
 function pool(options: Partial<ThreadPoolOptions> & { data?: ThreadData } = {}): ThreadPool {
-  const p = new ThreadPool({ size: 2, script, ...options });
+  const p = new ThreadPool({ size: 2, script: fixture.url, ...options });
   pools.push(p);
   return p;
 }
@@ -238,18 +213,20 @@ describe('ThreadPool', () => {
 
   describe('options', () => {
     it('rejects ready() with WorkerCrashedError when the script cannot be loaded', async () => {
-      const p = pool({ script: pathToFileURL(join(outdir, 'missing.mjs')) });
+      const p = pool({ script: new URL('missing.mjs', fixture.url) });
       await expect(p.ready()).rejects.toBeInstanceOf(WorkerCrashedError);
     });
 
     it('throws NotSerializableError for data that cannot be cloned', () => {
-      expect(() => new ThreadPool({ size: 1, script, data: () => 1 })).toThrow(NotSerializableError);
+      expect(() => new ThreadPool({ size: 1, script: fixture.url, data: () => 1 })).toThrow(
+        NotSerializableError,
+      );
     });
 
     it('rejects a bad size or script before starting any thread', () => {
-      expect(() => new ThreadPool({ size: 0, script })).toThrow(InvalidArgumentError);
+      expect(() => new ThreadPool({ size: 0, script: fixture.url })).toThrow(InvalidArgumentError);
       expect(() => new ThreadPool({ size: 1, script: 'relative.mjs' })).toThrow(InvalidArgumentError);
-      const unknown = { size: 1, script, maxTasksPerChild: 2 } as ThreadPoolOptions;
+      const unknown = { size: 1, script: fixture.url, maxTasksPerChild: 2 } as ThreadPoolOptions;
       expect(() => new ThreadPool(unknown)).toThrow(InvalidArgumentError);
     });
   });

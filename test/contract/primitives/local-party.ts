@@ -2,34 +2,15 @@
  * Second parties for the local context: worker threads started on the caller's shared-memory arena
  * (as every pool thread is), each with its own owner identity, reviving the handles they are sent.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
 import { SHARE, type Shareable } from '../../../src/api/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
+import { type BundledThread, bundleThread } from '../../support/threads.js';
 import { type Party, PartyError, type WireError } from './harness.js';
 
 /** Bundles the party thread once; returns its URL and a cleanup. */
-export async function bundlePartyThread(): Promise<{ url: URL; dispose: () => Promise<void> }> {
-  const outdir = await mkdtemp(join(tmpdir(), 'fanfold-party-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('./local-party.thread.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    outdir,
-    // .mjs: the temp dir has no package.json saying "type": "module".
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'silent',
-  });
-  return {
-    url: pathToFileURL(join(outdir, 'local-party.thread.mjs')),
-    dispose: () => rm(outdir, { recursive: true, force: true }),
-  };
+export function bundlePartyThread(): Promise<BundledThread> {
+  return bundleThread(new URL('./local-party.thread.ts', import.meta.url));
 }
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };

@@ -1,11 +1,6 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
 import {
@@ -18,35 +13,17 @@ import { arena } from '../../../src/local/sync/arena.js';
 import { reviveLocal } from '../../../src/local/sync/index.js';
 import { LocalManager } from '../../../src/local/sync/manager.js';
 import type { ManagerJob } from '../../fixtures/threads/manager.thread.js';
+import { nextMessage, useThreadFixture } from '../../support/threads.js';
 
-let outdir: string;
-let script: URL;
 const managers: Manager[] = [];
-const workers: Worker[] = [];
-
-beforeAll(async () => {
-  outdir = await mkdtemp(join(tmpdir(), 'fanfold-manager-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('../../fixtures/threads/manager.thread.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'silent',
-  });
-  script = pathToFileURL(join(outdir, 'manager.thread.mjs'));
-});
-
-afterAll(async () => {
-  await rm(outdir, { recursive: true, force: true });
-});
 
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
   await Promise.all(managers.splice(0).map((m) => m.shutdown()));
 });
+
+// Registered after the managers' hook: vitest runs after-hooks last-registered first, so a test's
+// threads are terminated before its managers shut down.
+const threads = useThreadFixture(new URL('../../fixtures/threads/manager.thread.ts', import.meta.url));
 
 function manager(): Manager {
   const m = new LocalManager();
@@ -55,13 +32,11 @@ function manager(): Manager {
 }
 
 function thread(job: ManagerJob, handle?: SyncHandle): Worker {
-  const w = new Worker(script, { workerData: { arena: arena().sab, handle, job } });
-  workers.push(w);
-  return w;
+  return threads.start({ arena: arena().sab, handle, job });
 }
 
 async function next<T = unknown>(w: Worker): Promise<T> {
-  const [m] = await once(w, 'message');
+  const m = await nextMessage(w);
   if (typeof m === 'object' && m !== null && 'error' in m) throw new Error(String(m.error));
   return m as T;
 }
