@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleTasks } from './lib/bundle-tasks.mjs';
 import { runGroup } from './lib/spawn.mjs';
 import { figures, pairedRatios, sig, summary } from './lib/stats.mjs';
 
@@ -81,6 +82,7 @@ function python() {
 async function local() {
   if (!existsSync(join(REPO, 'dist', 'index.js')))
     throw new Error('run `npm run build` first (dist/index.js is missing)');
+  await bundleTasks();
   const py = python();
   const rows = [];
   for (const c of CASES) {

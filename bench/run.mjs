@@ -10,10 +10,11 @@
 //   node bench/run.mjs --wait-quiet 120            before each run, wait up to 120 s until other
 //                                                  processes use < 0.25 cores (shared machines)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleTasks } from './lib/bundle-tasks.mjs';
 import { writeReport } from './lib/report.mjs';
 import { runGroup } from './lib/spawn.mjs';
 
@@ -47,30 +48,6 @@ const PLAN = {
   serialSamples: 2,
   serialSampleMs: 60,
 };
-
-/**
- * Bundles tasks.ts into .out/tasks.js. The file is rewritten only when its text changes: fanfold
- * caches the worker bundle by the mtime of its inputs, so an untouched file keeps that cache warm.
- */
-async function bundleTasks() {
-  mkdirSync(OUT, { recursive: true });
-  const esbuild = await import('esbuild');
-  const outfile = join(OUT, 'tasks.js');
-  const result = await esbuild.build({
-    entryPoints: [join(BENCH, 'tasks.ts')],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['esbuild'],
-    alias: { fanfold: join(REPO, 'dist', 'index.js') },
-    logLevel: 'warning',
-    write: false,
-  });
-  const text = result.outputFiles[0].text;
-  if (!existsSync(outfile) || readFileSync(outfile, 'utf8') !== text) writeFileSync(outfile, text);
-}
 
 /** Why fanfold cannot be measured, or null when dist/index.js exports local() and range(). */
 async function fanfoldMissing() {
