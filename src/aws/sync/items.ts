@@ -98,7 +98,8 @@ export function handleData(
   return data as Readonly<Record<string, unknown>> & { id: string };
 }
 
-type Item = Record<string, AttributeValue>;
+/** A DynamoDB item as the SDK returns it. */
+export type Item = Record<string, AttributeValue>;
 
 /** The fields of one UpdateItem (or a transaction's Update): `SET <ttl>, <sets> <rest>`, with its condition. */
 export function updateInput(
@@ -122,7 +123,9 @@ export function updateInput(
 /**
  * One conditional UpdateItem (see {@link updateInput}), the Powertools way: a refusal returns the
  * item found (`ALL_OLD`, or a consistent read where the emulator leaves it out); a success
- * returns `ALL_NEW`, or only the updated attributes with `returns: 'UPDATED_NEW'`.
+ * returns `ALL_NEW`, only the updated attributes with `returns: 'UPDATED_NEW'`, or an empty item
+ * with `'NONE'`. Only a refused condition is mapped to an outcome; any other failure rejects. Every
+ * AWS primitive writes its item through this (lease.ts and sync-item.ts bind it to one key).
  */
 export async function conditionalUpdate(
   env: AwsSyncEnv,
@@ -131,7 +134,7 @@ export async function conditionalUpdate(
   sets: readonly string[],
   rest: string,
   condition: string | undefined,
-  returns: 'ALL_NEW' | 'UPDATED_NEW' = 'ALL_NEW',
+  returns: 'ALL_NEW' | 'UPDATED_NEW' | 'NONE' = 'ALL_NEW',
 ): Promise<{ ok: true; item: Item } | { ok: false; item: Item | undefined }> {
   const { UpdateItemCommand } = await sdk.dynamo();
   const { dynamo } = await env.clients();

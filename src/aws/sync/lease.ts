@@ -9,12 +9,10 @@
  * (condition "no holder or holder expired") replaces its token and bumps the fence, so every later
  * write conditioned on the dead holder's token (renew, release, a fenced write) is refused.
  */
-import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { Expr, N, S } from '../dynamo-items.js';
-import { type AwsSyncEnv, sdk } from './env.js';
-import { isConditionFailure, syncKey, ttl } from './items.js';
-
-type Item = Record<string, AttributeValue>;
+import type { AwsSyncEnv } from './env.js';
+import { conditionalUpdate, getItem, type Item, syncKey } from './items.js';
 
 /** A lock item's holder as read. */
 export interface Holder {
@@ -64,47 +62,13 @@ export class LeaseItem {
   }
 
   /** One conditional UpdateItem: `SET <ttl>, <sets> <rest>`; a refusal returns the item found. */
-  async #update(
-    x: Expr,
-    sets: readonly string[],
-    rest: string,
-    condition: string,
-    returnNew = false,
-  ): Promise<{ ok: true; item: Item } | { ok: false; item: Item | undefined }> {
-    const { UpdateItemCommand } = await sdk.dynamo();
-    const { dynamo } = await this.env.clients();
-    const [ttlName, ttlValue] = ttl();
-    try {
-      const out = await dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.env.table,
-          Key: this.key,
-          UpdateExpression: `SET ${[`${x.n(ttlName)} = ${x.v('ttl', ttlValue)}`, ...sets].join(', ')} ${rest}`,
-          ConditionExpression: condition,
-          ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
-      return { ok: true, item: out.Attributes ?? {} };
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      return { ok: false, item: e.Item ?? (await this.#get()) };
-    }
-  }
-
-  async #get(): Promise<Item | undefined> {
-    const { GetItemCommand } = await sdk.dynamo();
-    const { dynamo } = await this.env.clients();
-    const out = await dynamo.send(
-      new GetItemCommand({ TableName: this.env.table, Key: this.key, ConsistentRead: true }),
-    );
-    return out.Item;
+  #update(x: Expr, sets: readonly string[], rest: string, condition: string, returnNew = false) {
+    return conditionalUpdate(this.env, this.key, x, sets, rest, condition, returnNew ? 'ALL_NEW' : 'NONE');
   }
 
   /** A strongly consistent read of the item (no item reads as free with fence 0). */
   async read(): Promise<LockState> {
-    return decode(await this.#get());
+    return decode(await getItem(this.env, this.key));
   }
 
   /**

@@ -6,13 +6,11 @@
  * an abandoned primitive's item disappears on its own; an UpdateItem creates a missing item, so a
  * primitive exists without any request until its first operation.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Expr } from '../dynamo-items.js';
-import { type AwsSyncEnv, sdk } from './env.js';
-import { isConditionFailure, syncKey, ttl } from './items.js';
+import type { AwsSyncEnv } from './env.js';
+import { conditionalUpdate, getItem, type Item, syncKey } from './items.js';
 
-/** A DynamoDB item as the SDK returns it. */
-export type Item = Record<string, AttributeValue>;
+export type { Item } from './items.js';
 
 /** The actions of one UpdateExpression, each a list of clauses with placeholders from the same {@link Expr}. */
 export interface UpdateActions {
@@ -39,17 +37,8 @@ export class SyncItem {
 
   /** A strongly consistent read (an empty object when the item does not exist yet). */
   async get(x?: Expr, projection?: readonly string[]): Promise<Item> {
-    const { GetItemCommand } = await sdk.dynamo();
-    const { dynamo } = await this.env.clients();
-    const out = await dynamo.send(
-      new GetItemCommand({
-        TableName: this.env.table,
-        Key: this.#key,
-        ConsistentRead: true,
-        ...(x && projection ? { ProjectionExpression: projection.join(', '), ...x.attributes } : {}),
-      }),
-    );
-    return out.Item ?? {};
+    const only = x && projection ? { path: projection.join(', '), names: x.names } : undefined;
+    return (await getItem(this.env, this.#key, only)) ?? {};
   }
 
   /**
@@ -63,31 +52,19 @@ export class SyncItem {
     condition?: string,
     returnNew = false,
   ): Promise<UpdateOutcome> {
-    const { UpdateItemCommand } = await sdk.dynamo();
-    const { dynamo } = await this.env.clients();
-    const [ttlName, ttlValue] = ttl();
-    const set = [`${x.n(ttlName)} = ${x.v('ttl', ttlValue)}`, ...(actions.set ?? [])];
-    let expression = `SET ${set.join(', ')}`;
-    if (actions.add?.length) expression += ` ADD ${actions.add.join(', ')}`;
-    if (actions.remove?.length) expression += ` REMOVE ${actions.remove.join(', ')}`;
-    try {
-      const out = await dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.env.table,
-          Key: this.#key,
-          UpdateExpression: expression,
-          ...(condition ? { ConditionExpression: condition } : {}),
-          ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
-      return { ok: true, item: out.Attributes ?? {} };
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      // Some emulators leave out the old item; read it so callers always learn what refused them.
-      return { ok: false, item: e.Item ?? (await this.get()) };
-    }
+    let rest = '';
+    if (actions.add?.length) rest += ` ADD ${actions.add.join(', ')}`;
+    if (actions.remove?.length) rest += ` REMOVE ${actions.remove.join(', ')}`;
+    const out = await conditionalUpdate(
+      this.env,
+      this.#key,
+      x,
+      actions.set ?? [],
+      rest,
+      condition || undefined,
+      returnNew ? 'ALL_NEW' : 'NONE',
+    );
+    return out.ok ? out : { ok: false, item: out.item ?? {} };
   }
 }
 
