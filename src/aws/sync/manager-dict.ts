@@ -13,7 +13,6 @@ import { checkDelta, checkEntries } from '../../local/sync/manager-args.js';
 import { isConditionFailure } from './items.js';
 import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
 import {
-  awaitItem,
   batchWrite,
   blobOf,
   DICT_INLINE_BYTES,
@@ -24,62 +23,46 @@ import {
   objectPk,
   queryAll,
   rereadOnMissingBlob,
-  runOp,
   type Serialised,
   serialised,
   stored,
   ttlAttribute,
 } from './manager-items.js';
+import { ManagerObject } from './manager-object.js';
 
 /** A dict of an AWS manager. */
 export class AwsDictProxy<V = unknown> implements DictProxy<V> {
   readonly kind = 'DictProxy';
   readonly #scope: ManagerScope;
-  readonly #id: string;
   readonly #pk: AttributeValue;
-  /** The initial entries' write (in the creating party); every operation waits for it. */
-  /** The initial entries' write (creator), or the wait for it (a party reviving an object made with some). */
-  #ready: Promise<void> | (() => Promise<void>);
-  /** Whether the object was made with initial values (its handle then tells revivers to wait for them). */
-  readonly #init: boolean;
+  readonly #object: ManagerObject;
 
   /** @param initial the initial entries (in the creating party), or 'await' (revived, made with some) */
   constructor(scope: ManagerScope, id: string, initial?: readonly [string, Serialised][] | 'await') {
     noteShareable();
     this.#scope = scope;
-    this.#id = id;
     this.#pk = objectPk(scope, id);
     const marker = { pk: this.#pk, sk: { S: 'INIT' } };
-    this.#init = initial === 'await' || (initial?.length ?? 0) > 0;
-    if (initial === 'await') this.#ready = () => awaitItem(scope, marker);
-    else if (!initial?.length) this.#ready = Promise.resolve();
-    else {
-      // The marker comes last: a reviver that sees it sees every initial entry.
-      this.#ready = this.#putMany(initial).then(() =>
-        batchWrite(scope, [{ PutRequest: { Item: { ...marker, ...ttlAttribute() } } }]),
-      );
-      this.#ready.catch(() => undefined); // reported by the first operation
-    }
+    // The marker comes last: a reviver that sees it sees every initial entry.
+    const write = async (entries: readonly [string, Serialised][]) => {
+      await this.#putMany(entries);
+      await batchWrite(scope, [{ PutRequest: { Item: { ...marker, ...ttlAttribute() } } }]);
+    };
+    this.#object = new ManagerObject(
+      scope,
+      this.kind,
+      id,
+      initial === 'await' ? { await: marker } : initial?.length ? () => write(initial) : undefined,
+    );
   }
 
   /** @internal */
   [SHARE](): SyncHandle {
-    return {
-      $fanfold: 'handle',
-      ctx: 'aws',
-      kind: this.kind,
-      data: { id: this.#scope.managerId, object: this.#id, ...(this.#init ? { init: true } : {}) },
-    };
-  }
-
-  /** Checks arguments (synchronously, before any effect), then runs `f` once the dict is ready. */
-  #whenReady(): Promise<void> {
-    if (typeof this.#ready === 'function') this.#ready = this.#ready();
-    return this.#ready;
+    return this.#object.handle();
   }
 
   #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
-    return runOp(this.#scope, check, () => this.#whenReady(), f);
+    return this.#object.op(check, f);
   }
 
   #key(key: string): Item {
@@ -344,7 +327,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
 
   /** @internal Deletes every item of this dict (the manager's `shutdown()`), whatever its state. */
   async destroy(): Promise<void> {
-    if (typeof this.#ready !== 'function') await this.#ready.catch(() => undefined);
+    await this.#object.settled();
     const items = await queryAll(this.#scope, this.#pk, ['pk', 'sk']);
     await batchWrite(
       this.#scope,

@@ -16,7 +16,6 @@ import { position } from '../../local/sync/manager-ops.js';
 import { sdk } from './env.js';
 import { isConditionFailure } from './items.js';
 import {
-  awaitItem,
   blobOf,
   dropBlobs,
   ITEM_LIMIT_BYTES,
@@ -28,12 +27,12 @@ import {
   type ManagerScope,
   objectPk,
   rereadOnMissingBlob,
-  runOp,
   type Serialised,
   serialised,
   stored,
   ttlAttribute,
 } from './manager-items.js';
+import { ManagerObject } from './manager-object.js';
 
 /** The list's state as one read saw it. */
 interface Snapshot {
@@ -50,46 +49,35 @@ function bytesOf(items: readonly AttributeValue[]): number {
 export class AwsListProxy<V = unknown> implements ListProxy<V> {
   readonly kind = 'ListProxy';
   readonly #scope: ManagerScope;
-  readonly #id: string;
   readonly #key: Item;
-  /** The initial elements' write (creator), or the wait for it (a party reviving a list made with some). */
-  #ready: Promise<void> | (() => Promise<void>);
-  /** Whether the list was made with initial elements (its handle then tells revivers to wait for them). */
-  readonly #init: boolean;
+  readonly #object: ManagerObject;
 
   /** @param initial the initial elements (in the creating party), or 'await' (revived, made with some) */
   constructor(scope: ManagerScope, id: string, initial?: readonly Serialised[] | 'await') {
     noteShareable();
     this.#scope = scope;
-    this.#id = id;
     this.#key = { pk: objectPk(scope, id), sk: { S: 'L' } };
-    // The initial elements go before any a quicker party appended meanwhile.
-    this.#init = initial === 'await' || (initial?.length ?? 0) > 0;
-    if (initial === 'await') this.#ready = () => awaitItem(scope, this.#key);
-    else if (!initial?.length) this.#ready = Promise.resolve();
-    else {
-      this.#ready = this.#append(initial, true);
-      this.#ready.catch(() => undefined); // reported by the first operation
-    }
+    // The initial elements go before any a quicker party appended meanwhile; the list's own item
+    // is the marker a reviver waits for.
+    this.#object = new ManagerObject(
+      scope,
+      this.kind,
+      id,
+      initial === 'await'
+        ? { await: this.#key }
+        : initial?.length
+          ? () => this.#append(initial, true)
+          : undefined,
+    );
   }
 
   /** @internal */
   [SHARE](): SyncHandle {
-    return {
-      $fanfold: 'handle',
-      ctx: 'aws',
-      kind: this.kind,
-      data: { id: this.#scope.managerId, object: this.#id, ...(this.#init ? { init: true } : {}) },
-    };
-  }
-
-  #whenReady(): Promise<void> {
-    if (typeof this.#ready === 'function') this.#ready = this.#ready();
-    return this.#ready;
+    return this.#object.handle();
   }
 
   #op<T>(check: () => void, f: () => Promise<T>): Promise<T> {
-    return runOp(this.#scope, check, () => this.#whenReady(), f);
+    return this.#object.op(check, f);
   }
 
   async #read(): Promise<Snapshot> {
@@ -302,7 +290,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
 
   /** @internal Deletes this list's item (the manager's `shutdown()`). */
   async destroy(): Promise<void> {
-    if (typeof this.#ready !== 'function') await this.#ready.catch(() => undefined);
+    await this.#object.settled();
     const { DeleteItemCommand } = await sdk.dynamo();
     const { dynamo } = await this.#scope.env.clients();
     await dynamo.send(new DeleteItemCommand({ TableName: this.#scope.env.table, Key: this.#key }));
