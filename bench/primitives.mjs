@@ -9,7 +9,7 @@
 //   node bench/primitives.mjs --quick                   1 counted round, small sizes
 //   node bench/primitives.mjs --only local|cloud
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,6 +169,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const cloudMd = only === 'local' ? null : cloud();
   const block = section(localRows, cloudMd);
   const file = quick ? join(BENCH, '.out', 'PRIMITIVES.quick.md') : RESULTS;
+  mkdirSync(dirname(file), { recursive: true });
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
   writeFileSync(file, spliceSection(before, block));
   log(`wrote ${file}`);
