@@ -10,7 +10,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { DictProxy } from '../../api/managers.js';
 import { checkDelta, checkEntries } from '../../local/sync/manager-args.js';
-import { isConditionFailure } from './items.js';
+import { getItem, isConditionFailure } from './items.js';
 import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
 import {
   batchWrite,
@@ -74,15 +74,8 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
       () => checkDictKey(key),
       () =>
         rereadOnMissingBlob(async () => {
-          const {
-            m: { GetItemCommand },
-            dynamo,
-            table,
-          } = await client(this.#scope);
-          const out = await dynamo.send(
-            new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
-          );
-          const a = out.Item && entryValue(out.Item);
+          const item = await getItem(this.#scope.env, this.#key(key));
+          const a = item && entryValue(item);
           return a ? ((await loaded(this.#scope, a)) as V) : undefined;
         }),
     );
@@ -141,22 +134,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
   has(key: string): Promise<boolean> {
     return this.#op(
       () => checkDictKey(key),
-      async () => {
-        const {
-          m: { GetItemCommand },
-          dynamo,
-          table,
-        } = await client(this.#scope);
-        const out = await dynamo.send(
-          new GetItemCommand({
-            TableName: table,
-            Key: this.#key(key),
-            ConsistentRead: true,
-            ProjectionExpression: 'sk',
-          }),
-        );
-        return out.Item !== undefined;
-      },
+      async () => (await getItem(this.#scope.env, this.#key(key), { path: 'sk' })) !== undefined,
     );
   }
 
@@ -185,7 +163,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
       async () => {
         const a = await stored(this.#scope, s, DICT_INLINE_BYTES);
         const {
-          m: { PutItemCommand, GetItemCommand },
+          m: { PutItemCommand },
           dynamo,
           table,
         } = await client(this.#scope);
@@ -204,13 +182,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
             if (!isConditionFailure(e)) throw e;
             // Present: resolve what is stored. Fall back to a read where the emulator omits the item;
             // should the key have been deleted meanwhile, try the conditional put again.
-            const found =
-              e.Item ??
-              (
-                await dynamo.send(
-                  new GetItemCommand({ TableName: table, Key: this.#key(key), ConsistentRead: true }),
-                )
-              ).Item;
+            const found = e.Item ?? (await getItem(this.#scope.env, this.#key(key)));
             const old = found && entryValue(found);
             if (!old) continue;
             await dropBlobs(this.#scope, [blobOf(a)]);

@@ -14,7 +14,7 @@ import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
 import { checkIndex, checkValues } from '../../local/sync/manager-args.js';
 import { position } from '../../local/sync/manager-ops.js';
 import { sdk } from './env.js';
-import { isConditionFailure } from './items.js';
+import { getItem, isConditionFailure } from './items.js';
 import {
   blobOf,
   dropBlobs,
@@ -81,12 +81,8 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
   }
 
   async #read(): Promise<Snapshot> {
-    const { GetItemCommand } = await sdk.dynamo();
-    const { dynamo } = await this.#scope.env.clients();
-    const out = await dynamo.send(
-      new GetItemCommand({ TableName: this.#scope.env.table, Key: this.#key, ConsistentRead: true }),
-    );
-    return { items: out.Item?.l?.L ?? [], ver: out.Item?.ver?.N };
+    const item = await getItem(this.#scope.env, this.#key);
+    return { items: item?.l?.L ?? [], ver: item?.ver?.N };
   }
 
   /** One UpdateItem; `update` gets the placeholders `#l`, `#ver`, `#ttl`, `:ttl`, `:one` and adds its own values. */
