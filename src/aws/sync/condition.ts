@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
 import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
+import { waitForPredicate } from '../../api/wait-for.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
 import { optionalInteger, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
@@ -168,20 +169,7 @@ export class AwsCondition implements Condition {
   }
 
   async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number): Promise<R> {
-    if (typeof predicate !== 'function')
-      throw new InvalidArgumentError(`Expected predicate to be a function, got ${received(predicate)}`);
-    const deadline = deadlineOf(timeoutMs(timeout));
-    let result = await predicate();
-    while (!result) {
-      let left: number | undefined;
-      if (deadline !== undefined) {
-        left = deadline - Date.now();
-        if (left <= 0) break;
-      }
-      await this.wait(left);
-      result = await predicate();
-    }
-    return result;
+    return waitForPredicate<R>(predicate, timeout, timeoutMs, (left) => this.wait(left));
   }
 
   async notify(n = 1): Promise<void> {

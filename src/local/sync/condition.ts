@@ -17,6 +17,7 @@
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
+import { waitForPredicate } from '../../api/wait-for.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
 import { optionalInteger } from '../../validate.js';
 import { allocWords, handleData, timeoutArg, wordsAt } from './checks.js';
@@ -111,22 +112,7 @@ export class LocalCondition implements Condition {
   }
 
   async waitFor<R>(predicate: () => R | Promise<R>, timeoutMs?: number): Promise<R> {
-    if (typeof predicate !== 'function') {
-      throw new InvalidArgumentError('Expected predicate to be a function');
-    }
-    const t = timeoutArg(timeoutMs);
-    const deadline = deadlineOf(t);
-    let result = await predicate();
-    while (!result) {
-      let left: number | undefined;
-      if (deadline !== undefined) {
-        left = deadline - performance.now();
-        if (left <= 0) break;
-      }
-      await this.wait(left);
-      result = await predicate();
-    }
-    return result;
+    return waitForPredicate<R>(predicate, timeoutMs, timeoutArg, (left) => this.wait(left));
   }
 
   async notify(n = 1): Promise<void> {
