@@ -26,7 +26,9 @@ let pending = 0;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
 function hold(): void {
-  if (pending++ === 0) (keepAlive ??= setInterval(() => {}, 0x3fff_ffff)).ref();
+  if (pending++ > 0) return;
+  keepAlive ??= setInterval(() => {}, 0x3fff_ffff);
+  keepAlive.ref();
 }
 
 function letGo(): void {
