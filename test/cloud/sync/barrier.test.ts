@@ -10,9 +10,11 @@ import { barrier } from '../../../src/aws/sync/barrier.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { BrokenBarrierError, ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
+import { lossyEnvs } from './lost-answer.js';
 import { countingEnv, median } from './measure.js';
 
 const cloud = useSyncEnv();
+const lossy = lossyEnvs(cloud);
 
 function make(parties: number, options?: BarrierOptions, env: AwsSyncEnv = cloud.env()): Barrier {
   const b = barrier.make(env).Barrier?.(parties, options);
@@ -81,6 +83,35 @@ describe('Barrier', () => {
       const b = make(2);
       await expect(b.wait(-1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
       expect(await b.nWaiting()).toBe(0);
+    });
+  });
+
+  describe('wait() when the SDK retries a write whose answer was lost', () => {
+    it('counts a retried arrival once', async () => {
+      const b = make(3);
+      const l = lossy();
+      l.loseAnswer('UpdateItem');
+      const first = other(b, l.env).wait();
+      await expect.poll(() => b.nWaiting()).toBe(1);
+      expect(l.lost()).toBe(1);
+      const second = await arrive(b);
+      expect(await b.nWaiting()).toBe(2);
+      const last = await b.wait();
+      expect([await first, await second.done, last].sort()).toEqual([0, 1, 2]);
+    });
+
+    it('releases once when the releasing write is retried', async () => {
+      const b = make(2);
+      const l = lossy();
+      const first = await arrive(b);
+      // The last arrival's first write is refused (it learns the count); lose the release's answer.
+      l.loseAnswer('UpdateItem', (body) => body.includes(':next'));
+      expect(await other(b, l.env).wait()).toBe(1);
+      expect(l.lost()).toBe(1);
+      expect(await first.done).toBe(0);
+      expect(await b.nWaiting()).toBe(0);
+      const again = await Promise.all([b.wait(), other(b).wait()]);
+      expect(again.sort()).toEqual([0, 1]);
     });
   });
 
