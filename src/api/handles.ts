@@ -43,9 +43,40 @@ export const PROCESS_IDENT = `${process.pid}.${threadId}.${randomUUID().slice(0,
 
 let shareablesMade = false;
 
-/** @internal Called by every primitive's constructor, so argument walks run only once one exists. */
-export function noteShareable(): void {
+/**
+ * The own enumerable property every primitive carries. Its value is a function, which `v8.serialize`
+ * and structured clone refuse: a primitive the argument walk did not replace by its handle (deeper
+ * than {@link MAX_DEPTH}, inside a Map, a Set or a class instance, or put in a queue) makes the call
+ * fail with `NotSerializableError` instead of arriving as a dead plain object such as `{ kind: 'Lock' }`.
+ */
+export const PRIMITIVE_MARK = '$fanfoldPrimitive';
+
+function aFanfoldPrimitiveTravelsOnlyInArraysAndPlainObjectsUpTo4LevelsDeep(): never {
+  throw new ProtocolError('A primitive is not callable');
+}
+
+/**
+ * @internal Marks `p` with {@link PRIMITIVE_MARK} (once; anything that is not a primitive is left
+ * alone). Called by constructors and, for every primitive a context's factories or revivers return,
+ * by the context's sync index.
+ */
+export function markShareable<T>(p: T): T {
+  if (isShareable(p) && !Object.hasOwn(p, PRIMITIVE_MARK)) {
+    Object.defineProperty(p, PRIMITIVE_MARK, {
+      value: aFanfoldPrimitiveTravelsOnlyInArraysAndPlainObjectsUpTo4LevelsDeep,
+      enumerable: true,
+    });
+  }
+  return p;
+}
+
+/**
+ * @internal Called by every primitive's constructor, so argument walks run only once one exists;
+ * given the primitive (`noteShareable(this)`), it also marks it ({@link markShareable}).
+ */
+export function noteShareable(self?: object): void {
   shareablesMade = true;
+  if (self !== undefined) markShareable(self);
 }
 
 export function isShareable(v: unknown): v is Shareable {

@@ -4,7 +4,7 @@
  * them on the same shared memory; a handle of another context fails the task with a clear error.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { aws, local, TaskError } from '../../src/index.js';
+import { aws, local, NotSerializableError, TaskError } from '../../src/index.js';
 import tasks from '../fixtures/process-tasks.js';
 
 const mp = local({ tasks });
@@ -54,6 +54,28 @@ describe('primitives passed to pool tasks', () => {
     const value = mp.Value('i', 10);
     expect(await pool.apply('nestedAdd', [{ box: { value } }, 5])).toBe(15);
     expect(await value.get()).toBe(15);
+  });
+
+  it('a Lock inside a Map fails the call with NotSerializableError instead of arriving dead', async () => {
+    const value = mp.Value('i', 0);
+    const extra = new Map([['lock', mp.Lock()]]);
+    await expect(pool.apply('readValue', [value, extra] as never)).rejects.toBeInstanceOf(
+      NotSerializableError,
+    );
+  });
+
+  it('a Lock deeper than the argument walk goes fails the call with NotSerializableError', async () => {
+    const value = mp.Value('i', 0);
+    const extra = [[[[[mp.Lock()]]]]]; // the Lock at depth 6 of the arguments
+    await expect(pool.apply('readValue', [value, extra] as never)).rejects.toBeInstanceOf(
+      NotSerializableError,
+    );
+  });
+
+  it('a Lock at depth 4 of the arguments (MAX_DEPTH) still travels as a live Lock', async () => {
+    const value = mp.Value('i', 7);
+    const extra = [[[mp.Lock()]]]; // the Lock at depth 4 of the arguments
+    expect(await pool.apply('readValue', [value, extra] as never)).toBe(7);
   });
 
   it('initargs: the initializer gets the live primitive in every thread', async () => {

@@ -102,7 +102,7 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
     this.#out = channel(data.duplex && data.end === 0 ? 1 : 0);
     // The creator makes its ends' queues at once; a failure is seen again by the first operation.
     if (mine && this.readable) this.#in.url().catch(() => {});
-    noteShareable();
+    noteShareable(this);
   }
 
   get closed(): boolean {

@@ -28,7 +28,7 @@ export class AwsEvent implements Event {
   constructor(env: AwsSyncEnv, id: string = randomUUID()) {
     this.#env = env;
     this.#item = new SyncItem(env, id);
-    noteShareable();
+    noteShareable(this);
   }
 
   [SHARE](): SyncHandle {

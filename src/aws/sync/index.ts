@@ -4,7 +4,7 @@
  * environment).
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import type { Reviver } from '../../api/handles.js';
+import { markShareable, type Reviver } from '../../api/handles.js';
 import { ProtocolError } from '../../errors.js';
 import { barrier } from './barrier.js';
 import { condition } from './condition.js';
@@ -31,7 +31,18 @@ const MODULES: readonly PrimitiveModule<AwsSyncEnv>[] = [
 
 /** The primitives of the AWS context. */
 export function awsPrimitives(env: AwsSyncEnv): Primitives {
-  return Object.assign({}, ...MODULES.map((m) => m.make(env))) as Primitives;
+  const made: Record<string, unknown> = Object.assign({}, ...MODULES.map((m) => m.make(env)));
+  // Every primitive a factory returns carries the mark that makes it unserialisable outside the
+  // argument walk (src/api/handles.ts), also those whose constructors do not set it themselves.
+  for (const [name, f] of Object.entries(made)) {
+    if (typeof f !== 'function') continue;
+    made[name] = (...args: unknown[]) => {
+      const p: unknown = f(...args);
+      if (Array.isArray(p)) for (const x of p) markShareable(x);
+      return markShareable(p);
+    };
+  }
+  return made as unknown as Primitives;
 }
 
 /** A reviver of AWS handles on `env`; refuses other contexts' handles and unknown kinds. */
@@ -42,7 +53,7 @@ export function awsReviver(env: AwsSyncEnv): Reviver {
     }
     for (const m of MODULES) {
       const revive = m.revive[handle.kind];
-      if (revive) return revive(handle, env);
+      if (revive) return markShareable(revive(handle, env));
     }
     throw new ProtocolError(`Unknown AWS primitive kind ${JSON.stringify(handle.kind)} in a handle`);
   };

@@ -39,7 +39,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
 
   /** @param initial the initial entries (in the creating party), or 'await' (revived, made with some) */
   constructor(scope: ManagerScope, id: string, initial?: readonly [string, Serialised][] | 'await') {
-    noteShareable();
+    noteShareable(this);
     this.#scope = scope;
     this.#pk = objectPk(scope, id);
     const marker = { pk: this.#pk, sk: { S: 'INIT' } };

@@ -54,7 +54,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
 
   /** @param initial the initial elements (in the creating party), or 'await' (revived, made with some) */
   constructor(scope: ManagerScope, id: string, initial?: readonly Serialised[] | 'await') {
-    noteShareable();
+    noteShareable(this);
     this.#scope = scope;
     this.#key = { pk: objectPk(scope, id), sk: { S: 'L' } };
     // The initial elements go before any a quicker party appended meanwhile; the list's own item

@@ -45,7 +45,7 @@ abstract class AwsQueueBase {
 
   constructor(core: QueueCore) {
     this.core = core;
-    noteShareable();
+    noteShareable(this);
   }
 
   [SHARE](): SyncHandle {

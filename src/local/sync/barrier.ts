@@ -39,7 +39,7 @@ export class LocalBarrier implements Barrier {
 
   /** @internal Use `ctx.Barrier()`; `at` names an existing barrier's word (revive). */
   constructor(parties: number, timeoutMs: number | undefined, at?: number) {
-    noteShareable();
+    noteShareable(this);
     this.parties = parties;
     this.#timeoutMs = timeoutMs;
     if (at === undefined) ({ at, words: this.#w } = allocWords(1));

@@ -41,7 +41,7 @@ export class LocalCondition implements Condition {
 
   /** @internal Use `ctx.Condition()`; `at` names an existing condition's words (revive). */
   constructor(lock: LocalLock | LocalRLock, at?: number) {
-    noteShareable();
+    noteShareable(this);
     if (at === undefined) ({ at, words: this.#w } = allocWords(2));
     else this.#w = wordsAt(at, 2, 'Condition');
     this.#at = at;

@@ -49,7 +49,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
 
   /** @internal Use `ctx.Pipe()`. */
   constructor(recv: Ring | undefined, send: Ring | undefined) {
-    noteShareable();
+    noteShareable(this);
     this.#recv = recv;
     this.#send = send;
     this.#feeder = send && feederOf(send);

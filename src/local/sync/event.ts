@@ -19,7 +19,7 @@ export class LocalEvent implements Event {
 
   /** @internal Use `ctx.Event()`; `at` names an existing event's word (revive). */
   constructor(at?: number) {
-    noteShareable();
+    noteShareable(this);
     if (at === undefined) ({ at, words: this.#w } = allocWords(1));
     else this.#w = wordsAt(at, 1, 'Event');
     this.#at = at;

@@ -55,7 +55,7 @@ export class LocalLock implements Lock, CondLock {
 
   /** @internal Use `ctx.Lock()`; `at` names an existing lock's words (revive). */
   constructor(at?: number) {
-    noteShareable();
+    noteShareable(this);
     if (at === undefined) ({ at, words: this.#w } = allocWords(2));
     else this.#w = wordsAt(at, 2, 'Lock');
     this.#at = at;
@@ -138,7 +138,7 @@ export class LocalRLock implements RLock, CondLock {
 
   /** @internal Use `ctx.RLock()`; `at` names an existing lock's words (revive). */
   constructor(at?: number) {
-    noteShareable();
+    noteShareable(this);
     if (at === undefined) ({ at, words: this.#w } = allocWords(2));
     else this.#w = wordsAt(at, 2, 'RLock');
     this.#at = at;

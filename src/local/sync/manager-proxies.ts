@@ -22,7 +22,7 @@ abstract class LocalProxy {
   readonly #client: ManagerClient;
 
   constructor(data: ProxyData) {
-    noteShareable();
+    noteShareable(this);
     this.#data = data;
     this.#client = clientOf(data.channel, data.state);
   }

@@ -33,7 +33,7 @@ export class LocalQueue<T = unknown> implements Queue<T> {
 
   /** @internal Use `ctx.Queue(maxsize)`. */
   constructor(core: QueueCore) {
-    noteShareable();
+    noteShareable(this);
     this.core = core;
   }
 
@@ -103,7 +103,7 @@ export class LocalSimpleQueue<T = unknown> implements SimpleQueue<T> {
 
   /** @internal Use `ctx.SimpleQueue()`. */
   constructor(core: QueueCore) {
-    noteShareable();
+    noteShareable(this);
     this.#core = core;
   }
 

@@ -24,7 +24,7 @@ export class LocalSemaphore implements Semaphore {
 
   /** @internal Use `ctx.Semaphore()` / `ctx.BoundedSemaphore()`. */
   constructor(kind: 'Semaphore' | 'BoundedSemaphore', init: { value: number } | { at: number }) {
-    noteShareable();
+    noteShareable(this);
     this.kind = kind;
     if ('value' in init) {
       const { at, words } = allocWords(2);

@@ -48,7 +48,7 @@ abstract class Shared<C extends TypeCode> {
   readonly #layout: Layout;
 
   constructor(layout: Layout) {
-    noteShareable();
+    noteShareable(this);
     this.typecode = layout.typecode as C;
     this.#layout = layout;
     this.cells = cellsFor(layout.typecode, arena().sab, layout.at, layout.length);
