@@ -6,9 +6,13 @@
  *
  * Races and crashes:
  * - A waiter registers BEFORE it releases the lock, so a notify sent right after the release finds it.
- * - A timed-out waiter removes its own entry under the condition "still there". If that is refused,
- *   a notifier removed it first: the waiter counts itself notified (returns true), so a timeout never
- *   swallows a notification that another waiter should then have received.
+ * - A timed-out waiter removes its own entry under the condition "still there", writing a tombstone
+ *   `d_<id>` in the same write. If that is refused and no tombstone is there, a notifier removed it
+ *   first: the waiter counts itself notified (returns true), so a timeout never swallows a
+ *   notification that another waiter should then have received. A refusal that finds the tombstone
+ *   is the SDK's retry of the waiter's own removal (first attempt applied, answer lost): a timeout
+ *   (false), not a notification. The waiter then removes its tombstone (a second, unconditional
+ *   write); notifiers drop tombstones older than a lease (left by a waiter that died in between).
  * - A waiter refreshes its heartbeat every third of `env.leaseMs`; a notifier drops (without counting
  *   them) entries whose heartbeat is older than a lease, so a waiter that died does not absorb
  *   notifications meant for live ones. A live waiter dropped that way wakes early (a spurious
@@ -17,7 +21,14 @@
  *   notifier writes are conditioned on each chosen waiter still being there, and re-read and
  *   retried when one timed out meanwhile.
  *
- * Limit: each waiter takes about 90 bytes of the item's 400 KB, so a few thousand may wait at once.
+ * Requests: a wait is 1 write to register, 1 read per poll (1 write per heartbeat), and on a timeout
+ * 2 writes (deregister, drop the tombstone); a notify is 1 read and 1 write per 25 waiters woken.
+ *
+ * Limits: each waiter takes about 90 bytes of the item's 400 KB, so a few thousand may wait at once.
+ * A retried deregistration that comes more than a lease after its first attempt may find its
+ * tombstone dropped and count itself notified (a spurious wake-up). A retried notify write whose
+ * first attempt was applied is refused and re-read, so it may wake up to `n` more waiters (spurious
+ * wake-ups for them, which `waitFor` absorbs; never a lost notification).
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
@@ -50,6 +61,13 @@ function waitersOf(item: Item): Waiter[] {
     out.push({ id, seq: Number(v.N), beat: num(item, `h_${id}`) });
   }
   return out.sort((a, b) => a.seq - b.seq);
+}
+
+/** The tombstones (`d_<id>`) of `item` written before `cut`: their waiters' retries are long over. */
+function staleTombstones(item: Item, cut: number): string[] {
+  return Object.entries(item)
+    .filter(([name, v]) => name.startsWith('d_') && v.N !== undefined && Number(v.N) < cut)
+    .map(([name]) => name);
 }
 
 /** A `Condition` whose waiters live in the jobs table. */
@@ -129,15 +147,26 @@ export class AwsCondition implements Condition {
     });
   }
 
-  /** Removes waiter `id` if still there; resolves false when a notifier removed it first. */
+  /**
+   * Removes waiter `id` if still there, leaving tombstone `d_<id>` so that a retried attempt knows
+   * it removed it itself; resolves false when a notifier removed it first. Then drops the tombstone.
+   */
   async #deregister(id: string): Promise<boolean> {
     const x = new Expr();
     const out = await this.#item.update(
       x,
-      { remove: [x.n(`w_${id}`), x.n(`h_${id}`)] },
+      {
+        set: [`${x.n(`d_${id}`)} = ${x.v('now', N(Date.now()))}`],
+        remove: [x.n(`w_${id}`), x.n(`h_${id}`)],
+      },
       `attribute_exists(${x.n(`w_${id}`)})`,
     );
-    return out.ok;
+    const mine = out.ok || out.item[`d_${id}`] !== undefined;
+    if (mine) {
+      const y = new Expr();
+      await this.#item.update(y, { remove: [y.n(`d_${id}`)] });
+    }
+    return mine;
   }
 
   /** Polls until waiter `id` is notified (true) or the deadline passed (false, unless notified meanwhile). */
@@ -188,12 +217,14 @@ export class AwsCondition implements Condition {
     let left = n;
     while (left > 0) {
       const cut = Date.now() - this.#env.leaseMs;
-      const all = waitersOf(await this.#item.get());
+      const item = await this.#item.get();
+      const all = waitersOf(item);
       const live = all.filter((w) => w.beat >= cut);
       const dead = all.filter((w) => w.beat < cut);
       const wake = live.slice(0, Math.min(left, PER_WRITE));
       const drop = dead.slice(0, PER_WRITE - wake.length);
       if (wake.length + drop.length === 0) return;
+      const stale = staleTombstones(item, cut).slice(0, PER_WRITE);
       const x = new Expr();
       const cutV = drop.length > 0 ? x.v('cut', N(cut)) : '';
       const checks = [
@@ -203,7 +234,12 @@ export class AwsCondition implements Condition {
       ];
       const out = await this.#item.update(
         x,
-        { remove: [...wake, ...drop].flatMap((w) => [x.n(`w_${w.id}`), x.n(`h_${w.id}`)]) },
+        {
+          remove: [
+            ...[...wake, ...drop].flatMap((w) => [x.n(`w_${w.id}`), x.n(`h_${w.id}`)]),
+            ...stale.map((name) => x.n(name)),
+          ],
+        },
         checks.join(' AND '),
       );
       if (!out.ok) continue; // a waiter timed out (or beat) since the read: read again

@@ -10,11 +10,11 @@ import { barrier } from '../../../src/aws/sync/barrier.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { BrokenBarrierError, ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
-import { lossyEnvs } from './lost-answer.js';
 import { countingEnv, median } from './measure.js';
+import { retryingEnvs } from './retried-writes.js';
 
 const cloud = useSyncEnv();
-const lossy = lossyEnvs(cloud);
+const lossy = retryingEnvs(cloud);
 
 function make(parties: number, options?: BarrierOptions, env: AwsSyncEnv = cloud.env()): Barrier {
   const b = barrier.make(env).Barrier?.(parties, options);

@@ -15,8 +15,10 @@ import { AwsLock, AwsRLock } from '../../../src/aws/sync/locks.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
 import { type CountingEnv, countingEnv, median } from './measure.js';
+import { retryingEnvs } from './retried-writes.js';
 
 const cloud = useSyncEnv();
+const lossy = retryingEnvs(cloud);
 
 function make(lock?: Lock | RLock, env: AwsSyncEnv = cloud.env()): Condition {
   const c = condition.make(env).Condition?.(lock);
@@ -55,8 +57,8 @@ async function asNotifier(c: Condition, fn: (c: Condition) => Promise<void>): Pr
   await mine.withLock(() => fn(mine));
 }
 
-/** How many waiters `c`'s item lists. */
-async function registered(c: Condition): Promise<number> {
+/** How many waiters (or, with `prefix`, other attributes) `c`'s item lists. */
+async function registered(c: Condition, prefix = 'w_'): Promise<number> {
   const out = await cloud.clients().dynamo.send(
     new GetItemCommand({
       TableName: cloud.env().table,
@@ -64,7 +66,7 @@ async function registered(c: Condition): Promise<number> {
       ConsistentRead: true,
     }),
   );
-  return Object.keys(out.Item ?? {}).filter((k) => k.startsWith('w_')).length;
+  return Object.keys(out.Item ?? {}).filter((k) => k.startsWith(prefix)).length;
 }
 
 describe('Condition', () => {
@@ -134,6 +136,17 @@ describe('Condition', () => {
       expect(await c.wait(100)).toBe(false);
       await c.release();
       expect(await registered(c)).toBe(0);
+    });
+
+    it('resolves false when its timed-out deregistration is retried by the SDK (answer lost)', async () => {
+      const c = make();
+      const l = lossy();
+      const mine = other(c, l.env);
+      l.loseAnswer('UpdateItem', (body) => body.includes('"#d_'));
+      expect(await mine.withLock(() => mine.wait(50))).toBe(false);
+      expect(l.lost()).toBe(1);
+      expect(await registered(c)).toBe(0);
+      expect(await registered(c, 'd_')).toBe(0); // its tombstone was dropped
     });
 
     it('counts a notify that lands as it times out (the notification is not lost)', async () => {
