@@ -9,8 +9,14 @@
  * this thread's messages sent before are in the ring) and the "reader closed" flag of the ring it
  * receives on, and wakes every sleeper. The other end, in any
  * thread, then reads what was sent before and gets {@link ClosedError} (CPython `EOFError`) after;
- * its sends throw {@link ClosedError} (CPython `BrokenPipeError`). Every handle of an end (the
- * original and those revived in other threads) is the same end: closing one closes them all.
+ * its sends throw {@link ClosedError} (CPython `BrokenPipeError`).
+ *
+ * A handle that was given away (its handle taken by `[SHARE]()`: passed to a task or a Process)
+ * closes only this copy, as in CPython each process holds its own copy of the end: the parent may
+ * close its copy of the child's end after starting the child, and the copy in the task closes the
+ * end (the parent then sees EOF). A task that never closes its copy leaves the end open. Every
+ * other handle (the original before it was shared, those revived in other threads) closes the end.
+ * The AWS context's connections close the same way.
  */
 import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
@@ -46,6 +52,8 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   readonly #send: Ring | undefined;
   readonly #feeder: Feeder | undefined;
   #closing = false;
+  /** Whether this handle was given away: then `close()` closes only this copy (see the file's doc). */
+  #shared = false;
 
   /** @internal Use `ctx.Pipe()`. */
   constructor(recv: Ring | undefined, send: Ring | undefined) {
@@ -63,7 +71,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
     return this.#send !== undefined;
   }
 
-  /** Whether this end was closed (through this handle, or any of its handles in any thread). */
+  /** Whether this copy was closed, or the end (through any of its handles in any thread). */
   get closed(): boolean {
     if (this.#closing) return true;
     return this.#send
@@ -104,6 +112,8 @@ export class LocalConnection<T = unknown> implements Connection<T> {
 
   async close(): Promise<void> {
     this.#closing = true;
+    // A copy given away to a task closes only itself: the task's copy still uses the end.
+    if (this.#shared) return;
     this.#recv?.setFlags(READER_CLOSED);
     // The other end sees EOF only after the messages this thread sent before closing (some may
     // still wait in its feeder for room): CPython's close, too, keeps what send() handed over.
@@ -116,6 +126,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   }
 
   [SHARE](): SyncHandle {
+    this.#shared = true;
     return {
       $fanfold: 'handle',
       ctx: 'local',

@@ -146,6 +146,16 @@ describe('Pipe', () => {
       expect(await waiting).toBeInstanceOf(ClosedError);
     });
 
+    it("on a handle given to another thread closes only this copy: the thread's copy still sends, then its close gives EOF", async () => {
+      const [a, b] = Pipe<number>();
+      const child = thread(b, { op: 'send', messages: [1, 2, 3], close: true });
+      await b.close(); // the parent's copy of the child's end, as CPython code closes it after start()
+      expect(b.closed).toBe(true);
+      expect([await a.recv(), await a.recv(), await a.recv()]).toEqual([1, 2, 3]);
+      succeeded(await child);
+      expect(await rejection(a.recv())).toBeInstanceOf(ClosedError);
+    });
+
     it('is shared by every handle of the end, and refuses its own send, recv and poll', async () => {
       const [a, b] = Pipe();
       const a2 = revive(a[SHARE]());
