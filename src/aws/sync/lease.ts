@@ -8,7 +8,15 @@
  * Crash analysis: a holder that dies stops renewing; its `until` passes and the next `take`
  * (condition "no holder or holder expired") replaces its token and bumps the fence, so every later
  * write conditioned on the dead holder's token (renew, release, a fenced write) is refused.
+ *
+ * Lost answers: the SDK retries a write whose first attempt may have succeeded (its response lost).
+ * Every write is therefore idempotent by what a refused retry finds, at no extra request: a take
+ * that finds its own token holding succeeded (same fence, bumped once); a free that finds its
+ * token in `lastFreed` (or a release by another party its nonce) succeeded; a count change that
+ * finds the count it meant to write succeeded (a party's count changes are serialised by
+ * {@link Hold.exclusive}, so the expected count is exact).
  */
+import { randomUUID } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { Expr, N, S } from '../dynamo-items.js';
 import type { AwsSyncEnv } from './env.js';
@@ -92,31 +100,64 @@ export class LeaseItem {
       free,
       true,
     );
-    return out.ok ? decode(out.item).fence : undefined;
+    if (out.ok) return decode(out.item).fence;
+    // A retry of an attempt that took it (its answer lost): ours, with the fence bumped once.
+    const found = decode(out.item);
+    return found.holder?.token === token ? found.fence : undefined;
   }
 
-  /** Pushes `until` a lease ahead and adds `delta` (0, +1, -1) to `count`, if `token` still holds. */
-  async touch(token: string, delta: number): Promise<Refusal | undefined> {
+  /**
+   * Pushes `until` a lease ahead, if `token` still holds; with `delta` (+1, -1) also moves `count`
+   * from `expected` (the holder's count, exact under {@link Hold.exclusive}) to `expected + delta`.
+   */
+  async touch(token: string, delta: number, expected = 0): Promise<Refusal | undefined> {
     const x = new Expr();
     const until = `${x.n('until')} = ${x.v('until', N(Date.now() + this.env.leaseMs))}`;
-    const add = delta === 0 ? '' : `ADD ${x.n('count')} ${x.v('delta', N(delta))}`;
-    const out = await this.#update(x, [until], add, `${x.n('token')} = ${x.v('token', S(token))}`);
-    return out.ok ? undefined : this.#refusal(out.item, token);
+    const mine = `${x.n('token')} = ${x.v('token', S(token))}`;
+    if (delta === 0) {
+      const out = await this.#update(x, [until], '', mine);
+      return out.ok ? undefined : this.#refusal(out.item, token);
+    }
+    const count = `${x.n('count')} = ${x.v('count', N(expected + delta))}`;
+    const out = await this.#update(
+      x,
+      [until, count],
+      '',
+      `${mine} AND ${x.n('count')} = ${x.v('was', N(expected))}`,
+    );
+    if (out.ok) return undefined;
+    const found = decode(out.item).holder;
+    // A retry of an attempt that moved the count (its answer lost).
+    if (found?.token === token && found.count === expected + delta) return undefined;
+    return this.#refusal(out.item, token);
   }
 
-  /** Frees the lock if `token` holds it (expired or not: nobody took it over). */
+  /** Frees the lock if `token` holds it (expired or not: nobody took it over); records it in `lastFreed`. */
   async free(token: string, fence: number): Promise<Refusal | undefined> {
     const x = new Expr();
-    const out = await this.#update(x, [], removeHolder(x), `${x.n('token')} = ${x.v('token', S(token))}`);
-    return out.ok ? undefined : this.#refusal(out.item, token, fence);
+    const t = x.v('token', S(token));
+    const out = await this.#update(
+      x,
+      [`${x.n('lastFreed')} = ${t}`],
+      removeHolder(x),
+      `${x.n('token')} = ${t}`,
+    );
+    if (out.ok || out.item?.lastFreed?.S === token) return undefined; // freed, maybe by an earlier attempt
+    return this.#refusal(out.item, token, fence);
   }
 
   /** Frees the lock whoever holds it, if a live holder does (CPython lets any party release a Lock). Resolves false if it was not held. */
   async freeAny(): Promise<boolean> {
     const x = new Expr();
+    const nonce = randomUUID();
     const live = `attribute_exists(${x.n('token')}) AND ${x.n('until')} >= ${x.v('now', N(Date.now()))}`;
-    const out = await this.#update(x, [], removeHolder(x), live);
-    return out.ok;
+    const out = await this.#update(
+      x,
+      [`${x.n('lastFreed')} = ${x.v('nonce', S(nonce))}`],
+      removeHolder(x),
+      live,
+    );
+    return out.ok || out.item?.lastFreed?.S === nonce;
   }
 
   #refusal(item: Item | undefined, token: string, fence?: number): Refusal {
@@ -159,6 +200,7 @@ export class Hold<I extends Renewable = LeaseItem> {
   #ended: Refusal | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewing = false;
+  #queue: Promise<unknown> = Promise.resolve();
 
   /** @param since when the acquiring request was sent (the lease runs from then, conservatively) */
   constructor(
@@ -178,6 +220,16 @@ export class Hold<I extends Renewable = LeaseItem> {
   /** Whether this party still holds a live lease (as far as it knows without a request). */
   live(): boolean {
     return this.#ended === undefined && Date.now() < this.#until;
+  }
+
+  /**
+   * Runs `fn` after every earlier `exclusive` call on this hold has settled: a party's count changes
+   * (RLock re-acquire, release) go one at a time, so each knows the count it moves from.
+   */
+  exclusive<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Records a successful write that pushed `until` (sent at `since`). */

@@ -3,6 +3,8 @@
  * owner token per acquisition and a fence bumped by each, renewed while held and lost when the
  * holder dies. Requests: an uncontended acquire is 1 UpdateItem, a release 1 UpdateItem, renewal 1
  * UpdateItem per third of a lease while held; a blocked acquire retries the take with backoff.
+ * Each is safe under the SDK's retries of a write whose answer was lost (see `lease.ts`): a
+ * retried acquire holds the lock once, a retried release frees it without an error.
  *
  * Who may release (DESIGN.md invariant 5): a plain Lock may be released by any party, as in
  * CPython, but an acquirer whose lease was taken over gets {@link LeaseLostError} and frees nothing;
@@ -144,7 +146,8 @@ const rlockHolds = new WeakMap<AwsSyncEnv, Map<string, Hold>>();
  * A recursive lock on DynamoDB (CPython `multiprocessing.RLock`). The owner is the party (see
  * `partyOf`: the process, or one environment in a test); every instance of the lock in that party
  * shares the acquisition, as every handle to a CPython RLock in one thread does. A re-acquire by the
- * owner is 1 UpdateItem (count + 1, lease pushed); a release too.
+ * owner is 1 UpdateItem (count + 1, lease pushed); a release too. A party's re-acquires and
+ * releases run one at a time (each writes the count it expects, so a retried one is not counted twice).
  */
 export class AwsRLock implements RLock {
   readonly kind = 'RLock' as const;
@@ -192,15 +195,19 @@ export class AwsRLock implements RLock {
     acquireOptions(options);
     const mine = this.lease;
     if (mine) {
-      const since = Date.now();
-      const why = await this.#item.touch(mine.token, 1);
-      if (why) {
-        this.#drop(mine);
-        throw new LeaseLostError(`RLock ${this.id}`, mine.fence);
-      }
-      mine.count++;
-      mine.renewed(since);
-      return true;
+      const again = await mine.exclusive(async () => {
+        if (this.lease !== mine) return false; // released meanwhile: take it afresh
+        const since = Date.now();
+        const why = await this.#item.touch(mine.token, 1, mine.count);
+        if (why) {
+          this.#drop(mine);
+          throw new LeaseLostError(`RLock ${this.id}`, mine.fence);
+        }
+        mine.count++;
+        mine.renewed(since);
+        return true;
+      });
+      if (again) return true;
     }
     const hold = await take(this.#item, this.#owner, options);
     if (!hold) return false;
@@ -212,12 +219,18 @@ export class AwsRLock implements RLock {
   async release(): Promise<void> {
     const mine = this.lease;
     if (!mine) throw new NotOwnerError(`Cannot release RLock ${this.id}: this party does not hold it`);
-    const last = mine.count === 1;
-    // Either refusal means another party took the lock over: nobody else can free an RLock.
-    const why = last ? await this.#item.free(mine.token, mine.fence) : await this.#item.touch(mine.token, -1);
-    if (why || last) this.#drop(mine);
-    if (why) throw new LeaseLostError(`RLock ${this.id}`, mine.fence);
-    mine.count--;
+    await mine.exclusive(async () => {
+      if (this.lease !== mine)
+        throw new NotOwnerError(`Cannot release RLock ${this.id}: this party does not hold it`);
+      const last = mine.count === 1;
+      // Either refusal means another party took the lock over: nobody else can free an RLock.
+      const why = last
+        ? await this.#item.free(mine.token, mine.fence)
+        : await this.#item.touch(mine.token, -1, mine.count);
+      if (why || last) this.#drop(mine);
+      if (why) throw new LeaseLostError(`RLock ${this.id}`, mine.fence);
+      mine.count--;
+    });
   }
 
   /** {@inheritDoc Acquirable.withLock} */

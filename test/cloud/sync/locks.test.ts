@@ -1,7 +1,8 @@
 /**
  * Lock and RLock on DynamoDB (moto): mutual exclusion between parties, timeouts, who may release,
  * a holder that dies (its renewal stopped) and the takeover after its lease, renewal past a lease.
- * A second party is a second environment reviving the handle — never a mock.
+ * A second party is a second environment reviving the handle — never a mock. A lost answer is a
+ * write that reached moto whose response the SDK never got, so it retried (`lease-retries.ts`).
  */
 
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { awsReviver } from '../../../src/aws/sync/index.js';
 import { AwsLock, AwsRLock, fenceCheck, locks } from '../../../src/aws/sync/locks.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
+import { lossyEnv } from './lease-retries.js';
 
 const cloud = useSyncEnv();
 const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url));
@@ -144,6 +146,53 @@ describe('Lock', () => {
       await a.release();
     });
   });
+
+  describe('a lost answer retried by the SDK', () => {
+    it('acquires once, with the fence of the one acquisition', async () => {
+      const lossy = lossyEnv(cloud);
+      try {
+        const a = new AwsLock(lossy.env);
+        lossy.loseNext('ADD #fence');
+        expect(await a.acquire({ block: false })).toBe(true);
+        expect(lossy.lost()).toBe(1);
+        expect(a.fence).toBe(1);
+        expect(await other<Lock>(a).acquire({ block: false })).toBe(false);
+        await a.release();
+        expect(await a.locked()).toBe(false);
+      } finally {
+        lossy.destroy();
+      }
+    });
+
+    it('releases without an error', async () => {
+      const lossy = lossyEnv(cloud);
+      try {
+        const a = new AwsLock(lossy.env);
+        await a.acquire();
+        lossy.loseNext('#lastFreed');
+        await a.release();
+        expect(lossy.lost()).toBe(1);
+        expect(await a.locked()).toBe(false);
+      } finally {
+        lossy.destroy();
+      }
+    });
+
+    it('releases without an error from a party that did not acquire', async () => {
+      const lossy = lossyEnv(cloud);
+      try {
+        const a = new AwsLock(cloud.env());
+        await a.acquire();
+        const b = awsReviver(lossy.env)(a[SHARE]()) as Lock;
+        lossy.loseNext('#lastFreed');
+        await b.release();
+        expect(lossy.lost()).toBe(1);
+        expect(await a.locked()).toBe(false);
+      } finally {
+        lossy.destroy();
+      }
+    });
+  });
 });
 
 describe('RLock', () => {
@@ -197,6 +246,31 @@ describe('RLock', () => {
       await expect(a.release()).rejects.toMatchObject({ code: ErrorCodes.LEASE_LOST });
       expect((await b.state()).count).toBe(1);
       await b.release();
+    });
+  });
+
+  describe('a lost answer retried by the SDK', () => {
+    it('counts each acquire and release once', async () => {
+      const lossy = lossyEnv(cloud);
+      try {
+        const a = new AwsRLock(lossy.env);
+        lossy.loseNext('ADD #fence');
+        expect(await a.acquire({ block: false })).toBe(true);
+        expect((await a.state()).count).toBe(1);
+        lossy.loseNext(':was');
+        expect(await a.acquire()).toBe(true);
+        expect((await a.state()).count).toBe(2);
+        expect(await other<RLock>(a).acquire({ block: false })).toBe(false);
+        lossy.loseNext(':was');
+        await a.release();
+        expect((await a.state()).count).toBe(1);
+        lossy.loseNext('#lastFreed');
+        await a.release();
+        expect(lossy.lost()).toBe(4);
+        expect(await a.state()).toEqual({ owner: undefined, count: 0 });
+      } finally {
+        lossy.destroy();
+      }
     });
   });
 });
