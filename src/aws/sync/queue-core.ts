@@ -13,6 +13,28 @@
  * - a getter dying between DeleteMessage and the counter leaks one slot the same way.
  * - a getter dying between ReceiveMessage and DeleteMessage loses nothing: the message comes back
  *   after the visibility timeout and the counter was never touched.
+ *
+ * Requests: put 1 UpdateItem + 1 SendMessage (more UpdateItems while a bounded queue is full);
+ * get 1 ReceiveMessage + 1 DeleteMessage + 1 UpdateItem; qsize/join 1 GetItem per check; taskDone 1
+ * UpdateItem.
+ *
+ * NOT idempotent under the SDK's retries (measured on moto with a lost answer, test/cloud/sync/
+ * retried-writes.ts): the counter writes are plain `ADD`s, so an attempt that was applied but
+ * whose answer was lost is applied again by the SDK's retry:
+ * - put: `count` (and a JoinableQueue's `unfinished`) rises by 2 for one item, the same leak as a
+ *   putter dying between its two steps (qsize 2 after one put; `join` never returns). In a bounded
+ *   queue whose first attempt took the LAST slot, the retry is refused (count = maxsize): put
+ *   waits as if full, or throws `Full`, although its slot stays taken and no item was sent.
+ * - get: `count` falls by 2 for one item (qsize one low, clamped at 0; a bounded queue then admits
+ *   one item beyond maxsize).
+ * - taskDone: `unfinished` falls by 2 (`join` returns one task early), or the retry is refused and
+ *   throws `OverReleaseError` when it was the last task.
+ * The fix considered: send these single-item writes as TransactWriteItems. The SDK fills in their
+ * ClientRequestToken itself and serialises the request once, so its retries carry the same token
+ * (checked on moto: attempts 1 and 2 sent the same one), and DynamoDB applies a token once within
+ * 10 minutes. Not done yet: it doubles the WCUs of each counter write (a transactional write
+ * costs 2), a refused put then reads its reason from CancellationReasons, and moto ignores the
+ * token, so no test here can show the retry being absorbed.
  */
 import { ClosedError, Empty, Full, InvalidArgumentError, OverReleaseError } from '../../errors.js';
 import { received } from '../../validate.js';

@@ -10,6 +10,9 @@
  * longer ones read the list and write it whole on `ver` (2, retried on a concurrent write). The
  * first write to a new array costs 2 more (a refused write, then the creation). Under its lock, a
  * holder's writes are fenced transactions (see `fenced.ts`) and `add` becomes read + compare-and-set.
+ *
+ * NOT idempotent under the SDK's retries: like `Value.add` (shared-values.ts), an unlocked `add`
+ * whose answer was lost is applied twice by the SDK's retry; holding the lock avoids it on DynamoDB.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
