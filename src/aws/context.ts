@@ -38,8 +38,10 @@ export interface AwsResources {
   /** Parallel workers the stack runs: the default `processes`. @default 1000 (the ESM's highest maximum concurrency) */
   readonly workers?: number;
   /**
-   * Name prefix of the SQS queues `Queue` and `Pipe` make (the stack's IAM allows only these).
-   * @default the stack's `FanfoldQueuePrefix` output, else `'fanfold-'`
+   * Name prefix of the SQS queues `Queue` and `Pipe` make (the stack's IAM allows only these): the
+   * stack's `FanfoldQueuePrefix` output (the construct's default is `<stackName>_`). Without it,
+   * `Queue` and `Pipe` on this context throw `InvalidArgumentError` on their first operation; the
+   * other primitives do not need it.
    */
   readonly queuePrefix?: string;
 }

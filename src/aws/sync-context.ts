@@ -8,14 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolRuntime } from '../api/pool.js';
 import type { ProcessLauncher } from '../api/process-impl.js';
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { Settings } from './context.js';
 import type { StackResources } from './invoke.js';
 import type { AwsSyncClients, AwsSyncEnv } from './sync/env.js';
 
 /**
- * The queue name prefix used when neither `resources.queuePrefix` nor the stack's
- * `FanfoldQueuePrefix` output (nor, in a function, `FANFOLD_QUEUE_PREFIX`) names one.
+ * The queue name prefix used when a stack found by name has no `FanfoldQueuePrefix` output (an
+ * older stack), and in a function without `FANFOLD_QUEUE_PREFIX`. A context given `resources`
+ * without `queuePrefix` has none: its Queue and Pipe fail on first use (see {@link contextSyncEnv}).
  */
 export const DEFAULT_QUEUE_PREFIX = 'fanfold-';
 /** A held lock's lease (AwsSyncEnv's documented default). */
@@ -26,7 +27,10 @@ const POLL_MS = { min: 20, max: 1000 } as const;
 /**
  * The primitives' environment of one context. Reading `table`, `bucket` or `queuePrefix` before
  * the first `clients()` has resolved throws when the context names a stack (its outputs are not
- * read yet); with `resources`, they are known at once.
+ * read yet); with `resources`, they are known at once. With `resources` but no `queuePrefix`,
+ * reading `queuePrefix` throws {@link InvalidArgumentError}: the construct's default prefix is
+ * `<stackName>_`, which the context cannot know, and the stack's IAM allows no other queue names,
+ * so Queue and Pipe fail on their first operation with what to set instead of on an AccessDenied.
  */
 export function contextSyncEnv(s: Settings, resources: () => Promise<StackResources>): AwsSyncEnv {
   let found: StackResources | undefined;
@@ -47,7 +51,14 @@ export function contextSyncEnv(s: Settings, resources: () => Promise<StackResour
     },
     get queuePrefix() {
       known('table');
-      return (found ?? s.resources)?.queuePrefix ?? DEFAULT_QUEUE_PREFIX;
+      const prefix = (s.resources ?? found)?.queuePrefix;
+      if (prefix !== undefined) return prefix;
+      if (s.resources) {
+        throw new InvalidArgumentError(
+          "Queue and Pipe on a context given options.resources need resources.queuePrefix: the stack output FanfoldQueuePrefix (the construct's default is '<stackName>_'; the stack's IAM allows queues under that prefix only)",
+        );
+      }
+      return DEFAULT_QUEUE_PREFIX;
     },
     clients(): Promise<AwsSyncClients> {
       if (made) return made;

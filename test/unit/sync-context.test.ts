@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/aws/context.js';
 import type { StackResources } from '../../src/aws/invoke.js';
+import { awsPrimitives } from '../../src/aws/sync/index.js';
 import { contextSyncEnv, DEFAULT_QUEUE_PREFIX } from '../../src/aws/sync-context.js';
-import { ProtocolError } from '../../src/errors.js';
+import { InvalidArgumentError, ProtocolError } from '../../src/errors.js';
 
 const fakeClient = { send: async () => ({}), destroy: () => {} } as never;
 const clients = { dynamo: fakeClient, s3: fakeClient, sqs: fakeClient };
@@ -26,6 +27,12 @@ const outputs: StackResources = {
   queuePrefix: 'stack-q-',
 };
 
+const explicitSettings: Settings = {
+  ...stackSettings,
+  stack: undefined,
+  resources: { coordinator: 'c', table: 't', bucket: 'b' },
+};
+
 describe('contextSyncEnv()', () => {
   it("reads a stack's names on the first clients() call, not before", async () => {
     let lookups = 0;
@@ -41,14 +48,31 @@ describe('contextSyncEnv()', () => {
     expect(lookups).toBe(1);
   });
 
-  it('knows explicit resources at once, and defaults the queue prefix', () => {
+  it('knows explicit resources at once', () => {
     const env = contextSyncEnv(
-      { ...stackSettings, stack: undefined, resources: { coordinator: 'c', table: 't', bucket: 'b' } },
+      {
+        ...stackSettings,
+        stack: undefined,
+        resources: { coordinator: 'c', table: 't', bucket: 'b', queuePrefix: 'Mine_' },
+      },
       async () => outputs,
     );
-    expect([env.table, env.bucket, env.queuePrefix]).toEqual(['t', 'b', DEFAULT_QUEUE_PREFIX]);
+    expect([env.table, env.bucket, env.queuePrefix]).toEqual(['t', 'b', 'Mine_']);
     expect(env.leaseMs).toBe(30_000);
     expect(env.pollMs).toEqual({ min: 20, max: 1000 });
+  });
+
+  it('refuses to guess the queue prefix of explicit resources that lack it, naming what to set', () => {
+    const env = contextSyncEnv(explicitSettings, async () => outputs);
+    expect(env.table).toBe('t');
+    expect(() => env.queuePrefix).toThrow(InvalidArgumentError);
+    expect(() => env.queuePrefix).toThrow(/resources\.queuePrefix.*FanfoldQueuePrefix/);
+  });
+
+  it("defaults the queue prefix of a stack without the FanfoldQueuePrefix output (an older stack's)", async () => {
+    const env = contextSyncEnv(stackSettings, async () => ({ ...outputs, queuePrefix: undefined }));
+    await env.clients();
+    expect(env.queuePrefix).toBe(DEFAULT_QUEUE_PREFIX);
   });
 
   it('tries a failed lookup again on the next call', async () => {
@@ -61,5 +85,21 @@ describe('contextSyncEnv()', () => {
     fail = false;
     await env.clients();
     expect(env.table).toBe('stack-table');
+  });
+});
+
+describe('Queue and Pipe on a context given resources without queuePrefix', () => {
+  const mp = awsPrimitives(
+    contextSyncEnv(explicitSettings, async () => ({ ...outputs, queuePrefix: undefined })),
+  );
+
+  it('Queue fails its first put with InvalidArgumentError naming resources.queuePrefix', async () => {
+    await expect(mp.Queue().put(1)).rejects.toThrow(/resources\.queuePrefix.*FanfoldQueuePrefix/);
+    await expect(mp.Queue().put(1)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('Pipe fails its first send with InvalidArgumentError naming resources.queuePrefix', async () => {
+    const [a] = mp.Pipe();
+    await expect(a.send(1)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
