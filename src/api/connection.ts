@@ -17,7 +17,11 @@ export interface Connection<T = unknown> extends Shareable {
   recv(): Promise<T>;
   /** Resolves whether a message is ready, waiting up to `timeoutMs` (0 = just check; Infinity = until one is). @default 0 */
   poll(timeoutMs?: number): Promise<boolean>;
-  /** Closes this end; the other end's `recv` throws {@link ClosedError} once the messages sent before are read. */
+  /**
+   * Closes this end; the other end's `recv` throws {@link ClosedError} once the messages sent before
+   * are read. A handle that was passed to a task or a Process closes only this copy (as each CPython
+   * process holds its own copy): the end closes when the task's copy closes.
+   */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

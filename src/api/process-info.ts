@@ -31,7 +31,10 @@ export interface ProcessInfo {
   readonly pid: number;
   /** The worker thread's id (0 on the main thread). */
   readonly threadId: number;
-  /** This thread's identity as a lock owner, unique across machines (what `RLock.owner` reports). */
+  /**
+   * This thread's identity as a lock owner, unique across machines: what an AWS `RLock.state().owner`
+   * reports (a local RLock reports `thread:<threadId>` instead).
+   */
   readonly ident: string;
 }
 

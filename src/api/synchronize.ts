@@ -51,7 +51,11 @@ export interface Lock extends Acquirable {
 
 /** Who holds a recursive lock and how often. */
 export interface RLockState {
-  /** The holder's process identity (see `currentProcess().ident`), or undefined when free. */
+  /**
+   * The holder, or undefined when free. Each context reports its own owner: the AWS context the
+   * holder's `currentProcess().ident`; the local context the holding thread as `thread:<threadId>`
+   * (async flows of one thread are one owner, as CPython counts per thread).
+   */
   readonly owner: string | undefined;
   /** How many times the holder has acquired it. */
   readonly count: number;

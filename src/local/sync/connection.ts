@@ -1,7 +1,8 @@
 /**
  * The local `Pipe()` and its `Connection` ends (see src/api/connection.ts): one ring buffer in the
  * shared arena per direction (see ring.ts), so a duplex pipe is two rings and a one-way pipe one.
- * Messages are serialised with `v8.serialize`; `send` resolves once the message is in the ring or
+ * Messages are serialised as queue items are (ring-codec.ts: a compact format for the common shapes,
+ * `v8.serialize` for the rest); `send` resolves once the message is in the ring or
  * queued in this thread's feeder behind less than {@link SEND_BACKLOG_BYTES} (past that it waits for
  * room, as a CPython send blocks on a full OS pipe); messages larger than the ring stream through.
  *

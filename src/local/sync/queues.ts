@@ -1,7 +1,7 @@
 /**
  * The local `Queue`, `JoinableQueue` and `SimpleQueue` (see src/api/queues.ts for the semantics):
- * items are serialised with `v8.serialize` (any structured-clone value) into a ring buffer in the
- * shared arena, so every thread of the process holding a handle puts to and gets from the same
+ * items are serialised (any structured-clone value: the common shapes in the compact format of
+ * ring-codec.ts, the rest with `v8.serialize`) into a ring buffer in the shared arena, so every thread of the process holding a handle puts to and gets from the same
  * queue. A `put` returns once the item is counted; the item reaches the ring at once when there is
  * room, else in order from this thread's feeder (as CPython's feeder thread), so a thread may put
  * any number of items before anyone gets them. `close()` concerns this handle only, as in CPython.
