@@ -1,17 +1,27 @@
 /**
  * The item behind `Semaphore` and `BoundedSemaphore`: `count` (permits free now, CPython's counter),
  * one attribute `h_<token>` per live acquisition holding its lease's end (epoch ms), `ver` bumped by
- * every write, and for bounded ones `room` (bound − count − acquisitions: how many releases by
- * non-acquirers the bound still allows; every other write leaves it unchanged).
+ * every write but a renewal. Every write keeps `count` + acquisitions equal to the initial value,
+ * except a release by a party that did not acquire: on a plain semaphore it adds a permit; on a
+ * bounded one it returns one acquisition's permit (removing its `h_`, noted in `adopted`), or a
+ * free permit while `count` < bound (CPython: a release by anyone is fine below the bound), and
+ * fails at the bound.
  *
  * Requests: acquire 1 UpdateItem (count > 0), or 2 when it must first reclaim the permits of
  * holders whose lease ran out (read from the refused write's ALL_OLD, then one write conditioned on
- * `ver`); release 1 UpdateItem; renewal 1 UpdateItem per third of a lease per acquisition held.
+ * `ver`); release by the acquirer 1 UpdateItem; by another party 1 UpdateItem (plain) or 1 GetItem
+ * + 1 UpdateItem on `ver` (bounded; again per concurrent write); renewal 1 UpdateItem per third of
+ * a lease per acquisition held.
+ * Lost answers (the SDK retries a write that was applied): an acquire is conditioned on its
+ * `h_<token>` not existing, and a refused one that finds it succeeded; a release by the acquirer
+ * records `lastFreed`, one by another party its nonce in `lastAdd`, which a refused retry finds.
  * Crash analysis: a holder that dies stops renewing; the next acquirer that finds no free permit
  * removes its attribute and returns its permit in the same conditional write.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { Expr, N } from '../dynamo-items.js';
+import { Expr, N, S } from '../dynamo-items.js';
 import type { AwsSyncEnv } from './env.js';
 import { conditionalUpdate, getItem, syncKey } from './items.js';
 import type { Refusal } from './lease.js';
@@ -26,6 +36,8 @@ interface PermitState {
   readonly ver: number;
   /** Holders' tokens whose lease ran out. */
   readonly expired: readonly string[];
+  /** Every holder's token, the one whose lease ends first first. */
+  readonly holders: readonly string[];
 }
 
 /** The DynamoDB operations on one semaphore item. */
@@ -45,9 +57,14 @@ export class PermitItem {
   #decode(item: Item | undefined, now: number): PermitState {
     const count = item?.count?.N === undefined ? this.initial : Number(item.count.N);
     const expired: string[] = [];
-    for (const [name, v] of Object.entries(item ?? {}))
-      if (name.startsWith(HOLDER) && Number(v.N) < now) expired.push(name.slice(HOLDER.length));
-    return { count, ver: Number(item?.ver?.N ?? 0), expired };
+    const holders: [string, number][] = [];
+    for (const [name, v] of Object.entries(item ?? {})) {
+      if (!name.startsWith(HOLDER)) continue;
+      holders.push([name.slice(HOLDER.length), Number(v.N)]);
+      if (Number(v.N) < now) expired.push(name.slice(HOLDER.length));
+    }
+    holders.sort((a, b) => a[1] - b[1]);
+    return { count, ver: Number(item?.ver?.N ?? 0), expired, holders: holders.map(([t]) => t) };
   }
 
   /** The permits an acquirer could take now: free ones plus those of expired holders. */
@@ -71,9 +88,10 @@ export class PermitItem {
         `${x.n(HOLDER + token)} = ${x.v('until', N(now + this.env.leaseMs))}`,
       ],
       `ADD ${x.n('ver')} :one`,
-      this.initial > 0 ? `attribute_not_exists(${x.n('count')}) OR ${free}` : free,
+      `attribute_not_exists(${x.n(HOLDER + token)}) AND (${this.initial > 0 ? `attribute_not_exists(${x.n('count')}) OR ${free}` : free})`,
     );
-    if (out.ok) return true;
+    // Refused but holding: a retry of an attempt that took the permit (its answer lost).
+    if (out.ok || out.item?.[HOLDER + token] !== undefined) return true;
     const state = this.#decode(out.item, now);
     if (state.expired.length === 0 || state.count + state.expired.length <= 0) return false;
     return this.#reclaim(token, state, now);
@@ -94,7 +112,7 @@ export class PermitItem {
       `ADD ${x.n('ver')} ${x.v('one', N(1))} REMOVE ${removed.join(', ')}`,
       `${x.n('ver')} = ${x.v('ver', N(state.ver))}`,
     );
-    return out.ok;
+    return out.ok || out.item?.[HOLDER + token] !== undefined;
   }
 
   /** Pushes the lease of `token` (delta is ignored: a permit has no count). */
@@ -112,41 +130,76 @@ export class PermitItem {
     return out.ok ? undefined : 'taken';
   }
 
-  /** Returns `token`'s permit; false if its lease ran out and the permit was reclaimed. */
-  async giveBack(token: string): Promise<boolean> {
+  /**
+   * Returns `token`'s permit. Refused: `'freed'` if a release by another party returned it
+   * (`adopted`), `'taken'` if it is gone otherwise (reclaimed after its lease, or, when the caller's
+   * lease is still live, removed by an earlier attempt of this release whose `lastFreed` another
+   * release overwrote since).
+   */
+  async giveBack(token: string): Promise<Refusal | undefined> {
     const x = new Expr();
     const h = x.n(HOLDER + token);
+    const t = x.v('token', S(token));
     const out = await conditionalUpdate(
       this.env,
       this.key,
       x,
-      [],
+      [`${x.n('lastFreed')} = ${t}`],
       `ADD ${x.n('count')} ${x.v('one', N(1))}, ${x.n('ver')} :one REMOVE ${h}`,
       `attribute_exists(${h})`,
     );
-    return out.ok;
+    if (out.ok || out.item?.lastFreed?.S === token) return undefined;
+    return out.item?.adopted?.S === token ? 'freed' : 'taken';
   }
 
   /**
-   * Adds a permit for a release by a party that did not acquire. Bounded: only while `room` is left
-   * (the bound counts free permits and every acquisition, live or expired); resolves false past it.
+   * Adds a permit for a release by a party that did not acquire. Bounded: returns the permit of
+   * the acquisition whose lease ends first (its acquirer's own release then fails), or a free
+   * permit below the bound; resolves false at the bound.
    */
   async add(): Promise<boolean> {
-    const x = new Expr();
-    const one = x.v('one', N(1));
-    const count = `${x.n('count')} = if_not_exists(${x.n('count')}, ${x.v('init', N(this.initial))}) + ${one}`;
-    if (!this.bounded)
-      return (await conditionalUpdate(this.env, this.key, x, [count], `ADD ${x.n('ver')} ${one}`, undefined))
-        .ok;
-    const room = `${x.n('room')} = if_not_exists(${x.n('room')}, ${x.v('zero', N(0))}) - ${one}`;
-    const out = await conditionalUpdate(
-      this.env,
-      this.key,
-      x,
-      [count, room],
-      `ADD ${x.n('ver')} ${one}`,
-      `${x.n('room')} > :zero`,
-    );
-    return out.ok;
+    const nonce = randomUUID();
+    if (!this.bounded) {
+      const x = new Expr();
+      const one = x.v('one', N(1));
+      const last = x.n('lastAdd');
+      // Refused only as the retry of an attempt that added it (answer lost): added once either way.
+      await conditionalUpdate(
+        this.env,
+        this.key,
+        x,
+        [
+          `${x.n('count')} = if_not_exists(${x.n('count')}, ${x.v('init', N(this.initial))}) + ${one}`,
+          `${last} = ${x.v('nonce', S(nonce))}`,
+        ],
+        `ADD ${x.n('ver')} ${one}`,
+        `attribute_not_exists(${last}) OR ${last} <> :nonce`,
+      );
+      return true;
+    }
+    let item = await getItem(this.env, this.key);
+    for (;;) {
+      const state = this.#decode(item, Date.now());
+      const adopt = state.holders[0];
+      if (adopt === undefined && state.count >= this.initial) return false;
+      const x = new Expr();
+      const sets = [
+        `${x.n('count')} = ${x.v('count', N(state.count + 1))}`,
+        `${x.n('lastAdd')} = ${x.v('nonce', S(nonce))}`,
+      ];
+      if (adopt !== undefined) sets.push(`${x.n('adopted')} = ${x.v('adopted', S(adopt))}`);
+      const out = await conditionalUpdate(
+        this.env,
+        this.key,
+        x,
+        sets,
+        `ADD ${x.n('ver')} ${x.v('one', N(1))}${adopt === undefined ? '' : ` REMOVE ${x.n(HOLDER + adopt)}`}`,
+        state.ver === 0
+          ? `attribute_not_exists(${x.n('ver')})`
+          : `${x.n('ver')} = ${x.v('ver', N(state.ver))}`,
+      );
+      if (out.ok || out.item?.lastAdd?.S === nonce) return true;
+      item = out.item; // another write came first: decide again on what it left
+    }
   }
 }

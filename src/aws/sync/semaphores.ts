@@ -4,8 +4,13 @@
  * lease after its last renewal. Costs: acquire 1 UpdateItem (2 when reclaiming), release 1.
  *
  * Who may release: the instance that acquired returns its own acquisition (the latest first); a
- * release by any other party adds a permit (CPython), which a `BoundedSemaphore` refuses with
- * {@link OverReleaseError} when free permits plus acquisitions would pass its initial value.
+ * release by any other party adds a permit (CPython). A `BoundedSemaphore` accepts it below its
+ * bound (CPython: free permits < initial value) by returning the permit of the acquisition whose
+ * lease ends first, whose acquirer's own release then throws {@link OverReleaseError}, as a second
+ * release does in CPython; at the bound (no acquisition and every permit free) it throws
+ * {@link OverReleaseError}. Costs: a release by another party is 1 UpdateItem, 1 GetItem + 1
+ * UpdateItem when bounded. Every write is safe under the SDK's retry of a write whose answer was
+ * lost (see `permits.ts`): permits stay exact and the retried call succeeds.
  * Caveat of leases: an acquisition never released by a process that dies comes back, which CPython
  * would not do for a semaphore used as a counter of consumed signals.
  */
@@ -77,14 +82,29 @@ export class AwsSemaphore implements Semaphore {
 
   /**
    * Releases: returns this instance's latest acquisition ({@link LeaseLostError} if its lease ran
-   * out and its permit was reclaimed), or, from a party that did not acquire, adds a permit
-   * ({@link OverReleaseError} past a bounded semaphore's initial value).
+   * out and its permit was reclaimed, {@link OverReleaseError} if another party released it), or,
+   * from a party that did not acquire, adds a permit ({@link OverReleaseError} at a bounded
+   * semaphore's initial value).
    */
   async release(): Promise<void> {
     const hold = this.#holds.pop();
     if (hold) {
       hold.stop();
-      if (!(await this.#item.giveBack(hold.token))) throw new LeaseLostError(`${this.kind} ${this.id}`, 0);
+      let why: Awaited<ReturnType<PermitItem['giveBack']>>;
+      try {
+        why = await this.#item.giveBack(hold.token);
+      } catch (e) {
+        // The request failed (network, throttling): still held, so keep renewing.
+        this.#holds.push(hold);
+        hold.start();
+        throw e;
+      }
+      if (why === 'freed')
+        throw new OverReleaseError(
+          `${this.kind} ${this.id}: this acquisition was already released by another party`,
+        );
+      // Gone while our lease is live: no reclaimer could remove it, so an earlier attempt of this release did.
+      if (why === 'taken' && !hold.live()) throw new LeaseLostError(`${this.kind} ${this.id}`, 0);
       return;
     }
     if (!(await this.#item.add()))
