@@ -3,18 +3,19 @@
  * generation), `generation`, `broken`, and a ring of `end<k>` attributes that record how each
  * recent generation ended (`end<g mod 16>` = g when released, -(g+1) when reset).
  *
- * - An arrival is one conditional write `count = count + 1, a_<token> = count + 1` ("count <
- *   parties-1, not broken, no a_<token> yet"); its index is the count it made minus one. The last
- *   arrival instead advances the generation and zeroes the count in ONE conditional write
- *   ("generation and count as I saw them, not broken"), so a crash can never leave a full
- *   generation unreleased: either the write happened or it did not.
+ * - An arrival is one conditional write `count = count + 1, arr = arr + [token]` ("count <
+ *   parties-1, not broken, token not in arr"); its index is the count it made minus one (and its
+ *   token's position in `arr`). The last arrival instead advances the generation and zeroes the
+ *   count in ONE conditional write ("generation and count as I saw them, not broken"), so a crash
+ *   can never leave a full generation unreleased: either the write happened or it did not.
  * - Arrivals are idempotent under the SDK's retries (a first attempt applied whose answer was
- *   lost): the refused retry finds its own `a_<token>` (or, once its generation was released,
- *   `p_<token>` = its index with `pgen` = that generation) and is the same arrival. The releasing
- *   write turns the generation's `a_*` into `p_*` and drops the previous generation's `p_*`, so
- *   the item holds at most two generations of tokens (about 45 bytes per party each); a write's
- *   WCUs grow with the item (1 per KB), the request counts do not: one write per arrival, two for
- *   the last (the first, refused, tells the count), one read per poll.
+ *   lost): the refused retry finds its own token in the list `arr` (this generation), in `prev`
+ *   (the generation `pgen`, released last: the releasing write copies `arr` to `prev` and empties
+ *   `arr`) or as `plast` (the releasing party of `pgen`), and is the same arrival, at that index.
+ *   The item holds two generations of tokens (about 35 bytes per party each); every expression
+ *   stays the same size whatever the number of parties.
+ * - Requests: one write per arrival, two for the last (the first, refused, tells the count), one
+ *   read per poll. A write's WCUs grow with the item (1 per KB).
  * - Waiters poll for the generation to move on (→ their index, or BrokenBarrierError when the ring
  *   says it was reset) or for `broken` (→ BrokenBarrierError).
  * - A timeout breaks the barrier with a write conditioned on the waiter's generation, so a waiter
@@ -24,6 +25,7 @@
  * Limits: a waiter that sleeps through 16 further generations can no longer tell a reset from a
  * release of its own; it then counts itself released (no poll delay comes near that). A retry that
  * comes after two further releases, or after a reset, no longer finds its token and arrives again.
+ * About 5,000 parties fill the item's 400 KB.
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
@@ -57,22 +59,22 @@ function decode(item: Item): State {
   };
 }
 
-/** The arrival tokens `item` holds with `prefix` (`a_` this generation, `p_` the last released one). */
-function tokens(item: Item, prefix: 'a_' | 'p_'): { name: string; value: number }[] {
-  const out: { name: string; value: number }[] = [];
-  for (const [name, v] of Object.entries(item))
-    if (name.startsWith(prefix) && v.N !== undefined) out.push({ name, value: Number(v.N) });
-  return out;
-}
-
 /** The arrival `token` made, as a refused retry finds it in `item`, or undefined when it made none. */
-function arrivalOf(item: Item, token: string): { generation: number; index: number } | undefined {
-  const current = item[`a_${token}`]?.N;
-  if (current !== undefined) return { generation: num(item, 'generation'), index: Number(current) - 1 };
-  const released = item[`p_${token}`]?.N;
-  if (released !== undefined) return { generation: num(item, 'pgen'), index: Number(released) };
+function arrivalOf(
+  item: Item,
+  token: string,
+  parties: number,
+): { generation: number; index: number } | undefined {
+  const at = (list: string): number => (item[list]?.L ?? []).findIndex((v) => v.S === token);
+  const current = at('arr');
+  if (current >= 0) return { generation: num(item, 'generation'), index: current };
+  const released = at('prev');
+  if (released >= 0) return { generation: num(item, 'pgen'), index: released };
+  if (item.plast?.S === token) return { generation: num(item, 'pgen'), index: parties - 1 };
   return undefined;
 }
+
+const NIL = { L: [] };
 
 const endOf = (generation: number): string => `end${generation % RING}`;
 
@@ -142,7 +144,6 @@ export class AwsBarrier implements Barrier {
   async #arrive(): Promise<{ generation: number; index: number }> {
     const token = randomUUID().replaceAll('-', '');
     let state: State = { fresh: true, generation: 0, count: 0, broken: false };
-    let seen: Item = {};
     for (;;) {
       if (state.broken) throw new BrokenBarrierError();
       if (state.count > this.parties - 1)
@@ -153,8 +154,6 @@ export class AwsBarrier implements Barrier {
       const parties = `${x.n('parties')} = ${x.v('parties', N(this.parties))}`;
       if (state.count === this.parties - 1) {
         const g = state.generation;
-        // The generation's arrivals become `p_*` (index = a_ - 1), the previous generation's go.
-        const current = tokens(seen, 'a_');
         const out = await this.#item.update(
           x,
           {
@@ -164,23 +163,24 @@ export class AwsBarrier implements Barrier {
               `${x.n('count')} = ${x.v('zero', N(0))}`,
               `${x.n(endOf(g))} = ${x.v('g', N(g))}`,
               `${x.n('pgen')} = :g`,
-              `${x.n(`p_${token}`)} = ${x.v('last', N(this.parties - 1))}`,
-              ...current.map((t, k) => `${x.n(`p_${t.name.slice(2)}`)} = ${x.v(`i${k}`, N(t.value - 1))}`),
+              `${x.n('prev')} = if_not_exists(${x.n('arr')}, ${x.v('nil', NIL)})`,
+              `${x.n('arr')} = :nil`,
+              `${x.n('plast')} = ${x.v('token', { S: token })}`,
             ],
-            remove: [...current, ...tokens(seen, 'p_')].map((t) => x.n(t.name)),
           },
           state.fresh
             ? `attribute_not_exists(${x.n('generation')})`
             : `${x.n('generation')} = :g AND ${x.n('count')} = ${x.v('count', N(state.count))} AND ${NOT_BROKEN(x)}`,
         );
         if (out.ok) return { generation: g, index: this.parties - 1 };
-        const mine = arrivalOf(out.item, token);
+        const mine = arrivalOf(out.item, token, this.parties);
         if (mine) return mine; // a retry of the release that was applied
-        seen = out.item;
         state = decode(out.item);
         continue;
       }
       const count = `if_not_exists(${x.n('count')}, ${x.v('zero', N(0))}) + ${x.v('one', N(1))}`;
+      const arr = x.n('arr');
+      const me = x.v('token', { S: token });
       const out = await this.#item.update(
         x,
         {
@@ -188,16 +188,15 @@ export class AwsBarrier implements Barrier {
             parties,
             `${x.n('generation')} = if_not_exists(${x.n('generation')}, :zero)`,
             `${x.n('count')} = ${count}`,
-            `${x.n(`a_${token}`)} = ${count}`,
+            `${arr} = list_append(if_not_exists(${arr}, ${x.v('nil', NIL)}), ${x.v('me', { L: [{ S: token }] })})`,
           ],
         },
-        `(attribute_not_exists(${x.n('count')}) OR ${x.n('count')} < ${x.v('last', N(this.parties - 1))}) AND ${NOT_BROKEN(x)} AND attribute_not_exists(${x.n(`a_${token}`)})`,
+        `NOT contains(${arr}, ${me}) AND (attribute_not_exists(${x.n('count')}) OR ${x.n('count')} < ${x.v('last', N(this.parties - 1))}) AND ${NOT_BROKEN(x)}`,
         true,
       );
       if (out.ok) return { generation: num(out.item, 'generation'), index: num(out.item, 'count') - 1 };
-      const mine = arrivalOf(out.item, token);
+      const mine = arrivalOf(out.item, token, this.parties);
       if (mine) return mine; // a retry of this arrival, whose first attempt was applied
-      seen = out.item;
       state = decode(out.item);
     }
   }
@@ -215,13 +214,11 @@ export class AwsBarrier implements Barrier {
   }
 
   async reset(): Promise<void> {
-    let item = await this.#item.get();
-    let state = decode(item);
+    let state = decode(await this.#item.get());
     // An idle, unbroken barrier is already reset; skipping the write keeps the ring for its waiters.
     while (!state.fresh && (state.broken || state.count > 0)) {
       const g = state.generation;
       const x = new Expr();
-      // Drops the generation's arrival tokens (all of them: the count is conditioned on).
       const out = await this.#item.update(
         x,
         {
@@ -230,14 +227,13 @@ export class AwsBarrier implements Barrier {
             `${x.n('count')} = ${x.v('zero', N(0))}`,
             `${x.n('broken')} = ${x.v('false', { BOOL: false })}`,
             `${x.n(endOf(g))} = ${x.v('reset', N(-(g + 1)))}`,
+            `${x.n('arr')} = ${x.v('nil', NIL)}`,
           ],
-          remove: tokens(item, 'a_').map((t) => x.n(t.name)),
         },
-        `${x.n('generation')} = ${x.v('g', N(g))} AND ${x.n('count')} = ${x.v('count', N(state.count))}`,
+        `${x.n('generation')} = ${x.v('g', N(g))}`,
       );
       if (out.ok) return;
-      item = out.item;
-      state = decode(item);
+      state = decode(out.item);
     }
   }
 

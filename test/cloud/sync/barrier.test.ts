@@ -44,6 +44,15 @@ describe('Barrier', () => {
       expect([...got].sort()).toEqual([0, 1, 2]);
     });
 
+    it('releases 40 parties (every write stays the same size), twice', async () => {
+      const b = make(40);
+      const parties = [b, ...Array.from({ length: 39 }, () => other(b))];
+      for (let round = 0; round < 2; round++) {
+        const got = await Promise.all(parties.map((p) => p.wait()));
+        expect([...got].sort((m, n) => m - n)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      }
+    });
+
     it('is reusable: a second generation gives the indices again', async () => {
       const b = make(3);
       const parties = [b, other(b), other(b)];
