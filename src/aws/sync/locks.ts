@@ -66,7 +66,7 @@ export class AwsLock implements Lock {
 
   /** @param id an existing lock's id (from a handle); a new lock when omitted */
   constructor(env: AwsSyncEnv, id: string = randomUUID()) {
-    noteShareable();
+    noteShareable(this);
     this.id = id;
     this.#item = new LeaseItem(env, id);
   }
@@ -158,7 +158,7 @@ export class AwsRLock implements RLock {
 
   /** @param id an existing lock's id (from a handle); a new lock when omitted */
   constructor(env: AwsSyncEnv, id: string = randomUUID()) {
-    noteShareable();
+    noteShareable(this);
     this.id = id;
     this.#item = new LeaseItem(env, id);
     this.#owner = partyOf(env);

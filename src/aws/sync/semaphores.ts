@@ -56,7 +56,7 @@ export class AwsSemaphore implements Semaphore {
 
   /** @param value initial permits @param id an existing semaphore's id (from a handle) */
   constructor(env: AwsSyncEnv, value = 1, bounded = false, id: string = randomUUID()) {
-    noteShareable();
+    noteShareable(this);
     this.value = initialValue(value, 'value', InvalidArgumentError);
     this.kind = bounded ? 'BoundedSemaphore' : 'Semaphore';
     this.id = id;
