@@ -104,7 +104,7 @@ export class AwsBarrier implements Barrier {
     this.#env = env;
     this.#timeoutMs = timeoutMs;
     this.#item = new SyncItem(env, id);
-    noteShareable();
+    noteShareable(this);
   }
 
   [SHARE](): SyncHandle {

@@ -82,7 +82,7 @@ export class AwsCondition implements Condition {
     this.#env = env;
     this.#lock = lock;
     this.#item = new SyncItem(env, id);
-    noteShareable();
+    noteShareable(this);
   }
 
   [SHARE](): SyncHandle {

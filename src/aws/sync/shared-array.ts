@@ -47,7 +47,7 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
 
   constructor(layout: SharedLayout & { length: number; initial: readonly string[] | undefined }) {
     super(layout);
-    noteShareable();
+    noteShareable(this);
     this.length = layout.length;
     this.#initial = layout.initial;
   }

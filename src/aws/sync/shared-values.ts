@@ -46,7 +46,7 @@ export class AwsValue<C extends TypeCode = TypeCode> extends AwsShared<C> implem
 
   constructor(layout: SharedLayout & { initial: string }) {
     super(layout);
-    noteShareable();
+    noteShareable(this);
     this.#initial = layout.initial;
   }
 
