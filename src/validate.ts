@@ -59,6 +59,27 @@ export function options<T extends object>(v: unknown, name: string, known: reado
   return v as Partial<T>;
 }
 
+/**
+ * A timeout in milliseconds: undefined (wait forever) or a number >= 0, `Infinity` only where
+ * `infinite` allows it (e.g. `Connection.poll(Infinity)`).
+ */
+export function optionalTimeout(v: unknown, name = 'timeoutMs', infinite = false): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (!infinite && !Number.isFinite(v))) {
+    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
+  }
+  return v;
+}
+
+/** The `{ block, timeoutMs }` options of a primitive's `acquire`, `put` and `get`: block defaults to true. */
+export function blockOptions(v: unknown): { block: boolean; timeoutMs: number | undefined } {
+  const o = options<{ block: unknown; timeoutMs: unknown }>(v, 'options', ['block', 'timeoutMs']);
+  if (o.block !== undefined && typeof o.block !== 'boolean') {
+    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
+  }
+  return { block: o.block ?? true, timeoutMs: optionalTimeout(o.timeoutMs, 'options.timeoutMs') };
+}
+
 /** A task name defined by the tasks module. */
 export function taskName(v: unknown, name: string, known: readonly string[]): string {
   if (typeof v !== 'string')

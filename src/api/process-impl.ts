@@ -5,7 +5,7 @@
  */
 import { serialize } from 'node:v8';
 import { InvalidArgumentError, NotSerializableError, serializeError, TaskError } from '../errors.js';
-import { options as checkOptions, received, taskName } from '../validate.js';
+import { options as checkOptions, optionalTimeout, received, taskName } from '../validate.js';
 import { toWire } from './handles.js';
 import type { Process, ProcessOptions } from './process.js';
 import type { ArgsOf, TaskMap } from './tasks.js';
@@ -144,11 +144,7 @@ class ProcessImpl<T extends TaskMap, K extends keyof T & string> implements Proc
   }
 
   async join(timeoutMs?: number): Promise<void> {
-    if (
-      timeoutMs !== undefined &&
-      !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0)
-    )
-      throw new InvalidArgumentError(`Expected timeoutMs to be a number >= 0, got ${received(timeoutMs)}`);
+    optionalTimeout(timeoutMs);
     if (!this.#launched)
       throw new InvalidArgumentError(`Process ${this.name} was not started: call start() first`);
     await this.#launched;

@@ -32,11 +32,11 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
-import { options, received } from '../../validate.js';
+import { optionalTimeout, options, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
-import { handleData, timeoutMs } from './items.js';
+import { handleData } from './items.js';
 import { bool, type Item, num, SyncItem } from './sync-item.js';
 
 /** How many generations' endings the item remembers. */
@@ -114,7 +114,7 @@ export class AwsBarrier implements Barrier {
   }
 
   async wait(timeout?: number): Promise<number> {
-    const deadline = deadlineOf(timeoutMs(timeout) ?? this.#timeoutMs);
+    const deadline = deadlineOf(optionalTimeout(timeout) ?? this.#timeoutMs);
     const { generation, index } = await this.#arrive();
     if (index === this.parties - 1) return index;
     const got = await poll(
@@ -259,7 +259,7 @@ export const barrier: PrimitiveModule<AwsSyncEnv> = {
     Barrier: (parties: number, opts?: BarrierOptions) => {
       const n = checkParties(parties);
       const o = options<BarrierOptions>(opts, 'options', ['timeoutMs']);
-      return new AwsBarrier(env, n, timeoutMs(o.timeoutMs, 'options.timeoutMs'));
+      return new AwsBarrier(env, n, optionalTimeout(o.timeoutMs, 'options.timeoutMs'));
     },
   }),
   revive: {

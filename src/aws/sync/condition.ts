@@ -36,11 +36,11 @@ import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../api/handl
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
-import { optionalInteger, received } from '../../validate.js';
+import { optionalInteger, optionalTimeout, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
-import { handleData, timeoutMs } from './items.js';
+import { handleData } from './items.js';
 import { AwsLock, AwsRLock, locks } from './locks.js';
 import { type Item, num, SyncItem } from './sync-item.js';
 
@@ -114,7 +114,7 @@ export class AwsCondition implements Condition {
   }
 
   async wait(timeout?: number): Promise<boolean> {
-    const deadline = deadlineOf(timeoutMs(timeout));
+    const deadline = deadlineOf(optionalTimeout(timeout));
     this.#requireOwner('wait');
     const id = randomUUID().replaceAll('-', '');
     await this.#register(id);
@@ -198,7 +198,7 @@ export class AwsCondition implements Condition {
   }
 
   async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number): Promise<R> {
-    return waitForPredicate<R>(predicate, timeout, timeoutMs, (left) => this.wait(left));
+    return waitForPredicate<R>(predicate, timeout, (left) => this.wait(left));
   }
 
   async notify(n = 1): Promise<void> {

@@ -23,7 +23,7 @@ import type { Connection as ConnectionApi } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { optionalTimeout, received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
 import { deadlineOf, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
@@ -153,8 +153,7 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
   }
 
   async poll(timeoutMs: number = 0): Promise<boolean> {
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)
-      throw new InvalidArgumentError(`Expected timeoutMs to be a number >= 0, got ${received(timeoutMs)}`);
+    optionalTimeout(timeoutMs, 'timeoutMs', true);
     this.#check('readable');
     if (this.#take() || this.#eof) return true;
     await this.#wait(timeoutMs);

@@ -12,10 +12,11 @@ import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
+import { optionalTimeout } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
-import { handleData, timeoutMs } from './items.js';
+import { handleData } from './items.js';
 import { bool, type Item, num, SyncItem } from './sync-item.js';
 
 /** An `Event` whose flag lives in the jobs table. */
@@ -59,7 +60,7 @@ export class AwsEvent implements Event {
 
   /** Resolves true once the flag is set (or was set after the wait began), false when `timeoutMs` ran out first. */
   async wait(timeout?: number): Promise<boolean> {
-    const deadline = deadlineOf(timeoutMs(timeout));
+    const deadline = deadlineOf(optionalTimeout(timeout));
     let seen: number | undefined;
     const got = await poll(
       async () => {

@@ -6,8 +6,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PROCESS_IDENT, type SyncHandle } from '../../api/handles.js';
-import type { AcquireOptions } from '../../api/synchronize.js';
-import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { ProtocolError } from '../../errors.js';
 import { received } from '../../validate.js';
 import { type Expr, N, S, TTL_ATTRIBUTE } from '../dynamo-items.js';
 import { type AwsSyncEnv, sdk } from './env.js';
@@ -58,27 +57,6 @@ export function partyOf(env: AwsSyncEnv): string {
     parties.set(env, party);
   }
   return party;
-}
-
-/** The validated options of `acquire()`: block (default true) and timeoutMs (undefined = forever). */
-export function acquireOptions(v: unknown): { block: boolean; timeoutMs: number | undefined } {
-  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
-    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
-  const o = (v ?? {}) as AcquireOptions;
-  for (const k of Object.keys(o))
-    if (k !== 'block' && k !== 'timeoutMs')
-      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
-  if (o.block !== undefined && typeof o.block !== 'boolean')
-    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
-  return { block: o.block ?? true, timeoutMs: timeoutMs(o.timeoutMs, 'timeoutMs') };
-}
-
-/** A timeout in ms: undefined (forever) or a finite number >= 0. */
-export function timeoutMs(v: unknown, name = 'timeoutMs'): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
-  return v;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -16,14 +16,15 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
 import { LeaseLostError, NotOwnerError, OverReleaseError } from '../../errors.js';
+import { blockOptions } from '../../validate.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
-import { acquireOptions, handleData, partyOf } from './items.js';
+import { handleData, partyOf } from './items.js';
 import { Hold, LeaseItem } from './lease.js';
 
 /** Takes `item` for a fresh token, waiting as `options` say; resolves the hold, or undefined. */
 async function take(item: LeaseItem, owner: string | undefined, options: unknown): Promise<Hold | undefined> {
-  const { block, timeoutMs } = acquireOptions(options);
+  const { block, timeoutMs } = blockOptions(options);
   const token = randomUUID();
   const attempt = async (): Promise<Hold | undefined> => {
     const since = Date.now();
@@ -192,7 +193,7 @@ export class AwsRLock implements RLock {
    * {@link LeaseLostError} (its earlier acquisitions are void).
    */
   async acquire(options?: AcquireOptions): Promise<boolean> {
-    acquireOptions(options);
+    blockOptions(options);
     const mine = this.lease;
     if (mine) {
       const again = await mine.exclusive(async () => {

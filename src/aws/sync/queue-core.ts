@@ -36,21 +36,10 @@
  * costs 2), a refused put then reads its reason from CancellationReasons, and moto ignores the
  * token, so no test here can show the retry being absorbed.
  */
-import { ClosedError, Empty, Full, InvalidArgumentError, OverReleaseError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { ClosedError, Empty, Full, OverReleaseError } from '../../errors.js';
 import { Channel } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
-import {
-  closed,
-  deadlineOf,
-  num,
-  pause,
-  read,
-  startHeartbeat,
-  timeoutOf,
-  tombstone,
-  update,
-} from './queue-state.js';
+import { closed, deadlineOf, num, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
 
 /** What names a queue: its id, its bound, and the SQS name its handle carried (if any). */
 export interface QueueData {
@@ -60,19 +49,6 @@ export interface QueueData {
   readonly suffix: string;
   /** The full name a handle carried, checked against this stack's prefix on first use. */
   readonly carried?: string;
-}
-
-/** Checks `block` and `timeoutMs` of put/get options. */
-export function blockOptions(v: unknown): { block: boolean; timeoutMs: number | undefined } {
-  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
-    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
-  const o = (v ?? {}) as { block?: unknown; timeoutMs?: unknown };
-  for (const k of Object.keys(o))
-    if (k !== 'block' && k !== 'timeoutMs')
-      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
-  if (o.block !== undefined && typeof o.block !== 'boolean')
-    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
-  return { block: o.block ?? true, timeoutMs: timeoutOf(o.timeoutMs, 'options.timeoutMs') };
 }
 
 /** The state and operations of one queue handle. */

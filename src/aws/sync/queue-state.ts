@@ -13,8 +13,7 @@
  * waiting helpers the queues share: a deadline, and a backoff sleep with full jitter.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { ClosedError } from '../../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
 
 type Item = Record<string, AttributeValue>;
@@ -160,14 +159,6 @@ export function startHeartbeat(env: AwsSyncEnv, id: string): () => void {
   }, HEARTBEAT_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** The `timeoutMs` option: undefined (forever) or a finite number >= 0. */
-export function timeoutOf(v: unknown, name = 'timeoutMs'): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
-  return v;
 }
 
 /** A wait's deadline: `Infinity` for none. */

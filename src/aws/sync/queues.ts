@@ -23,10 +23,9 @@ import type {
   SimpleQueue as SimpleQueueApi,
 } from '../../api/queues.js';
 import { ProtocolError } from '../../errors.js';
-import { optionalInteger, received } from '../../validate.js';
+import { blockOptions, optionalInteger, optionalTimeout, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
-import { blockOptions, QueueCore } from './queue-core.js';
-import { timeoutOf } from './queue-state.js';
+import { QueueCore } from './queue-core.js';
 
 type Kind = 'Queue' | 'JoinableQueue' | 'SimpleQueue';
 const LETTER: Record<Kind, string> = { Queue: 'q', JoinableQueue: 'j', SimpleQueue: 's' };
@@ -117,7 +116,7 @@ export class AwsJoinableQueue<T = unknown> extends AwsQueue<T> implements Joinab
   }
 
   async join(timeoutMs?: number): Promise<boolean> {
-    return this.core.join(timeoutOf(timeoutMs));
+    return this.core.join(optionalTimeout(timeoutMs));
   }
 }
 

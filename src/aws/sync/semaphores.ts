@@ -19,10 +19,10 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
 import { InvalidArgumentError, LeaseLostError, OverReleaseError, ProtocolError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { blockOptions, received } from '../../validate.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
-import { acquireOptions, handleData } from './items.js';
+import { handleData } from './items.js';
 import { Hold } from './lease.js';
 import { PermitItem } from './permits.js';
 
@@ -65,7 +65,7 @@ export class AwsSemaphore implements Semaphore {
 
   /** {@inheritDoc Acquirable.acquire} */
   async acquire(options?: AcquireOptions): Promise<boolean> {
-    const { block, timeoutMs } = acquireOptions(options);
+    const { block, timeoutMs } = blockOptions(options);
     // Tokens name attributes (`h_<token>`), so they are plain hex: placeholders allow no dashes.
     const token = randomUUID().replaceAll('-', '');
     const attempt = async (): Promise<Hold<PermitItem> | undefined> => {

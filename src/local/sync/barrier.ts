@@ -14,8 +14,8 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
-import { optionalInteger, options } from '../../validate.js';
-import { allocWords, handleData, intField, timeoutArg, wordsAt } from './checks.js';
+import { optionalInteger, optionalTimeout, options } from '../../validate.js';
+import { allocWords, handleData, intField, wordsAt } from './checks.js';
 import { type Deadline, deadlineOf, expired, waitWord } from './futex.js';
 
 const FILLING = 0;
@@ -58,7 +58,7 @@ export class LocalBarrier implements Barrier {
   }
 
   async wait(timeoutMs?: number): Promise<number> {
-    const t = timeoutArg(timeoutMs) ?? this.#timeoutMs;
+    const t = optionalTimeout(timeoutMs) ?? this.#timeoutMs;
     const deadline = deadlineOf(t);
     // Enter: wait out a draining or resetting generation (CPython waits here without a timeout).
     let entered: number | undefined;
@@ -165,7 +165,7 @@ export const barrier: PrimitiveModule<void> = {
       if (p === undefined)
         throw new InvalidArgumentError('Expected parties to be an integer >= 1, got undefined');
       const o = options<BarrierOptions>(opts, 'options', ['timeoutMs']);
-      return new LocalBarrier(p, timeoutArg(o.timeoutMs, 'options.timeoutMs'));
+      return new LocalBarrier(p, optionalTimeout(o.timeoutMs, 'options.timeoutMs'));
     },
   }),
   revive: {

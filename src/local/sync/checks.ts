@@ -2,36 +2,15 @@
  * @internal The checks every local primitive shares: `timeoutMs` and `acquire()` options (before any
  * effect), the fields of a handle's data, and the arena words a handle names.
  */
-import { InvalidArgumentError, ProtocolError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { ProtocolError } from '../../errors.js';
+import { blockOptions, received } from '../../validate.js';
 import { arena } from './arena.js';
 import { type Deadline, deadlineOf } from './futex.js';
 
-/** Checks a `timeoutMs` argument: undefined (forever) or a finite number >= 0. */
-export function timeoutArg(v: unknown, name = 'timeoutMs'): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
-  }
-  return v;
-}
-
 /** Checks `acquire()` options: `block` (boolean) and `timeoutMs`; a non-blocking call ignores the timeout (CPython). */
 export function acquireArgs(v: unknown): Deadline | 'no-wait' {
-  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
-    throw new InvalidArgumentError(`Expected options to be an object, got ${received(v)}`);
-  }
-  const o = (v ?? {}) as { block?: unknown; timeoutMs?: unknown };
-  for (const k of Object.keys(o)) {
-    if (k !== 'block' && k !== 'timeoutMs') {
-      throw new InvalidArgumentError(`Unknown option options.${k}; expected one of: block, timeoutMs`);
-    }
-  }
-  if (o.block !== undefined && typeof o.block !== 'boolean') {
-    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
-  }
-  const timeoutMs = timeoutArg(o.timeoutMs, 'options.timeoutMs');
-  return o.block === false ? 'no-wait' : deadlineOf(timeoutMs);
+  const { block, timeoutMs } = blockOptions(v);
+  return block ? deadlineOf(timeoutMs) : 'no-wait';
 }
 
 /** The handle data of a local primitive, checked to be a plain object. */

@@ -19,8 +19,8 @@ import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
-import { optionalInteger } from '../../validate.js';
-import { allocWords, handleData, timeoutArg, wordsAt } from './checks.js';
+import { optionalInteger, optionalTimeout } from '../../validate.js';
+import { allocWords, handleData, wordsAt } from './checks.js';
 import { deadlineOf, expired, waitWord } from './futex.js';
 import { type LocalLock, LocalRLock, localLockArg, reviveLockHandle } from './locks.js';
 
@@ -75,7 +75,7 @@ export class LocalCondition implements Condition {
   }
 
   async wait(timeoutMs?: number): Promise<boolean> {
-    const deadline = deadlineOf(timeoutArg(timeoutMs));
+    const deadline = deadlineOf(optionalTimeout(timeoutMs));
     this.#mustOwn('wait');
     const entered = this.#update((s) => (waitersOf(s) + signalsOf(s) >= MAX_WAITERS ? undefined : s + 1));
     if (entered === undefined) throw new InvalidArgumentError(`Condition has ${MAX_WAITERS} waiters already`);
@@ -112,7 +112,7 @@ export class LocalCondition implements Condition {
   }
 
   async waitFor<R>(predicate: () => R | Promise<R>, timeoutMs?: number): Promise<R> {
-    return waitForPredicate<R>(predicate, timeoutMs, timeoutArg, (left) => this.wait(left));
+    return waitForPredicate<R>(predicate, timeoutMs, (left) => this.wait(left));
   }
 
   async notify(n = 1): Promise<void> {

@@ -23,11 +23,11 @@ import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { optionalTimeout, received } from '../../validate.js';
 import { READER_CLOSED, RING_BYTES, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
 import { decode, encode } from './ring-codec.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
-import { checkTimeout, deadlineOf } from './ring-waits.js';
+import { deadlineOf } from './ring-waits.js';
 
 /** The ring tag of pipes (a queue's handle cannot revive a pipe end, nor the reverse). */
 const PIPE_TAG = 4;
@@ -106,7 +106,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
 
   /** Whether `recv()` would not wait: a message is there, or the other end closed (CPython, too, says true at EOF). */
   async poll(timeoutMs: number = 0): Promise<boolean> {
-    const t = checkTimeout(timeoutMs, 'timeoutMs', true) ?? 0;
+    const t = optionalTimeout(timeoutMs, 'timeoutMs', true) ?? 0;
     const ring = this.#readRing();
     return ring.waitReadable(t === Number.POSITIVE_INFINITY ? t : deadlineOf(t));
   }

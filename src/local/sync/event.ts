@@ -6,7 +6,8 @@ import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
 import { ProtocolError } from '../../errors.js';
-import { allocWords, handleData, timeoutArg, wordsAt } from './checks.js';
+import { optionalTimeout } from '../../validate.js';
+import { allocWords, handleData, wordsAt } from './checks.js';
 import { deadlineOf, waitWord } from './futex.js';
 
 const FLAG = 0;
@@ -39,7 +40,7 @@ export class LocalEvent implements Event {
   }
 
   async wait(timeoutMs?: number): Promise<boolean> {
-    const deadline = deadlineOf(timeoutArg(timeoutMs));
+    const deadline = deadlineOf(optionalTimeout(timeoutMs));
     for (;;) {
       if (Atomics.load(this.#w, FLAG) !== 0) return true;
       // A set() between the load and the wait makes waitAsync return 'not-equal' at once. Only

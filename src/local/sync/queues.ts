@@ -9,9 +9,10 @@
 import type { PrimitiveModule } from '../../api/context.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { BlockOptions, JoinableQueue, Queue, SimpleQueue } from '../../api/queues.js';
+import { optionalTimeout } from '../../validate.js';
 import { QueueCore, type QueueKind } from './queue-core.js';
 import { encode } from './ring-codec.js';
-import { blockDeadline, checkTimeout, deadlineOf } from './ring-waits.js';
+import { blockDeadline, deadlineOf } from './ring-waits.js';
 
 function handle(kind: QueueKind, core: QueueCore): SyncHandle {
   return { $fanfold: 'handle', ctx: 'local', kind, data: { ...core.data() } };
@@ -92,7 +93,7 @@ export class LocalJoinableQueue<T = unknown> extends LocalQueue<T> implements Jo
   }
 
   async join(timeoutMs?: number): Promise<boolean> {
-    return this.core.join(checkTimeout(timeoutMs, 'timeoutMs'));
+    return this.core.join(optionalTimeout(timeoutMs, 'timeoutMs'));
   }
 }
 

@@ -1,11 +1,4 @@
-/**
- * The waiting helpers of the local queues and pipes: deadlines, a futex-style mutex and word waits,
- * all on `Atomics.waitAsync` so that a waiting party never blocks its thread's event loop and never
- * spins. A pending wait also keeps its thread alive (a bare `Atomics.waitAsync` does not), as a
- * blocked CPython `get()` keeps its process alive.
- */
-import { InvalidArgumentError } from '../../errors.js';
-import { options, received } from '../../validate.js';
+import { blockOptions } from '../../validate.js';
 
 /** A deadline (`performance.now()` time) from an optional timeout; `undefined` waits forever. */
 export function deadlineOf(timeoutMs: number | undefined): number {
@@ -17,24 +10,11 @@ export function remaining(deadline: number): number {
   return deadline === Number.POSITIVE_INFINITY ? deadline : Math.max(0, deadline - performance.now());
 }
 
-/** Checks a `timeoutMs`: undefined (forever) or a finite number >= 0 (`Infinity` too when `infinite`). */
-export function checkTimeout(v: unknown, name: string, infinite = false): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (!infinite && !Number.isFinite(v))) {
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
-  }
-  return v;
-}
-
 /** `{ block, timeoutMs }` of `put()`/`get()`, checked: the deadline to wait until (now when not blocking). */
 export function blockDeadline(v: unknown): number {
-  const o = options<{ block: boolean; timeoutMs: number }>(v, 'options', ['block', 'timeoutMs']);
-  if (o.block !== undefined && typeof o.block !== 'boolean') {
-    throw new InvalidArgumentError(`Expected options.block to be a boolean, got ${received(o.block)}`);
-  }
-  const timeoutMs = checkTimeout(o.timeoutMs, 'options.timeoutMs');
+  const { block, timeoutMs } = blockOptions(v);
   // CPython ignores the timeout of a non-blocking call.
-  return o.block === false ? 0 : deadlineOf(timeoutMs);
+  return block ? deadlineOf(timeoutMs) : 0;
 }
 
 let holds = 0;
