@@ -10,14 +10,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Primitives } from '../api/context.js';
+import type { Context, PoolOptions, Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
 import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { JobClient } from '../engine/client.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { LocalContext, PoolOptions } from '../local/context.js';
 import type { BlobStore, JobStore } from '../ports.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
@@ -72,8 +71,8 @@ export interface AwsOptions<T extends TaskMap> {
   readonly pollMs?: { readonly min: number; readonly max: number };
 }
 
-/** A context whose pools fan out over AWS Lambda. */
-export interface AwsContext<T extends TaskMap> extends Omit<LocalContext<T>, 'kind'> {
+/** A context whose pools fan out over AWS Lambda, with the primitives on DynamoDB and SQS. */
+export interface AwsContext<T extends TaskMap> extends Context<T> {
   readonly kind: 'aws';
 }
 

@@ -5,9 +5,9 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { blobKeys } from '../engine/blob-keys.js';
+import { encodeItems } from '../engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../engine/coordinator.js';
-import { blobKeys } from '../engine/host.js';
-import { encodeItems } from '../engine/plan.js';
 import {
   ErrorCodes,
   FanfoldError,
@@ -39,7 +39,7 @@ export interface CoordinatorInvokerOptions {
 
 /** The blob key of a submitted job's whole input, under the job's prefix (deleted on release). */
 export function inputBlobKey(jobId: string): string {
-  return `${blobKeys.job(jobId)}input`;
+  return blobKeys.submitted(jobId);
 }
 
 /**

@@ -5,7 +5,6 @@
  * called in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { toWire } from '../api/handles.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
@@ -13,12 +12,13 @@ import {
   RetriesExhaustedError,
   TaskError,
 } from '../errors.js';
+import { toWire } from '../handles.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
-import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
+import { blobKeys } from './blob-keys.js';
+import { decodeList, decodeValue, encodeItems, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
-import { blobKeys } from './host.js';
 import { Lines } from './lines.js';
-import { checkArgLists, encodeItems, type SizedInput, toSized } from './plan.js';
+import { checkArgLists, type SizedInput, toSized } from './plan.js';
 import { Range } from './range.js';
 
 /** Progress of a job, in chunks. */

@@ -14,6 +14,7 @@ import {
   WorkerCrashedError,
 } from '../errors.js';
 import type { Backend, ChunkInput, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
+import { blobKeys } from './blob-keys.js';
 import { type Encoded, encodeList, spill, unspill } from './codec.js';
 import type { ChunkExecutor } from './executor.js';
 import { readLines, sourceName } from './lines.js';
@@ -52,15 +53,6 @@ export interface HostOptions {
 
 /** Thrown inside the host when a fault plan kills it; never escapes. */
 const CRASH = Symbol('host crashed');
-
-/** Keys under which the engine spills large payloads to the blob store. */
-export const blobKeys = {
-  job: (jobId: string) => `jobs/${jobId}/`,
-  input: (jobId: string, index: number) => `jobs/${jobId}/in/${index}`,
-  output: (jobId: string, index: number) => `jobs/${jobId}/out/${index}`,
-  result: (jobId: string) => `jobs/${jobId}/result`,
-  initial: (jobId: string) => `jobs/${jobId}/initial`,
-};
 
 const ENDED = new Set(['DONE', 'FAILED', 'CANCELLED']);
 /** Messages gathered per dispatch when they are already waiting. */

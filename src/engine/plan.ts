@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
-import { allNumbers, type Encoded, encodeList, spill } from './codec.js';
+import { allNumbers, encodeItems, spill } from './codec.js';
 import { Range } from './range.js';
 
 /** A job's input once its size is known. */
@@ -44,16 +44,6 @@ export function checkArgLists(items: SizedInput): void {
       );
     }
   }
-}
-
-/** Encodes a chunk's items: numbers as Float64Array bytes, anything else with v8; `offset` names positions in errors. */
-export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
-  if (numeric && items.length > 0) {
-    const f = new Float64Array(items.length);
-    for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
-    return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
-  }
-  return encodeList(items, 'Item', offset);
 }
 
 /** Splits a sized input into chunk inputs, spilling payloads over `limit` bytes to the blob store. */

@@ -1,7 +1,8 @@
 /**
- * The work-queue protocol: every message body is validated here at each boundary (host, dead-letter
- * handler, and later the Lambda handlers) before anything acts on it. Unknown types and versions are
- * rejected loudly with a {@link ProtocolError}.
+ * The work-queue protocol: every message body is validated here at each boundary (the host, in a
+ * local pool and in the worker Lambda, and the dead-letter handler, locally and in the dead-letter
+ * Lambda) before anything acts on it. Unknown types and versions are rejected loudly with a
+ * {@link ProtocolError}.
  */
 import { ProtocolError } from '../errors.js';
 import type { CallMode, ChunkInput, Data, WorkMessage } from '../ports.js';

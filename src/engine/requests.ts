@@ -7,8 +7,8 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { Data, JobKind } from '../ports.js';
+import { blobKeys } from './blob-keys.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
-import { blobKeys } from './host.js';
 import { checkSource } from './lines.js';
 import { chunkFlags, PROTOCOL_VERSION, parseData } from './protocol.js';
 

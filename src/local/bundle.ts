@@ -3,7 +3,7 @@
  * one ESM entry file with esbuild, and caches the result on disk so that a second start with
  * unchanged sources does not even load esbuild. Modules reached only through `import()` go to
  * chunks of their own, loaded on first use: a thread pays for parsing the primitives' code and
- * decoding its source map only once it receives a handle (see `local/thread-main.ts`).
+ * decoding its source map only once it receives a handle (see `local/thread-entry.ts`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';

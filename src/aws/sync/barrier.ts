@@ -29,9 +29,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, options, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';

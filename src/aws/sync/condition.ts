@@ -32,10 +32,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
+import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';

@@ -21,8 +21,8 @@
 
 import type { Connection as ConnectionApi } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';

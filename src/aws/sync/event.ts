@@ -10,8 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { deadlineOf, poll } from './backoff.js';

@@ -13,9 +13,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
 import { LeaseLostError, NotOwnerError, OverReleaseError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions } from '../../validate.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';

@@ -4,8 +4,8 @@
  * case.
  */
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { checkKey } from '../../api/manager-args.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkKey } from '../../local/sync/manager-args.js';
 import { received } from '../../validate.js';
 import { sdk } from './env.js';
 import { isConditionFailure } from './items.js';

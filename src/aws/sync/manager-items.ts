@@ -16,8 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
+import { rejecting } from '../../api/manager-args.js';
 import { ClosedError, NotSerializableError } from '../../errors.js';
-import { rejecting } from '../../local/sync/manager-args.js';
 import { backoff, chunksOf } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';

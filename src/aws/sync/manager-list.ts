@@ -8,11 +8,10 @@
  * item's 400 KB (a write past it throws `PayloadTooLargeError`).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { checkIndex, checkValues, position } from '../../api/manager-args.js';
 import type { ListProxy } from '../../api/managers.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
-import { checkIndex, checkValues } from '../../local/sync/manager-args.js';
-import { position } from '../../local/sync/manager-ops.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { sdk } from './env.js';
 import { getItem, isConditionFailure } from './items.js';
 import {

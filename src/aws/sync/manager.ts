@@ -20,10 +20,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import type { SyncHandle } from '../../api/handles.js';
+import { checkEntries, checkValues } from '../../api/manager-args.js';
 import type { DictProxy, ListProxy, Manager } from '../../api/managers.js';
 import { ClosedError, ProtocolError } from '../../errors.js';
-import { checkEntries, checkValues } from '../../local/sync/manager-args.js';
+import type { SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';

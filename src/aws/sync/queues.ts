@@ -15,7 +15,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type {
   BlockOptions,
   JoinableQueue as JoinableQueueApi,
@@ -23,6 +22,7 @@ import type {
   SimpleQueue as SimpleQueueApi,
 } from '../../api/queues.js';
 import { ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions, optionalInteger, optionalTimeout, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { QueueCore } from './queue-core.js';

@@ -16,9 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
 import { InvalidArgumentError, LeaseLostError, OverReleaseError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions, received } from '../../validate.js';
 import { deadlineOf, poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';

@@ -17,9 +17,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { SharedArray, TypeCode, ValueOf } from '../../api/sharedctypes.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
 import { pollDelay } from './backoff.js';

@@ -18,9 +18,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { TypeCode, Value, ValueOf } from '../../api/sharedctypes.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr } from '../dynamo-items.js';
 import { pollDelay } from './backoff.js';

@@ -11,9 +11,9 @@
  * leaves the barrier DRAINING (as a dead thread would leave CPython's).
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout, options } from '../../validate.js';
 import { allocWords, handleData, intField, wordsAt } from './checks.js';
 import { type Deadline, deadlineOf, expired, waitWord } from './futex.js';

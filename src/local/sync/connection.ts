@@ -21,8 +21,8 @@
  */
 import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { READER_CLOSED, RING_BYTES, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
 import { decode, encode } from './ring-codec.js';

@@ -11,9 +11,9 @@
  * A thread that dies holding a lock leaves it held (as a process that dies holding a CPython lock).
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
 import { InvalidArgumentError, NotOwnerError, OverReleaseError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { acquireArgs, allocWords, handleData, wordsAt } from './checks.js';
 import { type Deadline, expired, ME, ownerName, waitWord } from './futex.js';

@@ -7,8 +7,8 @@
  * any number of items before anyone gets them. `close()` concerns this handle only, as in CPython.
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { BlockOptions, JoinableQueue, Queue, SimpleQueue } from '../../api/queues.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { QueueCore, type QueueKind } from './queue-core.js';
 import { encode } from './ring-codec.js';

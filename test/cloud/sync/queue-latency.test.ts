@@ -7,11 +7,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, it } from 'vitest';
 import type { Connection } from '../../../src/api/connection.js';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Queue } from '../../../src/api/queues.js';
 import { connection } from '../../../src/aws/sync/connection.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { queues } from '../../../src/aws/sync/queues.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = useSyncEnv();

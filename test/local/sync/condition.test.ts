@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SHARE } from '../../../src/api/handles.js';
 import { ErrorCodes, InvalidArgumentError, NotOwnerError, ProtocolError } from '../../../src/errors.js';
+import { SHARE } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import {
   ErrorCodes,
   InvalidArgumentError,
@@ -7,6 +6,7 @@ import {
   OverReleaseError,
   ProtocolError,
 } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();

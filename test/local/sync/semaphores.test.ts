@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import { ErrorCodes, InvalidArgumentError, OverReleaseError, ProtocolError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();

@@ -79,7 +79,7 @@ export interface ThreadBoot {
     /** The thread's end of the pool's private channel (transferred). */
     readonly port: MessagePort;
   };
-  /** The local primitives' shared-memory arena (src/local/sync/arena.ts), when the pool has one. */
+  /** A shared buffer every thread receives: the local primitives' arena, when the pool has one. */
   readonly arena?: SharedArrayBuffer;
 }
 

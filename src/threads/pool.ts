@@ -1,6 +1,7 @@
 /**
- * A lean worker-thread pool for the local backend: a FIFO queue, several tasks in flight per
- * thread, CPython's `maxtasksperchild` and `initializer`, cancellation by tag, and crash recovery.
+ * A lean worker-thread pool, the one the local context and the worker Lambda both run chunks on: a
+ * FIFO queue, several tasks in flight per thread, CPython's `maxtasksperchild` and `initializer`,
+ * cancellation by tag, and crash recovery.
  *
  * Lifetime: threads start in the constructor. While no task is queued or in flight the threads are
  * unref'd, so a forgotten open pool does not keep the process alive (CPython's pool does not block
@@ -33,7 +34,7 @@ import {
   parseFromThread,
   type TaskMessage,
   type ThreadBoot,
-} from './thread-messages.js';
+} from './messages.js';
 
 /** Options of {@link ThreadPool}. */
 export interface ThreadPoolOptions {
