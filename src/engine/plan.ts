@@ -3,6 +3,7 @@
  * of numbers travel as Float64Array bytes; ranges as descriptors; anything else as v8 bytes.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { toWire } from '../handles.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
 import { allNumbers, encodeItems, spill } from './codec.js';
 import { Range } from './range.js';
@@ -44,6 +45,23 @@ export function checkArgLists(items: SizedInput): void {
       );
     }
   }
+}
+
+/**
+ * The items with every primitive replaced by its handle (`toWire`: nothing is copied, and almost
+ * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
+ */
+export function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
+  if (items instanceof Range) return { items, handles: undefined };
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const w = toWire(items[i]);
+    if (w.found) {
+      out ??= items.slice();
+      out[i] = w.value;
+    }
+  }
+  return { items: out ?? items, handles: out ? true : undefined };
 }
 
 /** Splits a sized input into chunk inputs, spilling payloads over `limit` bytes to the blob store. */
