@@ -17,11 +17,11 @@ import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { JobClient } from '../engine/client.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { BlobStore, JobStore } from '../ports.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
 // imports fanfold for the local context does not parse the AWS SDK at start (~0.3 s).
 import type { Connection } from './connect.js';
+import { DeferredBlobStore, DeferredJobStore } from './deferred-stores.js';
 import type { StackResources } from './invoke.js';
 import { awsPrimitives } from './sync/index.js';
 import { awsLauncher, contextSyncEnv } from './sync-context.js';
@@ -324,77 +324,5 @@ class AwsRuntime implements PoolRuntime {
     const until = Date.now() + (graceful ? 0 : RELEASE_WAIT_MS);
     while (this.client.active > 0 && Date.now() < until) await sleep(50);
     for (const c of this.#own.splice(0)) c.destroy();
-  }
-}
-
-/** A {@link JobStore} whose every call waits for the real one (made once the resources are known). */
-class DeferredJobStore implements JobStore {
-  readonly #get: () => Promise<JobStore>;
-  readonly maxInlineBytes: number;
-  constructor(get: () => Promise<JobStore>, maxInlineBytes: number) {
-    this.#get = get;
-    this.maxInlineBytes = maxInlineBytes;
-  }
-  async createJob(...a: Parameters<JobStore['createJob']>) {
-    return (await this.#get()).createJob(...a);
-  }
-  async seal(...a: Parameters<JobStore['seal']>) {
-    return (await this.#get()).seal(...a);
-  }
-  async completeChunk(...a: Parameters<JobStore['completeChunk']>) {
-    return (await this.#get()).completeChunk(...a);
-  }
-  async completeChunks(...a: Parameters<JobStore['completeChunks']>) {
-    return (await this.#get()).completeChunks(...a);
-  }
-  async failJob(...a: Parameters<JobStore['failJob']>) {
-    return (await this.#get()).failJob(...a);
-  }
-  async cancelJob(...a: Parameters<JobStore['cancelJob']>) {
-    return (await this.#get()).cancelJob(...a);
-  }
-  async claimRun(...a: Parameters<JobStore['claimRun']>) {
-    return (await this.#get()).claimRun(...a);
-  }
-  async claimFinaliser(...a: Parameters<JobStore['claimFinaliser']>) {
-    return (await this.#get()).claimFinaliser(...a);
-  }
-  async finishJob(...a: Parameters<JobStore['finishJob']>) {
-    return (await this.#get()).finishJob(...a);
-  }
-  async noteChunkError(...a: Parameters<JobStore['noteChunkError']>) {
-    return (await this.#get()).noteChunkError(...a);
-  }
-  async lastChunkError(...a: Parameters<JobStore['lastChunkError']>) {
-    return (await this.#get()).lastChunkError(...a);
-  }
-  async getJob(...a: Parameters<JobStore['getJob']>) {
-    return (await this.#get()).getJob(...a);
-  }
-  async waitForChange(...a: Parameters<JobStore['waitForChange']>) {
-    return (await this.#get()).waitForChange(...a);
-  }
-  async readResults(...a: Parameters<JobStore['readResults']>) {
-    return (await this.#get()).readResults(...a);
-  }
-  async deleteJob(...a: Parameters<JobStore['deleteJob']>) {
-    return (await this.#get()).deleteJob(...a);
-  }
-}
-
-/** A {@link BlobStore} whose every call waits for the real one. */
-class DeferredBlobStore implements BlobStore {
-  readonly #get: () => Promise<BlobStore>;
-  constructor(get: () => Promise<BlobStore>) {
-    this.#get = get;
-  }
-  async put(...a: Parameters<BlobStore['put']>) {
-    return (await this.#get()).put(...a);
-  }
-  async get(...a: Parameters<BlobStore['get']>) {
-    return (await this.#get()).get(...a);
-  }
-  async deletePrefix(...a: Parameters<BlobStore['deletePrefix']>) {
-    return (await this.#get()).deletePrefix(...a);
   }
 }
