@@ -15,9 +15,10 @@ import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
 import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
+import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
 import { InvalidArgumentError } from '../errors.js';
-import { options as checkOptions, optionalInteger, received } from '../validate.js';
+import { options as checkOptions, optionalInteger, pollBounds, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
 // imports fanfold for the local context does not parse the AWS SDK at start (~0.3 s).
 import type { Connection } from './connect.js';
@@ -67,7 +68,7 @@ export interface AwsOptions<T extends TaskMap> {
   readonly clients?: AwsClients;
   /** The region of the clients made here. @default the SDK's own lookup (`AWS_REGION`, the shared config) */
   readonly region?: string;
-  /** How a waiting pool polls its job in DynamoDB: first delay, doubled while nothing changes, up to `max`. @default { min: 25, max: 1000 } */
+  /** How a waiting pool polls its job in DynamoDB: first delay, then jittered under a cap doubled while nothing changes, up to `max`. @default { min: 25, max: 1000 } */
   readonly pollMs?: { readonly min: number; readonly max: number };
 }
 
@@ -211,16 +212,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
   }
   if (o.region !== undefined && (typeof o.region !== 'string' || o.region.length === 0))
     throw new InvalidArgumentError(`Expected options.region to be a region name, got ${received(o.region)}`);
-  const poll = o.pollMs;
-  if (
-    poll !== undefined &&
-    (typeof poll !== 'object' ||
-      poll === null ||
-      !(Number.isFinite(poll.min) && poll.min > 0 && poll.max >= poll.min))
-  )
-    throw new InvalidArgumentError(
-      `Expected options.pollMs to be { min, max } with 0 < min <= max, got ${received(poll)}`,
-    );
+  const poll = o.pollMs === undefined ? undefined : pollBounds(o.pollMs, 'options.pollMs');
   return {
     stack: resources ? undefined : (o.stack ?? 'Fanfold'),
     resources,
@@ -321,8 +313,8 @@ class AwsRuntime implements PoolRuntime {
    */
   async shutdown(graceful: boolean): Promise<void> {
     await this.#ready.catch(() => {});
-    const until = Date.now() + (graceful ? 0 : RELEASE_WAIT_MS);
-    while (this.client.active > 0 && Date.now() < until) await sleep(50);
+    const until = deadlineOf(graceful ? 0 : RELEASE_WAIT_MS);
+    while (this.client.active > 0 && !expired(until)) await sleep(50);
     for (const c of this.#own.splice(0)) c.destroy();
   }
 }

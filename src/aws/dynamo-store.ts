@@ -16,19 +16,14 @@
  * completions per second for one job, so the single counter is kept until a job needs more.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import {
-  ErrorCodes,
-  InvalidArgumentError,
-  PayloadTooLargeError,
-  ProtocolError,
-  type SerializedError,
-} from '../errors.js';
+import { backoff } from '../backoff.js';
+import { deadlineOf } from '../deadline.js';
+import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkResult,
   ClaimOutcome,
@@ -40,6 +35,7 @@ import type {
   JobStore,
   RunClaim,
 } from '../ports.js';
+import { integer, jobSpec, nonEmptyString, nonNegative, pollBounds } from '../validate.js';
 import { chunksOf } from './batching.js';
 import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
 import {
@@ -63,7 +59,7 @@ export interface DynamoJobStoreOptions {
   readonly tableName: string;
   /** Lifetime of every item written, for the table's TTL, in seconds. @default 604_800 (7 days) */
   readonly ttlSeconds?: number;
-  /** Polling of `waitForChange`: the first delay, doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
+  /** Polling of `waitForChange`: the first delay, then jittered under a cap doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
@@ -79,17 +75,6 @@ export interface DynamoJobStoreOptions {
 const MAX_INLINE_LIMIT = 390_000;
 
 type Item = Record<string, AttributeValue>;
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-const KINDS: ReadonlySet<string> = new Set(['map', 'starmap', 'mapReduce']);
 
 /**
  * A job store on DynamoDB.
@@ -119,61 +104,29 @@ export class DynamoJobStore implements JobStore {
   readonly #clock: () => number;
 
   constructor(options: DynamoJobStoreOptions) {
-    const {
-      tableName,
-      ttlSeconds = 7 * 24 * 3600,
-      pollMs = { min: 25, max: 1000 },
-      maxInlineBytes = 350 * 1024,
-      retryAttempts = 8,
-      retryBaseMs = 25,
-    } = options;
-    check(
-      typeof tableName === 'string' && tableName.length >= 3,
-      'options.tableName',
-      'a table name',
-      tableName,
-    );
-    check(isCount(ttlSeconds) && ttlSeconds > 0, 'options.ttlSeconds', 'an integer > 0', ttlSeconds);
-    check(
-      Number.isFinite(pollMs.min) && pollMs.min > 0 && pollMs.max >= pollMs.min,
-      'options.pollMs',
-      'an object with 0 < min <= max',
-      JSON.stringify(pollMs),
-    );
-    check(
-      isCount(maxInlineBytes) && maxInlineBytes <= MAX_INLINE_LIMIT,
-      'options.maxInlineBytes',
-      `an integer from 0 to ${MAX_INLINE_LIMIT}`,
-      maxInlineBytes,
-    );
-    check(
-      isCount(retryAttempts) && retryAttempts >= 1,
-      'options.retryAttempts',
-      'an integer >= 1',
-      retryAttempts,
-    );
-    check(
-      Number.isFinite(retryBaseMs) && retryBaseMs >= 0,
-      'options.retryBaseMs',
-      'a number >= 0',
-      retryBaseMs,
-    );
+    const tableName = nonEmptyString(options.tableName, 'options.tableName', 3);
+    const retryAttempts = integer(options.retryAttempts ?? 8, 'options.retryAttempts', 1);
     this.#client = options.client;
     this.#table = tableName;
-    this.#ttlSeconds = ttlSeconds;
-    this.#poll = { min: pollMs.min, max: pollMs.max };
-    this.maxInlineBytes = maxInlineBytes;
-    this.#retry = { attempts: retryAttempts, baseMs: retryBaseMs };
+    this.#ttlSeconds = integer(options.ttlSeconds ?? 7 * 24 * 3600, 'options.ttlSeconds', 1);
+    this.#poll = pollBounds(options.pollMs ?? { min: 25, max: 1000 }, 'options.pollMs');
+    this.maxInlineBytes = integer(
+      options.maxInlineBytes ?? 350 * 1024,
+      'options.maxInlineBytes',
+      0,
+      MAX_INLINE_LIMIT,
+    );
+    this.#retry = {
+      attempts: retryAttempts,
+      baseMs: nonNegative(options.retryBaseMs ?? 25, 'options.retryBaseMs'),
+    };
     this.#clock = options.clock ?? Date.now;
     this.#commands = new JobCommands(tableName, () => this.#expiresAt());
   }
 
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
-    check(typeof spec.id === 'string' && spec.id.length > 0, 'spec.id', 'a non-empty string', spec.id);
-    check(KINDS.has(spec.kind), 'spec.kind', 'one of map, starmap, mapReduce', spec.kind);
-    check(spec.total === undefined || isCount(spec.total), 'spec.total', 'an integer >= 0', spec.total);
-    check(Number.isFinite(spec.deadline), 'spec.deadline', 'a finite number', spec.deadline);
+    jobSpec(spec);
     if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
     const item = newJobItem(spec, this.#clock(), this.#expiresAt());
     try {
@@ -188,7 +141,7 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
   async seal(jobId: string, total: number): Promise<JobRecord> {
-    check(isCount(total), 'total', 'an integer >= 0', total);
+    integer(total, 'total', 0);
     try {
       const out = await this.#client.send(this.#commands.seal(jobId, total));
       return decodeJob(out.Attributes ?? {});
@@ -211,7 +164,7 @@ export class DynamoJobStore implements JobStore {
    * returned are read just after, so they may include later completions.
    */
   async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
+    integer(index, 'index', 0);
     this.#checkInline(result, `Result of chunk ${index}`);
     const command = () => this.#commands.recordChunks(jobId, [{ index, result }]);
     const reasons = await transactWrite(this.#client, command, this.#retry);
@@ -241,7 +194,7 @@ export class DynamoJobStore implements JobStore {
   async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
     const unique = new Map<number, ChunkResult>();
     for (const e of entries) {
-      check(isCount(e.index), 'index', 'an integer >= 0', e.index);
+      integer(e.index, 'index', 0);
       this.#checkInline(e.result, `Result of chunk ${e.index}`);
       if (!unique.has(e.index)) unique.set(e.index, e);
     }
@@ -306,9 +259,9 @@ export class DynamoJobStore implements JobStore {
    * there, while the job is RUNNING. The job's `version` is left alone (nobody waits for a claim).
    */
   async claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
-    check(typeof owner === 'string' && owner.length > 0, 'owner', 'a non-empty string', owner);
-    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    integer(index, 'index', 0);
+    nonEmptyString(owner, 'owner');
+    integer(leaseMs, 'leaseMs', 1);
     const until = this.#clock() + leaseMs;
     const leaseOf = (item: Item | undefined) => {
       const v = item?.[runAttributes(index).until]?.N;
@@ -325,7 +278,7 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
   async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    integer(leaseMs, 'leaseMs', 1);
     const now = this.#clock();
     try {
       const out = await this.#client.send(this.#commands.claimFinaliser(jobId, owner, now, leaseMs));
@@ -356,7 +309,7 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.noteChunkError} */
   async noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
+    integer(index, 'index', 0);
     await this.#client.send(this.#commands.noteChunkError(jobId, index, error));
   }
 
@@ -373,8 +326,9 @@ export class DynamoJobStore implements JobStore {
   }
 
   /**
-   * {@inheritDoc JobStore.waitForChange} Polls the job item, waiting `pollMs.min` after the first
-   * unchanged read and twice as long after each next one, up to `pollMs.max`. Each poll is one
+   * {@inheritDoc JobStore.waitForChange} Polls the job item with the shared backoff
+   * (`src/backoff.ts`): after the first unchanged read a delay of `pollMs.min`, then a jittered
+   * delay under a cap that doubles after each unchanged read, up to `pollMs.max`. Each poll is one
    * strongly consistent read of the job item.
    */
   async waitForChange(
@@ -382,16 +336,11 @@ export class DynamoJobStore implements JobStore {
     sinceVersion: number,
     timeoutMs: number,
   ): Promise<JobRecord | undefined> {
-    check(Number.isFinite(timeoutMs) && timeoutMs >= 0, 'timeoutMs', 'a number >= 0', timeoutMs);
-    const deadline = Date.now() + timeoutMs;
-    let delay = this.#poll.min;
-    for (;;) {
+    nonNegative(timeoutMs, 'timeoutMs');
+    const deadline = deadlineOf(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
       const job = await this.getJob(jobId);
-      if (!job || job.version > sinceVersion) return job;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return job;
-      await sleep(Math.min(delay, remaining));
-      delay = Math.min(this.#poll.max, delay * 2);
+      if (!job || job.version > sinceVersion || !(await backoff(attempt, this.#poll, deadline))) return job;
     }
   }
 

@@ -9,8 +9,9 @@
  */
 
 import { Deque } from '../deque.js';
-import { InvalidArgumentError, PayloadTooLargeError, PoolNotRunningError } from '../errors.js';
+import { PayloadTooLargeError, PoolNotRunningError } from '../errors.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../ports.js';
+import { integer, nonNegative, receiveOptions } from '../validate.js';
 import { load, type StoredMessage, store } from './message-copy.js';
 import { type HeapEntry, VisibilityHeap } from './visibility-heap.js';
 
@@ -34,15 +35,6 @@ interface Waiter {
   readonly max: number;
   readonly visibilityMs: number;
   readonly finish: (deliveries: Delivery[]) => void;
-}
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isNonNegative(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
 
 /**
@@ -90,26 +82,15 @@ export class MemoryQueue implements WorkQueue {
   #timerAt = Number.POSITIVE_INFINITY;
 
   constructor(options: MemoryQueueOptions = {}) {
-    const { visibilityMs = 30_000, maxReceiveCount = 5, maxMessageBytes = 1_048_576 } = options;
-    check(isNonNegative(visibilityMs), 'options.visibilityMs', 'a number >= 0', visibilityMs);
-    check(
-      Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1,
-      'options.maxReceiveCount',
-      'an integer >= 1',
-      maxReceiveCount,
-    );
-    check(
-      Number.isInteger(maxMessageBytes) && maxMessageBytes >= 1,
-      'options.maxMessageBytes',
-      'an integer >= 1',
-      maxMessageBytes,
-    );
-    const maxPayloadBytes = options.maxPayloadBytes ?? Math.floor((maxMessageBytes * 3) / 4);
-    check(
-      Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 0 && maxPayloadBytes < maxMessageBytes,
+    const visibilityMs = nonNegative(options.visibilityMs ?? 30_000, 'options.visibilityMs');
+    const maxReceiveCount = integer(options.maxReceiveCount ?? 5, 'options.maxReceiveCount', 1);
+    const maxMessageBytes = integer(options.maxMessageBytes ?? 1_048_576, 'options.maxMessageBytes', 1);
+    // Below the message size, as SQS's payload is (its base64 and envelope take the rest).
+    const maxPayloadBytes = integer(
+      options.maxPayloadBytes ?? Math.floor((maxMessageBytes * 3) / 4),
       'options.maxPayloadBytes',
-      'an integer >= 0 and < options.maxMessageBytes',
-      maxPayloadBytes,
+      0,
+      maxMessageBytes - 1,
     );
     this.#visibilityMs = visibilityMs;
     this.#maxReceiveCount = maxReceiveCount;
@@ -147,9 +128,7 @@ export class MemoryQueue implements WorkQueue {
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const { max, waitMs, signal } = options;
     const visibilityMs = options.visibilityMs ?? this.#visibilityMs;
-    check(Number.isInteger(max) && max >= 1 && max <= 10, 'options.max', 'an integer from 1 to 10', max);
-    check(isNonNegative(waitMs), 'options.waitMs', 'a number >= 0', waitMs);
-    check(isNonNegative(visibilityMs), 'options.visibilityMs', 'a number >= 0', visibilityMs);
+    receiveOptions({ ...options, visibilityMs });
     if (this.#closed || signal?.aborted) return [];
     this.#promote();
     const got = this.#take(max, visibilityMs);
@@ -192,7 +171,7 @@ export class MemoryQueue implements WorkQueue {
    * visible again, is ignored (SQS answers the latter with MessageNotInflight).
    */
   async setVisibility(receipt: string, ms: number): Promise<void> {
-    check(isNonNegative(ms), 'ms', 'a number >= 0', ms);
+    nonNegative(ms, 'ms');
     // Expire first, so a timeout that has passed counts as passed whether or not the timer ran yet.
     this.#promote();
     const entry = this.#receipts.get(receipt);
@@ -210,7 +189,7 @@ export class MemoryQueue implements WorkQueue {
 
   /** Test helper: the next `n` messages sent are each stored twice, with the same `messageId`. */
   duplicateNext(n = 1): void {
-    check(Number.isInteger(n) && n >= 0, 'n', 'an integer >= 0', n);
+    integer(n, 'n', 0);
     this.#duplicates += n;
   }
 

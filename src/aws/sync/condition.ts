@@ -30,15 +30,17 @@
  * first attempt was applied is refused and re-read, so it may wake up to `n` more waiters (spurious
  * wake-ups for them, which `waitFor` absorbs; never a lost notification).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
+import { type Deadline, deadlineOf } from '../../deadline.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
 import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { AwsLock, AwsRLock, locks } from './locks.js';
@@ -170,7 +172,7 @@ export class AwsCondition implements Condition {
   }
 
   /** Polls until waiter `id` is notified (true) or the deadline passed (false, unless notified meanwhile). */
-  async #await(id: string, deadline: number | undefined): Promise<boolean> {
+  async #await(id: string, deadline: Deadline): Promise<boolean> {
     const beatEvery = this.#env.leaseMs / 3;
     let beaten = Date.now();
     const notified = await poll(

@@ -21,12 +21,14 @@
 
 import type { Connection as ConnectionApi } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
-import { deadlineOf, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { read, startHeartbeat, tombstone, update } from './queue-state.js';
 import { newId } from './queues.js';
 
 /** How long a message kept by `poll` stays usable: well inside the visibility timeout. */
@@ -168,10 +170,10 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
 
   /** Waits up to `timeoutMs` for a message (kept) or for the peer's end-of-file. */
   async #wait(timeoutMs: number): Promise<void> {
-    const deadline = timeoutMs === Number.POSITIVE_INFINITY ? timeoutMs : deadlineOf(timeoutMs);
+    const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
-      const left = deadline - Date.now();
-      const m = await this.#in.receive(Math.max(0, left));
+      const left = remaining(deadline);
+      const m = await this.#in.receive(left);
       if (m) {
         this.#kept = { ...m, at: Date.now() };
         return;
@@ -182,8 +184,8 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
         this.#eof = true;
         return;
       }
-      if (Date.now() >= deadline) return;
-      if (left < 1000 && !(await pause(this.#env, attempt, deadline))) return;
+      if (expired(deadline)) return;
+      if (left < 1000 && !(await backoff(attempt, this.#env.pollMs, deadline))) return;
     }
   }
 

@@ -13,12 +13,15 @@
  * unnamed blob, deleted by the manager's `shutdown()` with the rest of its prefix. Every write
  * pushes `expiresAt` (the table's TTL) 30 days ahead, so an abandoned manager's items disappear.
  */
+
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { rejecting } from '../../api/manager-args.js';
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired } from '../../deadline.js';
 import { ClosedError, NotSerializableError } from '../../errors.js';
-import { backoff, chunksOf } from '../batching.js';
+import { chunksOf, retryBounds } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
 import { ttl } from './items.js';
@@ -238,7 +241,7 @@ export async function batchWrite(scope: ManagerScope, requests: readonly WriteRe
           }));
           throw new AwsBatchError('DynamoDB.BatchWriteItem', failures, BATCH_ATTEMPTS);
         }
-        await backoff(attempt - 1, 50);
+        await backoff(attempt - 2, retryBounds(50));
       }
       const out = await dynamo.send(new BatchWriteItemCommand({ RequestItems: { [scope.env.table]: left } }));
       left = out.UnprocessedItems?.[scope.env.table] ?? [];
@@ -267,7 +270,7 @@ export const INIT_WAIT_MS = 30_000;
 export async function awaitItem(scope: ManagerScope, key: Item): Promise<void> {
   const { GetItemCommand } = await sdk.dynamo();
   const { dynamo } = await scope.env.clients();
-  const deadline = Date.now() + INIT_WAIT_MS;
+  const deadline = deadlineOf(INIT_WAIT_MS);
   for (let attempt = 1; ; attempt++) {
     const out = await dynamo.send(
       new GetItemCommand({
@@ -278,17 +281,11 @@ export async function awaitItem(scope: ManagerScope, key: Item): Promise<void> {
       }),
     );
     if (out.Item) return;
-    if (Date.now() >= deadline) {
+    if (expired(deadline)) {
       throw new ClosedError(
         `The manager's object never received its initial values within ${INIT_WAIT_MS} ms`,
       );
     }
-    await jitter(scope, attempt);
+    await backoff(attempt, scope.env.pollMs);
   }
-}
-
-/** Sleeps a full-jitter backoff for retry `attempt` within the environment's `pollMs`. */
-export function jitter(scope: ManagerScope, attempt: number): Promise<void> {
-  const { min, max } = scope.env.pollMs;
-  return new Promise((r) => setTimeout(r, Math.random() * Math.min(max, min * 2 ** attempt)));
 }

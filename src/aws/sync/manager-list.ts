@@ -10,6 +10,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { checkIndex, checkValues, position } from '../../api/manager-args.js';
 import type { ListProxy } from '../../api/managers.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { sdk } from './env.js';
@@ -20,7 +21,6 @@ import {
   ITEM_LIMIT_BYTES,
   type Item,
   isOversized,
-  jitter,
   LIST_INLINE_BYTES,
   loaded,
   type ManagerScope,
@@ -153,7 +153,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
         return result;
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
-        await jitter(this.#scope, attempt);
+        await backoff(attempt, this.#scope.env.pollMs);
       }
     }
   }

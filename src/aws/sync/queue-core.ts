@@ -36,10 +36,12 @@
  * costs 2), a refused put then reads its reason from CancellationReasons, and moto ignores the
  * token, so no test here can show the retry being absorbed.
  */
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, Empty, Full, OverReleaseError } from '../../errors.js';
 import { Channel } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
-import { closed, deadlineOf, num, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { closed, num, read, startHeartbeat, tombstone, update } from './queue-state.js';
 
 /** What names a queue: its id, its bound, and the SQS name its handle carried (if any). */
 export interface QueueData {
@@ -104,7 +106,7 @@ export class QueueCore {
       );
       if (now) break;
       if (old?.closedAt) throw closed(this.#what);
-      if (!block || !(await pause(this.env, attempt, deadline))) throw new Full();
+      if (!block || !(await backoff(attempt, this.env.pollMs, deadline))) throw new Full();
       this.#check();
     }
     try {
@@ -125,7 +127,7 @@ export class QueueCore {
     this.#check();
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
-      const left = block ? deadline - Date.now() : 0;
+      const left = block ? remaining(deadline) : 0;
       const m = await this.#chan.receive(left);
       if (m) {
         const item = await this.#chan.decode(m);
@@ -133,9 +135,9 @@ export class QueueCore {
         await update(this.env, this.data.id, { add: '#c :minus' }, { ':minus': { N: '-1' } });
         return item;
       }
-      if (!block || Date.now() >= deadline) throw new Empty();
+      if (!block || expired(deadline)) throw new Empty();
       // Under a second left, ReceiveMessage cannot wait: short polls with backoff instead.
-      if (left < 1000 && !(await pause(this.env, attempt, deadline))) throw new Empty();
+      if (left < 1000 && !(await backoff(attempt, this.env.pollMs, deadline))) throw new Empty();
       this.#check();
     }
   }
@@ -159,7 +161,7 @@ export class QueueCore {
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
       if (num(await read(this.env, this.data.id), 'unfinished') <= 0) return true;
-      if (!(await pause(this.env, attempt, deadline))) return false;
+      if (!(await backoff(attempt, this.env.pollMs, deadline))) return false;
     }
   }
 

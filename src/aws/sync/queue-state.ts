@@ -160,21 +160,3 @@ export function startHeartbeat(env: AwsSyncEnv, id: string): () => void {
   timer.unref();
   return () => clearInterval(timer);
 }
-
-/** A wait's deadline: `Infinity` for none. */
-export function deadlineOf(timeoutMs: number | undefined): number {
-  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
-}
-
-/**
- * Sleeps the `attempt`th backoff delay (doubling from `pollMs.min` up to `pollMs.max`, full
- * jitter), cut short at `deadline`. Resolves false when the deadline has passed.
- */
-export async function pause(env: AwsSyncEnv, attempt: number, deadline: number): Promise<boolean> {
-  const left = deadline - Date.now();
-  if (left <= 0) return false;
-  const cap = Math.min(env.pollMs.max, env.pollMs.min * 2 ** Math.min(attempt, 20));
-  const delay = Math.min(left, env.pollMs.min + Math.random() * (cap - env.pollMs.min));
-  await new Promise((r) => setTimeout(r, delay));
-  return true;
-}

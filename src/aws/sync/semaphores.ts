@@ -17,10 +17,11 @@
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { InvalidArgumentError, LeaseLostError, OverReleaseError, ProtocolError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions, received } from '../../validate.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { Hold } from './lease.js';

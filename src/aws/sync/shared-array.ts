@@ -15,14 +15,13 @@
  * whose answer was lost is applied twice by the SDK's retry; holding the lock avoids it on DynamoDB.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SharedArray, TypeCode, ValueOf } from '../../api/sharedctypes.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { pollDelay } from './backoff.js';
 import { fencing, guardedUpdate, type UpdateSpec } from './fenced.js';
 import { conditionalUpdate, getItem } from './items.js';
 import { addStored } from './numbers.js';
@@ -177,7 +176,7 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
         condition: `${x.n('a')}[${i}] = ${x.v('old', { N: old })}`,
       }));
       if (ok) return this.codec.decode(next) as ValueOf<C>;
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 
@@ -224,7 +223,7 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
         this.#exists = true;
         return;
       }
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 

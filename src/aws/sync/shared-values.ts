@@ -15,15 +15,15 @@
  * and `add` must return exactly its own result. Where an exact count matters under lost answers,
  * give the Value a lock and call `add` holding it.
  */
+
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
 import type { TypeCode, Value, ValueOf } from '../../api/sharedctypes.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr } from '../dynamo-items.js';
-import { pollDelay } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { fencing, guardedUpdate } from './fenced.js';
 import { conditionalUpdate, getItem, handleData } from './items.js';
@@ -95,7 +95,7 @@ export class AwsValue<C extends TypeCode = TypeCode> extends AwsShared<C> implem
           old === undefined ? `attribute_not_exists(${x.n('v')})` : `${x.n('v')} = ${x.v('old', { N: old })}`,
       }));
       if (ok) return this.codec.decode(next) as ValueOf<C>;
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 

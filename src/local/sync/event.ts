@@ -4,11 +4,12 @@
  */
 import type { PrimitiveModule } from '../../api/context.js';
 import type { Event } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { ProtocolError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { allocWords, handleData, wordsAt } from './checks.js';
-import { deadlineOf, waitWord } from './futex.js';
+import { waitWord } from './futex.js';
 
 const FLAG = 0;
 
