@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { toJsonSafe } from '../../src/aws/lambda/coordinator.js';
+import { toJsonSafe } from '../../src/aws/json-bytes.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import type { SqsBatchResponse } from '../../src/aws/lambda/events.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';

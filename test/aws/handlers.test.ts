@@ -11,12 +11,8 @@ import { DeleteQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import {
-  type CoordinatorReply,
-  createCoordinatorHandler,
-  fromJsonSafe,
-  toJsonSafe,
-} from '../../src/aws/lambda/coordinator.js';
+import { fromJsonSafe, toJsonSafe } from '../../src/aws/json-bytes.js';
+import { type CoordinatorReply, createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
 import { ENV, type FanfoldEnv } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
