@@ -5,11 +5,15 @@
 import { InvalidArgumentError, UnknownTaskError } from './errors.js';
 import type { JobKind, JobSpec, ReceiveOptions } from './ports.js';
 
+/** Strings longer than this are cut in messages: an error names a value, it does not carry it. */
+const SHOWN_CHARS = 60;
+
 /** Describes a received value for an error message: `0 (number)`, `"x" (string)`, `null`. */
 export function received(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return `${JSON.stringify(v)} (string)`;
+  if (typeof v === 'string')
+    return `${JSON.stringify(v.length > SHOWN_CHARS ? `${v.slice(0, SHOWN_CHARS)}…` : v)} (string)`;
   if (typeof v === 'object') return Array.isArray(v) ? 'an array' : `an object`;
   if (typeof v === 'function') return 'a function';
   return `${String(v)} (${typeof v})`;
