@@ -9,11 +9,12 @@
  *    (about 0.3 s to parse at start) is loaded on first use of `aws()`, never by a static import.
  *    bench/RESULTS.md §0 measures the import.
  * 3. The worker Lambda's bundle carries no code of the local context.
+ * 4. Each folder of `src/` says in its README what it may import, as the table does.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
@@ -51,6 +52,12 @@ function sourceFiles(dir: string): string[] {
     .map((f) => `${dir}/${f.split('\\').join('/')}`);
 }
 
+/** `dir` and every folder below it. */
+function foldersUnder(dir: string): string[] {
+  const below = readdirSync(join(root, dir), { withFileTypes: true }).filter((d) => d.isDirectory());
+  return [dir, ...below.flatMap((d) => foldersUnder(`${dir}/${d.name}`))];
+}
+
 /** Every relative import of every file of `src/`, `functions/` and `infra/`, resolved to a repository path. */
 function imports(): { from: string; to: string }[] {
   const out: { from: string; to: string }[] = [];
@@ -65,6 +72,23 @@ function imports(): { from: string; to: string }[] {
     }
   }
   return out;
+}
+
+/** An esbuild bundle of `entry` in memory, with its metafile. */
+function bundle(entry: string, extra: Pick<BuildOptions, 'alias'> = {}) {
+  return build({
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    metafile: true,
+    outdir: 'out',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'silent',
+    external: ['esbuild'],
+    ...extra,
+  });
 }
 
 /** Every module reachable from `entry` through static `import` statements only. */
@@ -105,18 +129,23 @@ describe('the import graph of fanfold', () => {
     expect([...parts].sort()).toEqual(Object.keys(MAY_IMPORT).sort());
   });
 
-  it('reaches no AWS SDK module through static imports (it loads on first use of aws())', async () => {
-    const out = await build({
-      entryPoints: ['src/index.ts'],
-      absWorkingDir: root,
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: 'node',
-      format: 'esm',
-      logLevel: 'silent',
-      external: ['esbuild'],
+  it("says in each folder's README under src/ what the folder may import, as the table does", () => {
+    const folders = foldersUnder('src');
+    expect(folders.length).toBeGreaterThan(8);
+    const said = folders.map((dir) => {
+      const text = readFileSync(join(root, dir, 'README.md'), 'utf8');
+      const line = /^May import: (.*)$/m.exec(text)?.[1] ?? '';
+      // `as src/aws/ (src, …)` in a subfolder; `src, src/engine (why)` in a layer's own folder.
+      const list = line.startsWith('as ')
+        ? line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'))
+        : line.split(' (')[0];
+      return { dir, may: list?.split(', ') };
     });
+    expect(said).toEqual(folders.map((dir) => ({ dir, may: MAY_IMPORT[partOf(`${dir}/x.ts`)] })));
+  });
+
+  it('reaches no AWS SDK module through static imports (it loads on first use of aws())', async () => {
+    const out = await bundle('src/index.ts');
     const closure = [...staticClosure(out.metafile, 'src/index.ts')];
     expect(closure.length).toBeGreaterThan(10);
     expect(closure.filter((f) => f.includes('@aws-sdk') || f.includes('@smithy'))).toEqual([]);
@@ -126,17 +155,7 @@ describe('the import graph of fanfold', () => {
 
   it('bundles no module of the local context into the worker Lambda', async () => {
     // As the construct bundles it: the tasks module aliased in, and it imports 'fanfold'.
-    const out = await build({
-      entryPoints: ['functions/worker.ts'],
-      absWorkingDir: root,
-      bundle: true,
-      write: false,
-      metafile: true,
-      outdir: 'out',
-      platform: 'node',
-      format: 'esm',
-      logLevel: 'silent',
-      external: ['esbuild'],
+    const out = await bundle('functions/worker.ts', {
       alias: { '@fanfold/tasks': join(root, 'test/fixtures/tasks.ts'), fanfold: join(root, 'src/index.ts') },
     });
     const bundled = Object.values(out.metafile.outputs).flatMap((o) =>
