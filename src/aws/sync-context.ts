@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { PoolRuntime } from '../api/pool.js';
 import type { ProcessLauncher } from '../api/process-impl.js';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { Settings } from './context.js';
 import type { StackResources } from './invoke.js';
+import type { Settings } from './settings.js';
 import type { AwsSyncClients, AwsSyncEnv } from './sync/env.js';
 
 /**
