@@ -4,9 +4,7 @@
  * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
  * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Rule } from 'aws-cdk-lib/aws-events';
@@ -21,6 +19,7 @@ import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
 import { defaultQueuePrefix, grantQueues, grantSweeper, sweeperSchedule } from './primitives.js';
 import type { FanfoldProps, ResolvedProps } from './props.js';
 import { resolveFanfoldProps } from './resolve-props.js';
@@ -59,10 +58,6 @@ const TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',
 ];
-
-/** The `require` that CommonJS dependencies call inside an ESM bundle. */
-const REQUIRE_BANNER =
-  "import { createRequire as __fanfoldCreateRequire } from 'node:module'; const require = __fanfoldCreateRequire(import.meta.url);";
 
 /**
  * Fanfold on AWS Lambda. Deploy it, then use `aws({ tasks, stack })` with the same tasks module.
@@ -117,6 +112,8 @@ export class Fanfold extends Construct {
   constructor(scope: Construct, id: string, props: FanfoldProps) {
     super(scope, id);
     const p = resolveFanfoldProps(props);
+    // Only where CDK will bundle: `cdk destroy` or a test that skips bundling needs no SDK.
+    if (Stack.of(this).bundlingRequired) checkBundlingDependencies(functionsDir());
     this.threads = p.threads;
     this.workers = p.workers;
     this.queuePrefix = p.queuePrefix ?? defaultQueuePrefix(Stack.of(this).stackName);
@@ -350,19 +347,5 @@ export class Fanfold extends Construct {
     output(FANFOLD_OUTPUTS.queueUrl, this.queue.queueUrl, 'fanfold work queue');
     output(FANFOLD_OUTPUTS.deadLetterQueueUrl, this.deadLetterQueue.queueUrl, 'fanfold dead-letter queue');
     output(FANFOLD_OUTPUTS.queuePrefix, this.queuePrefix, 'name prefix of the SQS queues of Queue and Pipe');
-  }
-}
-
-/** `functions/` of the fanfold package, from this file in `infra/` or in `dist/cdk/infra/`. */
-function functionsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'fanfold')
-      return join(dir, 'functions');
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error(`fanfold's package.json not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
   }
 }

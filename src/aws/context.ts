@@ -24,6 +24,7 @@ import { options as checkOptions, optionalInteger, received } from '../validate.
 // imports fanfold for the local context does not parse the AWS SDK at start (~0.3 s).
 import type { Connection } from './connect.js';
 import type { StackResources } from './invoke.js';
+import { loadSdk } from './sdk.js';
 import { awsPrimitives } from './sync/index.js';
 import { awsLauncher, contextSyncEnv } from './sync-context.js';
 
@@ -232,7 +233,7 @@ function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
 }
 
 async function findResources(s: Settings): Promise<StackResources> {
-  return (await import('./connect.js')).findResources(s);
+  return (await loadSdk(() => import('./connect.js'))).findResources(s);
 }
 
 interface PoolSettings {
@@ -306,7 +307,7 @@ class AwsRuntime implements PoolRuntime {
 
   async #start(s: Settings, resources: () => Promise<StackResources>): Promise<Resolved> {
     const r = await resources();
-    const { connect } = await import('./connect.js');
+    const { connect } = await loadSdk(() => import('./connect.js'));
     this.#resolved = connect(s, r, MAX_INLINE_BYTES, BLOB_PREFIX, (client) => this.#own.push(client));
     return this.#resolved;
   }
