@@ -1,7 +1,7 @@
 /**
- * The work-queue protocol: every message body is validated here at each boundary (host, dead-letter
- * handler, and later the Lambda handlers) before anything acts on it. Unknown types and versions are
- * rejected loudly with a {@link ProtocolError}.
+ * The work-queue protocol: every message body is validated here at each boundary (the host and the
+ * dead-letter handler, locally and in the Lambda functions) before anything acts on it. Unknown
+ * types and versions are rejected loudly with a {@link ProtocolError}.
  */
 import { ProtocolError } from '../errors.js';
 import type { CallMode, ChunkInput, Data, WorkMessage } from '../ports.js';

@@ -1,6 +1,7 @@
 /**
- * Runs one chunk's items through a task, inside a worker thread (or, later, a Lambda). Pure: it
- * takes the tasks and an inline chunk and returns an outcome; it never touches a port.
+ * Runs one chunk's items through a task, inside a worker thread of the local pool or of a worker
+ * Lambda. Pure: it takes the tasks and an inline chunk and returns an outcome; it never touches a
+ * port.
  */
 import { serialize } from 'node:v8';
 import { fromWire, type Reviver, refuseHandles } from '../api/handles.js';
