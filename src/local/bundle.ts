@@ -13,6 +13,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Message, OutputFile, Plugin } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
+import { optionalPeersPlugin } from './optional-peers.js';
 
 /** What to bundle. */
 export interface BundleRequest {
@@ -217,7 +218,7 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
-      plugins: [selfPlugin(self), dynamicCommonJsPlugin(), importMetaPlugin()],
+      plugins: [selfPlugin(self), optionalPeersPlugin(), dynamicCommonJsPlugin(), importMetaPlugin()],
     });
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;

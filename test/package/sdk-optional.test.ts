@@ -3,13 +3,17 @@
  * context tells a user without it exactly what to install.
  */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { checkBundlingDependencies, functionsDir } from '../../infra/bundling.js';
 import pkg from '../../package.json' with { type: 'json' };
 import { AWS_SDK_PACKAGES, loadSdk, missingSdkPackage } from '../../src/aws/sdk.js';
 import { ErrorCodes, MissingDependencyError } from '../../src/errors.js';
+import { bundle } from '../../src/local/bundle.js';
 
 const run = promisify(execFile);
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -45,6 +49,35 @@ describe('the AWS SDK as an optional peer dependency', () => {
       expect(missingSdkPackage(notSdk)).toBeUndefined();
       await expect(loadSdk(() => Promise.reject(notSdk))).rejects.toBe(notSdk);
     });
+  });
+
+  it('a thread bundle leaves an @aws-sdk import that does not resolve to Node: it fails only where it is reached', async () => {
+    // As in fanfold: the AWS code reached only through import(), importing the SDK statically.
+    const dir = mkdtempSync(join(tmpdir(), 'fanfold-no-sdk-bundle-'));
+    try {
+      const sdkModule = JSON.stringify(fileURLToPath(new URL('../../src/aws/sdk.ts', import.meta.url)));
+      writeFileSync(
+        join(dir, 'aws-part.ts'),
+        `import { NotInstalledClient } from '@aws-sdk/client-not-installed';\nexport const make = () => new NotInstalledClient();\n`,
+      );
+      const file = await bundle({
+        contents: [
+          `import { loadSdk } from ${sdkModule};`,
+          `export const ok = 42;`,
+          `export const load = () => loadSdk(() => import('./aws-part.ts'));`,
+        ].join('\n'),
+        resolveDir: dir,
+        name: 'sdk-optional',
+      });
+      const mod = (await import(pathToFileURL(file).href)) as { ok: number; load: () => Promise<unknown> };
+      expect(mod.ok).toBe(42);
+      await expect(mod.load()).rejects.toMatchObject({
+        code: ErrorCodes.MISSING_DEPENDENCY,
+        missing: '@aws-sdk/client-not-installed',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a local pool runs without the SDK and never asks for it; aws() pools and primitives fail with MissingDependencyError', async () => {
