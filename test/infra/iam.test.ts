@@ -11,7 +11,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fanfold } from '../../infra/fanfold.js';
-import { apiSurface, loadProgram, type SdkCommand, sdkCommandsFrom } from './sdk-calls.js';
+import { apiSurface, loadProgram } from './program.js';
+import { type SdkCommand, sdkCommandsFrom } from './sdk-calls.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TASKS = fileURLToPath(new URL('./fixtures/tasks.ts', import.meta.url));

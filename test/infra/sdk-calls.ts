@@ -10,25 +10,16 @@
  * whose members are then used. A call through an interface (a port such as `JobStore`) or a base
  * class reaches the same-named member of every class constructed on the path (and of every object
  * literal on it) that implements or extends it: rapid type analysis, so an adapter that the path
- * never makes adds nothing. Reading a data property runs nothing. The result may be wider than
- * what one run sends (both branches of every `if`), never narrower, short of code reached only
- * through `any` or computed names. `TransactWriteItems` needs the permission of each kind of item
+ * never makes adds nothing. Reading a data property runs nothing; a function called out of a table
+ * by a computed key (`module.revive[kind](…)`) may be any function of the table. The result may be
+ * wider than what one run sends (both branches of every `if`), never narrower, short of code
+ * reached only through `any`. `TransactWriteItems` needs the permission of each kind of item
  * it holds: the `Put`, `Update`, `Delete` and `ConditionCheck` keys of object literals on the path.
  */
-import { dirname } from 'node:path';
 import ts from 'typescript';
 
 /** A command class of the SDK as `<client>:<Name>` (`dynamodb:GetItem`), or `TransactWriteItems:<Key>`. */
 export type SdkCommand = string;
-
-/** The program over `entries` and whatever they import, with the project's compiler options. */
-export function loadProgram(root: string, entries: readonly string[]): ts.Program {
-  const configFile = ts.findConfigFile(root, ts.sys.fileExists, 'tsconfig.json');
-  if (!configFile) throw new Error(`no tsconfig.json in ${root}`);
-  const { config } = ts.readConfigFile(configFile, ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configFile));
-  return ts.createProgram({ rootNames: [...entries], options: { ...parsed.options, noEmit: true } });
-}
 
 /** Keys of a `TransactWriteItems` entry, each needing the permission of the single-item request. */
 const TRANSACT_KEYS = new Set(['Put', 'Update', 'Delete', 'ConditionCheck']);
@@ -39,7 +30,8 @@ interface Container {
   readonly types: readonly ts.Type[];
 }
 
-const ours = (sf: ts.SourceFile) => !sf.isDeclarationFile && !sf.fileName.includes('/node_modules/');
+/** A source file of the project (not a declaration file, not a package's). */
+export const ours = (sf: ts.SourceFile) => !sf.isDeclarationFile && !sf.fileName.includes('/node_modules/');
 
 /** Options of {@link sdkCommandsFrom}. */
 export interface SdkCommandsOptions {
@@ -348,54 +340,6 @@ function isTransactItem(n: ts.Node): n is ts.PropertyAssignment & { name: ts.Ide
     ts.isObjectLiteralExpression(n.initializer) &&
     n.initializer.properties.some((p) => nameOf(p) === 'TableName')
   );
-}
-
-/**
- * The members of `typeName` (exported by `file`; those named in `only`, if given), of the types
- * they return, and of the types those return in turn: what code given such an object may call.
- * For `Primitives`, every method of every primitive a task may receive (a `Manager`'s dicts and
- * lists included).
- */
-export function apiSurface(
-  program: ts.Program,
-  file: string,
-  typeName: string,
-  only?: readonly string[],
-): ts.Node[] {
-  const checker = program.getTypeChecker();
-  const sf = program.getSourceFile(file);
-  const moduleSymbol = sf && checker.getSymbolAtLocation(sf);
-  const s = moduleSymbol && checker.tryGetMemberInModuleExports(typeName, moduleSymbol);
-  if (!s) throw new Error(`${file} does not export ${typeName}`);
-  const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-  const out: ts.Node[] = [];
-  const seen = new Set<ts.Symbol>();
-  const members = (t: ts.Type, depth: number, names?: readonly string[]) => {
-    for (const p of t.getProperties()) {
-      if (names && !names.includes(p.name)) continue;
-      const decls = (p.declarations ?? []).filter((d) => ours(d.getSourceFile()));
-      out.push(...decls);
-      if (depth === 0 || !decls[0]) continue;
-      for (const sig of checker.getTypeOfSymbolAtLocation(p, decls[0]).getCallSignatures()) {
-        const ret = checker.getAwaitedType(sig.getReturnType()) ?? sig.getReturnType();
-        for (const r of flatten(ret)) {
-          const rs = r.getSymbol();
-          if (!rs || seen.has(rs) || !rs.declarations?.some((d) => ours(d.getSourceFile()))) continue;
-          seen.add(rs);
-          members(r, depth - 1);
-        }
-      }
-    }
-  };
-  /** A union's members and a tuple's (or array's) elements, `Pipe()` returning two connections. */
-  const flatten = (t: ts.Type): ts.Type[] =>
-    t.isUnion()
-      ? t.types.flatMap(flatten)
-      : checker.isTupleType(t) || checker.isArrayType(t)
-        ? checker.getTypeArguments(t as ts.TypeReference).flatMap(flatten)
-        : [t];
-  members(checker.getDeclaredTypeOfSymbol(target), 3, only);
-  return out;
 }
 
 /** A member of an interface, a type literal or a class: something an override may replace. */
