@@ -19,6 +19,7 @@ import { options as checkOptions, optionalInteger, received } from '../validate.
 import type { Connection } from './connect.js';
 import { DeferredBlobStore, DeferredJobStore } from './deferred-stores.js';
 import type { StackResources } from './invoke.js';
+import { loadSdk } from './sdk.js';
 import { type AwsOptions, OPTION_KEYS, resolveOptions, type Settings } from './settings.js';
 import { awsPrimitives } from './sync/index.js';
 import { awsLauncher, contextSyncEnv } from './sync-context.js';
@@ -106,7 +107,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
 }
 
 async function findResources(s: Settings): Promise<StackResources> {
-  return (await import('./connect.js')).findResources(s);
+  return (await loadSdk(() => import('./connect.js'))).findResources(s);
 }
 
 interface PoolSettings {
@@ -180,7 +181,7 @@ class AwsRuntime implements PoolRuntime {
 
   async #start(s: Settings, resources: () => Promise<StackResources>): Promise<Resolved> {
     const r = await resources();
-    const { connect } = await import('./connect.js');
+    const { connect } = await loadSdk(() => import('./connect.js'));
     this.#resolved = connect(s, r, MAX_INLINE_BYTES, BLOB_PREFIX, (client) => this.#own.push(client));
     return this.#resolved;
   }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Message, OutputFile } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
 import { dynamicCommonJsPlugin, importMetaPlugin, type SelfPackage, selfPlugin } from './bundle-plugins.js';
+import { optionalPeersPlugin } from './optional-peers.js';
 
 /** What to bundle. */
 export interface BundleRequest {
@@ -219,7 +220,7 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
-      plugins: [selfPlugin(self), dynamicCommonJsPlugin(), importMetaPlugin()],
+      plugins: [selfPlugin(self), optionalPeersPlugin(), dynamicCommonJsPlugin(), importMetaPlugin()],
     });
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;

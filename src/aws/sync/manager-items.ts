@@ -1,17 +1,7 @@
 /**
- * The items of the AWS `Manager`'s objects and the requests they share. A dict is one item per key,
- * a list one item:
- *
- * | object | pk | sk | attributes |
- * |---|---|---|---|
- * | dict entry | `SYNC#<managerId>#<objectId>` | `K#<key>` | `n` (N: a number) or `b` (B: v8-serialised) or `r` (S: bucket key) |
- * | list | `SYNC#<managerId>#<objectId>` | `L` | `l` (L of B or S elements), `ver` (N) |
- *
- * A value whose serialised form is over {@link DICT_INLINE_BYTES} (a list element: over
- * {@link LIST_INLINE_BYTES}) goes to the bucket under `sync/<managerId>/` and the item holds its
- * key. The blob is written before the item that names it: a crash between the two leaves an
- * unnamed blob, deleted by the manager's `shutdown()` with the rest of its prefix. Every write
- * pushes `expiresAt` (the table's TTL) 30 days ahead, so an abandoned manager's items disappear.
+ * The items of the AWS `Manager`'s objects and the requests they share: a dict is one item per key,
+ * a list one item; values over the inline limits go to the bucket under `sync/<managerId>/`,
+ * written before the item that names them. The layout: docs/primitives.md, section 3.8.
  */
 
 import { randomUUID } from 'node:crypto';

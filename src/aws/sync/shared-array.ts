@@ -1,18 +1,7 @@
 /**
  * The AWS `Array`: one item, its elements a DynamoDB list `a` of numbers, `ver` bumped by every
- * write. The item is made by the first write (`if_not_exists` with the initial values, which the
- * handle carries until this instance knows the item exists). Arrays are refused past
- * {@link MAX_ARRAY_LENGTH} elements: one item holds at most 400 KB, and a 64-bit element whose
- * unbounded sum reaches 38 digits takes about 21 bytes.
- *
- * Requests: get/slice 1 GetItem; set 1 UpdateItem (`SET a[i] = :x`), add 1 UpdateItem
- * (`SET a[i] = a[i] + :d`, answering only that element); setSlice of up to 100 values 1 UpdateItem,
- * longer ones read the list and write it whole on `ver` (2, retried on a concurrent write). The
- * first write to a new array costs 2 more (a refused write, then the creation). Under its lock, a
- * holder's writes are fenced transactions (see `fenced.ts`) and `add` becomes read + compare-and-set.
- *
- * NOT idempotent under the SDK's retries: like `Value.add` (shared-values.ts), an unlocked `add`
- * whose answer was lost is applied twice by the SDK's retry; holding the lock avoids it on DynamoDB.
+ * write, at most {@link MAX_ARRAY_LENGTH} elements. Requests, fenced writes and what the SDK's
+ * retries do: docs/primitives.md, section 3.3.
  */
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';

@@ -1,19 +1,7 @@
 /**
- * The AWS `Value` (and the `sharedValues` module with `Array` from `shared-array.ts`): one item
- * per value, the number in attribute `v` (see `numbers.ts` for how integers wrap and floats
- * round). Requests: get 1 GetItem, set 1 UpdateItem, add 1 UpdateItem (`SET v = if_not_exists(v,
- * :initial) + :d`, answering the new value). Under its lock, a holder's writes are fenced
- * transactions (see `fenced.ts`): set is 1 TransactWriteItems, add a GetItem and a compare-and-set
- * transaction (retried when an unlocked `add` slipped in between).
- *
- * NOT idempotent under the SDK's retries: an unlocked `add` whose first attempt was applied but
- * whose answer was lost is applied again by the retry (measured on moto: `add(1)` on 0 answers 2
- * and leaves 2). `set` is idempotent. The fenced (locked) writes are TransactWriteItems, whose
- * ClientRequestToken the SDK fills in and keeps across its retries, so on DynamoDB a lost answer
- * is absorbed (moto ignores the token: there the fenced add's refused retry re-reads and adds
- * again). The unlocked add cannot simply become a transaction: a transaction answers no values,
- * and `add` must return exactly its own result. Where an exact count matters under lost answers,
- * give the Value a lock and call `add` holding it.
+ * The AWS `Value` (and the `sharedValues` module with `Array` from `shared-array.ts`): one item per
+ * value, the number in attribute `v` (see `numbers.ts`). Requests, fenced writes and why an
+ * unlocked `add` is NOT idempotent under the SDK's retries: docs/primitives.md, section 3.3.
  */
 
 import { randomUUID } from 'node:crypto';
