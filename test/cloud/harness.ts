@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { test } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { awsBackend } from '../../src/aws/backend.js';
 import { setupAws } from '../../src/aws/setup.js';
@@ -122,6 +123,7 @@ export class SdkFaults {
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBClient;
   readonly s3: S3Client;
+  #closed = false;
 
   constructor(emulators: Emulators, maxAttempts: number) {
     const base = {
@@ -147,6 +149,9 @@ export class SdkFaults {
   #wrap(client: SQSClient | DynamoDBClient | S3Client, service: SdkCall['service']): void {
     const real = client.config.requestHandler;
     const handle: typeof real.handle = async (request, options) => {
+      // After close, nothing reaches the emulator: a loop the test left running (a caller's wait,
+      // a poll) fails at its next request instead of competing with the next test's engine.
+      if (this.#closed) throw new Error(`${service} client closed: the test that made it has ended`);
       const target = request.headers['x-amz-target'];
       const operation = target ? target.slice(target.lastIndexOf('.') + 1) : request.method;
       const m = /attempt=(\d+); max=(\d+)/.exec(request.headers['amz-sdk-request'] ?? '');
@@ -187,7 +192,9 @@ export class SdkFaults {
     } as typeof real;
   }
 
+  /** Fails every later attempt at once and closes the sockets. */
   destroy(): void {
+    this.#closed = true;
     this.sqs.destroy();
     this.dynamo.destroy();
     this.s3.destroy();
@@ -310,6 +317,10 @@ export interface CloudEngine {
   /** Messages sent again as duplicates. */
   readonly duplicated: { count: number };
   startHost(faults?: FaultPlan, owner?: string): Host;
+  /**
+   * Kills the hosts, stops the dead-letter handler, fails every later request of the engine's
+   * clients (so a caller still waiting ends at once) and deletes the queues. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -384,6 +395,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const executor = new InlineExecutor(o.tasks);
   const hosts: Host[] = [];
   const errors: unknown[] = [];
+  let closing: Promise<void> | undefined;
   const coordinator = new Coordinator(backend);
   const client = new JobClient({
     coordinator: (req) => coordinator.handle(req),
@@ -434,28 +446,57 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
       h.start();
       return h;
     },
-    async close() {
-      for (const h of hosts) h.kill();
-      sdk.rule = undefined;
-      await dlq.stop();
-      await Promise.all(
-        [resources.queueUrl, resources.deadLetterQueueUrl].map((QueueUrl) =>
-          setupClients.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {}),
-        ),
-      );
-      sdk.destroy();
-      setupClients.destroy();
+    close() {
+      closing ??= (async () => {
+        for (const h of hosts) h.kill();
+        sdk.rule = undefined;
+        // First the engine's clients: every loop still running (the caller's waits, the hosts'
+        // and the DLQ handler's receives) fails at its next request and ends.
+        sdk.destroy();
+        await dlq.stop();
+        await Promise.all(
+          [resources.queueUrl, resources.deadLetterQueueUrl].map((QueueUrl) =>
+            setupClients.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {}),
+          ),
+        );
+        setupClients.destroy();
+      })();
+      return closing;
     },
   };
   for (let i = 0; i < (o.hosts ?? 1); i++) engine.startHost();
   return engine;
 }
 
-/** Waits until `check` holds, polling. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/** Waits until `check` holds, polling, for at most `timeoutMs` (scale it with the tier's pace). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`Condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A test function whose `engine` fixture starts engines that end with the test. */
+export type EngineTest = ReturnType<typeof engineTest>;
+
+/**
+ * `it` with an `engine(options)` fixture: each engine it starts is closed when the test ends,
+ * passed, failed or timed out. A timed-out test's body goes on running after vitest moved on;
+ * closing its engines makes that body fail at its next request instead of polling the emulator
+ * beside the next tests.
+ */
+export function engineTest(emulators: Emulators, tasks: TaskMap) {
+  return test.extend<{ engine: (o?: Omit<CloudEngineOptions, 'tasks'>) => Promise<CloudEngine> }>({
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixture's dependencies from this pattern.
+    engine: async ({}, use) => {
+      const started: CloudEngine[] = [];
+      await use(async (o = {}) => {
+        const e = await startCloudEngine(emulators, { tasks, ...o });
+        started.push(e);
+        return e;
+      });
+      await Promise.all(started.map((e) => e.close()));
+    },
+  });
 }
