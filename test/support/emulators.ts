@@ -78,9 +78,34 @@ function run(command: string, args: readonly string[], what: string): Promise<vo
   });
 }
 
+/** Where {@link ensureMoto} says what it is doing: one line at a time. */
+export type Say = (line: string) => void;
+
+/** The default {@link Say}: stderr, which vitest passes through from its workers. */
+const sayOnStderr: Say = (line) => {
+  console.error(line);
+};
+
+/** Says `what` now, and again every 15 s (with the time spent) until `work` settles. */
+async function announced<T>(say: Say, what: string, work: Promise<T>): Promise<T> {
+  const started = performance.now();
+  say(`${what}…`);
+  const timer = setInterval(() => {
+    say(`${what}: still at it after ${Math.round((performance.now() - started) / 1000)} s`);
+  }, 15_000);
+  try {
+    const out = await work;
+    say(`${what}: done in ${Math.round((performance.now() - started) / 1000)} s`);
+    return out;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Takes the install lock, or waits for whoever holds it; breaks a stale one. */
-async function withInstallLock(body: () => Promise<void>): Promise<void> {
+async function withInstallLock(say: Say, body: () => Promise<void>): Promise<void> {
   mkdirSync(VENV, { recursive: true });
+  let told = false;
   for (;;) {
     try {
       mkdirSync(LOCK);
@@ -89,6 +114,10 @@ async function withInstallLock(body: () => Promise<void>): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       // Another test file (vitest runs them in parallel) is installing; it writes the marker.
       if (existsSync(MARKER)) return;
+      if (!told) {
+        say(`moto: another process is installing it into ${VENV}; waiting for it (${LOCK})`);
+        told = true;
+      }
       try {
         if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS)
           rmSync(LOCK, { recursive: true, force: true });
@@ -107,27 +136,39 @@ async function withInstallLock(body: () => Promise<void>): Promise<void> {
 
 /**
  * Installs moto into `.venv/` unless the marker of {@link MOTO_VERSION} is there. Returns the
- * venv's python. Idempotent, and safe to call from test files running in parallel.
+ * venv's python. Idempotent, and safe to call from test files running in parallel. The first
+ * install takes a minute or more and downloads about 200 MB: it says so through `say` when it
+ * starts, every 15 s while it runs, and when it is done.
  */
-export async function ensureMoto(): Promise<string> {
+export async function ensureMoto(say: Say = sayOnStderr): Promise<string> {
   if (existsSync(MARKER) && existsSync(VENV_PYTHON)) return VENV_PYTHON;
-  await withInstallLock(async () => {
+  await withInstallLock(say, async () => {
     if (existsSync(MARKER) && existsSync(VENV_PYTHON)) return;
     const python = process.env.FANFOLD_PYTHON ?? 'python3';
-    if (!existsSync(VENV_PYTHON)) await run(python, ['-m', 'venv', VENV], 'Creating .venv');
-    await run(
-      VENV_PYTHON,
-      // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
-      [
-        '-m',
-        'pip',
-        'install',
-        '--disable-pip-version-check',
-        '--quiet',
-        '--no-compile',
-        `moto[server]==${MOTO_VERSION}`,
-      ],
-      `Installing moto[server]==${MOTO_VERSION}`,
+    if (!existsSync(VENV_PYTHON))
+      await announced(
+        say,
+        `moto: creating a Python virtualenv in ${VENV}`,
+        run(python, ['-m', 'venv', VENV], 'Creating .venv'),
+      );
+    await announced(
+      say,
+      `moto: installing moto[server]==${MOTO_VERSION} into ${VENV} for the cloud tier ` +
+        '(once per machine: about a minute, ~200 MB from PyPI)',
+      run(
+        VENV_PYTHON,
+        // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
+        [
+          '-m',
+          'pip',
+          'install',
+          '--disable-pip-version-check',
+          '--quiet',
+          '--no-compile',
+          `moto[server]==${MOTO_VERSION}`,
+        ],
+        `Installing moto[server]==${MOTO_VERSION}`,
+      ),
     );
     await run(
       VENV_PYTHON,

@@ -9,11 +9,11 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { aws } from 'fanfold';
 import { afterEach } from 'vitest';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from '../e2e/assembly.js';
-import { describePrimitiveScenarios } from '../e2e/primitive-scenarios.js';
 import tasks from '../fixtures/pool-tasks.js';
 import { startCloud } from '../runner/runner.js';
 import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
+import { describePrimitiveScenarios } from './primitive-scenarios.js';
 
 const logs: string[] = [];
 afterEach((ctx) => {
