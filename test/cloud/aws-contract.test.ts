@@ -61,10 +61,11 @@ describeWorkQueueContract(
   { visibilityMs: 1000 },
 );
 
-describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes }) => ({
+describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes, clock }) => ({
   store: new DynamoJobStore({
     client: dynamo,
     tableName: TABLE,
+    clock,
     ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
   }),
   close: () => {},

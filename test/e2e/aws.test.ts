@@ -70,6 +70,7 @@ async function makeEnv(): Promise<ScenarioEnv> {
   const pool = () => mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
   return {
     pool,
+    Event: () => mp.Event(),
     blobTraffic: () => ({ ...traffic }),
     async linesSource(name, text) {
       // A bucket of the user's, not the stack's: lines() inputs live wherever the user keeps them.

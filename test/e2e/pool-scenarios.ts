@@ -5,7 +5,7 @@
  * is used: the tasks that synchronise through a BroadcastChannel (`gate`, `busy`) reach no Lambda
  * container, so the scenarios hold jobs open with `spin` instead.
  */
-import { type AsyncResult, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
+import { type AsyncResult, type Event, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type tasks from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
@@ -32,6 +32,8 @@ export interface ScenarioEnv {
    * object on AWS) and returns the source. @default no `lines()` scenarios on this context
    */
   linesSource?(name: string, text: string): Promise<Parameters<typeof lines>[0]>;
+  /** A new `Event` of the context, for tasks that wait until the test lets them go. */
+  Event(): Event;
   /** Stops the context's machinery (the runner, the emulators). */
   stop(): Promise<void>;
 }
@@ -267,25 +269,28 @@ export function describePoolScenarios(
     describe('terminate()', () => {
       it('rejects a pending call with JobCancelledError without waiting for its task', async () => {
         const own = env!.pool();
-        let told!: () => void;
-        const submitted = new Promise<void>((r) => (told = r));
-        // 4 s of spinning: within the e2e worker's 20 s timeout, far longer than a cancel takes.
-        const res = own.mapAsync('spin', [4_000], { onProgress: () => told() });
+        // The task runs until the test sets `go`, which it does only after the call has rejected:
+        // a terminate() or a rejection that waited for the task would never come.
+        const started = env!.Event();
+        const go = env!.Event();
+        const res = own.starmapAsync('holdUntil', [[started, go]]);
         try {
-          await within(submitted, 20_000, 'the first progress report');
-          const started = Date.now();
-          await own.terminate();
-          const error = await res.get().catch((e: unknown) => e);
-          const elapsed = Date.now() - started;
+          expect(await within(started.wait(), 20_000, 'the task to start')).toBe(true);
+          await within(own.terminate(), 20_000, 'terminate()');
+          const error = await within(
+            res.get().catch((e: unknown) => e),
+            20_000,
+            'the pending call to reject',
+          );
           expect(error).toBeInstanceOf(JobCancelledError);
           expect(error).toMatchObject({ code: 'ERR_FANFOLD_JOB_CANCELLED' });
-          // Not a timing goal: only that the call did not wait for the 4 s task.
-          expect(elapsed).toBeLessThan(3_500);
+          expect(await go.isSet()).toBe(false);
           expect(own.state).toBe('TERMINATE');
           await expect(own.map('square', [1])).rejects.toMatchObject({
             code: 'ERR_FANFOLD_POOL_NOT_RUNNING',
           });
         } finally {
+          await go.set();
           await own.terminate();
         }
       });

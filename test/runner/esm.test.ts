@@ -77,6 +77,17 @@ async function queueDepth(queueUrl: string): Promise<number> {
   );
 }
 
+/** Messages received and not yet deleted or made visible again. */
+async function inFlight(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+}
+
 /** Waits until the traces of `test` hold `count` records in all, and returns them. */
 async function tracesWith(test: string, count: number, timeoutMs?: number): Promise<Trace[]> {
   return eventually(
@@ -217,10 +228,17 @@ describe.concurrent('SQS event source mapping', () => {
 
   it('gathers messages for MaximumBatchingWindowInSeconds into one batch', async () => {
     const test = `window-${randomUUID()}`;
-    // The window (1 s) starts with the first message; the next two arrive within it.
+    const queueUrl = url('WindowQueueUrl');
+    // The mapping's window (300 s) outlasts any delay of a busy machine, and its batch closes
+    // once full (BatchSize 3). Each message is sent only when the mapping holds the ones before
+    // it, received and in flight: one batch of three shows it gathered them across receives.
     for (let i = 0; i < 3; i++) {
-      await send(url('WindowQueueUrl'), test, [{ i }]);
-      await new Promise((r) => setTimeout(r, 250));
+      await send(queueUrl, test, [{ i }]);
+      if (i < 2)
+        await eventually(
+          async () => ((await inFlight(queueUrl)) === i + 1 ? true : undefined),
+          `the mapping holding ${i + 1} message(s)`,
+        );
     }
     const traces = await tracesWith(test, 3);
     expect(traces.map((t) => t.batchSize)).toEqual([3]);

@@ -86,16 +86,15 @@ const sayOnStderr: Say = (line) => {
   console.error(line);
 };
 
-/** Says `what` now, and again every 15 s (with the time spent) until `work` settles. */
-async function announced<T>(say: Say, what: string, work: Promise<T>): Promise<T> {
+/** Says `what` now, then `step` with the time spent every 15 s and when `work` is done. */
+async function announced<T>(say: Say, what: string, step: string, work: Promise<T>): Promise<T> {
   const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 1000);
   say(`${what}…`);
-  const timer = setInterval(() => {
-    say(`${what}: still at it after ${Math.round((performance.now() - started) / 1000)} s`);
-  }, 15_000);
+  const timer = setInterval(() => say(`moto: still ${step} (${seconds()} s)`), 15_000);
   try {
     const out = await work;
-    say(`${what}: done in ${Math.round((performance.now() - started) / 1000)} s`);
+    say(`moto: done ${step} in ${seconds()} s`);
     return out;
   } finally {
     clearInterval(timer);
@@ -149,12 +148,14 @@ export async function ensureMoto(say: Say = sayOnStderr): Promise<string> {
       await announced(
         say,
         `moto: creating a Python virtualenv in ${VENV}`,
+        'creating the virtualenv',
         run(python, ['-m', 'venv', VENV], 'Creating .venv'),
       );
     await announced(
       say,
       `moto: installing moto[server]==${MOTO_VERSION} into ${VENV} for the cloud tier ` +
         '(once per machine: about a minute, ~200 MB from PyPI)',
+      'installing',
       run(
         VENV_PYTHON,
         // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
