@@ -59,7 +59,7 @@ interface JobPlan {
 }
 
 const cloud = await useCloudTier();
-const it = engineTest(cloud.emulators, fixture.tasks);
+const it = engineTest(cloud, fixture.tasks);
 
 /** The run fails when nothing progresses (no chunk completed, no job ended) for this long. */
 const STALL_MS = cloud.scaled(30_000);
@@ -123,7 +123,7 @@ it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, 
     jobTimeoutMs: RUN_MS,
     // moto serves a few hundred requests a second: a 3 s visibility with heartbeats every second
     // and 20 chunks in flight per host keeps the heartbeats from starving the work.
-    visibilityMs: 3000,
+    visibilityMs: cloud.scaled(3000),
     capacity: 20,
     pollMs: { min: 200, max: 1000 },
   });

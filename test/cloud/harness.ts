@@ -33,6 +33,7 @@ import type {
   WorkQueue,
 } from '../../src/ports.js';
 import { InlineExecutor } from '../engine/harness.js';
+import type { CloudTier } from '../support/cloud.js';
 import type { Emulators } from '../support/emulators.js';
 
 export { dieOnce } from '../engine/harness.js';
@@ -281,9 +282,15 @@ export class Audit {
 /** Options of {@link startCloudEngine}. */
 export interface CloudEngineOptions {
   readonly tasks: TaskMap;
-  /** Visibility timeout asked for by hosts (SQS rounds up to whole seconds). @default 1000 */
+  /**
+   * How many times slower than a quiet machine the emulator answers (test/support/cloud.ts): the
+   * default visibility and lease are scaled by it, so that heartbeats and renewals keep up with a
+   * busy machine's requests. @default 1
+   */
+  readonly pace?: number;
+  /** Visibility timeout asked for by hosts (SQS rounds up to whole seconds). @default 1000 × pace */
   readonly visibilityMs?: number;
-  /** The finaliser lease. @default 3000 (a slow fold on a loaded machine must not lose it) */
+  /** The finaliser lease. @default 3000 × pace (a slow fold on a loaded machine must not lose it) */
   readonly leaseMs?: number;
   /** The queue's RedrivePolicy. @default 5 */
   readonly maxReceiveCount?: number;
@@ -363,8 +370,11 @@ function auditedQueue(inner: WorkQueue, engine: () => CloudEngine): WorkQueue {
 
 /** Creates a fresh queue pair, table and bucket on the emulator and starts an engine on them. */
 export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptions): Promise<CloudEngine> {
-  const visibilityMs = o.visibilityMs ?? 1000;
-  const leaseMs = o.leaseMs ?? 3000;
+  const pace = o.pace ?? 1;
+  // A visibility shorter than a few heartbeat rounds on this machine lets a message a live host
+  // holds come back, and every such delivery uses up one of the chunk's receives.
+  const visibilityMs = o.visibilityMs ?? 1000 * Math.ceil(pace);
+  const leaseMs = o.leaseMs ?? Math.round(3000 * pace);
   // AWS recommends at least 5 for Lambda consumers. Under a loaded CI machine a 1 s visibility lets
   // a message come back while still in flight (late heartbeats): correct at-least-once behaviour
   // that must not exhaust the deliveries of a test whose only fault is elsewhere. Tests about
@@ -486,13 +496,23 @@ export type EngineTest = ReturnType<typeof engineTest>;
  * closing its engines makes that body fail at its next request instead of polling the emulator
  * beside the next tests.
  */
-export function engineTest(emulators: Emulators, tasks: TaskMap) {
+export function engineTest(cloud: CloudTier, tasks: TaskMap) {
   return test.extend<{ engine: (o?: Omit<CloudEngineOptions, 'tasks'>) => Promise<CloudEngine> }>({
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixture's dependencies from this pattern.
-    engine: async ({}, use) => {
+    engine: async ({ onTestFailed }, use) => {
       const started: CloudEngine[] = [];
+      // What a failure needs to be understood: the hosts' errors and the chunks' deliveries.
+      onTestFailed(() => {
+        for (const e of started) {
+          const receives = [...e.receives].filter(([, n]) => n > 1);
+          console.error(
+            `engine: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
+              `redelivered ${JSON.stringify(Object.fromEntries(receives))}, ` +
+              `${e.errors.length} errors${e.errors.length ? `:\n${e.errors.slice(0, 10).map(String).join('\n')}` : ''}`,
+          );
+        }
+      });
       await use(async (o = {}) => {
-        const e = await startCloudEngine(emulators, { tasks, ...o });
+        const e = await startCloudEngine(cloud.emulators, { tasks, pace: cloud.pace, ...o });
         started.push(e);
         return e;
       });

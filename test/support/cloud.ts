@@ -85,6 +85,33 @@ export function destroyClients(clients: CloudClients): void {
   for (const c of [clients.sqs, clients.dynamo, clients.s3]) c.destroy();
 }
 
+/** The variables through which SDK clients made elsewhere (worker threads, bundles) find moto. */
+const SDK_VARIABLES = [
+  'AWS_ENDPOINT_URL',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+] as const;
+
+/**
+ * Points the SDK's own environment variables at `emulators` (as Lambda's environment points a
+ * function at its region) for the rest of the file, and puts them back after it. For code that
+ * makes its own clients: worker threads copy `process.env` when they start, bundles read it.
+ */
+export function pointSdkAt(emulators: Emulators): void {
+  const saved = Object.fromEntries(SDK_VARIABLES.map((k) => [k, process.env[k]]));
+  process.env.AWS_ENDPOINT_URL = emulators.endpoint;
+  process.env.AWS_REGION = emulators.clientOptions.region;
+  process.env.AWS_ACCESS_KEY_ID = emulators.clientOptions.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = emulators.clientOptions.credentials.secretAccessKey;
+  afterAll(() => {
+    for (const k of SDK_VARIABLES) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+}
+
 /** Times sequential cheap requests to SQS and DynamoDB; returns the pace (1 to {@link MAX_PACE}). */
 export async function measurePace(clients: CloudClients): Promise<number> {
   const one = (i: number) =>

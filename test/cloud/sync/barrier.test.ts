@@ -13,7 +13,7 @@ import { useSyncEnv } from '../sync-env.js';
 import { countingEnv, median } from './measure.js';
 import { retryingEnvs } from './retried-writes.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const lossy = retryingEnvs(cloud);
 
 function make(parties: number, options?: BarrierOptions, env: AwsSyncEnv = cloud.env()): Barrier {

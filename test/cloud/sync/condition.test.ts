@@ -17,7 +17,7 @@ import { useSyncEnv } from '../sync-env.js';
 import { type CountingEnv, countingEnv, median } from './measure.js';
 import { retryingEnvs } from './retried-writes.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const lossy = retryingEnvs(cloud);
 
 function make(lock?: Lock | RLock, env: AwsSyncEnv = cloud.env()): Condition {
@@ -167,7 +167,7 @@ describe('Condition', () => {
     });
 
     it('is not absorbed by a waiter that died (its heartbeat stopped)', async () => {
-      const short = { leaseMs: 300 };
+      const short = { leaseMs: cloud.scaled(300) };
       const c = make(undefined, cloud.env(short));
       // The dead waiter: its first poll read (request 4) never leaves, so it never beats again.
       const deadEnv = countingEnv(cloud.env(short));

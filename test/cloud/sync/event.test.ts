@@ -11,7 +11,7 @@ import { ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
 import { countingEnv, median } from './measure.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function make(env: AwsSyncEnv = cloud.env()): Event {
   const ev = event.make(env).Event?.();

@@ -21,7 +21,7 @@ import {
 import { useSyncEnv } from '../sync-env.js';
 import { countingEnv, median } from './measure.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const managers: Manager[] = [];
 
 afterEach(async () => {

@@ -14,7 +14,7 @@ import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { queues } from '../../../src/aws/sync/queues.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const ROUNDS = 30;
 
 /** An env whose SQS and DynamoDB requests are counted. */

@@ -16,7 +16,7 @@ import { sharedValues } from '../../../src/aws/sync/shared-values.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function mp(): Primitives {
   return awsPrimitives(cloud.env());
