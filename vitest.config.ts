@@ -68,8 +68,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'runner',
-          // The Lambda runner (test/runner/, its own tests) and the stacks of cdk.out on it.
-          include: ['test/runner/**/*.test.ts', 'test/e2e/aws.test.ts', 'test/e2e/aws-primitives.test.ts'],
+          // The Lambda runner's own tests (test/runner/, a package of its own: its README says
+          // what it models) and fanfold's stacks from cdk.out run on it end to end.
+          include: [
+            'test/runner/**/*.test.ts',
+            'test/e2e/aws.test.ts',
+            'test/e2e/aws-primitives.test.ts',
+            'test/e2e/fanfold-stack.test.ts',
+          ],
           globalSetup: [MOTO_SETUP],
         },
       },

@@ -15,7 +15,7 @@ import { createDynamoClient, createS3Client, createSqsClient } from '../src/aws/
 import { ensureBucket, ensureTable } from '../src/aws/setup.js';
 import type { AwsSyncEnv } from '../src/aws/sync/env.js';
 import { awsPrimitives, awsReviver } from '../src/aws/sync/index.js';
-import { startEmulators } from '../test/support/emulators.js';
+import { startEmulators } from '../test/runner/index.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 10 : 60;

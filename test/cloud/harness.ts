@@ -33,8 +33,8 @@ import type {
   WorkQueue,
 } from '../../src/ports.js';
 import { InlineExecutor } from '../engine/harness.js';
+import type { Emulators } from '../runner/index.js';
 import type { CloudTier } from '../support/cloud.js';
-import type { Emulators } from '../support/emulators.js';
 
 export { dieOnce } from '../engine/harness.js';
 

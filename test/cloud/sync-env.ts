@@ -15,8 +15,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ensureBucket, ensureTable } from '../../src/aws/setup.js';
 import type { AwsSyncClients, AwsSyncEnv } from '../../src/aws/sync/env.js';
+import type { Emulators } from '../runner/index.js';
 import { useCloudTier } from '../support/cloud.js';
-import type { Emulators } from '../support/emulators.js';
 
 /** A lease at pace 1: renewed every third of it, so a holder survives a slow request or two. */
 const LEASE_MS = 3_000;

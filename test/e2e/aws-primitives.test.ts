@@ -10,8 +10,7 @@ import { aws } from 'fanfold';
 import { afterEach } from 'vitest';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import tasks from '../fixtures/pool-tasks.js';
-import { startCloud } from '../runner/runner.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { describePrimitiveScenarios } from './primitive-scenarios.js';
 

@@ -17,8 +17,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFailed } from 'vitest'
 import { createDynamoClient, createS3Client } from '../../src/aws/clients.js';
 import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
 import tasks from '../fixtures/pool-tasks.js';
-import { type Cloud, startCloud } from '../runner/runner.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { type Cloud, INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { Leaving, leavingDynamoClient } from './gone-caller.js';
 import { describePoolScenarios, type ScenarioEnv } from './pool-scenarios.js';

@@ -27,7 +27,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, vi } from 'vitest';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { type Emulators, startEmulators } from './emulators.js';
+import { type Emulators, startEmulators } from '../runner/index.js';
 
 /**
  * Milliseconds per request of the pace probe on a quiet 2-core machine (measured: 3–4 ms with

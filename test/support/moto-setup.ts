@@ -4,7 +4,7 @@
  * prints its progress straight to the terminal instead of holding the first file's set-up
  * silently. Later runs find the install and return at once.
  */
-import { ensureMoto } from './emulators.js';
+import { ensureMoto } from '../runner/index.js';
 
 /** Installs moto unless it is there, saying what it does. */
 export default async function setup(): Promise<void> {

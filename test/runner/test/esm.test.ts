@@ -14,10 +14,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
-import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from './esm-poller.js';
-import { type Cloud, startCloud } from './runner.js';
+import { s3Client, sqsClient } from '../src/clients.js';
+import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
+import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from '../src/esm-poller.js';
+import { type Cloud, startCloud } from '../src/runner.js';
 import { eventually, FIXTURE_ASSEMBLY, readTraces, type Trace, type TracedRecord } from './support.js';
 
 let cloud: Cloud;
@@ -28,8 +28,8 @@ let bucket: string;
 beforeAll(async () => {
   // Room for every mapping's concurrency at once, so no batch waits for a container.
   cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, maxContainersPerFunction: 8 });
-  sqs = createSqsClient(cloud.clientOptions);
-  s3 = createS3Client(cloud.clientOptions);
+  sqs = sqsClient(cloud.clientOptions);
+  s3 = s3Client(cloud.clientOptions);
   bucket = cloud.stack.outputs.TraceBucketName!;
   // Warm containers, as a busy function has: a cold start (about 0.1 s, seconds on a loaded
   // machine) counts against a message's visibility timeout, which is short (2 s) in the tests of

@@ -25,7 +25,8 @@ export const MOTO_VERSION = '5.2.5';
 /** Long enough for a first install (about 65 s here) plus the server's start. */
 export const INSTALL_TIMEOUT_MS = 600_000;
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The project this runner is a folder of (test/runner/src/ → ../../../): its `.venv` by default. */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Where moto is installed; CI may point it outside the clone so that later runs reuse it. */
 const VENV = process.env.FANFOLD_MOTO_VENV ?? `${ROOT}.venv`;
 const VENV_PYTHON = `${VENV}/bin/python`;
@@ -45,7 +46,7 @@ export interface Emulators {
   readonly endpoint: string;
   /** How long the server took from spawn to listening, in ms. */
   readonly startupMs: number;
-  /** Client options for {@link createSqsClient} and its siblings. */
+  /** Client options for {@link emulatorClients} and the SDK's own clients. */
   readonly clientOptions: {
     readonly region: string;
     readonly endpoint: string;

@@ -16,14 +16,13 @@ import tasks from '../../examples/wordfreq.tasks.js';
 import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import { aws } from '../../src/aws/context.js';
 import { ENV } from '../../src/aws/lambda/env.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { type Cloud, INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
 import {
   FANFOLD_STACK,
   type FanfoldAssembly,
   fanfoldAssembly,
   SYNTH_TIMEOUT_MS,
 } from './fanfold-assembly.js';
-import { type Cloud, startCloud } from './runner.js';
 
 let assembly: FanfoldAssembly;
 let cloud: Cloud;

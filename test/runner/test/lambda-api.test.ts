@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../src/aws/clients.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
-import { type Cloud, startCloud } from './runner.js';
-import { FunctionSandbox } from './sandbox.js';
+import { s3Client } from '../src/clients.js';
+import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
+import { type Cloud, startCloud } from '../src/runner.js';
+import { FunctionSandbox } from '../src/sandbox.js';
 import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
 
 let cloud: Cloud;
@@ -25,7 +25,7 @@ beforeAll(async () => {
   cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY });
   // maxAttempts 1: the SDK must not retry what the tests look at.
   lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint, maxAttempts: 1 });
-  s3 = createS3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });
+  s3 = s3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
