@@ -4,18 +4,16 @@
  * (assembly.ts), stood up on moto, its coordinator invoked through the local Invoke API and its
  * workers fed by the polled event source mapping. One stack for the whole file.
  *
- * `FANFOLD_E2E_LATENCY=1` also prints the round trip of 1-item applies (nothing is asserted on it);
- * `FANFOLD_E2E_LOGS=1` prints the functions' output at the end.
+ * `FANFOLD_E2E_LOGS=1` prints the functions' output at the end. What a caller waits on this stack
+ * is measured by the bench (bench/runner-latency.ts), not here.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { aws } from 'fanfold';
 import { afterAll, afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createDynamoClient, createS3Client } from '../../src/aws/clients.js';
-import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
 import tasks from '../fixtures/pool-tasks.js';
 import { type Cloud, INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
@@ -107,7 +105,7 @@ async function makeEnv(): Promise<ScenarioEnv> {
         },
       };
     },
-    // The cloud outlives the scenarios (the latency probe below uses it): stopped in afterAll.
+    // The cloud outlives the scenarios (the test of the pollers' errors reads it): stopped in afterAll.
     async stop() {},
   };
 }
@@ -124,67 +122,6 @@ describe('the e2e stack on the runner', () => {
     expect(cloud?.errors ?? []).toEqual([]);
   });
 });
-
-/**
- * "A chunk done → the caller knows": a probe reads the job's record back to back (a GetItem every
- * 2 ms) and notes when it first shows the chunk done; the caller notes when its onProgress says so.
- * The difference is what the caller's polling adds (the probe's own delay makes it a little short).
- * Nothing is asserted on time: it is printed, for the default polling and for the tests' polling.
- */
-describe.runIf(process.env.FANFOLD_E2E_LATENCY === '1')('latency on the runner (printed)', () => {
-  const settings = [
-    ['default pollMs', undefined],
-    ['pollMs 20..200', { min: 20, max: 200 }],
-  ] as const;
-  it.each(settings)(
-    'chunk done → the caller knows, with %s',
-    async (what, pollMs) => {
-      const c = cloud!;
-      const clients = cloudClients(c);
-      ownClients.push(clients);
-      const probe = new DynamoJobStore({ client: clients.dynamo, tableName: c.outputs.FanfoldTable! });
-      const mp = aws({ tasks, stack: E2E_STACK, clients, ...(pollMs ? { pollMs } : {}) });
-      await using pool = mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
-      await pool.map('square', [1]);
-      const n = Number(process.env.FANFOLD_E2E_LATENCY_N ?? 30);
-      const gaps: number[] = [];
-      const trips: number[] = [];
-      for (let i = 0; i < n; i++) {
-        let recordedAt: number | undefined;
-        let knownAt: number | undefined;
-        let probing: Promise<void> | undefined;
-        const start = performance.now();
-        await pool.map('spin', [100], {
-          onProgress: (p) => {
-            probing ??= (async () => {
-              while (recordedAt === undefined) {
-                const job = await probe.getJob(p.jobId);
-                if (!job || job.done >= 1) recordedAt = performance.now();
-                else await sleep(2);
-              }
-            })();
-            if (p.done >= 1) knownAt ??= performance.now();
-          },
-        });
-        trips.push(performance.now() - start);
-        await probing;
-        if (recordedAt !== undefined && knownAt !== undefined) gaps.push(Math.max(0, knownAt - recordedAt));
-      }
-      console.log(
-        `runner, ${what}: chunk done → caller knows over ${gaps.length}: ${stats(gaps)}; ` +
-          `whole map of one 100 ms item over ${n}: ${stats(trips)}`,
-      );
-      expect(gaps.length).toBeGreaterThan(0);
-    },
-    120_000,
-  );
-});
-
-function stats(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]?.toFixed(1);
-  return `p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms`;
-}
 
 afterAll(async () => {
   if (process.env.FANFOLD_E2E_LOGS === '1') console.error(logs.join('\n'));

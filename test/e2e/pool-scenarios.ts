@@ -245,27 +245,6 @@ export function describePoolScenarios(
       });
     });
 
-    // Not a test of time (timing goals live in bench/): prints what a caller waits beyond its task.
-    it.runIf(process.env.FANFOLD_E2E_LATENCY === '1')(
-      'prints the round trip of 1-item applies',
-      async () => {
-        const n = Number(process.env.FANFOLD_E2E_LATENCY_N ?? 40);
-        await pool.apply('add', [1, 1]);
-        const ms: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const t = performance.now();
-          expect(await pool.apply('add', [i, 1])).toBe(i + 1);
-          ms.push(performance.now() - t);
-        }
-        ms.sort((a, b) => a - b);
-        const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
-        console.log(
-          `${name}: apply round trip over ${n}: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms`,
-        );
-      },
-      120_000,
-    );
-
     describe('terminate()', () => {
       it('rejects a pending call with JobCancelledError without waiting for its task', async () => {
         const own = env!.pool();
