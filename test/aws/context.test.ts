@@ -35,6 +35,7 @@ import {
   UnknownTaskError,
 } from '../../src/errors.js';
 import { bundle } from '../../src/local/bundle.js';
+import { gateKeeper } from '../fixtures/pool-tasks.js';
 import tasks from '../fixtures/process-tasks.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { deliverBatch, queueArn } from './esm.js';
@@ -220,16 +221,23 @@ describe('aws()', () => {
 
     it('cancels the running job on terminate, and the workers stop running its chunks', async () => {
       const pool = context().Pool();
-      // Two 20-second chunks, one per worker thread.
-      const failed = pool.map('spin', [20_000, 20_000], { chunksize: 1 }).catch((e: unknown) => e);
-      while (!invokes.some((i) => i.type === 'submit')) await new Promise((r) => setTimeout(r, 20));
-      await pool.terminate();
-      expect(await failed).toBeInstanceOf(JobCancelledError);
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'cancel', 'release']);
-      // Within this test's 10 s, the threads were freed: the spins were stopped or never started.
-      await using next = context().Pool();
-      expect(await next.map('square', [2])).toEqual([4]);
-    }, 10_000);
+      const key = `terminate-${randomUUID()}`;
+      const gate = gateKeeper(key);
+      try {
+        // Two chunks that hold a worker thread each until the test opens the gate, which it does
+        // only at the end: another job can run only if terminate() stopped them.
+        const failed = pool.map('gate', [key, key], { chunksize: 1 }).catch((e: unknown) => e);
+        await gate.started(2);
+        await pool.terminate();
+        expect(await failed).toBeInstanceOf(JobCancelledError);
+        expect(invokes.map((i) => i.type)).toEqual(['submit', 'cancel', 'release']);
+        await using next = context().Pool();
+        expect(await next.map('square', [2])).toEqual([4]);
+      } finally {
+        gate.open();
+        gate.close();
+      }
+    });
   });
 
   describe('Process', () => {
