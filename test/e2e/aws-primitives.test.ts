@@ -4,47 +4,31 @@
  * `Process` a worker Lambda that revives the Lock, Value, Queues, Pipe end, Events and Barrier from
  * their handles on the stack's table and queues. `FANFOLD_E2E_LOGS=1` prints the functions' output.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { aws } from 'fanfold';
-import { afterEach } from 'vitest';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import tasks from '../fixtures/pool-tasks.js';
-import { INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
+import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
+import { useCloudTier } from '../support/cloud.js';
+import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { describePrimitiveScenarios } from './primitive-scenarios.js';
 
-const logs: string[] = [];
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' || process.env.FANFOLD_E2E_LOGS === '1') {
-    console.error(logs.slice(-300).join('\n'));
-  }
-});
+const tier = await useCloudTier();
+let stack: RunnerStack | undefined;
+printLogsOnFailure(() => stack?.logs);
 
 describePrimitiveScenarios(
   'primitives passed into tasks on the aws context (runner)',
   async () => {
-    const cloud = await startCloud({
+    stack = await startRunnerStack({
       cdkOut: await e2eAssembly(),
       stack: E2E_STACK,
-      onLog: (source, line) => logs.push(`[${source}] ${line}`),
+      emulators: tier.emulators,
     });
-    const options = { ...cloud.clientOptions, maxAttempts: 1 };
-    const clients = {
-      lambda: new LambdaClient({ ...options, endpoint: cloud.lambdaEndpoint }),
-      cloudformation: new CloudFormationClient({ ...options, endpoint: cloud.endpoints.cloudformation }),
-      dynamo: createDynamoClient(options),
-      s3: createS3Client(options),
-      sqs: createSqsClient(options),
-    };
-    const mp = aws({ tasks, stack: E2E_STACK, clients, pollMs: { min: 20, max: 200 } });
+    const mp = stack.context({ tasks, pollMs: { min: 20, max: 200 } });
+    const s = stack;
     return {
       mp,
-      pool: () => mp.Pool({ jobTimeoutMs: 60_000 }),
-      async stop() {
-        for (const c of Object.values(clients)) c.destroy();
-        await cloud.stop();
-      },
+      pool: () => mp.Pool({ jobTimeoutMs: tier.scaled(60_000) }),
+      stop: () => s.stop(),
     };
   },
   SYNTH_TIMEOUT_MS + INSTALL_TIMEOUT_MS,

@@ -8,53 +8,34 @@
  * is measured by the bench (bench/runner-latency.ts), not here.
  */
 
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { aws } from 'fanfold';
-import { afterAll, afterEach, describe, expect, it, onTestFailed } from 'vitest';
-import { createDynamoClient, createS3Client } from '../../src/aws/clients.js';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import tasks from '../fixtures/pool-tasks.js';
-import { type Cloud, INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
+import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
+import { useCloudTier } from '../support/cloud.js';
+import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { Leaving, leavingDynamoClient } from './gone-caller.js';
 import { describePoolScenarios, type ScenarioEnv } from './pool-scenarios.js';
 
-/** The functions' output, printed when a test fails. */
-const logs: string[] = [];
-let cloud: Cloud | undefined;
+const tier = await useCloudTier();
+let stack: RunnerStack | undefined;
 /** A job that cannot finish fails within a test's time, not in a day. */
-const JOB_TIMEOUT_MS = 25_000;
+const JOB_TIMEOUT_MS = tier.scaled(25_000);
 /**
  * Polls of the job in DynamoDB: the default backoff goes up to a second, too coarse for tests.
  * `FANFOLD_E2E_DEFAULT_POLL=1` keeps the context's default (to measure what a user gets).
  */
 const POLL_MS = process.env.FANFOLD_E2E_DEFAULT_POLL === '1' ? undefined : { min: 20, max: 200 };
-
-type Clients = ReturnType<typeof cloudClients>;
-const ownClients: Clients[] = [];
-
-function cloudClients(c: Cloud) {
-  const options = { ...c.clientOptions, maxAttempts: 1 };
-  return {
-    lambda: new LambdaClient({ ...options, endpoint: c.lambdaEndpoint }),
-    cloudformation: new CloudFormationClient({ ...options, endpoint: c.endpoints.cloudformation }),
-    dynamo: createDynamoClient(options),
-    s3: createS3Client(options),
-  };
-}
+const polling = POLL_MS ? { pollMs: POLL_MS } : {};
 
 async function makeEnv(): Promise<ScenarioEnv> {
-  const dir = await e2eAssembly();
-  cloud = await startCloud({
-    cdkOut: dir,
+  stack = await startRunnerStack({
+    cdkOut: await e2eAssembly(),
     stack: E2E_STACK,
-    onLog: (source, line) => logs.push(`[${source}] ${line}`),
+    emulators: tier.emulators,
   });
-  const c = cloud;
-  const options = { ...c.clientOptions, maxAttempts: 1 };
-  const clients = cloudClients(c);
-  ownClients.push(clients);
+  const { clients } = stack;
   // The caller's own S3 traffic: the spilled requests it writes, the spilled results it reads.
   const traffic = { puts: 0, gets: 0 };
   const send = clients.s3.send.bind(clients.s3) as (...a: unknown[]) => Promise<unknown>;
@@ -63,7 +44,7 @@ async function makeEnv(): Promise<ScenarioEnv> {
     if (command instanceof GetObjectCommand) traffic.gets++;
     return send(command, ...rest);
   }) as typeof clients.s3.send;
-  const mp = aws({ tasks, stack: E2E_STACK, clients, ...(POLL_MS ? { pollMs: POLL_MS } : {}) });
+  const mp = stack.context({ tasks, ...polling });
   const pool = () => mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
   return {
     pool,
@@ -80,13 +61,8 @@ async function makeEnv(): Promise<ScenarioEnv> {
     },
     goneCaller() {
       const leaving = new Leaving();
-      const dynamo = leavingDynamoClient(options, leaving);
-      const gone = aws({
-        tasks,
-        stack: E2E_STACK,
-        clients: { ...clients, dynamo: dynamo.client },
-        ...(POLL_MS ? { pollMs: POLL_MS } : {}),
-      });
+      const dynamo = leavingDynamoClient({ ...stack!.cloud.clientOptions, maxAttempts: 1 }, leaving);
+      const gone = stack!.context({ tasks, clients: { ...clients, dynamo: dynamo.client }, ...polling });
       const goner = gone.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
       // Another process would find the job by its id in the same stack: a pool of its own.
       const attacher = pool();
@@ -110,21 +86,16 @@ async function makeEnv(): Promise<ScenarioEnv> {
   };
 }
 
+printLogsOnFailure(() => stack?.logs);
+
 describe('the e2e stack on the runner', () => {
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(logs.slice(-300).join('\n'));
-  });
   // Registered before the scenarios: vitest runs this file's blocks in order.
   describePoolScenarios('Pool scenarios on the aws context', makeEnv, SYNTH_TIMEOUT_MS + INSTALL_TIMEOUT_MS);
 
   it('ran with no errors of the pollers or background invocations', () => {
-    onTestFailed(() => console.error(logs.join('\n')));
-    expect(cloud?.errors ?? []).toEqual([]);
+    onTestFailed(() => console.error(stack?.logs.join('\n')));
+    expect(stack?.cloud.errors ?? []).toEqual([]);
   });
 });
 
-afterAll(async () => {
-  if (process.env.FANFOLD_E2E_LOGS === '1') console.error(logs.join('\n'));
-  for (const clients of ownClients.splice(0)) for (const client of Object.values(clients)) client.destroy();
-  await cloud?.stop();
-}, 30_000);
+afterAll(() => stack?.stop(), 30_000);
