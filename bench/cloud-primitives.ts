@@ -15,7 +15,7 @@ import { ensureBucket, ensureTable } from '../src/aws/setup.js';
 import type { AwsSyncEnv } from '../src/aws/sync/env.js';
 import { awsPrimitives, awsReviver } from '../src/aws/sync/index.js';
 import { isHandle, SHARE, type Shareable } from '../src/handles.js';
-import { startEmulators } from '../test/support/emulators.js';
+import { startEmulators } from '../test/runner/index.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 10 : 60;
@@ -142,6 +142,19 @@ await tryMeasure('Condition', async () => {
     await c.notify();
     await c.release();
   });
+  // From notify() until the waiter holds the lock again and has released it: the waiter's polls,
+  // its re-acquire and release are in the figure. The waiter is another party (its own
+  // environment, so its own owner identity for the Condition's RLock).
+  const w = awsReviver({ ...env })((c as unknown as Shareable)[SHARE]() as never) as typeof c;
+  await measure('Condition', 'notify → the waiter woke, re-acquired and released', async () => {
+    await w.acquire();
+    const woke = w.wait(10_000).finally(() => w.release());
+    // The waiter is registered once it released the lock inside wait().
+    await c.acquire();
+    await c.notify();
+    await c.release();
+    await woke;
+  });
 });
 await tryMeasure('Barrier', async () => {
   const b = mp.Barrier(2);
@@ -156,6 +169,10 @@ await tryMeasure('Value', async () => {
   await measure('Value', 'set', () => v.set(1));
   await measure('Value', 'add (atomic)', () => v.add(1));
   await measure('Value', 'withLock(get + set)', () => v.withLock(async () => v.set((await v.get()) + 1)));
+  // A write under the value's own lock carries the lock's fence (refused if the lease was lost).
+  await v.getLock().acquire();
+  await measure('Value', 'add while holding its lock (fenced)', () => v.add(1));
+  await v.getLock().release();
 });
 await tryMeasure('Array', async () => {
   const a = mp.Array('d', 100);
@@ -181,6 +198,12 @@ await tryMeasure('Pipe', async () => {
   await measure('Pipe', 'send + recv (one way)', async () => {
     await a.send(1);
     await b.recv();
+  });
+  const b2 = other(b);
+  await measure('Pipe', 'round trip (send, recv, send back, recv)', async () => {
+    await a.send(1);
+    await b2.send(await b2.recv());
+    await a.recv();
   });
   await a.close();
   await b.close();

@@ -14,8 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type StartCloudOptions, startCloud } from '../test/runner/runner.js';
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../test/support/emulators.js';
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  type StartCloudOptions,
+  startCloud,
+} from '../test/runner/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 

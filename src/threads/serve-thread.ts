@@ -133,17 +133,36 @@ function runTask(port: MessagePort, handler: ThreadHandler, id: number, body: un
   try {
     out = handler(body);
   } catch (e) {
-    postError(port, id, e);
+    afterOutput(() => postError(port, id, e));
     return;
   }
   if (typeof out === 'object' && out !== null && typeof (out as PromiseLike<unknown>).then === 'function') {
     (out as PromiseLike<unknown>).then(
-      (value) => postResult(port, id, value),
-      (e: unknown) => postError(port, id, e),
+      (value) => afterOutput(() => postResult(port, id, value)),
+      (e: unknown) => afterOutput(() => postError(port, id, e)),
     );
   } else {
-    postResult(port, id, out);
+    afterOutput(() => postResult(port, id, out));
   }
+}
+
+/**
+ * Runs `post` once what this thread wrote to stdout and stderr has reached the parent thread; at
+ * once when nothing is on its way. Node forwards a thread's stdio to the parent over a channel of
+ * its own, apart from the port results go by, so a task's last lines could reach the terminal
+ * after its caller saw the result (a Process's output after its join(); CPython flushes a child's
+ * output before it exits). A write's callback runs when the parent has taken the chunk, and writes
+ * complete in order: an empty write's callback comes after everything written before it.
+ */
+function afterOutput(post: () => void): void {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  if (pending.length === 0) {
+    post();
+    return;
+  }
+  void Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve())))).then(
+    post,
+  );
 }
 
 function postResult(port: MessagePort, id: number, out: unknown): void {

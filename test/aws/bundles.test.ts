@@ -9,29 +9,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import { toJsonSafe } from '../../src/aws/json-bytes.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import type { SqsBatchResponse } from '../../src/aws/lambda/events.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { decodeList, unspill } from '../../src/engine/codec.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { deliverBatch, lambdaJson, queueArn } from './esm.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TABLE = 'fanfold-bundles';
 const BUCKET = 'fanfold-bundles';
 
-let emulators: Emulators;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
+const cloud = await useCloudTier();
+const { sqs, dynamo, s3 } = cloud.clients;
+// What Lambda sets: the bundles' SDK clients find moto through the endpoint variable.
+pointSdkAt(cloud.emulators);
 let out: string;
 let queueUrl: string;
 let dlqUrl: string;
@@ -58,22 +55,14 @@ async function bundle(name: string): Promise<Handler> {
 }
 
 beforeAll(async () => {
-  emulators = await startEmulators();
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
   const [queues] = await Promise.all([
     ensureQueuePair(sqs, { name: `bundles-${randomUUID().slice(0, 8)}`, maxReceiveCount: 2 }),
     ensureTable(dynamo, TABLE),
     ensureBucket(s3, BUCKET),
   ]);
   ({ queueUrl, deadLetterQueueUrl: dlqUrl } = queues);
-  // What the construct and Lambda set; the bundles' SDK clients find moto through the endpoint variable.
+  // What the construct sets: the function's resources.
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: emulators.endpoint,
-    AWS_REGION: emulators.clientOptions.region,
-    AWS_ACCESS_KEY_ID: emulators.clientOptions.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulators.clientOptions.credentials.secretAccessKey,
     [ENV.table]: TABLE,
     [ENV.queueUrl]: queueUrl,
     [ENV.deadLetterQueueUrl]: dlqUrl,
@@ -84,12 +73,10 @@ beforeAll(async () => {
     [ENV.workers]: '4',
   });
   out = mkdtempSync(join(tmpdir(), 'fanfold-functions-'));
-}, INSTALL_TIMEOUT_MS);
+});
 
 afterAll(async () => {
   for (const url of [queueUrl, dlqUrl]) if (url) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
-  for (const client of [sqs, dynamo, s3]) client?.destroy();
-  await emulators?.stop();
   if (out) rmSync(out, { recursive: true, force: true });
 });
 

@@ -15,13 +15,10 @@ import {
   DeleteStackCommand,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import { aws } from '../../src/aws/context.js';
 import { STACK_OUTPUTS } from '../../src/aws/invoke.js';
 import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
@@ -38,14 +35,9 @@ import {
   UnknownTaskError,
 } from '../../src/errors.js';
 import { bundle } from '../../src/local/bundle.js';
+import { gateKeeper } from '../fixtures/pool-tasks.js';
 import tasks from '../fixtures/process-tasks.js';
-import {
-  EMULATOR_CREDENTIALS,
-  EMULATOR_REGION,
-  type Emulators,
-  INSTALL_TIMEOUT_MS,
-  startEmulators,
-} from '../support/emulators.js';
+import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { deliverBatch, queueArn } from './esm.js';
 
 const TABLE = 'fanfold-context';
@@ -53,10 +45,9 @@ const BUCKET = 'fanfold-context';
 const COORDINATOR = 'fanfold-coordinator';
 const QUEUE_PREFIX = `fanfold-ctx${randomUUID().slice(0, 6)}-`;
 
-let emulators: Emulators;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
+const cloud = await useCloudTier();
+const { emulators } = cloud;
+const { sqs, dynamo, s3 } = cloud.clients;
 let lambda: LambdaClient;
 let server: Server;
 let queueUrl: string;
@@ -67,9 +58,6 @@ const invokes: { type: string; bytes: number }[] = [];
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
-/** The variables the worker threads' SDK clients read (threads copy process.env when they start). */
-const CLIENT_VARS = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-const savedVars: Record<string, string | undefined> = {};
 
 /** The worker bundle's thread script, as `functions/worker.ts` serves it: AWS handles revived on the function's resources. */
 function workerThreadScript(): Promise<string> {
@@ -85,18 +73,11 @@ function workerThreadScript(): Promise<string> {
   });
 }
 
+// The worker threads' SDK clients read these (threads copy process.env when they start).
+pointSdkAt(emulators);
+
 beforeAll(async () => {
-  let file: string;
-  [emulators, file] = await Promise.all([startEmulators(), workerThreadScript()]);
-  const script = pathToFileURL(file).href;
-  for (const k of CLIENT_VARS) savedVars[k] = process.env[k];
-  process.env.AWS_ENDPOINT_URL = emulators.endpoint;
-  process.env.AWS_REGION = EMULATOR_REGION;
-  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
+  const script = pathToFileURL(await workerThreadScript()).href;
   const [queues] = await Promise.all([
     ensureQueuePair(sqs, { name: `context-${randomUUID().slice(0, 8)}`, maxReceiveCount: 2 }),
     ensureTable(dynamo, TABLE),
@@ -161,20 +142,15 @@ beforeAll(async () => {
     while (polling) await deliverBatch(sqs, url, arn, handler, { waitSeconds: 1 });
   };
   pollers = Promise.all([poll(queueUrl, workArn, worker), poll(dlqUrl, dlqArn, dlq)]).then(() => {});
-}, INSTALL_TIMEOUT_MS);
+});
 
 afterAll(async () => {
-  for (const k of CLIENT_VARS) {
-    if (savedVars[k] === undefined) delete process.env[k];
-    else process.env[k] = savedVars[k];
-  }
   polling = false;
   await pollers;
   await worker?.close();
   await new Promise((r) => server?.close(r));
   for (const url of [queueUrl, dlqUrl]) if (url) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
-  for (const client of [sqs, dynamo, s3, lambda]) client?.destroy();
-  await emulators?.stop();
+  lambda?.destroy();
 });
 
 afterEach(() => {
@@ -245,16 +221,23 @@ describe('aws()', () => {
 
     it('cancels the running job on terminate, and the workers stop running its chunks', async () => {
       const pool = context().Pool();
-      // Two 20-second chunks, one per worker thread.
-      const failed = pool.map('spin', [20_000, 20_000], { chunksize: 1 }).catch((e: unknown) => e);
-      while (!invokes.some((i) => i.type === 'submit')) await new Promise((r) => setTimeout(r, 20));
-      await pool.terminate();
-      expect(await failed).toBeInstanceOf(JobCancelledError);
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'cancel', 'release']);
-      // Within this test's 10 s, the threads were freed: the spins were stopped or never started.
-      await using next = context().Pool();
-      expect(await next.map('square', [2])).toEqual([4]);
-    }, 10_000);
+      const key = `terminate-${randomUUID()}`;
+      const gate = gateKeeper(key);
+      try {
+        // Two chunks that hold a worker thread each until the test opens the gate, which it does
+        // only at the end: another job can run only if terminate() stopped them.
+        const failed = pool.map('gate', [key, key], { chunksize: 1 }).catch((e: unknown) => e);
+        await gate.started(2);
+        await pool.terminate();
+        expect(await failed).toBeInstanceOf(JobCancelledError);
+        expect(invokes.map((i) => i.type)).toEqual(['submit', 'cancel', 'release']);
+        await using next = context().Pool();
+        expect(await next.map('square', [2])).toEqual([4]);
+      } finally {
+        gate.open();
+        gate.close();
+      }
+    });
   });
 
   describe('Process', () => {

@@ -6,11 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { createDynamoClient } from '../../src/aws/clients.js';
 import { fromJsonSafe, toJsonSafe } from '../../src/aws/json-bytes.js';
 import { type CoordinatorReply, createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
@@ -22,32 +21,21 @@ import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/c
 import { ErrorCodes } from '../../src/errors.js';
 import { threadScript } from '../../src/local/runtime.js';
 import type { Backend, JobRecord } from '../../src/ports.js';
-import tasks from '../fixtures/tasks.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
+import { useCloudTier } from '../support/cloud.js';
 import { deliverBatch, lambdaJson, queueArn, receiveRecords, settle } from './esm.js';
 
 const TABLE = 'fanfold-handlers';
 const BUCKET = 'fanfold-handlers';
 const MAX_RECEIVE_COUNT = 2;
 
-let emulators: Emulators;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
-let script: string;
-
-beforeAll(async () => {
-  [emulators, script] = await Promise.all([startEmulators(), threadScript(tasks)]);
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
-  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
-}, INSTALL_TIMEOUT_MS);
-
-afterAll(async () => {
-  for (const client of [sqs, dynamo, s3]) client?.destroy();
-  await emulators?.stop();
-});
+const cloud = await useCloudTier();
+const { sqs, dynamo, s3 } = cloud.clients;
+const [script] = await Promise.all([
+  threadScript(tasks),
+  ensureTable(dynamo, TABLE),
+  ensureBucket(s3, BUCKET),
+]);
 
 /** One deployment's worth of queues and handlers; closed after each test. */
 interface Stack {
@@ -350,15 +338,23 @@ describe('worker handler', () => {
 
   it('stops a running chunk of a job cancelled meanwhile, and acknowledges it', async () => {
     const s = await deploy();
-    await ok(s, submit('cancel-2', 'spin', [20_000], { chunksize: 1 }));
-    const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
-    const running = s.worker(lambdaJson({ Records: records }));
-    // The chunk spins for 20 s; the cancel lands while it runs, and the batch's watch sees it.
-    await new Promise((r) => setTimeout(r, 300));
-    await ok(s, { v: 1, type: 'cancel', jobId: 'cancel-2', reason: 'the pool was terminated' });
-    expect(await running).toEqual({ batchItemFailures: [] });
-    expect((await job(s, 'cancel-2')).status).toBe('CANCELLED');
-  }, 10_000);
+    const key = `cancel-2-${randomUUID()}`;
+    const gate = gateKeeper(key);
+    try {
+      // `gate` says it started, then waits until the test opens it, which it does only at the
+      // end: the batch can end only if the cancel stopped the running chunk.
+      await ok(s, submit('cancel-2', 'gate', [key], { chunksize: 1 }));
+      const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+      const running = s.worker(lambdaJson({ Records: records }));
+      await gate.started();
+      await ok(s, { v: 1, type: 'cancel', jobId: 'cancel-2', reason: 'the pool was terminated' });
+      expect(await running).toEqual({ batchItemFailures: [] });
+      expect((await job(s, 'cancel-2')).status).toBe('CANCELLED');
+    } finally {
+      gate.open();
+      gate.close();
+    }
+  });
 
   it('holds back a last chunk while another party holds the finaliser lease, and finalises once it ends', async () => {
     const s = await deploy({ leaseMs: 1_000 });
@@ -415,7 +411,7 @@ describe('dead-letter handler', () => {
   });
 
   it('fails the job of a poison message, and reports for retry only the record whose handling threw', async () => {
-    const throttled = createDynamoClient(emulators.clientOptions);
+    const throttled = createDynamoClient(cloud.clientOptions);
     throttled.middlewareStack.add(
       (next) => async (args) => {
         if (JSON.stringify(args.input).includes('poison-throttled'))

@@ -3,12 +3,10 @@
  * (coordinator, host, job store, queues on moto) over the lines of an S3 object, exact and in order.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
 import { S3ObjectReader } from '../../src/aws/s3-reader.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { JobClient } from '../../src/engine/client.js';
@@ -18,30 +16,15 @@ import { lines } from '../../src/engine/lines.js';
 import { InvalidArgumentError, ProtocolError, TaskError } from '../../src/errors.js';
 import { InlineExecutor } from '../engine/harness.js';
 import linesTasks from '../fixtures/lines-tasks.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { useCloudTier } from '../support/cloud.js';
 
 const TABLE = 'fanfold-lines';
 const BLOBS = 'fanfold-lines-blobs';
 /** The user's own bucket, not the blob store's. */
 const DATA = 'users-data-bucket';
 
-let emulators: Emulators;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
-  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BLOBS), ensureBucket(s3, DATA)]);
-}, INSTALL_TIMEOUT_MS);
-
-afterAll(async () => {
-  for (const client of [sqs, dynamo, s3]) client?.destroy();
-  await emulators?.stop();
-});
+const { sqs, dynamo, s3 } = (await useCloudTier()).clients;
+await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BLOBS), ensureBucket(s3, DATA)]);
 
 async function put(key: string, text: string): Promise<{ bucket: string; key: string }> {
   await s3.send(new PutObjectCommand({ Bucket: DATA, Key: key, Body: Buffer.from(text) }));
@@ -116,7 +99,7 @@ describe('jobs over the lines of an S3 object', () => {
       onError: (e) => errors.push(e),
     });
     host.start();
-  }, INSTALL_TIMEOUT_MS);
+  });
 
   afterAll(async () => {
     await host?.stop();

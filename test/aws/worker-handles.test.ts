@@ -8,11 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ENV } from '../../src/aws/lambda/env.js';
 import type { SqsRecord } from '../../src/aws/lambda/events.js';
 import { QUEUE_PREFIX_ENV } from '../../src/aws/lambda/thread-sync.js';
@@ -27,57 +23,25 @@ import { bundle } from '../../src/local/bundle.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
 import { localPrimitives } from '../../src/local/sync/index.js';
 import type { WorkMessage } from '../../src/ports.js';
-import {
-  EMULATOR_CREDENTIALS,
-  EMULATOR_REGION,
-  type Emulators,
-  INSTALL_TIMEOUT_MS,
-  startEmulators,
-} from '../support/emulators.js';
+import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 
 const TABLE = `fanfold-worker-handles-${randomUUID().slice(0, 8)}`;
 const BUCKET = `fanfold-worker-handles-${randomUUID().slice(0, 8)}`;
-/** The variables the threads' SDK clients read (threads copy process.env when they start). */
-const CLIENT_VARS = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-
-let emulators: Emulators;
-let clients: { dynamo: DynamoDBClient; sqs: SQSClient; s3: S3Client };
-let script: URL;
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(async () => {
-  const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
-  const entry =
-    `import registry from ${JSON.stringify(`${fixtures}process-tasks.ts`)};\n` +
-    `import { serveWorkerTasks } from ${JSON.stringify(fileURLToPath(new URL('../../src/aws/lambda/thread-sync.ts', import.meta.url)))};\n` +
-    'serveWorkerTasks(registry);\n';
-  let file: string;
-  [emulators, file] = await Promise.all([
-    startEmulators(),
-    bundle({ contents: entry, resolveDir: dirname(fixtures), name: 'worker-handles-thread' }),
-  ]);
-  script = pathToFileURL(file);
-  clients = {
-    dynamo: createDynamoClient(emulators.clientOptions),
-    sqs: createSqsClient(emulators.clientOptions),
-    s3: createS3Client(emulators.clientOptions),
-  };
-  await Promise.all([ensureTable(clients.dynamo, TABLE), ensureBucket(clients.s3, BUCKET)]);
-  for (const k of CLIENT_VARS) saved[k] = process.env[k];
-  process.env.AWS_ENDPOINT_URL = emulators.endpoint;
-  process.env.AWS_REGION = EMULATOR_REGION;
-  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
-}, INSTALL_TIMEOUT_MS);
-
-afterAll(async () => {
-  for (const k of CLIENT_VARS) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-  if (clients) for (const c of Object.values(clients)) c.destroy();
-  await emulators?.stop();
-});
+const cloud = await useCloudTier();
+const { clients } = cloud;
+// The threads' SDK clients read these (threads copy process.env when they start).
+pointSdkAt(cloud.emulators);
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const entry =
+  `import registry from ${JSON.stringify(`${fixtures}process-tasks.ts`)};\n` +
+  `import { serveWorkerTasks } from ${JSON.stringify(fileURLToPath(new URL('../../src/aws/lambda/thread-sync.ts', import.meta.url)))};\n` +
+  'serveWorkerTasks(registry);\n';
+const [file] = await Promise.all([
+  bundle({ contents: entry, resolveDir: dirname(fixtures), name: 'worker-handles-thread' }),
+  ensureTable(clients.dynamo, TABLE),
+  ensureBucket(clients.s3, BUCKET),
+]);
+const script = pathToFileURL(file);
 
 interface Function {
   readonly worker: WorkerHandler;

@@ -7,11 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
-  type DynamoDBClient,
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
@@ -21,13 +19,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDynamoClient,
-  createS3Client,
-  createSqsClient,
-  resolveEndpoint,
-} from '../../src/aws/clients.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDynamoClient, createSqsClient, resolveEndpoint } from '../../src/aws/clients.js';
 import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
 import { AwsBatchError } from '../../src/aws/errors.js';
 import { S3BlobStore } from '../../src/aws/s3-blobs.js';
@@ -37,28 +30,14 @@ import { decodeBody, encodeBody, maxPayloadFor } from '../../src/aws/wire.js';
 import { parseWorkMessage } from '../../src/engine/protocol.js';
 import { ProtocolError } from '../../src/errors.js';
 import type { Data, JobSpec, WorkMessage } from '../../src/ports.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { useCloudTier } from '../support/cloud.js';
 
 const TABLE = 'fanfold-adapters';
 const BUCKET = 'fanfold-adapters';
 
-let emulators: Emulators;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
-  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
-}, INSTALL_TIMEOUT_MS);
-
-afterAll(async () => {
-  for (const client of [sqs, dynamo, s3]) client?.destroy();
-  await emulators?.stop();
-});
+const cloud = await useCloudTier();
+const { sqs, dynamo, s3 } = cloud.clients;
+await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
 
 function chunk(
   index: number,
@@ -180,7 +159,7 @@ describe('SqsWorkQueue', () => {
   });
 
   it('splits SendMessageBatch calls at 10 entries and at 1 MiB of bodies', async () => {
-    const client = createSqsClient(emulators.clientOptions);
+    const client = createSqsClient(cloud.clientOptions);
     const calls: { entries: number; bytes: number }[] = [];
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -216,7 +195,7 @@ describe('SqsWorkQueue', () => {
   function failingEntries(
     fail: (index: number, attempt: number) => { code: string; senderFault: boolean } | undefined,
   ) {
-    const client = createSqsClient(emulators.clientOptions);
+    const client = createSqsClient(cloud.clientOptions);
     const attempts = new Map<number, number>();
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -338,7 +317,7 @@ describe('DynamoJobStore', () => {
   });
 
   it('records 20 concurrent duplicates once, each refused by a ConditionalCheckFailed cancellation', async () => {
-    const client = createDynamoClient(emulators.clientOptions);
+    const client = createDynamoClient(cloud.clientOptions);
     const cancellations: (string | undefined)[][] = [];
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -368,7 +347,7 @@ describe('DynamoJobStore', () => {
   });
 
   it('retries a transaction cancelled by a TransactionConflict and rethrows other cancellations', async () => {
-    const client = createDynamoClient(emulators.clientOptions);
+    const client = createDynamoClient(cloud.clientOptions);
     let inject: string | undefined;
     let calls = 0;
     client.middlewareStack.add(
@@ -404,10 +383,10 @@ describe('DynamoJobStore', () => {
 
   /** A DynamoDB client whose first `failures` requests get this HTTP error instead of reaching moto. */
   function throttledClient(failures: number, status: number, type: string) {
-    const real = createDynamoClient(emulators.clientOptions);
+    const real = createDynamoClient(cloud.clientOptions);
     const handler = real.config.requestHandler;
     let requests = 0;
-    const client = createDynamoClient({ ...emulators.clientOptions, maxAttempts: 3 });
+    const client = createDynamoClient({ ...cloud.clientOptions, maxAttempts: 3 });
     client.config.requestHandler = {
       handle: async (
         request: Parameters<typeof handler.handle>[0],
@@ -545,9 +524,9 @@ describe('client factories', () => {
 
   it('reach the emulator through AWS_ENDPOINT_URL_SQS alone, as a plain SDK client does', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_SQS;
-    process.env.AWS_ENDPOINT_URL_SQS = emulators.endpoint;
+    process.env.AWS_ENDPOINT_URL_SQS = cloud.emulators.endpoint;
     try {
-      const { region, credentials } = emulators.clientOptions;
+      const { region, credentials } = cloud.clientOptions;
       const ours = createSqsClient({ region, credentials });
       const plain = new SQSClient({ region, credentials });
       expect((await ours.send(new ListQueuesCommand({}))).$metadata.httpStatusCode).toBe(200);

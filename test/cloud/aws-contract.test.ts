@@ -4,11 +4,7 @@
  * harnesses share one table and one bucket (the suites use fresh ids and prefixes).
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll } from 'vitest';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
 import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
@@ -16,28 +12,13 @@ import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
 import { describeJobStoreContract } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
+import { useCloudTier } from '../support/cloud.js';
 
 const TABLE = 'fanfold-contract';
 const BUCKET = 'fanfold-contract';
 
-let emulators: Emulators | undefined;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
-let s3: S3Client;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  sqs = createSqsClient(emulators.clientOptions);
-  dynamo = createDynamoClient(emulators.clientOptions);
-  s3 = createS3Client(emulators.clientOptions);
-  await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
-}, INSTALL_TIMEOUT_MS);
-
-afterAll(async () => {
-  for (const client of [sqs, dynamo, s3]) client?.destroy();
-  await emulators?.stop();
-});
+const { sqs, dynamo, s3 } = (await useCloudTier()).clients;
+await Promise.all([ensureTable(dynamo, TABLE), ensureBucket(s3, BUCKET)]);
 
 // SQS timeouts are whole seconds: the expiry tests use 1 s.
 describeWorkQueueContract(
@@ -61,10 +42,11 @@ describeWorkQueueContract(
   { visibilityMs: 1000 },
 );
 
-describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes }) => ({
+describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes, clock }) => ({
   store: new DynamoJobStore({
     client: dynamo,
     tableName: TABLE,
+    clock,
     ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
   }),
   close: () => {},

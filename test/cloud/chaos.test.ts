@@ -11,12 +11,17 @@
  * The seed (printed) fixes the jobs and each stream of random decisions; rerun a failure with
  * `FANFOLD_CHAOS_SEED=<seed> npx vitest run test/cloud/chaos.test.ts`. The interleaving of I/O
  * still varies from run to run.
+ *
+ * The run has no fixed deadline: how long 30 jobs take on one emulator depends on the machine
+ * (about 20 s on a quiet 2-core machine, several times that beside other work). It goes on while
+ * it makes progress and fails once no chunk has been completed and no job has ended for
+ * {@link STALL_MS}; the jobs' own deadline is {@link RUN_MS}, far beyond any run that progresses.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { FaultPlan } from '../../src/engine/host.js';
 import fixture from '../fixtures/tasks.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
-import { type CloudEngine, type SdkFault, startCloudEngine } from './harness.js';
+import { useCloudTier } from '../support/cloud.js';
+import { type CloudEngine, engineTest, type SdkFault } from './harness.js';
 
 const SEED = process.env.FANFOLD_CHAOS_SEED
   ? Number(process.env.FANFOLD_CHAOS_SEED) >>> 0
@@ -53,17 +58,46 @@ interface JobPlan {
   readonly chunksize: number;
 }
 
-let emulators: Emulators;
-let engine: CloudEngine | undefined;
-beforeAll(async () => {
-  emulators = await startEmulators();
-}, INSTALL_TIMEOUT_MS);
-afterAll(async () => {
-  await engine?.close();
-  await emulators?.stop();
-});
+const cloud = await useCloudTier();
+const it = engineTest(cloud, fixture.tasks);
 
-it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, async () => {
+/** The run fails when nothing progresses (no chunk completed, no job ended) for this long. */
+const STALL_MS = cloud.scaled(30_000);
+/** The jobs' deadline: a bound on a run that progresses, however slowly. */
+const RUN_MS = 10 * 60_000;
+
+/**
+ * Rejects once `e` has made no progress for `stallMs`: no chunk completion (first or duplicate)
+ * and no job ended. `stop()` ends the watch.
+ */
+function stallWatch(e: CloudEngine, stallMs: number): { stalled: Promise<never>; stop(): void } {
+  const progress = () => e.audit.firstCompletions + e.audit.duplicateCompletions + e.audit.ended.size;
+  let seen = progress();
+  let since = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const now = progress();
+      if (now !== seen) {
+        seen = now;
+        since = performance.now();
+      } else if (performance.now() - since > stallMs) {
+        clearInterval(timer);
+        reject(
+          new Error(
+            `chaos run stalled: nothing completed for ${stallMs} ms (${e.audit.ended.size} of ${JOBS} jobs ended, ` +
+              `${e.audit.firstCompletions} chunks completed)`,
+          ),
+        );
+      }
+    }, 250);
+  });
+  return { stalled, stop: () => clearInterval(timer) };
+}
+
+it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, {
+  timeout: RUN_MS + STALL_MS,
+}, async ({ engine }) => {
   console.log(`chaos seed ${SEED} (rerun with FANFOLD_CHAOS_SEED=${SEED})`);
   const rJobs = prng(SEED);
   const rKill = prng(SEED ^ 0x9e3779b9);
@@ -82,19 +116,17 @@ it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, 
     };
   });
 
-  const e = await startCloudEngine(emulators, {
-    tasks: fixture.tasks,
+  const e = await engine({
     hosts: 0,
     maxReceiveCount: MAX_RECEIVE_COUNT,
     maxAttempts: MAX_ATTEMPTS,
-    jobTimeoutMs: 40_000,
+    jobTimeoutMs: RUN_MS,
     // moto serves a few hundred requests a second: a 3 s visibility with heartbeats every second
     // and 20 chunks in flight per host keeps the heartbeats from starving the work.
-    visibilityMs: 3000,
+    visibilityMs: cloud.scaled(3000),
     capacity: 20,
     pollMs: { min: 200, max: 1000 },
   });
-  engine = e;
   let kills = 0;
   const killedAt = new Map<string, number>();
   const chaosPlan = (): FaultPlan => ({
@@ -127,14 +159,18 @@ it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, 
   };
 
   const started = performance.now();
-  const outcomes = await Promise.allSettled(
-    plans.map((p) => {
-      if (p.kind === 'map') return e.client.map('map', 'square', p.items, { chunksize: p.chunksize });
-      if (p.kind === 'mapReduce-str')
-        return e.client.mapReduce('str', p.items, 'concat', { value: '>' }, { chunksize: p.chunksize });
-      return e.client.mapReduce('square', p.items, 'sum', { value: 0 }, { chunksize: p.chunksize });
-    }),
-  );
+  const watch = stallWatch(e, STALL_MS);
+  const outcomes = await Promise.race([
+    Promise.allSettled(
+      plans.map((p) => {
+        if (p.kind === 'map') return e.client.map('map', 'square', p.items, { chunksize: p.chunksize });
+        if (p.kind === 'mapReduce-str')
+          return e.client.mapReduce('str', p.items, 'concat', { value: '>' }, { chunksize: p.chunksize });
+        return e.client.mapReduce('square', p.items, 'sum', { value: 0 }, { chunksize: p.chunksize });
+      }),
+    ),
+    watch.stalled,
+  ]).finally(() => watch.stop());
   const seconds = (performance.now() - started) / 1000;
   e.sdk.rule = undefined;
 
@@ -196,6 +232,7 @@ it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, 
     lost,
     doubleCounted: doubleCounted.length,
     seconds: Number(seconds.toFixed(1)),
+    pace: Number(cloud.pace.toFixed(2)),
   };
   console.log(`chaos figures ${JSON.stringify(figures)}`);
   if (failures.length > 0) console.log(`chaos failures:\n${failures.join('\n')}`);
@@ -211,4 +248,4 @@ it(`survives chaos with nothing lost and nothing counted twice (seed ${SEED})`, 
   expect(kills).toBeGreaterThan(0);
   expect(e.duplicated.count).toBeGreaterThan(0);
   expect(e.sdk.count()).toBeGreaterThan(0);
-}, 90_000);
+});

@@ -8,38 +8,22 @@
  */
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { encodeValue } from '../../src/engine/codec.js';
 import type { CoordinatorRequest } from '../../src/engine/coordinator.js';
 import type { HostStep } from '../../src/engine/host.js';
 import { range } from '../../src/engine/range.js';
 import { RetriesExhaustedError } from '../../src/errors.js';
 import fixture from '../fixtures/tasks.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
-import { type CloudEngine, type CloudEngineOptions, dieOnce, startCloudEngine, until } from './harness.js';
+import { useCloudTier } from '../support/cloud.js';
+import { type CloudEngine, dieOnce, engineTest, until } from './harness.js';
 
-const tasks = fixture.tasks;
 const squares = (n: number) => Array.from({ length: n }, (_, i) => i * i);
 const strs = (n: number) => Array.from({ length: n }, (_, i) => String(i)).join('');
 
-let emulators: Emulators;
-beforeAll(async () => {
-  emulators = await startEmulators();
-}, INSTALL_TIMEOUT_MS);
-afterAll(() => emulators?.stop());
-
-/** Runs `body` on a fresh engine and closes it, whatever happens. */
-async function withEngine<T>(
-  o: Omit<CloudEngineOptions, 'tasks'>,
-  body: (e: CloudEngine) => Promise<T>,
-): Promise<T> {
-  const e = await startCloudEngine(emulators, { tasks, ...o });
-  try {
-    return await body(e);
-  } finally {
-    await e.close();
-  }
-}
+const cloud = await useCloudTier();
+/** `it` whose `engine` fixture closes every engine when the test ends, however it ends. */
+const it = engineTest(cloud, fixture.tasks);
 
 /** Each chunk of `jobId` was first-completed exactly once, `chunks` of them. */
 function expectExact(e: CloudEngine, jobId: string, chunks: number): void {
@@ -66,247 +50,253 @@ function submit(jobId: string, extra: Partial<Extract<CoordinatorRequest, { type
     input: { kind: 'range', start: 0, stop: 30, step: 1 },
     workers: 2,
     chunksize: 4,
-    deadline: Date.now() + 30_000,
+    deadline: Date.now() + cloud.scaled(30_000),
     ...extra,
   } as const satisfies CoordinatorRequest;
 }
 
 describe.concurrent('engine on AWS under faults', () => {
   describe('duplicate deliveries on the real queue', () => {
-    it('map: every chunk message sent twice is recorded once and counted once', async () => {
-      await withEngine({ hosts: 2 }, async (e) => {
-        e.duplicates = () => 1;
-        expect(await e.client.map('map', 'square', range(40), { chunksize: 3 })).toEqual(squares(40));
-        expect(e.duplicated.count).toBe(14);
-        const id = onlyJob(e);
-        expectExact(e, id, 14);
-        expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
-        expect(e.audit.fences(id)).toEqual([1]);
-      });
+    it('map: every chunk message sent twice is recorded once and counted once', async ({ engine }) => {
+      const e = await engine({ hosts: 2 });
+      e.duplicates = () => 1;
+      expect(await e.client.map('map', 'square', range(40), { chunksize: 3 })).toEqual(squares(40));
+      expect(e.duplicated.count).toBe(14);
+      const id = onlyJob(e);
+      expectExact(e, id, 14);
+      expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
+      expect(e.audit.fences(id)).toEqual([1]);
     });
 
-    it('mapReduce: each partial is folded exactly once, in order, under one fence', async () => {
-      await withEngine({ hosts: 2 }, async (e) => {
-        e.duplicates = () => 2;
-        const out = await e.client.mapReduce('str', range(60), 'concat', { value: '>' }, { chunksize: 7 });
-        expect(out).toBe(`>${strs(60)}`);
-        const id = onlyJob(e);
-        expectExact(e, id, 9);
-        expect(e.audit.fences(id)).toEqual([1]);
-      });
+    it('mapReduce: each partial is folded exactly once, in order, under one fence', async ({ engine }) => {
+      const e = await engine({ hosts: 2 });
+      e.duplicates = () => 2;
+      const out = await e.client.mapReduce('str', range(60), 'concat', { value: '>' }, { chunksize: 7 });
+      expect(out).toBe(`>${strs(60)}`);
+      const id = onlyJob(e);
+      expectExact(e, id, 9);
+      expect(e.audit.fences(id)).toEqual([1]);
     });
   });
 
   describe('a host killed after each step, a second host finishing', () => {
     const steps: HostStep[] = ['received', 'ran', 'recorded', 'claimed', 'finished'];
-    it.each(steps)('map: killed after "%s"', async (step) => {
-      await withEngine({ hosts: 0 }, async (e) => {
-        const plan = dieOnce(
-          step,
-          () => true,
-          () => e.startHost(),
-        );
-        e.startHost(plan);
-        expect(await e.client.map('map', 'square', range(30), { chunksize: 4 })).toEqual(squares(30));
-        expect(plan.fired()).toBe(true);
-        expect(e.hosts[0]!.dead).toBe(true);
-        expectExact(e, onlyJob(e), 8);
-      });
+    it.for(steps)('map: killed after "%s"', async (step, { engine }) => {
+      const e = await engine({ hosts: 0 });
+      const plan = dieOnce(
+        step,
+        () => true,
+        () => e.startHost(),
+      );
+      e.startHost(plan);
+      expect(await e.client.map('map', 'square', range(30), { chunksize: 4 })).toEqual(squares(30));
+      expect(plan.fired()).toBe(true);
+      expect(e.hosts[0]!.dead).toBe(true);
+      expectExact(e, onlyJob(e), 8);
     });
 
-    it.each([...steps, 'folded' as const])('mapReduce: killed after "%s"', async (step) => {
-      await withEngine({ hosts: 0 }, async (e) => {
-        const plan = dieOnce(
-          step,
-          () => true,
-          () => e.startHost(),
-        );
-        e.startHost(plan);
-        const out = await e.client.mapReduce('str', range(12), 'concat', { value: '>' }, { chunksize: 5 });
-        expect(plan.fired()).toBe(true);
-        expect(out).toBe(`>${strs(12)}`);
-        const id = onlyJob(e);
-        expectExact(e, id, 3);
-        // A finaliser that died holding the lease was replaced under a higher fence.
-        expect(e.audit.fences(id)).toEqual(step === 'claimed' || step === 'folded' ? [1, 2] : [1]);
-      });
+    it.for([...steps, 'folded' as const])('mapReduce: killed after "%s"', async (step, { engine }) => {
+      const e = await engine({ hosts: 0 });
+      const plan = dieOnce(
+        step,
+        () => true,
+        () => e.startHost(),
+      );
+      e.startHost(plan);
+      const out = await e.client.mapReduce('str', range(12), 'concat', { value: '>' }, { chunksize: 5 });
+      expect(plan.fired()).toBe(true);
+      expect(out).toBe(`>${strs(12)}`);
+      const id = onlyJob(e);
+      expectExact(e, id, 3);
+      // A finaliser that died holding the lease was replaced under a higher fence.
+      expect(e.audit.fences(id)).toEqual(step === 'claimed' || step === 'folded' ? [1, 2] : [1]);
     });
   });
 
-  it('a submit retried with the same job id makes one job with exact results', async () => {
-    await withEngine({ hosts: 2 }, async (e) => {
-      const req = submit('retried-submit');
-      const [a, b] = await Promise.all([e.coordinator.handle(req), e.coordinator.handle(req)]);
-      expect([a.created, b.created].sort()).toEqual([false, true]);
-      expect(a.total).toBe(8);
-      expect(b.total).toBe(8);
-      // And once more after it started running.
-      expect((await e.coordinator.handle(req)).created).toBe(false);
-      expect(await e.client.attach('retried-submit')).toEqual(squares(30));
-      expectExact(e, 'retried-submit', 8);
-      expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
-    });
+  it('a submit retried with the same job id makes one job with exact results', async ({ engine }) => {
+    const e = await engine({ hosts: 2 });
+    const req = submit('retried-submit');
+    const [a, b] = await Promise.all([e.coordinator.handle(req), e.coordinator.handle(req)]);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+    expect(a.total).toBe(8);
+    expect(b.total).toBe(8);
+    // And once more after it started running.
+    expect((await e.coordinator.handle(req)).created).toBe(false);
+    expect(await e.client.attach('retried-submit')).toEqual(squares(30));
+    expectExact(e, 'retried-submit', 8);
+    expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
   });
 
   describe('the dead-letter queue', () => {
-    it('a poison chunk reaches the DLQ and the handler fails its job with RetriesExhaustedError', async () => {
-      await withEngine({ maxReceiveCount: 2 }, async (e) => {
-        let crashes = 0;
-        e.executor.crash = (c) => c.index === 2 && ++crashes > 0;
-        const err = await e.client.map('map', 'square', range(20), { chunksize: 4 }).catch((x: unknown) => x);
-        expect(err).toBeInstanceOf(RetriesExhaustedError);
-        expect(err).toMatchObject({ chunkIndex: 2, attempts: 2 });
-        expect((err as RetriesExhaustedError).lastError?.message).toContain('thread died running chunk 2');
-        expect(crashes).toBe(2);
-        const id = onlyJob(e);
-        expect(e.audit.ended.get(id)).toMatchObject({ status: 'FAILED', error: { reason: 'retries' } });
-        expect(e.audit.doubleCounted()).toEqual([]);
-      });
+    it('a poison chunk reaches the DLQ and the handler fails its job with RetriesExhaustedError', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxReceiveCount: 2 });
+      let crashes = 0;
+      e.executor.crash = (c) => c.index === 2 && ++crashes > 0;
+      const err = await e.client.map('map', 'square', range(20), { chunksize: 4 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(RetriesExhaustedError);
+      expect(err).toMatchObject({ chunkIndex: 2, attempts: 2 });
+      expect((err as RetriesExhaustedError).lastError?.message).toContain('thread died running chunk 2');
+      expect(crashes).toBe(2);
+      const id = onlyJob(e);
+      expect(e.audit.ended.get(id)).toMatchObject({ status: 'FAILED', error: { reason: 'retries' } });
+      expect(e.audit.doubleCounted()).toEqual([]);
     });
 
-    it('a malformed message cycles to the DLQ and is reported, while a real job completes', async () => {
-      await withEngine({ maxReceiveCount: 2 }, async (e) => {
-        await e.backend.queue.send([{ v: 1, type: 'chunk', jobId: 'x' } as never]);
-        expect(await e.client.map('map', 'square', range(10), { chunksize: 5 })).toEqual(squares(10));
-        await until(() => e.errors.some((x) => String(x).includes('Dropped a malformed dead letter')));
-        expectExact(e, onlyJob(e), 2);
-      });
+    it('a malformed message cycles to the DLQ and is reported, while a real job completes', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxReceiveCount: 2 });
+      await e.backend.queue.send([{ v: 1, type: 'chunk', jobId: 'x' } as never]);
+      expect(await e.client.map('map', 'square', range(10), { chunksize: 5 })).toEqual(squares(10));
+      await until(
+        () => e.errors.some((x) => String(x).includes('Dropped a malformed dead letter')),
+        cloud.scaled(20_000),
+      );
+      expectExact(e, onlyJob(e), 2);
     });
   });
 
   describe('throttling and 5xx from the AWS APIs', () => {
-    it('the SDK retries throttling and 500s with backoff; the job ends exact', async () => {
-      await withEngine({ maxAttempts: 4, hosts: 2 }, async (e) => {
-        e.sdk.rule = ({ service, operation, attempt }) => {
-          if (attempt > 2) return undefined;
-          if (operation === 'TransactWriteItems')
-            return { status: 400, type: 'ProvisionedThroughputExceededException' };
-          if (service === 'sqs' && operation === 'SendMessageBatch')
-            return { status: 400, type: 'ThrottlingException' };
-          if (operation === 'UpdateItem' && attempt === 1)
-            return { status: 500, type: 'InternalServerError' };
-          // The delete happened; its response is lost and the retry finds the receipt stale.
-          if (operation === 'DeleteMessageBatch' && attempt === 1)
-            return { status: 500, type: 'InternalServerError', afterSend: true };
-          if (operation === 'GetItem' && attempt === 1) return { status: 503, type: 'ServiceUnavailable' };
-          return undefined;
-        };
-        const out = await e.client.mapReduce('str', range(30), 'concat', { value: '>' }, { chunksize: 4 });
-        expect(out).toBe(`>${strs(30)}`);
-        expect(await e.client.map('map', 'square', range(25), { chunksize: 3 })).toEqual(squares(25));
-        expect(e.sdk.count('dynamodb.TransactWriteItems')).toBeGreaterThan(0);
-        expect(e.sdk.count('sqs.SendMessageBatch')).toBeGreaterThan(0);
-        expect(e.sdk.count('dynamodb.UpdateItem')).toBeGreaterThan(0);
-        expect(e.sdk.count('dynamodb.GetItem')).toBeGreaterThan(0);
-        // Every failure was absorbed by the SDK's retries: nothing reached the hosts.
-        expect(e.errors).toEqual([]);
-        for (const [id, job] of e.audit.ended) expectExact(e, id, job.total ?? -1);
-      });
+    it('the SDK retries throttling and 500s with backoff; the job ends exact', async ({ engine }) => {
+      const e = await engine({ maxAttempts: 4, hosts: 2 });
+      e.sdk.rule = ({ service, operation, attempt }) => {
+        if (attempt > 2) return undefined;
+        if (operation === 'TransactWriteItems')
+          return { status: 400, type: 'ProvisionedThroughputExceededException' };
+        if (service === 'sqs' && operation === 'SendMessageBatch')
+          return { status: 400, type: 'ThrottlingException' };
+        if (operation === 'UpdateItem' && attempt === 1) return { status: 500, type: 'InternalServerError' };
+        // The delete happened; its response is lost and the retry finds the receipt stale.
+        if (operation === 'DeleteMessageBatch' && attempt === 1)
+          return { status: 500, type: 'InternalServerError', afterSend: true };
+        if (operation === 'GetItem' && attempt === 1) return { status: 503, type: 'ServiceUnavailable' };
+        return undefined;
+      };
+      const out = await e.client.mapReduce('str', range(30), 'concat', { value: '>' }, { chunksize: 4 });
+      expect(out).toBe(`>${strs(30)}`);
+      expect(await e.client.map('map', 'square', range(25), { chunksize: 3 })).toEqual(squares(25));
+      expect(e.sdk.count('dynamodb.TransactWriteItems')).toBeGreaterThan(0);
+      expect(e.sdk.count('sqs.SendMessageBatch')).toBeGreaterThan(0);
+      expect(e.sdk.count('dynamodb.UpdateItem')).toBeGreaterThan(0);
+      expect(e.sdk.count('dynamodb.GetItem')).toBeGreaterThan(0);
+      // Every failure was absorbed by the SDK's retries: nothing reached the hosts.
+      expect(e.errors).toEqual([]);
+      for (const [id, job] of e.audit.ended) expectExact(e, id, job.total ?? -1);
     });
 
-    it('a claimFinaliser whose response is lost (the claim applied) is retried and gets its own lease back', async () => {
-      await withEngine({ maxReceiveCount: 2 }, async (e) => {
-        let lost = 0;
-        e.sdk.rule = ({ operation, body }) =>
-          operation === 'UpdateItem' && body.includes(':until') && lost++ === 0
-            ? { status: 500, type: 'InternalServerError', afterSend: true }
-            : undefined;
-        const out = await e.client.mapReduce('str', range(12), 'concat', { value: '>' }, { chunksize: 5 });
-        expect(out).toBe(`>${strs(12)}`);
-        const id = onlyJob(e);
-        expectExact(e, id, 3);
-        // The SDK's retry found the lease its first attempt took, and was handed it: fence 1, no
-        // lease period lost, no delivery used up.
-        expect(e.audit.fences(id)).toEqual([1]);
-        expect(e.errors).toEqual([]);
-      });
+    it('a claimFinaliser whose response is lost (the claim applied) is retried and gets its own lease back', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxReceiveCount: 2 });
+      let lost = 0;
+      e.sdk.rule = ({ operation, body }) =>
+        operation === 'UpdateItem' && body.includes(':until') && lost++ === 0
+          ? { status: 500, type: 'InternalServerError', afterSend: true }
+          : undefined;
+      const out = await e.client.mapReduce('str', range(12), 'concat', { value: '>' }, { chunksize: 5 });
+      expect(out).toBe(`>${strs(12)}`);
+      const id = onlyJob(e);
+      expectExact(e, id, 3);
+      // The SDK's retry found the lease its first attempt took, and was handed it: fence 1, no
+      // lease period lost, no delivery used up.
+      expect(e.audit.fences(id)).toEqual([1]);
+      expect(e.errors).toEqual([]);
     });
 
-    it('a send that keeps failing surfaces as the typed SQS error, and the job is cancelled', async () => {
-      await withEngine({ maxAttempts: 3 }, async (e) => {
-        e.sdk.rule = ({ operation }) =>
-          operation === 'SendMessageBatch' ? { status: 500, type: 'InternalServerError' } : undefined;
-        const err = await e.client.map('map', 'square', range(10), { chunksize: 2 }).catch((x: unknown) => x);
-        expect(err).toBeInstanceOf(SQSServiceException);
-        expect(err).toMatchObject({
-          name: 'InternalServerError',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500, attempts: 3 },
-        });
-        const id = onlyJob(e);
-        expect(e.audit.ended.get(id)).toMatchObject({ status: 'CANCELLED', done: 0 });
-        expect(await e.backend.store.getJob(id)).toBeUndefined();
+    it('a send that keeps failing surfaces as the typed SQS error, and the job is cancelled', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxAttempts: 3 });
+      e.sdk.rule = ({ operation }) =>
+        operation === 'SendMessageBatch' ? { status: 500, type: 'InternalServerError' } : undefined;
+      const err = await e.client.map('map', 'square', range(10), { chunksize: 2 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(SQSServiceException);
+      expect(err).toMatchObject({
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500, attempts: 3 },
       });
+      const id = onlyJob(e);
+      expect(e.audit.ended.get(id)).toMatchObject({ status: 'CANCELLED', done: 0 });
+      expect(await e.backend.store.getJob(id)).toBeUndefined();
     });
 
-    it('a createJob that stays throttled surfaces as ProvisionedThroughputExceededException', async () => {
-      await withEngine({ maxAttempts: 3 }, async (e) => {
-        e.sdk.rule = ({ operation }) =>
-          operation === 'PutItem'
-            ? { status: 400, type: 'ProvisionedThroughputExceededException' }
-            : undefined;
-        const err = await e.client.map('map', 'square', range(10)).catch((x: unknown) => x);
-        expect(err).toBeInstanceOf(ProvisionedThroughputExceededException);
-        expect(err).toMatchObject({ $fault: 'client', $metadata: { httpStatusCode: 400, attempts: 3 } });
-        expect(e.sdk.count('dynamodb.PutItem')).toBe(3);
-        // No job was made, and nothing was sent.
-        expect(e.sdk.count('sqs.SendMessageBatch')).toBe(0);
-      });
+    it('a createJob that stays throttled surfaces as ProvisionedThroughputExceededException', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxAttempts: 3 });
+      e.sdk.rule = ({ operation }) =>
+        operation === 'PutItem' ? { status: 400, type: 'ProvisionedThroughputExceededException' } : undefined;
+      const err = await e.client.map('map', 'square', range(10)).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(ProvisionedThroughputExceededException);
+      expect(err).toMatchObject({ $fault: 'client', $metadata: { httpStatusCode: 400, attempts: 3 } });
+      expect(e.sdk.count('dynamodb.PutItem')).toBe(3);
+      // No job was made, and nothing was sent.
+      expect(e.sdk.count('sqs.SendMessageBatch')).toBe(0);
     });
 
-    it('a host whose completeChunk stays throttled: the error reaches the host, the job ends via the DLQ', async () => {
-      await withEngine({ maxAttempts: 3, maxReceiveCount: 2 }, async (e) => {
-        e.sdk.rule = ({ operation }) =>
-          operation === 'TransactWriteItems'
-            ? { status: 400, type: 'ProvisionedThroughputExceededException' }
-            : undefined;
-        const err = await e.client.map('map', 'square', range(8), { chunksize: 4 }).catch((x: unknown) => x);
-        expect(err).toBeInstanceOf(RetriesExhaustedError);
-        expect(err).toMatchObject({ attempts: 2 });
-        const throttled = e.errors.filter((x) => x instanceof ProvisionedThroughputExceededException);
-        expect(throttled.length).toBeGreaterThan(0);
-        expect(throttled[0]).toMatchObject({ $metadata: { httpStatusCode: 400, attempts: 3 } });
-        const id = onlyJob(e);
-        expect(e.audit.ended.get(id)).toMatchObject({
-          status: 'FAILED',
-          done: 0,
-          error: { reason: 'retries' },
-        });
+    it('a host whose completeChunk stays throttled: the error reaches the host, the job ends via the DLQ', async ({
+      engine,
+    }) => {
+      const e = await engine({ maxAttempts: 3, maxReceiveCount: 2 });
+      e.sdk.rule = ({ operation }) =>
+        operation === 'TransactWriteItems'
+          ? { status: 400, type: 'ProvisionedThroughputExceededException' }
+          : undefined;
+      const err = await e.client.map('map', 'square', range(8), { chunksize: 4 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(RetriesExhaustedError);
+      expect(err).toMatchObject({ attempts: 2 });
+      const throttled = e.errors.filter((x) => x instanceof ProvisionedThroughputExceededException);
+      expect(throttled.length).toBeGreaterThan(0);
+      expect(throttled[0]).toMatchObject({ $metadata: { httpStatusCode: 400, attempts: 3 } });
+      const id = onlyJob(e);
+      expect(e.audit.ended.get(id)).toMatchObject({
+        status: 'FAILED',
+        done: 0,
+        error: { reason: 'retries' },
       });
     });
   });
 
-  it('a finaliser that dies holding its lease: taken over with fence 2, the stale finishJob refused', async () => {
-    await withEngine({ hosts: 0 }, async (e) => {
-      const plan = dieOnce(
-        'folded',
-        () => true,
-        () => e.startHost(undefined, 'host-b'),
-      );
-      e.startHost(plan, 'host-a');
-      const jobId = 'stale-finaliser';
-      await e.coordinator.handle(
-        submit(jobId, {
-          kind: 'mapReduce',
-          task: 'str',
-          reducer: 'concat',
-          initial: encodeValue('>', 'initial'),
-          input: { kind: 'range', start: 0, stop: 12, step: 1 },
-          chunksize: 5,
-        }),
-      );
-      await until(async () => (await e.backend.store.getJob(jobId))?.status === 'DONE');
-      expect(plan.fired()).toBe(true);
-      expect(e.audit.claims.map((c) => [c.owner, c.fence])).toEqual([
-        ['host-a', 1],
-        ['host-b', 2],
-      ]);
-      const before = await e.backend.store.getJob(jobId);
-      // The stale holder wakes up and tries to finish with its old fence: refused, nothing changes.
-      expect(await e.backend.store.finishJob(jobId, 'host-a', 1, encodeValue('stale', 'x'))).toBe(false);
-      expect(await e.backend.store.getJob(jobId)).toEqual(before);
-      expect(await e.client.attach(jobId)).toBe(`>${strs(12)}`);
-      expectExact(e, jobId, 3);
-    });
+  it('a finaliser that dies holding its lease: taken over with fence 2, the stale finishJob refused', async ({
+    engine,
+  }) => {
+    const e = await engine({ hosts: 0 });
+    const plan = dieOnce(
+      'folded',
+      () => true,
+      () => e.startHost(undefined, 'host-b'),
+    );
+    e.startHost(plan, 'host-a');
+    const jobId = 'stale-finaliser';
+    await e.coordinator.handle(
+      submit(jobId, {
+        kind: 'mapReduce',
+        task: 'str',
+        reducer: 'concat',
+        initial: encodeValue('>', 'initial'),
+        input: { kind: 'range', start: 0, stop: 12, step: 1 },
+        chunksize: 5,
+      }),
+    );
+    const ended = new Set(['DONE', 'FAILED', 'CANCELLED']);
+    await until(
+      async () => ended.has((await e.backend.store.getJob(jobId))?.status ?? ''),
+      cloud.scaled(20_000),
+    );
+    expect(await e.backend.store.getJob(jobId)).toMatchObject({ status: 'DONE' });
+    expect(plan.fired()).toBe(true);
+    expect(e.audit.claims.map((c) => [c.owner, c.fence])).toEqual([
+      ['host-a', 1],
+      ['host-b', 2],
+    ]);
+    const before = await e.backend.store.getJob(jobId);
+    // The stale holder wakes up and tries to finish with its old fence: refused, nothing changes.
+    expect(await e.backend.store.finishJob(jobId, 'host-a', 1, encodeValue('stale', 'x'))).toBe(false);
+    expect(await e.backend.store.getJob(jobId)).toEqual(before);
+    expect(await e.client.attach(jobId)).toBe(`>${strs(12)}`);
+    expectExact(e, jobId, 3);
   });
 });

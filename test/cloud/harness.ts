@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { test } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { awsBackend } from '../../src/aws/backend.js';
 import { setupAws } from '../../src/aws/setup.js';
@@ -32,7 +33,8 @@ import type {
   WorkQueue,
 } from '../../src/ports.js';
 import { InlineExecutor } from '../engine/harness.js';
-import type { Emulators } from '../support/emulators.js';
+import type { Emulators } from '../runner/index.js';
+import type { CloudTier } from '../support/cloud.js';
 
 export { dieOnce } from '../engine/harness.js';
 
@@ -122,6 +124,7 @@ export class SdkFaults {
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBClient;
   readonly s3: S3Client;
+  #closed = false;
 
   constructor(emulators: Emulators, maxAttempts: number) {
     const base = {
@@ -147,6 +150,9 @@ export class SdkFaults {
   #wrap(client: SQSClient | DynamoDBClient | S3Client, service: SdkCall['service']): void {
     const real = client.config.requestHandler;
     const handle: typeof real.handle = async (request, options) => {
+      // After close, nothing reaches the emulator: a loop the test left running (a caller's wait,
+      // a poll) fails at its next request instead of competing with the next test's engine.
+      if (this.#closed) throw new Error(`${service} client closed: the test that made it has ended`);
       const target = request.headers['x-amz-target'];
       const operation = target ? target.slice(target.lastIndexOf('.') + 1) : request.method;
       const m = /attempt=(\d+); max=(\d+)/.exec(request.headers['amz-sdk-request'] ?? '');
@@ -187,7 +193,9 @@ export class SdkFaults {
     } as typeof real;
   }
 
+  /** Fails every later attempt at once and closes the sockets. */
   destroy(): void {
+    this.#closed = true;
     this.sqs.destroy();
     this.dynamo.destroy();
     this.s3.destroy();
@@ -274,9 +282,15 @@ export class Audit {
 /** Options of {@link startCloudEngine}. */
 export interface CloudEngineOptions {
   readonly tasks: TaskMap;
-  /** Visibility timeout asked for by hosts (SQS rounds up to whole seconds). @default 1000 */
+  /**
+   * How many times slower than a quiet machine the emulator answers (test/support/cloud.ts): the
+   * default visibility and lease are scaled by it, so that heartbeats and renewals keep up with a
+   * busy machine's requests. @default 1
+   */
+  readonly pace?: number;
+  /** Visibility timeout asked for by hosts (SQS rounds up to whole seconds). @default 1000 × pace */
   readonly visibilityMs?: number;
-  /** The finaliser lease. @default 3000 (a slow fold on a loaded machine must not lose it) */
+  /** The finaliser lease. @default 3000 × pace (a slow fold on a loaded machine must not lose it) */
   readonly leaseMs?: number;
   /** The queue's RedrivePolicy. @default 5 */
   readonly maxReceiveCount?: number;
@@ -310,6 +324,10 @@ export interface CloudEngine {
   /** Messages sent again as duplicates. */
   readonly duplicated: { count: number };
   startHost(faults?: FaultPlan, owner?: string): Host;
+  /**
+   * Kills the hosts, stops the dead-letter handler, fails every later request of the engine's
+   * clients (so a caller still waiting ends at once) and deletes the queues. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -352,8 +370,11 @@ function auditedQueue(inner: WorkQueue, engine: () => CloudEngine): WorkQueue {
 
 /** Creates a fresh queue pair, table and bucket on the emulator and starts an engine on them. */
 export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptions): Promise<CloudEngine> {
-  const visibilityMs = o.visibilityMs ?? 1000;
-  const leaseMs = o.leaseMs ?? 3000;
+  const pace = o.pace ?? 1;
+  // A visibility shorter than a few heartbeat rounds on this machine lets a message a live host
+  // holds come back, and every such delivery uses up one of the chunk's receives.
+  const visibilityMs = o.visibilityMs ?? 1000 * Math.ceil(pace);
+  const leaseMs = o.leaseMs ?? Math.round(3000 * pace);
   // AWS recommends at least 5 for Lambda consumers. Under a loaded CI machine a 1 s visibility lets
   // a message come back while still in flight (late heartbeats): correct at-least-once behaviour
   // that must not exhaust the deliveries of a test whose only fault is elsewhere. Tests about
@@ -384,6 +405,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const executor = new InlineExecutor(o.tasks);
   const hosts: Host[] = [];
   const errors: unknown[] = [];
+  let closing: Promise<void> | undefined;
   const coordinator = new Coordinator(backend);
   const client = new JobClient({
     coordinator: (req) => coordinator.handle(req),
@@ -434,28 +456,67 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
       h.start();
       return h;
     },
-    async close() {
-      for (const h of hosts) h.kill();
-      sdk.rule = undefined;
-      await dlq.stop();
-      await Promise.all(
-        [resources.queueUrl, resources.deadLetterQueueUrl].map((QueueUrl) =>
-          setupClients.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {}),
-        ),
-      );
-      sdk.destroy();
-      setupClients.destroy();
+    close() {
+      closing ??= (async () => {
+        for (const h of hosts) h.kill();
+        sdk.rule = undefined;
+        // First the engine's clients: every loop still running (the caller's waits, the hosts'
+        // and the DLQ handler's receives) fails at its next request and ends.
+        sdk.destroy();
+        await dlq.stop();
+        await Promise.all(
+          [resources.queueUrl, resources.deadLetterQueueUrl].map((QueueUrl) =>
+            setupClients.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {}),
+          ),
+        );
+        setupClients.destroy();
+      })();
+      return closing;
     },
   };
   for (let i = 0; i < (o.hosts ?? 1); i++) engine.startHost();
   return engine;
 }
 
-/** Waits until `check` holds, polling. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/** Waits until `check` holds, polling, for at most `timeoutMs` (scale it with the tier's pace). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`Condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A test function whose `engine` fixture starts engines that end with the test. */
+export type EngineTest = ReturnType<typeof engineTest>;
+
+/**
+ * `it` with an `engine(options)` fixture: each engine it starts is closed when the test ends,
+ * passed, failed or timed out. A timed-out test's body goes on running after vitest moved on;
+ * closing its engines makes that body fail at its next request instead of polling the emulator
+ * beside the next tests.
+ */
+export function engineTest(cloud: CloudTier, tasks: TaskMap) {
+  return test.extend<{ engine: (o?: Omit<CloudEngineOptions, 'tasks'>) => Promise<CloudEngine> }>({
+    engine: async ({ onTestFailed }, use) => {
+      const started: CloudEngine[] = [];
+      // What a failure needs to be understood: the hosts' errors and the chunks' deliveries.
+      onTestFailed(() => {
+        for (const e of started) {
+          const receives = [...e.receives].filter(([, n]) => n > 1);
+          console.error(
+            `engine: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
+              `redelivered ${JSON.stringify(Object.fromEntries(receives))}, ` +
+              `${e.errors.length} errors${e.errors.length ? `:\n${e.errors.slice(0, 10).map(String).join('\n')}` : ''}`,
+          );
+        }
+      });
+      await use(async (o = {}) => {
+        const e = await startCloudEngine(cloud.emulators, { tasks, pace: cloud.pace, ...o });
+        started.push(e);
+        return e;
+      });
+      await Promise.all(started.map((e) => e.close()));
+    },
+  });
 }

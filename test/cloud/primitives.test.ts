@@ -20,9 +20,12 @@ import {
 import { describePrimitivesContract } from '../contract/primitives/index.js';
 import { useSyncEnv } from './sync-env.js';
 
-const cloud = useSyncEnv();
-/** The holder's lease in the lease tests: short, so that its expiry takes a fraction of a second. */
-const HOLDER_LEASE_MS = 600;
+const cloud = await useSyncEnv();
+/**
+ * The holder's lease in the lease tests: short, so that its expiry takes a fraction of a second
+ * on a quiet machine; scaled with the emulator's pace, so that a live holder's renewals keep up.
+ */
+const HOLDER_LEASE_MS = cloud.scaled(600);
 
 let first: AwsSyncEnv | undefined;
 /** The first party's environment, made on first use (inside a test). */
@@ -97,5 +100,5 @@ describePrimitivesContract('aws on moto', {
   revive: <T>(handle: SyncHandle) => awsReviver(secondEnv())(handle) as T,
   party: async () => inProcessParty(secondEnv()),
   leases: { holder: cuttableHolder },
-  shortMs: 150,
+  shortMs: cloud.scaled(150),
 });

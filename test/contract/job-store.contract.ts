@@ -1,9 +1,11 @@
 /**
  * The JobStore contract: what every adapter (memory, DynamoDB) must do, through the port only.
  * Each test uses fresh job ids, so adapters may share one table across tests.
+ *
+ * Leases run on the harness's clock, which the suite drives: a lease ends because the test moves
+ * the clock past it, never because the machine was slow (or fast) enough between two requests.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, PayloadTooLargeError, ProtocolError } from '../../src/errors.js';
 import type { Data, JobError, JobSpec, JobStore } from '../../src/ports.js';
@@ -16,9 +18,22 @@ export interface JobStoreHarness {
 
 /**
  * Makes a harness. `maxInlineBytes` asks for a small limit; an adapter with a fixed limit may
- * ignore it, since the suite reads the limit back from `store.maxInlineBytes`.
+ * ignore it, since the suite reads the limit back from `store.maxInlineBytes`. `clock` is the
+ * store's clock (its `clock` option): the suite moves it to end leases.
  */
-export type MakeJobStore = (opts: { maxInlineBytes?: number }) => Promise<JobStoreHarness>;
+export type MakeJobStore = (opts: {
+  maxInlineBytes?: number;
+  clock: () => number;
+}) => Promise<JobStoreHarness>;
+
+/** A clock that moves only when told to, starting at the real time. */
+class TestClock {
+  #now = Date.now();
+  readonly now = (): number => this.#now;
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
 
 function data(...bytes: number[]): Data {
   return { enc: 'v8', bytes: new Uint8Array(bytes) };
@@ -35,8 +50,10 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
   describe(`JobStore contract (${name})`, () => {
     const open: JobStoreHarness[] = [];
     let store: JobStore;
+    let clock: TestClock;
     async function setup(opts: { maxInlineBytes?: number } = {}): Promise<JobStore> {
-      const harness = await make(opts);
+      clock = new TestClock();
+      const harness = await make({ ...opts, clock: clock.now });
       open.push(harness);
       store = harness.store;
       return store;
@@ -227,11 +244,10 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
 
       it('hands an expired lease to a new owner with the fence increased', async () => {
         const id = await readyJob();
-        // Long enough that a busy machine cannot let it lapse before the second claim.
         const a = await store.claimFinaliser(id, 'a', 300);
+        clock.advance(299);
         expect((await store.claimFinaliser(id, 'b', 10_000)).claimed).toBe(false);
-        // A lease expires by the clock alone; there is no event to await.
-        await sleep(350);
+        clock.advance(2);
         const b = await store.claimFinaliser(id, 'b', 10_000);
         expect(a.claimed && b.claimed).toBe(true);
         if (!a.claimed || !b.claimed) return;
@@ -268,11 +284,10 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
       it('never hands a run over, even once its lease has run out', async () => {
         const id = await job(1);
         await store.claimRun(id, 0, 'a', 1);
-        // A lease expires by the clock alone; there is no event to await.
-        await sleep(20);
+        clock.advance(20);
         const b = await store.claimRun(id, 0, 'b', 10_000);
         expect(b.claimed).toBe(false);
-        expect(b.leaseUntil).toBeLessThan(Date.now());
+        expect(b.leaseUntil).toBeLessThan(clock.now());
       });
 
       it('refuses a job that is not RUNNING, and one that does not exist', async () => {
@@ -300,7 +315,7 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
       it('refuses a stale fence and accepts the current one', async () => {
         const id = await readyJob();
         const a = await store.claimFinaliser(id, 'a', 50);
-        await sleep(120);
+        clock.advance(51);
         const b = await store.claimFinaliser(id, 'b', 10_000);
         if (!a.claimed || !b.claimed) throw new Error('both claims should succeed');
         expect(await store.finishJob(id, 'a', a.fence, data(9))).toBe(false);

@@ -12,8 +12,8 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
   return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
 });
 
-describeJobStoreContract('memory', async ({ maxInlineBytes }) => {
-  const store = new MemoryJobStore(maxInlineBytes === undefined ? {} : { maxInlineBytes });
+describeJobStoreContract('memory', async ({ maxInlineBytes, clock }) => {
+  const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
   return { store, close: () => store.close() };
 });
 

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newest, SYNTH_TIMEOUT_MS, synthInto } from '../runner/fanfold-assembly.js';
+import { newest, SYNTH_TIMEOUT_MS, synthInto } from './fanfold-assembly.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The stack `stack.ts` defines. */

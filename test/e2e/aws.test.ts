@@ -4,60 +4,38 @@
  * (assembly.ts), stood up on moto, its coordinator invoked through the local Invoke API and its
  * workers fed by the polled event source mapping. One stack for the whole file.
  *
- * `FANFOLD_E2E_LATENCY=1` also prints the round trip of 1-item applies (nothing is asserted on it);
- * `FANFOLD_E2E_LOGS=1` prints the functions' output at the end.
+ * `FANFOLD_E2E_LOGS=1` prints the functions' output at the end. What a caller waits on this stack
+ * is measured by the bench (bench/runner-latency.ts), not here.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { aws } from 'fanfold';
-import { afterAll, afterEach, describe, expect, it, onTestFailed } from 'vitest';
-import { createDynamoClient, createS3Client } from '../../src/aws/clients.js';
-import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import tasks from '../fixtures/pool-tasks.js';
-import { type Cloud, startCloud } from '../runner/runner.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
+import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
+import { useCloudTier } from '../support/cloud.js';
+import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { Leaving, leavingDynamoClient } from './gone-caller.js';
 import { describePoolScenarios, type ScenarioEnv } from './pool-scenarios.js';
 
-/** The functions' output, printed when a test fails. */
-const logs: string[] = [];
-let cloud: Cloud | undefined;
+const tier = await useCloudTier();
+let stack: RunnerStack | undefined;
 /** A job that cannot finish fails within a test's time, not in a day. */
-const JOB_TIMEOUT_MS = 25_000;
+const JOB_TIMEOUT_MS = tier.scaled(25_000);
 /**
  * Polls of the job in DynamoDB: the default backoff goes up to a second, too coarse for tests.
  * `FANFOLD_E2E_DEFAULT_POLL=1` keeps the context's default (to measure what a user gets).
  */
 const POLL_MS = process.env.FANFOLD_E2E_DEFAULT_POLL === '1' ? undefined : { min: 20, max: 200 };
-
-type Clients = ReturnType<typeof cloudClients>;
-const ownClients: Clients[] = [];
-
-function cloudClients(c: Cloud) {
-  const options = { ...c.clientOptions, maxAttempts: 1 };
-  return {
-    lambda: new LambdaClient({ ...options, endpoint: c.lambdaEndpoint }),
-    cloudformation: new CloudFormationClient({ ...options, endpoint: c.endpoints.cloudformation }),
-    dynamo: createDynamoClient(options),
-    s3: createS3Client(options),
-  };
-}
+const polling = POLL_MS ? { pollMs: POLL_MS } : {};
 
 async function makeEnv(): Promise<ScenarioEnv> {
-  const dir = await e2eAssembly();
-  cloud = await startCloud({
-    cdkOut: dir,
+  stack = await startRunnerStack({
+    cdkOut: await e2eAssembly(),
     stack: E2E_STACK,
-    onLog: (source, line) => logs.push(`[${source}] ${line}`),
+    emulators: tier.emulators,
   });
-  const c = cloud;
-  const options = { ...c.clientOptions, maxAttempts: 1 };
-  const clients = cloudClients(c);
-  ownClients.push(clients);
+  const { clients } = stack;
   // The caller's own S3 traffic: the spilled requests it writes, the spilled results it reads.
   const traffic = { puts: 0, gets: 0 };
   const send = clients.s3.send.bind(clients.s3) as (...a: unknown[]) => Promise<unknown>;
@@ -66,10 +44,11 @@ async function makeEnv(): Promise<ScenarioEnv> {
     if (command instanceof GetObjectCommand) traffic.gets++;
     return send(command, ...rest);
   }) as typeof clients.s3.send;
-  const mp = aws({ tasks, stack: E2E_STACK, clients, ...(POLL_MS ? { pollMs: POLL_MS } : {}) });
+  const mp = stack.context({ tasks, ...polling });
   const pool = () => mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
   return {
     pool,
+    Event: () => mp.Event(),
     blobTraffic: () => ({ ...traffic }),
     async linesSource(name, text) {
       // A bucket of the user's, not the stack's: lines() inputs live wherever the user keeps them.
@@ -82,13 +61,8 @@ async function makeEnv(): Promise<ScenarioEnv> {
     },
     goneCaller() {
       const leaving = new Leaving();
-      const dynamo = leavingDynamoClient(options, leaving);
-      const gone = aws({
-        tasks,
-        stack: E2E_STACK,
-        clients: { ...clients, dynamo: dynamo.client },
-        ...(POLL_MS ? { pollMs: POLL_MS } : {}),
-      });
+      const dynamo = leavingDynamoClient({ ...stack!.cloud.clientOptions, maxAttempts: 1 }, leaving);
+      const gone = stack!.context({ tasks, clients: { ...clients, dynamo: dynamo.client }, ...polling });
       const goner = gone.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
       // Another process would find the job by its id in the same stack: a pool of its own.
       const attacher = pool();
@@ -107,87 +81,21 @@ async function makeEnv(): Promise<ScenarioEnv> {
         },
       };
     },
-    // The cloud outlives the scenarios (the latency probe below uses it): stopped in afterAll.
+    // The cloud outlives the scenarios (the test of the pollers' errors reads it): stopped in afterAll.
     async stop() {},
   };
 }
 
+printLogsOnFailure(() => stack?.logs);
+
 describe('the e2e stack on the runner', () => {
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(logs.slice(-300).join('\n'));
-  });
   // Registered before the scenarios: vitest runs this file's blocks in order.
   describePoolScenarios('Pool scenarios on the aws context', makeEnv, SYNTH_TIMEOUT_MS + INSTALL_TIMEOUT_MS);
 
   it('ran with no errors of the pollers or background invocations', () => {
-    onTestFailed(() => console.error(logs.join('\n')));
-    expect(cloud?.errors ?? []).toEqual([]);
+    onTestFailed(() => console.error(stack?.logs.join('\n')));
+    expect(stack?.cloud.errors ?? []).toEqual([]);
   });
 });
 
-/**
- * "A chunk done → the caller knows": a probe reads the job's record back to back (a GetItem every
- * 2 ms) and notes when it first shows the chunk done; the caller notes when its onProgress says so.
- * The difference is what the caller's polling adds (the probe's own delay makes it a little short).
- * Nothing is asserted on time: it is printed, for the default polling and for the tests' polling.
- */
-describe.runIf(process.env.FANFOLD_E2E_LATENCY === '1')('latency on the runner (printed)', () => {
-  const settings = [
-    ['default pollMs', undefined],
-    ['pollMs 20..200', { min: 20, max: 200 }],
-  ] as const;
-  it.each(settings)(
-    'chunk done → the caller knows, with %s',
-    async (what, pollMs) => {
-      const c = cloud!;
-      const clients = cloudClients(c);
-      ownClients.push(clients);
-      const probe = new DynamoJobStore({ client: clients.dynamo, tableName: c.outputs.FanfoldTable! });
-      const mp = aws({ tasks, stack: E2E_STACK, clients, ...(pollMs ? { pollMs } : {}) });
-      await using pool = mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
-      await pool.map('square', [1]);
-      const n = Number(process.env.FANFOLD_E2E_LATENCY_N ?? 30);
-      const gaps: number[] = [];
-      const trips: number[] = [];
-      for (let i = 0; i < n; i++) {
-        let recordedAt: number | undefined;
-        let knownAt: number | undefined;
-        let probing: Promise<void> | undefined;
-        const start = performance.now();
-        await pool.map('spin', [100], {
-          onProgress: (p) => {
-            probing ??= (async () => {
-              while (recordedAt === undefined) {
-                const job = await probe.getJob(p.jobId);
-                if (!job || job.done >= 1) recordedAt = performance.now();
-                else await sleep(2);
-              }
-            })();
-            if (p.done >= 1) knownAt ??= performance.now();
-          },
-        });
-        trips.push(performance.now() - start);
-        await probing;
-        if (recordedAt !== undefined && knownAt !== undefined) gaps.push(Math.max(0, knownAt - recordedAt));
-      }
-      console.log(
-        `runner, ${what}: chunk done → caller knows over ${gaps.length}: ${stats(gaps)}; ` +
-          `whole map of one 100 ms item over ${n}: ${stats(trips)}`,
-      );
-      expect(gaps.length).toBeGreaterThan(0);
-    },
-    120_000,
-  );
-});
-
-function stats(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]?.toFixed(1);
-  return `p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms`;
-}
-
-afterAll(async () => {
-  if (process.env.FANFOLD_E2E_LOGS === '1') console.error(logs.join('\n'));
-  for (const clients of ownClients.splice(0)) for (const client of Object.values(clients)) client.destroy();
-  await cloud?.stop();
-}, 30_000);
+afterAll(() => stack?.stop(), 30_000);

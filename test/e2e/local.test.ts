@@ -38,6 +38,7 @@ describePoolScenarios('Pool scenarios on the local context', async () => {
   return {
     blobTraffic: () => ({ ...traffic }),
     pool: () => mp.Pool({ processes: 2 }),
+    Event: () => mp.Event(),
     async linesSource(name, text) {
       const dir = await mkdtemp(join(tmpdir(), 'fanfold-e2e-'));
       const path = join(dir, name);

@@ -6,7 +6,7 @@
  * is used: the tasks that synchronise through a BroadcastChannel (`gate`, `busy`) reach no Lambda
  * container, so the scenarios hold jobs open with `spin` instead.
  */
-import { type AsyncResult, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
+import { type AsyncResult, type Event, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type tasks from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
@@ -33,6 +33,8 @@ export interface ScenarioEnv {
    * object on AWS) and returns the source. @default no `lines()` scenarios on this context
    */
   linesSource?(name: string, text: string): Promise<Parameters<typeof lines>[0]>;
+  /** A new `Event` of the context, for tasks that wait until the test lets them go. */
+  Event(): Event;
   /** Stops the context's machinery (the runner, the emulators). */
   stop(): Promise<void>;
 }
@@ -244,49 +246,31 @@ export function describePoolScenarios(
       });
     });
 
-    // Not a test of time (timing goals live in bench/): prints what a caller waits beyond its task.
-    it.runIf(process.env.FANFOLD_E2E_LATENCY === '1')(
-      'prints the round trip of 1-item applies',
-      async () => {
-        const n = Number(process.env.FANFOLD_E2E_LATENCY_N ?? 40);
-        await pool.apply('add', [1, 1]);
-        const ms: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const t = performance.now();
-          expect(await pool.apply('add', [i, 1])).toBe(i + 1);
-          ms.push(performance.now() - t);
-        }
-        ms.sort((a, b) => a - b);
-        const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
-        console.log(
-          `${name}: apply round trip over ${n}: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms`,
-        );
-      },
-      120_000,
-    );
-
     describe('terminate()', () => {
       it('rejects a pending call with JobCancelledError without waiting for its task', async () => {
         const own = env!.pool();
-        let told!: () => void;
-        const submitted = new Promise<void>((r) => (told = r));
-        // 4 s of spinning: within the e2e worker's 20 s timeout, far longer than a cancel takes.
-        const res = own.mapAsync('spin', [4_000], { onProgress: () => told() });
+        // The task runs until the test sets `go`, which it does only after the call has rejected:
+        // a terminate() or a rejection that waited for the task would never come.
+        const started = env!.Event();
+        const go = env!.Event();
+        const res = own.starmapAsync('holdUntil', [[started, go]]);
         try {
-          await within(submitted, 20_000, 'the first progress report');
-          const started = Date.now();
-          await own.terminate();
-          const error = await res.get().catch((e: unknown) => e);
-          const elapsed = Date.now() - started;
+          expect(await within(started.wait(), 20_000, 'the task to start')).toBe(true);
+          await within(own.terminate(), 20_000, 'terminate()');
+          const error = await within(
+            res.get().catch((e: unknown) => e),
+            20_000,
+            'the pending call to reject',
+          );
           expect(error).toBeInstanceOf(JobCancelledError);
           expect(error).toMatchObject({ code: 'ERR_FANFOLD_JOB_CANCELLED' });
-          // Not a timing goal: only that the call did not wait for the 4 s task.
-          expect(elapsed).toBeLessThan(3_500);
+          expect(await go.isSet()).toBe(false);
           expect(own.state).toBe('TERMINATE');
           await expect(own.map('square', [1])).rejects.toMatchObject({
             code: 'ERR_FANFOLD_POOL_NOT_RUNNING',
           });
         } finally {
+          await go.set();
           await own.terminate();
         }
       });

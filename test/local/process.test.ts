@@ -4,7 +4,8 @@
  * exit codes 0 / 1 / -15, isAlive), and processes that wait on each other through primitives
  * finish (no shared pool to deadlock).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidArgumentError,
   local,
@@ -103,6 +104,34 @@ describe('Process', () => {
       expect(p.error).toBeInstanceOf(TaskError);
       expect(p.error?.remoteName).toBe('RangeError');
       expect(p.error?.message).toContain('boom');
+    });
+
+    it("resolves only once the process's stdout and stderr have reached the caller's", async () => {
+      // A thread's output travels to this thread over a channel of its own, apart from the task's
+      // result. CPython flushes a child's output before it exits: so must a process's thread
+      // before its result is posted, or lines arrive after join() (in a terminal, after the
+      // caller's own next line).
+      const tag = `print-${randomUUID()}`;
+      const got = { out: '', err: '' };
+      const capture = (into: 'out' | 'err') =>
+        ((chunk: unknown, ...rest: unknown[]) => {
+          got[into] += String(chunk);
+          (rest.find((x) => typeof x === 'function') as (() => void) | undefined)?.();
+          return true;
+        }) as typeof process.stdout.write;
+      const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture('out'));
+      const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture('err'));
+      try {
+        const p = await run(mp.Process('print', [tag, 300]));
+        await p.join();
+        const lines = (text: string, stream: string) =>
+          text.split('\n').filter((l) => l.startsWith(`${tag} ${stream} `)).length;
+        expect([lines(got.out, 'out'), lines(got.err, 'err')]).toEqual([300, 300]);
+        expect(p.exitCode).toBe(0);
+      } finally {
+        out.mockRestore();
+        err.mockRestore();
+      }
     });
 
     it('returns after timeoutMs with the process still alive', async () => {

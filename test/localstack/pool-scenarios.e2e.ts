@@ -24,6 +24,7 @@ async function makeEnv(): Promise<ScenarioEnv> {
   const pool = () => mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
   return {
     pool,
+    Event: () => mp.Event(),
     goneCaller() {
       const leaving = new Leaving();
       // Endpoint, region and credentials from the environment, as the context's own clients.

@@ -12,6 +12,8 @@ export default defineConfig({
     alias: { fanfold: fileURLToPath(new URL('../../src/index.ts', import.meta.url)) },
   },
   test: {
+    // The LocalStack tier as a project of the root config (`vitest run --project localstack`).
+    name: 'localstack',
     include: ['test/localstack/**/*.e2e.ts'],
     // Lambda on LocalStack starts a container per function on first use: cold starts of seconds.
     testTimeout: 180_000,

@@ -11,7 +11,7 @@ import { ClosedError, InvalidArgumentError, ProtocolError } from '../../../src/e
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function pipe<T>(env: AwsSyncEnv, duplex?: boolean): [Connection<T>, Connection<T>] {
   const Pipe = connection.make(env).Pipe as (d?: boolean) => [Connection<T>, Connection<T>];

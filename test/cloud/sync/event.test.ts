@@ -1,6 +1,6 @@
 /**
- * Event on DynamoDB (moto): a second party is the handle revived with another environment. The
- * latency of set → seen by a waiter and its request count are printed, not asserted.
+ * Event on DynamoDB (moto): a second party is the handle revived with another environment. Its
+ * latency and request counts are measured by the bench (bench/cloud-primitives.ts), not here.
  */
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../../src/api/synchronize.js';
@@ -9,9 +9,9 @@ import { event } from '../../../src/aws/sync/event.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
-import { countingEnv, median } from './measure.js';
+import { countingEnv } from './measure.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function make(env: AwsSyncEnv = cloud.env()): Event {
   const ev = event.make(env).Event?.();
@@ -97,29 +97,6 @@ describe('Event', () => {
     ])('rejects %s', (_, handle) => {
       expect(() => event.revive.Event?.(handle as SyncHandle, cloud.env())).toThrow(
         expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
-      );
-    });
-  });
-
-  describe('latency (printed)', () => {
-    it('set → seen by a waiter', async () => {
-      const times: number[] = [];
-      const requests: number[] = [];
-      for (let i = 0; i < 15; i++) {
-        const counted = countingEnv(cloud.env());
-        const a = make(counted.env);
-        const b = other(a, counted.env);
-        await b.isSet(); // warm the item's path; not counted below
-        counted.reset();
-        const waiting = b.wait();
-        const t0 = performance.now();
-        await a.set();
-        await waiting;
-        times.push(performance.now() - t0);
-        requests.push(counted.count());
-      }
-      console.log(
-        `Event set→seen: median ${median(times).toFixed(1)} ms, ${median(requests)} DynamoDB requests (set + waiter's reads)`,
       );
     });
   });

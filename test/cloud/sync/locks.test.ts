@@ -19,7 +19,7 @@ import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { lossyEnv } from './lease-retries.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url));
 
 /** The lock as seen by a second party (its own environment, so its own owner identity). */

@@ -19,9 +19,8 @@ import {
 } from '../../../src/errors.js';
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
-import { countingEnv, median } from './measure.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 const managers: Manager[] = [];
 
 afterEach(async () => {
@@ -329,33 +328,5 @@ describe('Manager (aws)', () => {
       const h = make().list()[SHARE]();
       expect(() => module.revive.DictProxy?.(h, cloud.env())).toThrow(ProtocolError);
     });
-  });
-
-  it('prints the median latency and DynamoDB requests of dict set/get/increment and list append', async () => {
-    const counting = countingEnv(cloud.env());
-    const m = new AwsManager(counting.env);
-    managers.push(m);
-    const d = m.dict<number>();
-    const l = m.list<number>();
-    const ops: [string, (i: number) => Promise<unknown>][] = [
-      ['dict.set', (i) => d.set(`k${i}`, i)],
-      ['dict.get', (i) => d.get(`k${i}`)],
-      ['dict.increment', () => d.increment('n')],
-      ['list.append', (i) => l.append(i)],
-    ];
-    for (const [name, op] of ops) {
-      const ms: number[] = [];
-      counting.reset();
-      const runs = 30;
-      for (let i = 0; i < runs; i++) {
-        const t0 = performance.now();
-        await op(i);
-        ms.push(performance.now() - t0);
-      }
-      console.log(
-        `aws Manager ${name}: median ${median(ms).toFixed(1)} ms, ${counting.count() / runs} DynamoDB requests/op (moto)`,
-      );
-    }
-    expect(await d.get('n')).toBe(30);
   });
 });

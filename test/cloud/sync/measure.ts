@@ -1,7 +1,7 @@
 /**
- * For the AWS primitives' tests: an environment whose DynamoDB requests are counted (to print what
+ * For the AWS primitives' tests: an environment whose DynamoDB requests are counted (to assert what
  * an operation costs, and to wait for a party's n-th request to have been answered instead of
- * sleeping), and the median of a sample.
+ * sleeping).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
@@ -81,11 +81,4 @@ export function countingEnv(base: AwsSyncEnv): CountingEnv {
       return { reached, open };
     },
   };
-}
-
-/** The median of `xs` (the mean of the middle two when even). */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }

@@ -25,7 +25,7 @@ import {
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function make(env: AwsSyncEnv) {
   const m = queues.make(env);

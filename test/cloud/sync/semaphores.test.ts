@@ -12,7 +12,7 @@ import { SHARE } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { lossyEnv } from './lease-retries.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function other(s: AwsSemaphore): Semaphore {
   return awsReviver(cloud.env())(s[SHARE]()) as Semaphore;

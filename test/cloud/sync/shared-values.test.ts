@@ -1,13 +1,11 @@
 /**
  * Value and Array on DynamoDB (moto): atomic add between parties, read-modify-write under the lock
  * with an exact count, C wrapping, fenced writes of a holder whose lease was taken over, handles,
- * limits. Prints (does not assert) the median latency and request count of Lock acquire+release
- * and Value.add.
+ * limits. Their latency and request counts are measured by the bench (bench/cloud-primitives.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { Primitives } from '../../../src/api/context.js';
 import type { SharedArray, Value } from '../../../src/api/sharedctypes.js';
-import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { awsPrimitives, awsReviver } from '../../../src/aws/sync/index.js';
 import { AwsLock } from '../../../src/aws/sync/locks.js';
 import { MAX_ARRAY_LENGTH } from '../../../src/aws/sync/shared-array.js';
@@ -16,7 +14,7 @@ import { ErrorCodes } from '../../../src/errors.js';
 import { SHARE } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function mp(): Primitives {
   return awsPrimitives(cloud.env());
@@ -175,83 +173,5 @@ describe('sharedValues.revive', () => {
     expect(() => sharedValues.revive[kind]?.(handle, cloud.env())).toThrow(
       expect.objectContaining({ code: ErrorCodes.PROTOCOL }),
     );
-  });
-});
-
-describe('latency (printed, not asserted)', () => {
-  /** An environment whose DynamoDB client counts the requests it sends. */
-  function counted(): { env: AwsSyncEnv; count: () => number } {
-    const base = cloud.env();
-    let n = 0;
-    const dynamo = cloud.clients().dynamo;
-    const counting = new Proxy(dynamo, {
-      get: (t, p, r) =>
-        p === 'send'
-          ? (...args: unknown[]) => {
-              n++;
-              return (t.send as (...a: unknown[]) => unknown).apply(t, args);
-            }
-          : Reflect.get(t, p, r),
-    });
-    const env: AwsSyncEnv = { ...base, clients: async () => ({ ...cloud.clients(), dynamo: counting }) };
-    return { env, count: () => n };
-  }
-
-  async function measure(name: string, runs: number, op: () => Promise<unknown>, count: () => number) {
-    const times: number[] = [];
-    const before = count();
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now();
-      await op();
-      times.push(performance.now() - t);
-    }
-    times.sort((x, y) => x - y);
-    const median = times[Math.floor(times.length / 2)] ?? 0;
-    const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0;
-    console.log(
-      `[aws sync latency] ${name}: median ${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ${((count() - before) / runs).toFixed(2)} DynamoDB requests/op (moto, ${runs} runs)`,
-    );
-  }
-
-  it('of Lock, RLock and BoundedSemaphore acquire+release, Value.add and a fenced Value.add', async () => {
-    const { env, count } = counted();
-    const p = awsPrimitives(env);
-    const lock = p.Lock();
-    const rlock = p.RLock();
-    const value = p.Value('i', 0, { lock: false });
-    const guarded = p.Value('i', 0);
-    await measure(
-      'Lock acquire+release',
-      100,
-      async () => {
-        await lock.acquire();
-        await lock.release();
-      },
-      count,
-    );
-    await measure(
-      'RLock acquire+release',
-      100,
-      async () => {
-        await rlock.acquire();
-        await rlock.release();
-      },
-      count,
-    );
-    const sem = p.BoundedSemaphore(2);
-    await measure(
-      'BoundedSemaphore acquire+release',
-      100,
-      async () => {
-        await sem.acquire();
-        await sem.release();
-      },
-      count,
-    );
-    await measure('Value.add', 100, () => value.add(1), count);
-    await guarded.getLock().acquire();
-    await measure('Value.add under its lock (fenced)', 100, () => guarded.add(1), count);
-    await guarded.getLock().release();
-    expect(await value.get()).toBe(100);
   });
 });

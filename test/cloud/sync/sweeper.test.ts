@@ -15,7 +15,7 @@ import { ClosedError, InvalidArgumentError } from '../../../src/errors.js';
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
-const cloud = useSyncEnv();
+const cloud = await useSyncEnv();
 
 function queue(env: AwsSyncEnv): Queue {
   return (queues.make(env).Queue as () => Queue)();

@@ -11,11 +11,11 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../support/emulators.js';
-import { startCloud } from './runner.js';
+import { dynamoClient, s3Client, sqsClient } from '../src/clients.js';
+import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../src/emulators.js';
+import { startCloud } from '../src/runner.js';
+import type { Template } from '../src/template.js';
 import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
-import type { Template } from './template.js';
 
 let emulators: Emulators;
 
@@ -50,9 +50,9 @@ function isAlive(pid: number): boolean {
 describe('startCloud()', () => {
   it('creates the queues, table and bucket of the template with their settings', async () => {
     const cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, emulators });
-    const sqs = createSqsClient(emulators.clientOptions);
-    const dynamo = createDynamoClient(emulators.clientOptions);
-    const s3 = createS3Client(emulators.clientOptions);
+    const sqs = sqsClient(emulators.clientOptions);
+    const dynamo = dynamoClient(emulators.clientOptions);
+    const s3 = s3Client(emulators.clientOptions);
     try {
       const { outputs, resources } = cloud.stack;
       const work = await sqs.send(
@@ -170,7 +170,7 @@ describe('startCloud()', () => {
       endpoint: cloud.lambdaEndpoint,
       maxAttempts: 1,
     });
-    const s3 = createS3Client(emulators.clientOptions);
+    const s3 = s3Client(emulators.clientOptions);
     try {
       // The echo fixture imports @aws-sdk/client-s3, which no node_modules above the temp folder has.
       const out = await lambda.send(
@@ -210,7 +210,7 @@ describe('startCloud()', () => {
     await expect(
       fetch(`${cloud.lambdaEndpoint}/2015-03-31/functions/x/invocations`, { method: 'POST' }),
     ).rejects.toThrow();
-    const sqs = createSqsClient(emulators.clientOptions);
+    const sqs = sqsClient(emulators.clientOptions);
     try {
       await expect(sqs.send(new ListQueuesCommand({}))).resolves.toBeDefined();
     } finally {
@@ -220,7 +220,7 @@ describe('startCloud()', () => {
 
   it('stops the emulators it started', async () => {
     const cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY });
-    const sqs = createSqsClient({ ...cloud.clientOptions, maxAttempts: 1 });
+    const sqs = sqsClient({ ...cloud.clientOptions, maxAttempts: 1 });
     await cloud.stop();
     try {
       await eventually(

@@ -33,8 +33,8 @@
  * }
  * ```
  */
-import { createDynamoClient, createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { type Emulators, startEmulators } from '../support/emulators.js';
+import { emulatorClients } from './clients.js';
+import { type Emulators, startEmulators } from './emulators.js';
 import { EsmPoller } from './esm-poller.js';
 import { type LambdaServer, startLambdaServer } from './lambda-server.js';
 import { startReaper } from './reaper.js';
@@ -102,11 +102,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
   const ownEmulators = options.emulators === undefined;
   const emulators = options.emulators ?? (await startEmulators());
   const { clientOptions } = emulators;
-  const clients = {
-    sqs: createSqsClient(clientOptions),
-    dynamo: createDynamoClient(clientOptions),
-    s3: createS3Client(clientOptions),
-  };
+  const clients = emulatorClients(clientOptions);
   const errors: unknown[] = [];
   const onLog =
     options.onLog ??

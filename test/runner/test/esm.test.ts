@@ -14,10 +14,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client, createSqsClient } from '../../src/aws/clients.js';
-import { INSTALL_TIMEOUT_MS } from '../support/emulators.js';
-import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from './esm-poller.js';
-import { type Cloud, startCloud } from './runner.js';
+import { s3Client, sqsClient } from '../src/clients.js';
+import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
+import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from '../src/esm-poller.js';
+import { type Cloud, startCloud } from '../src/runner.js';
 import { eventually, FIXTURE_ASSEMBLY, readTraces, type Trace, type TracedRecord } from './support.js';
 
 let cloud: Cloud;
@@ -28,8 +28,8 @@ let bucket: string;
 beforeAll(async () => {
   // Room for every mapping's concurrency at once, so no batch waits for a container.
   cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, maxContainersPerFunction: 8 });
-  sqs = createSqsClient(cloud.clientOptions);
-  s3 = createS3Client(cloud.clientOptions);
+  sqs = sqsClient(cloud.clientOptions);
+  s3 = s3Client(cloud.clientOptions);
   bucket = cloud.stack.outputs.TraceBucketName!;
   // Warm containers, as a busy function has: a cold start (about 0.1 s, seconds on a loaded
   // machine) counts against a message's visibility timeout, which is short (2 s) in the tests of
@@ -75,6 +75,17 @@ async function queueDepth(queueUrl: string): Promise<number> {
     Number(Attributes?.ApproximateNumberOfMessages) +
     Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
   );
+}
+
+/** Messages received and not yet deleted or made visible again. */
+async function inFlight(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
 }
 
 /** Waits until the traces of `test` hold `count` records in all, and returns them. */
@@ -217,10 +228,17 @@ describe.concurrent('SQS event source mapping', () => {
 
   it('gathers messages for MaximumBatchingWindowInSeconds into one batch', async () => {
     const test = `window-${randomUUID()}`;
-    // The window (1 s) starts with the first message; the next two arrive within it.
+    const queueUrl = url('WindowQueueUrl');
+    // The mapping's window (300 s) outlasts any delay of a busy machine, and its batch closes
+    // once full (BatchSize 3). Each message is sent only when the mapping holds the ones before
+    // it, received and in flight: one batch of three shows it gathered them across receives.
     for (let i = 0; i < 3; i++) {
-      await send(url('WindowQueueUrl'), test, [{ i }]);
-      await new Promise((r) => setTimeout(r, 250));
+      await send(queueUrl, test, [{ i }]);
+      if (i < 2)
+        await eventually(
+          async () => ((await inFlight(queueUrl)) === i + 1 ? true : undefined),
+          `the mapping holding ${i + 1} message(s)`,
+        );
     }
     const traces = await tracesWith(test, 3);
     expect(traces.map((t) => t.batchSize)).toEqual([3]);

@@ -25,7 +25,8 @@ export const MOTO_VERSION = '5.2.5';
 /** Long enough for a first install (about 65 s here) plus the server's start. */
 export const INSTALL_TIMEOUT_MS = 600_000;
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The project this runner is a folder of (test/runner/src/ → ../../../): its `.venv` by default. */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Where moto is installed; CI may point it outside the clone so that later runs reuse it. */
 const VENV = process.env.FANFOLD_MOTO_VENV ?? `${ROOT}.venv`;
 const VENV_PYTHON = `${VENV}/bin/python`;
@@ -45,7 +46,7 @@ export interface Emulators {
   readonly endpoint: string;
   /** How long the server took from spawn to listening, in ms. */
   readonly startupMs: number;
-  /** Client options for {@link createSqsClient} and its siblings. */
+  /** Client options for {@link emulatorClients} and the SDK's own clients. */
   readonly clientOptions: {
     readonly region: string;
     readonly endpoint: string;
@@ -78,9 +79,33 @@ function run(command: string, args: readonly string[], what: string): Promise<vo
   });
 }
 
+/** Where {@link ensureMoto} says what it is doing: one line at a time. */
+export type Say = (line: string) => void;
+
+/** The default {@link Say}: stderr, which vitest passes through from its workers. */
+const sayOnStderr: Say = (line) => {
+  console.error(line);
+};
+
+/** Says `what` now, then `step` with the time spent every 15 s and when `work` is done. */
+async function announced<T>(say: Say, what: string, step: string, work: Promise<T>): Promise<T> {
+  const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 1000);
+  say(`${what}…`);
+  const timer = setInterval(() => say(`moto: still ${step} (${seconds()} s)`), 15_000);
+  try {
+    const out = await work;
+    say(`moto: done ${step} in ${seconds()} s`);
+    return out;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Takes the install lock, or waits for whoever holds it; breaks a stale one. */
-async function withInstallLock(body: () => Promise<void>): Promise<void> {
+async function withInstallLock(say: Say, body: () => Promise<void>): Promise<void> {
   mkdirSync(VENV, { recursive: true });
+  let told = false;
   for (;;) {
     try {
       mkdirSync(LOCK);
@@ -89,6 +114,10 @@ async function withInstallLock(body: () => Promise<void>): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       // Another test file (vitest runs them in parallel) is installing; it writes the marker.
       if (existsSync(MARKER)) return;
+      if (!told) {
+        say(`moto: another process is installing it into ${VENV}; waiting for it (${LOCK})`);
+        told = true;
+      }
       try {
         if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS)
           rmSync(LOCK, { recursive: true, force: true });
@@ -107,27 +136,41 @@ async function withInstallLock(body: () => Promise<void>): Promise<void> {
 
 /**
  * Installs moto into `.venv/` unless the marker of {@link MOTO_VERSION} is there. Returns the
- * venv's python. Idempotent, and safe to call from test files running in parallel.
+ * venv's python. Idempotent, and safe to call from test files running in parallel. The first
+ * install takes a minute or more and downloads about 200 MB: it says so through `say` when it
+ * starts, every 15 s while it runs, and when it is done.
  */
-export async function ensureMoto(): Promise<string> {
+export async function ensureMoto(say: Say = sayOnStderr): Promise<string> {
   if (existsSync(MARKER) && existsSync(VENV_PYTHON)) return VENV_PYTHON;
-  await withInstallLock(async () => {
+  await withInstallLock(say, async () => {
     if (existsSync(MARKER) && existsSync(VENV_PYTHON)) return;
     const python = process.env.FANFOLD_PYTHON ?? 'python3';
-    if (!existsSync(VENV_PYTHON)) await run(python, ['-m', 'venv', VENV], 'Creating .venv');
-    await run(
-      VENV_PYTHON,
-      // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
-      [
-        '-m',
-        'pip',
-        'install',
-        '--disable-pip-version-check',
-        '--quiet',
-        '--no-compile',
-        `moto[server]==${MOTO_VERSION}`,
-      ],
-      `Installing moto[server]==${MOTO_VERSION}`,
+    if (!existsSync(VENV_PYTHON))
+      await announced(
+        say,
+        `moto: creating a Python virtualenv in ${VENV}`,
+        'creating the virtualenv',
+        run(python, ['-m', 'venv', VENV], 'Creating .venv'),
+      );
+    await announced(
+      say,
+      `moto: installing moto[server]==${MOTO_VERSION} into ${VENV} for the cloud tier ` +
+        '(once per machine: about a minute, ~200 MB from PyPI)',
+      'installing',
+      run(
+        VENV_PYTHON,
+        // --no-compile: byte-compiling all of botocore costs ~8 s; moto compiles what it imports.
+        [
+          '-m',
+          'pip',
+          'install',
+          '--disable-pip-version-check',
+          '--quiet',
+          '--no-compile',
+          `moto[server]==${MOTO_VERSION}`,
+        ],
+        `Installing moto[server]==${MOTO_VERSION}`,
+      ),
     );
     await run(
       VENV_PYTHON,

@@ -15,7 +15,8 @@ import type { Reaper } from './reaper.js';
 import type { FunctionSpec } from './resources.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./bootstrap.mjs', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Where the runner resolves the AWS SDK from: bundles that leave it external get the same one. */
+const SDK_ROOT = fileURLToPath(new URL('./', import.meta.url));
 
 /** A response over this many bytes fails the invocation (Lambda's 6 MB, as its message states it). */
 export const MAX_RESPONSE_BYTES = 6_291_556;
@@ -285,7 +286,7 @@ export class FunctionSandbox {
       AWS_CONFIG_FILE: '/nonexistent/fanfold-runner/config',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fanfold-runner/credentials',
       AWS_EC2_METADATA_DISABLED: 'true',
-      FANFOLD_RUNNER_SDK_ROOT: PROJECT_ROOT,
+      FANFOLD_RUNNER_SDK_ROOT: SDK_ROOT,
       // The bundle runs on this machine's Node, not the function's declared runtime (nodejs22.x
       // and up for fanfold): the SDK's warning about Node 20 is about the host, not the function.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -3,9 +3,9 @@
  * The template reader and intrinsic-function resolver, without emulators.
  */
 import { describe, expect, it } from 'vitest';
-import { parseFunctionName } from './lambda-server.js';
+import { parseFunctionName } from '../src/lambda-server.js';
+import { type ResolveContext, readStackAssembly, referencedIds, resolveValue } from '../src/template.js';
 import { FIXTURE_ASSEMBLY } from './support.js';
-import { type ResolveContext, readStackAssembly, referencedIds, resolveValue } from './template.js';
 
 const ctx: ResolveContext = {
   region: 'eu-west-1',
