@@ -6,7 +6,7 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, TaskError } from '../errors.js';
+import { InvalidArgumentError, JobReleasedError, TaskError } from '../errors.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
@@ -16,6 +16,7 @@ import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
 import { checkArgLists, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
+import { Releases } from './releases.js';
 
 export type { Progress } from './job-watch.js';
 
@@ -47,20 +48,30 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** Told when a job's release, which runs after its call returned, failed (`releases.ts`). @default a process warning */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** Submits jobs and waits for them. */
 export class JobClient {
   readonly #o: ClientOptions;
   readonly #active = new Set<string>();
+  /** Releases under way: started when a call is done with its job, never awaited by that call. */
+  readonly #releases: Releases;
 
   constructor(options: ClientOptions) {
     this.#o = options;
+    this.#releases = new Releases(options.coordinator, options.onError);
   }
 
-  /** Jobs submitted and not yet ended or collected. */
+  /** Jobs submitted and not yet ended or collected, and releases still under way. */
   get active(): number {
-    return this.#active.size;
+    return this.#active.size + this.#releases.size;
+  }
+
+  /** Resolves once every release started so far has ended (whatever its outcome). */
+  settled(): Promise<void> {
+    return this.#releases.settled();
   }
 
   /** `map` / `starmap`: every result, in input order. */
@@ -78,7 +89,7 @@ export class JobClient {
         const job = await this.#wait(jobId, opts.onProgress);
         return await this.#collect(jobId, job.total ?? 0, undefined);
       } finally {
-        await this.#release(jobId);
+        this.#release(jobId);
       }
     }
     const sized = await toSized(input);
@@ -96,7 +107,7 @@ export class JobClient {
       await this.#wait(jobId, opts.onProgress);
       return await this.#collect(jobId, total, items.length);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -136,7 +147,7 @@ export class JobClient {
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
       return decodeValue(await unspill(job.result, this.#o.blobs));
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -151,6 +162,7 @@ export class JobClient {
       throw new InvalidArgumentError(
         `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
       );
+    if (found.released) throw new JobReleasedError(jobId);
     this.#active.add(jobId);
     try {
       const job = await this.#wait(jobId, opts.onProgress);
@@ -161,7 +173,7 @@ export class JobClient {
       }
       return await this.#collect(jobId, job.total ?? 0, undefined);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -212,9 +224,12 @@ export class JobClient {
       });
       return { jobId, total: res.total ?? 0 };
     } catch (e) {
-      // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
-      await this.#cancel(jobId, 'dispatch failed').catch(() => {});
-      await this.#release(jobId).catch(() => {});
+      // The job may exist with some chunks sent: end it so hosts skip them, then clean up. A job
+      // refused as released is another's (or the caller reused an id): it is not this call's.
+      if (!(e instanceof JobReleasedError)) {
+        await this.#cancel(jobId, 'dispatch failed').catch(() => {});
+        this.#release(jobId);
+      } else this.#active.delete(jobId);
       throw e;
     }
   }
@@ -275,9 +290,10 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #release(jobId: string): Promise<void> {
+  /** Releases the job in the background (`releases.ts`): the call that made it returns now. */
+  #release(jobId: string): void {
     this.#active.delete(jobId);
-    await this.#o.coordinator({ v: 1, type: 'release', jobId });
+    this.#releases.start(jobId);
   }
 
   /**
@@ -340,7 +356,7 @@ export class JobClient {
         await this.#cancel(id, 'the consumer stopped');
         await feeder.close();
       }
-      await this.#release(id);
+      this.#release(id);
     }
   }
 
@@ -399,7 +415,7 @@ export class JobClient {
     } finally {
       // A consumer that stopped early (break, an error): the job's other chunks are not wanted.
       if (!finished) await this.#cancel(jobId, 'the consumer stopped').catch(() => {});
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 }

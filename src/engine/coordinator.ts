@@ -3,7 +3,7 @@
  * queue; feeds and seals open jobs; cancels. The local client calls it in-process; on AWS the
  * coordinator Lambda calls it with requests validated by `parseCoordinatorRequest`.
  */
-import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError, JobReleasedError, ProtocolError } from '../errors.js';
 import type {
   Backend,
   BlobStore,
@@ -75,7 +75,10 @@ export type CoordinatorRequest =
     }
   | { readonly v: 1; readonly type: 'seal'; readonly jobId: string; readonly total: number }
   | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
-  /** The caller has its results: delete the job's records and blobs. */
+  /**
+   * The caller has what it needed: mark the job released (its records expire) and delete its
+   * blobs, at most {@link RELEASE_BLOBS_PER_CALL} a call (`more` says to call again).
+   */
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
   | { readonly v: 1; readonly type: 'expire'; readonly jobId: string };
@@ -88,9 +91,14 @@ export interface CoordinatorResponse {
   /** Chunks of the job, when known. */
   readonly total?: number;
   readonly job?: JobRecord;
+  /** A release left blobs of the job to delete: release it again to go on. */
+  readonly more?: true;
 }
 
 const SEND_BATCH = 500;
+
+/** The most blobs one release request deletes: a bounded call, resumed by the next request. */
+export const RELEASE_BLOBS_PER_CALL = 10_000;
 
 /** Handles coordinator requests against a backend. */
 export class Coordinator {
@@ -108,11 +116,9 @@ export class Coordinator {
       case 'append':
         return this.#append(req);
       case 'seal': {
-        const job = await this.#b.store.seal(req.jobId, req.total);
-        // If the last chunk was recorded before the seal, no host saw done === total: finalise.
-        if (job.status === 'RUNNING' && job.done === req.total) {
-          await this.#b.queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
-        }
+        const { job, complete } = await this.#b.store.seal(req.jobId, req.total);
+        // The last chunks were recorded before the seal: no host found the job complete. Finalise.
+        if (complete) await this.#b.queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
         return { jobId: req.jobId, total: req.total, job };
       }
       case 'cancel': {
@@ -131,10 +137,14 @@ export class Coordinator {
         });
         return { jobId: req.jobId, ...(job ? { job } : {}) };
       }
-      case 'release':
-        await this.#b.store.deleteJob(req.jobId);
-        await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId));
-        return { jobId: req.jobId };
+      case 'release': {
+        // A tombstone, not a sweep: the job's records expire by TTL. Only its blobs are deleted.
+        await this.#b.store.releaseJob(req.jobId);
+        const { more } = await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId), {
+          maxKeys: RELEASE_BLOBS_PER_CALL,
+        });
+        return { jobId: req.jobId, ...(more ? { more: true as const } : {}) };
+      }
       default:
         throw new ProtocolError(
           `Unknown coordinator request type ${JSON.stringify((req as { type?: unknown }).type)}`,
@@ -161,15 +171,19 @@ export class Coordinator {
       ...(req.reducer ? { reducer: req.reducer } : {}),
       ...(req.initial ? { initial: req.initial } : {}),
     });
+    // An id is never reused: a message of the released job could be taken for the new one's.
+    if (job.released) throw new JobReleasedError(req.jobId);
     // A retried submit re-sends every chunk: duplicates are recorded once (the store's
     // conditional write), and a first attempt that died half-way is completed.
     if (planner && job.status === 'RUNNING') {
+      // The job's layout travels with each chunk, so that hosts record it without reading the job.
+      const flags = { ...flagsOf(req), shards: job.shards, deadline: job.deadline };
       const mode: CallMode = req.kind === 'mapReduce' ? 'reduce' : req.kind;
       for (let i = 0; i < planner.count; i += SEND_BATCH) {
         const batch: WorkMessage[] = [];
         for (let k = i; k < Math.min(planner.count, i + SEND_BATCH); k++) {
           const input = await planner.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
-          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flagsOf(req)));
+          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flags));
         }
         await queue.send(batch);
       }
@@ -266,10 +280,13 @@ export function chunkMessage(
   return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}), ...flags };
 }
 
-/** The optional flags a chunk message carries (see `WorkMessage`). */
+/** The optional fields a chunk message carries (see `WorkMessage`). */
 export interface ChunkFlags {
   readonly handles?: true;
   readonly process?: string;
+  readonly shards?: number;
+  readonly deadline?: number;
+  readonly backup?: true;
 }
 
 function flagsOf(req: { readonly handles?: true; readonly process?: string }): ChunkFlags {

@@ -6,7 +6,13 @@
  * and the `imap` over `lines()` all wait through it; each reads what it needs between the two
  * calls (results recorded so far are yielded before a failure is thrown, as CPython's `imap` does).
  */
-import { JobCancelledError, JobExpiredError, RetriesExhaustedError, TaskError } from '../errors.js';
+import {
+  JobCancelledError,
+  JobExpiredError,
+  JobReleasedError,
+  RetriesExhaustedError,
+  TaskError,
+} from '../errors.js';
 import type { JobRecord, JobStore } from '../ports.js';
 
 /** Progress of a job, in chunks. */
@@ -40,10 +46,14 @@ export class JobWatch {
     this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Waits for the job to change (or a second); throws {@link JobCancelledError} when it is gone. */
+  /**
+   * Waits for the job to change (or a second); throws {@link JobCancelledError} when it is gone and
+   * {@link JobReleasedError} when another caller released it (its results are no longer there).
+   */
   async next(): Promise<JobRecord> {
     const job = await this.#o.store.waitForChange(this.#jobId, this.#version, waitBudget(this.#deadline));
     if (!job) throw new JobCancelledError(this.#jobId, 'the job no longer exists');
+    if (job.released) throw new JobReleasedError(this.#jobId);
     this.#deadline = job.deadline;
     this.saw(job);
     return job;

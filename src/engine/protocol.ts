@@ -93,6 +93,25 @@ export function chunkFlags(o: Fields, fail: Fail): { handles?: true; process?: s
   };
 }
 
+/** The most shards a chunk message may name (a store spreads a job's records over at most this many). */
+export const MAX_SHARDS = 99;
+
+function shards(o: Fields): number {
+  const n = fields.integer(o, 'shards', 1);
+  if (n > MAX_SHARDS) fields.fail(`shards to be an integer from 1 to ${MAX_SHARDS}`, n);
+  return n;
+}
+
+/** A chunk's optional `shards` and `deadline` (its job's layout, for the store) and `backup` flag. */
+function jobRefOf(o: Fields): { shards?: number; deadline?: number; backup?: true } {
+  if (o.backup !== undefined && o.backup !== true) fields.fail('backup to be true when present', o.backup);
+  return {
+    ...(o.shards === undefined ? {} : { shards: shards(o) }),
+    ...(o.deadline === undefined ? {} : { deadline: fields.integer(o, 'deadline', 0) }),
+    ...(o.backup === true ? { backup: true as const } : {}),
+  };
+}
+
 /** Validates a work-queue message body; throws `ProtocolError` when it is not one. */
 export function parseWorkMessage(body: unknown): WorkMessage {
   const o = fields.object(body, 'a message object');
@@ -112,6 +131,7 @@ export function parseWorkMessage(body: unknown): WorkMessage {
         input: parseInput(o.input),
         ...(mode === 'reduce' ? { reducer: fields.string(o, 'reducer') } : {}),
         ...chunkFlags(o, fields.fail),
+        ...jobRefOf(o),
       };
     }
     case 'finalise':

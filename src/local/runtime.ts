@@ -102,6 +102,7 @@ export class LocalRuntime implements PoolRuntime {
       jobTimeoutMs: s.jobTimeoutMs,
       window: s.processes * 8,
       onJobEnded: (id) => this.#host?.jobEnded(id),
+      ...(s.onError ? { onError: s.onError } : {}),
     });
     this.#dlq = new DeadLetterHandler({
       backend: this.backend,
@@ -157,6 +158,8 @@ export class LocalRuntime implements PoolRuntime {
     await this.#dlq.stop();
     if (graceful) await this.#threads?.close();
     else await this.#threads?.destroy();
+    // Releases run after each call returned; in memory each is one synchronous step.
+    await this.client.settled();
     this.backend.close();
   }
 }

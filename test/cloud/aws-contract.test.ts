@@ -10,7 +10,8 @@ import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
-import { describeJobStoreContract } from '../contract/job-store.contract.js';
+import { describeJobCompletionContract } from '../contract/job-completion.contract.js';
+import { describeJobStoreContract, type MakeJobStore } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
 import { useCloudTier } from '../support/cloud.js';
 
@@ -42,15 +43,18 @@ describeWorkQueueContract(
   { visibilityMs: 1000 },
 );
 
-describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes, clock }) => ({
+const makeDynamoStore: MakeJobStore = async ({ maxInlineBytes, smallShards, clock }) => ({
   store: new DynamoJobStore({
     client: dynamo,
     tableName: TABLE,
     clock,
     ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
+    ...(smallShards ? { sharding: { chunksPerShard: 11, maxShards: 4, openShards: 4 } } : {}),
   }),
   close: () => {},
-}));
+});
+describeJobStoreContract('DynamoDB on moto', makeDynamoStore);
+describeJobCompletionContract('DynamoDB on moto', makeDynamoStore);
 
 describeBlobStoreContract('S3 on moto', async () => ({
   blobs: new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'contract/' }),

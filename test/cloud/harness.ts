@@ -18,7 +18,6 @@ import { test } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { awsBackend } from '../../src/aws/backend.js';
 import { setupAws } from '../../src/aws/setup.js';
-import { JobClient } from '../../src/engine/client.js';
 import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import { type FaultPlan, Host } from '../../src/engine/host.js';
@@ -32,7 +31,7 @@ import type {
   WorkMessage,
   WorkQueue,
 } from '../../src/ports.js';
-import { InlineExecutor } from '../engine/harness.js';
+import { InlineExecutor, SettledClient } from '../engine/harness.js';
 import type { Emulators } from '../runner/index.js';
 import type { CloudTier } from '../support/cloud.js';
 
@@ -265,7 +264,7 @@ export class Audit {
               if (c.claimed) this.claims.push({ jobId, owner, fence: c.fence });
               return c;
             };
-          case 'deleteJob':
+          case 'releaseJob':
             return async (jobId: string) => {
               const job = await target.getJob(jobId);
               if (job) this.ended.set(jobId, job);
@@ -311,7 +310,7 @@ export interface CloudEngine {
   readonly backend: Backend & { readonly store: JobStore };
   readonly audit: Audit;
   readonly sdk: SdkFaults;
-  readonly client: JobClient;
+  readonly client: SettledClient;
   readonly coordinator: Coordinator;
   readonly executor: InlineExecutor;
   readonly hosts: Host[];
@@ -407,7 +406,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const errors: unknown[] = [];
   let closing: Promise<void> | undefined;
   const coordinator = new Coordinator(backend);
-  const client = new JobClient({
+  const client = new SettledClient({
     coordinator: (req) => coordinator.handle(req),
     store: backend.store,
     blobs: backend.blobs,
@@ -417,6 +416,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },
+    onError: (e) => errors.push(e),
   });
   const dlq = new DeadLetterHandler({
     backend,

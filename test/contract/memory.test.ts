@@ -4,7 +4,8 @@ import { memoryBackend } from '../../src/local/memory-backend.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
 import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
-import { describeJobStoreContract } from './job-store.contract.js';
+import { describeJobCompletionContract } from './job-completion.contract.js';
+import { describeJobStoreContract, type MakeJobStore } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
 
 describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) => {
@@ -12,9 +13,12 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
   return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
 });
 
-describeJobStoreContract('memory', async ({ maxInlineBytes, clock }) => {
+// The memory store does not shard: `smallShards` changes nothing.
+const makeMemoryStore: MakeJobStore = async ({ maxInlineBytes, clock }) => {
   const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
   return { store, close: () => store.close() };
-});
+};
+describeJobStoreContract('memory', makeMemoryStore);
+describeJobCompletionContract('memory', makeMemoryStore);
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));

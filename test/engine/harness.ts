@@ -62,7 +62,7 @@ export class AuditedStore implements JobStore {
   readonly inner: JobStore;
   firstCompletions = 0;
   duplicateCompletions = 0;
-  /** Final state of every job, captured when the client deletes it. */
+  /** Final state of every job, captured when the client releases it. */
   readonly ended = new Map<string, JobRecord>();
   readonly fences: number[] = [];
 
@@ -115,11 +115,49 @@ export class AuditedStore implements JobStore {
   getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
   waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
-  deleteJob: JobStore['deleteJob'] = async (id) => {
+  readAttempts: JobStore['readAttempts'] = (id, i) => this.inner.readAttempts(id, i);
+  pendingChunks: JobStore['pendingChunks'] = (id, m) => this.inner.pendingChunks(id, m);
+  releaseJob: JobStore['releaseJob'] = async (id) => {
     const job = await this.inner.getJob(id);
     if (job) this.ended.set(id, job);
-    return this.inner.deleteJob(id);
+    return this.inner.releaseJob(id);
   };
+}
+
+/**
+ * A job client whose calls return once their job is released: the tests read what the release
+ * captured (`AuditedStore.ended`) right after a call. The real client returns before the release
+ * ends (test/engine/release.test.ts shows it).
+ */
+export class SettledClient extends JobClient {
+  override async map(...a: Parameters<JobClient['map']>): Promise<unknown[]> {
+    try {
+      return await super.map(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async mapReduce(...a: Parameters<JobClient['mapReduce']>): Promise<unknown> {
+    try {
+      return await super.mapReduce(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async attach(...a: Parameters<JobClient['attach']>): Promise<unknown> {
+    try {
+      return await super.attach(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async *stream(...a: Parameters<JobClient['stream']>): AsyncGenerator<unknown, void, undefined> {
+    try {
+      yield* super.stream(...a);
+    } finally {
+      await this.settled();
+    }
+  }
 }
 
 /** Options of {@link startEngine}. */
@@ -162,7 +200,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const hosts: Host[] = [];
   const errors: unknown[] = [];
   const coordinator = new Coordinator(backend);
-  const client = new JobClient({
+  const client = new SettledClient({
     coordinator: (req) => coordinator.handle(req),
     store,
     blobs: backend.blobs,
@@ -172,6 +210,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },
+    onError: (e) => errors.push(e),
   });
   const dlq = new DeadLetterHandler({
     backend,
