@@ -207,6 +207,39 @@ describe.concurrent('engine on AWS under faults', () => {
       expect(e.errors).toEqual([]);
     });
 
+    it('hosts that die between recording their chunks and marking a shard complete are replaced by the redeliveries', async ({
+      engine,
+    }) => {
+      const e = await engine({ hosts: 2 });
+      // Every mark fails, as if its host died right before it (a non-retryable error: the SDK does
+      // not try again), until every chunk is recorded; their deliveries come back, and the
+      // duplicate recordings of the redeliveries check their shards again and mark them.
+      let dying = true;
+      e.sdk.rule = ({ operation, body }) =>
+        dying && operation === 'UpdateItem' && body.includes('doneShards')
+          ? { status: 400, type: 'ValidationException' }
+          : undefined;
+      let id = '';
+      const out = e.client.map('map', 'square', range(30), {
+        chunksize: 2,
+        onProgress: (p) => (id = p.jobId),
+      });
+      await until(
+        async () => id !== '' && (await e.backend.store.getJob(id))?.done === 15,
+        cloud.scaled(20_000),
+      );
+      dying = false;
+      expect(await out).toEqual(squares(30));
+      // The failed calls wrote their chunks but never answered, so the audit saw no first
+      // completion for some: counted once each all the same (done = total), and never twice.
+      expect(e.audit.ended.get(id)).toMatchObject({ status: 'DONE', done: 15, total: 15 });
+      expect(e.audit.doubleCounted()).toEqual([]);
+      expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
+      expect(e.audit.fences(id)).toEqual([1]);
+      expect(e.errors.length).toBeGreaterThan(0);
+      expect(e.errors.every((x) => String(x).includes('ValidationException'))).toBe(true);
+    });
+
     it('a send that keeps failing surfaces as the typed SQS error, and the job is cancelled', async ({
       engine,
     }) => {

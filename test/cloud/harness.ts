@@ -17,6 +17,7 @@ import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { test } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { awsBackend } from '../../src/aws/backend.js';
+import type { ShardingOptions } from '../../src/aws/job-shards.js';
 import { setupAws } from '../../src/aws/setup.js';
 import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
@@ -303,6 +304,12 @@ export interface CloudEngineOptions {
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** Hosts started at once (more with {@link CloudEngine.startHost}). @default 1 */
   readonly hosts?: number;
+  /**
+   * How the store spreads a job's records. @default a shard per 3 chunks, at most 4 (3 for an open
+   * job): the tests' jobs of a few chunks then record over several shards, as a job of thousands
+   * does with the default sharding.
+   */
+  readonly sharding?: ShardingOptions;
 }
 
 /** A running engine on moto. */
@@ -392,7 +399,11 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const raw = awsBackend({
     ...resources,
     clients: { sqs: sdk.sqs, dynamo: sdk.dynamo, s3: sdk.s3 },
-    store: { pollMs: o.pollMs ?? { min: 20, max: 200 }, retryBaseMs: 5 },
+    store: {
+      pollMs: o.pollMs ?? { min: 20, max: 200 },
+      retryBaseMs: 5,
+      sharding: o.sharding ?? { chunksPerShard: 3, maxShards: 4, openShards: 3 },
+    },
   });
   const audit = new Audit();
   let engine!: CloudEngine;
