@@ -360,7 +360,12 @@ export interface JobStore {
   noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void>;
   /** The last error noted for a chunk, if any. */
   lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
-  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * The job as stored. With `counts: false` the store may skip reading the job's counts (on
+   * DynamoDB, its S shard counters: one read unit instead of 1 + S): `done`, `version` and
+   * `meanChunkMs` are then as in a record a write returns. For a check of the job's status only.
+   */
+  getJob(jobId: string, options?: { readonly counts?: boolean }): Promise<JobRecord | undefined>;
   /** Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its current state. */
   waitForChange(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
   /** The recorded results of these chunks (absent indices are not recorded yet). */

@@ -322,9 +322,14 @@ export class DynamoJobStore implements JobStore {
   /**
    * {@inheritDoc JobStore.getJob} One strongly consistent BatchGetItem of the job item and its S
    * counters (1 + S read units for small items); the first read of a job this store has not seen
-   * reads the job item alone first, to learn S.
+   * reads the job item alone first, to learn S. Without counts: one GetItem of the job item.
    */
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
+  async getJob(jobId: string, options: { readonly counts?: boolean } = {}): Promise<JobRecord | undefined> {
+    if (options.counts === false) {
+      const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
+      this.#shards.remember(out.Item);
+      return out.Item && decodeJob(out.Item);
+    }
     const layout = await this.#shards.layout(jobId);
     if (!layout) return undefined;
     const { item, counters } = await this.#shards.read(jobId, layout.shards);

@@ -271,8 +271,8 @@ export class MemoryJobStore implements JobStore {
     return error && { ...error };
   }
 
-  /** {@inheritDoc JobStore.getJob} */
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
+  /** {@inheritDoc JobStore.getJob} The counts cost nothing here: they are always exact. */
+  async getJob(jobId: string, _options?: { readonly counts?: boolean }): Promise<JobRecord | undefined> {
     const state = this.#jobs.get(jobId);
     return state && snapshot(state);
   }

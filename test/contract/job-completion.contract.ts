@@ -205,6 +205,22 @@ export function describeJobCompletionContract(name: string, make: MakeJobStore):
       });
     });
 
+    describe('getJob()', () => {
+      it('without counts tells the status, total and release; done is then at most the exact count', async () => {
+        const id = await job(41);
+        await store.completeChunks(id, results(upTo(20)));
+        const exact = (await store.getJob(id))!;
+        const cheap = (await store.getJob(id, { counts: false }))!;
+        expect(exact.done).toBe(20);
+        expect(cheap).toMatchObject({ id, status: 'RUNNING', total: 41, shards: exact.shards });
+        expect(cheap.done).toBeLessThanOrEqual(20);
+        await store.failJob(id, { reason: 'task', name: 'Error', message: 'x' });
+        await store.releaseJob(id);
+        expect(await store.getJob(id, { counts: false })).toMatchObject({ status: 'FAILED', released: true });
+        expect(await store.getJob(`job-${randomUUID()}`, { counts: false })).toBeUndefined();
+      });
+    });
+
     describe('pendingChunks()', () => {
       it('lists the chunks not recorded yet, at most max, ascending', async () => {
         const id = await job(41);

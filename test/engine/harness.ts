@@ -112,7 +112,7 @@ export class AuditedStore implements JobStore {
   finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
-  getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
+  getJob: JobStore['getJob'] = (id, o) => this.inner.getJob(id, o);
   waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
   readAttempts: JobStore['readAttempts'] = (id, i) => this.inner.readAttempts(id, i);

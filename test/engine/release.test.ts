@@ -19,6 +19,12 @@ afterEach(async () => {
   engine = undefined;
 });
 
+/** An engine closed after the test. */
+function start(options: Parameters<typeof startEngine>[0]): Engine {
+  engine = startEngine(options);
+  return engine;
+}
+
 /** A client on the engine whose coordinator calls pass through `around` first. */
 function clientWith(
   e: Engine,
@@ -38,7 +44,7 @@ function clientWith(
 
 describe('releasing a job', () => {
   it('returns the results while the release has not answered yet', async () => {
-    const e = (engine = startEngine({ tasks: fixture.tasks }));
+    const e = start({ tasks: fixture.tasks });
     let answer!: () => void;
     const held = new Promise<void>((r) => (answer = r));
     const released: string[] = [];
@@ -59,7 +65,7 @@ describe('releasing a job', () => {
   });
 
   it('reports a failed release to onError, not to the call', async () => {
-    const e = (engine = startEngine({ tasks: fixture.tasks }));
+    const e = start({ tasks: fixture.tasks });
     const errors: unknown[] = [];
     const client = clientWith(
       e,
@@ -75,7 +81,7 @@ describe('releasing a job', () => {
   });
 
   it("deletes a job's blobs a bounded number per request, asking again while more remain", async () => {
-    const e = (engine = startEngine({ tasks: fixture.tasks }));
+    const e = start({ tasks: fixture.tasks });
     const requests: CoordinatorResponse[] = [];
     const client = clientWith(e, async (req, next) => {
       const res = await next();
@@ -103,10 +109,14 @@ describe('releasing a job', () => {
 describe('chunk attempts', () => {
   it("records each chunk with its host, its delivery's receive count and its run time", async () => {
     // One chunk per thread round trip, so that a crash hands back that chunk alone.
-    const e = (engine = startEngine({ tasks: fixture.tasks, visibilityMs: 100, batching: false }));
+    const e = start({ tasks: fixture.tasks, visibilityMs: 100, batching: false });
     // Chunk 1 crashes its thread once: its second delivery is the one recorded.
     let crashed = false;
-    e.executor.crash = (c) => c.index === 1 && !crashed && (crashed = true);
+    e.executor.crash = (c) => {
+      if (c.index !== 1 || crashed) return false;
+      crashed = true;
+      return true;
+    };
     const before = Date.now();
     const { jobId } = await e.coordinator.handle({
       v: 1,
