@@ -13,15 +13,23 @@ function numberSize(n: string): number {
   return Math.ceil(Math.max(1, digits.length) / 2) + 1;
 }
 
-/** Bytes of one attribute value. */
+/** Bytes of a binary: a Uint8Array, or base64 text as the wire's JSON carries it. */
+function binarySize(b: Uint8Array | string): number {
+  return typeof b === 'string' ? Buffer.from(b, 'base64').byteLength : b.byteLength;
+}
+
+/**
+ * Bytes of one attribute value, as the SDK holds it or as the wire's JSON carries it (binaries
+ * as base64 text).
+ */
 export function valueSize(v: AttributeValue): number {
   if (v.S !== undefined) return Buffer.byteLength(v.S);
   if (v.N !== undefined) return numberSize(v.N);
-  if (v.B !== undefined) return v.B.byteLength;
+  if (v.B !== undefined) return binarySize(v.B as Uint8Array | string);
   if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
   if (v.SS) return v.SS.reduce((n, s) => n + Buffer.byteLength(s), 0);
   if (v.NS) return v.NS.reduce((n, s) => n + numberSize(s), 0);
-  if (v.BS) return v.BS.reduce((n, b) => n + b.byteLength, 0);
+  if (v.BS) return v.BS.reduce((n, b) => n + binarySize(b as Uint8Array | string), 0);
   if (v.L) return 3 + v.L.reduce((n, e) => n + 1 + valueSize(e), 0);
   if (v.M)
     return 3 + Object.entries(v.M).reduce((n, [k, e]) => n + 1 + Buffer.byteLength(k) + valueSize(e), 0);

@@ -32,7 +32,19 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it("accepts a chunk carrying its job's layout (shards, deadline) and the backup flag", () => {
+    const m = { ...chunk, shards: 64, deadline: 1_800_000_000_000, backup: true };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it.each<[string, unknown]>([
+    ['0 shards', { shards: 0 }],
+    ['more shards than a store makes (99)', { shards: 100 }],
+    ['a fractional number of shards', { shards: 2.5 }],
+    ['shards as a string', { shards: '4' }],
+    ['a negative deadline', { deadline: -1 }],
+    ['a deadline that is not a number', { deadline: 'soon' }],
+    ['backup false', { backup: false }],
     ['handles not true', { handles: 1 }],
     ['handles false', { handles: false }],
     ['an empty process name', { process: '' }],
