@@ -111,18 +111,11 @@ export class MemoryJobStore implements JobStore {
         `Job ${jobId} is sealed with ${record.total} chunks; cannot seal it with ${total}`,
       );
     }
-    if (total < record.done) {
-      const error = new ProtocolError(
-        `Job ${jobId} has ${record.done} chunks done; cannot seal it with ${total}`,
+    if (total < record.done)
+      this.#failWith(
+        jobId,
+        new ProtocolError(`Job ${jobId} has ${record.done} chunks done; cannot seal it with ${total}`),
       );
-      this.#end(jobId, 'FAILED', {
-        name: error.name,
-        message: error.message,
-        code: error.code,
-        reason: 'internal',
-      });
-      throw error;
-    }
     if (record.total === undefined) {
       record.total = total;
       this.#bump(state);
@@ -389,7 +382,11 @@ export class MemoryJobStore implements JobStore {
 
   /** Fails the job a corrupt chunk message names (its count can no longer be trusted), and throws. */
   #corrupt(jobId: string, why: string): never {
-    const error = new ProtocolError(`A corrupt chunk message: ${why}`);
+    this.#failWith(jobId, new ProtocolError(`A corrupt chunk message: ${why}`));
+  }
+
+  /** Fails the job with `error` (a wrong count: it must never complete), and throws it. */
+  #failWith(jobId: string, error: ProtocolError): never {
     this.#end(jobId, 'FAILED', {
       name: error.name,
       message: error.message,
