@@ -260,6 +260,21 @@ export function describeJobCompletionContract(name: string, make: MakeJobStore):
         expect((await store.getJob(id))?.meanChunkMs).toBeCloseTo(20, 3);
       });
 
+      it("records a result at the store's inline limit with its attempt and reads both back whole", async () => {
+        // The largest chunk record a host writes: the attempt rides in the same item as the result.
+        const id = await job(2);
+        const bytes = new Uint8Array(store.maxInlineBytes).map((_, i) => i & 0xff);
+        const big: ChunkAttempt = { ...attempt(12, 5), worker: `worker-${'w'.repeat(250)}`, backup: true };
+        const [out] = await store.completeChunks(id, [
+          { index: 1, result: { enc: 'v8', bytes }, attempt: big },
+        ]);
+        expect(out?.first).toBe(true);
+        const read = (await store.readResults(id, [1])).get(1);
+        expect(read?.enc).toBe('v8');
+        expect(read && 'bytes' in read && Buffer.from(read.bytes).equals(Buffer.from(bytes))).toBe(true);
+        expect((await store.readAttempts(id, [1])).get(1)).toEqual(big);
+      });
+
       it('leaves meanChunkMs absent until a chunk is recorded with an attempt', async () => {
         const id = await job(2);
         await store.completeChunks(id, results([0]));
