@@ -270,8 +270,13 @@ export interface JobStore {
   /** The last error noted for a chunk, if any. */
   lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its current state. */
-  waitForChange(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its
+   * current state. Only a store that learns of a change without polling implements it (the
+   * in-memory store wakes its waiters from the write itself); a caller polls `getJob` on any other
+   * (`engine/job-watch.ts` keeps the one polling schedule, across waits).
+   */
+  waitForChange?(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
   /** The recorded results of these chunks (absent indices are not recorded yet). */
   readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
   /** Deletes the job and its chunk results. */

@@ -167,6 +167,7 @@ class AwsRuntime implements PoolRuntime {
         return rt.processes;
       },
       jobTimeoutMs: pool.jobTimeoutMs,
+      poll: s.pollMs,
       get window() {
         // Chunks in flight for imap: enough to keep the workers busy, few enough for one append.
         return Math.min(1000, Math.max(8, rt.processes * 2));

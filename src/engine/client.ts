@@ -11,7 +11,7 @@ import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js'
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
-import { JobWatch, type Progress } from './job-watch.js';
+import { JobWatch, type PollBounds, type Progress } from './job-watch.js';
 import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
 import { checkArgLists, toSized, wireItems } from './plan.js';
@@ -47,6 +47,8 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** How a wait polls a store that cannot notify (see `job-watch.ts`). @default { min: 25, max: 1000 } */
+  readonly poll?: PollBounds | undefined;
 }
 
 /** Submits jobs and waits for them. */
@@ -225,6 +227,7 @@ export class JobClient {
       store: this.#o.store,
       onProgress,
       expire: (id) => this.#expire(id),
+      poll: this.#o.poll,
       ...(deadline === undefined ? {} : { deadline }),
     });
   }
@@ -233,7 +236,7 @@ export class JobClient {
   async #wait(jobId: string, onProgress?: (p: Progress) => void): Promise<JobRecord> {
     const watch = this.#watch(jobId, onProgress);
     for (;;) {
-      const job = await watch.next();
+      const { job } = await watch.next();
       if (job.status === 'DONE') return job;
       await watch.check(job);
     }
@@ -329,8 +332,9 @@ export class JobClient {
           if (last) watch.saw(last);
           break;
         }
-        const job = await watch.next();
-        yield* this.#yieldRecorded(id, feeder.pending, cursor, opts.ordered);
+        const { job, changed } = await watch.next();
+        // A result is recorded with the change that counts it: no change, nothing new to read.
+        if (changed) yield* this.#yieldRecorded(id, feeder.pending, cursor, opts.ordered);
         await watch.check(job);
       }
       finished = true;
@@ -388,8 +392,8 @@ export class JobClient {
       const cursor = { next: 0 };
       const watch = this.#watch(jobId, opts.onProgress);
       while (pending.size > 0) {
-        const job = await watch.next();
-        yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
+        const { job, changed } = await watch.next();
+        if (changed) yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
         if (pending.size === 0) break;
         await watch.check(job);
       }

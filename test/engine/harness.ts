@@ -113,7 +113,10 @@ export class AuditedStore implements JobStore {
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
   getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
-  waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
+  get waitForChange(): JobStore['waitForChange'] {
+    const wait = this.inner.waitForChange;
+    return wait && ((id, v, t) => wait.call(this.inner, id, v, t));
+  }
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
   deleteJob: JobStore['deleteJob'] = async (id) => {
     const job = await this.inner.getJob(id);
