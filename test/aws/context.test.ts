@@ -312,6 +312,18 @@ describe('aws()', () => {
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
     });
+
+    it('takes stragglers: off, on, or tuned; and names the field of a bad one', async () => {
+      const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+      const mp = aws({ tasks, resources });
+      for (const stragglers of [false, true, { factor: 2, minMs: 500, tail: 0.05 }]) {
+        await using pool = mp.Pool({ stragglers });
+        expect(pool).toBeDefined();
+      }
+      expect(() => mp.Pool({ stragglers: { factor: 0 } })).toThrow(
+        'Expected options.stragglers.factor to be a number from 1 to 1000, got 0 (number)',
+      );
+    });
   });
 
   describe('stack discovery', () => {
