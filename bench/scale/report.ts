@@ -11,6 +11,8 @@ import { type CountedRun, type CountsFile, countsMarkdown } from './counts.js';
 import {
   ASSUMED,
   costPerMillionTasks,
+  HAND_ROLLED,
+  HAND_ROLLED_PER_CHUNK,
   ISSUE10,
   LIMITS,
   MAIN,
@@ -20,6 +22,7 @@ import {
   type Shape,
   STACK,
   sendRate,
+  tree,
 } from './model.js';
 
 export const START = '<!-- scale:start -->';
@@ -73,17 +76,13 @@ function releasePerChunk(run: CountedRun): { wru: number; rru: number } {
 }
 
 /**
- * The design's per-chunk costs, projected from main's counts until the parts of issue 10 are
- * merged and counted: no release deletes (TTL), one ChangeMessageVisibilityBatch per batch.
+ * Issue 10's per-chunk costs, projected from main's counts until its parts are merged and counted:
+ * no release deletes (TTL). The model adds what the shape makes per job and per batch (fan-out
+ * invocations, drain workers, visibility calls, progress records and shard marks).
  */
 function projected(main: PerChunk, run: CountedRun): PerChunk {
   const release = releasePerChunk(run);
-  return {
-    ...main,
-    wru: main.wru - release.wru,
-    rru: main.rru - release.rru,
-    sqs: main.sqs + 1 / STACK.batchSize,
-  };
+  return { ...main, wru: main.wru - release.wru, rru: main.rru - release.rru };
 }
 
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -128,10 +127,15 @@ export function section(f: CountsFile): string {
   const at = (rows: Prediction[], n: number, ms: number) =>
     rows.find((r) => r.chunks === n && r.taskMs === ms)!;
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-  const busy = at(d.rows, 1_000_000, 10).busy1000;
-  const fan = at(d.rows, 1_000_000, 10).fanout;
-  const cost = costPerMillionTasks(design, 100);
+  const big = at(d.rows, 1_000_000, 10);
+  const busy = big.busy1000;
+  const fan = big.fanout;
+  const cost = big.costPerMillionTasks;
   const mainBusy = at(m.rows, 100_000, 10).busy1000;
+  const h = table(HAND_ROLLED, HAND_ROLLED_PER_CHUNK);
+  const hand = at(h.rows, 1_000_000, 10);
+  const mainMid = at(m.rows, 100_000, 10);
+  const leaves = tree(ISSUE10, 1_000_000);
   const out = [
     START,
     '## 8. The cloud at scale: requests counted on the runner, and a model of AWS',
@@ -151,24 +155,31 @@ export function section(f: CountsFile): string {
     '',
     ...m.lines,
     '',
-    `**issue 10's design** (a fan-out tree of ${ISSUE10.fanout} under leaves of ${ISSUE10.leafChunks.toLocaleString('en')} chunks, workers invoked directly, counters sharded over up to 64 partitions, release by TTL). Until its parts are merged and counted, its per-chunk costs are main's without the release's deletes and with one ChangeMessageVisibilityBatch per batch: ${fmtPerChunk(design)}.`,
+    `**issue 10** as its parts build it: ranges over ${ISSUE10.leafChunks.toLocaleString('en')} chunks split ${ISSUE10.fanout} ways at most (a million chunks: ${leaves.depth} levels, ${leaves.leaves} leaves of ${leaves.leafSize.toLocaleString('en')}, ${big.invocations} coordinator invocations), each leaf sending groups of ${ISSUE10.group.toLocaleString('en')} with ${ISSUE10.sendInFlight} calls in flight and a progress record after each (${rate(sendRate(ISSUE10))} per leaf); drain workers fired as chunks go out, as many as the worker concurrency, beside the mapping; a shard per 2,000 chunks up to 64; messages held 30 s and renewed every 10 s; release by TTL. Until its parts are merged and counted, its per-chunk costs are main's without the release's deletes (${fmtPerChunk(design)}), plus what the shape adds per job and per batch (the fan-out's invocations and progress records, the drain workers and their two empty polls, the visibility calls, the shards' marks).`,
     '',
     ...d.lines,
     '',
-    `"1,000 busy workers": seconds from submit until 1,000 workers run (— when the job has fewer than 1,000 batches, or never). "Recording ceiling": chunks a second the partitions that take a job's records allow on paper (and the table's default quota of ${LIMITS.tableQuotaWru.toLocaleString('en')} WRU/s), then what a new on-demand table takes at first (${LIMITS.tableInitialWru.toLocaleString('en')} WRU/s, until it has doubled its capacity: set the table's warm throughput before a large job). The end-to-end times assume a warmed table. "1,000 workers finish": chunks a second 1,000 busy workers complete, the demand the ceiling must meet.`,
+    `"1,000 busy workers": seconds from submit until 1,000 workers run (— when the job has fewer than 1,000 batches, or ends before that many run). "Recording ceiling": chunks a second the partitions that take a job's records allow on paper (and the table's default quota of ${LIMITS.tableQuotaWru.toLocaleString('en')} WRU/s), then what a new on-demand table takes at first (${LIMITS.tableInitialWru.toLocaleString('en')} WRU/s, until it has doubled its capacity: set the table's warm throughput before a large job). The end-to-end times assume a warmed table. "1,000 workers finish": chunks a second 1,000 busy workers complete, the demand the ceiling must meet.`,
     '',
-    '### Beside Lithops and Step Functions Distributed Map',
+    "**A hand-rolled SQS fan-out**, modelled from the operations it makes (not counted here): the caller sends every message with 16 calls in flight, the mapping alone starts workers, each chunk's result is one PutItem of its own (no transaction, no counter, no end detected), the queue's visibility 6 × the function's timeout as AWS recommends for a mapping:",
     '',
-    '| | fanfold, main | fanfold, issue 10 design | Lithops (AWS Lambda) | Step Functions Distributed Map |',
-    '|---|---|---|---|---|',
-    `| to 1,000 busy workers | ${secs(mainBusy)} (the mapping's ramp) | ${secs(busy)} | about 3–4 s, warm (its own FLOPS benchmark, 1,000 functions) | up to 10,000 parallel child executions; no documented start rate |`,
-    `| caller learns a chunk is done | one poll: ${ms(ASSUMED.notice)} while chunks finish, ≤ 1 s idle | same | lists its storage every 2 s | the execution's end (DescribeExecution or an EventBridge event) |`,
+    ...h.lines,
+    '',
+    '### Beside Lithops, Step Functions Distributed Map and a hand-rolled SQS fan-out',
+    '',
+    '| | fanfold, main | fanfold, issue 10 | hand-rolled SQS fan-out (modelled) | Lithops (AWS Lambda) | Step Functions Distributed Map |',
+    '|---|---|---|---|---|---|',
+    `| a million chunks sent | fails (one invocation, ${STACK.coordinatorTimeout} s) | ${secs(fan)} | ${secs(hand.fanout)} from one process | one Invoke per call from the client | items read by the map run from S3 (an ItemReader) |`,
+    `| to 1,000 busy workers | ${secs(mainBusy)} (the mapping's ramp) | ${secs(busy)} | ${secs(hand.busy1000)} (the mapping's ramp) | about 3–4 s, warm (its own FLOPS benchmark, 1,000 functions) | up to 10,000 parallel child executions; no documented start rate |`,
+    `| 1e5 chunks × 100 tasks × 10 ms, end to end | ${secs(mainMid.endToEnd)} | ${secs(at(d.rows, 100_000, 10).endToEnd)} | ${secs(at(h.rows, 100_000, 10).endToEnd)}, without knowing it ended | — | — |`,
+    `| a crashed worker's chunks come back after | ${secs(mainMid.crashRecovery)} (the queue's visibility) | ≤ ${secs(big.crashRecovery)} | ${secs(hand.crashRecovery)} | the call is lost unless retried (its retrying executor resubmits it) | the child execution's retry policy |`,
+    `| caller learns a chunk is done | one poll: ${ms(ASSUMED.notice)} while chunks finish, ≤ 1 s idle | same | what the user builds | lists its storage every 2 s | the execution's end (DescribeExecution or an EventBridge event) |`,
     '| per million tasks, non-compute | ' +
-      `${usd(costPerMillionTasks(main, 100))} at 100 tasks per chunk | ${usd(cost)} | one S3 status object (PUT, $5 per million) per call and one invocation per call: about $5.20 per million tasks at one task per call (its \`map\`), $0.05 if each call takes 100 tasks | a state transition per child execution ($25 per million) plus the child's Lambda invocation: about $0.25 per million tasks with 100 items per child (ItemBatcher), $25 at one |`,
+      `${usd(costPerMillionTasks(main, 100))} at 100 tasks per chunk | ${usd(cost)} | ${usd(hand.costPerMillionTasks)}, duplicates counted twice | one S3 status object (PUT, $5 per million) per call and one invocation per call: about $5.20 per million tasks at one task per call (its \`map\`), $0.05 if each call takes 100 tasks | Standard child executions: a state transition each ($25 per million) plus the child's Lambda invocation, about $0.25 per million tasks with 100 items per child (ItemBatcher), $25 at one; Express children: $1 per million executions plus their duration |`,
     '',
     "### Targets (issue 10; the construct's defaults with concurrency 1,000, 100 tasks per chunk)",
     '',
-    '| target | main | issue 10 design |',
+    '| target | main | issue 10 |',
     '|---|---|---|',
     `| 1,000 busy workers ≤ 10 s after submit | ${secs(mainBusy)}: ${verdict(mainBusy <= 10)} | ${secs(busy)}: ${verdict(busy <= 10)} |`,
     `| 1e6-chunk fan-out ≤ 60 s | ${secs(at(m.rows, 1_000_000, 10).fanout)}: ${verdict(at(m.rows, 1_000_000, 10).fanout <= 60)} | ${secs(fan)}: ${verdict(fan <= 60)} |`,

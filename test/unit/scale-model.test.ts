@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { itemSize, readUnits, valueSize, writeUnits } from '../../bench/scale/item-size.js';
 import {
+  ASSUMED,
   costPerMillionTasks,
+  HAND_ROLLED,
+  HAND_ROLLED_PER_CHUNK,
   ISSUE10,
   LIMITS,
   MAIN,
@@ -15,6 +18,7 @@ import {
   predict,
   STACK,
   sendRate,
+  tree,
   treeDepth,
 } from '../../bench/scale/model.js';
 
@@ -73,12 +77,45 @@ describe('the scale model', () => {
     expect(predict(ISSUE10, PER_CHUNK, 1_000_000, 10).busy1000).toBeLessThanOrEqual(10);
   });
 
-  it('splits a fan-out into a tree whose leaves stay under their size, and sends a million chunks within a minute', () => {
+  it('splits a fan-out as the coordinator does, and sends a million chunks within a minute', () => {
     expect(treeDepth(ISSUE10, ISSUE10.leafChunks)).toBe(0);
-    expect(treeDepth(ISSUE10, 100_000)).toBe(1);
-    expect(treeDepth(ISSUE10, 1_000_000)).toBe(2);
-    expect(1_000_000 / ISSUE10.fanout ** 2).toBeLessThanOrEqual(ISSUE10.leafChunks);
-    expect(predict(ISSUE10, PER_CHUNK, 1_000_000, 10).fanout).toBeLessThanOrEqual(60);
+    // engine/fanout.ts splits a range into min(16, ceil(size / leaf)) parts: 100,000 chunks into 5
+    // leaves; a million into 16 ranges of 62,500, each into 4 leaves of 15,625.
+    expect(tree(ISSUE10, 100_000)).toEqual({ depth: 1, leaves: 5, leafSize: 20_000 });
+    expect(tree(ISSUE10, 1_000_000)).toEqual({ depth: 2, leaves: 64, leafSize: 15_625 });
+    const big = predict(ISSUE10, PER_CHUNK, 1_000_000, 10);
+    // The root, its 16 children and 64 leaves (the fan-out's own test counts 81 invocations).
+    expect(big.invocations).toBe(81);
+    expect(big.fanout).toBeLessThanOrEqual(60);
+    // A leaf sends groups of 1,000 with 16 calls in flight, then records its progress.
+    const group = (1_000 / 160) * ASSUMED.sqsSend + ASSUMED.dynamoWrite;
+    expect(sendRate(ISSUE10)).toBeCloseTo(1_000 / group);
+  });
+
+  it('hands a leaf over its budget on to a continuation instead of failing', () => {
+    const wide = { ...ISSUE10, leafChunks: 2_000_000 };
+    const p = predict(wide, PER_CHUNK, 1_000_000, 10);
+    expect(p.failure).toBeUndefined();
+    // 1e6 chunks at one leaf's rate take past one 50 s budget: continued at least once.
+    expect(p.invocations).toBeGreaterThan(1);
+    expect(p.fanout).toBeGreaterThan(1_000_000 / sendRate(wide));
+  });
+
+  it("brings back a crashed worker's chunks after the visibility: 6 × the timeout, or 30 s renewed", () => {
+    expect(predict(MAIN, PER_CHUNK, 10_000, 10).crashRecovery).toBe(6 * STACK.workerTimeout);
+    expect(predict(HAND_ROLLED, HAND_ROLLED_PER_CHUNK, 10_000, 10).crashRecovery).toBe(
+      6 * STACK.workerTimeout,
+    );
+    expect(predict(ISSUE10, PER_CHUNK, 10_000, 10).crashRecovery).toBe(30);
+  });
+
+  it("sends a hand-rolled fan-out from the caller (no timeout), with workers at the mapping's ramp", () => {
+    const ramp = (1_000 - LIMITS.esmInitial) / (LIMITS.esmPerMinute / 60);
+    const p = predict(HAND_ROLLED, HAND_ROLLED_PER_CHUNK, 1_000_000, 100);
+    expect(p.failure).toBeUndefined();
+    expect(p.fanout).toBeCloseTo(1_000_000 / sendRate(HAND_ROLLED));
+    expect(p.busy1000).toBeGreaterThan(ramp);
+    expect(p.busy1000).toBeLessThan(ramp + 1);
   });
 
   it('records no faster than one partition allows (main), and the shards multiply it', () => {
@@ -98,5 +135,19 @@ describe('the scale model', () => {
       PER_CHUNK.rru * PRICES.rru;
     expect(costPerMillionTasks(PER_CHUNK, 100)).toBeCloseTo((perChunk * 1e6) / 100, 10);
     expect(costPerMillionTasks(PER_CHUNK, 10)).toBeCloseTo(10 * costPerMillionTasks(PER_CHUNK, 100), 10);
+    expect(predict(MAIN, PER_CHUNK, 100_000, 10).costPerMillionTasks).toBeCloseTo(
+      costPerMillionTasks(PER_CHUNK, 100),
+      10,
+    );
+  });
+
+  it("adds issue 10's per-job and per-batch requests: renewals grow with the batch's time", () => {
+    const counted = costPerMillionTasks(PER_CHUNK, 100);
+    const short = predict(ISSUE10, PER_CHUNK, 1_000_000, 1).costPerMillionTasks;
+    const long = predict(ISSUE10, PER_CHUNK, 1_000_000, 100).costPerMillionTasks;
+    expect(short).toBeGreaterThan(counted);
+    // A batch of 10 chunks of 10 s on 2 threads runs 50 s: 5 renewals of its visibility.
+    const renewals = (5 / STACK.batchSize) * PRICES.sqsRequest * 1e4;
+    expect(long - short).toBeCloseTo(renewals, 6);
   });
 });
