@@ -229,17 +229,23 @@ export function sendRate(s: Shape): number {
  * The fan-out tree of a job of `n` chunks as the coordinator splits it (`engine/fanout.ts`): a range
  * over `leafChunks` goes to `min(fanout, ceil(size / leafChunks))` sub-ranges of about equal size.
  */
-export function tree(s: Shape, n: number): { depth: number; leaves: number; leafSize: number } {
+export function tree(
+  s: Shape,
+  n: number,
+): { depth: number; leaves: number; leafSize: number; inner: number } {
   let depth = 0;
   let leaves = 1;
+  // Invocations above the leaves (the root and inner nodes); a one-leaf job is sent by the root.
+  let inner = 0;
   let per = n;
   while (per > s.leafChunks) {
+    inner += leaves;
     const parts = Math.min(s.fanout, Math.ceil(per / s.leafChunks));
     leaves *= parts;
     per /= parts;
     depth++;
   }
-  return { depth, leaves, leafSize: Math.ceil(per) };
+  return { depth, leaves, leafSize: Math.ceil(per), inner };
 }
 
 /** Levels of the fan-out tree above its leaves. */
@@ -268,10 +274,10 @@ export function predict(
     LIMITS.tableQuotaWru / perChunk.recordingWru,
   );
   const tableCap = LIMITS.tableInitialWru / perChunk.recordingWru;
-  const { depth, leaves, leafSize } = tree(s, n);
+  const { depth, leaves, leafSize, inner } = tree(s, n);
   const leafSeconds = leafSize / sendRate(s);
   const continuations = s.overrun === 'continues' ? Math.ceil(leafSeconds / sendBudget()) - 1 : 0;
-  const invocations = s.overrun === 'none' ? 0 : innerNodes(s, n) + leaves * (1 + continuations);
+  const invocations = s.overrun === 'none' ? 0 : inner + leaves * (1 + continuations);
   const cost = costPerMillionTasks(withJobCosts(s, perChunk, n, batchSeconds, invocations), tasksPerChunk);
   const crashRecovery = s.visibility(STACK.workerTimeout);
   const base = {
@@ -333,21 +339,6 @@ export function predict(
   // The last batch runs whole; then the finaliser, then the caller's next read.
   const endToEnd = t + batchSeconds + ASSUMED.notice;
   return { ...base, fanout, busy1000, endToEnd };
-}
-
-/** Coordinator invocations above the leaves: the root and the tree's inner nodes. */
-function innerNodes(s: Shape, n: number): number {
-  let nodes = 1;
-  let width = 1;
-  let per = n;
-  while (per > s.leafChunks) {
-    const parts = Math.min(s.fanout, Math.ceil(per / s.leafChunks));
-    width *= parts;
-    per /= parts;
-    if (per > s.leafChunks) nodes += width;
-  }
-  // A job of one leaf is sent by the root itself: no node above it.
-  return n > s.leafChunks ? nodes : 0;
 }
 
 /**

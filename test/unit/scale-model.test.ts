@@ -81,8 +81,8 @@ describe('the scale model', () => {
     expect(treeDepth(ISSUE10, ISSUE10.leafChunks)).toBe(0);
     // engine/fanout.ts splits a range into min(16, ceil(size / leaf)) parts: 100,000 chunks into 5
     // leaves; a million into 16 ranges of 62,500, each into 4 leaves of 15,625.
-    expect(tree(ISSUE10, 100_000)).toEqual({ depth: 1, leaves: 5, leafSize: 20_000 });
-    expect(tree(ISSUE10, 1_000_000)).toEqual({ depth: 2, leaves: 64, leafSize: 15_625 });
+    expect(tree(ISSUE10, 100_000)).toEqual({ depth: 1, leaves: 5, leafSize: 20_000, inner: 1 });
+    expect(tree(ISSUE10, 1_000_000)).toEqual({ depth: 2, leaves: 64, leafSize: 15_625, inner: 17 });
     const big = predict(ISSUE10, PER_CHUNK, 1_000_000, 10);
     // The root, its 16 children and 64 leaves (the fan-out's own test counts 81 invocations).
     expect(big.invocations).toBe(81);
