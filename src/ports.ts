@@ -93,7 +93,10 @@ export type WorkMessage =
       readonly shards?: number;
       /** The job's {@link JobSpec.deadline} (epoch ms): when the chunk's record may expire. Absent: looked up, as `shards`. */
       readonly deadline?: number;
-      /** A speculative second attempt of a chunk that was running long (a straggler's backup). */
+      /**
+       * A backup attempt of a straggling chunk, sent again near the end of its job: whichever
+       * attempt records first wins, the other is a duplicate (recorded at most once).
+       */
       readonly backup?: true;
     }
   | {
@@ -366,8 +369,13 @@ export interface JobStore {
    * `meanChunkMs` are then as in a record a write returns. For a check of the job's status only.
    */
   getJob(jobId: string, options?: { readonly counts?: boolean }): Promise<JobRecord | undefined>;
-  /** Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its current state. */
-  waitForChange(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its
+   * current state. Only a store that learns of a change without polling implements it (the
+   * in-memory store wakes its waiters from the write itself); a caller polls `getJob` on any other
+   * (`engine/job-watch.ts` keeps the one polling schedule, across waits).
+   */
+  waitForChange?(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
   /** The recorded results of these chunks (absent indices are not recorded yet). */
   readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
   /** How the recorded attempts of these chunks ran (absent: not recorded, or recorded without one). */

@@ -18,8 +18,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { backoff } from '../backoff.js';
-import { deadlineOf } from '../deadline.js';
 import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkAttempt,
@@ -35,7 +33,7 @@ import type {
   RunClaim,
   SealOutcome,
 } from '../ports.js';
-import { integer, jobSpec, nonEmptyString, nonNegative, pollBounds } from '../validate.js';
+import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 import type { RetryPolicy } from './dynamo-batch.js';
 import { ChunkReads } from './dynamo-chunk-reads.js';
 import {
@@ -75,8 +73,6 @@ export interface DynamoJobStoreOptions {
   readonly retentionSeconds?: number;
   /** How many shards a job's records spread over. @default { chunksPerShard: 2000, maxShards: 64, openShards: 16 } */
   readonly sharding?: ShardingOptions;
-  /** Polling of `waitForChange`: the first delay, then jittered under a cap doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
-  readonly pollMs?: { readonly min: number; readonly max: number };
   /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
   /** Attempts of a batch call's unprocessed keys, or of a transaction cancelled by a conflict. @default 8 */
@@ -120,7 +116,6 @@ export class DynamoJobStore implements JobStore {
   readonly #sharding: Sharding;
   readonly #recording: RecordingContext;
   readonly #retentionSeconds: number;
-  readonly #poll: { readonly min: number; readonly max: number };
   readonly #clock: () => number;
 
   constructor(options: DynamoJobStoreOptions) {
@@ -129,7 +124,6 @@ export class DynamoJobStore implements JobStore {
     this.#client = options.client;
     this.#retentionSeconds = integer(options.retentionSeconds ?? 86_400, 'options.retentionSeconds', 1);
     this.#sharding = resolveSharding(options.sharding);
-    this.#poll = pollBounds(options.pollMs ?? { min: 25, max: 1000 }, 'options.pollMs');
     this.maxInlineBytes = integer(
       options.maxInlineBytes ?? 350 * 1024,
       'options.maxInlineBytes',
@@ -334,24 +328,6 @@ export class DynamoJobStore implements JobStore {
     if (!layout) return undefined;
     const { item, counters } = await this.#shards.read(jobId, layout.shards);
     return item && decodeJob(item, counters);
-  }
-
-  /**
-   * {@inheritDoc JobStore.waitForChange} Polls the job with the shared backoff (`src/backoff.ts`):
-   * after the first unchanged read a delay of `pollMs.min`, then a jittered delay under a cap that
-   * doubles after each unchanged read, up to `pollMs.max`. Each poll is one {@link getJob}.
-   */
-  async waitForChange(
-    jobId: string,
-    sinceVersion: number,
-    timeoutMs: number,
-  ): Promise<JobRecord | undefined> {
-    nonNegative(timeoutMs, 'timeoutMs');
-    const deadline = deadlineOf(timeoutMs);
-    for (let attempt = 0; ; attempt++) {
-      const job = await this.getJob(jobId);
-      if (!job || job.version > sinceVersion || !(await backoff(attempt, this.#poll, deadline))) return job;
-    }
   }
 
   /** {@inheritDoc JobStore.readResults} BatchGetItem in pages of 100 keys; unprocessed keys are retried. */

@@ -15,6 +15,7 @@ import type {
   ObjectSource,
   WorkMessage,
 } from '../ports.js';
+import { type BackupRequest, backupChunks } from './backup.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, spill, unspill } from './codec.js';
 import { defaultChunkBytes, rangeCount, sourceName } from './lines.js';
@@ -81,7 +82,9 @@ export type CoordinatorRequest =
    */
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
-  | { readonly v: 1; readonly type: 'expire'; readonly jobId: string };
+  | { readonly v: 1; readonly type: 'expire'; readonly jobId: string }
+  /** Send straggling chunks again (`backup.ts`). */
+  | BackupRequest;
 
 /** What each request returns. */
 export interface CoordinatorResponse {
@@ -93,6 +96,8 @@ export interface CoordinatorResponse {
   readonly job?: JobRecord;
   /** A release left blobs of the job to delete: release it again to go on. */
   readonly more?: true;
+  /** Chunks a backup request sent again. */
+  readonly sent?: number;
 }
 
 const SEND_BATCH = 500;
@@ -145,6 +150,8 @@ export class Coordinator {
         });
         return { jobId: req.jobId, ...(more ? { more: true as const } : {}) };
       }
+      case 'backup':
+        return { jobId: req.jobId, ...(await backupChunks(this.#b, req)) };
       default:
         throw new ProtocolError(
           `Unknown coordinator request type ${JSON.stringify((req as { type?: unknown }).type)}`,

@@ -400,7 +400,6 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     ...resources,
     clients: { sqs: sdk.sqs, dynamo: sdk.dynamo, s3: sdk.s3 },
     store: {
-      pollMs: o.pollMs ?? { min: 20, max: 200 },
       retryBaseMs: 5,
       sharding: o.sharding ?? { chunksPerShard: 3, maxShards: 4, openShards: 3 },
     },
@@ -424,6 +423,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? 30_000,
     window: 8,
+    poll: o.pollMs ?? { min: 20, max: 200 },
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },

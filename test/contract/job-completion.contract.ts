@@ -304,11 +304,15 @@ export function describeJobCompletionContract(name: string, make: MakeJobStore):
         expect(late).toMatchObject({ first: false, complete: false });
       });
 
-      it('wakes a waitForChange with the released job', async () => {
+      it('moves the version, and wakes a waitForChange (where the store has one) with the released job', async () => {
         const id = await job(2);
-        const waiting = store.waitForChange(id, (await store.getJob(id))!.version, 60_000);
+        const before = (await store.getJob(id))!.version;
+        const waiting = store.waitForChange?.(id, before, 60_000);
         await store.releaseJob(id);
-        expect(await waiting).toMatchObject({ id, released: true });
+        const after = (await store.getJob(id))!;
+        expect(after).toMatchObject({ id, released: true });
+        expect(after.version).toBeGreaterThan(before);
+        if (waiting) expect(await waiting).toMatchObject({ id, released: true });
       }, 15_000);
 
       it('leaves a job that does not exist alone', async () => {

@@ -18,7 +18,7 @@ const makeMemoryStore: MakeJobStore = async ({ maxInlineBytes, clock }) => {
   const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
   return { store, close: () => store.close() };
 };
-describeJobStoreContract('memory', makeMemoryStore);
+describeJobStoreContract('memory', makeMemoryStore, { notifies: true });
 describeJobCompletionContract('memory', makeMemoryStore);
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));

@@ -134,7 +134,7 @@ describe('chunk attempts', () => {
     });
     let job: JobRecord | undefined;
     for (let v = -1; job?.status !== 'DONE'; v = job?.version ?? v)
-      job = await e.backend.store.waitForChange(jobId, v, 1000);
+      job = await e.backend.store.waitForChange!(jobId, v, 1000);
     const attempts = await e.backend.store.readAttempts(jobId, [0, 1, 2]);
     expect([...attempts.keys()].sort()).toEqual([0, 1, 2]);
     expect(attempts.get(1)?.attempt).toBe(2);

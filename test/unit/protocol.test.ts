@@ -37,6 +37,11 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it("accepts the backup flag of a straggler's second attempt", () => {
+    const m = { ...chunk, backup: true };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it.each<[string, unknown]>([
     ['0 shards', { shards: 0 }],
     ['more shards than a store makes (99)', { shards: 100 }],
@@ -45,6 +50,8 @@ describe('parseWorkMessage()', () => {
     ['a negative deadline', { deadline: -1 }],
     ['a deadline that is not a number', { deadline: 'soon' }],
     ['backup false', { backup: false }],
+    ['backup not true', { backup: 'yes' }],
+    ['a backup of a Process chunk (it runs at most once)', { backup: true, process: 'Process-3' }],
     ['handles not true', { handles: 1 }],
     ['handles false', { handles: false }],
     ['an empty process name', { process: '' }],
