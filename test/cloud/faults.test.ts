@@ -215,17 +215,26 @@ describe.concurrent('engine on AWS under faults', () => {
       // not try again), until every chunk is recorded; their deliveries come back, and the
       // duplicate recordings of the redeliveries check their shards again and mark them.
       let dying = true;
-      e.sdk.rule = ({ operation, body }) =>
-        dying && operation === 'UpdateItem' && body.includes('doneShards')
-          ? { status: 400, type: 'ValidationException' }
-          : undefined;
+      // The shards whose mark was refused: the chunks of this job fall in shards 0 and 1.
+      const refused = new Set<string>();
+      e.sdk.rule = ({ operation, body }) => {
+        if (!dying || operation !== 'UpdateItem' || !body.includes('doneShards')) return undefined;
+        for (const k of /"NS":\[([^\]]*)\]/.exec(body)?.[1]?.match(/\d+/g) ?? []) refused.add(k);
+        return { status: 400, type: 'ValidationException' };
+      };
       let id = '';
       const out = e.client.map('map', 'square', range(30), {
         chunksize: 2,
         onProgress: (p) => (id = p.jobId),
       });
       await until(
-        async () => id !== '' && (await e.backend.store.getJob(id))?.done === 15,
+        // Every chunk recorded, and each shard's completing recording refused its mark (a recording
+        // still between its write and its mark when the marks come back would mark for its host).
+        async () =>
+          id !== '' &&
+          (await e.backend.store.getJob(id))?.done === 15 &&
+          refused.has('0') &&
+          refused.has('1'),
         cloud.scaled(20_000),
       );
       dying = false;
