@@ -32,7 +32,9 @@ export function parseData(v: unknown, reader: FieldReader = fields, path = 'data
   return {
     enc,
     blob: reader.string(o, 'blob', 1024, `${path}.blob`),
-    size: reader.integer(o, 'size', 0, `${path}.size`),
+    // A slice of the blob is never empty: an encoded list has at least its header.
+    size: reader.integer(o, 'size', o.offset === undefined ? 0 : 1, `${path}.size`),
+    ...(o.offset === undefined ? {} : { offset: reader.integer(o, 'offset', 0, `${path}.offset`) }),
   };
 }
 

@@ -53,6 +53,19 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it('accepts a chunk whose items are a slice of a blob (a segment of a large input)', () => {
+    const m = {
+      ...chunk,
+      input: {
+        kind: 'items',
+        offset: 40,
+        count: 10,
+        data: { enc: 'v8', blob: 'jobs/j/input', size: 77, offset: 1_234 },
+      },
+    };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it('accepts chunks of byte ranges of an S3 object and of a file', () => {
     const s3 = { ...chunk, input: bytesInput };
     expect(parseWorkMessage(s3)).toEqual(s3);
@@ -108,6 +121,20 @@ describe('parseWorkMessage()', () => {
     [
       'a blob reference without size',
       { ...chunk, input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k' } } },
+    ],
+    [
+      'a blob slice at a negative offset',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k', size: 8, offset: -8 } },
+      },
+    ],
+    [
+      'an empty blob slice',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k', size: 0, offset: 8 } },
+      },
     ],
     ['an oversized job id', { ...chunk, jobId: 'x'.repeat(10_000) }],
     ['a byte range without source', { ...chunk, input: { ...bytesInput, source: undefined } }],
