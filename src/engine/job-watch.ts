@@ -6,7 +6,13 @@
  * and the `imap` over `lines()` all wait through it; each reads what it needs between the two
  * calls (results recorded so far are yielded before a failure is thrown, as CPython's `imap` does).
  */
-import { JobCancelledError, JobExpiredError, RetriesExhaustedError, TaskError } from '../errors.js';
+import {
+  FanoutFailedError,
+  JobCancelledError,
+  JobExpiredError,
+  RetriesExhaustedError,
+  TaskError,
+} from '../errors.js';
 import type { JobRecord, JobStore } from '../ports.js';
 
 /** Progress of a job, in chunks. */
@@ -74,6 +80,7 @@ export function throwIfEnded(job: JobRecord): void {
   if (e?.reason === 'retries')
     throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e.cause);
   if (e?.reason === 'expired') throw new JobExpiredError(job.id);
+  if (e?.reason === 'fanout') throw new FanoutFailedError(job.id, e.message, e.attempts ?? 0, e.cause);
   throw new TaskError(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
 }
 
