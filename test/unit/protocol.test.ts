@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkMessage } from '../../src/engine/protocol.js';
+import { parseDrainEvent, parseWorkMessage } from '../../src/engine/protocol.js';
 import { ProtocolError } from '../../src/errors.js';
 
 const chunk = {
@@ -167,5 +167,26 @@ describe('parseWorkMessage()', () => {
     ],
   ])('rejects %s with ProtocolError', (_what, body) => {
     expect(() => parseWorkMessage(body)).toThrow(ProtocolError);
+  });
+});
+
+describe('parseDrainEvent()', () => {
+  it('accepts a drain event and keeps only its fields', () => {
+    expect(parseDrainEvent({ v: 1, type: 'drain', jobId: 'job-1', extra: 'x' })).toEqual({
+      v: 1,
+      type: 'drain',
+      jobId: 'job-1',
+    });
+  });
+
+  it.each<[string, unknown]>([
+    ['an SQS batch', { Records: [] }],
+    ['another version', { v: 2, type: 'drain', jobId: 'j' }],
+    ['a chunk message', { v: 1, type: 'chunk', jobId: 'j' }],
+    ['no job id', { v: 1, type: 'drain' }],
+    ['an oversized job id', { v: 1, type: 'drain', jobId: 'j'.repeat(129) }],
+    ['null', null],
+  ])('rejects %s with ProtocolError', (_what, body) => {
+    expect(() => parseDrainEvent(body)).toThrow(ProtocolError);
   });
 });
