@@ -41,9 +41,38 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The coordinator's sandbox on the runner. */
+function coordinator() {
+  return stack.cloud.sandboxes.get(stack.cloud.functionName('FanfoldCoordinator'))!;
+}
+
 /** Invocations of the coordinator so far. */
 function coordinatorRuns(): number {
-  return stack.cloud.sandboxes.get(stack.cloud.functionName('FanfoldCoordinator'))!.stats().invocations;
+  return coordinator().stats().invocations;
+}
+
+/**
+ * Submits a map job straight to the coordinator (synchronously, as the client does), so that the
+ * test knows when the root invocation has returned; the caller then attaches to the job.
+ */
+async function submitDirect(jobId: string, task: string, input: object): Promise<unknown> {
+  const out = await stack.clients.lambda.send(
+    new InvokeCommand({
+      FunctionName: stack.cloud.functionName('FanfoldCoordinator'),
+      Payload: JSON.stringify({
+        v: 1,
+        type: 'submit',
+        jobId,
+        kind: 'map',
+        task,
+        input,
+        chunksize: 1,
+        workers: 2,
+        deadline: Date.now() + JOB_TIMEOUT_MS,
+      }),
+    }),
+  );
+  return JSON.parse(Buffer.from(out.Payload!).toString());
 }
 
 describe('the fan-out tree on the runner', () => {
@@ -88,29 +117,15 @@ describe('the fan-out tree on the runner', () => {
     const failedBefore = stack.cloud.async.stats().failed;
     // A segments input whose blob was never uploaded: the root splits it, and every leaf fails
     // to read its index, three times, before Lambda sends its record to the dead-letter queue.
-    const out = await stack.clients.lambda.send(
-      new InvokeCommand({
-        FunctionName: stack.cloud.functionName('FanfoldCoordinator'),
-        Payload: JSON.stringify({
-          v: 1,
-          type: 'submit',
-          jobId,
-          kind: 'map',
-          task: 'identity',
-          input: {
-            kind: 'segments',
-            blob: `jobs/${jobId}/input`,
-            enc: 'v8',
-            items: 100,
-            chunksize: 1,
-            indexAt: 0,
-          },
-          workers: 2,
-          deadline: Date.now() + JOB_TIMEOUT_MS,
-        }),
-      }),
-    );
-    expect(JSON.parse(Buffer.from(out.Payload!).toString())).toMatchObject({
+    const out = await submitDirect(jobId, 'identity', {
+      kind: 'segments',
+      blob: `jobs/${jobId}/input`,
+      enc: 'v8',
+      items: 100,
+      chunksize: 1,
+      indexAt: 0,
+    });
+    expect(out).toMatchObject({
       ok: true,
       response: { total: 100 },
     });
@@ -121,6 +136,52 @@ describe('the fan-out tree on the runner', () => {
       expect(error).toBeInstanceOf(FanoutFailedError);
       expect(error).toMatchObject({ code: ErrorCodes.FANOUT_FAILED, jobId, attempts: 3 });
       expect(stack.cloud.async.stats().failed).toBeGreaterThan(failedBefore);
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it('resumes the fan-out after coordinator containers are killed mid-invocation: nothing lost, nothing doubled', async () => {
+    const jobId = `killed-leaves-${Date.now()}`;
+    const logsBefore = stack.logs.length;
+    // The root returns once it has fired its 8 leaves; from then on every coordinator invocation
+    // is an asynchronous fanout, which Lambda retries when its container dies.
+    expect(
+      await submitDirect(jobId, 'square', { kind: 'range', start: 0, stop: 300, step: 1 }),
+    ).toMatchObject({
+      ok: true,
+      response: { total: 300 },
+    });
+    const mp = stack.context({ tasks, pollMs: { min: 20, max: 200 } });
+    const pool = mp.Pool({ jobTimeoutMs: JOB_TIMEOUT_MS });
+    let last = { done: -1, total: undefined as number | undefined };
+    let ended = false;
+    const result = pool.attach(jobId, { onProgress: (p) => (last = p) }).finally(() => {
+      ended = true;
+    });
+    result.catch(() => {}); // awaited below; handled meanwhile
+    /** Coordinator attempts that failed because their container was killed. */
+    const killedAttempts = () =>
+      stack.logs
+        .slice(logsBefore)
+        .filter((l) => l.includes('async attempt') && l.includes('Runtime.ExitError')).length;
+    try {
+      // Twice, while one is busy, kill every coordinator container: each attempt killed is retried a
+      // second later and resumes from its leaf's ledger. Never more than twice, so that no event
+      // can fail all three of its attempts.
+      for (let kills = 0; kills < 2 && !ended; await new Promise((r) => setTimeout(r, 25))) {
+        if (coordinator().stats().busy === 0) continue;
+        for (const pid of coordinator().pids()) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {} // gone meanwhile
+        }
+        kills++;
+      }
+      const out = (await result) as number[];
+      expect(out).toEqual(Array.from({ length: 300 }, (_, i) => i * i));
+      expect(last).toMatchObject({ done: 300, total: 300 });
+      expect(killedAttempts()).toBeGreaterThanOrEqual(1);
     } finally {
       await pool.terminate();
     }
