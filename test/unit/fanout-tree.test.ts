@@ -125,6 +125,8 @@ interface DriverOptions {
   /** Test-clock time each send takes. @default 10 */
   readonly msPerSend?: number;
   readonly objects?: ObjectReader;
+  /** Every drain worker's Invoke fails (Lambda refusing it, say). */
+  readonly failDrains?: boolean;
 }
 
 /** Runs a coordinator's requests one invocation at a time; see the module comment. */
@@ -136,6 +138,8 @@ class Driver {
   readonly queue: CountingQueue;
   readonly pending: InvokedRequest[] = [];
   readonly invocations: InvocationStats[] = [];
+  /** What the coordinator reported without failing its request. */
+  readonly reported: unknown[] = [];
   constructor(readonly o: DriverOptions) {
     this.queue = new CountingQueue(o.total, this.clock, o.msPerSend ?? 10);
   }
@@ -161,6 +165,7 @@ class Driver {
         this.pending.push(structuredClone(r));
       },
       workers: async (n: number, _e: DrainEvent) => {
+        if (this.o.failDrains) throw new Error(`Invoke of ${n} drain workers refused`);
         stats.drains += n;
       },
     };
@@ -175,6 +180,7 @@ class Driver {
     };
     const coordinator = new Coordinator(backend, {
       clock: () => this.clock.now,
+      onError: (e) => this.reported.push(e),
       ...(this.o.leafChunks === undefined ? {} : { leafChunks: this.o.leafChunks }),
       ...(this.o.workerBurst === undefined ? {} : { workerBurst: this.o.workerBurst }),
     });
@@ -307,6 +313,18 @@ describe('the fan-out tree, one invocation at a time', () => {
       // One per 1,000 chunks, rounded up once per leaf.
       expect(drains).toBeLessThanOrEqual(1_000 + 64);
       expect(d.invocations[0]?.drains).toBe(0);
+    });
+
+    it('sends every chunk when no drain worker can be fired, reporting each refusal', async () => {
+      const d = new Driver({ total: N, leafChunks, workerBurst: 1_000, failDrains: true });
+      await d.invoke(
+        submit('drain-refused', { kind: 'range', start: 0, stop: N, step: 1 }, { chunksize: 1 }),
+      );
+      await d.drain();
+      expect(d.tally()).toEqual({ lost: 0, once: N, more: 0 });
+      // A refusal per firing: at least one per leaf, none thrown.
+      expect(d.reported.length).toBeGreaterThanOrEqual(64);
+      expect(d.reported.every((e) => /drain workers refused/.test(String(e)))).toBe(true);
     });
   });
 
