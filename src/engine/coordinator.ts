@@ -17,6 +17,7 @@ import type {
   ObjectSource,
   WorkMessage,
 } from '../ports.js';
+import { type BackupRequest, backupChunks } from './backup.js';
 import { blobKeys } from './blob-keys.js';
 import { spill } from './codec.js';
 import { FanOut, type FanoutOptions, type Invocation } from './fanout.js';
@@ -94,7 +95,9 @@ export type CoordinatorRequest =
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
   | { readonly v: 1; readonly type: 'expire'; readonly jobId: string }
   /** Send (or split further) a range of a job's chunks: a node of the fan-out tree, never a caller's. */
-  | FanoutRequest;
+  | FanoutRequest
+  /** Send straggling chunks again (`backup.ts`). */
+  | BackupRequest;
 
 /** What each request returns. */
 export interface CoordinatorResponse {
@@ -104,6 +107,8 @@ export interface CoordinatorResponse {
   /** Chunks of the job, when known. */
   readonly total?: number;
   readonly job?: JobRecord;
+  /** Chunks a backup request sent again. */
+  readonly sent?: number;
 }
 
 /** Options of {@link Coordinator}: how it fans a job's chunks out (`fanout.ts`). */
@@ -159,6 +164,8 @@ export class Coordinator {
         await this.#b.store.deleteJob(req.jobId);
         await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId));
         return { jobId: req.jobId };
+      case 'backup':
+        return { jobId: req.jobId, ...(await backupChunks(this.#b, req)) };
       default:
         throw new ProtocolError(
           `Unknown coordinator request type ${JSON.stringify((req as { type?: unknown }).type)}`,
