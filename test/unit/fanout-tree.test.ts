@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Coordinator, type CoordinatorRequest } from '../../src/engine/coordinator.js';
+import { groupChunks } from '../../src/engine/fanout.js';
 import { parseCoordinatorRequest } from '../../src/engine/requests.js';
 import { ProtocolError } from '../../src/errors.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
@@ -326,6 +327,12 @@ describe('the fan-out tree, one invocation at a time', () => {
       expect(d.reported.length).toBeGreaterThanOrEqual(64);
       expect(d.reported.every((e) => /drain workers refused/.test(String(e)))).toBe(true);
     });
+  });
+
+  it('sends in groups of about an eighth of a leaf, 10 to 1,000 chunks, whole SendMessageBatch calls', () => {
+    expect([1, 40, 80, 500, 1_000, 2_000, 20_000, 1e7].map(groupChunks)).toEqual([
+      10, 10, 10, 70, 130, 250, 1_000, 1_000,
+    ]);
   });
 
   describe('the time budget', () => {
