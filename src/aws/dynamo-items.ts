@@ -95,7 +95,9 @@ export const N = (n: number): AttributeValue => ({ N: String(n) });
 
 export function encodeData(data: Data): AttributeValue {
   if ('bytes' in data) return { M: { enc: S(data.enc), bytes: { B: data.bytes } } };
-  return { M: { enc: S(data.enc), blob: S(data.blob), size: N(data.size) } };
+  const ref: Record<string, AttributeValue> = { enc: S(data.enc), blob: S(data.blob), size: N(data.size) };
+  if (data.offset !== undefined) ref.offset = N(data.offset);
+  return { M: ref };
 }
 
 /** Milliseconds to the microsecond: exact in a DynamoDB number, and short in the item. */
@@ -136,7 +138,8 @@ export function decodeData(v: AttributeValue | undefined, what: string): Data {
   const blob = m.blob?.S;
   const size = m.size?.N;
   if (blob === undefined || size === undefined) return bad(`${what} has neither bytes nor blob`);
-  return { enc, blob, size: Number(size) };
+  const offset = m.offset?.N;
+  return { enc, blob, size: Number(size), ...(offset === undefined ? {} : { offset: Number(offset) }) };
 }
 
 function str(item: Item, name: string): string {
@@ -184,6 +187,7 @@ export function newJobItem(
   if (spec.total !== undefined) item.total = N(spec.total);
   // A set is never empty in DynamoDB: absent means no shard complete yet.
   if (layout.complete.length > 0) item.doneShards = { NS: layout.complete.map(String) };
+  if (spec.plan !== undefined) item.plan = S(spec.plan);
   return item;
 }
 
@@ -245,6 +249,7 @@ export function decodeJob(item: Item, counters?: ReadonlyMap<number, ShardCount>
   if (item.error?.S !== undefined) job.error = JSON.parse(item.error.S) as JobError;
   if (item.result) job.result = decodeData(item.result, 'result');
   if (item.released?.BOOL) job.released = true;
+  if (item.plan?.S !== undefined) job.plan = item.plan.S;
   const owner = item.owner?.S;
   if (owner !== undefined)
     job.finaliser = { owner, leaseUntil: num(item, 'leaseUntil'), fence: num(item, 'fence') };

@@ -2,8 +2,10 @@
 
 import { memoryBackend } from '../../src/local/memory-backend.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
+import { MemoryFanoutLedger } from '../../src/local/memory-fanout.js';
 import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
+import { describeFanoutLedgerContract } from './fanout-ledger.contract.js';
 import { describeJobCompletionContract } from './job-completion.contract.js';
 import { describeJobStoreContract, type MakeJobStore } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
@@ -22,3 +24,5 @@ describeJobStoreContract('memory', makeMemoryStore, { notifies: true });
 describeJobCompletionContract('memory', makeMemoryStore);
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
+
+describeFanoutLedgerContract('memory', async () => new MemoryFanoutLedger());
