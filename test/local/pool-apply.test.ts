@@ -50,6 +50,32 @@ describe('Pool.apply (local)', () => {
     });
   });
 
+  it('awaits a task that returns a promise', async () => {
+    const pool = open();
+    expect(await pool.apply('asyncDouble', [21])).toBe(42);
+  });
+
+  it('names the argument that cannot be cloned, and a result that cannot be', async () => {
+    const pool = open();
+    await expect(pool.apply('repeat', ['a', (() => 2) as unknown as number])).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+      position: 1,
+    });
+    await expect(pool.apply('symbolOn1', [1])).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_TASK_FAILED',
+      remoteCode: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+      itemIndex: 0,
+    });
+    expect(await pool.apply('symbolOn1', [2])).toBe(2);
+  });
+
+  it('rejects an unknown task name before anything runs', async () => {
+    const pool = open();
+    await expect(pool.apply('nope' as 'add', [1, 2])).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_UNKNOWN_TASK',
+    });
+  });
+
   it('redelivers a call whose thread died, and the calls beside it each answer once', async () => {
     const pool = open();
     const marker = join(dir, 'once');
