@@ -55,6 +55,8 @@ let dlqUrl: string;
 let worker: WorkerHandler;
 /** Every coordinator invoke: its request type and payload size. */
 const invokes: { type: string; bytes: number }[] = [];
+/** While set, the coordinator answers `cancel` requests only once it resolves. */
+let cancelGate: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
@@ -122,6 +124,7 @@ beforeAll(async () => {
       }
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
+      if (event.type === 'cancel') await cancelGate;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
       } catch (e) {
@@ -155,6 +158,7 @@ afterAll(async () => {
 
 afterEach(() => {
   invokes.length = 0;
+  cancelGate = undefined;
 });
 
 function context() {
@@ -286,6 +290,34 @@ describe('aws()', () => {
       await using pool = mp.Pool();
       expect(await pool.map('square', [2])).toEqual([4]);
     }, 10_000);
+
+    it('terminate() right after start() gives -15, even when the run ends before the cancel lands', async () => {
+      // The cancel travels through the coordinator while a warm worker may finish the run: the
+      // caller asked for termination before it saw the end, so the process ends as terminated.
+      const mp = context();
+      const go = mp.Event();
+      const p = mp.Process('waitEvent', [go]);
+      await p.start();
+      let letCancel!: () => void;
+      cancelGate = new Promise<void>((r) => (letCancel = r));
+      const terminated = p.terminate();
+      await expect.poll(() => invokes.some((i) => i.type === 'cancel')).toBe(true);
+      await go.set();
+      const store = awsBackend({
+        tableName: TABLE,
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        bucket: BUCKET,
+        clients: { sqs, dynamo, s3 },
+      }).store;
+      await expect
+        .poll(async () => (await store.getJob(p.pid ?? ''))?.status, { timeout: 20_000 })
+        .toBe('DONE');
+      letCancel();
+      await terminated;
+      expect(p.exitCode).toBe(-15);
+      expect(p.isAlive()).toBe(false);
+    }, 30_000);
 
     it('throws UnknownTaskError for an unknown target, before anything is invoked', () => {
       expect(() => context().Process('nope' as never, [] as never)).toThrow(UnknownTaskError);
