@@ -144,14 +144,14 @@ class ProcessImpl<T extends TaskMap, K extends keyof T & string> implements Proc
   }
 
   async join(timeoutMs?: number): Promise<void> {
-    optionalTimeout(timeoutMs);
+    const t = optionalTimeout(timeoutMs);
     if (!this.#launched)
       throw new InvalidArgumentError(`Process ${this.name} was not started: call start() first`);
     await this.#launched;
-    if (timeoutMs === undefined) return this.#ended;
+    if (t === undefined) return this.#ended;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      timer = setTimeout(resolve, t);
     });
     try {
       await Promise.race([this.#ended, timedOut]);
