@@ -42,6 +42,10 @@ export interface ProcessInfo {
    * reports (a local RLock reports `thread:<threadId>` instead).
    */
   readonly ident: string;
+  /** `null`: the current process is running (CPython's `current_process().exitcode`). */
+  readonly exitCode: null;
+  /** `true`: the current process is running (CPython's `current_process().is_alive()`). */
+  isAlive(): boolean;
 }
 
 /**
@@ -56,6 +60,11 @@ export function cpuCount(): number {
   return availableParallelism();
 }
 
+/** The current process is the one running this code: alive, as CPython's `is_alive()` says of it. */
+function alive(): boolean {
+  return true;
+}
+
 /**
  * Describes the current process or worker thread.
  *
@@ -66,5 +75,5 @@ export function cpuCount(): number {
  */
 export function currentProcess(): ProcessInfo {
   const name = (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] ?? 'MainProcess';
-  return { name, pid: process.pid, threadId, ident: PROCESS_IDENT };
+  return { name, pid: process.pid, threadId, ident: PROCESS_IDENT, exitCode: null, isAlive: alive };
 }

@@ -251,4 +251,14 @@ describe('currentProcess()', () => {
     const names = await pool.map('whoami', range(4), { chunksize: 1 });
     for (const name of names) expect(name).toMatch(/^fanfold-worker-\d+$/);
   });
+
+  it('is alive, with no exit code yet, here and inside a task (CPython: is_alive() True, exitcode None)', async () => {
+    expect(currentProcess().isAlive()).toBe(true);
+    expect(currentProcess().exitCode).toBeNull();
+    const pool = open();
+    expect(await pool.map('selfState', [0, 1], { chunksize: 1 })).toEqual([
+      [true, null],
+      [true, null],
+    ]);
+  });
 });
