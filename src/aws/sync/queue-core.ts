@@ -56,12 +56,13 @@ export class QueueCore {
     return this.data.carried ?? this.#chan.knownName();
   }
 
-  #check(): void {
+  /** Throws {@link ClosedError} once this handle was closed. */
+  check(): void {
     if (this.#closed) throw new ClosedError(`${this.#what} was closed by this handle`);
   }
 
   async put(item: unknown, block: boolean, timeoutMs: number | undefined): Promise<void> {
-    this.#check();
+    this.check();
     await this.#chan.url();
     const deadline = deadlineOf(timeoutMs);
     const { maxsize } = this.data;
@@ -77,7 +78,7 @@ export class QueueCore {
       if (applied) break;
       if (found?.closedAt) throw closed(this.#what);
       if (!block || !(await backoff(attempt, this.env.pollMs, deadline))) throw new Full();
-      this.#check();
+      this.check();
     }
     try {
       await this.#chan.send(item);
@@ -89,7 +90,7 @@ export class QueueCore {
   }
 
   async get(block: boolean, timeoutMs: number | undefined): Promise<unknown> {
-    this.#check();
+    this.check();
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
       const left = block ? remaining(deadline) : 0;
@@ -103,7 +104,7 @@ export class QueueCore {
       if (!block || expired(deadline)) throw new Empty();
       // Under a second left, ReceiveMessage cannot wait: short polls with backoff instead.
       if (left < 1000 && !(await backoff(attempt, this.env.pollMs, deadline))) throw new Empty();
-      this.#check();
+      this.check();
     }
   }
 

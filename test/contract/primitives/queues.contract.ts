@@ -165,5 +165,13 @@ export function queueContract(h: PrimitivesHarness): void {
       await twin(h, q).put('late');
       expect(await waiting).toBe('late');
     });
+
+    it('throws ClosedError from empty(), put() and get() after close(), as CPython raises', async () => {
+      const q = h.primitives().SimpleQueue<number>();
+      await q.close();
+      await expectRejectsCode(q.empty(), ErrorCodes.CLOSED);
+      await expectRejectsCode(q.put(1), ErrorCodes.CLOSED);
+      await expectRejectsCode(q.get(), ErrorCodes.CLOSED);
+    });
   });
 }
