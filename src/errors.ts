@@ -56,8 +56,11 @@ export class FanfoldError extends Error {
 
 /** A bad argument or option; raised before any thread starts or any AWS call is made. */
 export class InvalidArgumentError extends FanfoldError {
-  constructor(message: string) {
+  /** The option refused, where one option is at fault (e.g. `options.initializer`). */
+  readonly option: string | undefined;
+  constructor(message: string, details: { readonly option?: string } = {}) {
     super(ErrorCodes.INVALID_ARGUMENT, message);
+    this.option = details.option;
   }
 }
 

@@ -344,6 +344,20 @@ describe('aws()', () => {
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
     });
+
+    it.each([
+      ['initializer', { initializer: 'init' }],
+      ['initargs', { initargs: [1] }],
+      ['maxTasksPerChild', { maxTasksPerChild: 10 }],
+    ] as const)(
+      'refuses %s (the stack starts the worker threads) with an error naming the option',
+      (k, o) => {
+        const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+        expect(() => aws({ tasks, resources }).Pool(o as never)).toThrow(
+          expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, option: `options.${k}` }),
+        );
+      },
+    );
   });
 
   describe('stack discovery', () => {
