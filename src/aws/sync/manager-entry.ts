@@ -13,6 +13,7 @@ import { checkKey } from '../../api/manager-args.js';
 import { backoff } from '../../backoff.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { received } from '../../validate.js';
+import { Expr } from '../dynamo-items.js';
 import { sdk } from './env.js';
 import { isConditionFailure } from './items.js';
 import {
@@ -24,6 +25,7 @@ import {
   stored,
   ttlAttribute,
 } from './manager-items.js';
+import { recordParts, recordsOf } from './write-records.js';
 
 /** The SDK module, the client and the table. */
 export async function client(scope: ManagerScope): Promise<{
@@ -130,26 +132,50 @@ export async function incrementEntry(
     table,
   } = await client(scope);
   const [ttlName, ttlValue] = Object.entries(ttlAttribute())[0] as [string, AttributeValue];
+  // Each attempt sets a record of its sum, so that the SDK's retry of an applied write is refused
+  // and finds it instead of adding again (write-records.ts).
+  const records = recordsOf(scope.env, `${key.pk?.S}|${key.sk?.S}`);
+  const w = records.begin();
+  const x = new Expr();
+  const r = recordParts(w, x);
   try {
     const out = await dynamo.send(
       new UpdateItemCommand({
         TableName: table,
         Key: key,
-        UpdateExpression: 'SET #ttl = :ttl, #t = if_not_exists(#t, :t) ADD #n :d',
-        ConditionExpression: 'attribute_not_exists(#b) AND attribute_not_exists(#r)',
-        ExpressionAttributeNames: { '#ttl': ttlName, '#n': 'n', '#b': 'b', '#r': 'r', '#t': 't' },
-        ExpressionAttributeValues: { ':ttl': ttlValue, ':d': { N: String(delta) }, ':t': stamp() },
-        ReturnValues: 'UPDATED_NEW',
+        UpdateExpression: `SET #ttl = :ttl, #t = if_not_exists(#t, :t), ${r.name} = if_not_exists(#n, :zero) + :d ADD #n :d ${r.remove}`,
+        ConditionExpression: `attribute_not_exists(#b) AND attribute_not_exists(#r) AND ${r.absent}`,
+        ExpressionAttributeNames: { '#ttl': ttlName, '#n': 'n', '#b': 'b', '#r': 'r', '#t': 't', ...x.names },
+        ExpressionAttributeValues: {
+          ':ttl': ttlValue,
+          ':d': { N: String(delta) },
+          ':t': stamp(),
+          ':zero': { N: '0' },
+        },
+        ReturnValues: w.wantsItem ? 'ALL_NEW' : 'UPDATED_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    records.end(w, true, w.wantsItem ? out.Attributes : undefined);
     return Number(out.Attributes?.n?.N);
   } catch (e) {
     if (!isConditionFailure(e)) throw e;
+    const done = e.Item?.[w.name]?.N;
+    if (done !== undefined) {
+      records.end(w, true, e.Item);
+      return Number(done);
+    }
   }
   for (let attempt = 1; ; attempt++) {
     const { Item: item } = await dynamo.send(
       new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }),
     );
+    // This increment's record: an earlier attempt of it was applied (its answer lost).
+    const done = item?.[w.name]?.N;
+    if (done !== undefined) {
+      records.end(w, true);
+      return Number(done);
+    }
     const a = item && entryValue(item);
     const old = a ? await loaded(scope, a) : 0;
     if (typeof old !== 'number') {
@@ -166,7 +192,7 @@ export async function incrementEntry(
       await dynamo.send(
         new PutItemCommand({
           TableName: table,
-          Item: { ...key, ...value, ...ttlAttribute(), t: item?.t ?? stamp() },
+          Item: { ...key, ...value, ...ttlAttribute(), t: item?.t ?? stamp(), [w.name]: { N: String(next) } },
           ...(a && attr
             ? {
                 ConditionExpression: '#v = :old',
@@ -176,6 +202,7 @@ export async function incrementEntry(
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );
+      records.end(w, true);
       return next;
     } catch (e) {
       if (!isConditionFailure(e)) throw e;

@@ -1,6 +1,6 @@
 /**
- * What makes a counted write idempotent under the SDK's retries: `Value.add`, `Array.add` and the
- * queues' counters are `ADD`s, which a retry of an applied write (its answer lost) would apply a
+ * What makes a counted write idempotent under the SDK's retries: `Value.add`, `Array.add`, the
+ * queues' counters and a managed dict's `increment` are `ADD`s, which a retry of an applied write (its answer lost) would apply a
  * second time. Each such write now also sets a **record**, an attribute of the primitive's own item
  * named after a fresh nonce, and is conditioned on that attribute being absent. The SDK resends
  * the very request, so the retry of an applied write is refused, and the item it finds holds the

@@ -1,7 +1,7 @@
 /**
  * The counted writes of the AWS primitives under the SDK's retries: `Value.add`, `Array.add` (with
- * and without the lock) and the queues' counters (a put's slot, a get's release of it,
- * JoinableQueue's unfinished count). A write reaches moto, its answer is lost (a retryable 500
+ * and without the lock), the queues' counters (a put's slot, a get's release of it,
+ * JoinableQueue's unfinished count) and a managed dict's `increment`. A write reaches moto, its answer is lost (a retryable 500
  * under the SDK's retry middleware), and the SDK sends it again: each write must count once.
  */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -141,6 +141,32 @@ describe('JoinableQueue', () => {
       await q.taskDone();
       expect(l.lost()).toBe(1);
       expect(await q.join(cloud.scaled(10_000))).toBe(true);
+    });
+  });
+});
+
+describe('Manager', () => {
+  describe('dict increment() when the SDK retries the write whose answer was lost', () => {
+    it('adds once, and resolves its own result', async () => {
+      const l = lossy();
+      await using m = awsPrimitives(l.env).Manager();
+      const d = m.dict<number>({ hits: 5 });
+      expect(await d.get('hits')).toBe(5);
+      l.loseAnswer('UpdateItem', (body) => body.includes('ADD #n :d'));
+      expect(await d.increment('hits')).toBe(6);
+      expect(l.lost()).toBe(1);
+      expect(await d.get('hits')).toBe(6);
+    });
+
+    it('adds once to a value DynamoDB cannot hold as a number (a compare-and-set)', async () => {
+      const l = lossy();
+      await using m = awsPrimitives(l.env).Manager();
+      const d = m.dict<number>({ big: 1e21 });
+      expect(await d.get('big')).toBe(1e21);
+      l.loseAnswer('PutItem', (body) => body.includes('#v = :old'));
+      expect(await d.increment('big', 1e21)).toBe(2e21);
+      expect(l.lost()).toBe(1);
+      expect(await d.get('big')).toBe(2e21);
     });
   });
 });
