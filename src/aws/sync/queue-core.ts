@@ -147,9 +147,11 @@ export class QueueCore {
       { ...values, ':rec': { N: '1' } },
       condition === undefined ? 'attribute_not_exists(#o)' : `(${condition}) AND attribute_not_exists(#o)`,
     );
-    const applied = item !== undefined || old?.[w.name] !== undefined;
-    records.end(w, applied, item ?? old);
-    return { applied, item: item ?? old };
+    // A refusal tells its reason by the item found: read it where the service left it out.
+    const found = item ?? old ?? (await read(this.env, this.data.id));
+    const applied = item !== undefined || found?.[w.name] !== undefined;
+    records.end(w, applied, found);
+    return { applied, item: found };
   }
 
   async join(timeoutMs: number | undefined): Promise<boolean> {
