@@ -134,6 +134,38 @@ describe('Pool', () => {
       expect(await pool.map('square', [3])).toEqual([9]);
     });
 
+    it('fails fast within a thread group: the items grouped behind a failure on its thread do not run', async () => {
+      // Four one-item chunks on two threads share two round trips ([throw, gate], [gate, gate]):
+      // the group's failure must end the map without waiting for (or running) its neighbour.
+      const gate = gateKeeper('behind-a-failure');
+      try {
+        const items = ['throw', 'behind-a-failure', 'behind-a-failure', 'behind-a-failure'];
+        await expect(pool.map('gate', items, { chunksize: 1 })).rejects.toMatchObject({
+          code: 'ERR_FANFOLD_TASK_FAILED',
+          itemIndex: 0,
+        });
+      } finally {
+        gate.close();
+      }
+      expect(await pool.map('square', [3])).toEqual([9]);
+    });
+
+    it('runs nothing queued behind a failure on a one-thread pool', async () => {
+      // From a context of its own: this file's context reports its runtime to the test above.
+      const one = local({ tasks }).Pool({ processes: 1 });
+      const gate = gateKeeper('queued-behind');
+      try {
+        // Fifty one-item chunks in one group on the one thread. The gate is never opened: had the
+        // group gone on past the failure, its next item would wait for ever and the map with it.
+        const items = ['throw', ...Array.from({ length: 49 }, () => 'queued-behind')];
+        await expect(one.map('gate', items, { chunksize: 1 })).rejects.toMatchObject({ itemIndex: 0 });
+        expect(await one.map('square', [2])).toEqual([4]);
+      } finally {
+        gate.close();
+        await one.terminate();
+      }
+    });
+
     it('rejects an item that cannot be serialised with NotSerializableError naming its position', async () => {
       const items: unknown[] = [1, 'two', () => 3, 4];
       await expect(pool.map('identity', items)).rejects.toMatchObject({
