@@ -3,6 +3,9 @@
  * test_pool_worker_lifetime, test_pool_worker_lifetime_early_close, initializer) and `_TestPoolWorkerErrors`.
  * These tests close and terminate their pools, so each makes its own.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cpuCount, currentProcess, local, type Pool, type PoolOptions, range } from 'fanfold';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
@@ -10,6 +13,8 @@ import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const runtimes: LocalRuntime[] = [];
 const mp = local({ tasks }, { onRuntime: (rt) => runtimes.push(rt) });
@@ -186,6 +191,22 @@ describe('Pool', () => {
       await expect(outer.apply('add', [1, 2])).rejects.toMatchObject({
         code: 'ERR_FANFOLD_POOL_NOT_RUNNING',
       });
+    });
+  });
+
+  describe('a pool never closed', () => {
+    it('keeps the program alive while work is pending, and not once it is idle', async () => {
+      // The program exits 13 if nothing kept it alive until its mapAsync's callback, 2 if its idle
+      // pool kept it alive after its last result (before: the local host's long poll of the work
+      // queue held a timer, so the program printed its results and never exited).
+      const env = { ...process.env };
+      delete env.FANFOLD_STACK;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/pool-idle-exit.ts'],
+        { cwd: ROOT, env, timeout: 60_000 },
+      );
+      expect(stdout).toBe('[300,300]\n[1,4,9]\n');
     });
   });
 
