@@ -8,6 +8,7 @@ import { InvalidArgumentError, NotSerializableError, serializeError, TaskError }
 import { toWire } from '../handles.js';
 import { options as checkOptions, optionalTimeout, received, taskName } from '../validate.js';
 import type { Process, ProcessOptions } from './process.js';
+import { refuseWhileTasksModuleLoads } from './process-info.js';
 import type { ArgsOf, TaskMap } from './tasks.js';
 
 /** A started run, as a context's launcher reports it. */
@@ -48,6 +49,7 @@ export function makeProcess<T extends TaskMap, K extends keyof T & string>(
   args: ArgsOf<T[K]>,
   options?: ProcessOptions,
 ): Process<T, K> {
+  refuseWhileTasksModuleLoads('A Process');
   const name = taskName(target, 'target', taskNames) as K;
   if (!Array.isArray(args))
     throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);

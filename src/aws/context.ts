@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, PoolOptions, Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
@@ -100,6 +100,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     kind: 'aws',
     tasks: registry,
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const p = checkPoolOptions(poolOptions);
       return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
     },

@@ -210,6 +210,17 @@ describe('Pool', () => {
     });
   });
 
+  describe('a tasks module that starts a pool at its top level', () => {
+    it('fails at once with TasksModuleError naming the guard (before: each thread started another pool)', async () => {
+      // The module awaits its pool's map at import; its thread imports it again to find the tasks.
+      await expect(import('../fixtures/pool-at-import-tasks.js')).rejects.toMatchObject({
+        code: 'ERR_FANFOLD_TASKS_MODULE',
+        message: expect.stringContaining('isMainThread'),
+        cause: expect.objectContaining({ code: 'ERR_FANFOLD_WORKER_CRASHED' }),
+      });
+    });
+  });
+
   describe('maxTasksPerChild', () => {
     it('replaces each worker after one chunk, running the initializer in every new worker', async () => {
       const pool = open({ maxTasksPerChild: 1, initializer: 'init', initargs: ['x', 2] });
