@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { toWire } from '../handles.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
+import { received } from '../validate.js';
 import { allNumbers, encodeItems, spill } from './codec.js';
 import { Range } from './range.js';
 
@@ -30,7 +31,7 @@ export async function toSized(input: unknown): Promise<SizedInput> {
     if (Symbol.iterator in input) return Array.from(input as Iterable<unknown>);
   }
   throw new InvalidArgumentError(
-    `Expected items to be an array, an iterable, an async iterable or a range(), got ${typeof input}`,
+    `Expected items to be an array, an iterable, an async iterable or a range(), got ${received(input)}`,
   );
 }
 

@@ -201,6 +201,9 @@ describe('Pool', () => {
       // Casts: an unknown option and a non-iterable input are compile errors.
       await expect(pool.map('square', [1], { chunk: 2 } as never)).rejects.toMatchObject(invalid);
       await expect(pool.map('square', 5 as unknown as number[])).rejects.toMatchObject(invalid);
+      // The message shows what was received, null included (it said "got object").
+      await expect(pool.map('square', null as unknown as number[])).rejects.toThrow(/, got null$/);
+      await expect(pool.imap('square', null as unknown as number[]).next()).rejects.toThrow(/, got null$/);
     });
 
     it("rejects with the input's own error when the iterable throws", async () => {
@@ -317,6 +320,22 @@ describe('Pool', () => {
   });
 
   describe('mapAsync()', () => {
+    it('settles over an empty input without waiting for the threads to start', async () => {
+      // The initializer waits at a gate never opened: the threads never become ready.
+      const waiting = local({ tasks }).Pool({
+        processes: 1,
+        initializer: 'gate',
+        initargs: ['never-opened'],
+      });
+      try {
+        expect(await waiting.mapAsync('square', []).get()).toEqual([]);
+        expect(await waiting.starmapAsync('add', []).get()).toEqual([]);
+        expect(await waiting.map('square', range(0))).toEqual([]);
+      } finally {
+        await waiting.terminate();
+      }
+    });
+
     it('resolves get() with the results in order and calls callback once', async () => {
       const results: number[][] = [];
       const res = pool.mapAsync('square', range(10), { chunksize: 3, callback: (r) => results.push(r) });
