@@ -58,8 +58,12 @@ export class FanfoldError extends Error {
 export class InvalidArgumentError extends FanfoldError {
   /** The option refused, where one option is at fault (e.g. `options.initializer`). */
   readonly option: string | undefined;
-  constructor(message: string, details: { readonly option?: string } = {}) {
-    super(ErrorCodes.INVALID_ARGUMENT, message);
+  constructor(message: string, details: { readonly option?: string; readonly cause?: unknown } = {}) {
+    super(
+      ErrorCodes.INVALID_ARGUMENT,
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.option = details.option;
   }
 }

@@ -206,6 +206,24 @@ describe('Pool', () => {
       await expect(pool.imap('square', null as unknown as number[]).next()).rejects.toThrow(/, got null$/);
     });
 
+    it('refuses an endless generator early with InvalidArgumentError naming imap, the event loop free meanwhile', async () => {
+      // Before: the event loop blocked for half a minute, then V8's own RangeError.
+      function* endless(): Generator<number> {
+        for (let i = 0; ; i++) yield i;
+      }
+      let turns = 0;
+      const ticking = setInterval(() => turns++, 1);
+      try {
+        await expect(pool.map('square', endless())).rejects.toMatchObject({
+          code: 'ERR_FANFOLD_INVALID_ARGUMENT',
+          message: expect.stringContaining('imap'),
+        });
+      } finally {
+        clearInterval(ticking);
+      }
+      expect(turns).toBeGreaterThan(0);
+    }, 120_000);
+
     it("rejects with the input's own error when the iterable throws", async () => {
       const boom = new SyntaxError('bad input');
       function* failing(): Generator<number> {
