@@ -12,6 +12,7 @@ import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/pr
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
+import { DEFAULT_STRAGGLERS, type StragglerPolicy, stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
@@ -38,7 +39,7 @@ const MAX_INLINE_BYTES = 350 * 1024;
 /** How long `terminate` lets cancelled calls release their jobs before the pool's clients are destroyed. */
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
-const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs'];
+const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
 /** Why each PoolOptions field the AWS context refuses is not a pool's to set (README, "Python names"). */
 const SHARED_THREADS =
   "the worker Lambdas' threads are started by the deployed stack and serve every pool and caller of it, so no pool can run its own initializer in them: do the set-up at the top level of the tasks module (it runs once in each thread) or lazily in the task";
@@ -89,7 +90,8 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     processes ??= new AwsRuntime(
       registry,
       settings,
-      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000 },
+      // A Process is never backed up: its runtime's calls need no straggler check.
+      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000, stragglers: undefined },
       resources,
     );
     return processes;
@@ -119,6 +121,7 @@ interface PoolSettings {
   readonly processes: number | undefined;
   readonly chunksize: number | undefined;
   readonly jobTimeoutMs: number;
+  readonly stragglers: StragglerPolicy | undefined;
 }
 
 function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): PoolSettings {
@@ -134,6 +137,7 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
     processes: optionalInteger(p.processes, 'options.processes', 1, 1_000_000),
     chunksize: optionalInteger(p.chunksize, 'options.chunksize', 1),
     jobTimeoutMs: optionalInteger(p.jobTimeoutMs, 'options.jobTimeoutMs', 1) ?? 86_400_000,
+    stragglers: stragglerPolicy(p.stragglers, 'options.stragglers', DEFAULT_STRAGGLERS),
   };
 }
 
@@ -174,6 +178,8 @@ class AwsRuntime implements PoolRuntime {
         return rt.processes;
       },
       jobTimeoutMs: pool.jobTimeoutMs,
+      poll: s.pollMs,
+      stragglers: pool.stragglers,
       get window() {
         // Chunks in flight for imap: enough to keep the workers busy, few enough for one append.
         return Math.min(1000, Math.max(8, rt.processes * 2));
