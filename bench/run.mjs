@@ -2,6 +2,15 @@
 // fanfold's benchmark: the local Pool against CPython's multiprocessing.Pool and raw piscina, plus the
 // serialiser measurement behind the wire format. Method (bench/README.md): paired alternating runs,
 // one warm-up round not counted, medians with min–max, ratios of paired runs. `--help` prints USAGE.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleTasks } from './lib/bundle-tasks.mjs';
+import { writeReport } from './lib/report.mjs';
+import { runGroup } from './lib/spawn.mjs';
+
 const USAGE = `usage: node bench/run.mjs [options]   (npm run build first: it measures dist/)
 
   (no option)          full run (~5 min), writes bench/RESULTS.md and bench/.out/results.json
@@ -15,14 +24,6 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run build first: it me
 A group during which other processes used more than half a core is marked noisy in the report,
 and none of its targets gets a verdict.
 `;
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundleTasks } from './lib/bundle-tasks.mjs';
-import { writeReport } from './lib/report.mjs';
-import { runGroup } from './lib/spawn.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
