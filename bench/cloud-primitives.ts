@@ -10,11 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { isHandle, SHARE, type Shareable } from '../src/api/handles.js';
 import { createDynamoClient, createS3Client, createSqsClient } from '../src/aws/clients.js';
 import { ensureBucket, ensureTable } from '../src/aws/setup.js';
 import type { AwsSyncEnv } from '../src/aws/sync/env.js';
 import { awsPrimitives, awsReviver } from '../src/aws/sync/index.js';
+import { isHandle, SHARE, type Shareable } from '../src/handles.js';
 import { startEmulators } from '../test/runner/index.js';
 
 const quick = process.argv.includes('--quick');

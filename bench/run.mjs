@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fanfold's benchmark: the local Pool against CPython's multiprocessing.Pool and raw piscina, plus the
-// serialiser measurement behind the wire format. Method: ../shared/research/local-pools.md (paired
-// alternating runs, one warm-up round not counted, medians with min–max, ratios of paired runs).
+// serialiser measurement behind the wire format. Method (bench/README.md): paired alternating runs,
+// one warm-up round not counted, medians with min–max, ratios of paired runs.
 //
 //   npm run build && node bench/run.mjs            full run (~5 min), writes bench/RESULTS.md
 //   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md

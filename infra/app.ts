@@ -1,6 +1,7 @@
 /**
  * The CDK app that `cdk.json` runs: one env-agnostic stack named `Fanfold` with the example tasks.
- * `npx cdk synth` writes the template and the three bundled functions to `cdk.out/`.
+ * `npx cdk synth` writes the template and the four bundled functions (coordinator, worker,
+ * dead-letter, sweeper) to `cdk.out/`. Its feature flags are set in `cdk.json`.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Fanfold } from './fanfold.js';

@@ -4,10 +4,8 @@
  * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
  * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,6 +19,18 @@ import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import {
+  actions,
+  COORDINATOR_TABLE_ACTIONS,
+  DEAD_LETTER_TABLE_ACTIONS,
+  HOST_TABLE_ACTIONS,
+  PAYLOAD_READ_WRITE,
+  PAYLOAD_READ_WRITE_DELETE,
+  PRIMITIVES_TABLE_ACTIONS,
+  SUBMIT_TABLE_ACTIONS,
+  SWEEPER_TABLE_ACTIONS,
+} from './permissions.js';
 import { defaultQueuePrefix, grantQueues, grantSweeper, sweeperSchedule } from './primitives.js';
 import type { FanfoldProps, ResolvedProps } from './props.js';
 import { resolveFanfoldProps } from './resolve-props.js';
@@ -44,25 +54,6 @@ export const FANFOLD_OUTPUTS = Object.freeze({
 
 /** The bucket prefix under which the functions and the client keep payloads (`awsBackend`'s default). */
 export const PAYLOAD_PREFIX = 'fanfold/';
-
-/**
- * What the functions do to the table (`DynamoJobStore`): item reads and writes, conditional
- * transactions (whose condition checks are `ConditionCheckItem`), queries and batches. No Scan.
- */
-const TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-];
-
-/** The `require` that CommonJS dependencies call inside an ESM bundle. */
-const REQUIRE_BANNER =
-  "import { createRequire as __fanfoldCreateRequire } from 'node:module'; const require = __fanfoldCreateRequire(import.meta.url);";
 
 /**
  * Fanfold on AWS Lambda. Deploy it, then use `aws({ tasks, stack })` with the same tasks module.
@@ -117,6 +108,8 @@ export class Fanfold extends Construct {
   constructor(scope: Construct, id: string, props: FanfoldProps) {
     super(scope, id);
     const p = resolveFanfoldProps(props);
+    // Only where CDK will bundle: `cdk destroy` or a test that skips bundling needs no SDK.
+    if (Stack.of(this).bundlingRequired) checkBundlingDependencies(functionsDir());
     this.threads = p.threads;
     this.workers = p.workers;
     this.queuePrefix = p.queuePrefix ?? defaultQueuePrefix(Stack.of(this).stackName);
@@ -191,10 +184,16 @@ export class Fanfold extends Construct {
       sweeper: sweeper.logGroup,
     };
 
+    // Each role holds what its code sends (infra/permissions.ts; test/infra/iam.test.ts checks it).
     // The coordinator: creates jobs, spills inputs, sends chunks; deletes a released job's blobs.
-    this.queue.grantSendMessages(this.coordinator);
-    this.table.grant(this.coordinator, ...TABLE_ACTIONS);
-    this.#grantPayloads(this.coordinator);
+    // (Not grantSendMessages: the code has the queue's URL and never asks for its attributes.)
+    iam.Grant.addToPrincipal({
+      grantee: this.coordinator,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.queue.queueArn],
+    });
+    this.table.grant(this.coordinator, ...COORDINATOR_TABLE_ACTIONS);
+    this.#grantPayloads(this.coordinator, PAYLOAD_READ_WRITE_DELETE, true);
     // The worker: its event source mapping grants consuming (ChangeMessageVisibility included).
     this.workerEventSource = new SqsEventSource(this.queue, {
       batchSize: p.worker.batchSize,
@@ -206,8 +205,9 @@ export class Fanfold extends Construct {
         : {}),
     });
     this.worker.addEventSource(this.workerEventSource);
-    this.table.grant(this.worker, ...TABLE_ACTIONS);
-    this.#grantPayloads(this.worker);
+    // The host's table actions, and the primitives' that tasks use.
+    this.table.grant(this.worker, ...actions(HOST_TABLE_ACTIONS, PRIMITIVES_TABLE_ACTIONS));
+    this.#grantPayloads(this.worker, PAYLOAD_READ_WRITE, false);
     // Tasks use Queues and Pipes: their SQS queues under the prefix, spilled items under `sync/`.
     grantQueues(this, this.worker, this.queuePrefix, this.bucket);
     // The dead-letter function: only the table (it fails jobs; it reads no payloads).
@@ -216,18 +216,22 @@ export class Fanfold extends Construct {
       reportBatchItemFailures: true,
     });
     this.deadLetterFunction.addEventSource(this.deadLetterEventSource);
-    this.table.grant(this.deadLetterFunction, ...TABLE_ACTIONS);
+    this.table.grant(this.deadLetterFunction, ...DEAD_LETTER_TABLE_ACTIONS);
     // The sweeper: lists, ages and deletes queues under the prefix; reads and tombstones their items.
-    grantSweeper(this, this.sweeper, this.queuePrefix, (g, ...a) => this.table.grant(g, ...a));
+    grantSweeper(this, this.sweeper, this.queuePrefix, (g) => this.table.grant(g, ...SWEEPER_TABLE_ACTIONS));
     this.sweeperSchedule = sweeperSchedule(this, this.sweeper, p.sweeper.every);
 
     this.#outputs();
   }
 
   /**
-   * Lets `principal` run pools on this stack: invoke the coordinator, read jobs and results from
-   * the table (GetItem, Query, BatchGetItem), and read and write payloads under `fanfold/` in the
-   * bucket. Nothing else: the coordinator does every other write.
+   * Lets `principal` run pools and processes on this stack with `aws({ tasks, stack })`: read the
+   * stack's outputs (DescribeStacks, to find the resources), invoke the coordinator, read jobs and
+   * their results from the table (GetItem, BatchGetItem), and read and write payloads under
+   * `fanfold/` in the bucket. Nothing else: the coordinator does every other write, and the
+   * principal can list neither the table nor the bucket, so it reads only the jobs whose ids it
+   * holds (random UUIDs its own client made). It is not isolated from other submitters of the
+   * stack beyond that: see the README, "Who can see a job".
    *
    * @example
    * ```ts
@@ -237,14 +241,16 @@ export class Fanfold extends Construct {
   grantSubmit(principal: iam.IGrantable): iam.Grant {
     return this.coordinator
       .grantInvoke(principal)
-      .combine(this.table.grant(principal, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'))
-      .combine(this.#grantPayloads(principal));
+      .combine(this.#grantDescribeStack(principal))
+      .combine(this.table.grant(principal, ...SUBMIT_TABLE_ACTIONS))
+      .combine(this.#grantPayloads(principal, PAYLOAD_READ_WRITE, false));
   }
 
   /**
    * Lets `grantee` use the `aws()` context's primitives from outside the stack's functions (the
-   * workers have these rights already): the table's items (locks, values, counters), the SQS
-   * queues under {@link queuePrefix} and spilled queue items under `sync/` in the bucket.
+   * workers have these rights already): the stack's outputs (DescribeStacks), the table's items
+   * (locks, values, counters, managers), the SQS queues under {@link queuePrefix} and spilled queue
+   * items under `sync/` in the bucket. A `Process` is a job: it needs {@link grantSubmit}.
    *
    * @example
    * ```ts
@@ -253,7 +259,8 @@ export class Fanfold extends Construct {
    */
   grantPrimitives(grantee: iam.IGrantable): iam.Grant {
     return this.table
-      .grant(grantee, ...TABLE_ACTIONS)
+      .grant(grantee, ...PRIMITIVES_TABLE_ACTIONS)
+      .combine(this.#grantDescribeStack(grantee))
       .combine(grantQueues(this, grantee, this.queuePrefix, this.bucket));
   }
 
@@ -271,13 +278,15 @@ export class Fanfold extends Construct {
     return bucket.grantRead(this.coordinator, keyPattern).combine(bucket.grantRead(this.worker, keyPattern));
   }
 
-  /** Read, write and delete payload objects under the prefix; list only the prefix. */
-  #grantPayloads(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+  /** `actions` on payload objects under the prefix; with `list`, ListBucket of the prefix only. */
+  #grantPayloads(grantee: iam.IGrantable, objectActions: readonly string[], list: boolean): iam.Grant {
+    const objects = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      actions: [...objectActions],
       resourceArns: [this.bucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
-    }).combine(
+    });
+    if (!list) return objects;
+    return objects.combine(
       iam.Grant.addToPrincipal({
         grantee,
         actions: ['s3:ListBucket'],
@@ -285,6 +294,23 @@ export class Fanfold extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${PAYLOAD_PREFIX}*`] } },
       }),
     );
+  }
+
+  /** DescribeStacks on this stack: how `aws({ tasks, stack })` finds the resources (its outputs). */
+  #grantDescribeStack(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cloudformation:DescribeStacks'],
+      resourceArns: [
+        stack.formatArn({
+          service: 'cloudformation',
+          resource: 'stack',
+          resourceName: `${stack.stackName}/*`,
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+    });
   }
 
   #function(
@@ -350,19 +376,5 @@ export class Fanfold extends Construct {
     output(FANFOLD_OUTPUTS.queueUrl, this.queue.queueUrl, 'fanfold work queue');
     output(FANFOLD_OUTPUTS.deadLetterQueueUrl, this.deadLetterQueue.queueUrl, 'fanfold dead-letter queue');
     output(FANFOLD_OUTPUTS.queuePrefix, this.queuePrefix, 'name prefix of the SQS queues of Queue and Pipe');
-  }
-}
-
-/** `functions/` of the fanfold package, from this file in `infra/` or in `dist/cdk/infra/`. */
-function functionsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'fanfold')
-      return join(dir, 'functions');
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error(`fanfold's package.json not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
   }
 }

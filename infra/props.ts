@@ -65,7 +65,7 @@ export interface FanfoldProps {
    * as `@fanfold/tasks`.
    */
   readonly tasks: string | URL;
-  /** The Lambda runtime of the three functions: `Runtime.NODEJS_22_X` or `Runtime.NODEJS_24_X`. @default Runtime.NODEJS_22_X */
+  /** The Lambda runtime of the four functions: `Runtime.NODEJS_22_X` or `Runtime.NODEJS_24_X`. @default Runtime.NODEJS_22_X */
   readonly runtime?: Runtime;
   /** The functions' architecture. @default Architecture.ARM_64 (20% cheaper per GB-second) */
   readonly architecture?: Architecture;

@@ -3,19 +3,22 @@
  * The LocalStack tier: `npm run test:localstack`.
  *
  * It needs a working Docker engine (LocalStack runs in a container and starts one container per
- * Lambda function) and `LOCALSTACK_AUTH_TOKEN` (since March 2026 the `localstack/localstack` image
- * requires one; a free account gives one). Without either it prints why the tier is SKIPPED and
- * exits 0, having run nothing and claiming nothing.
+ * Lambda function). The image is pinned to localstack/localstack:4.14.0, the last release that
+ * starts without an auth token; `LOCALSTACK_VERSION` picks another tag, and tags from 4.15 on (and
+ * `latest`) need `LOCALSTACK_AUTH_TOKEN` (a free account gives one). Without what it needs it
+ * prints why the tier is SKIPPED and exits 0, having run nothing and claiming nothing.
  *
- * With both: `docker compose up -d` (docker-compose.yml), wait for LocalStack's health endpoint,
+ * Otherwise: `docker compose up -d` (docker-compose.yml), wait for LocalStack's health endpoint,
  * `cdklocal bootstrap`, `cdklocal deploy Fanfold --require-approval never` of the project's CDK app
  * (infra/app.ts, the same app `npx cdk deploy` sends to AWS) and of the e2e stack (test/e2e/stack.ts,
  * the shared Pool scenarios' tasks), the scenario suites (test/localstack/*.e2e.ts, vitest config
- * test/localstack/vitest.config.ts) with the SDK's endpoints pointed at LocalStack, then
- * `docker compose down` whatever happened.
+ * test/localstack/vitest.config.ts) with the SDK's endpoints pointed at LocalStack, then the
+ * teardown whatever happened: `docker compose down --remove-orphans`, and the Lambda containers
+ * LocalStack started removed by their label (they are not part of the compose project).
  *
  * Run it as `node --import tsx scripts/test-localstack.mjs` (the decision is TypeScript, shared
- * with its unit test). Every address is 127.0.0.1. `FANFOLD_LOCALSTACK_KEEP=1` leaves LocalStack running afterwards.
+ * with its unit test). Every address is 127.0.0.1. `FANFOLD_LOCALSTACK_KEEP=1` leaves LocalStack
+ * running afterwards; `--down` only runs the teardown (after a kept run, say).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -23,13 +26,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { decide } from '../test/localstack/decide.ts';
+import { decide, LAMBDA_CONTAINER_LABEL } from '../test/localstack/decide.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Where docker-compose.yml publishes LocalStack's edge port (loopback only). */
 export const LOCALSTACK_ENDPOINT = 'http://127.0.0.1:4566';
-/** The services the Fanfold stack and its deploy use; each must be up before the deploy. */
-export const REQUIRED_SERVICES = ['cloudformation', 'dynamodb', 'iam', 'lambda', 's3', 'sqs', 'ssm', 'sts'];
+/** The services the Fanfold stack and its deploy use (its functions have log groups); each must be up before the deploy. */
+export const REQUIRED_SERVICES = [
+  'cloudformation',
+  'dynamodb',
+  'iam',
+  'lambda',
+  'logs',
+  's3',
+  'sqs',
+  'ssm',
+  'sts',
+];
 const HEALTH_TIMEOUT_MS = 180_000;
 /** The shared Pool scenarios' stack (test/e2e/stack.ts), deployed too when it is there. */
 const E2E_APP = 'test/e2e/stack.ts';
@@ -117,7 +130,29 @@ async function waitForHealth() {
   throw new Error(`LocalStack was not healthy within ${HEALTH_TIMEOUT_MS / 1000} s: ${last}`);
 }
 
-async function main() {
+/**
+ * `docker compose down --remove-orphans`, then the Lambda containers LocalStack started, found by
+ * their label (LAMBDA_DOCKER_FLAGS in docker-compose.yml). Resolves to 0, or 1 if a step failed.
+ */
+async function teardown(compose, composeArgs) {
+  let code = await run(compose, [...composeArgs, 'down', '--remove-orphans']);
+  const ps = spawnSync('docker', ['ps', '-aq', '--filter', `label=${LAMBDA_CONTAINER_LABEL}`], {
+    encoding: 'utf8',
+  });
+  if (ps.status !== 0) {
+    log(`could not list the Lambda containers: ${(ps.stderr || ps.error?.message || '').trim()}`);
+    return 1;
+  }
+  const ids = ps.stdout.split(/\s+/).filter(Boolean);
+  if (ids.length > 0) code = (await run('docker', ['rm', '-f', ...ids])) || code;
+  return code === 0 ? 0 : 1;
+}
+
+async function main(argv) {
+  if (argv.includes('--down')) {
+    const [compose, composeArgs] = composeCommand();
+    return teardown(compose, composeArgs);
+  }
   const verdict = decide(process.env, dockerInfo());
   if (!verdict.run) {
     process.stdout.write(`LocalStack tier SKIPPED: ${verdict.reason}\n`);
@@ -130,7 +165,10 @@ async function main() {
   const out = mkdtempSync(join(tmpdir(), 'fanfold-localstack-'));
   let code = 1;
   try {
-    await runOrThrow(compose, [...composeArgs, 'up', '-d']);
+    // The decided tag, whatever compose would default to.
+    await runOrThrow(compose, [...composeArgs, 'up', '-d'], {
+      env: { ...process.env, LOCALSTACK_VERSION: verdict.version },
+    });
     await waitForHealth();
     // Each run of the app synthesizes into a folder of its own: the project's cdk.out/ is left to others.
     await runOrThrow(cdklocal, ['bootstrap', '--output', join(out, 'bootstrap')], { env });
@@ -159,14 +197,16 @@ async function main() {
   } finally {
     rmSync(out, { recursive: true, force: true });
     if (process.env.FANFOLD_LOCALSTACK_KEEP === '1')
-      log('FANFOLD_LOCALSTACK_KEEP=1: LocalStack left running');
-    else await run(compose, [...composeArgs, 'down', '--remove-orphans']);
+      log(
+        'FANFOLD_LOCALSTACK_KEEP=1: LocalStack left running (`npm run test:localstack -- --down` removes it)',
+      );
+    else if ((await teardown(compose, composeArgs)) !== 0) log('the teardown failed: see above');
   }
   return code;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
+  main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`LocalStack tier FAILED: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   CLOSED: 'ERR_FANFOLD_CLOSED',
   /** A `Process` stopped mid-run (its worker crashed or hit its timeout); a process is never run again. */
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
+  /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
+  MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -200,6 +202,28 @@ export class ProtocolError extends FanfoldError {
 export class TasksModuleError extends FanfoldError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCodes.TASKS_MODULE, message, { cause });
+  }
+}
+
+/**
+ * A package that the feature in use needs is not installed. The AWS SDK clients are optional peer
+ * dependencies: a program that only uses `local()` never loads them, so npm need not install them;
+ * `aws()` and the `Fanfold` construct's bundling do need them.
+ */
+export class MissingDependencyError extends FanfoldError {
+  /** The packages to install, all of them (one install command fixes the error). */
+  readonly packages: readonly string[];
+  /** The package that could not be found, when the loader named it. */
+  readonly missing: string | undefined;
+  constructor(feature: string, packages: readonly string[], missing?: string, options?: { cause?: unknown }) {
+    super(
+      ErrorCodes.MISSING_DEPENDENCY,
+      `${feature} needs ${packages.join(', ')} (optional peer dependencies of fanfold), and ` +
+        `${missing ?? 'one of them'} is not installed: npm install ${packages.join(' ')}`,
+      options,
+    );
+    this.packages = packages;
+    this.missing = missing;
   }
 }
 

@@ -6,8 +6,9 @@
 export type { AsyncCallbacks } from './api/async-result.js';
 export { AsyncResult } from './api/async-result.js';
 export type { Connection } from './api/connection.js';
-export type { Primitives, ProcessFactory } from './api/context.js';
-export type { Shareable, SyncHandle } from './api/handles.js';
+export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
+export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
+export { defineJob, isJob } from './api/job.js';
 export type { DictProxy, ListProxy, Manager } from './api/managers.js';
 export type { IMapOptions, Items, MapOptions, MapReduceOptions } from './api/pool.js';
 export { Pool } from './api/pool.js';
@@ -43,12 +44,11 @@ export type {
 export { defineTasks, isTaskRegistry } from './api/tasks.js';
 export type { AwsClients, AwsContext, AwsOptions, AwsResources } from './aws/context.js';
 export { aws } from './aws/context.js';
-export type { Job, JobContext, JobOutcome, JobProgress } from './cli/job.js';
-export { defineJob, isJob } from './cli/job.js';
 export type { Progress } from './engine/client.js';
 export type { LinesOptions } from './engine/lines.js';
 export { Lines, lines } from './engine/lines.js';
 export { Range, range } from './engine/range.js';
 export * from './errors.js';
-export type { LocalContext, LocalOptions, PoolOptions } from './local/context.js';
+export type { Shareable, SyncHandle } from './handles.js';
+export type { LocalContext, LocalOptions } from './local/context.js';
 export { local } from './local/context.js';

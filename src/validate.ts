@@ -3,15 +3,32 @@
  * allowed and what was received: `Expected options.processes to be an integer >= 1, got 0 (number)`.
  */
 import { InvalidArgumentError, UnknownTaskError } from './errors.js';
+import type { JobKind, JobSpec, ReceiveOptions } from './ports.js';
+
+/** Strings longer than this are cut in messages: an error names a value, it does not carry it. */
+const SHOWN_CHARS = 60;
 
 /** Describes a received value for an error message: `0 (number)`, `"x" (string)`, `null`. */
 export function received(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return `${JSON.stringify(v)} (string)`;
+  if (typeof v === 'string')
+    return `${JSON.stringify(v.length > SHOWN_CHARS ? `${v.slice(0, SHOWN_CHARS)}…` : v)} (string)`;
   if (typeof v === 'object') return Array.isArray(v) ? 'an array' : `an object`;
   if (typeof v === 'function') return 'a function';
   return `${String(v)} (${typeof v})`;
+}
+
+/** Throws `Expected ${name} to be ${what}, got …`: the one wording of every check here. */
+function refuse(name: string, what: string, v: unknown): never {
+  throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${received(v)}`);
+}
+
+/** An integer within bounds (`max` inclusive). */
+export function integer(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    refuse(name, `an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`, v);
+  return v;
 }
 
 /** An integer within bounds, or undefined when `v` is undefined. */
@@ -21,12 +38,46 @@ export function optionalInteger(
   min: number,
   max = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InvalidArgumentError(`Expected ${name} to be an integer ${range}, got ${received(v)}`);
-  }
+  return v === undefined ? undefined : integer(v, name, min, max);
+}
+
+/** A finite number. */
+export function finiteNumber(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) refuse(name, 'a finite number', v);
   return v;
+}
+
+/** A finite number >= 0 (a duration in ms, a delay). */
+export function nonNegative(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) refuse(name, 'a number >= 0', v);
+  return v;
+}
+
+/** A string of at least `minLength` characters. */
+export function nonEmptyString(v: unknown, name: string, minLength = 1): string {
+  if (typeof v !== 'string' || v.length < minLength)
+    refuse(name, minLength === 1 ? 'a non-empty string' : `a string of at least ${minLength} characters`, v);
+  return v;
+}
+
+/** One of the `allowed` strings. */
+export function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) refuse(name, `one of ${allowed.join(', ')}`, v);
+  return v as T;
+}
+
+/** Polling or backoff bounds `{ min, max }` with `0 < min <= max` (ms). */
+export function pollBounds(v: unknown, name: string): { readonly min: number; readonly max: number } {
+  const b = v as { min?: unknown; max?: unknown } | null;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    typeof b.min !== 'number' ||
+    typeof b.max !== 'number' ||
+    !(Number.isFinite(b.min) && b.min > 0 && b.max >= b.min)
+  )
+    refuse(name, '{ min, max } with 0 < min <= max', v);
+  return { min: b.min as number, max: b.max as number };
 }
 
 /** A function, or undefined. */
@@ -86,4 +137,23 @@ export function taskName(v: unknown, name: string, known: readonly string[]): st
     throw new InvalidArgumentError(`Expected ${name} to be a task name (string), got ${received(v)}`);
   if (!known.includes(v)) throw new UnknownTaskError(v, known);
   return v;
+}
+
+const JOB_KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
+
+/** The fields of a `JobStore.createJob` spec that every store checks before it writes. */
+export function jobSpec(spec: JobSpec): JobSpec {
+  nonEmptyString(spec.id, 'spec.id');
+  oneOf(spec.kind, 'spec.kind', JOB_KINDS);
+  if (spec.total !== undefined) integer(spec.total, 'spec.total', 0);
+  finiteNumber(spec.deadline, 'spec.deadline');
+  return spec;
+}
+
+/** The options of a `WorkQueue.receive` that every queue checks: 1 to 10 messages (as SQS), waits >= 0. */
+export function receiveOptions(o: ReceiveOptions): ReceiveOptions {
+  integer(o.max, 'options.max', 1, 10);
+  nonNegative(o.waitMs, 'options.waitMs');
+  if (o.visibilityMs !== undefined) nonNegative(o.visibilityMs, 'options.visibilityMs');
+  return o;
 }

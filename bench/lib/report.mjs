@@ -39,7 +39,7 @@ export function writeReport(data, file) {
     '',
   );
   p(
-    '**Method** (`../shared/research/local-pools.md`). Each group of cases runs as rounds: in every round each case runs once, in a fresh process, alternately (A B C, then C B A); round 0 is a warm-up and is not counted. *Wall* = spawn to exit, seen by the harness. Every script also prints its own monotonic timings (`performance.now()`, `time.perf_counter()`): *in-process* figures. Figures are **median (min–max)** over the counted rounds; a ratio A÷B is the median (min–max) of the per-round ratios of the paired runs. *Warm* = the timed call starts after every worker has answered once (a rendezvous task that returns only when all workers are inside it at once: a `Barrier` in Python, a `BroadcastChannel` in Node).',
+    '**Method** (`bench/README.md`). Each group of cases runs as rounds: in every round each case runs once, in a fresh process, alternately (A B C, then C B A); round 0 is a warm-up and is not counted. *Wall* = spawn to exit, seen by the harness. Every script also prints its own monotonic timings (`performance.now()`, `time.perf_counter()`): *in-process* figures. Figures are **median (min–max)** over the counted rounds; a ratio A÷B is the median (min–max) of the per-round ratios of the paired runs. *Warm* = the timed call starts after every worker has answered once (a rendezvous task that returns only when all workers are inside it at once: a `Barrier` in Python, a `BroadcastChannel` in Node).',
     '',
   );
   p(

@@ -3,7 +3,7 @@
  * messages both ways; a one-way pipe gives a receive-only end and a send-only end, in that order,
  * as CPython does.
  */
-import type { Shareable } from './handles.js';
+import type { Shareable } from '../handles.js';
 
 /** One end of a pipe. */
 export interface Connection<T = unknown> extends Shareable {

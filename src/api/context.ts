@@ -3,10 +3,12 @@
  * made by `local(...)` on shared memory and by `aws(...)` on DynamoDB and SQS. The same calls work on
  * either context; see each primitive's file for its semantics.
  */
+import type { SyncHandle } from '../handles.js';
 import type { Connection } from './connection.js';
-import type { SyncHandle } from './handles.js';
 import type { Manager } from './managers.js';
+import type { Pool } from './pool.js';
 import type { Process, ProcessOptions } from './process.js';
+import type { ProcessInfo } from './process-info.js';
 import type { JoinableQueue, Queue, SimpleQueue } from './queues.js';
 import type { SharedArray, SharedOptions, TypeCode, Value, ValueOf } from './sharedctypes.js';
 import type {
@@ -19,7 +21,7 @@ import type {
   RLock,
   Semaphore,
 } from './synchronize.js';
-import type { ArgsOf, TaskMap } from './tasks.js';
+import type { ArgsOf, TaskMap, TaskRegistry } from './tasks.js';
 
 /** The primitives of a context (everything but `Pool` and `Process`). */
 export interface Primitives {
@@ -53,6 +55,39 @@ export interface Primitives {
 /** `Process` as a context offers it, typed by the context's tasks. */
 export interface ProcessFactory<T extends TaskMap> {
   Process<K extends keyof T & string>(target: K, args: ArgsOf<T[K]>, options?: ProcessOptions): Process<T, K>;
+}
+
+/** Options of `Pool()`. The AWS context honours `processes`, `chunksize` and `jobTimeoutMs`; the rest are its stack's deploy-time settings. */
+export interface PoolOptions<T extends TaskMap = TaskMap> {
+  /** Worker threads. @default cpuCount() */
+  readonly processes?: number;
+  /** Default items per chunk for calls that do not pass one. @default CPython's rule per call */
+  readonly chunksize?: number;
+  /** Replace a worker after it has run this many chunks (CPython `maxtasksperchild`). @default undefined (never) */
+  readonly maxTasksPerChild?: number;
+  /** A task run once in each worker before it takes work. @default undefined */
+  readonly initializer?: keyof T & string;
+  /** Arguments of the initializer. @default [] */
+  readonly initargs?: readonly unknown[];
+  /** A job that has not ended this long after it was submitted fails with `JobExpiredError`. @default 86_400_000 (a day) */
+  readonly jobTimeoutMs?: number;
+  /** Deliveries of a chunk (worker crashes) before its job fails with `RetriesExhaustedError`. @default 3 */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * What every context offers, as `multiprocessing.get_context()` does: the same calls on `local(...)`
+ * and `aws(...)`, so that a program moves between them by changing only the context it makes.
+ */
+export interface Context<T extends TaskMap> extends Primitives, ProcessFactory<T> {
+  /** Which context this is. */
+  readonly kind: 'local' | 'aws';
+  /** The tasks module the context runs. */
+  readonly tasks: TaskRegistry<T>;
+  /** Creates a pool. Options are validated before any thread starts or any AWS call is made. */
+  Pool(options?: PoolOptions<T>): Pool<T>;
+  cpuCount(): number;
+  currentProcess(): ProcessInfo;
 }
 
 /**

@@ -3,7 +3,7 @@
  * single proxy operation is atomic; a sequence of them is not (use a `Lock`). Keys of a dict are
  * strings; values are any structured-clone value.
  */
-import type { Shareable } from './handles.js';
+import type { Shareable } from '../handles.js';
 
 /** A shared dictionary. */
 export interface DictProxy<V = unknown> extends Shareable {

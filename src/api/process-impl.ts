@@ -5,8 +5,8 @@
  */
 import { serialize } from 'node:v8';
 import { InvalidArgumentError, NotSerializableError, serializeError, TaskError } from '../errors.js';
+import { toWire } from '../handles.js';
 import { options as checkOptions, optionalTimeout, received, taskName } from '../validate.js';
-import { toWire } from './handles.js';
 import type { Process, ProcessOptions } from './process.js';
 import type { ArgsOf, TaskMap } from './tasks.js';
 

@@ -3,10 +3,15 @@
  * Inside a task running on a pool thread, `currentProcess().name` is that worker's name; inside a
  * `Process`'s task, the process name.
  */
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import { threadInfo } from '../local/thread-port.js';
-import { PROCESS_IDENT } from './handles.js';
+
+/**
+ * This thread's identity as a lock owner: unique across processes, threads and machines (a random
+ * part makes two Lambda containers with the same pid differ).
+ */
+export const PROCESS_IDENT = `${process.pid}.${threadId}.${randomUUID().slice(0, 8)}`;
 
 /**
  * Where this thread keeps the name of the process it runs. A registered symbol on `globalThis`,
@@ -15,8 +20,9 @@ import { PROCESS_IDENT } from './handles.js';
 const PROCESS_NAME: unique symbol = Symbol.for('fanfold.processName');
 
 /**
- * Records that this thread now runs the process `name` (the thread runtime calls it with the name a
- * process chunk carries). A thread runs one process at a time, and may run several in turn (the
+ * Records that this thread now runs the process `name`. The thread runtime calls it twice over:
+ * once at start with the pool thread's own name (`fanfold-worker-N`), then with the name each
+ * process chunk carries. A thread runs one process at a time, and may run several in turn (the
  * local context reuses threads): the name comes with each process, not with the thread.
  */
 export function enterProcess(name: string): void {
@@ -59,7 +65,6 @@ export function cpuCount(): number {
  * ```
  */
 export function currentProcess(): ProcessInfo {
-  const name =
-    (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] ?? threadInfo()?.name ?? 'MainProcess';
+  const name = (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] ?? 'MainProcess';
   return { name, pid: process.pid, threadId, ident: PROCESS_IDENT };
 }

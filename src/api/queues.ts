@@ -3,7 +3,7 @@
  * structured-clone value; FIFO order is kept. A full bounded queue blocks `put` (or throws
  * {@link Full}); it never drops an item.
  */
-import type { Shareable } from './handles.js';
+import type { Shareable } from '../handles.js';
 
 /** Options of `put()` and `get()`. */
 export interface BlockOptions {

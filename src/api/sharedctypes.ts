@@ -3,7 +3,7 @@
  * `Array(type, sizeOrValues)`. Type codes are those of Python's `array` module; 64-bit integer
  * codes hold `bigint`s.
  */
-import type { Shareable } from './handles.js';
+import type { Shareable } from '../handles.js';
 import type { Lock, RLock } from './synchronize.js';
 
 /** Type codes as in Python's `array` / `ctypes`: b B h H i I (numbers, wrapped like C), f d (floats), q Q l L (64-bit, bigint). */

@@ -11,7 +11,7 @@
  * Every primitive can be passed to a task as an argument (anywhere in its arguments, up to 4 levels
  * deep in arrays and plain objects): the task receives a live primitive on the same state.
  */
-import type { Shareable } from './handles.js';
+import type { Shareable } from '../handles.js';
 
 /** Options of `acquire()`. */
 export interface AcquireOptions {

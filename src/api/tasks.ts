@@ -4,13 +4,9 @@
  * messages only ever carry a task's name, never code.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { TaskMap } from '../task-map.js';
 
-/** Any function a tasks module may export: sync or async, any arguments. */
-// `never[]` makes every function assignable without resorting to `any`.
-export type TaskFn = (...args: never[]) => unknown;
-
-/** A map of task names to functions. */
-export type TaskMap = Record<string, TaskFn>;
+export type { TaskFn, TaskMap } from '../task-map.js';
 
 const REGISTRY = Symbol.for('fanfold.tasks');
 

@@ -1,6 +1,7 @@
 /**
  * `Condition.waitFor()` of both contexts: CPython's `wait_for` loop over the context's own `wait()`.
  */
+import { deadlineOf, FOREVER, remaining } from '../deadline.js';
 import { InvalidArgumentError } from '../errors.js';
 import { optionalTimeout, received } from '../validate.js';
 
@@ -19,16 +20,12 @@ export async function waitForPredicate<R>(
 ): Promise<R> {
   if (typeof predicate !== 'function')
     throw new InvalidArgumentError(`Expected predicate to be a function, got ${received(predicate)}`);
-  const timeoutMs = optionalTimeout(timeout);
-  const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+  const deadline = deadlineOf(optionalTimeout(timeout));
   let result = (await predicate()) as R;
   while (!result) {
-    let left: number | undefined;
-    if (deadline !== undefined) {
-      left = deadline - performance.now();
-      if (left <= 0) break;
-    }
-    await wait(left);
+    const left = remaining(deadline);
+    if (left <= 0) break;
+    await wait(left === FOREVER ? undefined : left);
     result = (await predicate()) as R;
   }
   return result;

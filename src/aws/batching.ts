@@ -1,10 +1,10 @@
 /**
  * Helpers shared by the AWS adapters' batch calls: splitting into batches, bounded parallelism,
- * and the backoff between retries of the entries a batch API reports as unprocessed. (Whole
+ * and the bounds of the backoff between retries of the entries a batch API reports as unprocessed. (Whole
  * requests that fail are retried by the SDK's own retry strategy; these helpers only cover the
  * partial failures the SDK hands back as success.)
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { BackoffBounds } from '../backoff.js';
 
 /** Splits `items` into consecutive groups of at most `size`. */
 export function chunksOf<T>(items: readonly T[], size: number): T[][] {
@@ -35,8 +35,10 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-/** Backoff before retry `attempt` (1 = the first retry): full jitter over an exponential cap. */
-export function backoff(attempt: number, baseMs: number, capMs = 5_000): Promise<void> {
-  const ceiling = Math.min(capMs, baseMs * 2 ** (attempt - 1));
-  return sleep(Math.random() * ceiling);
+/** The longest pause between two retries of a batch call's unprocessed entries. */
+export const RETRY_MAX_MS = 5_000;
+
+/** The backoff bounds (`src/backoff.ts`) of a batch call's retries, from its base delay. */
+export function retryBounds(baseMs: number): BackoffBounds {
+  return { min: baseMs, max: Math.max(baseMs, RETRY_MAX_MS) };
 }

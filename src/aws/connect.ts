@@ -5,7 +5,6 @@
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { createDynamoClient, createS3Client, createSqsClient } from './clients.js';
-import type { Settings } from './context.js';
 import { DynamoJobStore } from './dynamo-store.js';
 import {
   coordinatorInvoker,
@@ -14,6 +13,7 @@ import {
   type StackResources,
 } from './invoke.js';
 import { S3BlobStore } from './s3-blobs.js';
+import type { Settings } from './settings.js';
 import type { AwsSyncClients } from './sync/env.js';
 
 /** A pool's connection to a deployed stack. */

@@ -13,7 +13,8 @@ import {
   type TransactWriteItemsCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { backoff } from './batching.js';
+import { backoff } from '../backoff.js';
+import { retryBounds } from './batching.js';
 import { AwsBatchError } from './errors.js';
 
 type Item = Record<string, AttributeValue>;
@@ -54,7 +55,7 @@ export async function transactWrite(
       if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return reasons;
       const transient = reasons.every((r) => !r.Code || r.Code === 'None' || TRANSIENT_REASONS.has(r.Code));
       if (!transient || attempt >= retry.attempts) throw e;
-      await backoff(attempt, retry.baseMs);
+      await backoff(attempt - 1, retryBounds(retry.baseMs));
     }
   }
 }
@@ -79,7 +80,7 @@ export async function batchGet(
       const failures = pending.map((k) => ({ id: k.sk?.S ?? '?', code: 'Unprocessed' }));
       throw new AwsBatchError('DynamoDB.BatchGetItem', failures, attempt);
     }
-    await backoff(attempt, retry.baseMs);
+    await backoff(attempt - 1, retryBounds(retry.baseMs));
   }
   return items;
 }
@@ -100,6 +101,6 @@ export async function batchDelete(
       const failures = requests.map((r) => ({ id: r.DeleteRequest?.Key?.sk?.S ?? '?', code: 'Unprocessed' }));
       throw new AwsBatchError('DynamoDB.BatchWriteItem', failures, attempt);
     }
-    await backoff(attempt, retry.baseMs);
+    await backoff(attempt - 1, retryBounds(retry.baseMs));
   }
 }

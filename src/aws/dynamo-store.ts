@@ -16,24 +16,14 @@
  * completions per second for one job, so the single counter is kept until a job needs more.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  ErrorCodes,
-  InvalidArgumentError,
-  PayloadTooLargeError,
-  ProtocolError,
-  type SerializedError,
-} from '../errors.js';
+import { backoff } from '../backoff.js';
+import { deadlineOf } from '../deadline.js';
+import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkResult,
   ClaimOutcome,
@@ -45,6 +35,7 @@ import type {
   JobStore,
   RunClaim,
 } from '../ports.js';
+import { integer, jobSpec, nonEmptyString, nonNegative, pollBounds } from '../validate.js';
 import { chunksOf } from './batching.js';
 import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
 import {
@@ -53,17 +44,12 @@ import {
   decodeData,
   decodeJob,
   decodeNote,
-  Expr,
-  encodeData,
   errorKey,
   jobKey,
-  jobPk,
-  N,
   newJobItem,
   runAttributes,
-  S,
-  TTL_ATTRIBUTE,
 } from './dynamo-items.js';
+import { JobCommands, partitionForTransactions } from './job-commands.js';
 
 /** Options of {@link DynamoJobStore}. */
 export interface DynamoJobStoreOptions {
@@ -73,7 +59,7 @@ export interface DynamoJobStoreOptions {
   readonly tableName: string;
   /** Lifetime of every item written, for the table's TTL, in seconds. @default 604_800 (7 days) */
   readonly ttlSeconds?: number;
-  /** Polling of `waitForChange`: the first delay, doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
+  /** Polling of `waitForChange`: the first delay, then jittered under a cap doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
@@ -89,17 +75,6 @@ export interface DynamoJobStoreOptions {
 const MAX_INLINE_LIMIT = 390_000;
 
 type Item = Record<string, AttributeValue>;
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-const KINDS: ReadonlySet<string> = new Set(['map', 'starmap', 'mapReduce']);
 
 /**
  * A job store on DynamoDB.
@@ -122,79 +97,40 @@ export class DynamoJobStore implements JobStore {
   readonly maxInlineBytes: number;
   readonly #client: DynamoDBClient;
   readonly #table: string;
+  readonly #commands: JobCommands;
   readonly #ttlSeconds: number;
   readonly #poll: { readonly min: number; readonly max: number };
   readonly #retry: RetryPolicy;
   readonly #clock: () => number;
 
   constructor(options: DynamoJobStoreOptions) {
-    const {
-      tableName,
-      ttlSeconds = 7 * 24 * 3600,
-      pollMs = { min: 25, max: 1000 },
-      maxInlineBytes = 350 * 1024,
-      retryAttempts = 8,
-      retryBaseMs = 25,
-    } = options;
-    check(
-      typeof tableName === 'string' && tableName.length >= 3,
-      'options.tableName',
-      'a table name',
-      tableName,
-    );
-    check(isCount(ttlSeconds) && ttlSeconds > 0, 'options.ttlSeconds', 'an integer > 0', ttlSeconds);
-    check(
-      Number.isFinite(pollMs.min) && pollMs.min > 0 && pollMs.max >= pollMs.min,
-      'options.pollMs',
-      'an object with 0 < min <= max',
-      JSON.stringify(pollMs),
-    );
-    check(
-      isCount(maxInlineBytes) && maxInlineBytes <= MAX_INLINE_LIMIT,
-      'options.maxInlineBytes',
-      `an integer from 0 to ${MAX_INLINE_LIMIT}`,
-      maxInlineBytes,
-    );
-    check(
-      isCount(retryAttempts) && retryAttempts >= 1,
-      'options.retryAttempts',
-      'an integer >= 1',
-      retryAttempts,
-    );
-    check(
-      Number.isFinite(retryBaseMs) && retryBaseMs >= 0,
-      'options.retryBaseMs',
-      'a number >= 0',
-      retryBaseMs,
-    );
+    const tableName = nonEmptyString(options.tableName, 'options.tableName', 3);
+    const retryAttempts = integer(options.retryAttempts ?? 8, 'options.retryAttempts', 1);
     this.#client = options.client;
     this.#table = tableName;
-    this.#ttlSeconds = ttlSeconds;
-    this.#poll = { min: pollMs.min, max: pollMs.max };
-    this.maxInlineBytes = maxInlineBytes;
-    this.#retry = { attempts: retryAttempts, baseMs: retryBaseMs };
+    this.#ttlSeconds = integer(options.ttlSeconds ?? 7 * 24 * 3600, 'options.ttlSeconds', 1);
+    this.#poll = pollBounds(options.pollMs ?? { min: 25, max: 1000 }, 'options.pollMs');
+    this.maxInlineBytes = integer(
+      options.maxInlineBytes ?? 350 * 1024,
+      'options.maxInlineBytes',
+      0,
+      MAX_INLINE_LIMIT,
+    );
+    this.#retry = {
+      attempts: retryAttempts,
+      baseMs: nonNegative(options.retryBaseMs ?? 25, 'options.retryBaseMs'),
+    };
     this.#clock = options.clock ?? Date.now;
+    this.#commands = new JobCommands(tableName, () => this.#expiresAt());
   }
 
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
-    check(typeof spec.id === 'string' && spec.id.length > 0, 'spec.id', 'a non-empty string', spec.id);
-    check(KINDS.has(spec.kind), 'spec.kind', 'one of map, starmap, mapReduce', spec.kind);
-    check(spec.total === undefined || isCount(spec.total), 'spec.total', 'an integer >= 0', spec.total);
-    check(Number.isFinite(spec.deadline), 'spec.deadline', 'a finite number', spec.deadline);
+    jobSpec(spec);
     if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
     const item = newJobItem(spec, this.#clock(), this.#expiresAt());
-    const x = new Expr();
     try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: item,
-          ConditionExpression: `attribute_not_exists(${x.n('pk')})`,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
+      await this.#client.send(this.#commands.createJob(item));
       return { created: true, job: decodeJob(item) };
     } catch (e) {
       const old = await this.#refused(e, spec.id);
@@ -205,25 +141,9 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
   async seal(jobId: string, total: number): Promise<JobRecord> {
-    check(isCount(total), 'total', 'an integer >= 0', total);
-    const x = new Expr();
-    const conditions = {
-      exists: `attribute_exists(${x.n('pk')})`,
-      open: `attribute_not_exists(${x.n('total')})`,
-      notBelowDone: `${x.n('done')} <= ${x.v('total', N(total))}`,
-    };
+    integer(total, 'total', 0);
     try {
-      const out = await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${x.n('total')} = :total ADD ${x.n('version')} ${x.v('one', N(1))}`,
-          ConditionExpression: Object.values(conditions).join(' AND '),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
+      const out = await this.#client.send(this.#commands.seal(jobId, total));
       return decodeJob(out.Attributes ?? {});
     } catch (e) {
       const old = await this.#refused(e, jobId);
@@ -244,42 +164,9 @@ export class DynamoJobStore implements JobStore {
    * returned are read just after, so they may include later completions.
    */
   async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
+    integer(index, 'index', 0);
     this.#checkInline(result, `Result of chunk ${index}`);
-    const put = new Expr();
-    const update = new Expr();
-    const jobConditions = {
-      running: `${update.n('status')} = ${update.v('running', S('RUNNING'))}`,
-      inRange: `(attribute_not_exists(${update.n('total')}) OR ${update.n('total')} > ${update.v('index', N(index))})`,
-    };
-    const command = (): TransactWriteItemsCommand =>
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.#table,
-              Item: {
-                ...chunkKey(jobId, index),
-                data: encodeData(result),
-                [TTL_ATTRIBUTE]: N(this.#expiresAt()),
-              },
-              ConditionExpression: `attribute_not_exists(${put.n('pk')})`,
-              ReturnValuesOnConditionCheckFailure: 'NONE',
-              ...put.attributes,
-            },
-          },
-          {
-            Update: {
-              TableName: this.#table,
-              Key: jobKey(jobId),
-              UpdateExpression: `ADD ${update.n('done')} ${update.v('one', N(1))}, ${update.n('version')} :one`,
-              ConditionExpression: Object.values(jobConditions).join(' AND '),
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              ...update.attributes,
-            },
-          },
-        ],
-      });
+    const command = () => this.#commands.recordChunks(jobId, [{ index, result }]);
     const reasons = await transactWrite(this.#client, command, this.#retry);
     if (reasons) {
       const [chunk, job] = reasons;
@@ -307,7 +194,7 @@ export class DynamoJobStore implements JobStore {
   async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
     const unique = new Map<number, ChunkResult>();
     for (const e of entries) {
-      check(isCount(e.index), 'index', 'an integer >= 0', e.index);
+      integer(e.index, 'index', 0);
       this.#checkInline(e.result, `Result of chunk ${e.index}`);
       if (!unique.has(e.index)) unique.set(e.index, e);
     }
@@ -318,7 +205,7 @@ export class DynamoJobStore implements JobStore {
       while (rest.length > 0 && !ended) {
         const reasons = await transactWrite(
           this.#client,
-          () => this.#recordCommand(jobId, rest),
+          () => this.#commands.recordChunks(jobId, rest),
           this.#retry,
         );
         if (!reasons) {
@@ -351,46 +238,6 @@ export class DynamoJobStore implements JobStore {
     });
   }
 
-  #recordCommand(jobId: string, entries: readonly ChunkResult[]): TransactWriteItemsCommand {
-    const update = new Expr();
-    const last = Math.max(...entries.map((e) => e.index));
-    const jobConditions = {
-      running: `${update.n('status')} = ${update.v('running', S('RUNNING'))}`,
-      inRange: `(attribute_not_exists(${update.n('total')}) OR ${update.n('total')} > ${update.v('last', N(last))})`,
-    };
-    const puts = entries.map((e) => {
-      const put = new Expr();
-      return {
-        Put: {
-          TableName: this.#table,
-          Item: {
-            ...chunkKey(jobId, e.index),
-            data: encodeData(e.result),
-            [TTL_ATTRIBUTE]: N(this.#expiresAt()),
-          },
-          ConditionExpression: `attribute_not_exists(${put.n('pk')})`,
-          ReturnValuesOnConditionCheckFailure: 'NONE' as const,
-          ...put.attributes,
-        },
-      };
-    });
-    return new TransactWriteItemsCommand({
-      TransactItems: [
-        ...puts,
-        {
-          Update: {
-            TableName: this.#table,
-            Key: jobKey(jobId),
-            UpdateExpression: `ADD ${update.n('done')} ${update.v('n', N(entries.length))}, ${update.n('version')} ${update.v('one', N(1))}`,
-            ConditionExpression: Object.values(jobConditions).join(' AND '),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...update.attributes,
-          },
-        },
-      ],
-    });
-  }
-
   /** {@inheritDoc JobStore.failJob} */
   async failJob(jobId: string, error: JobError): Promise<{ changed: boolean; job: JobRecord | undefined }> {
     return this.#end(jobId, 'FAILED', error);
@@ -412,36 +259,16 @@ export class DynamoJobStore implements JobStore {
    * there, while the job is RUNNING. The job's `version` is left alone (nobody waits for a claim).
    */
   async claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
-    check(typeof owner === 'string' && owner.length > 0, 'owner', 'a non-empty string', owner);
-    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
-    const names = runAttributes(index);
-    const x = new Expr();
-    const run = x.n(names.owner);
-    const me = x.v('owner', S(owner));
+    integer(index, 'index', 0);
+    nonEmptyString(owner, 'owner');
+    integer(leaseMs, 'leaseMs', 1);
     const until = this.#clock() + leaseMs;
-    const conditions = {
-      // An update must never create a job item.
-      exists: `attribute_exists(${x.n('pk')})`,
-      running: `${x.n('status')} = ${x.v('running', S('RUNNING'))}`,
-      free: `(attribute_not_exists(${run}) OR ${run} = ${me})`,
-    };
     const leaseOf = (item: Item | undefined) => {
-      const v = item?.[names.until]?.N;
+      const v = item?.[runAttributes(index).until]?.N;
       return v === undefined ? {} : { leaseUntil: Number(v) };
     };
     try {
-      const out = await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${run} = ${me}, ${x.n(names.until)} = ${x.v('until', N(until))}`,
-          ConditionExpression: Object.values(conditions).join(' AND '),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
+      const out = await this.#client.send(this.#commands.claimRun(jobId, index, owner, until));
       return { claimed: true, job: decodeJob(out.Attributes ?? {}), leaseUntil: until };
     } catch (e) {
       const old = await this.#refused(e, jobId);
@@ -451,28 +278,10 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
   async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    check(isCount(leaseMs) && leaseMs > 0, 'leaseMs', 'an integer > 0', leaseMs);
+    integer(leaseMs, 'leaseMs', 1);
     const now = this.#clock();
-    const x = new Expr();
-    const conditions = {
-      ready: `(${x.n('status')} = ${x.v('running', S('RUNNING'))} AND attribute_exists(${x.n('total')}) AND ${x.n('done')} = ${x.n('total')})`,
-      expired: `(${x.n('status')} = ${x.v('folding', S('FOLDING'))} AND ${x.n('leaseUntil')} <= ${x.v('now', N(now))})`,
-    };
     try {
-      const out = await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            `SET ${x.n('status')} = :folding, ${x.n('owner')} = ${x.v('owner', S(owner))}, ` +
-            `${x.n('leaseUntil')} = ${x.v('until', N(now + leaseMs))} ` +
-            `ADD ${x.n('fence')} ${x.v('one', N(1))}, ${x.n('version')} :one`,
-          ConditionExpression: `${conditions.ready} OR ${conditions.expired}`,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
+      const out = await this.#client.send(this.#commands.claimFinaliser(jobId, owner, now, leaseMs));
       const job = decodeJob(out.Attributes ?? {});
       return { claimed: true, fence: job.finaliser?.fence ?? 0, job };
     } catch (e) {
@@ -489,29 +298,8 @@ export class DynamoJobStore implements JobStore {
   /** {@inheritDoc JobStore.finishJob} A lease that ran out still finishes while nobody has taken it over. */
   async finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean> {
     if (result) this.#checkInline(result, 'Job result');
-    const x = new Expr();
-    const conditions = {
-      folding: `${x.n('status')} = ${x.v('folding', S('FOLDING'))}`,
-      owner: `${x.n('owner')} = ${x.v('owner', S(owner))}`,
-      fence: `${x.n('fence')} = ${x.v('fence', N(fence))}`,
-    };
-    const set = [`${x.n('status')} = ${x.v('done', S('DONE'))}`];
-    if (result) set.push(`${x.n('result')} = ${x.v('result', encodeData(result))}`);
     try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: jobKey(jobId),
-          // REMOVE first: the 400 KB limit is on the item an update produces, but moto applies the clauses in
-          // the order written and would refuse an initial and a result both near the limit.
-          UpdateExpression:
-            `REMOVE ${x.n('owner')}, ${x.n('leaseUntil')}, ${x.n('initial')} SET ${set.join(', ')} ` +
-            `ADD ${x.n('version')} ${x.v('one', N(1))}`,
-          ConditionExpression: Object.values(conditions).join(' AND '),
-          ReturnValuesOnConditionCheckFailure: 'NONE',
-          ...x.attributes,
-        }),
-      );
+      await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result));
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;
@@ -521,38 +309,26 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.noteChunkError} */
   async noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
-    await this.#client.send(
-      new PutItemCommand({
-        TableName: this.#table,
-        Item: {
-          ...errorKey(jobId, index),
-          error: S(JSON.stringify(error)),
-          [TTL_ATTRIBUTE]: N(this.#expiresAt()),
-        },
-      }),
-    );
+    integer(index, 'index', 0);
+    await this.#client.send(this.#commands.noteChunkError(jobId, index, error));
   }
 
   /** {@inheritDoc JobStore.lastChunkError} */
   async lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined> {
-    const out = await this.#client.send(
-      new GetItemCommand({ TableName: this.#table, Key: errorKey(jobId, index), ConsistentRead: true }),
-    );
+    const out = await this.#client.send(this.#commands.read(errorKey(jobId, index)));
     return out.Item && decodeNote(out.Item);
   }
 
   /** {@inheritDoc JobStore.getJob} */
   async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const out = await this.#client.send(
-      new GetItemCommand({ TableName: this.#table, Key: jobKey(jobId), ConsistentRead: true }),
-    );
+    const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
     return out.Item && decodeJob(out.Item);
   }
 
   /**
-   * {@inheritDoc JobStore.waitForChange} Polls the job item, waiting `pollMs.min` after the first
-   * unchanged read and twice as long after each next one, up to `pollMs.max`. Each poll is one
+   * {@inheritDoc JobStore.waitForChange} Polls the job item with the shared backoff
+   * (`src/backoff.ts`): after the first unchanged read a delay of `pollMs.min`, then a jittered
+   * delay under a cap that doubles after each unchanged read, up to `pollMs.max`. Each poll is one
    * strongly consistent read of the job item.
    */
   async waitForChange(
@@ -560,16 +336,11 @@ export class DynamoJobStore implements JobStore {
     sinceVersion: number,
     timeoutMs: number,
   ): Promise<JobRecord | undefined> {
-    check(Number.isFinite(timeoutMs) && timeoutMs >= 0, 'timeoutMs', 'a number >= 0', timeoutMs);
-    const deadline = Date.now() + timeoutMs;
-    let delay = this.#poll.min;
-    for (;;) {
+    nonNegative(timeoutMs, 'timeoutMs');
+    const deadline = deadlineOf(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
       const job = await this.getJob(jobId);
-      if (!job || job.version > sinceVersion) return job;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return job;
-      await sleep(Math.min(delay, remaining));
-      delay = Math.min(this.#poll.max, delay * 2);
+      if (!job || job.version > sinceVersion || !(await backoff(attempt, this.#poll, deadline))) return job;
     }
   }
 
@@ -592,17 +363,7 @@ export class DynamoJobStore implements JobStore {
   async deleteJob(jobId: string): Promise<void> {
     let start: Item | undefined;
     do {
-      const x = new Expr();
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: `${x.n('pk')} = ${x.v('pk', S(jobPk(jobId)))}`,
-          ProjectionExpression: `${x.n('pk')}, ${x.n('sk')}`,
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-          ...x.attributes,
-        }),
-      );
+      const page = await this.#client.send(this.#commands.keysOf(jobId, start));
       for (const keys of chunksOf(page.Items ?? [], 25))
         await batchDelete(this.#client, this.#table, keys, this.#retry);
       start = page.LastEvaluatedKey;
@@ -614,23 +375,8 @@ export class DynamoJobStore implements JobStore {
     status: 'FAILED' | 'CANCELLED',
     error: JobError,
   ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
-    const x = new Expr();
-    const live = `${x.n('status')} IN (${x.v('running', S('RUNNING'))}, ${x.v('folding', S('FOLDING'))})`;
     try {
-      const out = await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: jobKey(jobId),
-          // Leaving FOLDING revokes the lease, so a late finishJob returns false.
-          UpdateExpression:
-            `SET ${x.n('status')} = ${x.v('status', S(status))}, ${x.n('error')} = ${x.v('error', S(JSON.stringify(error)))} ` +
-            `REMOVE ${x.n('owner')}, ${x.n('leaseUntil')} ADD ${x.n('version')} ${x.v('one', N(1))}`,
-          ConditionExpression: live,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.attributes,
-        }),
-      );
+      const out = await this.#client.send(this.#commands.end(jobId, status, error));
       return { changed: true, job: decodeJob(out.Attributes ?? {}) };
     } catch (e) {
       const old = await this.#refused(e, jobId);
@@ -645,9 +391,7 @@ export class DynamoJobStore implements JobStore {
   async #refused(e: unknown, jobId: string): Promise<Item | undefined> {
     if (!(e instanceof ConditionalCheckFailedException)) throw e;
     if (e.Item) return e.Item;
-    const out = await this.#client.send(
-      new GetItemCommand({ TableName: this.#table, Key: jobKey(jobId), ConsistentRead: true }),
-    );
+    const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
     return out.Item;
   }
 
@@ -663,23 +407,4 @@ export class DynamoJobStore implements JobStore {
 
 function outcome(first: boolean, job: JobRecord): CompleteOutcome {
   return { first, done: job.done, total: job.total, status: job.status };
-}
-
-/** TransactWriteItems takes 100 actions and 4 MB: at most 99 chunk puts (and the job update), ~3.5 MB. */
-function partitionForTransactions(entries: readonly ChunkResult[]): ChunkResult[][] {
-  const parts: ChunkResult[][] = [];
-  let part: ChunkResult[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    const size = ('bytes' in e.result ? e.result.bytes.byteLength : 0) + 1024;
-    if (part.length === 99 || (part.length > 0 && bytes + size > 3.5 * 1024 * 1024)) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(e);
-    bytes += size;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
 }

@@ -5,9 +5,9 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { blobKeys } from '../engine/blob-keys.js';
+import { encodeItems } from '../engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../engine/coordinator.js';
-import { blobKeys } from '../engine/host.js';
-import { encodeItems } from '../engine/plan.js';
 import {
   ErrorCodes,
   FanfoldError,
@@ -18,7 +18,8 @@ import {
   TasksModuleError,
 } from '../errors.js';
 import type { BlobStore, Data } from '../ports.js';
-import { type CoordinatorReply, fromJsonSafe, toJsonSafe } from './lambda/coordinator.js';
+import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
+import type { CoordinatorReply } from './lambda/coordinator.js';
 
 /**
  * The largest request payload sent inline. Lambda takes 6 MB synchronously; the rest is headroom
@@ -39,7 +40,7 @@ export interface CoordinatorInvokerOptions {
 
 /** The blob key of a submitted job's whole input, under the job's prefix (deleted on release). */
 export function inputBlobKey(jobId: string): string {
-  return `${blobKeys.job(jobId)}input`;
+  return blobKeys.submitted(jobId);
 }
 
 /**
@@ -61,10 +62,10 @@ export function coordinatorInvoker(
   const { client, functionName, blobs, maxPayloadBytes = MAX_INVOKE_PAYLOAD_BYTES } = options;
   return async (req) => {
     let wire = wireRequest(req);
-    let payload = JSON.stringify(toJsonSafe(wire));
+    let payload = stringifyWithBytes(wire);
     if (Buffer.byteLength(payload) > maxPayloadBytes) {
       wire = await spillRequest(wire, blobs);
-      payload = JSON.stringify(toJsonSafe(wire));
+      payload = stringifyWithBytes(wire);
       const bytes = Buffer.byteLength(payload);
       if (bytes > maxPayloadBytes)
         throw new PayloadTooLargeError(`The ${req.type} request of job ${req.jobId}`, bytes, maxPayloadBytes);
@@ -113,7 +114,7 @@ async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<
 function readReply(functionName: string, text: string): CoordinatorResponse {
   let reply: CoordinatorReply;
   try {
-    reply = fromJsonSafe(JSON.parse(text)) as CoordinatorReply;
+    reply = parseWithBytes(text) as CoordinatorReply;
   } catch {
     throw new ProtocolError(`The coordinator ${functionName} returned a payload that is not JSON`);
   }

@@ -7,9 +7,10 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { backoff } from '../backoff.js';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { BlobStore } from '../ports.js';
-import { backoff } from './batching.js';
+import { retryBounds } from './batching.js';
 import { AwsBatchError, type BatchFailure } from './errors.js';
 
 /** Options of {@link S3BlobStore}. */
@@ -121,7 +122,7 @@ export class S3BlobStore implements BlobStore {
       }));
       if (attempt >= this.#attempts) throw new AwsBatchError('S3.DeleteObjects', failures, attempt);
       keys = failures.map((f) => f.id);
-      await backoff(attempt, this.#retryBaseMs);
+      await backoff(attempt - 1, retryBounds(this.#retryBaseMs));
     }
   }
 }

@@ -12,9 +12,12 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
+import { backoff } from '../backoff.js';
+import { deadlineOf, expired, remaining } from '../deadline.js';
+import { PayloadTooLargeError } from '../errors.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../ports.js';
-import { backoff, chunksOf, forEachLimit } from './batching.js';
+import { integer, nonEmptyString, nonNegative, receiveOptions } from '../validate.js';
+import { chunksOf, forEachLimit, retryBounds } from './batching.js';
 import { AwsBatchError, type BatchFailure } from './errors.js';
 import { decodeBody, encodeBody, maxPayloadFor } from './wire.js';
 
@@ -47,19 +50,6 @@ export interface SqsWorkQueueOptions {
   readonly batchAttempts?: number;
   /** Base of the jittered exponential backoff between those attempts, in ms. @default 50 */
   readonly retryBaseMs?: number;
-}
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isInt(v: unknown, min: number): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-}
-
-function isNonNegative(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
 
 function errorName(e: unknown): string | undefined {
@@ -103,34 +93,23 @@ export class SqsWorkQueue implements WorkQueue {
   readonly #retryBaseMs: number;
 
   constructor(options: SqsWorkQueueOptions) {
-    const {
-      maxMessageBytes = SQS_MAX_MESSAGE_BYTES,
-      sendConcurrency = 4,
-      batchAttempts = 5,
-      retryBaseMs = 50,
-    } = options;
-    check(
-      typeof options.queueUrl === 'string' && options.queueUrl.length > 0,
-      'options.queueUrl',
-      'a URL',
-      options.queueUrl,
-    );
-    check(
-      isInt(maxMessageBytes, 1) && maxMessageBytes <= SQS_MAX_MESSAGE_BYTES,
+    nonEmptyString(options.queueUrl, 'options.queueUrl');
+    const maxMessageBytes = integer(
+      options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
       'options.maxMessageBytes',
-      `an integer from 1 to ${SQS_MAX_MESSAGE_BYTES}`,
-      maxMessageBytes,
+      1,
+      SQS_MAX_MESSAGE_BYTES,
     );
-    const maxPayloadBytes = options.maxPayloadBytes ?? maxPayloadFor(maxMessageBytes);
-    check(
-      isInt(maxPayloadBytes, 0) && maxPayloadBytes <= maxPayloadFor(maxMessageBytes),
+    // Base64 must fit the message: at most maxPayloadFor(maxMessageBytes).
+    const maxPayloadBytes = integer(
+      options.maxPayloadBytes ?? maxPayloadFor(maxMessageBytes),
       'options.maxPayloadBytes',
-      `an integer from 0 to ${maxPayloadFor(maxMessageBytes)} (base64 must fit options.maxMessageBytes)`,
-      maxPayloadBytes,
+      0,
+      maxPayloadFor(maxMessageBytes),
     );
-    check(isInt(sendConcurrency, 1), 'options.sendConcurrency', 'an integer >= 1', sendConcurrency);
-    check(isInt(batchAttempts, 1), 'options.batchAttempts', 'an integer >= 1', batchAttempts);
-    check(isNonNegative(retryBaseMs), 'options.retryBaseMs', 'a number >= 0', retryBaseMs);
+    const sendConcurrency = integer(options.sendConcurrency ?? 4, 'options.sendConcurrency', 1);
+    const batchAttempts = integer(options.batchAttempts ?? 5, 'options.batchAttempts', 1);
+    const retryBaseMs = nonNegative(options.retryBaseMs ?? 50, 'options.retryBaseMs');
     this.#client = options.client;
     this.#queueUrl = options.queueUrl;
     this.maxMessageBytes = maxMessageBytes;
@@ -185,25 +164,18 @@ export class SqsWorkQueue implements WorkQueue {
    */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const { max, waitMs, visibilityMs, signal } = options;
-    check(isInt(max, 1) && max <= SQS_BATCH_ENTRIES, 'options.max', 'an integer from 1 to 10', max);
-    check(isNonNegative(waitMs), 'options.waitMs', 'a number >= 0', waitMs);
-    check(
-      visibilityMs === undefined || isNonNegative(visibilityMs),
-      'options.visibilityMs',
-      'a number >= 0',
-      visibilityMs,
-    );
-    const deadline = Date.now() + waitMs;
+    receiveOptions(options);
+    const deadline = deadlineOf(waitMs);
     for (;;) {
       if (signal?.aborted) return [];
-      const remaining = Math.max(0, deadline - Date.now());
+      const left = remaining(deadline);
       let messages: Message[];
       try {
         const out = await this.#client.send(
           new ReceiveMessageCommand({
             QueueUrl: this.#queueUrl,
             MaxNumberOfMessages: max,
-            WaitTimeSeconds: seconds(remaining, SQS_MAX_WAIT_SECONDS),
+            WaitTimeSeconds: seconds(left, SQS_MAX_WAIT_SECONDS),
             ...(visibilityMs === undefined
               ? {}
               : { VisibilityTimeout: seconds(visibilityMs, SQS_MAX_VISIBILITY_SECONDS) }),
@@ -218,7 +190,7 @@ export class SqsWorkQueue implements WorkQueue {
       }
       if (messages.length > 0) return messages.map(toDelivery);
       // SQS caps a long poll at 20 s; poll again until waitMs has passed.
-      if (Date.now() >= deadline) return [];
+      if (expired(deadline)) return [];
     }
   }
 
@@ -245,7 +217,7 @@ export class SqsWorkQueue implements WorkQueue {
 
   /** {@inheritDoc WorkQueue.setVisibility} Rounded up to whole seconds, at most 12 h; a stale receipt is ignored. */
   async setVisibility(receipt: string, ms: number): Promise<void> {
-    check(isNonNegative(ms), 'ms', 'a number >= 0', ms);
+    nonNegative(ms, 'ms');
     try {
       await this.#client.send(
         new ChangeMessageVisibilityCommand({
@@ -284,7 +256,7 @@ export class SqsWorkQueue implements WorkQueue {
         throw new AwsBatchError(operation, failures, attempt);
       const ids = new Set(failures.map((f) => f.id));
       pending = pending.filter((e) => e.Id !== undefined && ids.has(e.Id));
-      await backoff(attempt, this.#retryBaseMs);
+      await backoff(attempt - 1, retryBounds(this.#retryBaseMs));
     }
   }
 }

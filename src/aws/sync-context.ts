@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type { PoolRuntime } from '../api/pool.js';
 import type { ProcessLauncher } from '../api/process-impl.js';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { Settings } from './context.js';
 import type { StackResources } from './invoke.js';
+import { loadSdk } from './sdk.js';
+import type { Settings } from './settings.js';
 import type { AwsSyncClients, AwsSyncEnv } from './sync/env.js';
 
 /**
@@ -64,7 +65,7 @@ export function contextSyncEnv(s: Settings, resources: () => Promise<StackResour
       if (made) return made;
       const attempt = (async () => {
         found = await resources();
-        return (await import('./connect.js')).syncClients(s);
+        return (await loadSdk(() => import('./connect.js'))).syncClients(s);
       })();
       made = attempt;
       // A failed lookup (a stack not deployed yet) is tried again by the next operation.

@@ -6,8 +6,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
+import { isJob, type JobContext, type JobOutcome } from '../api/job.js';
 import { bundle, bundleStats } from '../local/bundle.js';
-import { isJob, type JobContext, type JobOutcome } from './job.js';
 import { createProgress, type ProgressStream } from './progress.js';
 
 /** Where the CLI writes, and the directory module paths are resolved from. */

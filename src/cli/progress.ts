@@ -3,7 +3,7 @@
  * chunks done, the rate and an ETA, redrawn at most ten times a second and cleared at the end.
  * Anywhere else (CI logs, pipes): silent while running, then one summary line per pool job.
  */
-import type { JobProgress } from './job.js';
+import type { JobProgress } from '../api/job.js';
 
 /** Where the progress goes; `process.stderr` satisfies it. */
 export interface ProgressStream {

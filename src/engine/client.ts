@@ -1,33 +1,23 @@
 /**
  * The caller's side of the job protocol: submit a job through the coordinator, wait for it to end
  * (reporting progress), collect results in input order, release it. Also streams open jobs for
- * `imap`, pulling the input lazily with a bounded number of chunks in flight. The coordinator is
- * called in-process on the local context and through Lambda on AWS.
+ * `imap`, pulling the input lazily with a bounded number of chunks in flight (`open-job.ts`).
+ * Every wait goes through one {@link JobWatch} (`job-watch.ts`). The coordinator is called
+ * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { toWire } from '../api/handles.js';
-import {
-  InvalidArgumentError,
-  JobCancelledError,
-  JobExpiredError,
-  RetriesExhaustedError,
-  TaskError,
-} from '../errors.js';
+import { InvalidArgumentError, TaskError } from '../errors.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
+import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
-import { blobKeys } from './host.js';
+import { JobWatch, type Progress } from './job-watch.js';
 import { Lines } from './lines.js';
-import { checkArgLists, encodeItems, type SizedInput, toSized } from './plan.js';
+import { OpenJobFeeder } from './open-job.js';
+import { checkArgLists, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
 
-/** Progress of a job, in chunks. */
-export interface Progress {
-  readonly jobId: string;
-  readonly done: number;
-  /** Undefined while an open job (imap) is still being fed. */
-  readonly total: number | undefined;
-}
+export type { Progress } from './job-watch.js';
 
 /** Per-call options the engine understands. */
 export interface CallOptions {
@@ -229,40 +219,30 @@ export class JobClient {
     }
   }
 
+  /** A watch over the job, reporting to `onProgress`. */
+  #watch(jobId: string, onProgress?: (p: Progress) => void, deadline?: number): JobWatch {
+    return new JobWatch(jobId, {
+      store: this.#o.store,
+      onProgress,
+      expire: (id) => this.#expire(id),
+      ...(deadline === undefined ? {} : { deadline }),
+    });
+  }
+
   /** Waits until the job ends; resolves with it when DONE, throws the job's error otherwise. */
   async #wait(jobId: string, onProgress?: (p: Progress) => void): Promise<JobRecord> {
-    const { store } = this.#o;
-    let version = -1;
-    let deadline = Number.POSITIVE_INFINITY;
+    const watch = this.#watch(jobId, onProgress);
     for (;;) {
-      const job = await store.waitForChange(jobId, version, waitBudget(deadline));
-      if (!job) throw new JobCancelledError(jobId, 'the job no longer exists');
-      deadline = job.deadline;
-      if (job.version !== version) {
-        version = job.version;
-        onProgress?.({ jobId, done: job.done, total: job.total });
-      }
+      const job = await watch.next();
       if (job.status === 'DONE') return job;
-      this.#throwIfEnded(job);
-      if (Date.now() > job.deadline) await this.#expire(job);
+      await watch.check(job);
     }
   }
 
-  #throwIfEnded(job: JobRecord): void {
-    if (job.status === 'CANCELLED') throw new JobCancelledError(job.id);
-    if (job.status !== 'FAILED') return;
-    const e = job.error;
-    if (e?.reason === 'retries')
-      throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e.cause);
-    if (e?.reason === 'expired') throw new JobExpiredError(job.id);
-    throw new TaskError(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
-  }
-
-  async #expire(job: JobRecord): Promise<never> {
+  async #expire(jobId: string): Promise<void> {
     // Through the coordinator: a caller on AWS may read the table but not write it.
-    await this.#o.coordinator({ v: 1, type: 'expire', jobId: job.id });
-    this.#o.onJobEnded?.(job.id);
-    throw new JobExpiredError(job.id);
+    await this.#o.coordinator({ v: 1, type: 'expire', jobId });
+    this.#o.onJobEnded?.(jobId);
   }
 
   async #collect(jobId: string, chunks: number, n: number | undefined): Promise<unknown[]> {
@@ -315,14 +295,19 @@ export class JobClient {
       return;
     }
     const { store } = this.#o;
-    const chunksize = opts.chunksize ?? 1;
-    const source = iterate(input);
     const id = randomUUID();
     const deadline = Date.now() + this.#o.jobTimeoutMs;
+    const feeder = new OpenJobFeeder({
+      coordinator: this.#o.coordinator,
+      jobId: id,
+      task,
+      mode,
+      input,
+      chunksize: opts.chunksize ?? 1,
+      window: this.#o.window,
+    });
     this.#active.add(id);
     let finished = false;
-    /** An error thrown by the input: raised after the results of the items before it, as CPython does. */
-    let inputError: { error: unknown } | undefined;
     try {
       await this.#o.coordinator({
         v: 1,
@@ -334,80 +319,26 @@ export class JobClient {
         workers: this.#o.processes,
         deadline,
       });
-      const pending = new Set<number>();
-      let dispatched = 0;
-      let offset = 0;
       const cursor = { next: 0 };
-      let exhausted = false;
-      let sealed = false;
-      let version = -1;
+      const watch = this.#watch(id, opts.onProgress, deadline);
       for (;;) {
-        const chunks: { count: number; data: Data }[] = [];
-        let handles = false;
-        const firstIndex = dispatched;
-        const firstOffset = offset;
-        while (!exhausted && pending.size < this.#o.window) {
-          let items: unknown[];
-          try {
-            items = await take(source, chunksize);
-          } catch (error) {
-            inputError = { error };
-            items = [];
-          }
-          if (items.length === 0) {
-            exhausted = true;
-            break;
-          }
-          if (mode === 'starmap') checkArgLists(items);
-          const wired = wireItems(items);
-          if (wired.handles) handles = true;
-          chunks.push({ count: items.length, data: encodeItems(wired.items as unknown[], offset) });
-          pending.add(dispatched++);
-          offset += items.length;
-        }
-        if (chunks.length > 0) {
-          await this.#o.coordinator({
-            v: 1,
-            type: 'append',
-            jobId: id,
-            task,
-            mode,
-            firstIndex,
-            offset: firstOffset,
-            chunks,
-            ...(handles ? { handles: true as const } : {}),
-          });
-        }
-        if (exhausted && !sealed) {
-          await this.#o.coordinator({ v: 1, type: 'seal', jobId: id, total: dispatched });
-          sealed = true;
-        }
-        if (exhausted && pending.size === 0) {
+        await feeder.fill();
+        if (feeder.drained) {
           // Results can be read before the change that counted them is seen: report the end.
           const last = await store.getJob(id);
-          if (last && last.version !== version)
-            opts.onProgress?.({ jobId: id, done: last.done, total: last.total });
+          if (last) watch.saw(last);
           break;
         }
-        const job = await store.waitForChange(id, version, waitBudget(deadline));
-        if (!job) throw new JobCancelledError(id, 'the job no longer exists');
-        version = job.version;
-        opts.onProgress?.({ jobId: id, done: job.done, total: job.total });
-        yield* this.#yieldRecorded(id, pending, cursor, opts.ordered);
-        if (job.status === 'FAILED' || job.status === 'CANCELLED') this.#throwIfEnded(job);
-        if (Date.now() > job.deadline) await this.#expire(job);
+        const job = await watch.next();
+        yield* this.#yieldRecorded(id, feeder.pending, cursor, opts.ordered);
+        await watch.check(job);
       }
       finished = true;
-      if (inputError) throw inputError.error;
+      if (feeder.inputError) throw feeder.inputError.error;
     } finally {
       if (!finished) {
         await this.#cancel(id, 'the consumer stopped');
-        // Close the input as a for-of loop would (a generator's finally, a file, a cursor…).
-        try {
-          await source.return?.();
-        } catch {
-          // The input's own cleanup failed; the job is already cancelled.
-        }
+        await feeder.close();
       }
       await this.#release(id);
     }
@@ -450,26 +381,17 @@ export class JobClient {
   ): AsyncGenerator<unknown, void, undefined> {
     if (mode === 'starmap')
       throw new InvalidArgumentError('Expected starmap items to be argument lists, got lines()');
-    const { store } = this.#o;
     const { jobId, total } = await this.#submit('map', task, input, opts, {});
     let finished = false;
     try {
       const pending = new Set(Array.from({ length: total }, (_, i) => i));
       const cursor = { next: 0 };
-      let version = -1;
-      let deadline = Number.POSITIVE_INFINITY;
+      const watch = this.#watch(jobId, opts.onProgress);
       while (pending.size > 0) {
-        const job = await store.waitForChange(jobId, version, waitBudget(deadline));
-        if (!job) throw new JobCancelledError(jobId, 'the job no longer exists');
-        deadline = job.deadline;
-        if (job.version !== version) {
-          version = job.version;
-          opts.onProgress?.({ jobId, done: job.done, total: job.total });
-        }
+        const job = await watch.next();
         yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
         if (pending.size === 0) break;
-        this.#throwIfEnded(job);
-        if (Date.now() > job.deadline) await this.#expire(job);
+        await watch.check(job);
       }
       // The job ends once its last chunk is recorded; wait for that (an error there is the job's).
       await this.#wait(jobId, undefined);
@@ -480,49 +402,4 @@ export class JobClient {
       await this.#release(jobId);
     }
   }
-}
-
-/**
- * The items with every primitive replaced by its handle (`toWire`: nothing is copied, and almost
- * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
- */
-function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
-  if (items instanceof Range) return { items, handles: undefined };
-  let out: unknown[] | undefined;
-  for (let i = 0; i < items.length; i++) {
-    const w = toWire(items[i]);
-    if (w.found) {
-      out ??= items.slice();
-      out[i] = w.value;
-    }
-  }
-  return { items: out ?? items, handles: out ? true : undefined };
-}
-
-/** How long to wait for a change: until the deadline, and at most a second between checks. */
-function waitBudget(deadline: number): number {
-  return Math.max(1, Math.min(1000, deadline - Date.now() + 1));
-}
-
-type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
-
-function iterate(input: unknown): AnyIterator {
-  if (input instanceof Range) return input[Symbol.iterator]();
-  if (input !== null && typeof input === 'object') {
-    if (Symbol.asyncIterator in input) return (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    if (Symbol.iterator in input) return (input as Iterable<unknown>)[Symbol.iterator]();
-  }
-  throw new InvalidArgumentError(
-    `Expected items to be an array, an iterable, an async iterable or a range(), got ${typeof input}`,
-  );
-}
-
-async function take(it: AnyIterator, n: number): Promise<unknown[]> {
-  const out: unknown[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }

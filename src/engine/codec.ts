@@ -28,6 +28,19 @@ export function encodeList(items: readonly unknown[], what = 'Item', offset = 0)
   return { enc: 'v8', bytes: serializeOrName(items, what, offset) };
 }
 
+/**
+ * Encodes a chunk's items: numbers as Float64Array bytes, anything else with v8; `offset` names
+ * positions in errors. `numeric` saves the scan when the caller already knows.
+ */
+export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
+  if (numeric && items.length > 0) {
+    const f = new Float64Array(items.length);
+    for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
+    return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
+  }
+  return encodeList(items, 'Item', offset);
+}
+
 /** Encodes one value (a reducer's initial value or a fold result) as a one-item list. */
 export function encodeValue(value: unknown, what = 'Value'): Encoded {
   return { enc: 'v8', bytes: serializeOrName([value], what, undefined) };

@@ -15,8 +15,8 @@ import type {
   ObjectSource,
   WorkMessage,
 } from '../ports.js';
+import { blobKeys } from './blob-keys.js';
 import { decodeList, spill, unspill } from './codec.js';
-import { blobKeys } from './host.js';
 import { defaultChunkBytes, rangeCount, sourceName } from './lines.js';
 import { ChunkPlanner, defaultChunksize, type SizedInput } from './plan.js';
 import { Range } from './range.js';

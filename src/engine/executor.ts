@@ -1,6 +1,6 @@
 /**
  * The seam between the host and whatever runs chunks: a worker-thread pool on the local context
- * and inside each worker Lambda. Implemented by `src/local/thread-executor.ts`.
+ * and inside each worker Lambda. Implemented by `src/threads/executor.ts`.
  */
 import type { Encoded } from './codec.js';
 import type { ChunkOutcome, InlineChunk } from './run-chunk.js';

@@ -3,33 +3,25 @@
  * the executor (a thread pool), records each result exactly once, finalises the job when its last
  * chunk is recorded, and acknowledges. The same code runs in the local context and in the worker
  * Lambda. docs/protocol.md walks through what happens if the host dies after each step.
+ *
+ * This file is the loop (receive, group, track, heartbeat, settle); the steps it drives live
+ * beside it: `chunk-input.ts` (fetch a chunk's input), `recorder.ts` (record results once),
+ * `finaliser.ts` (end a job once), `process-runs.ts` (run a `Process` at most once), and
+ * `host-life.ts` (the life and the fault points they share).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ErrorCodes,
-  JobCancelledError,
-  ProtocolError,
-  type SerializedError,
-  serializeError,
-  WorkerCrashedError,
-} from '../errors.js';
-import type { Backend, ChunkInput, Data, Delivery, JobRecord, WorkMessage } from '../ports.js';
-import { type Encoded, encodeList, spill, unspill } from './codec.js';
+import { JobCancelledError, ProtocolError, serializeError } from '../errors.js';
+import type { Backend, Delivery, WorkMessage } from '../ports.js';
+import { type ChunkMessage, inlineChunk } from './chunk-input.js';
 import type { ChunkExecutor } from './executor.js';
-import { readLines, sourceName } from './lines.js';
+import { Finaliser } from './finaliser.js';
+import { CRASH, ENDED, type FaultPlan, HostLife } from './host-life.js';
+import { ProcessRuns } from './process-runs.js';
 import { parseWorkMessage } from './protocol.js';
-import type { InlineChunk } from './run-chunk.js';
+import { recordResults } from './recorder.js';
+import type { ChunkOutcome, InlineChunk } from './run-chunk.js';
 
-/**
- * The points between the host's steps where a fault-injection test can make it die. `started`: a
- * `Process` chunk's run was claimed (`JobStore.claimRun`), just before it runs.
- */
-export type HostStep = 'received' | 'started' | 'ran' | 'recorded' | 'claimed' | 'folded' | 'finished';
-
-/** Fault injection for tests: return true to make the host die right after `step`. */
-export interface FaultPlan {
-  crashAt(step: HostStep, message: WorkMessage): boolean;
-}
+export type { FaultPlan, HostStep } from './host-life.js';
 
 /** Options of {@link Host}. */
 export interface HostOptions {
@@ -50,25 +42,11 @@ export interface HostOptions {
   readonly faults?: FaultPlan;
 }
 
-/** Thrown inside the host when a fault plan kills it; never escapes. */
-const CRASH = Symbol('host crashed');
-
-/** Keys under which the engine spills large payloads to the blob store. */
-export const blobKeys = {
-  job: (jobId: string) => `jobs/${jobId}/`,
-  input: (jobId: string, index: number) => `jobs/${jobId}/in/${index}`,
-  output: (jobId: string, index: number) => `jobs/${jobId}/out/${index}`,
-  result: (jobId: string) => `jobs/${jobId}/result`,
-  initial: (jobId: string) => `jobs/${jobId}/initial`,
-};
-
-const ENDED = new Set(['DONE', 'FAILED', 'CANCELLED']);
 /** Messages gathered per dispatch when they are already waiting. */
 const DRAIN_MAX = 256;
 /** Chunks with fewer items than this share thread round trips with other chunks of their job. */
 const SMALL_CHUNK = 256;
 
-type ChunkMessage = Extract<WorkMessage, { type: 'chunk' }>;
 interface Taken {
   readonly d: Delivery;
   readonly m: ChunkMessage;
@@ -77,10 +55,11 @@ interface Taken {
 /** Consumes the work queue. */
 export class Host {
   readonly #o: HostOptions;
-  readonly #owner: string;
   readonly #capacity: number;
+  readonly #life: HostLife;
+  readonly #finaliser: Finaliser;
+  readonly #processes: ProcessRuns;
   #running = false;
-  #dead = false;
   #inFlight = 0;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -90,20 +69,30 @@ export class Host {
   #heartbeat: NodeJS.Timeout | undefined;
   /** A heartbeat round is still waiting for its answers. */
   #extending = false;
-  /** Jobs known to have ended: their chunks are acknowledged without running. */
-  readonly #ended = new Set<string>();
-  /** This host's finalisations in progress, by job: a second one of the same job waits for the first. */
-  readonly #finalising = new Map<string, Promise<number | undefined>>();
 
   constructor(options: HostOptions) {
     this.#o = options;
-    this.#owner = options.owner ?? randomUUID();
-    this.#capacity = options.capacity ?? options.executor.parallelism * 64;
+    const { backend, executor, leaseMs, onError } = options;
+    this.#capacity = options.capacity ?? executor.parallelism * 64;
+    this.#life = new HostLife(options.faults, () => this.kill());
+    const life = this.#life;
+    const jobEnded = (jobId: string) => this.jobEnded(jobId);
+    const owner = options.owner ?? randomUUID();
+    this.#finaliser = new Finaliser({ backend, executor, owner, leaseMs, life, jobFailed: jobEnded });
+    this.#processes = new ProcessRuns({
+      backend,
+      leaseMs,
+      life,
+      finaliser: this.#finaliser,
+      jobEnded,
+      ack: (ds) => this.#ack(ds),
+      onError,
+    });
   }
 
   /** Starts consuming. */
   start(): void {
-    if (this.#running || this.#dead) return;
+    if (this.#running || this.#life.dead) return;
     this.#running = true;
     this.#loop = this.#run();
     this.#heartbeat = setInterval(() => this.#extend(), Math.max(10, this.#o.visibilityMs / 3));
@@ -122,7 +111,7 @@ export class Host {
 
   /** Dies at once, as a process would: nothing in flight is recorded or acknowledged any more. */
   kill(): void {
-    this.#dead = true;
+    this.#life.kill();
     this.#running = false;
     this.#abort.abort();
     this.#wake?.();
@@ -142,13 +131,12 @@ export class Host {
 
   /** True after {@link kill} or a fault plan's crash. */
   get dead(): boolean {
-    return this.#dead;
+    return this.#life.dead;
   }
 
   /** Marks a job as ended (failed, cancelled, done): its queued chunks are skipped, running ones stopped. */
   jobEnded(jobId: string): void {
-    this.#ended.add(jobId);
-    if (this.#ended.size > 10_000) this.#ended.delete(this.#ended.values().next().value as string);
+    this.#life.noteEnded(jobId);
     this.#o.executor.cancelJob(jobId);
   }
 
@@ -187,7 +175,7 @@ export class Host {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      if (this.#dead) return;
+      if (this.#life.dead) return;
       if (!this.#running) {
         // Stopped while receiving: hand the messages back at once rather than sitting on them.
         await Promise.all(got.map((d) => queue.setVisibility(d.receipt, 0)));
@@ -263,27 +251,17 @@ export class Host {
       });
   }
 
-  #live(): void {
-    if (this.#dead) throw CRASH;
-  }
-
-  #step(step: HostStep, m: WorkMessage): void {
-    this.#live();
-    if (this.#o.faults?.crashAt(step, m)) {
-      this.kill();
-      throw CRASH;
-    }
-  }
-
   async #runGroup(group: readonly Taken[]): Promise<void> {
     const { backend, executor } = this.#o;
-    const { queue, store, blobs } = backend;
-    const jobId = group[0]!.m.jobId;
-    if (this.#ended.has(jobId)) return this.#ack(group.map((t) => t.d));
-    for (const t of group) this.#step('received', t.m);
+    const { queue, store } = backend;
+    const life = this.#life;
+    const first = group[0]!;
+    const jobId = first.m.jobId;
+    if (life.hasEnded(jobId)) return this.#ack(group.map((t) => t.d));
+    for (const t of group) life.step('received', t.m);
     let chunks: InlineChunk[];
     try {
-      chunks = await Promise.all(group.map((t) => this.#inline(t.m)));
+      chunks = await Promise.all(group.map((t) => inlineChunk(t.m, backend)));
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       // An input blob is gone: the job was deleted (its caller is gone) or something is badly wrong.
@@ -294,59 +272,51 @@ export class Host {
       this.jobEnded(jobId);
       return this.#ack(group.map((t) => t.d));
     }
-    this.#live();
-    const process = group[0]!.m.process !== undefined;
-    const owner = process ? await this.#claimProcess(group[0]!) : undefined;
+    life.live();
+    const process = first.m.process !== undefined;
+    const owner = process ? await this.#processes.claim(first.d, first.m) : undefined;
     if (process && owner === undefined) return;
-    const renewal = owner === undefined ? undefined : this.#renewRun(group[0]!.m, owner);
-    let outcomes: Awaited<ReturnType<ChunkExecutor['run']>>;
+    const renewal = owner === undefined ? undefined : this.#processes.renew(first.m, owner);
+    let outcomes: ChunkOutcome[];
     try {
-      outcomes = await executor.run(chunks, { exclusive: group[0]!.d.receiveCount > 1 });
+      outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1 });
     } catch (e) {
       clearInterval(renewal);
-      this.#live();
+      life.live();
       if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
       // A process runs at most once: its thread died, so the process has ended, as a CPython
       // child killed by a signal has (no redelivery would be allowed to run it anyway).
-      if (process) return this.#interrupted(group[0]!, serializeError(e));
+      if (process) return this.#processes.interrupted(first.d, first.m, serializeError(e));
       // The thread died: note why, then hand the messages back for redelivery (the receive count
       // grows; past the queue's maximum the message goes to the dead-letter queue).
-      const err = serializeError(e instanceof WorkerCrashedError ? e : e);
+      const err = serializeError(e);
       await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
       await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
       return;
     }
     clearInterval(renewal);
-    for (const t of group) this.#step('ran', t.m);
+    for (const t of group) life.step('ran', t.m);
     // A task error fails the job; the rest of the group belongs to it.
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) {
-      this.#live();
+      life.live();
       await store.failJob(jobId, { ...failed.error, reason: 'task' });
       this.jobEnded(jobId);
       return this.#ack(group.map((t) => t.d));
     }
-    // The whole group in one call: the job's counter is written once for all its chunks (one
-    // transaction on DynamoDB), so a job of many chunks does not make its record a hot item.
-    const entries = await Promise.all(
-      group.map(async ({ m }, k) => {
-        const outcome = outcomes[k] as Extract<(typeof outcomes)[number], { ok: true }>;
-        const key = blobKeys.output(jobId, m.index);
-        return { index: m.index, result: await spill(outcome.result, store.maxInlineBytes, blobs, key) };
-      }),
-    );
-    this.#live();
-    const recorded = await store.completeChunks(jobId, entries);
-    for (const t of group) this.#step('recorded', t.m);
-    // Every outcome carries the counts after the call.
-    const after = recorded[recorded.length - 1]!;
+    const results = group.map(({ m }, k) => {
+      const outcome = outcomes[k] as Extract<ChunkOutcome, { ok: true }>;
+      return { index: m.index, result: outcome.result };
+    });
+    const after = await recordResults(backend, life, jobId, results);
+    for (const t of group) life.step('recorded', t.m);
     const carrier = group[group.length - 1]!;
     if (ENDED.has(after.status)) {
-      this.#ended.add(jobId);
+      life.noteEnded(jobId);
     } else if (after.total !== undefined && after.done === after.total) {
       // This group saw the last chunk recorded: the first time, or a redelivery after a host died
       // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
-      const retry = await this.#finalise(jobId, carrier.m);
+      const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
         // The carrier keeps its message until the lease ends, so someone finalises for sure.
         await queue.setVisibility(carrier.d.receipt, retry);
@@ -356,191 +326,16 @@ export class Host {
     await this.#ack(group.map((t) => t.d));
   }
 
-  /**
-   * Claims the one run of a `Process` chunk; resolves the claim's owner (for {@link #renewRun})
-   * when this delivery may run it, else settles the delivery and resolves undefined. SQS delivers
-   * at least once and redelivers what a dead worker (a crash, Lambda's timeout) left
-   * unacknowledged, and neither the receive count (a duplicate has 1 too) nor this host's memory
-   * can tell a first run: the claim is a conditional write on the job, whose owner is this attempt
-   * alone, under a lease its runner renews. When the claim is refused: the job ended
-   * (acknowledged); the run finished and was recorded by a host that died before finalising
-   * (finalised now); the run is in progress elsewhere, its lease live (a duplicate: the message
-   * comes back once the lease would have run out); or the lease ran out with nothing recorded
-   * (the job fails: the process was interrupted).
-   */
-  async #claimProcess(t: Taken): Promise<string | undefined> {
-    const { store, queue } = this.#o.backend;
-    const { jobId, index } = t.m;
-    const owner = randomUUID();
-    const claim = await store.claimRun(jobId, index, owner, this.#o.leaseMs);
-    if (claim.claimed) {
-      this.#step('started', t.m);
-      return owner;
-    }
-    this.#live();
-    const job = claim.job;
-    if (!job || ENDED.has(job.status)) {
-      this.jobEnded(jobId);
-      await this.#ack([t.d]);
-      return undefined;
-    }
-    const recorded = job.status === 'FOLDING' || (await store.readResults(jobId, [index])).has(index);
-    if (recorded) {
-      const last = job.total !== undefined && job.done === job.total;
-      const retry = last ? await this.#finalise(jobId, t.m) : undefined;
-      if (retry !== undefined) await queue.setVisibility(t.d.receipt, retry);
-      else await this.#ack([t.d]);
-      return undefined;
-    }
-    const left = (claim.leaseUntil ?? 0) - Date.now();
-    if (left > 0) await queue.setVisibility(t.d.receipt, left + 20);
-    else await this.#interrupted(t, await store.lastChunkError(jobId, index));
-    return undefined;
-  }
-
-  /** Renews the run's lease every third of it while the run goes on; clear the returned timer after. */
-  #renewRun(m: ChunkMessage, owner: string): NodeJS.Timeout {
-    const { leaseMs, backend } = this.#o;
-    const timer = setInterval(() => {
-      if (this.#dead) return clearInterval(timer);
-      backend.store.claimRun(m.jobId, m.index, owner, leaseMs).catch((e) => this.#o.onError?.(e));
-    }, leaseMs / 3);
-    timer.unref();
-    return timer;
-  }
-
-  /** Fails a `Process` job whose one run was started and will never be recorded, and settles its delivery. */
-  async #interrupted(t: Taken, cause: SerializedError | undefined): Promise<void> {
-    const { jobId, index, process } = t.m;
-    this.#live();
-    await this.#o.backend.store.failJob(jobId, {
-      name: 'ProcessInterruptedError',
-      message:
-        `Process ${process} was interrupted: its worker crashed or hit the function's timeout while ` +
-        'running it, and a process is never run again' +
-        (cause ? ` (${cause.name}: ${cause.message})` : ''),
-      code: ErrorCodes.PROCESS_INTERRUPTED,
-      reason: 'internal',
-      chunkIndex: index,
-      ...(cause ? { cause } : {}),
-    });
-    this.jobEnded(jobId);
-    await this.#ack([t.d]);
-  }
-
-  async #inline(m: ChunkMessage): Promise<InlineChunk> {
-    const input = m.input;
-    if (input.kind === 'range') return { ...m, input };
-    if (input.kind === 'bytes') return this.#inlineLines(m, input);
-    const data = await unspill(input.data, this.#o.backend.blobs);
-    return { ...m, input: { kind: 'items', offset: input.offset, count: input.count, data } };
-  }
-
-  /** Reads the lines a byte range owns (`readLines`) and passes them to the thread as items. */
-  async #inlineLines(m: ChunkMessage, input: Extract<ChunkInput, { kind: 'bytes' }>): Promise<InlineChunk> {
-    const { objects } = this.#o.backend;
-    if (!objects)
-      throw new ProtocolError(
-        `Chunk ${m.index} of job ${m.jobId} reads ${sourceName(input.source)}, but this backend has no object reader`,
-      );
-    const items = await readLines(
-      (start, end) => objects.read(input.source, start, end),
-      input.size,
-      input.start,
-      input.end,
-    );
-    return {
-      ...m,
-      input: {
-        kind: 'items',
-        offset: 0,
-        count: items.length,
-        data: encodeList(items),
-        range: { source: sourceName(input.source), start: input.start, end: input.end },
-      },
-    };
-  }
-
   async #finaliseMessage(d: Delivery, jobId: string): Promise<void> {
     const m: WorkMessage = { v: 1, type: 'finalise', jobId };
-    this.#step('received', m);
-    const retry = await this.#finalise(jobId, m);
+    this.#life.step('received', m);
+    const retry = await this.#finaliser.finalise(jobId, m);
     if (retry !== undefined) await this.#o.backend.queue.setVisibility(d.receipt, retry);
     else await this.#ack([d]);
   }
 
-  /**
-   * Claims the finaliser lease and ends the job: folds the partials of a mapReduce job, then
-   * FOLDING → DONE. Returns a delay after which to retry when another party holds a valid lease
-   * (the message is kept, so the job is finalised even if that party dies), else undefined.
-   */
-  async #finalise(jobId: string, m: WorkMessage): Promise<number | undefined> {
-    // Two deliveries of one batch can both see the last chunk recorded (a duplicate, or two groups
-    // of the job). The second waits for this host's own finalisation instead of finding the lease
-    // held (by this very host) and keeping its message until the lease ends. Chained before any
-    // await, so that the check and the registration are one step.
-    const before = this.#finalising.get(jobId);
-    const mine = (async () => {
-      if (before) await before.catch(() => {});
-      return this.#claimAndFinish(jobId, m);
-    })();
-    this.#finalising.set(jobId, mine);
-    try {
-      return await mine;
-    } finally {
-      if (this.#finalising.get(jobId) === mine) this.#finalising.delete(jobId);
-    }
-  }
-
-  async #claimAndFinish(jobId: string, m: WorkMessage): Promise<number | undefined> {
-    const { store, blobs } = this.#o.backend;
-    this.#live();
-    const claim = await store.claimFinaliser(jobId, this.#owner, this.#o.leaseMs);
-    if (!claim.claimed) {
-      const job = claim.job;
-      if (job?.status === 'FOLDING' && job.finaliser)
-        return Math.max(0, job.finaliser.leaseUntil - Date.now()) + 20;
-      if (job && ENDED.has(job.status)) this.#ended.add(jobId);
-      return undefined;
-    }
-    this.#step('claimed', m);
-    const job = claim.job;
-    let result: Data | undefined;
-    if (job.kind === 'mapReduce') {
-      const outcome = await this.#fold(job);
-      this.#live();
-      if (!outcome.ok) {
-        await store.failJob(jobId, { ...outcome.error, reason: 'task' });
-        this.jobEnded(jobId);
-        return undefined;
-      }
-      result = await spill(outcome.result, store.maxInlineBytes, blobs, blobKeys.result(jobId));
-      this.#step('folded', m);
-    }
-    await store.finishJob(jobId, this.#owner, claim.fence, result);
-    this.#step('finished', m);
-    this.#ended.add(jobId);
-    return undefined;
-  }
-
-  async #fold(job: JobRecord) {
-    const { store, blobs } = this.#o.backend;
-    const total = job.total ?? 0;
-    const indices = Array.from({ length: total }, (_, i) => i);
-    const found = await store.readResults(job.id, indices);
-    const partials: Encoded[] = await Promise.all(
-      indices.map((i) => {
-        const d = found.get(i);
-        if (!d) throw new ProtocolError(`Job ${job.id} is FOLDING but chunk ${i} has no result`);
-        return unspill(d, blobs);
-      }),
-    );
-    const initial = job.initial ? await unspill(job.initial, blobs) : undefined;
-    return this.#o.executor.fold(job.id, job.reducer ?? '', initial, partials);
-  }
-
   async #ack(ds: readonly Delivery[]): Promise<void> {
-    this.#live();
+    this.#life.live();
     if (ds.length > 0) await this.#o.backend.queue.ack(ds.map((d) => d.receipt));
   }
 

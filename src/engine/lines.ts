@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import type { ObjectSource } from '../ports.js';
+import { received } from '../validate.js';
 
 /** Longest S3 bucket name (S3's own limit). */
 export const MAX_BUCKET = 63;
@@ -69,13 +70,6 @@ export function checkSource(v: unknown, fail: (what: string, got: unknown) => ne
 /** Describes a source in messages. */
 export function sourceName(source: ObjectSource): string {
   return 'path' in source ? source.path : `s3://${source.bucket}/${source.key}`;
-}
-
-function received(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string') return `${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v)} (string)`;
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
-  return `${String(v)} (${typeof v})`;
 }
 
 /**

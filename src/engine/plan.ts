@@ -3,8 +3,9 @@
  * of numbers travel as Float64Array bytes; ranges as descriptors; anything else as v8 bytes.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { toWire } from '../handles.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
-import { allNumbers, type Encoded, encodeList, spill } from './codec.js';
+import { allNumbers, encodeItems, spill } from './codec.js';
 import { Range } from './range.js';
 
 /** A job's input once its size is known. */
@@ -46,14 +47,21 @@ export function checkArgLists(items: SizedInput): void {
   }
 }
 
-/** Encodes a chunk's items: numbers as Float64Array bytes, anything else with v8; `offset` names positions in errors. */
-export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
-  if (numeric && items.length > 0) {
-    const f = new Float64Array(items.length);
-    for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
-    return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
+/**
+ * The items with every primitive replaced by its handle (`toWire`: nothing is copied, and almost
+ * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
+ */
+export function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
+  if (items instanceof Range) return { items, handles: undefined };
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const w = toWire(items[i]);
+    if (w.found) {
+      out ??= items.slice();
+      out[i] = w.value;
+    }
   }
-  return encodeList(items, 'Item', offset);
+  return { items: out ?? items, handles: out ? true : undefined };
 }
 
 /** Splits a sized input into chunk inputs, spilling payloads over `limit` bytes to the blob store. */

@@ -1,9 +1,10 @@
 /**
- * The work-queue protocol: every message body is validated here at each boundary (host, dead-letter
- * handler, and later the Lambda handlers) before anything acts on it. Unknown types and versions are
- * rejected loudly with a {@link ProtocolError}.
+ * The work-queue protocol: every message body is validated here at each boundary (the host, in a
+ * local pool and in the worker Lambda, and the dead-letter handler, locally and in the dead-letter
+ * Lambda) before anything acts on it. Unknown types and versions are rejected loudly with a
+ * `ProtocolError`, in the words of every boundary's field checks (`src/fields.ts`).
  */
-import { ProtocolError } from '../errors.js';
+import { type Fail, FieldReader, type Fields } from '../fields.js';
 import type { CallMode, ChunkInput, Data, WorkMessage } from '../ports.js';
 import { checkSource } from './lines.js';
 
@@ -12,81 +13,64 @@ export const PROTOCOL_VERSION = 1;
 
 const MODES: readonly CallMode[] = ['map', 'starmap', 'reduce'];
 
-function fail(what: string, got: unknown): never {
-  throw new ProtocolError(`Malformed work message: expected ${what}, got ${describe(got)}`);
-}
+const fields: FieldReader = new FieldReader('work message');
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string') return `${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)} (string)`;
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
-  return `${String(v)} (${typeof v})`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(o: Record<string, unknown>, key: string, max = 256): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) fail(`${key} to be a non-empty string`, v);
-  return v;
-}
-
-function nat(o: Record<string, unknown>, key: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${key} to be an integer >= 0`, v);
-  return v;
-}
-
-function finite(o: Record<string, unknown>, key: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key} to be a finite number`, v);
-  return v;
-}
-
-/** Validates encoded data. */
-export function parseData(v: unknown): Data {
-  if (!isObject(v)) fail('data to be an object', v);
-  const enc = v.enc;
-  if (enc !== 'v8' && enc !== 'f64') fail('data.enc to be "v8" or "f64"', enc);
-  if ('bytes' in v) {
-    if (!(v.bytes instanceof Uint8Array)) fail('data.bytes to be a Uint8Array', v.bytes);
-    if (enc === 'f64' && v.bytes.byteLength % 8 !== 0)
-      fail('f64 data to be a multiple of 8 bytes', v.bytes.byteLength);
-    return { enc, bytes: v.bytes };
+/**
+ * Validates encoded data. `reader` and `path` name where it is (a coordinator request's
+ * `input.data` reads as such). @default a work message's `data`
+ */
+export function parseData(v: unknown, reader: FieldReader = fields, path = 'data'): Data {
+  const o = reader.object(v, `${path} to be an object`);
+  const enc = o.enc;
+  if (enc !== 'v8' && enc !== 'f64') return reader.fail(`${path}.enc to be "v8" or "f64"`, enc);
+  if ('bytes' in o) {
+    if (!(o.bytes instanceof Uint8Array)) reader.fail(`${path}.bytes to be a Uint8Array`, o.bytes);
+    if (enc === 'f64' && o.bytes.byteLength % 8 !== 0)
+      reader.fail(`${path}.bytes of f64 data to be a multiple of 8 bytes long`, o.bytes.byteLength);
+    return { enc, bytes: o.bytes };
   }
-  return { enc, blob: str(v, 'blob', 1024), size: nat(v, 'size') };
+  return {
+    enc,
+    blob: reader.string(o, 'blob', 1024, `${path}.blob`),
+    size: reader.integer(o, 'size', 0, `${path}.size`),
+  };
 }
 
 function parseInput(v: unknown): ChunkInput {
-  if (!isObject(v)) fail('input to be an object', v);
-  const offset = nat(v, 'offset');
-  const count = nat(v, 'count');
-  switch (v.kind) {
+  const o = fields.object(v, 'input to be an object');
+  const offset = fields.integer(o, 'offset', 0, 'input.offset');
+  const count = fields.integer(o, 'count', 0, 'input.count');
+  switch (o.kind) {
     case 'items':
-      return { kind: 'items', offset, count, data: parseData(v.data) };
+      return { kind: 'items', offset, count, data: parseData(o.data, fields, 'input.data') };
     case 'range':
-      return { kind: 'range', offset, count, start: finite(v, 'start'), step: finite(v, 'step') };
+      return {
+        kind: 'range',
+        offset,
+        count,
+        start: fields.finite(o, 'start', 'input.start'),
+        step: fields.finite(o, 'step', 'input.step'),
+      };
     case 'bytes': {
-      const start = nat(v, 'start');
-      const end = nat(v, 'end');
-      const size = nat(v, 'size');
-      if (end <= start || end > size) fail(`input.end to be > start (${start}) and <= size (${size})`, end);
-      if (offset !== 0) fail('input.offset to be 0 for a byte range', offset);
-      if (count !== end - start) fail(`input.count to be end - start (${end - start})`, count);
+      const start = fields.integer(o, 'start', 0, 'input.start');
+      const end = fields.integer(o, 'end', 0, 'input.end');
+      const size = fields.integer(o, 'size', 0, 'input.size');
+      if (end <= start || end > size)
+        fields.fail(`input.end to be > start (${start}) and <= size (${size})`, end);
+      if (offset !== 0) fields.fail('input.offset to be 0 for a byte range', offset);
+      if (count !== end - start) fields.fail(`input.count to be end - start (${end - start})`, count);
       return {
         kind: 'bytes',
         offset: 0,
         count,
-        source: checkSource(v.source, (w, g) => fail(`input.${w}`, g)),
+        source: checkSource(o.source, (w, g) => fields.fail(`input.${w}`, g)),
         start,
         end,
         size,
       };
     }
     default:
-      return fail('input.kind to be "items", "range" or "bytes"', v.kind);
+      return fields.fail('input.kind to be "items", "range" or "bytes"', o.kind);
   }
 }
 
@@ -98,10 +82,7 @@ export const MAX_PROCESS_NAME = 256;
  * (some items hold primitives' handles, revived by the thread) and `process` (the chunk is a
  * `Process` run, given a thread of its own under that name). `fail(what, got)` reports a bad field.
  */
-export function chunkFlags(
-  o: Record<string, unknown>,
-  fail: (what: string, got: unknown) => never,
-): { handles?: true; process?: string } {
+export function chunkFlags(o: Fields, fail: Fail): { handles?: true; process?: string } {
   if (o.handles !== undefined && o.handles !== true) fail('handles to be true when present', o.handles);
   const p = o.process;
   if (p !== undefined && (typeof p !== 'string' || p.length === 0 || p.length > MAX_PROCESS_NAME))
@@ -112,31 +93,30 @@ export function chunkFlags(
   };
 }
 
-/** Validates a work-queue message body; throws {@link ProtocolError} when it is not one. */
+/** Validates a work-queue message body; throws `ProtocolError` when it is not one. */
 export function parseWorkMessage(body: unknown): WorkMessage {
-  if (!isObject(body)) fail('a message object', body);
-  if (body.v !== PROTOCOL_VERSION) fail(`protocol version ${PROTOCOL_VERSION}`, body.v);
-  const jobId = str(body, 'jobId', 128);
-  switch (body.type) {
+  const o = fields.object(body, 'a message object');
+  fields.version(o, PROTOCOL_VERSION);
+  const jobId = fields.string(o, 'jobId', 128);
+  switch (o.type) {
     case 'chunk': {
-      const mode = body.mode as CallMode;
-      if (!MODES.includes(mode)) fail(`mode to be one of ${MODES.join(', ')}`, body.mode);
-      const msg: WorkMessage = {
+      const mode = o.mode as CallMode;
+      if (!MODES.includes(mode)) fields.fail(`mode to be one of ${MODES.join(', ')}`, o.mode);
+      return {
         v: 1,
         type: 'chunk',
         jobId,
-        index: nat(body, 'index'),
-        task: str(body, 'task'),
+        index: fields.integer(o, 'index'),
+        task: fields.string(o, 'task'),
         mode,
-        input: parseInput(body.input),
-        ...(mode === 'reduce' ? { reducer: str(body, 'reducer') } : {}),
-        ...chunkFlags(body, fail),
+        input: parseInput(o.input),
+        ...(mode === 'reduce' ? { reducer: fields.string(o, 'reducer') } : {}),
+        ...chunkFlags(o, fields.fail),
       };
-      return msg;
     }
     case 'finalise':
       return { v: 1, type: 'finalise', jobId };
     default:
-      return fail('type to be "chunk" or "finalise"', body.type);
+      return fields.fail('type to be "chunk" or "finalise"', o.type);
   }
 }

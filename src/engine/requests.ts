@@ -1,14 +1,14 @@
 /**
  * The coordinator's request protocol: every request that reaches the coordinator over a wire (the
  * coordinator Lambda's invoke payload) is validated here before anything acts on it, field by
- * field, the way `protocol.ts` validates work messages. Unknown types and versions, missing or
- * oversized fields, and the in-process-only input kind `values` are rejected loudly with a
- * {@link ProtocolError}.
+ * field, with the field checks every boundary shares (`src/fields.ts`). Unknown types and versions,
+ * missing or oversized fields, and the in-process-only input kind `values` are rejected loudly with
+ * a `ProtocolError`.
  */
-import { ProtocolError } from '../errors.js';
+import { type Fail, FieldReader, type Fields } from '../fields.js';
 import type { Data, JobKind } from '../ports.js';
+import { blobKeys } from './blob-keys.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
-import { blobKeys } from './host.js';
 import { checkSource } from './lines.js';
 import { chunkFlags, PROTOCOL_VERSION, parseData } from './protocol.js';
 
@@ -24,69 +24,36 @@ export const MAX_APPEND_CHUNKS = 10_000;
 const KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
 const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire'] as const;
 
-type Obj = Record<string, unknown>;
-
-function fail(what: string, got: unknown): never {
-  throw new ProtocolError(`Malformed coordinator request: expected ${what}, got ${describe(got)}`);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return `${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)} (string)`;
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
-  return `${String(v)} (${typeof v})`;
-}
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(o: Obj, key: string, max: number): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max)
-    fail(`${key} to be a non-empty string of at most ${max} characters`, v);
-  return v;
-}
-
-function int(o: Obj, key: string, min: number): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
-    fail(`${key} to be an integer >= ${min}`, v);
-  return v;
-}
+const fields: FieldReader = new FieldReader('coordinator request');
+const fail: Fail = fields.fail;
 
 /** Data whose blob reference, if any, lies under the job's own prefix (deleted with the job). */
-function data(v: unknown, jobId: string, key: string): Data {
-  let d: Data;
-  try {
-    d = parseData(v);
-  } catch (e) {
-    throw new ProtocolError(`Malformed coordinator request: ${key}: ${(e as Error).message}`);
-  }
+function data(v: unknown, jobId: string, path: string): Data {
+  const d = parseData(v, fields, path);
   if ('blob' in d && !d.blob.startsWith(blobKeys.job(jobId)))
-    fail(`${key}.blob to be under the job's prefix ${JSON.stringify(blobKeys.job(jobId))}`, d.blob);
+    fail(`${path}.blob to be under the job's prefix ${JSON.stringify(blobKeys.job(jobId))}`, d.blob);
   return d;
 }
 
 function input(v: unknown, jobId: string, kind: JobKind): JobInput {
-  if (!isObject(v)) fail('input to be an object', v);
-  switch (v.kind) {
+  const o = fields.object(v, 'input to be an object');
+  switch (o.kind) {
     case 'range': {
-      const start = int(v, 'start', Number.MIN_SAFE_INTEGER);
-      const stop = int(v, 'stop', Number.MIN_SAFE_INTEGER);
-      const step = int(v, 'step', Number.MIN_SAFE_INTEGER);
+      const start = fields.integer(o, 'start', Number.MIN_SAFE_INTEGER, 'input.start');
+      const stop = fields.integer(o, 'stop', Number.MIN_SAFE_INTEGER, 'input.stop');
+      const step = fields.integer(o, 'step', Number.MIN_SAFE_INTEGER, 'input.step');
       if (step === 0) fail('input.step to be non-zero', step);
       return { kind: 'range', start, stop, step };
     }
     case 'items':
-      return { kind: 'items', data: data(v.data, jobId, 'input.data') };
+      return { kind: 'items', data: data(o.data, jobId, 'input.data') };
     case 'lines': {
       if (kind === 'starmap') fail('a map or mapReduce job for lines (a line is not an argument list)', kind);
-      const chunkBytes = v.chunkBytes === undefined ? undefined : int(v, 'chunkBytes', 1);
+      const chunkBytes =
+        o.chunkBytes === undefined ? undefined : fields.integer(o, 'chunkBytes', 1, 'input.chunkBytes');
       return {
         kind: 'lines',
-        source: checkSource(v.source, (what, got) => fail(`input.${what}`, got)),
+        source: checkSource(o.source, (what, got) => fail(`input.${what}`, got)),
         ...(chunkBytes === undefined ? {} : { chunkBytes }),
       };
     }
@@ -97,14 +64,14 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
     case 'values':
       return fail(
         'input.kind "range", "items", "lines" or "open" ("values" holds live objects and never crosses a wire)',
-        v.kind,
+        o.kind,
       );
     default:
-      return fail('input.kind to be "range", "items", "lines" or "open"', v.kind);
+      return fail('input.kind to be "range", "items", "lines" or "open"', o.kind);
   }
 }
 
-function submit(o: Obj, jobId: string): CoordinatorRequest {
+function submit(o: Fields, jobId: string): CoordinatorRequest {
   const kind = o.kind as JobKind;
   if (!KINDS.includes(kind)) fail(`kind to be one of ${KINDS.join(', ')}`, o.kind);
   const reduce = kind === 'mapReduce';
@@ -115,35 +82,38 @@ function submit(o: Obj, jobId: string): CoordinatorRequest {
     type: 'submit',
     jobId,
     kind,
-    task: str(o, 'task', MAX_TASK_NAME),
+    task: fields.string(o, 'task', MAX_TASK_NAME),
     input: input(o.input, jobId, kind),
-    workers: int(o, 'workers', 1),
-    deadline: int(o, 'deadline', 1),
-    ...(o.chunksize === undefined ? {} : { chunksize: int(o, 'chunksize', 1) }),
-    ...(reduce ? { reducer: str(o, 'reducer', MAX_TASK_NAME) } : {}),
+    workers: fields.integer(o, 'workers', 1),
+    deadline: fields.integer(o, 'deadline', 1),
+    ...(o.chunksize === undefined ? {} : { chunksize: fields.integer(o, 'chunksize', 1) }),
+    ...(reduce ? { reducer: fields.string(o, 'reducer', MAX_TASK_NAME) } : {}),
     ...(o.initial === undefined ? {} : { initial: data(o.initial, jobId, 'initial') }),
     ...chunkFlags(o, fail),
   };
 }
 
-function append(o: Obj, jobId: string): CoordinatorRequest {
+function append(o: Fields, jobId: string): CoordinatorRequest {
   const mode = o.mode;
   if (mode !== 'map' && mode !== 'starmap') fail('mode to be "map" or "starmap"', mode);
   const raw = o.chunks;
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_APPEND_CHUNKS)
     fail(`chunks to be an array of 1 to ${MAX_APPEND_CHUNKS} chunks`, raw);
   const chunks = raw.map((c: unknown, k) => {
-    if (!isObject(c)) fail(`chunks[${k}] to be an object`, c);
-    return { count: int(c, 'count', 1), data: data(c.data, jobId, `chunks[${k}].data`) };
+    const chunk = fields.object(c, `chunks[${k}] to be an object`);
+    return {
+      count: fields.integer(chunk, 'count', 1, `chunks[${k}].count`),
+      data: data(chunk.data, jobId, `chunks[${k}].data`),
+    };
   });
   return {
     v: 1,
     type: 'append',
     jobId,
-    task: str(o, 'task', MAX_TASK_NAME),
+    task: fields.string(o, 'task', MAX_TASK_NAME),
     mode,
-    firstIndex: int(o, 'firstIndex', 0),
-    offset: int(o, 'offset', 0),
+    firstIndex: fields.integer(o, 'firstIndex', 0),
+    offset: fields.integer(o, 'offset', 0),
     chunks,
     ...chunkFlags({ handles: o.handles }, fail),
   };
@@ -159,20 +129,20 @@ function append(o: Obj, jobId: string): CoordinatorRequest {
  * ```
  */
 export function parseCoordinatorRequest(body: unknown): CoordinatorRequest {
-  if (!isObject(body)) fail('a request object', body);
-  if (body.v !== PROTOCOL_VERSION) fail(`protocol version ${PROTOCOL_VERSION}`, body.v);
-  const type = body.type as (typeof TYPES)[number];
-  if (!TYPES.includes(type)) fail(`type to be one of ${TYPES.join(', ')}`, body.type);
-  const jobId = str(body, 'jobId', MAX_JOB_ID);
+  const o = fields.object(body, 'a request object');
+  fields.version(o, PROTOCOL_VERSION);
+  const type = o.type as (typeof TYPES)[number];
+  if (!TYPES.includes(type)) fail(`type to be one of ${TYPES.join(', ')}`, o.type);
+  const jobId = fields.string(o, 'jobId', MAX_JOB_ID);
   switch (type) {
     case 'submit':
-      return submit(body, jobId);
+      return submit(o, jobId);
     case 'append':
-      return append(body, jobId);
+      return append(o, jobId);
     case 'seal':
-      return { v: 1, type: 'seal', jobId, total: int(body, 'total', 0) };
+      return { v: 1, type: 'seal', jobId, total: fields.integer(o, 'total', 0) };
     case 'cancel':
-      return { v: 1, type: 'cancel', jobId, reason: str(body, 'reason', MAX_REASON) };
+      return { v: 1, type: 'cancel', jobId, reason: fields.string(o, 'reason', MAX_REASON) };
     case 'release':
       return { v: 1, type: 'release', jobId };
     case 'expire':

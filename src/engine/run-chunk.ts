@@ -1,12 +1,13 @@
 /**
- * Runs one chunk's items through a task, inside a worker thread (or, later, a Lambda). Pure: it
- * takes the tasks and an inline chunk and returns an outcome; it never touches a port.
+ * Runs one chunk's items through a task, inside a worker thread: a local pool's thread or a worker
+ * Lambda's (`threads/serve-tasks.ts` calls it in both). Pure: it takes the tasks and an inline
+ * chunk and returns an outcome; it never touches a port.
  */
 import { serialize } from 'node:v8';
-import { fromWire, type Reviver, refuseHandles } from '../api/handles.js';
-import type { TaskFn, TaskMap } from '../api/tasks.js';
 import { NotSerializableError, type SerializedError, serializeError, UnknownTaskError } from '../errors.js';
+import { fromWire, type Reviver, refuseHandles } from '../handles.js';
 import type { CallMode, ChunkInput } from '../ports.js';
+import type { TaskFn, TaskMap } from '../task-map.js';
 import { decodeList, decodeValue, type Encoded, encodeValue } from './codec.js';
 
 /** A chunk whose input is inline (blobs already fetched). */

@@ -3,16 +3,19 @@
  * one ESM entry file with esbuild, and caches the result on disk so that a second start with
  * unchanged sources does not even load esbuild. Modules reached only through `import()` go to
  * chunks of their own, loaded on first use: a thread pays for parsing the primitives' code and
- * decoding its source map only once it receives a handle (see `local/thread-main.ts`).
+ * decoding its source map only once it receives a handle (see `local/thread-entry.ts`). The
+ * plugins that keep a bundle behaving as the code did unbundled are in `bundle-plugins.ts`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Message, OutputFile, Plugin } from 'esbuild';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Message, OutputFile } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
+import { dynamicCommonJsPlugin, importMetaPlugin, type SelfPackage, selfPlugin } from './bundle-plugins.js';
+import { optionalPeersPlugin } from './optional-peers.js';
 
 /** What to bundle. */
 export interface BundleRequest {
@@ -171,7 +174,7 @@ async function readSidecar(outfile: string): Promise<Sidecar | undefined> {
   }
 }
 
-// Spelled in pieces: the import.meta plugin below rewrites that expression wherever it appears in
+// Spelled in pieces: the import.meta plugin (bundle-plugins.ts) rewrites that expression wherever it appears in
 // fanfold's own files, and it must survive in the banner of a bundle made by a bundled fanfold.
 const META_URL = ['import', 'meta', 'url'].join('.');
 // Defines `require`, `__filename` and `__dirname` for bundled CommonJS dependencies. esbuild
@@ -217,7 +220,7 @@ async function build(req: BundleRequest, outfile: string, self: SelfPackage): Pr
       logLevel: 'silent',
       external: ['esbuild'],
       banner: { js: BANNER },
-      plugins: [selfPlugin(self), dynamicCommonJsPlugin(), importMetaPlugin()],
+      plugins: [selfPlugin(self), optionalPeersPlugin(), dynamicCommonJsPlugin(), importMetaPlugin()],
     });
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
@@ -274,12 +277,6 @@ async function publish(path: string, contents: Uint8Array | string): Promise<voi
   }
 }
 
-interface SelfPackage {
-  /** Absolute path of this package's entry as it is being run: `src/index.ts` or `dist/index.js`. */
-  readonly entry: string;
-  readonly version: string;
-}
-
 let selfCache: SelfPackage | undefined;
 
 /** This package as it is being run, found from this file's own location. */
@@ -301,106 +298,6 @@ function selfPackage(): SelfPackage {
   const found = { entry, version };
   if (existsSync(entry)) selfCache = found;
   return found;
-}
-
-/** Resolves `'fanfold'` to this package's entry as it is being run. */
-function selfPlugin(self: SelfPackage): Plugin {
-  return {
-    name: 'fanfold-self',
-    setup(b) {
-      b.onResolve({ filter: /^fanfold$/ }, () =>
-        existsSync(self.entry)
-          ? { path: self.entry }
-          : { errors: [{ text: `fanfold's own entry ${self.entry} does not exist: run \`npm run build\`` }] },
-      );
-    },
-  };
-}
-
-/** Marks the plugin's own look-up, so that it does not see itself. */
-const OWN_LOOKUP = Symbol('fanfold-dynamic-cjs');
-
-/**
- * Leaves an `import()` of a CommonJS file of a package (under `node_modules`) a real `import()`
- * of that file, for Node to load: a chunk made of a CommonJS module exports only `default` (an
- * esbuild limitation of code splitting), so `const { UpdateItemCommand } = await
- * import('@aws-sdk/client-dynamodb')` would find nothing, where Node's own loader gives the
- * module's named exports too. The file is CommonJS by Node's rule (`.cjs`, or `.js` under a
- * package.json without `"type": "module"`), so Node loads it exactly as an unbundled program would.
- */
-function dynamicCommonJsPlugin(): Plugin {
-  return {
-    name: 'fanfold-dynamic-cjs',
-    setup(b) {
-      const types = new Map<string, boolean>();
-      b.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.pluginData === OWN_LOOKUP) return undefined;
-        const found = await b.resolve(args.path, {
-          kind: args.kind,
-          importer: args.importer,
-          resolveDir: args.resolveDir,
-          pluginData: OWN_LOOKUP,
-        });
-        if (found.errors.length > 0 || found.external || found.namespace !== 'file') return undefined;
-        if (!isPackageCommonJs(found.path, types)) return undefined;
-        return { path: pathToFileURL(found.path).href, external: true };
-      });
-    },
-  };
-}
-
-/** True for a `.cjs` or `.js` file under `node_modules` that Node loads as CommonJS. */
-function isPackageCommonJs(path: string, types: Map<string, boolean>): boolean {
-  if (!/[/\\]node_modules[/\\]/.test(path)) return false;
-  const ext = extname(path);
-  if (ext === '.cjs') return true;
-  if (ext !== '.js') return false;
-  for (let dir = dirname(path); ; ) {
-    let module = types.get(dir);
-    if (module === undefined) {
-      const pkg = join(dir, 'package.json');
-      if (existsSync(pkg)) {
-        try {
-          module = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type === 'module';
-        } catch {
-          module = false; // unreadable: Node would fail on it anyway
-        }
-        types.set(dir, module);
-      }
-    }
-    if (module !== undefined) return !module;
-    const parent = dirname(dir);
-    if (parent === dir) return true;
-    dir = parent;
-  }
-}
-
-const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' } as const;
-
-/**
- * Keeps `import.meta.url` (and `.dirname`, `.filename`) of every bundled module pointing at the
- * module's own file, as if it had not been bundled: a job finds its data next to its source, a
- * bundled copy of fanfold finds its worker scripts, a dependency finds its assets, instead of all
- * of them seeing the cache directory the bundle is written to. A plain text substitution: the
- * expression inside a string literal would be replaced too.
- */
-function importMetaPlugin(): Plugin {
-  return {
-    name: 'fanfold-import-meta',
-    setup(b) {
-      b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
-        if (args.namespace !== 'file') return undefined;
-        const source = await readFile(args.path, 'utf8');
-        if (!source.includes('import.meta')) return undefined; // esbuild loads it as usual
-        const url = pathToFileURL(args.path).href;
-        const contents = source.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, prop: string) =>
-          JSON.stringify(prop === 'url' ? url : prop === 'dirname' ? dirname(args.path) : args.path),
-        );
-        const ext = extname(args.path) as keyof typeof LOADERS;
-        return { contents, loader: LOADERS[ext] ?? 'js' };
-      });
-    },
-  };
 }
 
 /** `<nearest ancestor with node_modules>/node_modules/.cache/fanfold`, else the OS temp dir. */

@@ -3,35 +3,17 @@
  * pools run on worker threads of this process through the same engine the AWS context uses.
  */
 import { serialize } from 'node:v8';
-import type { Primitives, ProcessFactory } from '../api/context.js';
-import { toWire } from '../api/handles.js';
+import type { Context, PoolOptions } from '../api/context.js';
 import { Pool } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess, type ProcessInfo } from '../api/process-info.js';
+import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
+import { toWire } from '../handles.js';
 import { options as checkOptions, optionalArray, optionalInteger, received, taskName } from '../validate.js';
 import { localLauncher } from './process.js';
 import { LocalRuntime, type LocalRuntimeSettings } from './runtime.js';
 import { localPrimitives } from './sync/index.js';
-
-/** Options of `Pool()`. */
-export interface PoolOptions<T extends TaskMap = TaskMap> {
-  /** Worker threads. @default cpuCount() */
-  readonly processes?: number;
-  /** Default items per chunk for calls that do not pass one. @default CPython's rule per call */
-  readonly chunksize?: number;
-  /** Replace a worker after it has run this many chunks (CPython `maxtasksperchild`). @default undefined (never) */
-  readonly maxTasksPerChild?: number;
-  /** A task run once in each worker before it takes work. @default undefined */
-  readonly initializer?: keyof T & string;
-  /** Arguments of the initializer. @default [] */
-  readonly initargs?: readonly unknown[];
-  /** A job that has not ended this long after it was submitted fails with `JobExpiredError`. @default 86_400_000 (a day) */
-  readonly jobTimeoutMs?: number;
-  /** Deliveries of a chunk (worker crashes) before its job fails with `RetriesExhaustedError`. @default 3 */
-  readonly maxAttempts?: number;
-}
 
 const POOL_KEYS = [
   'processes',
@@ -53,13 +35,10 @@ export interface LocalOptions<T extends TaskMap> {
  * A context whose pools and processes run on this machine's cores (worker threads), with the
  * primitives on shared memory: `mp.Lock()`, `mp.Queue()`, `mp.Process('task', [args])`, …
  */
-export interface LocalContext<T extends TaskMap> extends Primitives, ProcessFactory<T> {
+export interface LocalContext<T extends TaskMap> extends Context<T> {
   readonly kind: 'local';
-  readonly tasks: TaskRegistry<T>;
   /** Creates a pool; its worker threads start at once. Options are validated before any thread starts. */
   Pool(options?: PoolOptions<T>): Pool<T>;
-  cpuCount(): number;
-  currentProcess(): ProcessInfo;
 }
 
 /** Hooks for tests (fault injection, backend limits). @internal */

@@ -3,13 +3,17 @@
  * Messages are copied (see message-copy.ts) so sender and receiver never share references.
  *
  * Performance: the local pool sends every chunk through this queue, so nothing here is O(n) per
- * message. Visible messages wait in a FIFO deque; in-flight ones sit in an indexed min-heap keyed
- * by `visibleAt`, watched by ONE unref'd timer for the earliest expiry.
+ * message. Visible messages wait in a FIFO deque (`src/deque.ts`); in-flight ones sit in an
+ * indexed min-heap keyed by `visibleAt` (`visibility-heap.ts`), watched by ONE unref'd timer for
+ * the earliest expiry.
  */
 
-import { InvalidArgumentError, PayloadTooLargeError, PoolNotRunningError } from '../errors.js';
+import { Deque } from '../deque.js';
+import { PayloadTooLargeError, PoolNotRunningError } from '../errors.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../ports.js';
+import { integer, nonNegative, receiveOptions } from '../validate.js';
 import { load, type StoredMessage, store } from './message-copy.js';
+import { type HeapEntry, VisibilityHeap } from './visibility-heap.js';
 
 /** Options of {@link MemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -31,15 +35,6 @@ interface Waiter {
   readonly max: number;
   readonly visibilityMs: number;
   readonly finish: (deliveries: Delivery[]) => void;
-}
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isNonNegative(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
 
 /**
@@ -79,7 +74,7 @@ export class MemoryQueue implements WorkQueue {
   readonly #ready = new Deque<QueueEntry>();
   /** Live entries in `#ready`. */
   #visible = 0;
-  readonly #inFlight = new EntryHeap();
+  readonly #inFlight = new VisibilityHeap<QueueEntry>();
   /** Current receipt → entry, until the entry is delivered again, deleted or moved. */
   readonly #receipts = new Map<string, QueueEntry>();
   #waiters: Waiter[] = [];
@@ -87,26 +82,15 @@ export class MemoryQueue implements WorkQueue {
   #timerAt = Number.POSITIVE_INFINITY;
 
   constructor(options: MemoryQueueOptions = {}) {
-    const { visibilityMs = 30_000, maxReceiveCount = 5, maxMessageBytes = 1_048_576 } = options;
-    check(isNonNegative(visibilityMs), 'options.visibilityMs', 'a number >= 0', visibilityMs);
-    check(
-      Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1,
-      'options.maxReceiveCount',
-      'an integer >= 1',
-      maxReceiveCount,
-    );
-    check(
-      Number.isInteger(maxMessageBytes) && maxMessageBytes >= 1,
-      'options.maxMessageBytes',
-      'an integer >= 1',
-      maxMessageBytes,
-    );
-    const maxPayloadBytes = options.maxPayloadBytes ?? Math.floor((maxMessageBytes * 3) / 4);
-    check(
-      Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 0 && maxPayloadBytes < maxMessageBytes,
+    const visibilityMs = nonNegative(options.visibilityMs ?? 30_000, 'options.visibilityMs');
+    const maxReceiveCount = integer(options.maxReceiveCount ?? 5, 'options.maxReceiveCount', 1);
+    const maxMessageBytes = integer(options.maxMessageBytes ?? 1_048_576, 'options.maxMessageBytes', 1);
+    // Below the message size, as SQS's payload is (its base64 and envelope take the rest).
+    const maxPayloadBytes = integer(
+      options.maxPayloadBytes ?? Math.floor((maxMessageBytes * 3) / 4),
       'options.maxPayloadBytes',
-      'an integer >= 0 and < options.maxMessageBytes',
-      maxPayloadBytes,
+      0,
+      maxMessageBytes - 1,
     );
     this.#visibilityMs = visibilityMs;
     this.#maxReceiveCount = maxReceiveCount;
@@ -144,9 +128,7 @@ export class MemoryQueue implements WorkQueue {
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const { max, waitMs, signal } = options;
     const visibilityMs = options.visibilityMs ?? this.#visibilityMs;
-    check(Number.isInteger(max) && max >= 1 && max <= 10, 'options.max', 'an integer from 1 to 10', max);
-    check(isNonNegative(waitMs), 'options.waitMs', 'a number >= 0', waitMs);
-    check(isNonNegative(visibilityMs), 'options.visibilityMs', 'a number >= 0', visibilityMs);
+    receiveOptions({ ...options, visibilityMs });
     if (this.#closed || signal?.aborted) return [];
     this.#promote();
     const got = this.#take(max, visibilityMs);
@@ -189,7 +171,7 @@ export class MemoryQueue implements WorkQueue {
    * visible again, is ignored (SQS answers the latter with MessageNotInflight).
    */
   async setVisibility(receipt: string, ms: number): Promise<void> {
-    check(isNonNegative(ms), 'ms', 'a number >= 0', ms);
+    nonNegative(ms, 'ms');
     // Expire first, so a timeout that has passed counts as passed whether or not the timer ran yet.
     this.#promote();
     const entry = this.#receipts.get(receipt);
@@ -207,7 +189,7 @@ export class MemoryQueue implements WorkQueue {
 
   /** Test helper: the next `n` messages sent are each stored twice, with the same `messageId`. */
   duplicateNext(n = 1): void {
-    check(Number.isInteger(n) && n >= 0, 'n', 'an integer >= 0', n);
+    integer(n, 'n', 0);
     this.#duplicates += n;
   }
 
@@ -344,128 +326,12 @@ export class MemoryQueue implements WorkQueue {
   }
 }
 
-interface QueueEntry {
+interface QueueEntry extends HeapEntry {
   readonly messageId: string;
   /** The stored copy; every delivery gets a fresh copy of it (see message-copy.ts). */
   readonly bytes: StoredMessage;
   receiveCount: number;
   /** The latest delivery's receipt. */
   receipt: string | undefined;
-  visibleAt: number;
-  /** Tie-breaker among equal `visibleAt`: the order of delivery. */
-  seq: number;
-  /** Position in the in-flight heap, -1 when not in it. */
-  heapIndex: number;
   state: 'ready' | 'inFlight' | 'gone';
-}
-
-/** A FIFO with O(1) amortised push and shift (Array#shift is O(n)). */
-class Deque<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    // Compact once the consumed prefix is at least half the array.
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
-}
-
-/** A binary min-heap of entries by (`visibleAt`, `seq`) that knows each entry's position, for O(log n) removal. */
-class EntryHeap {
-  readonly #items: QueueEntry[] = [];
-
-  get size(): number {
-    return this.#items.length;
-  }
-
-  peek(): QueueEntry | undefined {
-    return this.#items[0];
-  }
-
-  push(entry: QueueEntry): void {
-    entry.heapIndex = this.#items.length;
-    this.#items.push(entry);
-    this.#up(entry.heapIndex);
-  }
-
-  pop(): QueueEntry | undefined {
-    const top = this.#items[0];
-    if (top !== undefined) this.remove(top);
-    return top;
-  }
-
-  remove(entry: QueueEntry): void {
-    const i = entry.heapIndex;
-    const last = this.#items.pop()!;
-    entry.heapIndex = -1;
-    if (last === entry) return;
-    this.#items[i] = last;
-    last.heapIndex = i;
-    this.update(last);
-  }
-
-  /** Restores the order after `entry.visibleAt` changed. */
-  update(entry: QueueEntry): void {
-    this.#up(entry.heapIndex);
-    this.#down(entry.heapIndex);
-  }
-
-  clear(): void {
-    for (const entry of this.#items) entry.heapIndex = -1;
-    this.#items.length = 0;
-  }
-
-  #less(a: QueueEntry, b: QueueEntry): boolean {
-    return a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.seq < b.seq);
-  }
-
-  #up(i: number): void {
-    const items = this.#items;
-    const entry = items[i]!;
-    while (i > 0) {
-      const parentIndex = (i - 1) >> 1;
-      const parent = items[parentIndex]!;
-      if (!this.#less(entry, parent)) break;
-      items[i] = parent;
-      parent.heapIndex = i;
-      i = parentIndex;
-    }
-    items[i] = entry;
-    entry.heapIndex = i;
-  }
-
-  #down(i: number): void {
-    const items = this.#items;
-    const n = items.length;
-    const entry = items[i]!;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = items[child + 1];
-      if (right !== undefined && this.#less(right, items[child]!)) child++;
-      const smaller = items[child]!;
-      if (!this.#less(smaller, entry)) break;
-      items[i] = smaller;
-      smaller.heapIndex = i;
-      i = child;
-    }
-    items[i] = entry;
-    entry.heapIndex = i;
-  }
 }

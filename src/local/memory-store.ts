@@ -3,13 +3,7 @@
  * synchronously (no `await` between its check and its write), which makes every method one
  * atomic conditional operation in a single thread.
  */
-import {
-  ErrorCodes,
-  InvalidArgumentError,
-  PayloadTooLargeError,
-  ProtocolError,
-  type SerializedError,
-} from '../errors.js';
+import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkResult,
   ClaimOutcome,
@@ -21,6 +15,7 @@ import type {
   JobStore,
   RunClaim,
 } from '../ports.js';
+import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 
 /** Options of {@link MemoryJobStore}. */
 export interface MemoryJobStoreOptions {
@@ -41,17 +36,6 @@ interface JobState {
   /** The owner and lease end of each claimed run, by chunk index. */
   readonly runs: Map<number, { readonly owner: string; readonly until: number }>;
   readonly waiters: Set<{ readonly since: number; readonly wake: (job: JobRecord | undefined) => void }>;
-}
-
-const KINDS: ReadonlySet<string> = new Set(['map', 'starmap', 'mapReduce']);
-
-function check(ok: boolean, name: string, what: string, got: unknown): void {
-  if (!ok)
-    throw new InvalidArgumentError(`Expected ${name} to be ${what}, got ${String(got)} (${typeof got})`);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 /** A copy of the data, so neither the caller nor a reader aliases the stored bytes. */
@@ -82,18 +66,13 @@ export class MemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, JobState>();
 
   constructor(options: MemoryJobStoreOptions = {}) {
-    const { maxInlineBytes = 350 * 1024 } = options;
-    check(isCount(maxInlineBytes), 'options.maxInlineBytes', 'an integer >= 0', maxInlineBytes);
-    this.maxInlineBytes = maxInlineBytes;
+    this.maxInlineBytes = integer(options.maxInlineBytes ?? 350 * 1024, 'options.maxInlineBytes', 0);
     this.#clock = options.clock ?? Date.now;
   }
 
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
-    check(typeof spec.id === 'string' && spec.id.length > 0, 'spec.id', 'a non-empty string', spec.id);
-    check(KINDS.has(spec.kind), 'spec.kind', 'one of map, starmap, mapReduce', spec.kind);
-    check(spec.total === undefined || isCount(spec.total), 'spec.total', 'an integer >= 0', spec.total);
-    check(Number.isFinite(spec.deadline), 'spec.deadline', 'a finite number', spec.deadline);
+    jobSpec(spec);
     const existing = this.#jobs.get(spec.id);
     if (existing) return { created: false, job: snapshot(existing) };
     if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
@@ -124,7 +103,7 @@ export class MemoryJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
   async seal(jobId: string, total: number): Promise<JobRecord> {
-    check(isCount(total), 'total', 'an integer >= 0', total);
+    integer(total, 'total', 0);
     const state = this.#jobs.get(jobId);
     if (!state) throw new ProtocolError(`Cannot seal job ${jobId}: it does not exist`);
     const { record } = state;
@@ -161,7 +140,7 @@ export class MemoryJobStore implements JobStore {
 
   /** Records one chunk; true when this call recorded it. Throws for an index past a sealed total. */
   #recordOne(jobId: string, index: number, result: Data): boolean {
-    check(isCount(index), 'index', 'an integer >= 0', index);
+    integer(index, 'index', 0);
     const state = this.#jobs.get(jobId);
     if (!state) return false;
     const { record } = state;
@@ -178,9 +157,9 @@ export class MemoryJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.claimRun} The claim does not change the job's version. */
   async claimRun(jobId: string, index: number, owner: string, leaseMs: number): Promise<RunClaim> {
-    check(isCount(index), 'index', 'an integer >= 0', index);
-    check(typeof owner === 'string' && owner.length > 0, 'owner', 'a non-empty string', owner);
-    check(Number.isFinite(leaseMs) && leaseMs > 0, 'leaseMs', 'a number > 0', leaseMs);
+    integer(index, 'index', 0);
+    nonEmptyString(owner, 'owner');
+    integer(leaseMs, 'leaseMs', 1);
     const state = this.#jobs.get(jobId);
     if (!state) return { claimed: false, job: undefined };
     const held = state.runs.get(index);
@@ -209,7 +188,7 @@ export class MemoryJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
   async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    check(Number.isFinite(leaseMs) && leaseMs > 0, 'leaseMs', 'a number > 0', leaseMs);
+    integer(leaseMs, 'leaseMs', 1);
     const state = this.#jobs.get(jobId);
     if (!state) return { claimed: false, job: undefined };
     const { record } = state;
@@ -270,7 +249,7 @@ export class MemoryJobStore implements JobStore {
     sinceVersion: number,
     timeoutMs: number,
   ): Promise<JobRecord | undefined> {
-    check(Number.isFinite(timeoutMs) && timeoutMs >= 0, 'timeoutMs', 'a number >= 0', timeoutMs);
+    nonNegative(timeoutMs, 'timeoutMs');
     const state = this.#jobs.get(jobId);
     if (!state) return undefined;
     if (state.record.version > sinceVersion || timeoutMs === 0) return snapshot(state);

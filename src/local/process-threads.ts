@@ -7,7 +7,7 @@
  * Idle threads are unref'd (the pool unrefs a thread with nothing pending), so they never keep the
  * program alive; at most `maxIdle` are kept, each retired after `idleMs` without use.
  */
-import { ThreadPool } from './thread-pool.js';
+import { ThreadPool } from '../threads/pool.js';
 
 /** Options of {@link ProcessThreads}. */
 export interface ProcessThreadsOptions {

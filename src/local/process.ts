@@ -13,10 +13,10 @@ import type { TaskRegistry } from '../api/tasks.js';
 import { encodeList } from '../engine/codec.js';
 import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
 import { TaskError } from '../errors.js';
+import type { ThreadJob } from '../threads/serve-tasks.js';
 import { ProcessThreads } from './process-threads.js';
 import { threadEntry } from './runtime.js';
 import { arena } from './sync/arena.js';
-import type { ThreadJob } from './thread-main.js';
 
 /** An idle process thread ends after this long unused. */
 const IDLE_MS = 10_000;

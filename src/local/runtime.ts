@@ -13,12 +13,12 @@ import { Coordinator } from '../engine/coordinator.js';
 import { DeadLetterHandler } from '../engine/dead-letters.js';
 import { type FaultPlan, Host } from '../engine/host.js';
 import { TasksModuleError } from '../errors.js';
+import { ThreadExecutor } from '../threads/executor.js';
+import { ThreadPool } from '../threads/pool.js';
+import type { ThreadData } from '../threads/serve-tasks.js';
 import { bundle } from './bundle.js';
 import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
 import { arena } from './sync/arena.js';
-import { ThreadExecutor } from './thread-executor.js';
-import type { ThreadData } from './thread-main.js';
-import { ThreadPool } from './thread-pool.js';
 
 /** Resolved settings of a local pool. */
 export interface LocalRuntimeSettings {
@@ -57,8 +57,8 @@ export async function threadScript(registry: TaskRegistry): Promise<string> {
   const tasksPath = fileURLToPath(registry.module);
   const contents =
     `import registry from ${JSON.stringify(tasksPath)};\n` +
-    `import { serveTasks } from ${JSON.stringify(sibling('thread-main'))};\n` +
-    'serveTasks(registry);\n';
+    `import { serveLocalTasks } from ${JSON.stringify(sibling('thread-entry'))};\n` +
+    'serveLocalTasks(registry);\n';
   return bundle({ contents, resolveDir: dirname(tasksPath), name: 'thread' });
 }
 

@@ -13,7 +13,7 @@ import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
-import { toJsonSafe } from '../../src/aws/lambda/coordinator.js';
+import { toJsonSafe } from '../../src/aws/json-bytes.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import type { SqsBatchResponse } from '../../src/aws/lambda/events.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';

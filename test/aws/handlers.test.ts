@@ -10,19 +10,14 @@ import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
-import {
-  type CoordinatorReply,
-  createCoordinatorHandler,
-  fromJsonSafe,
-  toJsonSafe,
-} from '../../src/aws/lambda/coordinator.js';
+import { fromJsonSafe, toJsonSafe } from '../../src/aws/json-bytes.js';
+import { type CoordinatorReply, createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
 import { ENV, type FanfoldEnv } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
-import { decodeList, unspill } from '../../src/engine/codec.js';
+import { decodeList, encodeItems, unspill } from '../../src/engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
-import { encodeItems } from '../../src/engine/plan.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { threadScript } from '../../src/local/runtime.js';
 import type { Backend, JobRecord } from '../../src/ports.js';

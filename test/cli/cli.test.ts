@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defineJob, isJob } from '../../src/cli/job.js';
+import { defineJob, isJob } from '../../src/api/job.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { createProgress, formatDuration } from '../../src/cli/progress.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';

@@ -6,10 +6,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll } from 'vitest';
-import type { Shareable, SyncHandle } from '../../src/api/handles.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
 import type { AwsSyncEnv } from '../../src/aws/sync/env.js';
 import { awsPrimitives, awsReviver } from '../../src/aws/sync/index.js';
+import type { Shareable, SyncHandle } from '../../src/handles.js';
 import {
   type CuttableHolder,
   callPath,

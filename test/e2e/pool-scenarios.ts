@@ -1,7 +1,8 @@
 /**
- * The Pool scenarios of issue 4, written once and run on every context: `local.test.ts` runs them
- * on worker threads, `aws.test.ts` on the `aws` context through the runner (the e2e stack's
- * coordinator and worker bundles, moto's SQS, DynamoDB and S3). Only what the two contexts share
+ * The Pool scenarios (map, imap, mapReduce, task errors, payloads over the limits, attach,
+ * terminate), written once and run on every context: `local.test.ts` runs them on worker threads,
+ * `aws.test.ts` on the `aws` context through the runner (the e2e stack's coordinator and worker
+ * bundles, moto's SQS, DynamoDB and S3). Only what the two contexts share
  * is used: the tasks that synchronise through a BroadcastChannel (`gate`, `busy`) reach no Lambda
  * container, so the scenarios hold jobs open with `spin` instead.
  */

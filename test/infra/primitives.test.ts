@@ -91,18 +91,8 @@ describe('Fanfold primitives', () => {
       const statements = statementsOf(template(), roleOf(stack, fanfold.worker));
       const queues = statements.find((s) => actions(s).includes('sqs:CreateQueue'));
       expect(queues?.Resource).toEqual(sqsArn('Test_*'));
-      expect(actions(queues as Statement).sort()).toEqual(
-        [
-          'sqs:ChangeMessageVisibility',
-          'sqs:CreateQueue',
-          'sqs:DeleteMessage',
-          'sqs:DeleteQueue',
-          'sqs:GetQueueAttributes',
-          'sqs:GetQueueUrl',
-          'sqs:ReceiveMessage',
-          'sqs:SendMessage',
-        ].sort(),
-      );
+      // Which actions: test/infra/iam.test.ts derives them from the code.
+      expect(actions(queues as Statement)).toContain('sqs:CreateQueue');
       const bucket = { 'Fn::GetAtt': [logicalId(stack, fanfold.bucket), 'Arn'] };
       const blobs = statements.find(
         (s) => actions(s).includes('s3:PutObject') && JSON.stringify(s.Resource).includes('/sync/*'),

@@ -14,7 +14,7 @@ import { local, type Process } from '../../src/index.js';
 import { ProcessThreads } from '../../src/local/process-threads.js';
 import { threadEntry } from '../../src/local/runtime.js';
 import { arena } from '../../src/local/sync/arena.js';
-import type { ThreadJob } from '../../src/local/thread-main.js';
+import type { ThreadJob } from '../../src/threads/serve-tasks.js';
 import tasks, { type Whereabouts } from '../fixtures/process-reuse-tasks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

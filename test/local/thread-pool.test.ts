@@ -11,8 +11,8 @@ import {
   TaskError,
   WorkerCrashedError,
 } from '../../src/errors.js';
-import { parseFromThread, parseToThread } from '../../src/local/thread-messages.js';
-import { ThreadPool, type ThreadPoolOptions } from '../../src/local/thread-pool.js';
+import { parseFromThread, parseToThread } from '../../src/threads/messages.js';
+import { ThreadPool, type ThreadPoolOptions } from '../../src/threads/pool.js';
 import type { Op, ThreadData } from '../fixtures/threads/ops.thread.js';
 import { useThreadFixture } from '../support/threads.js';
 

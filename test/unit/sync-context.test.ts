@@ -4,8 +4,8 @@
  * has resolved (at once with explicit resources), and a failed lookup is tried again.
  */
 import { describe, expect, it } from 'vitest';
-import type { Settings } from '../../src/aws/context.js';
 import type { StackResources } from '../../src/aws/invoke.js';
+import type { Settings } from '../../src/aws/settings.js';
 import { awsPrimitives } from '../../src/aws/sync/index.js';
 import { contextSyncEnv, DEFAULT_QUEUE_PREFIX } from '../../src/aws/sync-context.js';
 import { InvalidArgumentError, ProtocolError } from '../../src/errors.js';

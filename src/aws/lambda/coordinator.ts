@@ -4,12 +4,13 @@
  * adapters. `functions/coordinator.ts` is this factory applied to the bundled tasks.
  *
  * Payloads are JSON (Lambda parses the request and serialises the reply), with every `Uint8Array`
- * written as `{"$b64": "…"}`, the tagging SQS bodies use (`wire.ts`).
+ * written as `{"$b64": "…"}`, the tagging SQS bodies use (`json-bytes.ts`).
  */
 import type { TaskRegistry } from '../../api/tasks.js';
 import { Coordinator, type CoordinatorRequest, type CoordinatorResponse } from '../../engine/coordinator.js';
 import { parseCoordinatorRequest, requestedTasks } from '../../engine/requests.js';
 import { FanfoldError, type SerializedError, serializeError, UnknownTaskError } from '../../errors.js';
+import { fromJsonSafe, toJsonSafe } from '../json-bytes.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 
 /** What the coordinator Lambda returns (before the `$b64` tagging). */
@@ -26,40 +27,6 @@ export interface CoordinatorHandlerOptions extends ContainerOptions {
 
 /** A coordinator Lambda handler. */
 export type CoordinatorHandler = (event: unknown) => Promise<unknown>;
-
-const TAG = '$b64';
-
-/** `value` with every `Uint8Array` replaced by `{ $b64: base64 }`, ready for `JSON.stringify`. */
-export function toJsonSafe(value: unknown): unknown {
-  if (value instanceof Uint8Array)
-    return { [TAG]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-  if (Array.isArray(value)) return value.map(toJsonSafe);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonSafe(v);
-    return out;
-  }
-  return value;
-}
-
-/** The inverse of {@link toJsonSafe}: `{ $b64 }` objects back to fresh, 0-offset `Uint8Array`s. */
-export function fromJsonSafe(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromJsonSafe);
-  if (typeof value === 'object' && value !== null) {
-    const o = value as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1 && keys[0] === TAG && typeof o[TAG] === 'string') {
-      const b = Buffer.from(o[TAG], 'base64');
-      const bytes = new Uint8Array(b.byteLength);
-      bytes.set(b);
-      return bytes;
-    }
-    const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = fromJsonSafe(o[k]);
-    return out;
-  }
-  return value;
-}
 
 /**
  * Makes the coordinator handler. Nothing is created until the first invocation; then the

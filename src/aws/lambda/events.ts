@@ -9,6 +9,7 @@
  * dead-letter queue by the queue's redrive policy.
  */
 import { ProtocolError, serializeError } from '../../errors.js';
+import { FieldReader, isFields } from '../../fields.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../../ports.js';
 import { decodeBody } from '../wire.js';
 
@@ -41,36 +42,32 @@ export interface SqsBatchResponse {
   readonly batchItemFailures: { readonly itemIdentifier: string }[];
 }
 
-function fail(what: string): never {
-  throw new ProtocolError(`Not an SQS event source mapping event: ${what}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const fields: FieldReader = new FieldReader('SQS event source mapping event');
+/** Ids and receipt handles are checked for presence; this only bounds what a message may quote. */
+const MAX_ID = 65_536;
 
 /**
  * Checks that `event` is an SQS batch and returns one {@link Delivery} per record (the body decoded
  * from the wire, not yet validated: the engine validates it and settles a malformed one).
  *
- * Throws {@link ProtocolError} when the event itself is not an SQS batch or a record lacks what is
+ * Throws {@link ProtocolError} (`src/fields.ts` wording) when the event itself is not an SQS batch or a record lacks what is
  * needed to settle it (message id, receipt handle, body, receive count): such an event was not sent
  * by the ESM, and failing the whole invocation is the only answer it can be given.
  */
 export function parseSqsEvent(event: unknown): Delivery[] {
-  if (!isObject(event) || !Array.isArray(event.Records)) fail('expected an object with Records');
-  return event.Records.map((r: unknown, i): Delivery => {
-    if (!isObject(r)) fail(`Records[${i}] is not an object`);
-    if (r.eventSource !== 'aws:sqs') fail(`Records[${i}].eventSource is not "aws:sqs"`);
-    const { messageId, receiptHandle, body, attributes } = r;
-    if (typeof messageId !== 'string' || messageId.length === 0) fail(`Records[${i}].messageId is missing`);
-    if (typeof receiptHandle !== 'string' || receiptHandle.length === 0)
-      fail(`Records[${i}].receiptHandle is missing`);
-    if (typeof body !== 'string') fail(`Records[${i}].body is not a string`);
-    const count = isObject(attributes) ? Number(attributes.ApproximateReceiveCount) : Number.NaN;
+  const e = fields.object(event, 'an object with Records');
+  if (!Array.isArray(e.Records)) fields.fail('Records to be an array', e.Records);
+  return e.Records.map((raw: unknown, i): Delivery => {
+    const r = fields.object(raw, `Records[${i}] to be an object`);
+    if (r.eventSource !== 'aws:sqs') fields.fail(`Records[${i}].eventSource to be "aws:sqs"`, r.eventSource);
+    const messageId = fields.string(r, 'messageId', MAX_ID, `Records[${i}].messageId`);
+    const receipt = fields.string(r, 'receiptHandle', MAX_ID, `Records[${i}].receiptHandle`);
+    const { body, attributes } = r;
+    if (typeof body !== 'string') fields.fail(`Records[${i}].body to be a string`, body);
+    const count = isFields(attributes) ? Number(attributes.ApproximateReceiveCount) : Number.NaN;
     if (!Number.isSafeInteger(count) || count < 1)
-      fail(`Records[${i}].attributes.ApproximateReceiveCount is not a count`);
-    return { body: decodeBody(body), messageId, receipt: receiptHandle, receiveCount: count };
+      fields.fail(`Records[${i}].attributes.ApproximateReceiveCount to be a count >= 1`, attributes);
+    return { body: decodeBody(body), messageId, receipt, receiveCount: count };
   });
 }
 

@@ -5,8 +5,8 @@
  * the queue prefix, from `FANFOLD_TABLE`, `FANFOLD_BUCKET` and `FANFOLD_QUEUE_PREFIX`). Each thread
  * makes its SDK clients once, on its first primitive operation.
  */
-import { type Reviver, refuseHandles } from '../../api/handles.js';
-import { serveTasks, type ThreadData } from '../../local/thread-main.js';
+import { type Reviver, refuseHandles } from '../../handles.js';
+import { serveTasks, type ThreadData } from '../../threads/serve-tasks.js';
 import type { AwsSyncClients, AwsSyncEnv } from '../sync/env.js';
 import { awsReviver } from '../sync/index.js';
 import { DEFAULT_QUEUE_PREFIX } from '../sync-context.js';

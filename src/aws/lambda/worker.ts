@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Host } from '../../engine/host.js';
-import { ThreadExecutor } from '../../local/thread-executor.js';
-import { ThreadPool } from '../../local/thread-pool.js';
 import type { Backend, Delivery } from '../../ports.js';
+import { ThreadExecutor } from '../../threads/executor.js';
+import { ThreadPool } from '../../threads/pool.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
 import { threadSync } from './thread-sync.js';

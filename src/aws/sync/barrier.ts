@@ -1,40 +1,17 @@
 /**
- * `Barrier` on the AWS context: one DynamoDB item with `count` (parties arrived in the current
- * generation), `generation`, `broken`, and a ring of `end<k>` attributes that record how each
- * recent generation ended (`end<g mod 16>` = g when released, -(g+1) when reset).
- *
- * - An arrival is one conditional write `count = count + 1, arr = arr + [token]` ("count <
- *   parties-1, not broken, token not in arr"); its index is the count it made minus one (and its
- *   token's position in `arr`). The last arrival instead advances the generation and zeroes the
- *   count in ONE conditional write ("generation and count as I saw them, not broken"), so a crash
- *   can never leave a full generation unreleased: either the write happened or it did not.
- * - Arrivals are idempotent under the SDK's retries (a first attempt applied whose answer was
- *   lost): the refused retry finds its own token in the list `arr` (this generation), in `prev`
- *   (the generation `pgen`, released last: the releasing write copies `arr` to `prev` and empties
- *   `arr`) or as `plast` (the releasing party of `pgen`), and is the same arrival, at that index.
- *   The item holds two generations of tokens (about 35 bytes per party each); every expression
- *   stays the same size whatever the number of parties.
- * - Requests: one write per arrival, two for the last (the first, refused, tells the count), one
- *   read per poll. A write's WCUs grow with the item (1 per KB).
- * - Waiters poll for the generation to move on (→ their index, or BrokenBarrierError when the ring
- *   says it was reset) or for `broken` (→ BrokenBarrierError).
- * - A timeout breaks the barrier with a write conditioned on the waiter's generation, so a waiter
- *   released just before its deadline returns its index instead of breaking the next generation.
- * - `reset` advances to a fresh, unbroken generation marked "reset" in the ring; `abort` sets broken.
- *
- * Limits: a waiter that sleeps through 16 further generations can no longer tell a reset from a
- * release of its own; it then counts itself released (no poll delay comes near that). A retry that
- * comes after two further releases, or after a reset, no longer finds its token and arrives again.
- * About 5,000 parties fill the item's 400 KB.
+ * `Barrier` on the AWS context: one DynamoDB item, arrivals recorded by token in a list so that a
+ * retried arrival counts once, each generation released by one conditional write. The protocol,
+ * its requests and its failure analysis: docs/primitives.md, sections 3.6 and 4.
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, options, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { bool, type Item, num, SyncItem } from './sync-item.js';

@@ -1,18 +1,7 @@
 /**
- * One SQS FIFO queue of a `Queue` or a pipe direction: made on first use by whichever party
- * touches it first, one message group (strict order), v8-serialized items as base64 bodies, and
- * items over the SQS limit spilled to the bucket under `sync/<queue>/<uuid>` (the message carries
- * the key; the blob is deleted once its message is; the bucket's lifecycle rule removes what a
- * crash leaves). Nothing is ever dropped or truncated.
- *
- * Crash analysis (what a party dying between two steps leaves):
- * - sender, between PutObject and SendMessage: an orphan blob, removed by the lifecycle rule.
- * - receiver, between ReceiveMessage and DeleteMessage: the message becomes visible again after
- *   the queue's visibility timeout ({@link VISIBILITY_S}) and is delivered again, in order (the
- *   one message group is held meanwhile, so nothing overtakes it).
- * - receiver, between DeleteMessage and deleting the blob: an orphan blob (lifecycle rule).
- * - an SDK retry of a SendMessage whose answer was lost: the same MessageDeduplicationId, so SQS
- *   keeps one copy (within its 5-minute deduplication window).
+ * One SQS FIFO queue of a `Queue` or a pipe direction: made on first use, one message group,
+ * v8-serialized items as base64 bodies, items over the SQS limit spilled to the bucket under
+ * `sync/<queue>/<uuid>`. Protocol and crash analysis: docs/primitives.md, section 3.7.
  */
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';

@@ -1,44 +1,20 @@
 /**
  * `Condition` on the AWS context: a lock of this context (an `AwsRLock` by default) and one DynamoDB
- * item listing the waiters. A waiter is two attributes, `w_<id>` (its arrival number, from the
- * item's `seq` counter, so notify wakes the oldest first) and `h_<id>` (its heartbeat). Notifying a
- * waiter REMOVES its attributes; a waiter polls for its `w_<id>` to disappear.
- *
- * Races and crashes:
- * - A waiter registers BEFORE it releases the lock, so a notify sent right after the release finds it.
- * - A timed-out waiter removes its own entry under the condition "still there", writing a tombstone
- *   `d_<id>` in the same write. If that is refused and no tombstone is there, a notifier removed it
- *   first: the waiter counts itself notified (returns true), so a timeout never swallows a
- *   notification that another waiter should then have received. A refusal that finds the tombstone
- *   is the SDK's retry of the waiter's own removal (first attempt applied, answer lost): a timeout
- *   (false), not a notification. The waiter then removes its tombstone (a second, unconditional
- *   write); notifiers drop tombstones older than a lease (left by a waiter that died in between).
- * - A waiter refreshes its heartbeat every third of `env.leaseMs`; a notifier drops (without counting
- *   them) entries whose heartbeat is older than a lease, so a waiter that died does not absorb
- *   notifications meant for live ones. A live waiter dropped that way wakes early (a spurious
- *   wake-up, which `waitFor` absorbs).
- * - `notify` requires the caller to hold the lock as far as this party knows (a live lease);
- *   notifier writes are conditioned on each chosen waiter still being there, and re-read and
- *   retried when one timed out meanwhile.
- *
- * Requests: a wait is 1 write to register, 1 read per poll (1 write per heartbeat), and on a timeout
- * 2 writes (deregister, drop the tombstone); a notify is 1 read and 1 write per 25 waiters woken.
- *
- * Limits: each waiter takes about 90 bytes of the item's 400 KB, so a few thousand may wait at once.
- * A retried deregistration that comes more than a lease after its first attempt may find its
- * tombstone dropped and count itself notified (a spurious wake-up). A retried notify write whose
- * first attempt was applied is refused and re-read, so it may wake up to `n` more waiters (spurious
- * wake-ups for them, which `waitFor` absorbs; never a lost notification).
+ * item listing the waiters, each with a heartbeat; a timed-out waiter leaves a tombstone so that
+ * the SDK's retry of its deregistration is not taken for a notification. The protocol, its races
+ * and its failure analysis: docs/primitives.md, sections 3.5 and 4.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
+import { type Deadline, deadlineOf } from '../../deadline.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
+import { isHandle, noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout, received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { AwsLock, AwsRLock, locks } from './locks.js';
@@ -170,7 +146,7 @@ export class AwsCondition implements Condition {
   }
 
   /** Polls until waiter `id` is notified (true) or the deadline passed (false, unless notified meanwhile). */
-  async #await(id: string, deadline: number | undefined): Promise<boolean> {
+  async #await(id: string, deadline: Deadline): Promise<boolean> {
     const beatEvery = this.#env.leaseMs / 3;
     let beaten = Date.now();
     const notified = await poll(

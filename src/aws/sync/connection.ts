@@ -1,32 +1,20 @@
 /**
- * `Pipe()` and its `Connection` ends on the AWS context. Messages to end `k` travel on the SQS FIFO
- * queue `<queuePrefix>c<id>-<k>.fifo` (a one-way pipe uses only `-0`); the pipe's DynamoDB item
- * (`queue-state.ts`) holds the end-closed flags `closed0`/`closed1`.
- *
- * - `send` is one SendMessage (items over 1 MiB through the bucket, see `channel.ts`).
- * - `poll(timeoutMs)` long-polls and keeps the message it received, with its receipt, for `recv`.
- * - `recv` returns the kept message first, else receives one; either way it deletes it.
- * - `close()` sets this end's flag and sends an end-of-file marker after the messages already sent,
- *   so the peer reads them all and then gets {@link ClosedError}; a peer that misses the marker
- *   (another copy of the end took it) finds the flag when a wait comes back empty. The second end
- *   to close deletes both queues and leaves a tombstone.
- *
- * Differences from CPython: closing a handle that was passed to a task (the parent's copy of the
- * child's end, which CPython code often closes after starting the child) closes only that handle:
- * the end stays open for the task that received it. `send` to an end whose peer closed is not
- * refused (the message is deleted with the queues). A message kept by `poll` more than
- * {@link KEEP_MS} is let go and received again (its receipt would be stale). A pipe whose ends are
- * never closed is deleted by the sweeper once its creator stops renewing it.
+ * `Pipe()` and its `Connection` ends on the AWS context: one SQS FIFO queue per direction
+ * (`<queuePrefix>c<id>-<k>.fifo`, see `channel.ts`) and the pipe's item with the end-closed flags
+ * (`queue-state.ts`). Requests, end-of-file and the differences from CPython: docs/primitives.md,
+ * section 3.7.
  */
 
 import type { Connection as ConnectionApi } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
-import { deadlineOf, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { read, startHeartbeat, tombstone, update } from './queue-state.js';
 import { newId } from './queues.js';
 
 /** How long a message kept by `poll` stays usable: well inside the visibility timeout. */
@@ -168,10 +156,10 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
 
   /** Waits up to `timeoutMs` for a message (kept) or for the peer's end-of-file. */
   async #wait(timeoutMs: number): Promise<void> {
-    const deadline = timeoutMs === Number.POSITIVE_INFINITY ? timeoutMs : deadlineOf(timeoutMs);
+    const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
-      const left = deadline - Date.now();
-      const m = await this.#in.receive(Math.max(0, left));
+      const left = remaining(deadline);
+      const m = await this.#in.receive(left);
       if (m) {
         this.#kept = { ...m, at: Date.now() };
         return;
@@ -182,8 +170,8 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
         this.#eof = true;
         return;
       }
-      if (Date.now() >= deadline) return;
-      if (left < 1000 && !(await pause(this.#env, attempt, deadline))) return;
+      if (expired(deadline)) return;
+      if (left < 1000 && !(await backoff(attempt, this.#env.pollMs, deadline))) return;
     }
   }
 

@@ -8,6 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { loadSdk } from '../sdk.js';
 
 /** The SDK clients the primitives use. */
 export interface AwsSyncClients {
@@ -34,7 +35,7 @@ export interface AwsSyncEnv {
 
 /** The SDK modules, loaded once on first use. */
 export const sdk = {
-  dynamo: () => import('@aws-sdk/client-dynamodb'),
-  sqs: () => import('@aws-sdk/client-sqs'),
-  s3: () => import('@aws-sdk/client-s3'),
+  dynamo: () => loadSdk(() => import('@aws-sdk/client-dynamodb')),
+  sqs: () => loadSdk(() => import('@aws-sdk/client-sqs')),
+  s3: () => loadSdk(() => import('@aws-sdk/client-s3')),
 };

@@ -10,11 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { bool, type Item, num, SyncItem } from './sync-item.js';

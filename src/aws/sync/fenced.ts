@@ -7,11 +7,10 @@
  * per item touched, DynamoDB's transactional price).
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { backoff } from '../../backoff.js';
 import { LeaseLostError } from '../../errors.js';
 import { Expr } from '../dynamo-items.js';
-import { pollDelay } from './backoff.js';
 import { type AwsSyncEnv, sdk } from './env.js';
 import { cancellationReasons, conditionalUpdate, updateInput } from './items.js';
 import { type AwsLeaseLock, fenceCheck } from './locks.js';
@@ -67,7 +66,7 @@ export async function guardedUpdate(
       if (reasons[1]?.Code === 'ConditionalCheckFailed') return false;
       // Cancelled by a concurrent transaction on the same items: retry a few times, then give up.
       if (attempt + 1 >= CONFLICT_ATTEMPTS) throw e;
-      await sleep(pollDelay(attempt, env.pollMs));
+      await backoff(attempt, env.pollMs);
     }
   }
 }

@@ -4,8 +4,8 @@
  * environment).
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import { markShareable, type Reviver } from '../../api/handles.js';
 import { ProtocolError } from '../../errors.js';
+import { markShareable, type Reviver } from '../../handles.js';
 import { barrier } from './barrier.js';
 import { condition } from './condition.js';
 import { connection } from './connection.js';
@@ -33,7 +33,7 @@ const MODULES: readonly PrimitiveModule<AwsSyncEnv>[] = [
 export function awsPrimitives(env: AwsSyncEnv): Primitives {
   const made: Record<string, unknown> = Object.assign({}, ...MODULES.map((m) => m.make(env)));
   // Every primitive a factory returns carries the mark that makes it unserialisable outside the
-  // argument walk (src/api/handles.ts), also those whose constructors do not set it themselves.
+  // argument walk (src/handles.ts), also those whose constructors do not set it themselves.
   for (const [name, f] of Object.entries(made)) {
     if (typeof f !== 'function') continue;
     made[name] = (...args: unknown[]) => {

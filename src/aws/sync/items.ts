@@ -5,8 +5,9 @@
  * made by the first write (an UpdateItem creates a missing item), so factories need no request.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PROCESS_IDENT, type SyncHandle } from '../../api/handles.js';
+import { PROCESS_IDENT } from '../../api/process-info.js';
 import { ProtocolError } from '../../errors.js';
+import type { SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { type Expr, N, S, TTL_ATTRIBUTE } from '../dynamo-items.js';
 import { type AwsSyncEnv, sdk } from './env.js';

@@ -1,20 +1,8 @@
 /**
  * The lease item behind `Lock`, `RLock` (and whatever builds on them): one DynamoDB item per lock
- * with the current holder's `token` (fresh per acquisition), `until` (epoch ms), `owner` and
- * `count` (recursive locks) and `fence`, a counter bumped by every acquisition and never lowered.
- * Every state change is ONE conditional UpdateItem; a refused one returns the item it found
- * (`ALL_OLD`), which tells a takeover (the fence moved on) from a free by another party.
- *
- * Crash analysis: a holder that dies stops renewing; its `until` passes and the next `take`
- * (condition "no holder or holder expired") replaces its token and bumps the fence, so every later
- * write conditioned on the dead holder's token (renew, release, a fenced write) is refused.
- *
- * Lost answers: the SDK retries a write whose first attempt may have succeeded (its response lost).
- * Every write is therefore idempotent by what a refused retry finds, at no extra request: a take
- * that finds its own token holding succeeded (same fence, bumped once); a free that finds its
- * token in `lastFreed` (or a release by another party its nonce) succeeded; a count change that
- * finds the count it meant to write succeeded (a party's count changes are serialised by
- * {@link Hold.exclusive}, so the expected count is exact).
+ * with the holder's token, lease end, owner, count and fence; every state change one conditional
+ * UpdateItem, idempotent under the SDK's retries by what a refused retry finds. The writes, the
+ * crash analysis and the lost answers: docs/primitives.md, sections 3.1 and 4.
  */
 import { randomUUID } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';

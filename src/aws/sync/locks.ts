@@ -1,23 +1,17 @@
 /**
- * `Lock` and `RLock` on the AWS context: leases on one DynamoDB item each (see `lease.ts`), with an
- * owner token per acquisition and a fence bumped by each, renewed while held and lost when the
- * holder dies. Requests: an uncontended acquire is 1 UpdateItem, a release 1 UpdateItem, renewal 1
- * UpdateItem per third of a lease while held; a blocked acquire retries the take with backoff.
- * Each is safe under the SDK's retries of a write whose answer was lost (see `lease.ts`): a
- * retried acquire holds the lock once, a retried release frees it without an error.
- *
- * Who may release (DESIGN.md invariant 5): a plain Lock may be released by any party, as in
- * CPython, but an acquirer whose lease was taken over gets {@link LeaseLostError} and frees nothing;
- * an RLock only by its owner ({@link NotOwnerError}).
+ * `Lock` and `RLock` on the AWS context: leases on one DynamoDB item each (see `lease.ts`), renewed
+ * while held and lost when the holder dies. Who may release, the requests and the failure
+ * analysis: docs/primitives.md, sections 3.1 and 4.
  */
 import { randomUUID } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { LeaseLostError, NotOwnerError, OverReleaseError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions } from '../../validate.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData, partyOf } from './items.js';
 import { Hold, LeaseItem } from './lease.js';

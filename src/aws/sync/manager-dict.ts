@@ -7,9 +7,9 @@
  * not as a whole. Keys come back in DynamoDB's key order (UTF-8 bytes), not in insertion order.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { checkDelta, checkEntries } from '../../api/manager-args.js';
 import type { DictProxy } from '../../api/managers.js';
-import { checkDelta, checkEntries } from '../../local/sync/manager-args.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { getItem, isConditionFailure } from './items.js';
 import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
 import {

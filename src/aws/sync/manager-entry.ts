@@ -4,15 +4,15 @@
  * case.
  */
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { checkKey } from '../../api/manager-args.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { checkKey } from '../../local/sync/manager-args.js';
 import { received } from '../../validate.js';
 import { sdk } from './env.js';
 import { isConditionFailure } from './items.js';
 import {
   DICT_INLINE_BYTES,
   type Item,
-  jitter,
   loaded,
   type ManagerScope,
   serialised,
@@ -123,7 +123,7 @@ export async function incrementEntry(
       return next;
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
-      await jitter(scope, attempt);
+      await backoff(attempt, scope.env.pollMs);
     }
   }
 }

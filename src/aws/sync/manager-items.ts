@@ -1,24 +1,17 @@
 /**
- * The items of the AWS `Manager`'s objects and the requests they share. A dict is one item per key,
- * a list one item:
- *
- * | object | pk | sk | attributes |
- * |---|---|---|---|
- * | dict entry | `SYNC#<managerId>#<objectId>` | `K#<key>` | `n` (N: a number) or `b` (B: v8-serialised) or `r` (S: bucket key) |
- * | list | `SYNC#<managerId>#<objectId>` | `L` | `l` (L of B or S elements), `ver` (N) |
- *
- * A value whose serialised form is over {@link DICT_INLINE_BYTES} (a list element: over
- * {@link LIST_INLINE_BYTES}) goes to the bucket under `sync/<managerId>/` and the item holds its
- * key. The blob is written before the item that names it: a crash between the two leaves an
- * unnamed blob, deleted by the manager's `shutdown()` with the rest of its prefix. Every write
- * pushes `expiresAt` (the table's TTL) 30 days ahead, so an abandoned manager's items disappear.
+ * The items of the AWS `Manager`'s objects and the requests they share: a dict is one item per key,
+ * a list one item; values over the inline limits go to the bucket under `sync/<managerId>/`,
+ * written before the item that names them. The layout: docs/primitives.md, section 3.8.
  */
+
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
+import { rejecting } from '../../api/manager-args.js';
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired } from '../../deadline.js';
 import { ClosedError, NotSerializableError } from '../../errors.js';
-import { rejecting } from '../../local/sync/manager-args.js';
-import { backoff, chunksOf } from '../batching.js';
+import { chunksOf, retryBounds } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
 import { ttl } from './items.js';
@@ -238,7 +231,7 @@ export async function batchWrite(scope: ManagerScope, requests: readonly WriteRe
           }));
           throw new AwsBatchError('DynamoDB.BatchWriteItem', failures, BATCH_ATTEMPTS);
         }
-        await backoff(attempt - 1, 50);
+        await backoff(attempt - 2, retryBounds(50));
       }
       const out = await dynamo.send(new BatchWriteItemCommand({ RequestItems: { [scope.env.table]: left } }));
       left = out.UnprocessedItems?.[scope.env.table] ?? [];
@@ -267,7 +260,7 @@ export const INIT_WAIT_MS = 30_000;
 export async function awaitItem(scope: ManagerScope, key: Item): Promise<void> {
   const { GetItemCommand } = await sdk.dynamo();
   const { dynamo } = await scope.env.clients();
-  const deadline = Date.now() + INIT_WAIT_MS;
+  const deadline = deadlineOf(INIT_WAIT_MS);
   for (let attempt = 1; ; attempt++) {
     const out = await dynamo.send(
       new GetItemCommand({
@@ -278,17 +271,11 @@ export async function awaitItem(scope: ManagerScope, key: Item): Promise<void> {
       }),
     );
     if (out.Item) return;
-    if (Date.now() >= deadline) {
+    if (expired(deadline)) {
       throw new ClosedError(
         `The manager's object never received its initial values within ${INIT_WAIT_MS} ms`,
       );
     }
-    await jitter(scope, attempt);
+    await backoff(attempt, scope.env.pollMs);
   }
-}
-
-/** Sleeps a full-jitter backoff for retry `attempt` within the environment's `pollMs`. */
-export function jitter(scope: ManagerScope, attempt: number): Promise<void> {
-  const { min, max } = scope.env.pollMs;
-  return new Promise((r) => setTimeout(r, Math.random() * Math.min(max, min * 2 ** attempt)));
 }

@@ -8,11 +8,11 @@
  * item's 400 KB (a write past it throws `PayloadTooLargeError`).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { checkIndex, checkValues, position } from '../../api/manager-args.js';
 import type { ListProxy } from '../../api/managers.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
-import { checkIndex, checkValues } from '../../local/sync/manager-args.js';
-import { position } from '../../local/sync/manager-ops.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { sdk } from './env.js';
 import { getItem, isConditionFailure } from './items.js';
 import {
@@ -21,7 +21,6 @@ import {
   ITEM_LIMIT_BYTES,
   type Item,
   isOversized,
-  jitter,
   LIST_INLINE_BYTES,
   loaded,
   type ManagerScope,
@@ -154,7 +153,7 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
         return result;
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
-        await jitter(this.#scope, attempt);
+        await backoff(attempt, this.#scope.env.pollMs);
       }
     }
   }

@@ -7,7 +7,7 @@
  * (`init: true` in the handle) cannot see that write: its first operation waits for the object's
  * marker item, which the creator writes after the values, so it never sees half of them.
  */
-import type { SyncHandle } from '../../api/handles.js';
+import type { SyncHandle } from '../../handles.js';
 import { awaitItem, type Item, type ManagerScope, runOp } from './manager-items.js';
 
 /** How an object starts: writing its initial values, waiting for another party's, or with none. */

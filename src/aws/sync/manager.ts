@@ -1,29 +1,15 @@
 /**
  * `Manager()` on the AWS context: the managed dicts and lists live in the jobs table (and, for big
  * values, the bucket) under the manager's id, so a proxy revived in any function operates on the
- * same state; there is no server to call (see manager-dict.ts and manager-list.ts for what makes
- * each single operation atomic).
- *
- * `shutdown()` deletes every item and blob the manager made; its proxies in this party then throw
- * `ClosedError`. A proxy revived in another party cannot know of the shutdown without a request of
- * its own per operation: there, reads after it see an empty object and writes make items that
- * expire by the table's TTL (30 days).
- *
- * @example
- * ```ts
- * const m = ctx.Manager();
- * const seen = m.dict<number>();
- * await pool.map('visit', urls.map((u) => [seen, u]));
- * console.log(await seen.size());
- * await m.shutdown();
- * ```
+ * same state; there is no server to call. Items, atomicity and `shutdown()`: docs/primitives.md,
+ * section 3.8.
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import type { SyncHandle } from '../../api/handles.js';
+import { checkEntries, checkValues } from '../../api/manager-args.js';
 import type { DictProxy, ListProxy, Manager } from '../../api/managers.js';
 import { ClosedError, ProtocolError } from '../../errors.js';
-import { checkEntries, checkValues } from '../../local/sync/manager-args.js';
+import type { SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';

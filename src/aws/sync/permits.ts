@@ -1,22 +1,8 @@
 /**
- * The item behind `Semaphore` and `BoundedSemaphore`: `count` (permits free now, CPython's counter),
- * one attribute `h_<token>` per live acquisition holding its lease's end (epoch ms), `ver` bumped by
- * every write but a renewal. Every write keeps `count` + acquisitions equal to the initial value,
- * except a release by a party that did not acquire: on a plain semaphore it adds a permit; on a
- * bounded one it returns one acquisition's permit (removing its `h_`, noted in `adopted`), or a
- * free permit while `count` < bound (CPython: a release by anyone is fine below the bound), and
- * fails at the bound.
- *
- * Requests: acquire 1 UpdateItem (count > 0), or 2 when it must first reclaim the permits of
- * holders whose lease ran out (read from the refused write's ALL_OLD, then one write conditioned on
- * `ver`); release by the acquirer 1 UpdateItem; by another party 1 UpdateItem (plain) or 1 GetItem
- * + 1 UpdateItem on `ver` (bounded; again per concurrent write); renewal 1 UpdateItem per third of
- * a lease per acquisition held.
- * Lost answers (the SDK retries a write that was applied): an acquire is conditioned on its
- * `h_<token>` not existing, and a refused one that finds it succeeded; a release by the acquirer
- * records `lastFreed`, one by another party its nonce in `lastAdd`, which a refused retry finds.
- * Crash analysis: a holder that dies stops renewing; the next acquirer that finds no free permit
- * removes its attribute and returns its permit in the same conditional write.
+ * The item behind `Semaphore` and `BoundedSemaphore`: free permits in `count`, one `h_<token>` per
+ * live acquisition (a lease), `ver` for the writes that read first; acquire and release idempotent
+ * under the SDK's retries. The writes and the crash analysis: docs/primitives.md, sections 3.2
+ * and 4.
  */
 
 import { randomUUID } from 'node:crypto';

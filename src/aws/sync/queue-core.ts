@@ -1,45 +1,15 @@
 /**
- * What `Queue`, `JoinableQueue` and `SimpleQueue` share on AWS: an SQS FIFO {@link Channel} for
- * the items and the DynamoDB item of `queue-state.ts` for the counters.
- *
- * put: ADD count +1 (conditional on count < maxsize when bounded, and on the queue not being
- * closed; else wait with backoff and jitter, or throw `Full`), then SendMessage.
- * get: ReceiveMessage (long poll bounded by what is left of the timeout), DeleteMessage, ADD -1.
- *
- * Crash analysis, besides the channel's:
- * - a putter dying between the counter and SendMessage leaks one slot: `qsize` overstates by one,
- *   a bounded queue holds one item less, a `JoinableQueue`'s `join` waits for a task that never
- *   comes; until the queue is closed. (A SendMessage that fails with an error gives the slot back.)
- * - a getter dying between DeleteMessage and the counter leaks one slot the same way.
- * - a getter dying between ReceiveMessage and DeleteMessage loses nothing: the message comes back
- *   after the visibility timeout and the counter was never touched.
- *
- * Requests: put 1 UpdateItem + 1 SendMessage (more UpdateItems while a bounded queue is full);
- * get 1 ReceiveMessage + 1 DeleteMessage + 1 UpdateItem; qsize/join 1 GetItem per check; taskDone 1
- * UpdateItem.
- *
- * NOT idempotent under the SDK's retries (measured on moto with a lost answer, test/cloud/sync/
- * retried-writes.ts): the counter writes are plain `ADD`s, so an attempt that was applied but
- * whose answer was lost is applied again by the SDK's retry:
- * - put: `count` (and a JoinableQueue's `unfinished`) rises by 2 for one item, the same leak as a
- *   putter dying between its two steps (qsize 2 after one put; `join` never returns). In a bounded
- *   queue whose first attempt took the LAST slot, the retry is refused (count = maxsize): put
- *   waits as if full, or throws `Full`, although its slot stays taken and no item was sent.
- * - get: `count` falls by 2 for one item (qsize one low, clamped at 0; a bounded queue then admits
- *   one item beyond maxsize).
- * - taskDone: `unfinished` falls by 2 (`join` returns one task early), or the retry is refused and
- *   throws `OverReleaseError` when it was the last task.
- * The fix considered: send these single-item writes as TransactWriteItems. The SDK fills in their
- * ClientRequestToken itself and serialises the request once, so its retries carry the same token
- * (checked on moto: attempts 1 and 2 sent the same one), and DynamoDB applies a token once within
- * 10 minutes. Not done yet: it doubles the WCUs of each counter write (a transactional write
- * costs 2), a refused put then reads its reason from CancellationReasons, and moto ignores the
- * token, so no test here can show the retry being absorbed.
+ * What `Queue`, `JoinableQueue` and `SimpleQueue` share on AWS: an SQS FIFO {@link Channel} for the
+ * items and the DynamoDB item of `queue-state.ts` for the counters. The steps of put and get, what a
+ * crash between them does, and why the counter writes are NOT idempotent under the SDK's retries:
+ * docs/primitives.md, section 3.7.
  */
+import { backoff } from '../../backoff.js';
+import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, Empty, Full, OverReleaseError } from '../../errors.js';
 import { Channel } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
-import { closed, deadlineOf, num, pause, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { closed, num, read, startHeartbeat, tombstone, update } from './queue-state.js';
 
 /** What names a queue: its id, its bound, and the SQS name its handle carried (if any). */
 export interface QueueData {
@@ -104,7 +74,7 @@ export class QueueCore {
       );
       if (now) break;
       if (old?.closedAt) throw closed(this.#what);
-      if (!block || !(await pause(this.env, attempt, deadline))) throw new Full();
+      if (!block || !(await backoff(attempt, this.env.pollMs, deadline))) throw new Full();
       this.#check();
     }
     try {
@@ -125,7 +95,7 @@ export class QueueCore {
     this.#check();
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
-      const left = block ? deadline - Date.now() : 0;
+      const left = block ? remaining(deadline) : 0;
       const m = await this.#chan.receive(left);
       if (m) {
         const item = await this.#chan.decode(m);
@@ -133,9 +103,9 @@ export class QueueCore {
         await update(this.env, this.data.id, { add: '#c :minus' }, { ':minus': { N: '-1' } });
         return item;
       }
-      if (!block || Date.now() >= deadline) throw new Empty();
+      if (!block || expired(deadline)) throw new Empty();
       // Under a second left, ReceiveMessage cannot wait: short polls with backoff instead.
-      if (left < 1000 && !(await pause(this.env, attempt, deadline))) throw new Empty();
+      if (left < 1000 && !(await backoff(attempt, this.env.pollMs, deadline))) throw new Empty();
       this.#check();
     }
   }
@@ -159,7 +129,7 @@ export class QueueCore {
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
       if (num(await read(this.env, this.data.id), 'unfinished') <= 0) return true;
-      if (!(await pause(this.env, attempt, deadline))) return false;
+      if (!(await backoff(attempt, this.env.pollMs, deadline))) return false;
     }
   }
 

@@ -1,16 +1,7 @@
 /**
- * The DynamoDB side of the AWS context's queues and pipes: one item per queue (or pipe), key
- * `SYNC#<id>` / `SYNC`, that is at once
- *
- * - the registry the sweeper reads (`createdAt`, `lastSeen` renewed by the creator while open,
- *   `closedAt` once closed: a tombstone, so that a late party gets {@link ClosedError} instead of
- *   re-creating a deleted SQS queue),
- * - the counters (`count` of items in the queue, for `maxsize` and `qsize`; `unfinished` for
- *   `JoinableQueue`),
- * - a pipe's end-closed flags (`closed0`, `closed1`).
- *
- * Every write carries `expiresAt` (the table's TTL), pushed forward by each heartbeat. Also the
- * waiting helpers the queues share: a deadline, and a backoff sleep with full jitter.
+ * The DynamoDB item of a queue (or pipe), key `SYNC#<id>` / `SYNC`: the registry the sweeper reads,
+ * the counters and a pipe's end-closed flags (docs/primitives.md, section 3.7); and the waiting
+ * helpers the queues share: a deadline, and a backoff sleep with full jitter.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ClosedError } from '../../errors.js';
@@ -159,22 +150,4 @@ export function startHeartbeat(env: AwsSyncEnv, id: string): () => void {
   }, HEARTBEAT_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** A wait's deadline: `Infinity` for none. */
-export function deadlineOf(timeoutMs: number | undefined): number {
-  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
-}
-
-/**
- * Sleeps the `attempt`th backoff delay (doubling from `pollMs.min` up to `pollMs.max`, full
- * jitter), cut short at `deadline`. Resolves false when the deadline has passed.
- */
-export async function pause(env: AwsSyncEnv, attempt: number, deadline: number): Promise<boolean> {
-  const left = deadline - Date.now();
-  if (left <= 0) return false;
-  const cap = Math.min(env.pollMs.max, env.pollMs.min * 2 ** Math.min(attempt, 20));
-  const delay = Math.min(left, env.pollMs.min + Math.random() * (cap - env.pollMs.min));
-  await new Promise((r) => setTimeout(r, delay));
-  return true;
 }

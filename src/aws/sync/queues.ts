@@ -1,21 +1,11 @@
 /**
  * `Queue`, `JoinableQueue` and `SimpleQueue` on the AWS context: one SQS FIFO queue each, named
- * `<queuePrefix><q|j|s><id>.fifo`, and a DynamoDB item for the counters (see `queue-core.ts` for
- * the protocol and what a crash between its steps does).
- *
- * Differences from CPython, by design:
- * - `close()` on the creator's handle deletes the SQS queue, its counters and its spilled items:
- *   every party's next operation throws {@link ClosedError} and items not yet taken are gone
- *   (CPython's `close` only stops this process's puts). `close()` on a revived handle (in a task)
- *   only closes that handle.
- * - A queue whose creator stops renewing its registration (the process died) is deleted by the
- *   stack's sweeper after its threshold (2 h by default); SQS itself drops an item after 14 days.
- * - `get({ block: false })` may throw `Empty` while another party is between receiving and
- *   deleting the head item (the one FIFO message group is held meanwhile).
+ * `<queuePrefix><q|j|s><id>.fifo`, and a DynamoDB item for the counters (see `queue-core.ts`).
+ * Their differences from CPython (`close()` by the creator deletes the queue; the sweeper):
+ * docs/primitives.md, sections 3.7 and 5.
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type {
   BlockOptions,
   JoinableQueue as JoinableQueueApi,
@@ -23,6 +13,7 @@ import type {
   SimpleQueue as SimpleQueueApi,
 } from '../../api/queues.js';
 import { ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions, optionalInteger, optionalTimeout, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { QueueCore } from './queue-core.js';

@@ -1,26 +1,16 @@
 /**
  * `Semaphore` and `BoundedSemaphore` on the AWS context: one DynamoDB item each (see `permits.ts`),
- * each acquisition a lease renewed while held, so the permit of a holder that dies comes back a
- * lease after its last renewal. Costs: acquire 1 UpdateItem (2 when reclaiming), release 1.
- *
- * Who may release: the instance that acquired returns its own acquisition (the latest first); a
- * release by any other party adds a permit (CPython). A `BoundedSemaphore` accepts it below its
- * bound (CPython: free permits < initial value) by returning the permit of the acquisition whose
- * lease ends first, whose acquirer's own release then throws {@link OverReleaseError}, as a second
- * release does in CPython; at the bound (no acquisition and every permit free) it throws
- * {@link OverReleaseError}. Costs: a release by another party is 1 UpdateItem, 1 GetItem + 1
- * UpdateItem when bounded. Every write is safe under the SDK's retry of a write whose answer was
- * lost (see `permits.ts`): permits stay exact and the retried call succeeds.
- * Caveat of leases: an acquisition never released by a process that dies comes back, which CPython
- * would not do for a semaphore used as a counter of consumed signals.
+ * each acquisition a lease renewed while held. Who may release, the costs and the failure
+ * analysis: docs/primitives.md, sections 3.2 and 4.
  */
 import { randomUUID } from 'node:crypto';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { InvalidArgumentError, LeaseLostError, OverReleaseError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { blockOptions, received } from '../../validate.js';
-import { deadlineOf, poll } from './backoff.js';
+import { poll } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { handleData } from './items.js';
 import { Hold } from './lease.js';

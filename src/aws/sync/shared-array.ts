@@ -1,28 +1,16 @@
 /**
  * The AWS `Array`: one item, its elements a DynamoDB list `a` of numbers, `ver` bumped by every
- * write. The item is made by the first write (`if_not_exists` with the initial values, which the
- * handle carries until this instance knows the item exists). Arrays are refused past
- * {@link MAX_ARRAY_LENGTH} elements: one item holds at most 400 KB, and a 64-bit element whose
- * unbounded sum reaches 38 digits takes about 21 bytes.
- *
- * Requests: get/slice 1 GetItem; set 1 UpdateItem (`SET a[i] = :x`), add 1 UpdateItem
- * (`SET a[i] = a[i] + :d`, answering only that element); setSlice of up to 100 values 1 UpdateItem,
- * longer ones read the list and write it whole on `ver` (2, retried on a concurrent write). The
- * first write to a new array costs 2 more (a refused write, then the creation). Under its lock, a
- * holder's writes are fenced transactions (see `fenced.ts`) and `add` becomes read + compare-and-set.
- *
- * NOT idempotent under the SDK's retries: like `Value.add` (shared-values.ts), an unlocked `add`
- * whose answer was lost is applied twice by the SDK's retry; holding the lock avoids it on DynamoDB.
+ * write, at most {@link MAX_ARRAY_LENGTH} elements. Requests, fenced writes and what the SDK's
+ * retries do: docs/primitives.md, section 3.3.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { SharedArray, TypeCode, ValueOf } from '../../api/sharedctypes.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr, N } from '../dynamo-items.js';
-import { pollDelay } from './backoff.js';
 import { fencing, guardedUpdate, type UpdateSpec } from './fenced.js';
 import { conditionalUpdate, getItem } from './items.js';
 import { addStored } from './numbers.js';
@@ -177,7 +165,7 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
         condition: `${x.n('a')}[${i}] = ${x.v('old', { N: old })}`,
       }));
       if (ok) return this.codec.decode(next) as ValueOf<C>;
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 
@@ -224,7 +212,7 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
         this.#exists = true;
         return;
       }
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 

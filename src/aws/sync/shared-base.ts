@@ -3,11 +3,12 @@
  * (an `RLock` by default, as CPython; `lock: false` for none; or the caller's AWS Lock/RLock) and
  * the handle, which carries the lock's handle so a revived copy guards with the same lock.
  */
-import type { SyncHandle } from '../../api/handles.js';
-import { isHandle, SHARE } from '../../api/handles.js';
+
 import type { SharedOptions, TypeCode } from '../../api/sharedctypes.js';
 import type { Lock, RLock } from '../../api/synchronize.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import type { SyncHandle } from '../../handles.js';
+import { isHandle, SHARE } from '../../handles.js';
 import { options, received } from '../../validate.js';
 import type { AwsSyncEnv } from './env.js';
 import { syncKey } from './items.js';

@@ -1,29 +1,17 @@
 /**
- * The AWS `Value` (and the `sharedValues` module with `Array` from `shared-array.ts`): one item
- * per value, the number in attribute `v` (see `numbers.ts` for how integers wrap and floats
- * round). Requests: get 1 GetItem, set 1 UpdateItem, add 1 UpdateItem (`SET v = if_not_exists(v,
- * :initial) + :d`, answering the new value). Under its lock, a holder's writes are fenced
- * transactions (see `fenced.ts`): set is 1 TransactWriteItems, add a GetItem and a compare-and-set
- * transaction (retried when an unlocked `add` slipped in between).
- *
- * NOT idempotent under the SDK's retries: an unlocked `add` whose first attempt was applied but
- * whose answer was lost is applied again by the retry (measured on moto: `add(1)` on 0 answers 2
- * and leaves 2). `set` is idempotent. The fenced (locked) writes are TransactWriteItems, whose
- * ClientRequestToken the SDK fills in and keeps across its retries, so on DynamoDB a lost answer
- * is absorbed (moto ignores the token: there the fenced add's refused retry re-reads and adds
- * again). The unlocked add cannot simply become a transaction: a transaction answers no values,
- * and `add` must return exactly its own result. Where an exact count matters under lost answers,
- * give the Value a lock and call `add` holding it.
+ * The AWS `Value` (and the `sharedValues` module with `Array` from `shared-array.ts`): one item per
+ * value, the number in attribute `v` (see `numbers.ts`). Requests, fenced writes and why an
+ * unlocked `add` is NOT idempotent under the SDK's retries: docs/primitives.md, section 3.3.
  */
+
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { TypeCode, Value, ValueOf } from '../../api/sharedctypes.js';
+import { backoff } from '../../backoff.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { Expr } from '../dynamo-items.js';
-import { pollDelay } from './backoff.js';
 import type { AwsSyncEnv } from './env.js';
 import { fencing, guardedUpdate } from './fenced.js';
 import { conditionalUpdate, getItem, handleData } from './items.js';
@@ -95,7 +83,7 @@ export class AwsValue<C extends TypeCode = TypeCode> extends AwsShared<C> implem
           old === undefined ? `attribute_not_exists(${x.n('v')})` : `${x.n('v')} = ${x.v('old', { N: old })}`,
       }));
       if (ok) return this.codec.decode(next) as ValueOf<C>;
-      await sleep(pollDelay(attempt, this.env.pollMs));
+      await backoff(attempt, this.env.pollMs);
     }
   }
 

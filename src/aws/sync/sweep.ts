@@ -1,16 +1,7 @@
 /**
- * Deletes the SQS queues of abandoned `Queue`s and `Pipe`s: the stack's sweeper function runs it
- * on a schedule. Every queue under the prefix is named `<prefix><q|j|s|c><id>[-0|-1].fifo`, and
- * its registry item (`queue-state.ts`) tells whether it is still in use. A queue goes when:
- * - its item has a tombstone (`closedAt`): a close that died before deleting the queue;
- * - its item is missing and the queue is older than {@link SweepOptions.orphanMs} (the item
- *   expired, or was never written: a queue is registered before it is made, so a young queue may
- *   simply be mid-creation);
- * - its creator has not renewed `lastSeen` (or, lacking that, `createdAt`) for
- *   {@link SweepOptions.staleMs}: the creator's process died, or was frozen that long.
- * A swept queue's item gets a tombstone first, so a party still using it gets `ClosedError`
- * rather than re-creating it. Its blobs are left to the bucket's lifecycle rule. Names under the
- * prefix that fanfold did not make are left alone.
+ * Deletes the SQS queues of abandoned `Queue`s and `Pipe`s: the stack's sweeper function runs it on
+ * a schedule. Which queues go (closed, stale, orphaned) and why the tombstone comes first:
+ * docs/primitives.md, section 3.7.
  */
 
 import { isGone } from './channel.js';

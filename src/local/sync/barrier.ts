@@ -11,12 +11,13 @@
  * leaves the barrier DRAINING (as a dead thread would leave CPython's).
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Barrier, BarrierOptions } from '../../api/synchronize.js';
+import { type Deadline, deadlineOf, expired, FOREVER } from '../../deadline.js';
 import { BrokenBarrierError, InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout, options } from '../../validate.js';
 import { allocWords, handleData, intField, wordsAt } from './checks.js';
-import { type Deadline, deadlineOf, expired, waitWord } from './futex.js';
+import { waitWord } from './futex.js';
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -73,7 +74,7 @@ export class LocalBarrier implements Barrier {
         }
         continue;
       }
-      await waitWord(this.#w, W, s, undefined);
+      await waitWord(this.#w, W, s, FOREVER);
     }
     const index = entered;
     try {
@@ -131,7 +132,7 @@ export class LocalBarrier implements Barrier {
     for (;;) {
       const s = Atomics.load(this.#w, W);
       if (phaseOf(s) === DRAINING) {
-        await waitWord(this.#w, W, s, undefined);
+        await waitWord(this.#w, W, s, FOREVER);
         continue;
       }
       const next = countOf(s) > 0 ? (s & ~3) | RESETTING : FILLING;

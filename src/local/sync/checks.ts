@@ -2,10 +2,11 @@
  * @internal The checks every local primitive shares: `timeoutMs` and `acquire()` options (before any
  * effect), the fields of a handle's data, and the arena words a handle names.
  */
+
+import { type Deadline, deadlineOf } from '../../deadline.js';
 import { ProtocolError } from '../../errors.js';
 import { blockOptions, received } from '../../validate.js';
 import { arena } from './arena.js';
-import { type Deadline, deadlineOf } from './futex.js';
 
 /** Checks `acquire()` options: `block` (boolean) and `timeoutMs`; a non-blocking call ignores the timeout (CPython). */
 export function acquireArgs(v: unknown): Deadline | 'no-wait' {

@@ -15,13 +15,14 @@
  * signals <= eligible waiters, so no signal is left without a waiter to take it.
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Condition, Lock, RLock } from '../../api/synchronize.js';
 import { waitForPredicate } from '../../api/wait-for.js';
+import { deadlineOf, expired } from '../../deadline.js';
 import { InvalidArgumentError, NotOwnerError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger, optionalTimeout } from '../../validate.js';
 import { allocWords, handleData, wordsAt } from './checks.js';
-import { deadlineOf, expired, waitWord } from './futex.js';
+import { waitWord } from './futex.js';
 import { type LocalLock, LocalRLock, localLockArg, reviveLockHandle } from './locks.js';
 
 const STATE = 0;

@@ -21,13 +21,13 @@
  */
 import type { Connection } from '../../api/connection.js';
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+import { deadlineOf, FOREVER } from '../../deadline.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { READER_CLOSED, RING_BYTES, Ring, TIMED_OUT, WRITER_CLOSED } from './ring.js';
 import { decode, encode } from './ring-codec.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
-import { deadlineOf } from './ring-waits.js';
 
 /** The ring tag of pipes (a queue's handle cannot revive a pipe end, nor the reverse). */
 const PIPE_TAG = 4;
@@ -99,7 +99,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   async recv(): Promise<T> {
     const ring = this.#readRing();
     let m = ring.tryRead(decode);
-    if (m === TIMED_OUT) m = await ring.read(decode, deadlineOf(undefined));
+    if (m === TIMED_OUT) m = await ring.read(decode, FOREVER);
     if (m === TIMED_OUT) throw new ClosedError('The pipe gave no message'); // unreachable: no deadline
     return m as T;
   }
@@ -108,7 +108,7 @@ export class LocalConnection<T = unknown> implements Connection<T> {
   async poll(timeoutMs: number = 0): Promise<boolean> {
     const t = optionalTimeout(timeoutMs, 'timeoutMs', true) ?? 0;
     const ring = this.#readRing();
-    return ring.waitReadable(t === Number.POSITIVE_INFINITY ? t : deadlineOf(t));
+    return ring.waitReadable(deadlineOf(t));
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,13 @@
  * sleeps on the word while it holds 0.
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { Event } from '../../api/synchronize.js';
+import { deadlineOf } from '../../deadline.js';
 import { ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { allocWords, handleData, wordsAt } from './checks.js';
-import { deadlineOf, waitWord } from './futex.js';
+import { waitWord } from './futex.js';
 
 const FLAG = 0;
 

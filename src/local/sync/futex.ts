@@ -8,6 +8,7 @@
  * any wait of this thread is pending we hold one ref'd timer that never fires.
  */
 import { threadId } from 'node:worker_threads';
+import { type Deadline, remaining } from '../../deadline.js';
 
 /**
  * This thread's identity as an owner of a local lock: `threadId + 1`, unique among the threads of
@@ -25,33 +26,22 @@ let pending = 0;
 // per wait in a contended loop).
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
-function hold(): void {
+/** Keeps this thread's event loop alive until the matching {@link release} (a wait, a pending flush). */
+export function hold(): void {
   if (pending++ > 0) return;
   keepAlive ??= setInterval(() => {}, 0x3fff_ffff);
   keepAlive.ref();
 }
 
-function letGo(): void {
+/** Ends one {@link hold}. */
+export function release(): void {
   if (--pending === 0) keepAlive?.unref();
-}
-
-/** A point in time (`performance.now()` ms) by which a wait gives up; undefined = never. */
-export type Deadline = number | undefined;
-
-/** The deadline of a wait of `timeoutMs` starting now. */
-export function deadlineOf(timeoutMs: number | undefined): Deadline {
-  return timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
-}
-
-/** Whether the deadline has passed. */
-export function expired(deadline: Deadline): boolean {
-  return deadline !== undefined && performance.now() >= deadline;
 }
 
 /**
  * Waits until word `index` of `words` is notified or no longer holds `expected`, or the deadline
- * passes. Resolves 'ok' (notified), 'not-equal' (the word had already changed) or 'timed-out'.
- * Callers always re-check their condition afterwards: a wake is a hint, never a grant.
+ * (`src/deadline.ts`) passes. Resolves 'ok' (notified), 'not-equal' (the word had already changed)
+ * or 'timed-out'. Callers always re-check their condition afterwards: a wake is a hint, never a grant.
  */
 export async function waitWord(
   words: Int32Array,
@@ -59,7 +49,7 @@ export async function waitWord(
   expected: number,
   deadline: Deadline,
 ): Promise<'ok' | 'not-equal' | 'timed-out'> {
-  const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+  const left = remaining(deadline);
   if (left === 0) return Atomics.load(words, index) === expected ? 'timed-out' : 'not-equal';
   const r = Atomics.waitAsync(words, index, expected, left);
   if (!r.async) return r.value;
@@ -67,6 +57,6 @@ export async function waitWord(
   try {
     return await r.value;
   } finally {
-    letGo();
+    release();
   }
 }

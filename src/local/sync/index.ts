@@ -3,8 +3,8 @@
  * their handles back into live primitives in any thread of this process (all share the arena).
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import type { Reviver } from '../../api/handles.js';
 import { ProtocolError } from '../../errors.js';
+import type { Reviver } from '../../handles.js';
 import { barrier } from './barrier.js';
 import { condition } from './condition.js';
 import { connection } from './connection.js';

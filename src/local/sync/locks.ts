@@ -11,12 +11,13 @@
  * A thread that dies holding a lock leaves it held (as a process that dies holding a CPython lock).
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, Lock, RLock, RLockState } from '../../api/synchronize.js';
+import { type Deadline, expired, FOREVER } from '../../deadline.js';
 import { InvalidArgumentError, NotOwnerError, OverReleaseError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { acquireArgs, allocWords, handleData, wordsAt } from './checks.js';
-import { type Deadline, expired, ME, ownerName, waitWord } from './futex.js';
+import { ME, ownerName, waitWord } from './futex.js';
 
 // Lock words: [STATE] 0 free, 1 held, 2 held and maybe waited on; [OWNER] the holder's ME or 0.
 // RLock words: [OWNER] the holder's ME or 0 (the futex word); [COUNT] recursion count.
@@ -122,7 +123,7 @@ export class LocalLock implements Lock, CondLock {
 
   /** @internal */
   async acquireRestore(): Promise<void> {
-    if (!this.#tryTake()) await this.#wait(undefined);
+    if (!this.#tryTake()) await this.#wait(FOREVER);
   }
 
   [SHARE](): SyncHandle {
@@ -220,7 +221,7 @@ export class LocalRLock implements RLock, CondLock {
 
   /** @internal */
   async acquireRestore(saved: number): Promise<void> {
-    if (!this.#tryTake(saved)) await this.#wait(undefined, saved);
+    if (!this.#tryTake(saved)) await this.#wait(FOREVER, saved);
   }
 
   [SHARE](): SyncHandle {

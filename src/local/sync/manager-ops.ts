@@ -4,6 +4,8 @@
  * time, which is what makes each proxy operation atomic. Arguments were validated by the proxy;
  * what depends on the state (an index out of range, `increment` of a non-number) is checked here.
  */
+
+import { position } from '../../api/manager-args.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { received } from '../../validate.js';
 
@@ -49,15 +51,6 @@ const DICT: Ops<Map<string, unknown>> = {
   clear: (m) => m.clear(),
   copy: (m) => Object.fromEntries(m),
 };
-
-/** `index` as a position in a list of `length` (negative counts from the end), or an error naming `what`. */
-export function position(index: number, length: number, what: string): number {
-  const at = index < 0 ? length + index : index;
-  if (at < 0 || at >= length) {
-    throw new InvalidArgumentError(`${what} index ${index} is out of range for a list of length ${length}`);
-  }
-  return at;
-}
 
 type ListState = { items: unknown[] };
 

@@ -4,9 +4,17 @@
  * atomically. A proxy holds no state but the names of its object; any number of them, in any
  * thread, may name the same object.
  */
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
+
+import {
+  checkDelta,
+  checkEntries,
+  checkIndex,
+  checkKey,
+  checkValues,
+  rejecting,
+} from '../../api/manager-args.js';
 import type { DictProxy, ListProxy } from '../../api/managers.js';
-import { checkDelta, checkEntries, checkIndex, checkKey, checkValues, rejecting } from './manager-args.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { clientOf, type ManagerClient } from './manager-client.js';
 
 /** What a local proxy's handle carries: the manager's channel and state word, and the object's id. */

@@ -21,12 +21,12 @@
  * ```
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import type { SyncHandle } from '../../api/handles.js';
+import { checkEntries, checkValues } from '../../api/manager-args.js';
 import type { DictProxy, ListProxy, Manager } from '../../api/managers.js';
 import { InvalidArgumentError, NotSerializableError, ProtocolError } from '../../errors.js';
+import type { SyncHandle } from '../../handles.js';
 import { received } from '../../validate.js';
 import { arena } from './arena.js';
-import { checkEntries, checkValues } from './manager-args.js';
 import { LocalDictProxy, LocalListProxy, type ProxyData } from './manager-proxies.js';
 import { CHANNEL_PATTERN, ManagerServer, STATE_BYTES } from './manager-server.js';
 

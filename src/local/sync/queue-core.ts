@@ -9,12 +9,14 @@
  * - `UNFINISHED` counts items put and not yet reported done (`JoinableQueue`).
  * - `MAXSIZE` is kept in shared memory so that a revived handle can be checked against it.
  */
+
+import { deadlineOf, remaining } from '../../deadline.js';
 import { ClosedError, Empty, Full, InvalidArgumentError, OverReleaseError } from '../../errors.js';
 import { received } from '../../validate.js';
+import { waitWord } from './futex.js';
 import { Ring, TIMED_OUT, USER_WORD } from './ring.js';
 import { decode } from './ring-codec.js';
 import { type Feeder, feederOf } from './ring-feeder.js';
-import { deadlineOf, remaining, waitWord } from './ring-waits.js';
 
 const SLOTS = USER_WORD;
 const SLOT_WAITERS = USER_WORD + 1;

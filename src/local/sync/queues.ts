@@ -7,12 +7,13 @@
  * any number of items before anyone gets them. `close()` concerns this handle only, as in CPython.
  */
 import type { PrimitiveModule } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { BlockOptions, JoinableQueue, Queue, SimpleQueue } from '../../api/queues.js';
+import { FOREVER } from '../../deadline.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalTimeout } from '../../validate.js';
 import { QueueCore, type QueueKind } from './queue-core.js';
 import { encode } from './ring-codec.js';
-import { blockDeadline, deadlineOf } from './ring-waits.js';
+import { blockDeadline } from './ring-waits.js';
 
 function handle(kind: QueueKind, core: QueueCore): SyncHandle {
   return { $fanfold: 'handle', ctx: 'local', kind, data: { ...core.data() } };
@@ -109,11 +110,11 @@ export class LocalSimpleQueue<T = unknown> implements SimpleQueue<T> {
   }
 
   async put(item: T): Promise<void> {
-    await this.#core.put(encode(item, 'SimpleQueue item'), deadlineOf(undefined), false);
+    await this.#core.put(encode(item, 'SimpleQueue item'), FOREVER, false);
   }
 
   async get(): Promise<T> {
-    return (await this.#core.get(deadlineOf(undefined))) as T;
+    return (await this.#core.get(FOREVER)) as T;
   }
 
   async empty(): Promise<boolean> {

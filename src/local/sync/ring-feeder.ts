@@ -6,8 +6,9 @@
  * order however many handles it holds. A pending list keeps the thread alive until written, as
  * CPython joins its feeder thread at exit.
  */
+
+import { hold, release } from './futex.js';
 import { type Ring, WRITER_CLOSED } from './ring.js';
-import { hold, release } from './ring-waits.js';
 
 interface Pending {
   readonly bytes: Uint8Array;

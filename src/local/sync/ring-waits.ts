@@ -1,57 +1,16 @@
+/**
+ * The waits of the local rings and queues: the `{ block, timeoutMs }` deadline of `put()`/`get()`,
+ * and a futex mutex on one arena word (Drepper's), built on the shared `waitWord` of `futex.ts`.
+ */
+import { type Deadline, deadlineOf, remaining } from '../../deadline.js';
 import { blockOptions } from '../../validate.js';
-
-/** A deadline (`performance.now()` time) from an optional timeout; `undefined` waits forever. */
-export function deadlineOf(timeoutMs: number | undefined): number {
-  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-}
-
-/** Milliseconds left before `deadline` (never negative). */
-export function remaining(deadline: number): number {
-  return deadline === Number.POSITIVE_INFINITY ? deadline : Math.max(0, deadline - performance.now());
-}
+import { waitWord } from './futex.js';
 
 /** `{ block, timeoutMs }` of `put()`/`get()`, checked: the deadline to wait until (now when not blocking). */
-export function blockDeadline(v: unknown): number {
+export function blockDeadline(v: unknown): Deadline {
   const { block, timeoutMs } = blockOptions(v);
   // CPython ignores the timeout of a non-blocking call.
   return block ? deadlineOf(timeoutMs) : 0;
-}
-
-let holds = 0;
-let keepAlive: ReturnType<typeof setInterval> | undefined;
-
-/** Keeps this thread's event loop alive while at least one wait or flush is pending. */
-export function hold(): void {
-  if (holds++ === 0) {
-    keepAlive ??= setInterval(() => {}, 2 ** 30);
-    keepAlive.ref();
-  }
-}
-
-/** Ends one {@link hold}. */
-export function release(): void {
-  if (--holds === 0) keepAlive?.unref();
-}
-
-/**
- * Waits while `i32[index] === value`, until woken or `deadline`. Resolves false only on timeout
- * (a changed value or a wake-up resolves true: the caller re-checks its condition either way).
- */
-export async function waitWord(
-  i32: Int32Array,
-  index: number,
-  value: number,
-  deadline: number,
-): Promise<boolean> {
-  const t = remaining(deadline);
-  const r = Atomics.waitAsync(i32, index, value, t);
-  if (!r.async) return r.value !== 'timed-out';
-  hold();
-  try {
-    return (await r.value) !== 'timed-out';
-  } finally {
-    release();
-  }
 }
 
 /**
@@ -63,7 +22,7 @@ export function tryLock(i32: Int32Array, index: number): boolean {
 }
 
 /** Takes the mutex at `i32[index]`; resolves false if `deadline` passed first. */
-export async function lock(i32: Int32Array, index: number, deadline: number): Promise<boolean> {
+export async function lock(i32: Int32Array, index: number, deadline: Deadline): Promise<boolean> {
   let c = Atomics.compareExchange(i32, index, 0, 1);
   if (c === 0) return true;
   if (c !== 2) c = Atomics.exchange(i32, index, 2);

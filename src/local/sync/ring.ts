@@ -15,10 +15,12 @@
  * by a process killed while using it; items still in a dead thread's feeder are lost, as those in
  * a killed CPython process's feeder thread.
  */
+import { FOREVER } from '../../deadline.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { arena } from './arena.js';
+import { waitWord } from './futex.js';
 import * as H from './ring-layout.js';
-import { lock, tryLock, unlock, waitWord } from './ring-waits.js';
+import { lock, tryLock, unlock } from './ring-waits.js';
 
 export {
   READER_CLOSED,
@@ -136,7 +138,7 @@ export class Ring {
     const w = this.words;
     // Marks the mutex contended first, so that its holder's unlock notifies.
     if (Atomics.compareExchange(w, H.W_LOCK, 1, 2) === 0) return;
-    await waitWord(w, H.W_LOCK, 2, Number.POSITIVE_INFINITY);
+    await waitWord(w, H.W_LOCK, 2, FOREVER);
   }
 
   /**
@@ -323,7 +325,7 @@ export class Ring {
     Atomics.add(w, waiters, 1);
     try {
       if (ready()) return true;
-      return await waitWord(w, seq, s, deadline);
+      return (await waitWord(w, seq, s, deadline)) !== 'timed-out';
     } finally {
       Atomics.sub(w, waiters, 1);
     }

@@ -4,12 +4,13 @@
  * the arena, so a revived handle cannot raise it.
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { AcquireOptions, BoundedSemaphore, Semaphore } from '../../api/synchronize.js';
+import { expired } from '../../deadline.js';
 import { OverReleaseError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { optionalInteger } from '../../validate.js';
 import { acquireArgs, allocWords, handleData, wordsAt } from './checks.js';
-import { expired, waitWord } from './futex.js';
+import { waitWord } from './futex.js';
 
 // Words: [PERMITS] available permits; [BOUND] the maximum for a BoundedSemaphore, -1 otherwise.
 const PERMITS = 0;

@@ -5,10 +5,10 @@
  * The optional lock (an `RLock` by default, as CPython) travels in the handle with the region.
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
-import { noteShareable, SHARE, type SyncHandle } from '../../api/handles.js';
 import type { SharedArray, SharedOptions, TypeCode, Value, ValueOf } from '../../api/sharedctypes.js';
 import type { Lock, RLock } from '../../api/synchronize.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
+import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { options, received } from '../../validate.js';
 import { arena } from './arena.js';
 import { handleData, intField } from './checks.js';

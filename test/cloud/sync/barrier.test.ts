@@ -6,11 +6,11 @@
  * (never by sleeping).
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Barrier, BarrierOptions } from '../../../src/api/synchronize.js';
 import { barrier } from '../../../src/aws/sync/barrier.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { BrokenBarrierError, ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { countingEnv } from './measure.js';
 import { retryingEnvs } from './retried-writes.js';

@@ -10,11 +10,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Condition, Lock, RLock } from '../../../src/api/synchronize.js';
 import { condition } from '../../../src/aws/sync/condition.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { type CountingEnv, countingEnv } from './measure.js';
 import { retryingEnvs } from './retried-writes.js';

@@ -7,10 +7,10 @@
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/api/connection.js';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import { connection } from '../../../src/aws/sync/connection.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { ProtocolError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = await useSyncEnv();

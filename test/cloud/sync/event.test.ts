@@ -5,11 +5,11 @@
  * environment.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Event } from '../../../src/api/synchronize.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { event } from '../../../src/aws/sync/event.js';
 import { ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { countingEnv } from './measure.js';
 

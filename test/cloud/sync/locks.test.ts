@@ -13,11 +13,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Lock, RLock } from '../../../src/api/synchronize.js';
 import { awsReviver } from '../../../src/aws/sync/index.js';
 import { AwsLock, AwsRLock, fenceCheck, locks } from '../../../src/aws/sync/locks.js';
 import { ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { lossyEnv } from './lease-retries.js';
 

@@ -10,7 +10,6 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
 import { AwsManager, manager as module } from '../../../src/aws/sync/manager.js';
 import {
@@ -19,6 +18,7 @@ import {
   PayloadTooLargeError,
   ProtocolError,
 } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = await useSyncEnv();

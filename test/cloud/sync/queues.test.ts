@@ -15,11 +15,11 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { JoinableQueue, Queue, SimpleQueue } from '../../../src/api/queues.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { queues } from '../../../src/aws/sync/queues.js';
 import { ClosedError, Empty, ProtocolError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = await useSyncEnv();

@@ -6,11 +6,11 @@
  * and malformed handles.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE } from '../../../src/api/handles.js';
 import type { Semaphore } from '../../../src/api/synchronize.js';
 import { awsReviver } from '../../../src/aws/sync/index.js';
 import { AwsSemaphore, semaphores } from '../../../src/aws/sync/semaphores.js';
 import { ErrorCodes } from '../../../src/errors.js';
+import { SHARE } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 import { lossyEnv } from './lease-retries.js';
 

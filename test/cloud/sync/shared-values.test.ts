@@ -7,13 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Primitives } from '../../../src/api/context.js';
-import { SHARE } from '../../../src/api/handles.js';
 import type { SharedArray, Value } from '../../../src/api/sharedctypes.js';
 import { awsPrimitives, awsReviver } from '../../../src/aws/sync/index.js';
 import { AwsLock } from '../../../src/aws/sync/locks.js';
 import { MAX_ARRAY_LENGTH } from '../../../src/aws/sync/shared-array.js';
 import { sharedValues } from '../../../src/aws/sync/shared-values.js';
 import { ErrorCodes } from '../../../src/errors.js';
+import { SHARE } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = await useSyncEnv();
@@ -23,7 +23,7 @@ function mp(): Primitives {
 }
 
 /** The primitive as a second party sees it (its own environment). */
-function other<T>(p: { [SHARE](): import('../../../src/api/handles.js').SyncHandle }): T {
+function other<T>(p: { [SHARE](): import('../../../src/handles.js').SyncHandle }): T {
   return awsReviver(cloud.env())(p[SHARE]()) as T;
 }
 

@@ -5,7 +5,6 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Queue } from '../../../src/api/queues.js';
 import { ENV } from '../../../src/aws/lambda/env.js';
 import { createSweeperHandler } from '../../../src/aws/lambda/sweeper.js';
@@ -13,6 +12,7 @@ import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { queues } from '../../../src/aws/sync/queues.js';
 import { sweepQueues } from '../../../src/aws/sync/sweep.js';
 import { ClosedError, InvalidArgumentError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
 const cloud = await useSyncEnv();

@@ -2,7 +2,7 @@
 import { serialize } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Primitives } from '../../../src/api/context.js';
-import type { Shareable, SyncHandle } from '../../../src/api/handles.js';
+import type { Shareable, SyncHandle } from '../../../src/handles.js';
 import { ErrorCodes, expectThrowsCode, handleOf, type PrimitivesHarness } from './harness.js';
 
 type Made = Shareable & { readonly kind: string };

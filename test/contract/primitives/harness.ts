@@ -5,8 +5,8 @@
  */
 import { expect } from 'vitest';
 import type { Primitives } from '../../../src/api/context.js';
-import { SHARE, type Shareable, type SyncHandle } from '../../../src/api/handles.js';
 import type { ErrorCode } from '../../../src/errors.js';
+import { SHARE, type Shareable, type SyncHandle } from '../../../src/handles.js';
 
 /**
  * A second party: revives a primitive's handle on its side and calls a method there. Its owner

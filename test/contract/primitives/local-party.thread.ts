@@ -4,7 +4,7 @@
  * Node 20 cannot load .ts in a Worker.
  */
 import { parentPort } from 'node:worker_threads';
-import type { SyncHandle } from '../../../src/api/handles.js';
+import type { SyncHandle } from '../../../src/handles.js';
 import { reviveLocal } from '../../../src/local/sync/index.js';
 import { callPath } from './harness.js';
 

@@ -3,7 +3,7 @@
  * (as every pool thread is), each with its own owner identity, reviving the handles they are sent.
  */
 import { Worker } from 'node:worker_threads';
-import { SHARE, type Shareable } from '../../../src/api/handles.js';
+import { SHARE, type Shareable } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import { type BundledThread, bundleThread } from '../../support/threads.js';
 import { type Party, PartyError, type WireError } from './harness.js';

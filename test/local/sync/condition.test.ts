@@ -5,8 +5,8 @@
  * handles.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE } from '../../../src/api/handles.js';
 import { ProtocolError } from '../../../src/errors.js';
+import { SHARE } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/api/connection.js';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { Queue } from '../../../src/api/queues.js';
 import { ClosedError, ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { connection } from '../../../src/local/sync/connection.js';
 import { queues } from '../../../src/local/sync/queues.js';
 import { RING_BYTES } from '../../../src/local/sync/ring.js';

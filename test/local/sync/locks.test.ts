@@ -4,8 +4,8 @@
  * names, and the arena offsets a handle may carry.
  */
 import { describe, expect, it } from 'vitest';
-import type { SyncHandle } from '../../../src/api/handles.js';
 import { InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
+import type { SyncHandle } from '../../../src/handles.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();

@@ -7,9 +7,9 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
 import { ErrorCodes, InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import { reviveLocal } from '../../../src/local/sync/index.js';
 import { LocalManager } from '../../../src/local/sync/manager.js';

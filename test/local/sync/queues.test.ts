@@ -5,9 +5,9 @@
  * threads, close() ending only the handle it is called on, and the handle's arena offsets.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import type { JoinableQueue, Queue, SimpleQueue } from '../../../src/api/queues.js';
 import { ClosedError, ErrorCodes } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { connection } from '../../../src/local/sync/connection.js';
 import { queues } from '../../../src/local/sync/queues.js';
 import { RING_BYTES } from '../../../src/local/sync/ring.js';

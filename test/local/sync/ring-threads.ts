@@ -3,7 +3,7 @@
  * for the queue and pipe tests: `useRingThreads()` bundles the fixture once per file and ends every
  * thread after each test.
  */
-import { SHARE, type Shareable } from '../../../src/api/handles.js';
+import { SHARE, type Shareable } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import type { RingJob, RingThreadData } from '../../fixtures/threads/ring-ops.thread.js';
 import { nextMessage, useThreadFixture } from '../../support/threads.js';

@@ -4,8 +4,8 @@
  * release from any thread, and a handle's kind and arena offset are checked.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE, type SyncHandle } from '../../../src/api/handles.js';
 import { ErrorCodes, InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
+import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();

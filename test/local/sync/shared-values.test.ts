@@ -5,8 +5,8 @@
  * and lengths a handle may carry.
  */
 import { describe, expect, it } from 'vitest';
-import { SHARE } from '../../../src/api/handles.js';
 import { InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
+import { SHARE } from '../../../src/handles.js';
 import { mp, revivers, useParties } from './fixtures/parties.js';
 
 const party = useParties();

@@ -4,10 +4,12 @@
  * that runs the task turns each handle back into a live primitive on the same shared state (the
  * same shared memory on the local context, the same DynamoDB item or SQS queue on AWS). No code
  * travels: a handle names state, never behaviour.
+ *
+ * The wire format lives beside `ports.ts` because the engine uses it on both sides (the job client
+ * walks the caller's items, `run-chunk.ts` revives handles in the thread) and each context's
+ * primitives implement it; `src/index.ts` exports the public types.
  */
-import { randomUUID } from 'node:crypto';
-import { threadId } from 'node:worker_threads';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from './errors.js';
 
 /** The method by which a primitive gives its handle. */
 export const SHARE: unique symbol = Symbol.for('fanfold.share') as never;
@@ -34,12 +36,6 @@ export type Reviver = (handle: SyncHandle) => unknown;
 
 /** How deep arguments are searched for primitives (arrays and plain objects). */
 export const MAX_DEPTH = 4;
-
-/**
- * This thread's identity as a lock owner: unique across processes, threads and machines (a random
- * part makes two Lambda containers with the same pid differ).
- */
-export const PROCESS_IDENT = `${process.pid}.${threadId}.${randomUUID().slice(0, 8)}`;
 
 let shareablesMade = false;
 

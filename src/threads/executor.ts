@@ -5,8 +5,8 @@
 import type { Encoded } from '../engine/codec.js';
 import type { ChunkExecutor } from '../engine/executor.js';
 import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
-import type { ThreadJob } from './thread-main.js';
-import type { ThreadPool } from './thread-pool.js';
+import type { ThreadPool } from './pool.js';
+import type { ThreadJob } from './serve-tasks.js';
 
 /** Options of {@link ThreadExecutor}. */
 export interface ThreadExecutorOptions {

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * // square.thread.ts, bundled to an ESM file and passed to `new ThreadPool({ script })`
- * import { serveThread, withTransfer } from 'fanfold/local/thread-port';
+ * import { serveThread, withTransfer } from './serve-thread.js';
  * let table: Float64Array;
  * serveThread(
  *   (body) => {
@@ -27,7 +27,7 @@ import {
   type ReadyMessage,
   type ResultMessage,
   readBoot,
-} from './thread-messages.js';
+} from './messages.js';
 
 /**
  * Marks a handler result whose listed objects are transferred rather than cloned. A registered

@@ -1,7 +1,7 @@
 /**
  * The wire protocol between a {@link ThreadPool} (main thread) and `serveThread()` (pool thread).
  * Every message carries `v: 1` and a `type`; each side validates what it receives with an
- * exhaustive `switch` and throws {@link ProtocolError} on anything else, so a version skew
+ * exhaustive `switch` and throws `ProtocolError` on anything else, so a version skew
  * between a pool and a stale thread bundle fails loudly instead of hanging.
  *
  * The checks are deliberately shallow (type, version, id): they run once per task on the hot path.
@@ -13,7 +13,8 @@
  * ```
  */
 import type { MessagePort } from 'node:worker_threads';
-import { ProtocolError, type SerializedError } from '../errors.js';
+import type { SerializedError } from '../errors.js';
+import { FieldReader, type Fields, isFields } from '../fields.js';
 
 /** The version of the pool ⇄ thread protocol this build speaks. */
 export const THREAD_PROTOCOL_VERSION = 1;
@@ -79,42 +80,30 @@ export interface ThreadBoot {
     /** The thread's end of the pool's private channel (transferred). */
     readonly port: MessagePort;
   };
-  /** The local primitives' shared-memory arena (src/local/sync/arena.ts), when the pool has one. */
+  /** A shared buffer every thread receives: the local primitives' arena, when the pool has one. */
   readonly arena?: SharedArrayBuffer;
 }
 
-function fail(what: string, got: unknown): never {
-  let shown: string;
-  if (got === null) shown = 'null';
-  else if (typeof got === 'object') shown = Array.isArray(got) ? 'an array' : 'an object';
-  else if (typeof got === 'string') shown = `${JSON.stringify(got.slice(0, 40))} (string)`;
-  else shown = `${String(got)} (${typeof got})`;
-  throw new ProtocolError(`Malformed thread message: expected ${what}, got ${shown}`);
-}
+const fields: FieldReader = new FieldReader('thread message');
 
-type Obj = Record<string, unknown>;
-
-function header(raw: unknown): Obj {
-  if (typeof raw !== 'object' || raw === null) fail('a message object', raw);
-  const msg = raw as Obj;
-  if (msg.v !== THREAD_PROTOCOL_VERSION) fail(`protocol version ${THREAD_PROTOCOL_VERSION}`, msg.v);
+function header(raw: unknown): Fields {
+  const msg = fields.object(raw, 'a message object');
+  fields.version(msg, THREAD_PROTOCOL_VERSION);
   return msg;
 }
 
-function checkId(msg: Obj): void {
-  const id = msg.id;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) fail('id to be an integer >= 0', id);
+function checkId(msg: Fields): void {
+  fields.integer(msg, 'id');
 }
 
-function checkError(msg: Obj): void {
-  const e = msg.error as Obj | null | undefined;
-  if (typeof e !== 'object' || e === null) fail('error to be an object', e);
+function checkError(msg: Fields): void {
+  const e = fields.object(msg.error, 'error to be an object');
   if (typeof e.name !== 'string' || typeof e.message !== 'string') {
-    fail('error.name and error.message to be strings', e);
+    fields.fail('error.name and error.message to be strings', e);
   }
 }
 
-/** Validates a message received by a pool thread; throws {@link ProtocolError} when it is not one. */
+/** Validates a message received by a pool thread; throws `ProtocolError` when it is not one. */
 export function parseToThread(raw: unknown): ToThreadMessage {
   const msg = header(raw);
   const type = msg.type as ToThreadMessage['type'];
@@ -129,7 +118,7 @@ export function parseToThread(raw: unknown): ToThreadMessage {
   }
 }
 
-/** Validates a message received by the pool; throws {@link ProtocolError} when it is not one. */
+/** Validates a message received by the pool; throws `ProtocolError` when it is not one. */
 export function parseFromThread(raw: unknown): FromThreadMessage {
   const msg = header(raw);
   const type = msg.type as FromThreadMessage['type'];
@@ -153,24 +142,23 @@ export function parseFromThread(raw: unknown): FromThreadMessage {
 
 /** The `never` parameter makes the switches above fail to compile if a message type is left out. */
 function unknownType(type: never): never {
-  return fail('a known message type', type);
+  return fields.fail('a known message type', type);
 }
 
 /** Reads the `workerData` of a pool thread; `undefined` when the thread was not started by a pool. */
 export function readBoot(workerData: unknown): ThreadBoot | undefined {
-  if (typeof workerData !== 'object' || workerData === null) return undefined;
-  const boot = workerData as Obj;
-  const f = boot.fanfold as Obj | null | undefined;
-  if (typeof f !== 'object' || f === null) return undefined;
-  if (boot.v !== THREAD_PROTOCOL_VERSION)
-    fail(`protocol version ${THREAD_PROTOCOL_VERSION} in workerData`, boot.v);
+  if (!isFields(workerData)) return undefined;
+  const f = workerData.fanfold;
+  if (!isFields(f)) return undefined;
+  if (workerData.v !== THREAD_PROTOCOL_VERSION)
+    fields.fail(`protocol version ${THREAD_PROTOCOL_VERSION} in workerData`, workerData.v);
   if (
     typeof f.name !== 'string' ||
     typeof f.index !== 'number' ||
     typeof f.port !== 'object' ||
     f.port === null
   ) {
-    fail('workerData.fanfold to hold name, index and port', f);
+    fields.fail('workerData.fanfold to hold name, index and port', f);
   }
-  return boot as unknown as ThreadBoot;
+  return workerData as unknown as ThreadBoot;
 }

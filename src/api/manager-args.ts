@@ -1,9 +1,10 @@
 /**
  * Argument checks of the `DictProxy` and `ListProxy` methods, shared by both contexts: every
- * argument is checked in the calling thread before any request is sent.
+ * argument is checked in the calling thread before any request is sent; and the one rule that
+ * depends on the list's state (a position in it), checked where the state is.
  */
-import { InvalidArgumentError } from '../../errors.js';
-import { received } from '../../validate.js';
+import { InvalidArgumentError } from '../errors.js';
+import { received } from '../validate.js';
 
 /** `key` as a dict key, or `InvalidArgumentError`. */
 export function checkKey(key: unknown): string {
@@ -42,6 +43,15 @@ export function checkEntries(v: unknown): Record<string, unknown> {
 export function checkValues(v: unknown): readonly unknown[] {
   if (!Array.isArray(v)) throw new InvalidArgumentError(`Expected values to be an array, got ${received(v)}`);
   return v;
+}
+
+/** `index` as a position in a list of `length` (negative counts from the end), or an error naming `what`. */
+export function position(index: number, length: number, what: string): number {
+  const at = index < 0 ? length + index : index;
+  if (at < 0 || at >= length) {
+    throw new InvalidArgumentError(`${what} index ${index} is out of range for a list of length ${length}`);
+  }
+  return at;
 }
 
 /** Runs `f`, turning a synchronous throw (a bad argument) into a rejection, as async methods report errors. */

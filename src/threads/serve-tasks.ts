@@ -1,18 +1,21 @@
 /**
  * What runs inside each worker thread: the tasks module's registry served over the thread port.
- * The pool bundles this file together with the user's tasks module (see `local/runtime.ts`), the
- * same way the worker Lambda bundles its handler with the tasks.
+ * The local context bundles it with the user's tasks module into its threads' script
+ * (`local/thread-entry.ts`); the worker Lambda's bundle is its own thread script and serves the
+ * tasks with it too (`aws/lambda/thread-sync.ts`).
+ *
+ * Which primitives' handles a thread can revive is the caller's to say: each context injects a
+ * loader of its reviver, called the first time a chunk or the initializer's arguments hold a
+ * handle, so that a thread which never receives one never loads (nor parses) the primitives' code.
  */
 
-import { workerData } from 'node:worker_threads';
-import { fromWire, type Reviver } from '../api/handles.js';
 import { enterProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
-import { adoptArena } from './sync/arena.js';
-import { serveThread, withTransfer } from './thread-port.js';
+import { fromWire, type Reviver, refuseHandles } from '../handles.js';
+import { serveThread, threadInfo, withTransfer } from './serve-thread.js';
 
 /** A unit of work sent to a thread. */
 export type ThreadJob =
@@ -36,27 +39,14 @@ export interface ThreadData {
 /** Options of {@link serveTasks}. */
 export interface ServeTasksOptions {
   /**
-   * Makes this thread's reviver of primitives' handles from the thread's data (the worker Lambda
-   * gives one for AWS handles). @default local handles, on the arena the pool sent in `workerData.arena`
+   * Makes this thread's reviver of primitives' handles from the thread's data, on the first handle
+   * the thread receives (the local context loads its primitives then; the worker Lambda makes one
+   * for AWS handles on the function's resources). @default a reviver that refuses every handle
    */
-  readonly reviver?: (data: ThreadData) => Reviver;
+  readonly reviver?: (data: ThreadData) => Reviver | Promise<Reviver>;
 }
 
-/** Adopts the arena the pool sent, so that handles' offsets name the same memory. */
-function adoptSentArena(): void {
-  const sab = (workerData as { arena?: unknown } | null)?.arena;
-  if (sab instanceof SharedArrayBuffer) adoptArena(sab);
-}
-
-/**
- * The local reviver, loaded on first use. The primitives' code is most of a thread bundle, and a
- * thread pays for every byte it loads (parsing it, decoding its inline source map): behind this
- * `import()` it is a chunk of its own (see `local/bundle.ts`) that only a thread receiving a
- * handle loads.
- */
-async function loadLocalReviver(): Promise<Reviver> {
-  return (await import('./sync/index.js')).reviveLocal;
-}
+const noReviver = (): Reviver => refuseHandles('in this thread: it was started without a reviver');
 
 /** True when `value` holds a handle (searched as `fromWire` does). */
 function holdsHandles(value: unknown): boolean {
@@ -83,16 +73,21 @@ function transferOf(outcomes: readonly ChunkOutcome[]): ArrayBuffer[] {
   return list;
 }
 
-/** Serves the registry's tasks in this thread. Called by the generated thread entry. */
+/** Serves the registry's tasks in this thread. Called by the thread entry of each context. */
 export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): void {
   if (!isTaskRegistry(registry)) {
     throw new TasksModuleError('The tasks module must `export default defineTasks({...})`');
   }
   const { tasks } = registry as TaskRegistry;
-  // Given by init (options.reviver), else loaded when a chunk or the initializer's arguments first hold handles.
+  const makeReviver = options.reviver ?? noReviver;
+  // A pool thread's tasks see its name until a process chunk names the process it runs.
+  const name = threadInfo()?.name;
+  if (name !== undefined) enterProcess(name);
+  let data: ThreadData = {};
+  // Made when a chunk or the initializer's arguments first hold handles.
   let revive: Reviver | undefined;
   const reviver = async (): Promise<Reviver> => {
-    revive ??= await loadLocalReviver();
+    revive ??= await makeReviver(data);
     return revive;
   };
   serveThread(
@@ -118,14 +113,12 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
       }
     },
     {
-      init: async (data) => {
-        const d = (data ?? {}) as ThreadData;
-        if (options.reviver) revive = options.reviver(d);
-        else adoptSentArena();
-        if (d.initializer === undefined) return;
-        const fn = tasks[d.initializer] as ((...a: unknown[]) => unknown) | undefined;
-        if (!fn) throw new TasksModuleError(`Unknown initializer task "${d.initializer}"`);
-        const initargs = d.initargs ?? [];
+      init: async (raw) => {
+        data = (raw ?? {}) as ThreadData;
+        if (data.initializer === undefined) return;
+        const fn = tasks[data.initializer] as ((...a: unknown[]) => unknown) | undefined;
+        if (!fn) throw new TasksModuleError(`Unknown initializer task "${data.initializer}"`);
+        const initargs = data.initargs ?? [];
         const args = (holdsHandles(initargs) ? fromWire(initargs, await reviver()) : initargs) as unknown[];
         await fn(...args);
       },

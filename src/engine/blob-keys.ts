@@ -1,0 +1,21 @@
+/**
+ * Where the engine puts payloads too large to travel inline, in the blob store. Every key of a job
+ * lies under `jobs/<jobId>/`, so that releasing the job deletes them all with one prefix; the
+ * coordinator refuses a request whose blob reference lies outside its job's prefix.
+ */
+
+/** Keys under which the engine spills large payloads to the blob store. */
+export const blobKeys = {
+  /** The prefix of every key of the job. */
+  job: (jobId: string) => `jobs/${jobId}/`,
+  /** The items of chunk `index` (the coordinator spills them; a caller may put them first). */
+  input: (jobId: string, index: number) => `jobs/${jobId}/in/${index}`,
+  /** The result of chunk `index`, recorded by the host. */
+  output: (jobId: string, index: number) => `jobs/${jobId}/out/${index}`,
+  /** The folded result of a mapReduce job. */
+  result: (jobId: string) => `jobs/${jobId}/result`,
+  /** The reducer's initial value of a mapReduce job. */
+  initial: (jobId: string) => `jobs/${jobId}/initial`,
+  /** A submitted job's whole input, put by a caller whose request would be too large inline. */
+  submitted: (jobId: string) => `jobs/${jobId}/input`,
+};
