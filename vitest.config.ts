@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Installs moto once, before the first file of a tier on the emulator starts. */
 const MOTO_SETUP = 'test/support/moto-setup.ts';
+/** Scales a file's timeouts by the share of a core its process gets (the tiers without moto). */
+const MACHINE_PACE = 'test/support/machine-pace.ts';
 
 export default defineConfig({
   resolve: {
@@ -41,6 +43,7 @@ export default defineConfig({
             'test/infra/**/*.test.ts',
             'test/localstack/**/*.test.ts',
           ],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
@@ -49,6 +52,7 @@ export default defineConfig({
           name: 'local',
           // The local context on real worker threads.
           include: ['test/local/**/*.test.ts', 'test/examples/**/*.test.ts', 'test/e2e/local.test.ts'],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
