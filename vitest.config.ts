@@ -34,13 +34,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure logic, the port contracts and engine faults on the in-memory adapters, the CLI,
-          // the CDK template, the LocalStack tier's decision: no threads, no emulator.
+          // the CDK template, the package as npm packs it, the LocalStack tier's decision: no
+          // threads, no emulator.
           include: [
             'test/unit/**/*.test.ts',
             'test/contract/**/*.test.ts',
             'test/engine/**/*.test.ts',
             'test/cli/**/*.test.ts',
             'test/infra/**/*.test.ts',
+            'test/package/**/*.test.ts',
             'test/localstack/**/*.test.ts',
           ],
           setupFiles: [MACHINE_PACE],
