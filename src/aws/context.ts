@@ -8,10 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, PoolOptions, Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
+import { DEFAULT_STRAGGLERS, type StragglerPolicy, stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
@@ -38,11 +39,15 @@ const MAX_INLINE_BYTES = 350 * 1024;
 /** How long `terminate` lets cancelled calls release their jobs before the pool's clients are destroyed. */
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
-const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs'];
+const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
+/** Why each PoolOptions field the AWS context refuses is not a pool's to set (README, "Python names"). */
+const SHARED_THREADS =
+  "the worker Lambdas' threads are started by the deployed stack and serve every pool and caller of it, so no pool can run its own initializer in them: do the set-up at the top level of the tasks module (it runs once in each thread) or lazily in the task";
 const STACK_SETTINGS: Record<string, string> = {
-  maxTasksPerChild: 'worker threads live as long as their Lambda container',
-  initializer: 'worker threads are started by the deployed stack',
-  initargs: 'worker threads are started by the deployed stack',
+  maxTasksPerChild:
+    "a worker thread lives as long as its Lambda container and serves every pool of the stack; Lambda recycles containers on its own, and the function's memory and timeout bound what a task may leak",
+  initializer: SHARED_THREADS,
+  initargs: SHARED_THREADS,
   maxAttempts: "it is the work queue's maxReceiveCount, set when the stack is deployed",
 };
 
@@ -85,7 +90,8 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     processes ??= new AwsRuntime(
       registry,
       settings,
-      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000 },
+      // A Process is never backed up: its runtime's calls need no straggler check.
+      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000, stragglers: undefined },
       resources,
     );
     return processes;
@@ -96,6 +102,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     kind: 'aws',
     tasks: registry,
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const p = checkPoolOptions(poolOptions);
       return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
     },
@@ -114,6 +121,7 @@ interface PoolSettings {
   readonly processes: number | undefined;
   readonly chunksize: number | undefined;
   readonly jobTimeoutMs: number;
+  readonly stragglers: StragglerPolicy | undefined;
 }
 
 function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): PoolSettings {
@@ -121,12 +129,15 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
   const p = checkOptions<PoolOptions<T>>(raw, 'options', all);
   for (const [k, why] of Object.entries(STACK_SETTINGS)) {
     if ((p as Record<string, unknown>)[k] !== undefined)
-      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`);
+      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`, {
+        option: `options.${k}`,
+      });
   }
   return {
     processes: optionalInteger(p.processes, 'options.processes', 1, 1_000_000),
     chunksize: optionalInteger(p.chunksize, 'options.chunksize', 1),
     jobTimeoutMs: optionalInteger(p.jobTimeoutMs, 'options.jobTimeoutMs', 1) ?? 86_400_000,
+    stragglers: stragglerPolicy(p.stragglers, 'options.stragglers', DEFAULT_STRAGGLERS),
   };
 }
 
@@ -167,6 +178,8 @@ class AwsRuntime implements PoolRuntime {
         return rt.processes;
       },
       jobTimeoutMs: pool.jobTimeoutMs,
+      poll: s.pollMs,
+      stragglers: pool.stragglers,
       get window() {
         // Chunks in flight for imap: enough to keep the workers busy, few enough for one append.
         return Math.min(1000, Math.max(8, rt.processes * 2));

@@ -6,11 +6,12 @@
  * a `ProtocolError`.
  */
 import { type Fail, FieldReader, type Fields } from '../fields.js';
-import type { Data, JobKind } from '../ports.js';
+import type { ChunkInput, Data, JobKind } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
 import { checkSource } from './lines.js';
-import { chunkFlags, PROTOCOL_VERSION, parseData } from './protocol.js';
+import { chunkFlags, PROTOCOL_VERSION, parseData, parseInput } from './protocol.js';
+import { MAX_BACKUP_CHUNKS } from './stragglers.js';
 
 /** Longest job id: the same bound as work messages. */
 export const MAX_JOB_ID = 128;
@@ -22,7 +23,9 @@ export const MAX_REASON = 1024;
 export const MAX_APPEND_CHUNKS = 10_000;
 
 const KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
-const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire'] as const;
+const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire', 'fanout', 'backup'] as const;
+/** The largest chunk index a request may name (a job of 2^40 chunks is far beyond any budget). */
+export const MAX_CHUNK_INDEX = 2 ** 40;
 
 const fields: FieldReader = new FieldReader('coordinator request');
 const fail: Fail = fields.fail;
@@ -45,8 +48,26 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
       if (step === 0) fail('input.step to be non-zero', step);
       return { kind: 'range', start, stop, step };
     }
-    case 'items':
-      return { kind: 'items', data: data(o.data, jobId, 'input.data') };
+    case 'items': {
+      // Read whole by the coordinator: only inline (at most a request); larger goes as segments.
+      const d = data(o.data, jobId, 'input.data');
+      if (!('bytes' in d)) fail('input.data to be inline bytes (a larger input travels as "segments")', d);
+      return { kind: 'items', data: d };
+    }
+    case 'segments': {
+      const blob = fields.string(o, 'blob', 1024, 'input.blob');
+      if (!blob.startsWith(blobKeys.job(jobId)))
+        fail(`input.blob to be under the job's prefix ${JSON.stringify(blobKeys.job(jobId))}`, blob);
+      if (o.enc !== 'v8' && o.enc !== 'f64') fail('input.enc to be "v8" or "f64"', o.enc);
+      return {
+        kind: 'segments',
+        blob,
+        enc: o.enc,
+        items: fields.integer(o, 'items', 0, 'input.items'),
+        chunksize: fields.integer(o, 'chunksize', 1, 'input.chunksize'),
+        indexAt: fields.integer(o, 'indexAt', 0, 'input.indexAt'),
+      };
+    }
     case 'lines': {
       if (kind === 'starmap') fail('a map or mapReduce job for lines (a line is not an argument list)', kind);
       const chunkBytes =
@@ -63,11 +84,11 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
       return { kind: 'open' };
     case 'values':
       return fail(
-        'input.kind "range", "items", "lines" or "open" ("values" holds live objects and never crosses a wire)',
+        'input.kind "range", "items", "segments", "lines" or "open" ("values" holds live objects and never crosses a wire)',
         o.kind,
       );
     default:
-      return fail('input.kind to be "range", "items", "lines" or "open"', o.kind);
+      return fail('input.kind to be "range", "items", "segments", "lines" or "open"', o.kind);
   }
 }
 
@@ -119,6 +140,34 @@ function append(o: Fields, jobId: string): CoordinatorRequest {
   };
 }
 
+/** A backup request: distinct chunk indices, and an input per index whose blobs are the job's own. */
+function backup(o: Fields, jobId: string): CoordinatorRequest {
+  const raw = o.indices;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BACKUP_CHUNKS)
+    fail(`indices to be an array of 1 to ${MAX_BACKUP_CHUNKS} chunk indices`, raw);
+  const indices = raw.map((v: unknown, k) => fields.integer({ v }, 'v', 0, `indices[${k}]`));
+  if (new Set(indices).size !== indices.length) fail('indices to be distinct', raw);
+  let inputs: ChunkInput[] | undefined;
+  if (o.inputs !== undefined) {
+    if (!Array.isArray(o.inputs) || o.inputs.length !== indices.length)
+      fail(`inputs to be an array of ${indices.length} chunk inputs, one per index`, o.inputs);
+    inputs = o.inputs.map((v: unknown, k) => {
+      const input = parseInput(v, fields, `inputs[${k}]`);
+      if (input.kind === 'items') data(input.data, jobId, `inputs[${k}].data`);
+      return input;
+    });
+  }
+  if (o.handles !== undefined && o.handles !== true) fail('handles to be true when present', o.handles);
+  return {
+    v: 1,
+    type: 'backup',
+    jobId,
+    indices,
+    ...(inputs ? { inputs } : {}),
+    ...(o.handles === true ? { handles: true as const } : {}),
+  };
+}
+
 /**
  * Validates a coordinator request that arrived over a wire; throws {@link ProtocolError} when it is
  * not one. Returns a new object holding only the known fields.
@@ -147,7 +196,30 @@ export function parseCoordinatorRequest(body: unknown): CoordinatorRequest {
       return { v: 1, type: 'release', jobId };
     case 'expire':
       return { v: 1, type: 'expire', jobId };
+    case 'fanout':
+      return fanout(o, jobId);
+    case 'backup':
+      return backup(o, jobId);
   }
+}
+
+/**
+ * A node of the fan-out tree. Only the coordinator sends these (to itself, asynchronously); one
+ * from anyone else is harmless, since it can only send chunks of a running job by the plan the job
+ * was created with, which every party may send again (each chunk is recorded once).
+ */
+function fanout(o: Fields, jobId: string): CoordinatorRequest {
+  const from = fields.integer(o, 'from', 0);
+  const to = fields.integer(o, 'to', from + 1);
+  if (to > MAX_CHUNK_INDEX) fail(`to to be at most ${MAX_CHUNK_INDEX}`, to);
+  return {
+    v: 1,
+    type: 'fanout',
+    jobId,
+    from,
+    to,
+    ...(o.perWorker === undefined ? {} : { perWorker: fields.integer(o, 'perWorker', 1) }),
+  };
 }
 
 /** The task names a request asks the workers to run (to check against the bundled tasks module). */

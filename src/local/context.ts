@@ -6,8 +6,9 @@ import { serialize } from 'node:v8';
 import type { Context, PoolOptions } from '../api/context.js';
 import { Pool } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
+import { stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
 import { toWire } from '../handles.js';
 import { options as checkOptions, optionalArray, optionalInteger, received, taskName } from '../validate.js';
@@ -23,6 +24,7 @@ const POOL_KEYS = [
   'initargs',
   'jobTimeoutMs',
   'maxAttempts',
+  'stragglers',
 ];
 
 /** Options of {@link local}. */
@@ -79,6 +81,7 @@ export function local<T extends TaskMap>(
     Process: (target, args, processOptions) =>
       makeProcess(registry.names, launch, target, args, processOptions),
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const settings = resolvePoolOptions(registry, poolOptions, hooks);
       const rt = new LocalRuntime(settings);
       hooks.onRuntime?.(rt);
@@ -118,6 +121,7 @@ function resolvePoolOptions<T extends TaskMap>(
     initargs,
     jobTimeoutMs: optionalInteger(p.jobTimeoutMs, 'options.jobTimeoutMs', 1) ?? 86_400_000,
     maxAttempts: optionalInteger(p.maxAttempts, 'options.maxAttempts', 1, 1000) ?? 3,
+    stragglers: stragglerPolicy(p.stragglers, 'options.stragglers', undefined),
     visibilityMs: hooks.visibilityMs ?? 30_000,
     leaseMs: hooks.leaseMs ?? 30_000,
     ...(hooks.backend ? { backend: hooks.backend } : {}),

@@ -20,12 +20,14 @@ import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { aws } from '../../src/aws/context.js';
-import { STACK_OUTPUTS } from '../../src/aws/invoke.js';
+import { coordinatorInvoker, STACK_OUTPUTS } from '../../src/aws/invoke.js';
 import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
+import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
   ErrorCodes,
@@ -55,6 +57,8 @@ let dlqUrl: string;
 let worker: WorkerHandler;
 /** Every coordinator invoke: its request type and payload size. */
 const invokes: { type: string; bytes: number }[] = [];
+/** While set, the coordinator answers `cancel` requests only once it resolves. */
+let cancelGate: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
@@ -122,6 +126,7 @@ beforeAll(async () => {
       }
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
+      if (event.type === 'cancel') await cancelGate;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
       } catch (e) {
@@ -155,6 +160,7 @@ afterAll(async () => {
 
 afterEach(() => {
   invokes.length = 0;
+  cancelGate = undefined;
 });
 
 function context() {
@@ -218,6 +224,36 @@ describe('aws()', () => {
       const submit = invokes.find((i) => i.type === 'submit');
       expect(submit?.bytes).toBeLessThan(10_000);
     }, 60_000);
+
+    it("sends a backup request's inputs over the payload limit through S3, under the job's prefix", async () => {
+      const blobs = new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'fanfold/' });
+      const invoke = coordinatorInvoker({
+        client: lambda,
+        functionName: COORDINATOR,
+        blobs,
+        maxPayloadBytes: 10_000,
+      });
+      const jobId = randomUUID();
+      const bytes = new Uint8Array(8_000).fill(7);
+      const input = (i: number) => ({
+        kind: 'items' as const,
+        offset: i,
+        count: 1,
+        data: { enc: 'v8' as const, bytes },
+      });
+      // No such job: the coordinator sends nothing, but the request reached it whole.
+      const out = await invoke({
+        v: 1,
+        type: 'backup',
+        jobId,
+        indices: [3, 4],
+        inputs: [input(3), input(4)],
+      });
+      expect(out).toMatchObject({ jobId, sent: 0 });
+      expect(invokes.find((i) => i.type === 'backup')?.bytes).toBeLessThan(10_000);
+      expect(await blobs.get(blobKeys.input(jobId, 4))).toEqual(bytes);
+      await blobs.deletePrefix(blobKeys.job(jobId));
+    });
 
     it('cancels the running job on terminate, and the workers stop running its chunks', async () => {
       const pool = context().Pool();
@@ -287,6 +323,34 @@ describe('aws()', () => {
       expect(await pool.map('square', [2])).toEqual([4]);
     }, 10_000);
 
+    it('terminate() right after start() gives -15, even when the run ends before the cancel lands', async () => {
+      // The cancel travels through the coordinator while a warm worker may finish the run: the
+      // caller asked for termination before it saw the end, so the process ends as terminated.
+      const mp = context();
+      const go = mp.Event();
+      const p = mp.Process('waitEvent', [go]);
+      await p.start();
+      let letCancel!: () => void;
+      cancelGate = new Promise<void>((r) => (letCancel = r));
+      const terminated = p.terminate();
+      await expect.poll(() => invokes.some((i) => i.type === 'cancel')).toBe(true);
+      await go.set();
+      const store = awsBackend({
+        tableName: TABLE,
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        bucket: BUCKET,
+        clients: { sqs, dynamo, s3 },
+      }).store;
+      await expect
+        .poll(async () => (await store.getJob(p.pid ?? ''))?.status, { timeout: 20_000 })
+        .toBe('DONE');
+      letCancel();
+      await terminated;
+      expect(p.exitCode).toBe(-15);
+      expect(p.isAlive()).toBe(false);
+    }, 30_000);
+
     it('throws UnknownTaskError for an unknown target, before anything is invoked', () => {
       expect(() => context().Process('nope' as never, [] as never)).toThrow(UnknownTaskError);
       expect(invokes).toEqual([]);
@@ -311,6 +375,32 @@ describe('aws()', () => {
       expect(() => aws({ tasks: {} as never })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
+    });
+
+    it.each([
+      ['initializer', { initializer: 'init' }],
+      ['initargs', { initargs: [1] }],
+      ['maxTasksPerChild', { maxTasksPerChild: 10 }],
+    ] as const)(
+      'refuses %s (the stack starts the worker threads) with an error naming the option',
+      (k, o) => {
+        const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+        expect(() => aws({ tasks, resources }).Pool(o as never)).toThrow(
+          expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, option: `options.${k}` }),
+        );
+      },
+    );
+
+    it('takes stragglers: off, on, or tuned; and names the field of a bad one', async () => {
+      const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+      const mp = aws({ tasks, resources });
+      for (const stragglers of [false, true, { factor: 2, minMs: 500, tail: 0.05 }]) {
+        await using pool = mp.Pool({ stragglers });
+        expect(pool).toBeDefined();
+      }
+      expect(() => mp.Pool({ stragglers: { factor: 0 } })).toThrow(
+        'Expected options.stragglers.factor to be a number from 1 to 1000, got 0 (number)',
+      );
     });
   });
 

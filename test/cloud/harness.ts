@@ -396,7 +396,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const raw = awsBackend({
     ...resources,
     clients: { sqs: sdk.sqs, dynamo: sdk.dynamo, s3: sdk.s3 },
-    store: { pollMs: o.pollMs ?? { min: 20, max: 200 }, retryBaseMs: 5 },
+    store: { retryBaseMs: 5 },
   });
   const audit = new Audit();
   let engine!: CloudEngine;
@@ -417,6 +417,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? Math.round(30_000 * pace),
     window: 8,
+    poll: o.pollMs ?? { min: 20, max: 200 },
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },

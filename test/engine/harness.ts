@@ -6,12 +6,21 @@
 import type { TaskMap } from '../../src/api/tasks.js';
 import { JobClient } from '../../src/engine/client.js';
 import type { Encoded } from '../../src/engine/codec.js';
-import { Coordinator } from '../../src/engine/coordinator.js';
+import {
+  Coordinator,
+  type CoordinatorOptions,
+  type CoordinatorRequest,
+  type CoordinatorResponse,
+} from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import type { ChunkExecutor } from '../../src/engine/executor.js';
+import { handleFailedInvocation } from '../../src/engine/failed-invocations.js';
 import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
+import { parseCoordinatorRequest } from '../../src/engine/requests.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../../src/engine/run-chunk.js';
+import type { StragglerPolicy } from '../../src/engine/stragglers.js';
 import { JobCancelledError, WorkerCrashedError } from '../../src/errors.js';
+import { LocalInvoker } from '../../src/local/invoker.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
 import type { CompleteOutcome, JobRecord, JobStore } from '../../src/ports.js';
 
@@ -24,6 +33,8 @@ export class InlineExecutor implements ChunkExecutor {
   readonly #tasks: TaskMap;
   readonly #cancelled = new Set<string>();
   crash: ((c: InlineChunk) => boolean) | undefined;
+  /** A chunk for which this returns a promise waits for it before it runs: a slow or frozen worker. */
+  hold: ((c: InlineChunk) => Promise<void> | undefined) | undefined;
 
   constructor(tasks: TaskMap, batching = true) {
     this.#tasks = tasks;
@@ -37,6 +48,8 @@ export class InlineExecutor implements ChunkExecutor {
       await new Promise((r) => setImmediate(r));
       if (this.#cancelled.has(c.jobId)) throw new JobCancelledError(c.jobId);
       if (this.crash?.(c)) throw new WorkerCrashedError(`thread died running chunk ${c.index}`, 7);
+      const held = this.hold?.(c);
+      if (held) await held;
       this.chunkRuns++;
       out.push(await runChunk(this.#tasks, c));
     }
@@ -65,6 +78,11 @@ export class AuditedStore implements JobStore {
   /** Final state of every job, captured when the client deletes it. */
   readonly ended = new Map<string, JobRecord>();
   readonly fences: number[] = [];
+  /**
+   * Reported as every job's `meanChunkMs` once a chunk of it is recorded: a store that keeps its
+   * chunks' run times, for the caller's straggler check (the memory store keeps none).
+   */
+  meanChunkMs: number | undefined;
 
   constructor(inner: JobStore) {
     this.inner = inner;
@@ -112,8 +130,16 @@ export class AuditedStore implements JobStore {
   finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
-  getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
-  waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
+  getJob: JobStore['getJob'] = async (id) => this.#timed(await this.inner.getJob(id));
+  get waitForChange(): JobStore['waitForChange'] {
+    const wait = this.inner.waitForChange;
+    return wait && (async (id, v, t) => this.#timed(await wait.call(this.inner, id, v, t)));
+  }
+  #timed(job: JobRecord | undefined): JobRecord | undefined {
+    return job && this.meanChunkMs !== undefined && job.done > 0
+      ? { ...job, meanChunkMs: this.meanChunkMs }
+      : job;
+  }
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
   deleteJob: JobStore['deleteJob'] = async (id) => {
     const job = await this.inner.getJob(id);
@@ -132,6 +158,15 @@ export interface EngineOptions {
   readonly maxPayloadBytes?: number;
   readonly maxInlineBytes?: number;
   readonly batching?: boolean;
+  /** How the coordinator fans out (a small `leafChunks` makes a tree of a small job). */
+  readonly coordinator?: CoordinatorOptions;
+  /** The client's straggler check. @default none */
+  readonly stragglers?: StragglerPolicy;
+  /** Sits between the client and the coordinator (a coordinator that dies before it answers). */
+  readonly intercept?: (
+    req: CoordinatorRequest,
+    handle: (req: CoordinatorRequest) => Promise<CoordinatorResponse>,
+  ) => Promise<CoordinatorResponse>;
 }
 
 /** A running engine: a client, an executor, and hosts that can be added, killed and replaced. */
@@ -140,6 +175,8 @@ export interface Engine {
   readonly client: JobClient;
   /** The coordinator the client calls (a caller that vanished would have called it too). */
   readonly coordinator: Coordinator;
+  /** Runs the coordinator's own requests (the fan-out tree) in process. */
+  readonly invoker: LocalInvoker;
   readonly executor: InlineExecutor;
   readonly hosts: Host[];
   readonly errors: unknown[];
@@ -161,14 +198,24 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const executor = new InlineExecutor(o.tasks, o.batching ?? true);
   const hosts: Host[] = [];
   const errors: unknown[] = [];
-  const coordinator = new Coordinator(backend);
+  const invoker: LocalInvoker = new LocalInvoker({
+    coordinator: (req): Promise<unknown> => coordinator.handle(parseCoordinatorRequest(req)),
+    onFailure: async (failed) => {
+      const ended = await handleFailedInvocation(store, failed, (e) => errors.push(e));
+      if (ended) for (const h of hosts) h.jobEnded(ended);
+    },
+    onError: (e) => errors.push(e),
+  });
+  const coordinator: Coordinator = new Coordinator({ ...backend, invoker }, o.coordinator);
+  const handle = (req: CoordinatorRequest) => coordinator.handle(req);
   const client = new JobClient({
-    coordinator: (req) => coordinator.handle(req),
+    coordinator: o.intercept ? (req) => o.intercept!(req, handle) : handle,
     store,
     blobs: backend.blobs,
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? 20_000,
     window: 8,
+    stragglers: o.stragglers,
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },
@@ -187,6 +234,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
     backend,
     client,
     coordinator,
+    invoker,
     executor,
     hosts,
     errors,
@@ -205,6 +253,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
       return h;
     },
     async close() {
+      invoker.close();
       for (const h of hosts) h.kill();
       await dlq.stop();
       mem.close();

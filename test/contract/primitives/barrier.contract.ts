@@ -55,6 +55,16 @@ export function barrierContract(h: PrimitivesHarness): void {
         await expectRejectsCode(b.wait(short), ErrorCodes.BROKEN_BARRIER);
       });
 
+      it('breaks at once for a negative timeoutMs, which counts as 0 (CPython), and rejects NaN', async () => {
+        const b = h.primitives().Barrier(2);
+        await expectRejectsCode(b.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
+        expect(await b.broken()).toBe(false);
+        await expectRejectsCode(b.wait(-1), ErrorCodes.BROKEN_BARRIER);
+        expect(await b.broken()).toBe(true);
+        const d = h.primitives().Barrier(2, { timeoutMs: -1 });
+        await expectRejectsCode(d.wait(), ErrorCodes.BROKEN_BARRIER);
+      });
+
       it('uses the default timeout given at creation, in a revived handle too', async () => {
         const b = h.primitives().Barrier(2, { timeoutMs: short });
         const same = twin(h, b);
@@ -69,9 +79,9 @@ export function barrierContract(h: PrimitivesHarness): void {
         expect(await b.wait()).toBe(0);
       });
 
-      it('rejects a negative timeoutMs without arriving', async () => {
+      it('rejects a NaN timeoutMs without arriving', async () => {
         const b = h.primitives().Barrier(2);
-        await expectRejectsCode(b.wait(-1), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(b.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
         expect(await b.nWaiting()).toBe(0);
       });
 
@@ -120,10 +130,13 @@ export function barrierContract(h: PrimitivesHarness): void {
       });
     });
 
-    it('rejects parties that are not an integer >= 1, a negative default timeout and unknown options', () => {
+    it('rejects parties that are not an integer >= 1, a NaN default timeout and unknown options', () => {
       for (const parties of [0, -1, 1.5, Number.NaN, '2'])
         expectThrowsCode(() => h.primitives().Barrier(parties as number), ErrorCodes.INVALID_ARGUMENT);
-      expectThrowsCode(() => h.primitives().Barrier(2, { timeoutMs: -1 }), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(
+        () => h.primitives().Barrier(2, { timeoutMs: Number.NaN }),
+        ErrorCodes.INVALID_ARGUMENT,
+      );
       expectThrowsCode(() => h.primitives().Barrier(2, { timeout: 1 } as never), ErrorCodes.INVALID_ARGUMENT);
     });
   });

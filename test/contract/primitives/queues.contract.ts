@@ -64,7 +64,7 @@ export function queueContract(h: PrimitivesHarness): void {
 
     it('rejects bad options before any effect', async () => {
       await using q = h.primitives().Queue<number>();
-      await expectRejectsCode(q.put(1, { timeoutMs: -1 }), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(q.put(1, { timeoutMs: '1' as never }), ErrorCodes.INVALID_ARGUMENT);
       await expectRejectsCode(q.get({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
       await expectRejectsCode(q.put(1, { block: 'no' as never }), ErrorCodes.INVALID_ARGUMENT);
       await expectRejectsCode(q.get({ wait: 1 } as never), ErrorCodes.INVALID_ARGUMENT);
@@ -101,9 +101,10 @@ export function queueContract(h: PrimitivesHarness): void {
         expect(await waiting).toBe('hello');
       });
 
-      it('rejects a negative timeoutMs', async () => {
+      it('treats a negative timeoutMs as 0 (Empty at once), as CPython does, and rejects NaN', async () => {
         await using q = h.primitives().Queue();
-        await expectRejectsCode(q.get({ timeoutMs: -1 }), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(q.get({ timeoutMs: -1 }), ErrorCodes.EMPTY);
+        await expectRejectsCode(q.get({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
       });
     });
 
@@ -188,9 +189,9 @@ export function queueContract(h: PrimitivesHarness): void {
         expect(await q.join(0)).toBe(true);
       });
 
-      it('rejects a negative timeoutMs', async () => {
+      it('rejects a NaN timeoutMs', async () => {
         await using q = h.primitives().JoinableQueue();
-        await expectRejectsCode(q.join(-1), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(q.join(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
       });
 
       it('resolves true at once when nothing was put', async () => {
@@ -219,9 +220,10 @@ export function queueContract(h: PrimitivesHarness): void {
       expect(await waiting).toBe('late');
     });
 
-    it('refuses put and get after close()', async () => {
-      const q = h.primitives().SimpleQueue();
+    it('throws ClosedError from empty(), put() and get() after close(), as CPython raises', async () => {
+      const q = h.primitives().SimpleQueue<number>();
       await q.close();
+      await expectRejectsCode(q.empty(), ErrorCodes.CLOSED);
       await expectRejectsCode(q.put(1), ErrorCodes.CLOSED);
       await expectRejectsCode(q.get(), ErrorCodes.CLOSED);
     });

@@ -9,7 +9,9 @@
  * killed on timeout or crash, ReservedConcurrentExecutions as a throttle), the function's
  * environment from the template, and SQS mappings (BatchSize, MaximumBatchingWindowInSeconds, the
  * 6 MB batch cut, ReportBatchItemFailures, MaximumConcurrency, redrive through the queue's own
- * RedrivePolicy), CloudFormation's DescribeStacks for the stack's outputs.
+ * RedrivePolicy), asynchronous invocations (retries after a function error, the maximum event age,
+ * the invocation record sent to an SQS on-failure or on-success destination),
+ * CloudFormation's DescribeStacks for the stack's outputs.
  *
  * Not modelled: IAM (roles, policies, resource policies: every call is allowed) and request
  * signatures; cold-start and init timing (an init is however long the import takes; INIT over
@@ -18,7 +20,8 @@
  * `maxContainersPerFunction`) and its backoff after errors; memory limits and CPU shares (a
  * container gets the host's cores; MemorySize only reaches the environment and context); the
  * declared Runtime and Architectures (bundles run on this machine's Node); a read-only file
- * system and a private /tmp; async invocation retries, destinations and event age; FIFO ordering
+ * system and a private /tmp; throttling of async invocations (an event waits for a container);
+ * FIFO ordering
  * after a failed batch (moto keeps group order, the runner adds nothing); FilterCriteria (refused);
  * provisioned pollers (ignored); log formatting and CloudWatch Logs.
  *
@@ -33,7 +36,8 @@
  * }
  * ```
  */
-import { emulatorClients } from './clients.js';
+import { AsyncInvocations } from './async-invoke.js';
+import { emulatorClients, sqsClient } from './clients.js';
 import { type Emulators, startEmulators } from './emulators.js';
 import { EsmPoller } from './esm-poller.js';
 import { type LambdaServer, startLambdaServer } from './lambda-server.js';
@@ -61,6 +65,24 @@ export interface StartCloudOptions {
   readonly freeze?: boolean;
   /** Receives each line the functions write, and errors of the pollers. @default silent unless FANFOLD_RUNNER_LOGS=1 */
   readonly onLog?: (source: string, line: string) => void;
+  /**
+   * Pauses before an asynchronous invocation's second and third attempts (Lambda waits a minute,
+   * then two). @default [1000, 2000]
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
+  /**
+   * Variables set on the functions whose logical id starts with a key, over the template's: a
+   * test's stand-in for a construct prop it does not want to synthesize a stack for.
+   */
+  readonly environment?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * The endpoint one party of the stack sends its SQS, DynamoDB and S3 requests to instead of the
+   * emulator, and a function its Lambda requests instead of the Invoke API: a function, by its
+   * logical id, or the event source mappings (`'mappings'`, SQS only). For a counting proxy with a
+   * port per party in front of both. Undefined keeps the party's usual endpoints.
+   * @default the emulator's and the Invoke API's endpoints for every party
+   */
+  readonly serviceEndpoint?: (party: string) => string | undefined;
 }
 
 /** A running stack. */
@@ -92,6 +114,8 @@ export interface Cloud {
   readonly pollers: readonly EsmPoller[];
   /** Errors the pollers and background invocations reported. */
   readonly errors: readonly unknown[];
+  /** The asynchronous invocations (Event): their attempts, failures and records sent. */
+  readonly async: AsyncInvocations;
   /** Stops the pollers, the Invoke API and every container, and the emulators it started. */
   stop(): Promise<void>;
 }
@@ -114,13 +138,17 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
     onLog?.(source, `error: ${error instanceof Error ? error.stack : String(error)}`);
   };
 
+  /** Clients made for a party's own endpoint, destroyed with the rest. */
+  const ownClients: { destroy(): void }[] = [];
   const sandboxes = new Map<string, FunctionSandbox>();
   const reaper = startReaper();
   let server: LambdaServer | undefined;
   const pollers: EsmPoller[] = [];
+  let asyncInvocations: AsyncInvocations | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      asyncInvocations?.stop();
       // Abandoning a long poll is safe: generated queue names are unique per deploy, so a
       // message an abandoned receive takes in flight belongs to no one else.
       const polled = Promise.all(pollers.map((p) => p.stop({ abort: true })));
@@ -128,19 +156,31 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       await Promise.all([...sandboxes.values()].map((s) => s.stop()));
       await reaper.close();
       await polled;
-      for (const client of Object.values(clients)) client.destroy();
+      for (const client of [...Object.values(clients), ...ownClients]) client.destroy();
       if (ownEmulators) await emulators.stop();
     })();
     return stopping;
   };
 
   try {
-    const stack = await deployStack(assembly, clients, clientOptions.region);
+    const stack = withEnvironment(
+      await deployStack(assembly, clients, clientOptions.region),
+      options.environment,
+    );
+    const async = new AsyncInvocations({
+      sqs: clients.sqs,
+      configs: stack.eventInvokeConfigs,
+      onError: report('async invoke'),
+      onLog,
+      ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+    });
+    asyncInvocations = async;
     const lambdaServer = await startLambdaServer((name) => sandboxes.get(name), {
       region: stack.region,
       accountId: stack.accountId,
       onBackgroundError: report('invoke'),
       stack,
+      runAsync: (sandbox, payload, clientContext) => async.start(sandbox, payload, clientContext),
     });
     server = lambdaServer;
     const endpoints = {
@@ -163,10 +203,19 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       AWS_ENDPOINT_URL_CLOUDFORMATION: endpoints.cloudformation,
     };
     for (const fn of stack.functions) {
+      const own = options.serviceEndpoint?.(fn.logicalId);
       sandboxes.set(
         fn.name,
         new FunctionSandbox(fn, {
-          runtimeEnv,
+          runtimeEnv: own
+            ? {
+                ...runtimeEnv,
+                AWS_ENDPOINT_URL_SQS: own,
+                AWS_ENDPOINT_URL_DYNAMODB: own,
+                AWS_ENDPOINT_URL_S3: own,
+                AWS_ENDPOINT_URL_LAMBDA: own,
+              }
+            : runtimeEnv,
           ...(options.maxContainersPerFunction !== undefined
             ? { maxContainers: options.maxContainersPerFunction }
             : {}),
@@ -176,6 +225,11 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
         }),
       );
     }
+    const mappingsEndpoint = options.serviceEndpoint?.('mappings');
+    const mappingsSqs = mappingsEndpoint
+      ? sqsClient({ ...clientOptions, endpoint: mappingsEndpoint })
+      : clients.sqs;
+    if (mappingsSqs !== clients.sqs) ownClients.push(mappingsSqs);
     for (const mapping of stack.eventSourceMappings) {
       const sandbox = [...sandboxes.values()].find(
         (s) => s.spec.name === mapping.functionName || s.spec.arn === mapping.functionName,
@@ -187,7 +241,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
         sandbox.spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
       );
       const poller = new EsmPoller(mapping, {
-        sqs: clients.sqs,
+        sqs: mappingsSqs,
         region: stack.region,
         invoke: (payload) => sandbox.invoke(payload),
         concurrency: Math.min(wanted, cap),
@@ -214,10 +268,26 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       sandboxes,
       pollers,
       errors,
+      async,
       stop,
     };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** The stack with `environment`'s variables set on the functions whose logical ids they name. */
+function withEnvironment(stack: DeployedStack, environment: StartCloudOptions['environment']): DeployedStack {
+  if (!environment) return stack;
+  for (const prefix of Object.keys(environment))
+    if (!stack.functions.some((f) => f.logicalId.startsWith(prefix)))
+      throw new Error(`environment: no function's logical id starts with ${prefix}`);
+  const functions = stack.functions.map((f) => {
+    const extra = Object.entries(environment)
+      .filter(([prefix]) => f.logicalId.startsWith(prefix))
+      .map(([, vars]) => vars);
+    return extra.length === 0 ? f : { ...f, environment: Object.assign({}, f.environment, ...extra) };
+  });
+  return { ...stack, functions };
 }
