@@ -137,8 +137,14 @@ export interface WorkQueue {
    * correct either way: it acknowledges only after a chunk's result is recorded.
    */
   ack(receipts: readonly string[]): Promise<void>;
-  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. A stale receipt never throws. */
-  setVisibility(receipt: string, ms: number): Promise<void>;
+  /**
+   * Changes the visibility timeout of delivered messages to `ms` from now; `0` makes them visible
+   * again at once. A stale receipt never throws (its message is left as it is); changes an
+   * implementation's batch API reports as failed for another reason are retried, and the call
+   * throws only when some still fail. On SQS: one `ChangeMessageVisibilityBatch` per 10 receipts,
+   * so a worker renews a whole batch's messages with one request.
+   */
+  setVisibility(receipts: readonly string[], ms: number): Promise<void>;
 }
 
 /** The lifecycle of a job. RUNNING → FOLDING → DONE, or → FAILED / CANCELLED from RUNNING or FOLDING. */

@@ -178,7 +178,10 @@ export class Host {
       if (this.#life.dead) return;
       if (!this.#running) {
         // Stopped while receiving: hand the messages back at once rather than sitting on them.
-        await Promise.all(got.map((d) => queue.setVisibility(d.receipt, 0)));
+        await queue.setVisibility(
+          got.map((d) => d.receipt),
+          0,
+        );
         return;
       }
       this.#dispatch(got);
@@ -196,7 +199,7 @@ export class Host {
       } catch (e) {
         // Not ours to drop: let it cycle to the dead-letter queue, where it is reported.
         this.#o.onError?.(e);
-        started.push(this.#o.backend.queue.setVisibility(d.receipt, 0).catch((e) => this.#o.onError?.(e)));
+        started.push(this.#o.backend.queue.setVisibility([d.receipt], 0).catch((e) => this.#o.onError?.(e)));
         continue;
       }
       if (m.type === 'finalise') {
@@ -291,7 +294,10 @@ export class Host {
       // grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
       await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
-      await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
+      await queue.setVisibility(
+        group.map((t) => t.d.receipt),
+        0,
+      );
       return;
     }
     clearInterval(renewal);
@@ -319,7 +325,7 @@ export class Host {
       const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
         // The carrier keeps its message until the lease ends, so someone finalises for sure.
-        await queue.setVisibility(carrier.d.receipt, retry);
+        await queue.setVisibility([carrier.d.receipt], retry);
         return this.#ack(group.slice(0, -1).map((t) => t.d));
       }
     }
@@ -330,7 +336,7 @@ export class Host {
     const m: WorkMessage = { v: 1, type: 'finalise', jobId };
     this.#life.step('received', m);
     const retry = await this.#finaliser.finalise(jobId, m);
-    if (retry !== undefined) await this.#o.backend.queue.setVisibility(d.receipt, retry);
+    if (retry !== undefined) await this.#o.backend.queue.setVisibility([d.receipt], retry);
     else await this.#ack([d]);
   }
 
@@ -340,20 +346,20 @@ export class Host {
   }
 
   /**
-   * Keeps in-flight messages invisible while their chunks run (long tasks are not redelivered).
-   * One round at a time: on a slow queue service, rounds started every third of the visibility
-   * without waiting for the last piled up (thousands of requests queued behind the client's
-   * sockets, measured on a loaded emulator) and starved the acknowledgements and job writes.
+   * Keeps in-flight messages invisible while their chunks run (long tasks are not redelivered):
+   * one batched call per round for every message in flight. One round at a time: on a slow queue
+   * service, rounds started every third of the visibility without waiting for the last piled up
+   * (thousands of requests queued behind the client's sockets, measured on a loaded emulator) and
+   * starved the acknowledgements and job writes.
    */
   #extend(): void {
     if (!this.#running || this.#extending || this.#receipts.size === 0) return;
-    const { queue } = this.#o.backend;
     this.#extending = true;
-    const round = [...this.#receipts].map((r) =>
-      queue.setVisibility(r, this.#o.visibilityMs).catch((e) => this.#o.onError?.(e)),
-    );
-    void Promise.all(round).finally(() => {
-      this.#extending = false;
-    });
+    void this.#o.backend.queue
+      .setVisibility([...this.#receipts], this.#o.visibilityMs)
+      .catch((e) => this.#o.onError?.(e))
+      .finally(() => {
+        this.#extending = false;
+      });
   }
 }

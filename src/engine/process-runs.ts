@@ -67,12 +67,12 @@ export class ProcessRuns {
     if (recorded) {
       const last = job.total !== undefined && job.done === job.total;
       const retry = last ? await this.#o.finaliser.finalise(jobId, m) : undefined;
-      if (retry !== undefined) await queue.setVisibility(d.receipt, retry);
+      if (retry !== undefined) await queue.setVisibility([d.receipt], retry);
       else await this.#o.ack([d]);
       return undefined;
     }
     const left = (claim.leaseUntil ?? 0) - Date.now();
-    if (left > 0) await queue.setVisibility(d.receipt, left + 20);
+    if (left > 0) await queue.setVisibility([d.receipt], left + 20);
     else await this.interrupted(d, m, await store.lastChunkError(jobId, index));
     return undefined;
   }

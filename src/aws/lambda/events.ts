@@ -115,11 +115,11 @@ export class EsmBatchQueue implements WorkQueue {
     for (const r of receipts) this.#acked.add(r);
   }
 
-  async setVisibility(receipt: string, ms: number): Promise<void> {
-    this.#acked.delete(receipt);
+  async setVisibility(receipts: readonly string[], ms: number): Promise<void> {
+    for (const r of receipts) this.#acked.delete(r);
     // Also for 0 (a crashed thread, a malformed body): the message comes back at once, as on the
     // local host, instead of after the queue's whole visibility timeout (6 × the worker timeout).
-    await this.#real.setVisibility(receipt, ms);
+    await this.#real.setVisibility(receipts, ms);
   }
 
   /**
