@@ -94,6 +94,20 @@ export type WorkMessage =
       readonly jobId: string;
     };
 
+/**
+ * The event a worker Lambda is invoked with directly, asynchronously (the invoker fires it after
+ * chunks were sent, so that many workers start at once instead of at the event source mapping's
+ * pace): drain the work queue with the host's own receive loop until it stays empty or the
+ * invocation's time runs out, then hand back what is unfinished. `jobId` names the job whose
+ * chunks prompted it; the worker runs whatever the queue holds. Delivered at least once, like any
+ * asynchronous invocation: a duplicate drains an empty queue and ends.
+ */
+export interface DrainEvent {
+  readonly v: 1;
+  readonly type: 'drain';
+  readonly jobId: string;
+}
+
 /** One delivery of a message. The same message can be delivered more than once. */
 export interface Delivery {
   /** The body, not yet validated: the receiver must validate it (see `parseWorkMessage`). */

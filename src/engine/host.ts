@@ -208,6 +208,11 @@ export class Host {
     return this.#receiver.idle(polls);
   }
 
+  /** Deliveries the host's own loop received so far. */
+  get received(): number {
+    return this.#receiver.received;
+  }
+
   /** The jobs of the chunks in progress here. */
   heldJobs(): string[] {
     return this.#holdings.jobs();

@@ -38,17 +38,24 @@ export class ReceiveLoop {
   #wake: (() => void) | undefined;
   /** Receives in a row that found the queue empty with nothing in flight. */
   #emptyPolls = 0;
-  readonly #idleWaiters: { readonly polls: number; readonly resolve: () => void }[] = [];
+  #idleWaiters: { readonly polls: number; readonly resolve: () => void }[] = [];
+  #received = 0;
 
   constructor(options: ReceiveLoopOptions) {
     this.#o = options;
   }
 
-  /** Starts receiving (again, after {@link halt}). */
+  /** Deliveries received so far, over every start. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Starts receiving (again, after {@link halt}); the idle count starts afresh. */
   start(): void {
     if (this.#running) return;
     this.#running = true;
     this.#emptyPolls = 0;
+    this.#idleWaiters = [];
     this.#abort = new AbortController();
     this.#loop = this.#run();
   }
@@ -115,6 +122,7 @@ export class ReceiveLoop {
         }
         return;
       }
+      this.#received += got.length;
       this.#countPoll(got.length);
       this.#o.dispatch(got);
     }
