@@ -155,7 +155,8 @@ export class Host {
    * Processes a batch of deliveries that this host did not receive itself: the worker Lambda's
    * event source mapping hands it one. The same steps as the receive loop, on the same executor.
    * First every delivery's visibility is set to `visibilityMs` with one batched call (the mapping
-   * received them with the queue's long visibility), then renewed while the batch runs.
+   * received them with the queue's long visibility), answered before any chunk starts, then
+   * renewed while the batch runs.
    *
    * Resolves once every delivery is settled through the backend's queue (acknowledged, or made
    * visible again), or at `deadline`, once the unfinished ones are handed back ({@link handBack});
@@ -167,6 +168,11 @@ export class Host {
     const holding = this.#holdings.beginBatch(receipts);
     let timer: NodeJS.Timeout | undefined;
     try {
+      // Nothing runs before the batch is held for visibilityMs: a container killed while running
+      // it (out of memory, a crash of the runtime) then loses it for that long, never for the
+      // queue's timeout. It costs the batch one request's wait (the call never rejects), and
+      // makes the hand-back's `0` land after it, never before.
+      await holding;
       const work = Promise.all(this.#dispatch(deliveries)).then(() => 'done' as const);
       const { deadline } = options;
       const late =
@@ -176,8 +182,6 @@ export class Host {
               timer = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()));
             });
       const first = await (late ? Promise.race([work, late]) : work);
-      // The hand-back's `0` must land after the visibility set on arrival, never before it.
-      await holding;
       return { handedBack: first === 'late' ? await this.handBack(options) : [] };
     } finally {
       clearTimeout(timer);

@@ -162,6 +162,33 @@ describe('Host.processBatch()', () => {
     expect(back.every((d) => d.receiveCount === 2)).toBe(true);
   });
 
+  it('runs no chunk of the batch before the call that holds it is answered', async () => {
+    const b = await setup(2);
+    const events: string[] = [];
+    const queue: WorkQueue = new Proxy(b.queue, {
+      get(target, prop) {
+        if (prop === 'setVisibility')
+          return async (receipts: readonly string[], ms: number) => {
+            // A slow answer: chunks started beside the call would run before it.
+            await new Promise((r) => setTimeout(r, 50));
+            await target.setVisibility(receipts, ms);
+            events.push(`held ${ms}`);
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const executor = new StallingExecutor((c) => {
+      events.push(`run ${c.index}`);
+      return true;
+    });
+    const h = host({ ...b, queue }, executor);
+    void h.processBatch(await receiveAll(b.queue, 2));
+    await executor.stalled(2);
+    expect(events[0]).toBe(`held ${VIS}`);
+    expect(events.slice(1).sort()).toEqual(['run 0', 'run 1']);
+  });
+
   it('renews the whole batch, acknowledged messages included, in one call per round until it ends', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const b = await setup(2);
