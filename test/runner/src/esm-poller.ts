@@ -95,7 +95,7 @@ export class EsmPoller {
     partialFailures: 0,
     invalidResponses: 0,
   };
-  readonly #abort = new AbortController();
+  #abort = new AbortController();
   readonly #inflight = new Set<Promise<void>>();
   #stopped = false;
   #loop: Promise<void> | undefined;
@@ -105,10 +105,19 @@ export class EsmPoller {
     private readonly options: EsmPollerOptions,
   ) {}
 
-  /** Starts polling (a mapping that is not Enabled never polls). */
+  /**
+   * Starts polling (a mapping that is not Enabled never polls); after {@link stop}, starts again
+   * once the stop is done, as a mapping disabled and enabled again does.
+   */
   start(): void {
-    if (!this.spec.enabled || this.#loop) return;
-    this.#loop = this.#poll();
+    if (!this.spec.enabled || (this.#loop && !this.#stopped)) return;
+    const previous = this.#loop;
+    this.#stopped = false;
+    this.#abort = new AbortController();
+    this.#loop = (async () => {
+      await previous;
+      if (!this.#stopped) await this.#poll();
+    })();
   }
 
   /**
