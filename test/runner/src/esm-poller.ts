@@ -95,7 +95,7 @@ export class EsmPoller {
     partialFailures: 0,
     invalidResponses: 0,
   };
-  #abort = new AbortController();
+  readonly #abort = new AbortController();
   readonly #inflight = new Set<Promise<void>>();
   #stopped = false;
   #loop: Promise<void> | undefined;
@@ -105,19 +105,10 @@ export class EsmPoller {
     private readonly options: EsmPollerOptions,
   ) {}
 
-  /**
-   * Starts polling (a mapping that is not Enabled never polls); after {@link stop}, starts again
-   * once the stop is done, as a mapping disabled and enabled again does.
-   */
+  /** Starts polling (a mapping that is not Enabled never polls). */
   start(): void {
-    if (!this.spec.enabled || (this.#loop && !this.#stopped)) return;
-    const previous = this.#loop;
-    this.#stopped = false;
-    this.#abort = new AbortController();
-    this.#loop = (async () => {
-      await previous;
-      if (!this.#stopped) await this.#poll();
-    })();
+    if (!this.spec.enabled || this.#loop) return;
+    this.#loop = this.#poll();
   }
 
   /**

@@ -7,8 +7,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -309,71 +307,6 @@ describe.concurrent('SQS event source mapping', () => {
     expect(batches.map((b) => b.records)).toEqual([6, 1]);
     for (const b of batches) expect(b.bytes).toBeLessThanOrEqual(MAX_BATCH_PAYLOAD_BYTES);
     expect(await queueDepth(queueUrl)).toBe(0);
-  });
-});
-
-describe('EsmPoller.stop() and start()', () => {
-  it('stops taking messages when stopped, and takes them again when started anew', async () => {
-    const { QueueUrl: queueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: `restart-${randomUUID()}` }),
-    );
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const invoked: string[] = [];
-    const poller = new EsmPoller(
-      {
-        logicalId: 'RestartMapping',
-        uuid: randomUUID(),
-        functionName: 'none',
-        queueArn: Attributes!.QueueArn!,
-        queueUrl: queueUrl!,
-        queueVisibilityTimeoutSeconds: 30,
-        fifo: false,
-        batchSize: 10,
-        maximumBatchingWindowSeconds: 0,
-        reportBatchItemFailures: false,
-        maximumConcurrency: undefined,
-        enabled: true,
-      },
-      {
-        sqs,
-        region: 'us-east-1',
-        concurrency: 1,
-        invoke: async (payload) => {
-          const { Records } = JSON.parse(payload) as { Records: { body: string }[] };
-          invoked.push(...Records.map((r) => r.body));
-          return {
-            requestId: randomUUID(),
-            payload: 'null',
-            functionError: undefined,
-            logTail: '',
-            cold: false,
-            durationMs: 0,
-          };
-        },
-      },
-    );
-    const sent = async (body: string) => {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
-    };
-    try {
-      poller.start();
-      await sent('one');
-      await eventually(async () => (invoked.includes('one') ? true : undefined), 'the first message');
-      await poller.stop();
-      await sent('two');
-      // Stopped: the message waits on the queue for as long as the poller is stopped.
-      await new Promise((r) => setTimeout(r, 2_000));
-      expect(invoked).toEqual(['one']);
-      expect(await queueDepth(queueUrl!)).toBe(1);
-      poller.start();
-      await eventually(async () => (invoked.includes('two') ? true : undefined), 'the second message');
-      expect(invoked).toEqual(['one', 'two']);
-    } finally {
-      await poller.stop({ abort: true });
-      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
-    }
   });
 });
 
