@@ -3,7 +3,7 @@
  * allowed and what was received: `Expected options.processes to be an integer >= 1, got 0 (number)`.
  */
 import { InvalidArgumentError, UnknownTaskError } from './errors.js';
-import type { JobKind, JobSpec, ReceiveOptions } from './ports.js';
+import type { ByteRange, JobKind, JobSpec, ReceiveOptions } from './ports.js';
 
 /** Strings longer than this are cut in messages: an error names a value, it does not carry it. */
 const SHOWN_CHARS = 60;
@@ -118,15 +118,19 @@ export function options<T extends object>(v: unknown, name: string, known: reado
 }
 
 /**
- * A timeout in milliseconds: undefined (wait forever) or a number >= 0, `Infinity` only where
- * `infinite` allows it (e.g. `Connection.poll(Infinity)`).
+ * A timeout in milliseconds: undefined (wait forever) or a number, `Infinity` only where `infinite`
+ * allows it (e.g. `Connection.poll(Infinity)`). A negative timeout counts as 0 (one attempt, no
+ * wait), as every timeout of CPython's multiprocessing treats it; NaN and anything but a number are
+ * refused (CPython raises a TypeError for a string).
  */
 export function optionalTimeout(v: unknown, name = 'timeoutMs', infinite = false): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (!infinite && !Number.isFinite(v))) {
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
+  if (typeof v !== 'number' || Number.isNaN(v) || (v > 0 && !infinite && !Number.isFinite(v))) {
+    throw new InvalidArgumentError(
+      `Expected ${name} to be ${infinite ? 'a number' : 'a finite number'} (a negative one counts as 0), got ${received(v)}`,
+    );
   }
-  return v;
+  return Math.max(0, v);
 }
 
 /** The `{ block, timeoutMs }` options of a primitive's `acquire`, `put` and `get`: block defaults to true. */
@@ -163,4 +167,12 @@ export function receiveOptions(o: ReceiveOptions): ReceiveOptions {
   nonNegative(o.waitMs, 'options.waitMs');
   if (o.visibilityMs !== undefined) nonNegative(o.visibilityMs, 'options.visibilityMs');
   return o;
+}
+
+/** A `BlobStore.get` range that every blob store checks: `0 <= start < end`, safe integers. */
+export function byteRange(r: ByteRange, name = 'range'): ByteRange {
+  if (typeof r !== 'object' || r === null) refuse(name, 'an object { start, end }', r);
+  integer(r.start, `${name}.start`, 0);
+  integer(r.end, `${name}.end`, r.start + 1);
+  return r;
 }
