@@ -11,8 +11,7 @@
  * start, and a lost or duplicated drain event changes nothing but the pace.
  */
 import type { Host } from '../../engine/host.js';
-import { FieldReader } from '../../fields.js';
-import type { DrainEvent } from '../../ports.js';
+import { parseDrainEvent } from '../../engine/protocol.js';
 
 /** Long polls in a row that must find the queue empty (with nothing in flight) before a drain ends. */
 export const DRAIN_IDLE_POLLS = 2;
@@ -28,23 +27,13 @@ export function drainCapacity(threads: number): number {
   return 2 * Math.max(1, threads);
 }
 
-const fields: FieldReader = new FieldReader('drain event');
-
 /** Whether `event` claims to be a drain event (then {@link parseDrainEvent} checks the rest). */
 export function isDrainEvent(event: unknown): boolean {
   return typeof event === 'object' && event !== null && (event as { type?: unknown }).type === 'drain';
 }
 
-/**
- * Checks a drain event: `{ v: 1, type: 'drain', jobId }`. Throws `ProtocolError` (`src/fields.ts`
- * wording) for anything else.
- */
-export function parseDrainEvent(event: unknown): DrainEvent {
-  const o = fields.object(event, 'an object');
-  if (o.v !== 1) fields.fail('v to be 1', o.v);
-  if (o.type !== 'drain') fields.fail('type to be "drain"', o.type);
-  return { v: 1, type: 'drain', jobId: fields.string(o, 'jobId', 128) };
-}
+/** Checks a drain event (`engine/protocol.ts`, where the coordinator's side is checked too). */
+export { parseDrainEvent };
 
 /** What a drain did: the Lambda's response to a drain event (nobody reads it but logs and tests). */
 export interface DrainReport {
