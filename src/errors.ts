@@ -42,6 +42,8 @@ export const ErrorCodes = {
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
+  /** A chunk still ran when its worker neared its time limit: its message was handed back unfinished. */
+  CHUNK_TIME_LIMIT: 'ERR_FANFOLD_CHUNK_TIME_LIMIT',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -162,6 +164,30 @@ export class WorkerCrashedError extends FanfoldError {
   constructor(message: string, exitCode?: number, cause?: unknown) {
     super(ErrorCodes.WORKER_CRASHED, message, { cause });
     this.exitCode = exitCode;
+  }
+}
+
+/**
+ * A chunk still ran when its worker neared its time limit (the worker Lambda's timeout, less a
+ * margin), so the worker handed its message back to the queue unfinished. It is noted as the
+ * chunk's last error: a chunk that runs past the limit on every delivery reaches the dead-letter
+ * queue, and its job fails with a {@link RetriesExhaustedError} whose cause is this error.
+ */
+export class ChunkTimeLimitError extends FanfoldError {
+  readonly jobId: string;
+  readonly chunkIndex: number;
+  /** The worker's time limit (its function timeout), when known. */
+  readonly limitMs: number | undefined;
+  constructor(jobId: string, chunkIndex: number, limitMs?: number) {
+    const limit = limitMs === undefined ? '' : ` of ${Math.round(limitMs / 1000)} s`;
+    super(
+      ErrorCodes.CHUNK_TIME_LIMIT,
+      `Chunk ${chunkIndex} of job ${jobId} ran past the worker's time limit${limit} and was handed ` +
+        'back unfinished: use a smaller chunksize or a longer worker timeout (props.worker.timeout, up to 15 minutes)',
+    );
+    this.jobId = jobId;
+    this.chunkIndex = chunkIndex;
+    this.limitMs = limitMs;
   }
 }
 
