@@ -1,7 +1,7 @@
 /**
  * The test tiers as vitest projects, each runnable alone (`npx vitest run --project cloud`, or
- * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:localstack`);
- * `npm test` runs the four that run on any machine with Node and python3. docs/testing.md says
+ * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:package`, `test:localstack`);
+ * `npm test` runs the five that run on any machine with Node and python3. docs/testing.md says
  * what each tier proves.
  */
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,16 @@ export default defineConfig({
             'test/e2e/fanfold-stack.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'package',
+          // The package as a user gets it: what npm pack ships, the launcher, the optional SDK,
+          // and the packed tarball installed into new projects with npm and pnpm (getting started,
+          // a bundled app, the construct's synth).
+          include: ['test/package/**/*.test.ts'],
         },
       },
       // Deployed with cdklocal by scripts/test-localstack.mjs (`npm run test:localstack`), which

@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
 import {
   actions,
   COORDINATOR_TABLE_ACTIONS,
@@ -350,6 +350,8 @@ export class Fanfold extends Construct {
         // esbuild is only reached by the local context's bundler, never on Lambda.
         bundleAwsSDK: true,
         externalModules: ['esbuild'],
+        // The esbuild fanfold depends on, wherever the package manager put it (bundling.ts).
+        environment: { PATH: bundlingPath(functionsDir()) },
         // `functions/*.ts` import the tasks as `@fanfold/tasks`: each bundle carries the caller's.
         esbuildArgs: { '--alias:@fanfold/tasks': p.tasks },
       },
