@@ -13,7 +13,10 @@ const MOTO_SETUP = 'test/support/moto-setup.ts';
 export default defineConfig({
   resolve: {
     // Tests run the source: 'fanfold' is this package's src/index.ts, as in tsconfig paths.
-    alias: { fanfold: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^fanfold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^fanfold\/worker$/, replacement: fileURLToPath(new URL('./src/worker.ts', import.meta.url)) },
+    ],
   },
   test: {
     testTimeout: 30_000,

@@ -189,9 +189,13 @@ const BANNER = [
   'const __dirname = __fanfoldDirname(__filename);',
 ].join('\n');
 
+// A name, not a literal: an application bundling fanfold must not pull esbuild (which cannot run
+// bundled) into its file; it is loaded only where fanfold bundles at run time, from node_modules.
+const ESBUILD: string = 'esbuild';
+
 async function build(req: BundleRequest, outfile: string, self: SelfPackage): Promise<Sidecar> {
   const dir = dirname(outfile);
-  const { build: esbuild, formatMessages } = await import('esbuild');
+  const { build: esbuild, formatMessages } = (await import(ESBUILD)) as typeof import('esbuild');
   stats.builds++;
   let result: { metafile: { inputs: Record<string, unknown> }; outputFiles: OutputFile[] };
   try {
