@@ -90,6 +90,7 @@ export default defineConfig({
           // and the packed tarball installed into new projects with npm and pnpm (getting started,
           // a bundled app, the construct's synth).
           include: ['test/package/**/*.test.ts'],
+          globalSetup: ['test/package/support/pack-setup.ts'],
         },
       },
       // Deployed with cdklocal by scripts/test-localstack.mjs (`npm run test:localstack`), which
