@@ -3,6 +3,8 @@
  * jobs, results and locks; a work queue with its dead-letter queue; a bucket for payloads over the
  * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
  * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
+ *
+ * @module fanfold/cdk
  */
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -43,12 +45,19 @@ export { FANFOLD_DEFAULTS } from './props.js';
  * DescribeStacks (`src/aws/invoke.ts` reads the first four). One `Fanfold` per stack, therefore.
  */
 export const FANFOLD_OUTPUTS = Object.freeze({
+  /** Output: the coordinator function's name. */
   coordinator: 'FanfoldCoordinatorFunction',
+  /** Output: the job table's name. */
   table: 'FanfoldTable',
+  /** Output: the payload bucket's name. */
   bucket: 'FanfoldBucket',
+  /** Output: parallel workers (worker concurrency × threads per worker). */
   workers: 'FanfoldWorkers',
+  /** Output: the work queue's URL. */
   queueUrl: 'FanfoldQueueUrl',
+  /** Output: the dead-letter queue's URL. */
   deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
+  /** Output: the name prefix of the SQS queues of `Queue` and `Pipe`. */
   queuePrefix: 'FanfoldQueuePrefix',
 });
 
@@ -61,11 +70,14 @@ export const PAYLOAD_PREFIX = 'fanfold/';
  * @example
  * ```ts
  * import { App, Stack } from 'aws-cdk-lib';
+ * import * as iam from 'aws-cdk-lib/aws-iam';
  * import { Fanfold } from 'fanfold/cdk';
+ *
  * const app = new App();
  * const stack = new Stack(app, 'Fanfold');
  * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
- * fanfold.grantSubmit(myRole);
+ * fanfold.grantSubmit(new iam.Role(stack, 'App', { assumedBy: new iam.AccountRootPrincipal() }));
+ * app.synth();
  * ```
  */
 export class Fanfold extends Construct {
@@ -95,9 +107,13 @@ export class Fanfold extends Construct {
   readonly deadLetterEventSource: SqsEventSource;
   /** The functions' log groups. */
   readonly logGroups: {
+    /** The coordinator function's log group. */
     readonly coordinator: LogGroup;
+    /** The worker function's log group. */
     readonly worker: LogGroup;
+    /** The dead-letter function's log group. */
     readonly deadLetter: LogGroup;
+    /** The sweeper function's log group. */
     readonly sweeper: LogGroup;
   };
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
@@ -235,6 +251,12 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
    * fanfold.grantSubmit(new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
    * ```
    */
@@ -254,7 +276,15 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
-   * fanfold.grantPrimitives(ciRole);
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const ciRole = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+   * fanfold.grantSubmit(ciRole);
+   * fanfold.grantPrimitives(ciRole); // Lock, Queue, Value… of aws() outside the stack's functions
    * ```
    */
   grantPrimitives(grantee: iam.IGrantable): iam.Grant {
@@ -271,7 +301,14 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
-   * fanfold.grantReadInputs(logsBucket, 'exports/*');
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import { Bucket } from 'aws-cdk-lib/aws-s3';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const logsBucket = Bucket.fromBucketName(stack, 'Logs', 'my-logs');
+   * fanfold.grantReadInputs(logsBucket, 'exports/*'); // lines({ bucket: 'my-logs', key: 'exports/…' })
    * ```
    */
   grantReadInputs(bucket: IBucket, keyPattern = '*'): iam.Grant {

@@ -13,6 +13,6 @@
  * serveTasks(tasks);
  * ```
  *
- * @packageDocumentation
+ * @module fanfold/worker
  */
 export { serveTasks } from './local/thread-entry.js';

@@ -49,7 +49,10 @@ export interface ProcessInfo {
  *
  * @example
  * ```ts
- * const pool = mp.Pool({ processes: cpuCount() });
+ * import { cpuCount, local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool({ processes: Math.max(1, cpuCount() - 1) });
  * ```
  */
 export function cpuCount(): number {
@@ -61,6 +64,8 @@ export function cpuCount(): number {
  *
  * @example
  * ```ts
+ * import { currentProcess, defineTasks } from 'fanfold';
+ *
  * export default defineTasks({ whoami: () => currentProcess().name }); // 'fanfold-worker-1'
  * ```
  */

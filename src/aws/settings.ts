@@ -34,9 +34,13 @@ export interface AwsResources {
 
 /** SDK clients to use instead of the ones the context makes (and never destroys: they are yours). */
 export interface AwsClients {
+  /** Invokes the coordinator. */
   readonly lambda?: LambdaClient;
+  /** Reads jobs and results; the primitives' state. */
   readonly dynamo?: DynamoDBClient;
+  /** Payloads over the message and item size limits. */
   readonly s3?: S3Client;
+  /** Reads the stack's outputs (`stack`). */
   readonly cloudformation?: CloudFormationClient;
   /** Used by the primitives' queues and pipes. */
   readonly sqs?: SQSClient;
@@ -55,7 +59,12 @@ export interface AwsOptions<T extends TaskMap> {
   /** The region of the clients made here. @default the SDK's own lookup (`AWS_REGION`, the shared config) */
   readonly region?: string;
   /** How a waiting pool polls its job in DynamoDB: first delay, then jittered under a cap doubled while nothing changes, up to `max`. @default { min: 25, max: 1000 } */
-  readonly pollMs?: { readonly min: number; readonly max: number };
+  readonly pollMs?: {
+    /** The first delay between two reads, and the delay after a read that saw progress. */
+    readonly min: number;
+    /** The longest delay between two reads. */
+    readonly max: number;
+  };
 }
 
 /** The keys {@link AwsOptions} may have. */

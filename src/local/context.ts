@@ -41,6 +41,9 @@ export interface LocalOptions<T extends TaskMap> {
    * @example
    * ```ts
    * // app.ts, bundled to dist/app.mjs; worker.ts to dist/worker.mjs beside it
+   * import { local } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
    * const mp = local({ tasks, worker: new URL('./worker.mjs', import.meta.url) });
    * ```
    */
