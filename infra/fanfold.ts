@@ -296,8 +296,11 @@ export class Fanfold extends Construct {
 
   /**
    * Lets jobs read `lines({ bucket, key })` inputs from one of your buckets: the coordinator sizes
-   * the object (HeadObject) and the workers read its byte ranges (GetObject). Read only; pass
-   * `keyPattern` to narrow it to a prefix.
+   * the object (HeadObject) and the workers read its byte ranges (GetObject), so both get
+   * `s3:GetObject` on the objects that match `keyPattern` (all of them by default; pass a prefix
+   * such as `'exports/*'` to narrow it), and `kms:Decrypt` on the bucket's key if it has one. Nothing
+   * else: no listing, so a job on a key that does not exist fails with S3's `AccessDenied`, not
+   * "no object".
    *
    * @example
    * ```ts
@@ -312,7 +315,17 @@ export class Fanfold extends Construct {
    * ```
    */
   grantReadInputs(bucket: IBucket, keyPattern = '*'): iam.Grant {
-    return bucket.grantRead(this.coordinator, keyPattern).combine(bucket.grantRead(this.worker, keyPattern));
+    // Not bucket.grantRead: it adds s3:GetBucket*, s3:List* and the other s3:GetObject* actions
+    // (ACLs, tags, versions), none of which the reader sends.
+    const grant = (grantee: iam.IGrantable): iam.Grant => {
+      const objects = iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject'],
+        resourceArns: [bucket.arnForObjects(keyPattern)],
+      });
+      return bucket.encryptionKey ? objects.combine(bucket.encryptionKey.grantDecrypt(grantee)) : objects;
+    };
+    return grant(this.coordinator).combine(grant(this.worker));
   }
 
   /** `actions` on payload objects under the prefix; with `list`, ListBucket of the prefix only. */
