@@ -135,19 +135,23 @@ describe('Process threads', () => {
       const c = await cache(2, 60_000);
       const a = c.take('a');
       await a.ready();
+      const channel = `late-crash-${process.pid}`;
       const chunk: InlineChunk = {
         jobId: 'late-crash',
         index: 0,
-        task: 'exitSoon',
+        task: 'exitLater',
         mode: 'starmap',
-        input: { kind: 'items', offset: 0, count: 1, data: encodeList([[]], 'Process argument') },
+        input: { kind: 'items', offset: 0, count: 1, data: encodeList([[channel]], 'Process argument') },
         process: 'a',
       };
       const job: ThreadJob = { op: 'run', chunks: [chunk] };
       const [outcome] = await a.run<ChunkOutcome[]>(job);
       expect(outcome?.ok).toBe(true);
       c.give(a);
-      await vi.waitFor(() => expect(a.stats.crashed).toBe(1));
+      const trigger = new BroadcastChannel(channel);
+      trigger.postMessage('exit');
+      trigger.close();
+      await vi.waitFor(() => expect(a.stats.crashed).toBe(1), { timeout: 30_000 });
       const next = c.take('next');
       expect(next).not.toBe(a);
       await Promise.all([next.destroy(), a.close()]);
