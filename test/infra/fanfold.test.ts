@@ -483,6 +483,9 @@ describe('Fanfold', () => {
   });
 
   describe('bundling', () => {
+    // A synth runs esbuild four times, one after the other (about 3 s each on a quiet machine); the
+    // default 30 s ran out on the shared 2-core machine under a load of 30.
+    const SYNTH_TIMEOUT_MS = 120_000;
     let outdir: string | undefined;
     afterEach(() => {
       if (outdir) rmSync(outdir, { recursive: true, force: true });
@@ -517,7 +520,7 @@ describe('Fanfold', () => {
       }
       // The coordinator and the worker carry the tasks; the dead-letter function and the sweeper have no need of them.
       expect(code.filter((c) => c.includes('fanfoldInfraProbe'))).toHaveLength(2);
-    });
+    }, SYNTH_TIMEOUT_MS);
 
     it("bundles none of the local context's modules into the worker", () => {
       outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
@@ -540,6 +543,6 @@ describe('Fanfold', () => {
       const ours = sources.filter((s) => !s.includes('node_modules/'));
       expect(ours.some((s) => s.endsWith('src/threads/serve-tasks.ts'))).toBe(true);
       expect(ours.filter((s) => s.includes('src/local/'))).toEqual([]);
-    });
+    }, SYNTH_TIMEOUT_MS);
   });
 });
