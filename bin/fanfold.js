@@ -17,7 +17,9 @@ async function load() {
     tsx = undefined;
   }
   if (!existsSync(source) || tsx === undefined) {
-    process.stderr.write('fanfold: dist/src/cli/main.js is missing; run `npm install` (it builds dist/) first\n');
+    process.stderr.write(
+      'fanfold: dist/src/cli/main.js is missing; run `npm install` (it builds dist/) first\n',
+    );
     process.exit(1);
   }
   process.stderr.write(

@@ -58,9 +58,13 @@ export interface AwsOptions<T extends TaskMap> {
   readonly clients?: AwsClients;
   /** The region of the clients made here. @default the SDK's own lookup (`AWS_REGION`, the shared config) */
   readonly region?: string;
-  /** How a waiting pool polls its job in DynamoDB: first delay, then jittered under a cap doubled while nothing changes, up to `max`. @default { min: 25, max: 1000 } */
+  /**
+   * How a waiting pool polls its job in DynamoDB: `min` after each change, then a delay that grows
+   * with the time nothing changed (a fifth of it), up to `max`, kept across the whole wait: an idle
+   * job is read once per `max`. @default { min: 25, max: 1000 }
+   */
   readonly pollMs?: {
-    /** The first delay between two reads, and the delay after a read that saw progress. */
+    /** The delay after a read that saw a change, and the shortest between two reads. */
     readonly min: number;
     /** The longest delay between two reads. */
     readonly max: number;

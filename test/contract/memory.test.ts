@@ -12,9 +12,13 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
   return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
 });
 
-describeJobStoreContract('memory', async ({ maxInlineBytes, clock }) => {
-  const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
-  return { store, close: () => store.close() };
-});
+describeJobStoreContract(
+  'memory',
+  async ({ maxInlineBytes, clock }) => {
+    const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
+    return { store, close: () => store.close() };
+  },
+  { notifies: true },
+);
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
