@@ -78,6 +78,8 @@ export default defineConfig({
             'test/e2e/aws.test.ts',
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
+            'test/e2e/fanout.test.ts',
+            'test/e2e/lambda-invoker.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
         },

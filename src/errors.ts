@@ -13,6 +13,8 @@ export const ErrorCodes = {
   TASK_FAILED: 'ERR_FANFOLD_TASK_FAILED',
   /** Thrown as {@link RetriesExhaustedError}. */
   RETRIES_EXHAUSTED: 'ERR_FANFOLD_RETRIES_EXHAUSTED',
+  /** The invocations that send a range of a job's chunks failed for good: the job was failed. */
+  FANOUT_FAILED: 'ERR_FANFOLD_FANOUT_FAILED',
   /** Thrown as {@link WorkerCrashedError}. */
   WORKER_CRASHED: 'ERR_FANFOLD_WORKER_CRASHED',
   /** Thrown as {@link PoolNotRunningError}. */
@@ -188,6 +190,32 @@ export class RetriesExhaustedError extends FanfoldError {
     );
     this.jobId = jobId;
     this.chunkIndex = chunkIndex;
+    this.attempts = attempts;
+    this.lastError = lastError;
+  }
+}
+
+/**
+ * The asynchronous invocations that send a range of a job's chunks (the fan-out tree's nodes)
+ * failed on every attempt, or waited too long to run: some chunks were never sent, so the job was
+ * failed rather than left waiting for them.
+ */
+export class FanoutFailedError extends FanfoldError {
+  /** The job that was failed. */
+  readonly jobId: string;
+  /** Attempts made of the failing invocation. */
+  readonly attempts: number;
+  /** The last attempt's error, when it is known. */
+  readonly lastError: SerializedError | undefined;
+  /**
+   * @param jobId - The job that was failed.
+   * @param message - Which range of chunks was not sent, and why.
+   * @param attempts - Attempts made of the failing invocation.
+   * @param lastError - The last attempt's error, when it is known.
+   */
+  constructor(jobId: string, message: string, attempts: number, lastError?: SerializedError) {
+    super(ErrorCodes.FANOUT_FAILED, message);
+    this.jobId = jobId;
     this.attempts = attempts;
     this.lastError = lastError;
   }

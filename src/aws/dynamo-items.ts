@@ -62,7 +62,9 @@ export const N = (n: number): AttributeValue => ({ N: String(n) });
 
 export function encodeData(data: Data): AttributeValue {
   if ('bytes' in data) return { M: { enc: S(data.enc), bytes: { B: data.bytes } } };
-  return { M: { enc: S(data.enc), blob: S(data.blob), size: N(data.size) } };
+  const ref: Record<string, AttributeValue> = { enc: S(data.enc), blob: S(data.blob), size: N(data.size) };
+  if (data.offset !== undefined) ref.offset = N(data.offset);
+  return { M: ref };
 }
 
 function bad(what: string): never {
@@ -79,7 +81,8 @@ export function decodeData(v: AttributeValue | undefined, what: string): Data {
   const blob = m.blob?.S;
   const size = m.size?.N;
   if (blob === undefined || size === undefined) return bad(`${what} has neither bytes nor blob`);
-  return { enc, blob, size: Number(size) };
+  const offset = m.offset?.N;
+  return { enc, blob, size: Number(size), ...(offset === undefined ? {} : { offset: Number(offset) }) };
 }
 
 function str(item: Item, name: string): string {
@@ -117,6 +120,7 @@ export function newJobItem(spec: JobSpec, now: number, expiresAt: number): Item 
   if (spec.reducer !== undefined) item.reducer = S(spec.reducer);
   if (spec.initial !== undefined) item.initial = encodeData(spec.initial);
   if (spec.total !== undefined) item.total = N(spec.total);
+  if (spec.plan !== undefined) item.plan = S(spec.plan);
   return item;
 }
 
@@ -138,6 +142,7 @@ export function decodeJob(item: Item): JobRecord {
   if (total !== undefined) job.total = total;
   if (item.error?.S !== undefined) job.error = JSON.parse(item.error.S) as JobError;
   if (item.result) job.result = decodeData(item.result, 'result');
+  if (item.plan?.S !== undefined) job.plan = item.plan.S;
   const owner = item.owner?.S;
   if (owner !== undefined)
     job.finaliser = { owner, leaseUntil: num(item, 'leaseUntil'), fence: num(item, 'fence') };
