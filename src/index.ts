@@ -20,7 +20,7 @@ export type { Connection } from './api/connection.js';
 export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
-export type { DictProxy, ListProxy, Manager } from './api/managers.js';
+export type { DictProxy, ListProxy, Manager, SortOptions } from './api/managers.js';
 export type { IMapOptions, Items, MapOptions, MapReduceOptions, PoolState } from './api/pool.js';
 export { Pool } from './api/pool.js';
 export type { Process, ProcessOptions } from './api/process.js';

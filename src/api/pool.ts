@@ -5,6 +5,7 @@
 
 import type { JobClient, Progress } from '../engine/client.js';
 import type { Lines } from '../engine/lines.js';
+import { Range } from '../engine/range.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
@@ -125,10 +126,16 @@ export class Pool<T extends TaskMap> {
     items: Items<ArgOf<T[K]>>,
     options?: MapOptions,
   ): Promise<ResultOf<T[K]>[]> {
-    return this.#run('map', (c) => {
-      const o = this.#mapOptions(options, 'options', MAP_KEYS);
-      return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<ResultOf<T[K]>[]>;
-    });
+    return this.#run(
+      'map',
+      (c) => {
+        const o = this.#mapOptions(options, 'options', MAP_KEYS);
+        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
   }
 
   /** {@link map}, returning an {@link AsyncResult}. */
@@ -138,12 +145,16 @@ export class Pool<T extends TaskMap> {
     options: MapOptions & AsyncCallbacks<ResultOf<T[K]>[]> = {},
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
-    const work = this.#run('mapAsync', (c) => {
-      this.#mapOptions(options, 'options', ASYNC_KEYS);
-      return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
-        ResultOf<T[K]>[]
-      >;
-    });
+    const work = this.#run(
+      'mapAsync',
+      (c) => {
+        this.#mapOptions(options, 'options', ASYNC_KEYS);
+        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
     return new AsyncResult(work, this.#callbacks(callback, errorCallback));
   }
 
@@ -153,12 +164,16 @@ export class Pool<T extends TaskMap> {
     items: Items<ArgsOf<T[K]>>,
     options?: MapOptions,
   ): Promise<ResultOf<T[K]>[]> {
-    return this.#run('starmap', (c) => {
-      const o = this.#mapOptions(options, 'options', MAP_KEYS);
-      return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
-        ResultOf<T[K]>[]
-      >;
-    });
+    return this.#run(
+      'starmap',
+      (c) => {
+        const o = this.#mapOptions(options, 'options', MAP_KEYS);
+        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
   }
 
   /** {@link starmap}, returning an {@link AsyncResult}. */
@@ -168,12 +183,16 @@ export class Pool<T extends TaskMap> {
     options: MapOptions & AsyncCallbacks<ResultOf<T[K]>[]> = {},
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
-    const work = this.#run('starmapAsync', (c) => {
-      this.#mapOptions(options, 'options', ASYNC_KEYS);
-      return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
-        ResultOf<T[K]>[]
-      >;
-    });
+    const work = this.#run(
+      'starmapAsync',
+      (c) => {
+        this.#mapOptions(options, 'options', ASYNC_KEYS);
+        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
     return new AsyncResult(work, this.#callbacks(callback, errorCallback));
   }
 
@@ -298,10 +317,13 @@ export class Pool<T extends TaskMap> {
     };
   }
 
-  #run<R>(method: string, work: (c: JobClient) => Promise<R>): Promise<R> {
+  /** Runs `work` once the workers are ready; `items`, when given, may let it run without them. */
+  #run<R>(method: string, work: (c: JobClient) => Promise<R>, items?: unknown): Promise<R> {
     if (this.#state !== 'RUN') return Promise.reject(new PoolNotRunningError(this.#stateName(), method));
     const p = (async () => {
-      await this.#rt.ready();
+      // An empty input submits nothing, so it settles without waiting for the threads to start.
+      const empty = (Array.isArray(items) || items instanceof Range) && items.length === 0;
+      if (!empty) await this.#rt.ready();
       // terminate() may have run while this call waited for the workers to start.
       if (this.#terminated()) throw new JobCancelledError('(not submitted)', 'the pool was terminated');
       return work(this.#rt.client);

@@ -177,7 +177,10 @@ export class LocalRuntime implements PoolRuntime {
   async shutdown(graceful: boolean): Promise<void> {
     this.#closing = true;
     this.invoker.close();
-    await this.#ready.catch(() => {});
+    // terminate() does not wait for threads that may never be ready (an initializer that waits for
+    // ever): destroying them rejects their start. Before any thread exists, the start is the bundle
+    // build, which stops once it sees #closing.
+    if (graceful || this.#threads === undefined) await this.#ready.catch(() => {});
     if (graceful) await this.#host?.stop();
     else this.#host?.kill();
     await this.#dlq.stop();

@@ -100,7 +100,11 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
           for (const c of job.chunks) {
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
-            out.push(await runChunk(tasks, c, revive));
+            const outcome = await runChunk(tasks, c, revive);
+            out.push(outcome);
+            // A task error fails the job: the chunks grouped behind it on this thread must neither
+            // run nor hold the failure back until they have (fail fast holds per item, not per group).
+            if (!outcome.ok) break;
           }
           return withTransfer(out, transferOf(out));
         }
