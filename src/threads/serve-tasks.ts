@@ -12,6 +12,7 @@
 import { enterProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
+import { runCall } from '../engine/run-call.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
 import { fromWire, type Reviver, refuseHandles } from '../handles.js';
@@ -20,6 +21,8 @@ import { serveThread, threadInfo, withTransfer } from './serve-thread.js';
 /** A unit of work sent to a thread. */
 export type ThreadJob =
   | { readonly op: 'run'; readonly chunks: readonly InlineChunk[] }
+  /** One `task(...args)`, its arguments as they are (the local context's `apply`). */
+  | { readonly op: 'call'; readonly task: string; readonly args: readonly unknown[]; readonly handles?: true }
   | {
       readonly op: 'fold';
       readonly reducer: string;
@@ -108,6 +111,8 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
           }
           return withTransfer(out, transferOf(out));
         }
+        case 'call':
+          return runCall(tasks, job.task, job.args, job.handles ? await reviver() : undefined);
         case 'fold': {
           const out = await runFold(tasks, job.reducer, job.initial, job.partials);
           return withTransfer(out, transferOf([out]));
