@@ -29,6 +29,8 @@ export const ErrorCodes = {
   JOB_CANCELLED: 'ERR_FANFOLD_JOB_CANCELLED',
   /** Thrown as {@link JobExpiredError}. */
   JOB_EXPIRED: 'ERR_FANFOLD_JOB_EXPIRED',
+  /** The job was released by its caller: its results are gone and its id cannot be used again. */
+  JOB_RELEASED: 'ERR_FANFOLD_JOB_RELEASED',
   /** Thrown as {@link ProtocolError}. */
   PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
   /** Thrown as {@link TasksModuleError}. */
@@ -316,6 +318,24 @@ export class JobExpiredError extends FanfoldError {
   /** @param jobId - The job. */
   constructor(jobId: string) {
     super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * The job was released by its caller after it ended: `attach` cannot read it any more, and a new
+ * job cannot take its id (ids are never reused, so a late message of the old job cannot be taken
+ * for the new one's).
+ */
+export class JobReleasedError extends FanfoldError {
+  /** The released job. */
+  readonly jobId: string;
+  /** @param jobId - The released job. */
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_RELEASED,
+      `Job ${jobId} was released: its results are gone and its id cannot be used for another job`,
+    );
     this.jobId = jobId;
   }
 }
