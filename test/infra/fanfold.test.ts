@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
@@ -567,74 +567,59 @@ describe('Fanfold', () => {
   });
 
   describe('bundling', () => {
-    // A synth runs esbuild four times, one after the other (about 3 s each on a quiet machine); the
-    // default 30 s ran out on the shared 2-core machine under a load of 30.
-    const SYNTH_TIMEOUT_MS = 120_000;
+    // One synth with bundling (esbuild, four functions: the slowest step of this file) serves
+    // both tests; each reads its own part of the same cloud assembly.
+    type Resources = Record<string, { Type: string; Metadata?: Record<string, string> }>;
     let outdir: string | undefined;
-    afterEach(() => {
+    let assembly: ReturnType<App['synth']>;
+    let template: { Resources: Resources };
+    beforeAll(() => {
+      outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
+      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+      const stack = new Stack(app, 'Bundled');
+      new Fanfold(stack, 'Fanfold', { tasks: TASKS });
+      assembly = app.synth();
+      template = assembly.getStackByName('Bundled').template as { Resources: Resources };
+    });
+    afterAll(() => {
       if (outdir) rmSync(outdir, { recursive: true, force: true });
-      outdir = undefined;
     });
 
-    it(
-      'bundles each function locally as ESM with the tasks module aliased in',
-      () => {
-        outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
-        const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-        const stack = new Stack(app, 'Bundled');
-        new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-        const assembly = app.synth();
-        const template = assembly.getStackByName('Bundled').template as {
-          Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-        };
-        const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-        expect(functions).toHaveLength(4);
-        const code = functions.map((f) => {
-          const dir = join(assembly.directory, f.Metadata?.['aws:asset:path'] ?? 'missing');
-          expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
-          return readFileSync(join(dir, 'index.mjs'), 'utf8');
-        });
-        for (const c of code) {
-          expect(c.startsWith("import { createRequire as __fanfoldCreateRequire } from 'node:module';")).toBe(
-            true,
-          );
-          expect(c).toMatch(/export\s*\{[^}]*\bhandler\b/);
-          expect(c).not.toContain('@fanfold/tasks"');
-          // The AWS SDK is bundled (worker threads load this file too), and esbuild is not.
-          expect(c).not.toMatch(/from "@aws-sdk\//);
-          expect(c).not.toMatch(/from "esbuild"|import\("esbuild"\)/);
-        }
-        // The coordinator and the worker carry the tasks; the dead-letter function and the sweeper have no need of them.
-        expect(code.filter((c) => c.includes('fanfoldInfraProbe'))).toHaveLength(2);
-      },
-      SYNTH_TIMEOUT_MS,
-    );
+    it('bundles each function locally as ESM with the tasks module aliased in', () => {
+      const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(4);
+      const code = functions.map((f) => {
+        const dir = join(assembly.directory, f.Metadata?.['aws:asset:path'] ?? 'missing');
+        expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
+        return readFileSync(join(dir, 'index.mjs'), 'utf8');
+      });
+      for (const c of code) {
+        expect(c.startsWith("import { createRequire as __fanfoldCreateRequire } from 'node:module';")).toBe(
+          true,
+        );
+        expect(c).toMatch(/export\s*\{[^}]*\bhandler\b/);
+        expect(c).not.toContain('@fanfold/tasks"');
+        // The AWS SDK is bundled (worker threads load this file too), and esbuild is not.
+        expect(c).not.toMatch(/from "@aws-sdk\//);
+        expect(c).not.toMatch(/from "esbuild"|import\("esbuild"\)/);
+      }
+      // The coordinator and the worker carry the tasks; the dead-letter function and the sweeper have no need of them.
+      expect(code.filter((c) => c.includes('fanfoldInfraProbe'))).toHaveLength(2);
+    });
 
-    it(
-      "bundles none of the local context's modules into the worker",
-      () => {
-        outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
-        const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-        const stack = new Stack(app, 'Bundled');
-        new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-        const assembly = app.synth();
-        const template = assembly.getStackByName('Bundled').template as {
-          Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-        };
-        // The function's logical id is the construct's path: Fanfold/Worker.
-        const worker = Object.entries(template.Resources).find(
-          ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^FanfoldWorker[0-9A-F]{8}$/.test(id),
-        )?.[1];
-        const dir = join(assembly.directory, worker?.Metadata?.['aws:asset:path'] ?? 'missing');
-        // The source map names every module whose code the bundle carries.
-        const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
-          sources: string[];
-        };
-        const ours = sources.filter((s) => !s.includes('node_modules/'));
-        expect(ours.some((s) => s.endsWith('src/threads/serve-tasks.ts'))).toBe(true);
-        expect(ours.filter((s) => s.includes('src/local/'))).toEqual([]);
-      },
-      SYNTH_TIMEOUT_MS,
-    );
+    it("bundles none of the local context's modules into the worker", () => {
+      // The function's logical id is the construct's path: Fanfold/Worker.
+      const worker = Object.entries(template.Resources).find(
+        ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^FanfoldWorker[0-9A-F]{8}$/.test(id),
+      )?.[1];
+      const dir = join(assembly.directory, worker?.Metadata?.['aws:asset:path'] ?? 'missing');
+      // The source map names every module whose code the bundle carries.
+      const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      };
+      const ours = sources.filter((s) => !s.includes('node_modules/'));
+      expect(ours.some((s) => s.endsWith('src/threads/serve-tasks.ts'))).toBe(true);
+      expect(ours.filter((s) => s.includes('src/local/'))).toEqual([]);
+    });
   });
 });
