@@ -204,22 +204,49 @@ export interface ResolvedProps {
 
 /** The defaults, in one place. */
 export const FANFOLD_DEFAULTS = Object.freeze({
-  coordinator: Object.freeze({ memorySize: 1769, timeout: Duration.minutes(1), leafChunks: 20_000 }),
+  /** The coordinator function: 1 vCPU's worth of memory, one minute. */
+  coordinator: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
+    memorySize: 1769,
+    /** The function's timeout. */
+    timeout: Duration.minutes(1),
+    /** Chunks a leaf of the fan-out tree sends (see `CoordinatorProps.leafChunks`). */
+    leafChunks: 20_000,
+  }),
+  /** The worker function: 2 vCPUs' worth of memory (2 threads), five minutes, 10 messages a batch, 50 concurrent. */
   worker: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
     memorySize: 3538,
+    /** The function's timeout. */
     timeout: Duration.minutes(5),
+    /** How long a worker holds a message between renewals (see `WorkerProps.messageVisibility`). */
     messageVisibility: Duration.seconds(30),
+    /** Messages (chunks) per invocation. */
     batchSize: 10,
+    /** Concurrent invocations of the event source mapping. */
     maxConcurrency: 50,
   }),
-  deadLetter: Object.freeze({ memorySize: 256, timeout: Duration.seconds(30) }),
-  sweeper: Object.freeze({
+  /** The dead-letter function: small and short. */
+  deadLetter: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
     memorySize: 256,
+    /** The function's timeout. */
+    timeout: Duration.seconds(30),
+  }),
+  /** The sweeper of abandoned queues: runs every 30 minutes and deletes queues idle for 2 hours. */
+  sweeper: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
+    memorySize: 256,
+    /** The function's timeout. */
     timeout: Duration.minutes(1),
+    /** A queue unused this long is abandoned. */
     staleAfter: Duration.hours(2),
+    /** How often the sweeper runs. */
     every: Duration.minutes(30),
   }),
+  /** Deliveries of a chunk before it goes to the dead-letter queue. */
   maxReceiveCount: 5,
+  /** Payloads in the bucket expire after this long. */
   payloadExpiration: Duration.days(7),
   /** The event source mapping's pollers in provisioned mode when `maximumPollers` is not given (Lambda's default). */
   maximumPollers: 200,

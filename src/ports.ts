@@ -26,7 +26,17 @@ export type Data =
  * An object whose lines are a job's items (`lines()`): an S3 object in the user's own bucket (AWS
  * context), or a file of the machine (local context: an absolute path).
  */
-export type ObjectSource = { readonly bucket: string; readonly key: string } | { readonly path: string };
+export type ObjectSource =
+  | {
+      /** The S3 bucket. */
+      readonly bucket: string;
+      /** The object's key. */
+      readonly key: string;
+    }
+  | {
+      /** A local file's path. */
+      readonly path: string;
+    };
 
 /**
  * The input of one chunk. For `items` and `range`, `offset` is the index, in the job's whole input,

@@ -86,7 +86,7 @@ export function writeReport(data, file) {
     p('## 0. Starting the interpreter and importing the library (no pool)', '');
     const rows = [
       ['node-empty', '`node -e 0`'],
-      ['node-fanfold', '`node -e "await import(\'fanfold\')"` (dist/index.js)'],
+      ['node-fanfold', '`node -e "await import(\'fanfold\')"` (dist/src/index.js)'],
       ['py-empty', '`python3 -c pass`'],
       ['py-mp', '`python3 -c "import multiprocessing.pool"`'],
     ]

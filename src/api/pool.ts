@@ -69,13 +69,17 @@ export interface PoolRuntime {
   shutdown(graceful: boolean): Promise<void>;
 }
 
-type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
+/** A pool's state, as CPython names it: running, closed (`close()`), or terminated. */
+export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
 
 /**
  * A pool of workers. Create it from a context: `mp.Pool({ processes: 4 })`.
  *
  * @example
  * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
  * await using pool = local({ tasks }).Pool();
  * const squares = await pool.map('square', range(10_000)); // number[]
  * ```
@@ -253,7 +257,12 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
-   * const results = (await pool.attach(savedJobId)) as number[];
+   * import { aws } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * // In another process than the one that started the job, with its id (`Progress.jobId`).
+   * await using pool = aws({ tasks, stack: 'MyApp' }).Pool();
+   * const results = (await pool.attach(process.argv[2] ?? '')) as number[];
    * ```
    */
   attach(jobId: string, options: Pick<MapOptions, 'onProgress'> = {}): Promise<unknown> {
