@@ -38,6 +38,12 @@ export const ErrorCodes = {
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
+  /** No job with this id exists (never created, or released and gone). */
+  JOB_NOT_FOUND: 'ERR_FANFOLD_JOB_NOT_FOUND',
+  /** A job was attached to as a job of another task, reducer or kind than it is. */
+  JOB_MISMATCH: 'ERR_FANFOLD_JOB_MISMATCH',
+  /** The backend in use cannot do what was asked (listing jobs with a store that has no index). */
+  UNSUPPORTED: 'ERR_FANFOLD_UNSUPPORTED',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -179,6 +185,37 @@ export class JobCancelledError extends FanfoldError {
   constructor(jobId: string, reason?: string) {
     super(ErrorCodes.JOB_CANCELLED, `Job ${jobId} was cancelled${reason ? `: ${reason}` : ''}`);
     this.jobId = jobId;
+  }
+}
+
+/** No job with this id exists: it was never created here, or it was released and is gone. */
+export class JobNotFoundError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_NOT_FOUND,
+      `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * A job was attached to as the job of a task (or reducer) it is not: `pool.attach(id, { task })`
+ * promises results of that task's type, so a job of another task is refused rather than mistyped.
+ */
+export class JobMismatchError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string, expected: string, found: string) {
+    super(ErrorCodes.JOB_MISMATCH, `Job ${jobId} is ${found}, not ${expected}`);
+    this.jobId = jobId;
+  }
+}
+
+/** The backend in use cannot do what was asked: `feature` names it, `why` says what is missing. */
+export class UnsupportedError extends FanfoldError {
+  constructor(feature: string, why: string) {
+    super(ErrorCodes.UNSUPPORTED, `${feature} is not supported here: ${why}`);
   }
 }
 

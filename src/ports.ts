@@ -186,6 +186,18 @@ export interface JobRecord extends JobSpec {
   /** Increases with every change to the job; used to wait for changes. */
   readonly version: number;
   readonly createdAt: number;
+  /** When the job ended (DONE, FAILED or CANCELLED), epoch ms; absent while it runs. */
+  readonly endedAt?: number;
+}
+
+/** Options of {@link JobStore.listJobs}. */
+export interface ListJobsOptions {
+  /** At most this many jobs. */
+  readonly limit: number;
+  /** Only jobs created before this time (epoch ms, exclusive): the next page after a listing's last job. @default now */
+  readonly before?: number;
+  /** Only jobs created at or after this time (epoch ms). @default the store's retention ago */
+  readonly since?: number;
 }
 
 /** A chunk's result, for {@link JobStore.completeChunks}. */
@@ -276,6 +288,12 @@ export interface JobStore {
   readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
   /** Deletes the job and its chunk results. */
   deleteJob(jobId: string): Promise<void>;
+  /**
+   * The jobs the store still holds, newest first (by `createdAt`), as `getJob` reads them. Optional:
+   * a store that cannot list (no index) leaves it out, and listing then fails with a typed error.
+   * The cost is per job listed, never per chunk.
+   */
+  listJobs?(options: ListJobsOptions): Promise<JobRecord[]>;
 }
 
 /** Large payloads, stored by key (in S3 on AWS). */

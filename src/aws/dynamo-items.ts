@@ -4,7 +4,7 @@
  *
  * | item | pk | sk | attributes |
  * |---|---|---|---|
- * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields, `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run |
+ * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields, `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run, `listDay` (the key of the listing index, `job-list.ts`) |
  * | chunk result | `JOB#<id>` | `CHUNK#0000000042` | `data` |
  * | chunk error note | `JOB#<id>` | `ERR#0000000042` | `error` (JSON) |
  *
@@ -14,6 +14,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ProtocolError, type SerializedError } from '../errors.js';
 import type { Data, JobError, JobKind, JobRecord, JobSpec, JobStatus } from '../ports.js';
+import { LIST_DAY, listDay } from './job-list.js';
 
 /** The attribute the table's TTL is set on. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -112,6 +113,7 @@ export function newJobItem(spec: JobSpec, now: number, expiresAt: number): Item 
     version: N(1),
     fence: N(0),
     createdAt: N(now),
+    [LIST_DAY]: S(listDay(now)),
     [TTL_ATTRIBUTE]: N(expiresAt),
   };
   if (spec.reducer !== undefined) item.reducer = S(spec.reducer);
@@ -138,6 +140,8 @@ export function decodeJob(item: Item): JobRecord {
   if (total !== undefined) job.total = total;
   if (item.error?.S !== undefined) job.error = JSON.parse(item.error.S) as JobError;
   if (item.result) job.result = decodeData(item.result, 'result');
+  const endedAt = optNum(item, 'endedAt');
+  if (endedAt !== undefined) job.endedAt = endedAt;
   const owner = item.owner?.S;
   if (owner !== undefined)
     job.finaliser = { owner, leaseUntil: num(item, 'leaseUntil'), fence: num(item, 'fence') };

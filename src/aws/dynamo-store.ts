@@ -33,6 +33,7 @@ import type {
   JobRecord,
   JobSpec,
   JobStore,
+  ListJobsOptions,
   RunClaim,
 } from '../ports.js';
 import { integer, jobSpec, nonEmptyString, nonNegative, pollBounds } from '../validate.js';
@@ -49,6 +50,7 @@ import {
   newJobItem,
   runAttributes,
 } from './dynamo-items.js';
+import { listJobs } from './dynamo-list.js';
 import { JobCommands, partitionForTransactions } from './job-commands.js';
 
 /** Options of {@link DynamoJobStore}. */
@@ -299,7 +301,7 @@ export class DynamoJobStore implements JobStore {
   async finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean> {
     if (result) this.#checkInline(result, 'Job result');
     try {
-      await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result));
+      await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result, this.#clock()));
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;
@@ -356,6 +358,22 @@ export class DynamoJobStore implements JobStore {
   }
 
   /**
+   * {@inheritDoc JobStore.listJobs} A query of the table's listing index per day looked at (the
+   * index is `job-list.ts`'s: the table needs it, as the construct and `ensureTable` make it), then
+   * one `getJob` per job found.
+   */
+  async listJobs(options: ListJobsOptions): Promise<JobRecord[]> {
+    const src = {
+      client: this.#client,
+      table: this.#table,
+      read: (id: string) => this.getJob(id),
+      now: this.#clock(),
+      retentionMs: this.#ttlSeconds * 1000,
+    };
+    return listJobs(src, options);
+  }
+
+  /**
    * {@inheritDoc JobStore.deleteJob} Queries the job's items and deletes them 25 at a time
    * (BatchWriteItem; unprocessed items retried). Not atomic: a chunk recorded meanwhile may remain
    * until its TTL.
@@ -376,7 +394,7 @@ export class DynamoJobStore implements JobStore {
     error: JobError,
   ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
     try {
-      const out = await this.#client.send(this.#commands.end(jobId, status, error));
+      const out = await this.#client.send(this.#commands.end(jobId, status, error, this.#clock()));
       return { changed: true, job: decodeJob(out.Attributes ?? {}) };
     } catch (e) {
       const old = await this.#refused(e, jobId);

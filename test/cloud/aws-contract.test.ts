@@ -10,6 +10,7 @@ import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
+import { describeJobListContract } from '../contract/job-list.contract.js';
 import { describeJobStoreContract } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
 import { useCloudTier } from '../support/cloud.js';
@@ -49,6 +50,11 @@ describeJobStoreContract('DynamoDB on moto', async ({ maxInlineBytes, clock }) =
     clock,
     ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
   }),
+  close: () => {},
+}));
+
+describeJobListContract('DynamoDB on moto', async ({ clock }) => ({
+  store: new DynamoJobStore({ client: dynamo, tableName: TABLE, clock }),
   close: () => {},
 }));
 

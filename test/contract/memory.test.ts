@@ -4,6 +4,7 @@ import { memoryBackend } from '../../src/local/memory-backend.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
 import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
+import { describeJobListContract } from './job-list.contract.js';
 import { describeJobStoreContract } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
 
@@ -14,6 +15,11 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
 
 describeJobStoreContract('memory', async ({ maxInlineBytes, clock }) => {
   const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
+  return { store, close: () => store.close() };
+});
+
+describeJobListContract('memory', async ({ clock }) => {
+  const store = new MemoryJobStore({ clock });
   return { store, close: () => store.close() };
 });
 
