@@ -48,8 +48,10 @@ export async function runCdk(command: CdkCommand, io: CliIO): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'fanfold-app-'));
   try {
     const app = join(dir, 'app.mjs');
-    writeFileSync(app, appSource(import.meta.resolve('fanfold/cdk'), command.stack, tasks));
-    const args = [cdk, command.kind, '--app', `${quote(process.execPath)} ${quote(app)}`];
+    const construct = constructModule();
+    writeFileSync(app, appSource(construct.url, command.stack, tasks));
+    const node = [process.execPath, ...construct.nodeArgs].map(quote).join(' ');
+    const args = [cdk, command.kind, '--app', `${node} ${quote(app)}`];
     if (command.out !== undefined) args.push('--output', resolve(io.cwd, command.out));
     if (command.kind === 'synth') args.push('--quiet');
     args.push(...command.cdkArgs);
@@ -58,6 +60,18 @@ export async function runCdk(command: CdkCommand, io: CliIO): Promise<number> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The `Fanfold` construct's module: the package's `fanfold/cdk`, or, when this CLI runs from its
+ * TypeScript source (a clone of fanfold), the construct's source beside it, run through tsx, so
+ * that the stack is the one this source describes and not an older build.
+ */
+function constructModule(): { url: string; nodeArgs: string[] } {
+  const source = new URL('../../infra/fanfold.ts', import.meta.url);
+  if (import.meta.url.endsWith('.ts') && existsSync(source))
+    return { url: source.href, nodeArgs: ['--import', 'tsx'] };
+  return { url: import.meta.resolve('fanfold/cdk'), nodeArgs: [] };
 }
 
 /** The CDK CLI's entry, installed in the user's project or beside fanfold. */
