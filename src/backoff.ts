@@ -1,7 +1,8 @@
 /**
  * One backoff for every retry and every polling wait: the AWS adapters' retries of what a batch
- * call reports unprocessed, the AWS primitives' polls of DynamoDB (which cannot notify), and the
- * job store's wait for a job to change.
+ * call reports unprocessed and the AWS primitives' polls of DynamoDB (which cannot notify). A
+ * caller waiting for its job polls on a schedule of its own, kept across its waits and without
+ * jitter (`engine/job-watch.ts`).
  *
  * The delay before attempt `n` (0 for the first retry) is drawn uniformly between `min` and a cap
  * that doubles from `min` with each attempt, up to `max`: jittered, so that parties that collided

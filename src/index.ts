@@ -63,6 +63,7 @@ export type { Progress } from './engine/client.js';
 export type { LinesOptions } from './engine/lines.js';
 export { Lines, lines } from './engine/lines.js';
 export { Range, range } from './engine/range.js';
+export type { StragglerOptions } from './engine/stragglers.js';
 export * from './errors.js';
 export type { Shareable, SyncHandle } from './handles.js';
 export type { LocalContext, LocalOptions } from './local/context.js';

@@ -86,6 +86,11 @@ export type WorkMessage =
       readonly handles?: true;
       /** The chunk is the run of a `Process` of this name: it gets a thread of its own, named so. */
       readonly process?: string;
+      /**
+       * A backup attempt of a straggling chunk, sent again near the end of its job: whichever
+       * attempt records first wins, the other is a duplicate (recorded at most once).
+       */
+      readonly backup?: true;
     }
   | {
       readonly v: 1;
@@ -188,6 +193,11 @@ export interface JobRecord extends JobSpec {
   readonly createdAt: number;
   /** When the job ended (DONE, FAILED or CANCELLED), epoch ms; absent while it runs. */
   readonly endedAt?: number;
+  /**
+   * The mean run time of the chunks recorded so far, in ms, when the store keeps their times (the
+   * caller's straggler check compares outstanding chunks with it); absent otherwise.
+   */
+  readonly meanChunkMs?: number;
 }
 
 /** Options of {@link JobStore.listJobs}. */
@@ -282,8 +292,19 @@ export interface JobStore {
   /** The last error noted for a chunk, if any. */
   lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its current state. */
-  waitForChange(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its
+   * current state. Only a store that learns of a change without polling implements it (the
+   * in-memory store wakes its waiters from the write itself); a caller polls `getJob` on any other
+   * (`engine/job-watch.ts` keeps the one polling schedule, across waits).
+   */
+  waitForChange?(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Indices of a sealed job's chunks not yet recorded, at most `max`, in increasing order. A store
+   * that can find them without reading every result implements it (the caller's straggler check
+   * reads the results it still needs otherwise).
+   */
+  pendingChunks?(jobId: string, max: number): Promise<number[]>;
   /** The recorded results of these chunks (absent indices are not recorded yet). */
   readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
   /** Deletes the job and its chunk results. */

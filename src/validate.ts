@@ -47,6 +47,13 @@ export function finiteNumber(v: unknown, name: string): number {
   return v;
 }
 
+/** A finite number from `min` to `max` (both inclusive). */
+export function numberIn(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    refuse(name, `a number from ${min} to ${max}`, v);
+  return v;
+}
+
 /** A finite number >= 0 (a duration in ms, a delay). */
 export function nonNegative(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) refuse(name, 'a number >= 0', v);

@@ -3,6 +3,7 @@
  * made by `local(...)` on shared memory and by `aws(...)` on DynamoDB and SQS. The same calls work on
  * either context; see each primitive's file for its semantics.
  */
+import type { StragglerOptions } from '../engine/stragglers.js';
 import type { SyncHandle } from '../handles.js';
 import type { Connection } from './connection.js';
 import type { Manager } from './managers.js';
@@ -57,7 +58,7 @@ export interface ProcessFactory<T extends TaskMap> {
   Process<K extends keyof T & string>(target: K, args: ArgsOf<T[K]>, options?: ProcessOptions): Process<T, K>;
 }
 
-/** Options of `Pool()`. The AWS context honours `processes`, `chunksize` and `jobTimeoutMs`; the rest are its stack's deploy-time settings. */
+/** Options of `Pool()`. The AWS context honours `processes`, `chunksize`, `jobTimeoutMs` and `stragglers`; the rest are its stack's deploy-time settings. */
 export interface PoolOptions<T extends TaskMap = TaskMap> {
   /** Worker threads. @default cpuCount() */
   readonly processes?: number;
@@ -73,6 +74,15 @@ export interface PoolOptions<T extends TaskMap = TaskMap> {
   readonly jobTimeoutMs?: number;
   /** Deliveries of a chunk (worker crashes) before its job fails with `RetriesExhaustedError`. @default 3 */
   readonly maxAttempts?: number;
+  /**
+   * Backup attempts of straggling chunks near the end of a job (MapReduce's backup tasks): once at
+   * most `tail` of a job's chunks are left (and no more than it has workers) and they have been
+   * outstanding `factor` times the job's mean chunk time (at least `minMs`), each gets one backup;
+   * the first result is kept. `false` turns them off. Calls whose items the pool holds (`map`,
+   * `starmap`, `mapReduce` over arrays and ranges) are backed up; a `Process` never is.
+   * @default on the aws context `{ factor: 3, minMs: 2000, tail: 0.1 }`; off on the local context
+   */
+  readonly stragglers?: boolean | StragglerOptions;
 }
 
 /**

@@ -68,12 +68,7 @@ export function connect(
   const lambda = c.lambda ?? mine(new LambdaClient(region));
   const blobs = new S3BlobStore({ client: s3, bucket: r.bucket, prefix: blobPrefix });
   return {
-    store: new DynamoJobStore({
-      client: dynamo,
-      tableName: r.table,
-      maxInlineBytes,
-      ...(s.pollMs ? { pollMs: s.pollMs } : {}),
-    }),
+    store: new DynamoJobStore({ client: dynamo, tableName: r.table, maxInlineBytes }),
     blobs,
     invoke: coordinatorInvoker({ client: lambda, functionName: r.coordinator, blobs }),
     processes: r.workers ?? 1000,

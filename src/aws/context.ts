@@ -12,6 +12,7 @@ import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
+import { DEFAULT_STRAGGLERS, type StragglerPolicy, stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { options as checkOptions, optionalInteger, received } from '../validate.js';
 // Types only: the SDK and the adapters load on first use (`connect.ts`), so that a program that
@@ -38,7 +39,7 @@ const MAX_INLINE_BYTES = 350 * 1024;
 /** How long `terminate` lets cancelled calls release their jobs before the pool's clients are destroyed. */
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
-const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs'];
+const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
 const STACK_SETTINGS: Record<string, string> = {
   maxTasksPerChild: 'worker threads live as long as their Lambda container',
   initializer: 'worker threads are started by the deployed stack',
@@ -85,7 +86,8 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     processes ??= new AwsRuntime(
       registry,
       settings,
-      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000 },
+      // A Process is never backed up: its runtime's calls need no straggler check.
+      { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000, stragglers: undefined },
       resources,
     );
     return processes;
@@ -114,6 +116,7 @@ interface PoolSettings {
   readonly processes: number | undefined;
   readonly chunksize: number | undefined;
   readonly jobTimeoutMs: number;
+  readonly stragglers: StragglerPolicy | undefined;
 }
 
 function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): PoolSettings {
@@ -127,6 +130,7 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
     processes: optionalInteger(p.processes, 'options.processes', 1, 1_000_000),
     chunksize: optionalInteger(p.chunksize, 'options.chunksize', 1),
     jobTimeoutMs: optionalInteger(p.jobTimeoutMs, 'options.jobTimeoutMs', 1) ?? 86_400_000,
+    stragglers: stragglerPolicy(p.stragglers, 'options.stragglers', DEFAULT_STRAGGLERS),
   };
 }
 
@@ -167,6 +171,8 @@ class AwsRuntime implements PoolRuntime {
         return rt.processes;
       },
       jobTimeoutMs: pool.jobTimeoutMs,
+      poll: s.pollMs,
+      stragglers: pool.stragglers,
       get window() {
         // Chunks in flight for imap: enough to keep the workers busy, few enough for one append.
         return Math.min(1000, Math.max(8, rt.processes * 2));

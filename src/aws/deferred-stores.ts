@@ -5,7 +5,10 @@
  */
 import type { BlobStore, JobStore } from '../ports.js';
 
-/** A {@link JobStore} whose every call waits for the real one (made once the resources are known). */
+/**
+ * A {@link JobStore} whose every call waits for the real one (made once the resources are known).
+ * It has no `waitForChange`: the store behind it, DynamoDB, cannot notify, so a caller polls.
+ */
 export class DeferredJobStore implements JobStore {
   readonly #get: () => Promise<JobStore>;
   readonly maxInlineBytes: number;
@@ -48,9 +51,6 @@ export class DeferredJobStore implements JobStore {
   }
   async getJob(...a: Parameters<JobStore['getJob']>) {
     return (await this.#get()).getJob(...a);
-  }
-  async waitForChange(...a: Parameters<JobStore['waitForChange']>) {
-    return (await this.#get()).waitForChange(...a);
   }
   async readResults(...a: Parameters<JobStore['readResults']>) {
     return (await this.#get()).readResults(...a);

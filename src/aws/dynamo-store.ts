@@ -11,7 +11,7 @@
  * The sharded alternative keeps N counter items (`sk=COUNT#k`, chunk i adds to shard i mod N) and
  * would lift the cap N-fold, at a price: `done` is no longer one attribute, so `claimFinaliser`
  * becomes a transaction with N ConditionChecks on values read just before (N+1 transactional
- * writes and a retry when any shard moved), and `getJob`/`waitForChange` read N+1 items per call.
+ * writes and a retry when any shard moved), and `getJob` reads N+1 items per call.
  * Lambda's scaling (1,000 new environments per 10 s) rarely sustains more than 500 chunk
  * completions per second for one job, so the single counter is kept until a job needs more.
  */
@@ -21,8 +21,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { backoff } from '../backoff.js';
-import { deadlineOf } from '../deadline.js';
 import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkResult,
@@ -36,7 +34,7 @@ import type {
   ListJobsOptions,
   RunClaim,
 } from '../ports.js';
-import { integer, jobSpec, nonEmptyString, nonNegative, pollBounds } from '../validate.js';
+import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 import { chunksOf } from './batching.js';
 import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
 import {
@@ -61,8 +59,6 @@ export interface DynamoJobStoreOptions {
   readonly tableName: string;
   /** Lifetime of every item written, for the table's TTL, in seconds. @default 604_800 (7 days) */
   readonly ttlSeconds?: number;
-  /** Polling of `waitForChange`: the first delay, then jittered under a cap doubled after each unchanged read up to `max`. @default { min: 25, max: 1000 } */
-  readonly pollMs?: { readonly min: number; readonly max: number };
   /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
   /** Attempts of a batch call's unprocessed keys, or of a transaction cancelled by a conflict. @default 8 */
@@ -101,7 +97,6 @@ export class DynamoJobStore implements JobStore {
   readonly #table: string;
   readonly #commands: JobCommands;
   readonly #ttlSeconds: number;
-  readonly #poll: { readonly min: number; readonly max: number };
   readonly #retry: RetryPolicy;
   readonly #clock: () => number;
 
@@ -111,7 +106,6 @@ export class DynamoJobStore implements JobStore {
     this.#client = options.client;
     this.#table = tableName;
     this.#ttlSeconds = integer(options.ttlSeconds ?? 7 * 24 * 3600, 'options.ttlSeconds', 1);
-    this.#poll = pollBounds(options.pollMs ?? { min: 25, max: 1000 }, 'options.pollMs');
     this.maxInlineBytes = integer(
       options.maxInlineBytes ?? 350 * 1024,
       'options.maxInlineBytes',
@@ -325,25 +319,6 @@ export class DynamoJobStore implements JobStore {
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
     return out.Item && decodeJob(out.Item);
-  }
-
-  /**
-   * {@inheritDoc JobStore.waitForChange} Polls the job item with the shared backoff
-   * (`src/backoff.ts`): after the first unchanged read a delay of `pollMs.min`, then a jittered
-   * delay under a cap that doubles after each unchanged read, up to `pollMs.max`. Each poll is one
-   * strongly consistent read of the job item.
-   */
-  async waitForChange(
-    jobId: string,
-    sinceVersion: number,
-    timeoutMs: number,
-  ): Promise<JobRecord | undefined> {
-    nonNegative(timeoutMs, 'timeoutMs');
-    const deadline = deadlineOf(timeoutMs);
-    for (let attempt = 0; ; attempt++) {
-      const job = await this.getJob(jobId);
-      if (!job || job.version > sinceVersion || !(await backoff(attempt, this.#poll, deadline))) return job;
-    }
   }
 
   /** {@inheritDoc JobStore.readResults} BatchGetItem in pages of 100 keys; unprocessed keys are retried. */

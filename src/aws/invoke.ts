@@ -89,7 +89,7 @@ function wireRequest(req: CoordinatorRequest): CoordinatorRequest {
   return { ...req, input: { kind: 'items', data: encodeItems(req.input.items, 0) } };
 }
 
-/** The request with its input bytes (a submit's items, an append's chunks) put in the blob store. */
+/** The request with its input bytes (a submit's items, an append's or a backup's chunks) put in the blob store. */
 async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<CoordinatorRequest> {
   const put = async (data: Data, key: string): Promise<Data> => {
     if (!('bytes' in data)) return data;
@@ -107,6 +107,16 @@ async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<
       })),
     );
     return { ...req, chunks };
+  }
+  if (req.type === 'backup' && req.inputs) {
+    const inputs = await Promise.all(
+      req.inputs.map(async (input, k) =>
+        input.kind === 'items'
+          ? { ...input, data: await put(input.data, blobKeys.input(req.jobId, req.indices[k]!)) }
+          : input,
+      ),
+    );
+    return { ...req, inputs };
   }
   return req;
 }

@@ -125,6 +125,7 @@ async function connectTo(
     processes: conn.processes,
     // Never used: this client submits nothing.
     jobTimeoutMs: 86_400_000,
+    poll: s.pollMs,
     window: 8,
   });
   return { conn, client };

@@ -54,7 +54,11 @@ export interface AwsOptions<T extends TaskMap> {
   readonly clients?: AwsClients;
   /** The region of the clients made here. @default the SDK's own lookup (`AWS_REGION`, the shared config) */
   readonly region?: string;
-  /** How a waiting pool polls its job in DynamoDB: first delay, then jittered under a cap doubled while nothing changes, up to `max`. @default { min: 25, max: 1000 } */
+  /**
+   * How a waiting pool polls its job in DynamoDB: `min` after each change, then a delay that grows
+   * with the time nothing changed (a fifth of it), up to `max`, kept across the whole wait: an idle
+   * job is read once per `max`. @default { min: 25, max: 1000 }
+   */
   readonly pollMs?: { readonly min: number; readonly max: number };
 }
 

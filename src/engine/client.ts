@@ -17,11 +17,12 @@ import type { BlobStore, Data, JobKind, JobRecord, JobStore, ListJobsOptions } f
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
-import { JobWatch, type Progress } from './job-watch.js';
+import { JobWatch, type PollBounds, type Progress } from './job-watch.js';
 import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
-import { checkArgLists, toSized, wireItems } from './plan.js';
+import { checkArgLists, defaultChunksize, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
+import { type BackupSource, backupWatch, type StragglerPolicy, type StragglerWatch } from './stragglers.js';
 
 export type { Progress } from './job-watch.js';
 
@@ -62,6 +63,10 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** How a wait polls a store that cannot notify (see `job-watch.ts`). @default { min: 25, max: 1000 } */
+  readonly poll?: PollBounds | undefined;
+  /** Backups of straggling chunks (`stragglers.ts`); none when absent. */
+  readonly stragglers?: StragglerPolicy | undefined;
 }
 
 /** Submits jobs and waits for them. */
@@ -100,16 +105,16 @@ export class JobClient {
     if (mode === 'starmap') checkArgLists(sized);
     if (sized.length === 0) return [];
     const { items, handles } = wireItems(sized);
-    const { jobId, total } = await this.#submit(
-      mode,
-      task,
-      items,
-      opts,
-      handles || opts.handles ? { handles: true } : {},
-    );
+    const flags = handles || opts.handles ? { handles: true as const } : {};
+    const { jobId, total, chunksize } = await this.#submit(mode, task, items, opts, flags);
+    const read = new Map<number, Data>();
     try {
-      await this.#wait(jobId, opts.onProgress);
-      return await this.#collect(jobId, total, items.length);
+      await this.#wait(
+        jobId,
+        opts.onProgress,
+        this.#stragglers({ jobId, total, items, chunksize, ...flags }, opts, read),
+      );
+      return await this.#collect(jobId, total, items.length, read);
     } finally {
       await this.#release(jobId);
     }
@@ -139,14 +144,22 @@ export class JobClient {
           blobKeys.initial(jobId),
         )
       : undefined;
-    await this.#submit('mapReduce', task, items, opts, {
+    const { total, chunksize } = await this.#submit('mapReduce', task, items, opts, {
       jobId,
       reducer,
       ...(init ? { initial: init } : {}),
       ...(handles ? { handles } : {}),
     });
     try {
-      const job = await this.#wait(jobId, opts.onProgress);
+      const stragglers =
+        items instanceof Lines
+          ? undefined
+          : this.#stragglers(
+              { jobId, total, items, chunksize, ...(handles ? { handles } : {}) },
+              opts,
+              new Map(),
+            );
+      const job = await this.#wait(jobId, opts.onProgress, stragglers);
       if (!job.result)
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
       return decodeValue(await unspill(job.result, this.#o.blobs));
@@ -221,8 +234,13 @@ export class JobClient {
     items: Range | Lines | readonly unknown[],
     opts: CallOptions,
     extra: { jobId?: string; reducer?: string; initial?: Data; handles?: true },
-  ): Promise<{ jobId: string; total: number }> {
+  ): Promise<{ jobId: string; total: number; chunksize: number | undefined }> {
     const jobId = extra.jobId ?? opts.jobId ?? randomUUID();
+    // Planned here as the coordinator would, and sent, so that a backup of a chunk is its very input.
+    const chunksize =
+      items instanceof Lines
+        ? undefined
+        : (opts.chunksize ?? defaultChunksize(items.length, this.#o.processes));
     const input: JobInput =
       items instanceof Range
         ? { kind: 'range', start: items.start, stop: items.stop, step: items.step }
@@ -244,13 +262,13 @@ export class JobClient {
         input,
         workers: this.#o.processes,
         deadline: Date.now() + this.#o.jobTimeoutMs,
-        ...(opts.chunksize ? { chunksize: opts.chunksize } : {}),
+        ...(chunksize ? { chunksize } : {}),
         ...(extra.reducer ? { reducer: extra.reducer } : {}),
         ...(extra.initial ? { initial: extra.initial } : {}),
         ...(extra.handles ? { handles: true as const } : {}),
         ...(opts.process ? { process: opts.process } : {}),
       });
-      return { jobId, total: res.total ?? 0 };
+      return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
       // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
       await this.#cancel(jobId, 'dispatch failed').catch(() => {});
@@ -265,18 +283,36 @@ export class JobClient {
       store: this.#o.store,
       onProgress,
       expire: (id) => this.#expire(id),
+      poll: this.#o.poll,
       ...(deadline === undefined ? {} : { deadline }),
     });
   }
 
-  /** Waits until the job ends; resolves with it when DONE, throws the job's error otherwise. */
-  async #wait(jobId: string, onProgress?: (p: Progress) => void): Promise<JobRecord> {
+  /**
+   * Waits until the job ends; resolves with it when DONE, throws the job's error otherwise. With
+   * `stragglers`, backs up the chunks that straggle near the end (`stragglers.ts`).
+   */
+  async #wait(
+    jobId: string,
+    onProgress?: (p: Progress) => void,
+    stragglers?: StragglerWatch,
+  ): Promise<JobRecord> {
     const watch = this.#watch(jobId, onProgress);
     for (;;) {
-      const job = await watch.next();
+      const { job } = await watch.next();
       if (job.status === 'DONE') return job;
       await watch.check(job);
+      await stragglers?.observe(job);
     }
+  }
+
+  /** The straggler check of a job this client submitted with its items in hand, when the pool has one. */
+  #stragglers(job: BackupSource, opts: CallOptions, read: Map<number, Data>): StragglerWatch | undefined {
+    const policy = this.#o.stragglers;
+    const { chunksize } = job;
+    // A Process runs at most once: never a backup.
+    if (!policy || opts.process !== undefined || chunksize === undefined) return undefined;
+    return backupWatch({ ...job, chunksize }, { ...this.#o, policy, workers: this.#o.processes, read });
   }
 
   async #expire(jobId: string): Promise<void> {
@@ -285,9 +321,17 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #collect(jobId: string, chunks: number, n: number | undefined): Promise<unknown[]> {
+  /** The results in input order; `read` holds those read already (by the straggler check). */
+  async #collect(
+    jobId: string,
+    chunks: number,
+    n: number | undefined,
+    read?: ReadonlyMap<number, Data>,
+  ): Promise<unknown[]> {
     const indices = Array.from({ length: chunks }, (_, i) => i);
-    const found = await this.#o.store.readResults(jobId, indices);
+    const found = new Map(read);
+    const missing = read?.size ? indices.filter((i) => !read.has(i)) : indices;
+    for (const [i, d] of await this.#o.store.readResults(jobId, missing)) found.set(i, d);
     // push, not `new Array(n)`: V8 keeps a pushed array packed, while a large preallocated one
     // starts holey (dictionary mode past a size) and costs several times more to fill and read.
     const out: unknown[] = [];
@@ -369,8 +413,9 @@ export class JobClient {
           if (last) watch.saw(last);
           break;
         }
-        const job = await watch.next();
-        yield* this.#yieldRecorded(id, feeder.pending, cursor, opts.ordered);
+        const { job, changed } = await watch.next();
+        // A result is recorded with the change that counts it: no change, nothing new to read.
+        if (changed) yield* this.#yieldRecorded(id, feeder.pending, cursor, opts.ordered);
         await watch.check(job);
       }
       finished = true;
@@ -428,8 +473,8 @@ export class JobClient {
       const cursor = { next: 0 };
       const watch = this.#watch(jobId, opts.onProgress);
       while (pending.size > 0) {
-        const job = await watch.next();
-        yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
+        const { job, changed } = await watch.next();
+        if (changed) yield* this.#yieldRecorded(jobId, pending, cursor, opts.ordered);
         if (pending.size === 0) break;
         await watch.check(job);
       }

@@ -15,6 +15,7 @@ import type {
   ObjectSource,
   WorkMessage,
 } from '../ports.js';
+import { type BackupRequest, backupChunks } from './backup.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, spill, unspill } from './codec.js';
 import { defaultChunkBytes, rangeCount, sourceName } from './lines.js';
@@ -78,7 +79,9 @@ export type CoordinatorRequest =
   /** The caller has its results: delete the job's records and blobs. */
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
-  | { readonly v: 1; readonly type: 'expire'; readonly jobId: string };
+  | { readonly v: 1; readonly type: 'expire'; readonly jobId: string }
+  /** Send straggling chunks again (`backup.ts`). */
+  | BackupRequest;
 
 /** What each request returns. */
 export interface CoordinatorResponse {
@@ -88,6 +91,8 @@ export interface CoordinatorResponse {
   /** Chunks of the job, when known. */
   readonly total?: number;
   readonly job?: JobRecord;
+  /** Chunks a backup request sent again. */
+  readonly sent?: number;
 }
 
 const SEND_BATCH = 500;
@@ -135,6 +140,8 @@ export class Coordinator {
         await this.#b.store.deleteJob(req.jobId);
         await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId));
         return { jobId: req.jobId };
+      case 'backup':
+        return { jobId: req.jobId, ...(await backupChunks(this.#b, req)) };
       default:
         throw new ProtocolError(
           `Unknown coordinator request type ${JSON.stringify((req as { type?: unknown }).type)}`,

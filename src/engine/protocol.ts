@@ -36,41 +36,46 @@ export function parseData(v: unknown, reader: FieldReader = fields, path = 'data
   };
 }
 
-function parseInput(v: unknown): ChunkInput {
-  const o = fields.object(v, 'input to be an object');
-  const offset = fields.integer(o, 'offset', 0, 'input.offset');
-  const count = fields.integer(o, 'count', 0, 'input.count');
+/**
+ * Validates a chunk's input. `reader` names where it is (a backup request's `inputs[k]`).
+ * @default a work message's `input`
+ */
+export function parseInput(v: unknown, reader: FieldReader = fields, path = 'input'): ChunkInput {
+  const f = reader;
+  const o = f.object(v, `${path} to be an object`);
+  const offset = f.integer(o, 'offset', 0, `${path}.offset`);
+  const count = f.integer(o, 'count', 0, `${path}.count`);
   switch (o.kind) {
     case 'items':
-      return { kind: 'items', offset, count, data: parseData(o.data, fields, 'input.data') };
+      return { kind: 'items', offset, count, data: parseData(o.data, f, `${path}.data`) };
     case 'range':
       return {
         kind: 'range',
         offset,
         count,
-        start: fields.finite(o, 'start', 'input.start'),
-        step: fields.finite(o, 'step', 'input.step'),
+        start: f.finite(o, 'start', `${path}.start`),
+        step: f.finite(o, 'step', `${path}.step`),
       };
     case 'bytes': {
-      const start = fields.integer(o, 'start', 0, 'input.start');
-      const end = fields.integer(o, 'end', 0, 'input.end');
-      const size = fields.integer(o, 'size', 0, 'input.size');
+      const start = f.integer(o, 'start', 0, `${path}.start`);
+      const end = f.integer(o, 'end', 0, `${path}.end`);
+      const size = f.integer(o, 'size', 0, `${path}.size`);
       if (end <= start || end > size)
-        fields.fail(`input.end to be > start (${start}) and <= size (${size})`, end);
-      if (offset !== 0) fields.fail('input.offset to be 0 for a byte range', offset);
-      if (count !== end - start) fields.fail(`input.count to be end - start (${end - start})`, count);
+        f.fail(`${path}.end to be > start (${start}) and <= size (${size})`, end);
+      if (offset !== 0) f.fail(`${path}.offset to be 0 for a byte range`, offset);
+      if (count !== end - start) f.fail(`${path}.count to be end - start (${end - start})`, count);
       return {
         kind: 'bytes',
         offset: 0,
         count,
-        source: checkSource(o.source, (w, g) => fields.fail(`input.${w}`, g)),
+        source: checkSource(o.source, (w, g) => f.fail(`${path}.${w}`, g)),
         start,
         end,
         size,
       };
     }
     default:
-      return fields.fail('input.kind to be "items", "range" or "bytes"', o.kind);
+      return f.fail(`${path}.kind to be "items", "range" or "bytes"`, o.kind);
   }
 }
 
@@ -93,6 +98,15 @@ export function chunkFlags(o: Fields, fail: Fail): { handles?: true; process?: s
   };
 }
 
+/** A chunk's `backup` flag: true when present (a backup attempt of a straggler), never with `process`. */
+function backupFlag(o: Fields): { backup?: true } {
+  if (o.backup === undefined) return {};
+  if (o.backup !== true) fields.fail('backup to be true when present', o.backup);
+  // A Process runs at most once: it is never sent again.
+  if (o.process !== undefined) fields.fail('no backup of a Process chunk', o.backup);
+  return { backup: true };
+}
+
 /** Validates a work-queue message body; throws `ProtocolError` when it is not one. */
 export function parseWorkMessage(body: unknown): WorkMessage {
   const o = fields.object(body, 'a message object');
@@ -112,6 +126,7 @@ export function parseWorkMessage(body: unknown): WorkMessage {
         input: parseInput(o.input),
         ...(mode === 'reduce' ? { reducer: fields.string(o, 'reducer') } : {}),
         ...chunkFlags(o, fields.fail),
+        ...backupFlag(o),
       };
     }
     case 'finalise':

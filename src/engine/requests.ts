@@ -6,11 +6,12 @@
  * a `ProtocolError`.
  */
 import { type Fail, FieldReader, type Fields } from '../fields.js';
-import type { Data, JobKind } from '../ports.js';
+import type { ChunkInput, Data, JobKind } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
 import { checkSource } from './lines.js';
-import { chunkFlags, PROTOCOL_VERSION, parseData } from './protocol.js';
+import { chunkFlags, PROTOCOL_VERSION, parseData, parseInput } from './protocol.js';
+import { MAX_BACKUP_CHUNKS } from './stragglers.js';
 
 /** Longest job id: the same bound as work messages. */
 export const MAX_JOB_ID = 128;
@@ -22,7 +23,7 @@ export const MAX_REASON = 1024;
 export const MAX_APPEND_CHUNKS = 10_000;
 
 const KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
-const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire'] as const;
+const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire', 'backup'] as const;
 
 const fields: FieldReader = new FieldReader('coordinator request');
 const fail: Fail = fields.fail;
@@ -119,6 +120,34 @@ function append(o: Fields, jobId: string): CoordinatorRequest {
   };
 }
 
+/** A backup request: distinct chunk indices, and an input per index whose blobs are the job's own. */
+function backup(o: Fields, jobId: string): CoordinatorRequest {
+  const raw = o.indices;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BACKUP_CHUNKS)
+    fail(`indices to be an array of 1 to ${MAX_BACKUP_CHUNKS} chunk indices`, raw);
+  const indices = raw.map((v: unknown, k) => fields.integer({ v }, 'v', 0, `indices[${k}]`));
+  if (new Set(indices).size !== indices.length) fail('indices to be distinct', raw);
+  let inputs: ChunkInput[] | undefined;
+  if (o.inputs !== undefined) {
+    if (!Array.isArray(o.inputs) || o.inputs.length !== indices.length)
+      fail(`inputs to be an array of ${indices.length} chunk inputs, one per index`, o.inputs);
+    inputs = o.inputs.map((v: unknown, k) => {
+      const input = parseInput(v, fields, `inputs[${k}]`);
+      if (input.kind === 'items') data(input.data, jobId, `inputs[${k}].data`);
+      return input;
+    });
+  }
+  if (o.handles !== undefined && o.handles !== true) fail('handles to be true when present', o.handles);
+  return {
+    v: 1,
+    type: 'backup',
+    jobId,
+    indices,
+    ...(inputs ? { inputs } : {}),
+    ...(o.handles === true ? { handles: true as const } : {}),
+  };
+}
+
 /**
  * Validates a coordinator request that arrived over a wire; throws {@link ProtocolError} when it is
  * not one. Returns a new object holding only the known fields.
@@ -147,6 +176,8 @@ export function parseCoordinatorRequest(body: unknown): CoordinatorRequest {
       return { v: 1, type: 'release', jobId };
     case 'expire':
       return { v: 1, type: 'expire', jobId };
+    case 'backup':
+      return backup(o, jobId);
   }
 }
 

@@ -8,6 +8,7 @@ import { Pool } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
 import { cpuCount, currentProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
+import { stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
 import { toWire } from '../handles.js';
 import { options as checkOptions, optionalArray, optionalInteger, received, taskName } from '../validate.js';
@@ -23,6 +24,7 @@ const POOL_KEYS = [
   'initargs',
   'jobTimeoutMs',
   'maxAttempts',
+  'stragglers',
 ];
 
 /** Options of {@link local}. */
@@ -118,6 +120,7 @@ function resolvePoolOptions<T extends TaskMap>(
     initargs,
     jobTimeoutMs: optionalInteger(p.jobTimeoutMs, 'options.jobTimeoutMs', 1) ?? 86_400_000,
     maxAttempts: optionalInteger(p.maxAttempts, 'options.maxAttempts', 1, 1000) ?? 3,
+    stragglers: stragglerPolicy(p.stragglers, 'options.stragglers', undefined),
     visibilityMs: hooks.visibilityMs ?? 30_000,
     leaseMs: hooks.leaseMs ?? 30_000,
     ...(hooks.backend ? { backend: hooks.backend } : {}),

@@ -12,6 +12,7 @@ import { JobClient } from '../engine/client.js';
 import { Coordinator } from '../engine/coordinator.js';
 import { DeadLetterHandler } from '../engine/dead-letters.js';
 import { type FaultPlan, Host } from '../engine/host.js';
+import type { StragglerPolicy } from '../engine/stragglers.js';
 import { TasksModuleError } from '../errors.js';
 import { ThreadExecutor } from '../threads/executor.js';
 import { ThreadPool } from '../threads/pool.js';
@@ -30,6 +31,8 @@ export interface LocalRuntimeSettings {
   readonly initargs: readonly unknown[];
   readonly jobTimeoutMs: number;
   readonly maxAttempts: number;
+  /** Backups of straggling chunks; none when undefined. */
+  readonly stragglers?: StragglerPolicy | undefined;
   readonly visibilityMs: number;
   readonly leaseMs: number;
   /** Test hooks: backend limits and fault injection. */
@@ -101,6 +104,7 @@ export class LocalRuntime implements PoolRuntime {
       processes: s.processes,
       jobTimeoutMs: s.jobTimeoutMs,
       window: s.processes * 8,
+      stragglers: s.stragglers,
       onJobEnded: (id) => this.#host?.jobEnded(id),
     });
     this.#dlq = new DeadLetterHandler({

@@ -20,12 +20,14 @@ import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { aws } from '../../src/aws/context.js';
-import { STACK_OUTPUTS } from '../../src/aws/invoke.js';
+import { coordinatorInvoker, STACK_OUTPUTS } from '../../src/aws/invoke.js';
 import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
+import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
   ErrorCodes,
@@ -219,6 +221,36 @@ describe('aws()', () => {
       expect(submit?.bytes).toBeLessThan(10_000);
     }, 60_000);
 
+    it("sends a backup request's inputs over the payload limit through S3, under the job's prefix", async () => {
+      const blobs = new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'fanfold/' });
+      const invoke = coordinatorInvoker({
+        client: lambda,
+        functionName: COORDINATOR,
+        blobs,
+        maxPayloadBytes: 10_000,
+      });
+      const jobId = randomUUID();
+      const bytes = new Uint8Array(8_000).fill(7);
+      const input = (i: number) => ({
+        kind: 'items' as const,
+        offset: i,
+        count: 1,
+        data: { enc: 'v8' as const, bytes },
+      });
+      // No such job: the coordinator sends nothing, but the request reached it whole.
+      const out = await invoke({
+        v: 1,
+        type: 'backup',
+        jobId,
+        indices: [3, 4],
+        inputs: [input(3), input(4)],
+      });
+      expect(out).toMatchObject({ jobId, sent: 0 });
+      expect(invokes.find((i) => i.type === 'backup')?.bytes).toBeLessThan(10_000);
+      expect(await blobs.get(blobKeys.input(jobId, 4))).toEqual(bytes);
+      await blobs.deletePrefix(blobKeys.job(jobId));
+    });
+
     it('cancels the running job on terminate, and the workers stop running its chunks', async () => {
       const pool = context().Pool();
       const key = `terminate-${randomUUID()}`;
@@ -311,6 +343,18 @@ describe('aws()', () => {
       expect(() => aws({ tasks: {} as never })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
+    });
+
+    it('takes stragglers: off, on, or tuned; and names the field of a bad one', async () => {
+      const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+      const mp = aws({ tasks, resources });
+      for (const stragglers of [false, true, { factor: 2, minMs: 500, tail: 0.05 }]) {
+        await using pool = mp.Pool({ stragglers });
+        expect(pool).toBeDefined();
+      }
+      expect(() => mp.Pool({ stragglers: { factor: 0 } })).toThrow(
+        'Expected options.stragglers.factor to be a number from 1 to 1000, got 0 (number)',
+      );
     });
   });
 

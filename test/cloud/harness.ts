@@ -393,7 +393,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const raw = awsBackend({
     ...resources,
     clients: { sqs: sdk.sqs, dynamo: sdk.dynamo, s3: sdk.s3 },
-    store: { pollMs: o.pollMs ?? { min: 20, max: 200 }, retryBaseMs: 5 },
+    store: { retryBaseMs: 5 },
   });
   const audit = new Audit();
   let engine!: CloudEngine;
@@ -414,6 +414,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? 30_000,
     window: 8,
+    poll: o.pollMs ?? { min: 20, max: 200 },
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },

@@ -45,8 +45,14 @@ function bytesOf(d: Data | undefined): number[] | undefined {
 
 const boom: JobError = { name: 'RangeError', message: 'boom', reason: 'task', chunkIndex: 1 };
 
+/** What the suite must know of an adapter beyond the port. */
+export interface JobStoreTraits {
+  /** It learns of a change without polling, so it implements `waitForChange`. */
+  readonly notifies: boolean;
+}
+
 /** Declares the JobStore contract suite for one adapter. */
-export function describeJobStoreContract(name: string, make: MakeJobStore): void {
+export function describeJobStoreContract(name: string, make: MakeJobStore, traits: JobStoreTraits): void {
   describe(`JobStore contract (${name})`, () => {
     const open: JobStoreHarness[] = [];
     let store: JobStore;
@@ -376,34 +382,39 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
       });
     });
 
-    describe('waitForChange()', () => {
-      it('resolves at once when the version is already newer', async () => {
-        const id = await job(2);
-        const job0 = await store.waitForChange(id, -1, 60_000);
-        expect(job0?.id).toBe(id);
-      }, 15_000);
-
-      it('resolves on the next completeChunk', async () => {
-        const id = await job(2);
-        const { version } = (await store.getJob(id))!;
-        const waiting = store.waitForChange(id, version, 60_000);
-        await store.completeChunk(id, 0, data(0));
-        const changed = await waiting;
-        expect(changed?.done).toBe(1);
-        expect(changed!.version).toBeGreaterThan(version);
-      }, 15_000);
-
-      it('resolves with the unchanged job after the timeout', async () => {
-        const id = await job(2);
-        const { version } = (await store.getJob(id))!;
-        const same = await store.waitForChange(id, version, 100);
-        expect(same).toMatchObject({ id, version, done: 0 });
+    if (!traits.notifies) {
+      it('has no waitForChange (a caller polls getJob on its own schedule)', () => {
+        expect(store.waitForChange).toBeUndefined();
       });
+    } else
+      describe('waitForChange()', () => {
+        it('resolves at once when the version is already newer', async () => {
+          const id = await job(2);
+          const job0 = await store.waitForChange!(id, -1, 60_000);
+          expect(job0?.id).toBe(id);
+        }, 15_000);
 
-      it('resolves undefined for a job that does not exist', async () => {
-        expect(await store.waitForChange(`job-${randomUUID()}`, 0, 100)).toBeUndefined();
+        it('resolves on the next completeChunk', async () => {
+          const id = await job(2);
+          const { version } = (await store.getJob(id))!;
+          const waiting = store.waitForChange!(id, version, 60_000);
+          await store.completeChunk(id, 0, data(0));
+          const changed = await waiting;
+          expect(changed?.done).toBe(1);
+          expect(changed!.version).toBeGreaterThan(version);
+        }, 15_000);
+
+        it('resolves with the unchanged job after the timeout', async () => {
+          const id = await job(2);
+          const { version } = (await store.getJob(id))!;
+          const same = await store.waitForChange!(id, version, 100);
+          expect(same).toMatchObject({ id, version, done: 0 });
+        });
+
+        it('resolves undefined for a job that does not exist', async () => {
+          expect(await store.waitForChange!(`job-${randomUUID()}`, 0, 100)).toBeUndefined();
+        });
       });
-    });
 
     describe('readResults()', () => {
       it('returns the recorded results only', async () => {
@@ -428,12 +439,13 @@ export function describeJobStoreContract(name: string, make: MakeJobStore): void
         expect((await store.getJob(id))?.done).toBe(0);
       });
 
-      it('wakes a waitForChange with undefined', async () => {
-        const id = await job(2);
-        const waiting = store.waitForChange(id, (await store.getJob(id))!.version, 60_000);
-        await store.deleteJob(id);
-        expect(await waiting).toBeUndefined();
-      }, 15_000);
+      if (traits.notifies)
+        it('wakes a waitForChange with undefined', async () => {
+          const id = await job(2);
+          const waiting = store.waitForChange!(id, (await store.getJob(id))!.version, 60_000);
+          await store.deleteJob(id);
+          expect(await waiting).toBeUndefined();
+        }, 15_000);
     });
 
     describe('maxInlineBytes', () => {

@@ -13,10 +13,14 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
   return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
 });
 
-describeJobStoreContract('memory', async ({ maxInlineBytes, clock }) => {
-  const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
-  return { store, close: () => store.close() };
-});
+describeJobStoreContract(
+  'memory',
+  async ({ maxInlineBytes, clock }) => {
+    const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
+    return { store, close: () => store.close() };
+  },
+  { notifies: true },
+);
 
 describeJobListContract('memory', async ({ clock }) => {
   const store = new MemoryJobStore({ clock });

@@ -6,11 +6,16 @@
 import type { TaskMap } from '../../src/api/tasks.js';
 import { JobClient } from '../../src/engine/client.js';
 import type { Encoded } from '../../src/engine/codec.js';
-import { Coordinator } from '../../src/engine/coordinator.js';
+import {
+  Coordinator,
+  type CoordinatorRequest,
+  type CoordinatorResponse,
+} from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import type { ChunkExecutor } from '../../src/engine/executor.js';
 import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../../src/engine/run-chunk.js';
+import type { StragglerPolicy } from '../../src/engine/stragglers.js';
 import { JobCancelledError, WorkerCrashedError } from '../../src/errors.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
 import type { CompleteOutcome, JobRecord, JobStore } from '../../src/ports.js';
@@ -24,6 +29,8 @@ export class InlineExecutor implements ChunkExecutor {
   readonly #tasks: TaskMap;
   readonly #cancelled = new Set<string>();
   crash: ((c: InlineChunk) => boolean) | undefined;
+  /** A chunk for which this returns a promise waits for it before it runs: a slow or frozen worker. */
+  hold: ((c: InlineChunk) => Promise<void> | undefined) | undefined;
 
   constructor(tasks: TaskMap, batching = true) {
     this.#tasks = tasks;
@@ -37,6 +44,8 @@ export class InlineExecutor implements ChunkExecutor {
       await new Promise((r) => setImmediate(r));
       if (this.#cancelled.has(c.jobId)) throw new JobCancelledError(c.jobId);
       if (this.crash?.(c)) throw new WorkerCrashedError(`thread died running chunk ${c.index}`, 7);
+      const held = this.hold?.(c);
+      if (held) await held;
       this.chunkRuns++;
       out.push(await runChunk(this.#tasks, c));
     }
@@ -65,6 +74,11 @@ export class AuditedStore implements JobStore {
   /** Final state of every job, captured when the client deletes it. */
   readonly ended = new Map<string, JobRecord>();
   readonly fences: number[] = [];
+  /**
+   * Reported as every job's `meanChunkMs` once a chunk of it is recorded: a store that keeps its
+   * chunks' run times, for the caller's straggler check (the memory store keeps none).
+   */
+  meanChunkMs: number | undefined;
 
   constructor(inner: JobStore) {
     this.inner = inner;
@@ -112,8 +126,16 @@ export class AuditedStore implements JobStore {
   finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
-  getJob: JobStore['getJob'] = (id) => this.inner.getJob(id);
-  waitForChange: JobStore['waitForChange'] = (id, v, t) => this.inner.waitForChange(id, v, t);
+  getJob: JobStore['getJob'] = async (id) => this.#timed(await this.inner.getJob(id));
+  get waitForChange(): JobStore['waitForChange'] {
+    const wait = this.inner.waitForChange;
+    return wait && (async (id, v, t) => this.#timed(await wait.call(this.inner, id, v, t)));
+  }
+  #timed(job: JobRecord | undefined): JobRecord | undefined {
+    return job && this.meanChunkMs !== undefined && job.done > 0
+      ? { ...job, meanChunkMs: this.meanChunkMs }
+      : job;
+  }
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
   deleteJob: JobStore['deleteJob'] = async (id) => {
     const job = await this.inner.getJob(id);
@@ -132,6 +154,13 @@ export interface EngineOptions {
   readonly maxPayloadBytes?: number;
   readonly maxInlineBytes?: number;
   readonly batching?: boolean;
+  /** The client's straggler check. @default none */
+  readonly stragglers?: StragglerPolicy;
+  /** Sits between the client and the coordinator (a coordinator that dies before it answers). */
+  readonly intercept?: (
+    req: CoordinatorRequest,
+    handle: (req: CoordinatorRequest) => Promise<CoordinatorResponse>,
+  ) => Promise<CoordinatorResponse>;
 }
 
 /** A running engine: a client, an executor, and hosts that can be added, killed and replaced. */
@@ -162,13 +191,15 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const hosts: Host[] = [];
   const errors: unknown[] = [];
   const coordinator = new Coordinator(backend);
+  const handle = (req: CoordinatorRequest) => coordinator.handle(req);
   const client = new JobClient({
-    coordinator: (req) => coordinator.handle(req),
+    coordinator: o.intercept ? (req) => o.intercept!(req, handle) : handle,
     store,
     blobs: backend.blobs,
     processes: 2,
     jobTimeoutMs: o.jobTimeoutMs ?? 20_000,
     window: 8,
+    stragglers: o.stragglers,
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },

@@ -32,7 +32,14 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it("accepts the backup flag of a straggler's second attempt", () => {
+    const m = { ...chunk, backup: true };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it.each<[string, unknown]>([
+    ['backup not true', { backup: 'yes' }],
+    ['a backup of a Process chunk (it runs at most once)', { backup: true, process: 'Process-3' }],
     ['handles not true', { handles: 1 }],
     ['handles false', { handles: false }],
     ['an empty process name', { process: '' }],

@@ -225,6 +225,50 @@ describe('parseCoordinatorRequest()', () => {
   });
 });
 
+describe('parseCoordinatorRequest() of a backup', () => {
+  const range = (i: number) =>
+    ({ kind: 'range', offset: 10 * i, count: 10, start: 10 * i, step: 1 }) as const;
+  const items = {
+    kind: 'items',
+    offset: 20,
+    count: 2,
+    data: { enc: 'v8', blob: 'jobs/j/in/2', size: 9 },
+  } as const;
+  const backup = { v: 1, type: 'backup', jobId: 'j', indices: [1, 2], inputs: [range(1), items] } as const;
+
+  it("accepts indices with an input each (ranges, items inline or in the job's blobs), and handles", () => {
+    expect(parseCoordinatorRequest(backup)).toEqual(backup);
+    expect(parseCoordinatorRequest({ ...backup, handles: true })).toEqual({ ...backup, handles: true });
+    expect(parseCoordinatorRequest({ v: 1, type: 'backup', jobId: 'j', indices: [4] })).toEqual({
+      v: 1,
+      type: 'backup',
+      jobId: 'j',
+      indices: [4],
+    });
+  });
+
+  it.each<[string, unknown]>([
+    ['no indices', { ...backup, indices: [], inputs: [] }],
+    ['indices that are not an array', { ...backup, indices: 1 }],
+    ['a negative index', { ...backup, indices: [-1, 2] }],
+    ['a fractional index', { ...backup, indices: [1.5, 2] }],
+    ['the same index twice', { ...backup, indices: [2, 2] }],
+    [
+      'too many indices',
+      { v: 1, type: 'backup', jobId: 'j', indices: Array.from({ length: 501 }, (_, i) => i) },
+    ],
+    ['fewer inputs than indices', { ...backup, inputs: [range(1)] }],
+    ['a malformed input', { ...backup, inputs: [range(1), { kind: 'eval', offset: 0, count: 1 }] }],
+    [
+      "an input blob outside the job's prefix",
+      { ...backup, inputs: [range(1), { ...items, data: { enc: 'v8', blob: 'jobs/other/in/2', size: 9 } }] },
+    ],
+    ['a malformed handles flag', { ...backup, handles: 'yes' }],
+  ])('rejects %s with ProtocolError', (_what, body) => {
+    expect(() => parseCoordinatorRequest(body)).toThrow(ProtocolError);
+  });
+});
+
 describe('requestedTasks()', () => {
   it('names the task and reducer a request will run, and none for control requests', () => {
     expect(

@@ -33,7 +33,7 @@
  * }
  * ```
  */
-import { emulatorClients } from './clients.js';
+import { emulatorClients, sqsClient } from './clients.js';
 import { type Emulators, startEmulators } from './emulators.js';
 import { EsmPoller } from './esm-poller.js';
 import { type LambdaServer, startLambdaServer } from './lambda-server.js';
@@ -61,6 +61,14 @@ export interface StartCloudOptions {
   readonly freeze?: boolean;
   /** Receives each line the functions write, and errors of the pollers. @default silent unless FANFOLD_RUNNER_LOGS=1 */
   readonly onLog?: (source: string, line: string) => void;
+  /**
+   * The endpoint one party of the stack sends its SQS, DynamoDB and S3 requests to instead of the
+   * emulator, and a function its Lambda requests instead of the Invoke API: a function, by its
+   * logical id, or the event source mappings (`'mappings'`, SQS only). For a counting proxy with a
+   * port per party in front of both. Undefined keeps the party's usual endpoints.
+   * @default the emulator's and the Invoke API's endpoints for every party
+   */
+  readonly serviceEndpoint?: (party: string) => string | undefined;
 }
 
 /** A running stack. */
@@ -114,6 +122,8 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
     onLog?.(source, `error: ${error instanceof Error ? error.stack : String(error)}`);
   };
 
+  /** Clients made for a party's own endpoint, destroyed with the rest. */
+  const ownClients: { destroy(): void }[] = [];
   const sandboxes = new Map<string, FunctionSandbox>();
   const reaper = startReaper();
   let server: LambdaServer | undefined;
@@ -128,7 +138,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       await Promise.all([...sandboxes.values()].map((s) => s.stop()));
       await reaper.close();
       await polled;
-      for (const client of Object.values(clients)) client.destroy();
+      for (const client of [...Object.values(clients), ...ownClients]) client.destroy();
       if (ownEmulators) await emulators.stop();
     })();
     return stopping;
@@ -163,10 +173,19 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       AWS_ENDPOINT_URL_CLOUDFORMATION: endpoints.cloudformation,
     };
     for (const fn of stack.functions) {
+      const own = options.serviceEndpoint?.(fn.logicalId);
       sandboxes.set(
         fn.name,
         new FunctionSandbox(fn, {
-          runtimeEnv,
+          runtimeEnv: own
+            ? {
+                ...runtimeEnv,
+                AWS_ENDPOINT_URL_SQS: own,
+                AWS_ENDPOINT_URL_DYNAMODB: own,
+                AWS_ENDPOINT_URL_S3: own,
+                AWS_ENDPOINT_URL_LAMBDA: own,
+              }
+            : runtimeEnv,
           ...(options.maxContainersPerFunction !== undefined
             ? { maxContainers: options.maxContainersPerFunction }
             : {}),
@@ -176,6 +195,11 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
         }),
       );
     }
+    const mappingsEndpoint = options.serviceEndpoint?.('mappings');
+    const mappingsSqs = mappingsEndpoint
+      ? sqsClient({ ...clientOptions, endpoint: mappingsEndpoint })
+      : clients.sqs;
+    if (mappingsSqs !== clients.sqs) ownClients.push(mappingsSqs);
     for (const mapping of stack.eventSourceMappings) {
       const sandbox = [...sandboxes.values()].find(
         (s) => s.spec.name === mapping.functionName || s.spec.arn === mapping.functionName,
@@ -187,7 +211,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
         sandbox.spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
       );
       const poller = new EsmPoller(mapping, {
-        sqs: clients.sqs,
+        sqs: mappingsSqs,
         region: stack.region,
         invoke: (payload) => sandbox.invoke(payload),
         concurrency: Math.min(wanted, cap),

@@ -4,6 +4,8 @@
  * leaves no process behind.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
@@ -188,6 +190,53 @@ describe('startCloud()', () => {
       s3.destroy();
       await cloud.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("sends a party's requests to its serviceEndpoint (a proxy in front of the emulator)", async () => {
+    // A forwarding recorder: notes each request's method and path, then passes it to the emulator.
+    const seen: string[] = [];
+    const target = new URL(emulators.endpoint);
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const out = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(out);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxy = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const cloud = await startCloud({
+      cdkOut: FIXTURE_ASSEMBLY,
+      emulators,
+      serviceEndpoint: (party) => (party.startsWith('Echo') ? proxy : undefined),
+    });
+    const lambda = new LambdaClient({
+      ...emulators.clientOptions,
+      endpoint: cloud.lambdaEndpoint,
+      maxAttempts: 1,
+    });
+    try {
+      const out = await lambda.send(
+        new InvokeCommand({
+          FunctionName: cloud.functionName('Echo'),
+          Payload: JSON.stringify({ trace: 'via' }),
+        }),
+      );
+      const { env } = JSON.parse(Buffer.from(out.Payload!).toString()) as { env: Record<string, string> };
+      expect(env.AWS_ENDPOINT_URL_S3).toBe(proxy);
+      expect(env.AWS_ENDPOINT_URL_DYNAMODB).toBe(proxy);
+      expect(env.AWS_ENDPOINT_URL_LAMBDA).toBe(proxy);
+      expect(seen.map((s) => s.split('?')[0])).toContain(`PUT /${cloud.stack.outputs.TraceBucketName}/via`);
+    } finally {
+      lambda.destroy();
+      await cloud.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 
