@@ -44,6 +44,8 @@ export const ErrorCodes = {
   JOB_MISMATCH: 'ERR_FANFOLD_JOB_MISMATCH',
   /** The backend in use cannot do what was asked (listing jobs with a store that has no index). */
   UNSUPPORTED: 'ERR_FANFOLD_UNSUPPORTED',
+  /** CloudFormation has no stack of the name given (`aws({ stack })`, `awsJobs`, the CLI's `--stack`). */
+  STACK_NOT_FOUND: 'ERR_FANFOLD_STACK_NOT_FOUND',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -216,6 +218,19 @@ export class JobMismatchError extends FanfoldError {
 export class UnsupportedError extends FanfoldError {
   constructor(feature: string, why: string) {
     super(ErrorCodes.UNSUPPORTED, `${feature} is not supported here: ${why}`);
+  }
+}
+
+/** CloudFormation has no stack of this name in the region asked: deploy it, or name the resources. */
+export class StackNotFoundError extends FanfoldError {
+  /** The stack's name. */
+  readonly stackName: string;
+  constructor(stack: string, detail: string) {
+    super(
+      ErrorCodes.STACK_NOT_FOUND,
+      `options.stack: CloudFormation has no stack "${stack}" here (${detail}); deploy it, or pass options.resources`,
+    );
+    this.stackName = stack;
   }
 }
 

@@ -88,7 +88,7 @@ async function attach(command: Extract<OpsCommand, { kind: 'attach' }>, jobs: Jo
 function failed(e: unknown, json: boolean, io: CliIO): number {
   const code = (e as { code?: unknown })?.code;
   const exit =
-    code === 'ERR_FANFOLD_JOB_NOT_FOUND' || isMissingStack(e)
+    code === 'ERR_FANFOLD_JOB_NOT_FOUND' || code === 'ERR_FANFOLD_STACK_NOT_FOUND'
       ? ExitCodes.NOT_FOUND
       : code === 'ERR_FANFOLD_TASK_FAILED' ||
           code === 'ERR_FANFOLD_RETRIES_EXHAUSTED' ||

@@ -152,11 +152,24 @@ describe('operating a stack’s jobs (runner)', () => {
     await never.set();
   }, 240_000);
 
-  it('exits 3 for a job that does not exist, with the error as JSON', async () => {
+  it('exits 3 for a job or a stack that does not exist, with the error as JSON', async () => {
     const missing = await cli('status', 'no-such-job', '--json');
     expect(missing.code).toBe(ExitCodes.NOT_FOUND);
     expect(missing.json).toMatchObject({ ok: false, error: { code: 'ERR_FANFOLD_JOB_NOT_FOUND' } });
     expect((await cli('cancel', 'no-such-job')).code).toBe(ExitCodes.NOT_FOUND);
     expect((await cli('attach', 'no-such-job')).code).toBe(ExitCodes.NOT_FOUND);
+    // A stack CloudFormation does not have.
+    const stdout = new Capture();
+    const code = await main(['jobs', '--json', '--stack', 'NoSuchStack'], {
+      stdout,
+      stderr: new Capture(),
+      cwd: dir,
+      env: {},
+    });
+    expect(code).toBe(ExitCodes.NOT_FOUND);
+    expect(JSON.parse(stdout.text)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FANFOLD_STACK_NOT_FOUND' },
+    });
   }, 120_000);
 });
