@@ -6,23 +6,11 @@ import { defineJob, isJob } from '../../src/api/job.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { createProgress, formatDuration } from '../../src/cli/progress.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
+import { Capture } from '../support/capture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = resolve(here, '../fixtures/cli');
 const root = resolve(here, '../..');
-
-/** A stream that keeps what is written to it. */
-class Capture {
-  text = '';
-  constructor(
-    readonly isTTY = false,
-    readonly columns = 100,
-  ) {}
-  write(s: string): boolean {
-    this.text += s;
-    return true;
-  }
-}
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return cliWith({}, ...argv);

@@ -9,19 +9,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCodes, main } from '../../src/cli/main.js';
+import { Capture } from '../support/capture.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/cli/', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'fanfold-synth-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-class Capture {
-  text = '';
-  readonly isTTY = false;
-  write(s: string): boolean {
-    this.text += s;
-    return true;
-  }
-}
 
 describe('fanfold synth --tasks FILE --stack NAME', () => {
   it('writes the stack: the table with its listing index, four bundled functions, the outputs aws() reads', async () => {

@@ -13,6 +13,7 @@ import { awsJobs } from '../../src/aws/operations.js';
 import { ExitCodes, main } from '../../src/cli/main.js';
 import tasks from '../fixtures/pool-tasks.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
+import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
@@ -39,15 +40,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 printLogsOnFailure(() => stack?.logs);
-
-class Capture {
-  text = '';
-  readonly isTTY = false;
-  write(s: string): boolean {
-    this.text += s;
-    return true;
-  }
-}
 
 async function cli(
   ...argv: string[]
