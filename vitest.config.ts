@@ -75,6 +75,8 @@ export default defineConfig({
             'test/e2e/aws.test.ts',
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
+            'test/e2e/fanout.test.ts',
+            'test/e2e/lambda-invoker.test.ts',
             'test/e2e/operations.test.ts',
           ],
           globalSetup: [MOTO_SETUP],

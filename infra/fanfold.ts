@@ -9,7 +9,7 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-li
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { Architecture, EventInvokeConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -21,6 +21,7 @@ import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../src/aws/job-list.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import { configureFanout } from './fanout.js';
 import {
   actions,
   COORDINATOR_TABLE_ACTIONS,
@@ -37,7 +38,17 @@ import { defaultQueuePrefix, grantQueues, grantSweeper, sweeperSchedule } from '
 import type { FanfoldProps, ResolvedProps } from './props.js';
 import { resolveFanfoldProps } from './resolve-props.js';
 
-export type { FanfoldFunctionProps, FanfoldProps, FanfoldSweeperProps, FanfoldWorkerProps } from './props.js';
+export type {
+  FanfoldCoordinatorProps,
+  FanfoldFunctionProps,
+  FanfoldProps,
+  FanfoldSweeperProps,
+  FanfoldWorkerProps,
+} from './props.js';
+
+/** What every function of the stack is made with. */
+type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'>;
+
 export { FANFOLD_DEFAULTS } from './props.js';
 
 /**
@@ -83,6 +94,11 @@ export class Fanfold extends Construct {
   readonly coordinator: NodejsFunction;
   /** Runs batches of chunks from the work queue on a pool of worker threads. */
   readonly worker: NodejsFunction;
+  /**
+   * The coordinator's asynchronous invocations (its own fan-out requests): two retries, then the
+   * record goes to the dead-letter queue, whose function fails the job.
+   */
+  readonly coordinatorInvokeConfig: EventInvokeConfig;
   /** Fails the jobs of chunks that exhausted their deliveries. */
   readonly deadLetterFunction: NodejsFunction;
   /** Deletes the SQS queues of abandoned `Queue`s and `Pipe`s, on {@link sweeperSchedule}. */
@@ -174,7 +190,7 @@ export class Fanfold extends Construct {
       [ENV.queuePrefix]: this.queuePrefix,
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const fn = (name: string, file: string, settings: ResolvedProps['coordinator']) =>
+    const fn = (name: string, file: string, settings: FunctionSettings) =>
       this.#function(name, file, settings, p, environment);
     const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
     const worker = fn('Worker', 'worker.ts', p.worker);
@@ -202,6 +218,7 @@ export class Fanfold extends Construct {
       actions: ['sqs:SendMessage'],
       resourceArns: [this.queue.queueArn],
     });
+    this.coordinatorInvokeConfig = configureFanout(this, this, p.coordinator);
     this.#grantTable(this.coordinator, COORDINATOR_TABLE_ACTIONS);
     this.#grantPayloads(this.coordinator, PAYLOAD_READ_WRITE_DELETE, true);
     // The worker: its event source mapping grants consuming (ChangeMessageVisibility included).
@@ -359,7 +376,7 @@ export class Fanfold extends Construct {
   #function(
     name: string,
     file: string,
-    settings: ResolvedProps['coordinator'],
+    settings: FunctionSettings,
     p: ResolvedProps,
     environment: Record<string, string>,
   ): { fn: NodejsFunction; logGroup: LogGroup } {

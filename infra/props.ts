@@ -14,6 +14,31 @@ export interface FanfoldFunctionProps {
   readonly timeout?: Duration;
 }
 
+/** The coordinator function, and how it fans a job's chunks out. */
+export interface FanfoldCoordinatorProps extends FanfoldFunctionProps {
+  /**
+   * The most chunks one coordinator invocation sends itself, 1 to 10,000,000. A job with more is
+   * split among further invocations of the coordinator (a tree, at most 16 wide), so that submit
+   * returns in about one invocation's time and no invocation's time or memory grows with the job.
+   * At the ~9,600 chunks a second docs/scaling.md models for one invocation on AWS, a leaf of the
+   * default size takes about 2 s, well inside the default timeout.
+   * @default 20000
+   */
+  readonly leafChunks?: number;
+  /**
+   * The longest one invocation spends sending chunks before it hands the rest of its range to a new
+   * invocation, 1 ms to the timeout. @default the time the invocation has left, less a fifth (1 to 10 s)
+   */
+  readonly fanoutBudget?: Duration;
+  /**
+   * Worker invocations the coordinator starts directly for each job (asynchronous Invokes that
+   * drain the work queue), spread over its chunks as they are sent, 0 to 10,000; 0 leaves every
+   * worker to the event source mapping, which adds about 300 a minute.
+   * @default the worker's maxConcurrency (or, in provisioned mode, the concurrency its pollers reach)
+   */
+  readonly drainWorkers?: number;
+}
+
 /** The worker function and the event source mapping that feeds it from the work queue. */
 export interface FanfoldWorkerProps extends FanfoldFunctionProps {
   /**
@@ -69,8 +94,11 @@ export interface FanfoldProps {
   readonly runtime?: Runtime;
   /** The functions' architecture. @default Architecture.ARM_64 (20% cheaper per GB-second) */
   readonly architecture?: Architecture;
-  /** The coordinator, which creates jobs and puts their chunks on the work queue. @default { memorySize: 1769, timeout: Duration.minutes(1) } */
-  readonly coordinator?: FanfoldFunctionProps;
+  /**
+   * The coordinator, which creates jobs and puts their chunks on the work queue.
+   * @default { memorySize: 1769, timeout: Duration.minutes(1), leafChunks: 20000 }
+   */
+  readonly coordinator?: FanfoldCoordinatorProps;
   /** The worker and its event source mapping. @default see {@link FanfoldWorkerProps} */
   readonly worker?: FanfoldWorkerProps;
   /** The dead-letter function, which fails the jobs of chunks that exhausted their deliveries. @default { memorySize: 256, timeout: Duration.seconds(30) } */
@@ -107,7 +135,13 @@ export interface ResolvedProps {
   readonly tasks: string;
   readonly runtime: Runtime;
   readonly architecture: Architecture;
-  readonly coordinator: { readonly memorySize: number; readonly timeout: Duration };
+  readonly coordinator: {
+    readonly memorySize: number;
+    readonly timeout: Duration;
+    readonly leafChunks: number;
+    readonly fanoutBudget: Duration | undefined;
+    readonly drainWorkers: number;
+  };
   readonly deadLetter: { readonly memorySize: number; readonly timeout: Duration };
   readonly worker: {
     readonly memorySize: number;
@@ -138,7 +172,7 @@ export interface ResolvedProps {
 
 /** The defaults, in one place. */
 export const FANFOLD_DEFAULTS = Object.freeze({
-  coordinator: Object.freeze({ memorySize: 1769, timeout: Duration.minutes(1) }),
+  coordinator: Object.freeze({ memorySize: 1769, timeout: Duration.minutes(1), leafChunks: 20_000 }),
   worker: Object.freeze({
     memorySize: 3538,
     timeout: Duration.minutes(5),

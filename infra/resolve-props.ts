@@ -34,6 +34,7 @@ const TOP_KEYS = [
   'sweeper',
 ];
 const FUNCTION_KEYS = ['memorySize', 'timeout'];
+const COORDINATOR_KEYS = [...FUNCTION_KEYS, 'leafChunks', 'fanoutBudget', 'drainWorkers'];
 const SWEEPER_KEYS = [...FUNCTION_KEYS, 'staleAfter', 'every'];
 const WORKER_KEYS = [
   ...FUNCTION_KEYS,
@@ -70,11 +71,42 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
     return v as Duration;
   };
   const fn = (key: 'coordinator' | 'deadLetter') => {
-    const f = objectOf(p[key], `props.${key}`, FUNCTION_KEYS, problems);
+    const f = objectOf(
+      p[key],
+      `props.${key}`,
+      key === 'coordinator' ? COORDINATOR_KEYS : FUNCTION_KEYS,
+      problems,
+    );
     const d = FANFOLD_DEFAULTS[key];
     return {
       memorySize: int(f.memorySize, `props.${key}.memorySize`, 128, 10_240, d.memorySize),
       timeout: seconds(f.timeout, `props.${key}.timeout`, 1, 900, d.timeout),
+    };
+  };
+  /** The coordinator's fan-out props; `workers` is the stack's concurrent worker invocations. */
+  const fanout = (timeout: Duration, workers: number) => {
+    const f = (p.coordinator ?? {}) as Record<string, unknown>;
+    const budget = f.fanoutBudget;
+    let fanoutBudget: Duration | undefined;
+    if (budget !== undefined) {
+      const ms =
+        budget instanceof Duration && !Token.isUnresolved(budget) ? budget.toMilliseconds() : undefined;
+      if (ms === undefined || !Number.isInteger(ms) || ms < 1 || ms > timeout.toMilliseconds())
+        problems.push(
+          `Expected props.coordinator.fanoutBudget to be a Duration of 1 ms to the coordinator's timeout (${timeout.toHumanString()}), got ${describe(budget)}`,
+        );
+      else fanoutBudget = budget as Duration;
+    }
+    return {
+      leafChunks: int(
+        f.leafChunks,
+        'props.coordinator.leafChunks',
+        1,
+        10_000_000,
+        FANFOLD_DEFAULTS.coordinator.leafChunks,
+      ),
+      fanoutBudget,
+      drainWorkers: int(f.drainWorkers, 'props.coordinator.drainWorkers', 0, 10_000, workers),
     };
   };
 
@@ -141,11 +173,12 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
       (poller?.maximumPollers ?? FANFOLD_DEFAULTS.maximumPollers) * INVOKES_PER_POLLER,
     );
 
+  const coordinator = fn('coordinator');
   const resolved: ResolvedProps = {
     tasks,
     runtime,
     architecture,
-    coordinator: fn('coordinator'),
+    coordinator: { ...coordinator, ...fanout(coordinator.timeout, concurrency) },
     deadLetter: fn('deadLetter'),
     worker: {
       memorySize: workerMemory,

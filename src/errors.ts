@@ -15,6 +15,8 @@ export const ErrorCodes = {
   UNKNOWN_TASK: 'ERR_FANFOLD_UNKNOWN_TASK',
   TASK_FAILED: 'ERR_FANFOLD_TASK_FAILED',
   RETRIES_EXHAUSTED: 'ERR_FANFOLD_RETRIES_EXHAUSTED',
+  /** The invocations that send a range of a job's chunks failed for good: the job was failed. */
+  FANOUT_FAILED: 'ERR_FANFOLD_FANOUT_FAILED',
   WORKER_CRASHED: 'ERR_FANFOLD_WORKER_CRASHED',
   POOL_NOT_RUNNING: 'ERR_FANFOLD_POOL_NOT_RUNNING',
   POOL_STILL_RUNNING: 'ERR_FANFOLD_POOL_STILL_RUNNING',
@@ -129,6 +131,25 @@ export class RetriesExhaustedError extends FanfoldError {
     );
     this.jobId = jobId;
     this.chunkIndex = chunkIndex;
+    this.attempts = attempts;
+    this.lastError = lastError;
+  }
+}
+
+/**
+ * The asynchronous invocations that send a range of a job's chunks (the fan-out tree's nodes)
+ * failed on every attempt, or waited too long to run: some chunks were never sent, so the job was
+ * failed rather than left waiting for them.
+ */
+export class FanoutFailedError extends FanfoldError {
+  readonly jobId: string;
+  /** Attempts made of the failing invocation. */
+  readonly attempts: number;
+  /** The last attempt's error, when it is known. */
+  readonly lastError: SerializedError | undefined;
+  constructor(jobId: string, message: string, attempts: number, lastError?: SerializedError) {
+    super(ErrorCodes.FANOUT_FAILED, message);
+    this.jobId = jobId;
     this.attempts = attempts;
     this.lastError = lastError;
   }

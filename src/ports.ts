@@ -13,10 +13,14 @@ export type Encoding =
   /** A list of numbers as the bytes of a Float64Array (little-endian, 8 bytes each). */
   | 'f64';
 
-/** Encoded data, either inline or stored in the blob store by reference. */
+/**
+ * Encoded data, either inline or stored in the blob store by reference: the whole blob, or with
+ * `offset` the slice `[offset, offset + size)` of it (a chunk of an input uploaded as one blob of
+ * chunk encodings, read with one ranged get).
+ */
 export type Data =
   | { readonly enc: Encoding; readonly bytes: Uint8Array }
-  | { readonly enc: Encoding; readonly blob: string; readonly size: number };
+  | { readonly enc: Encoding; readonly blob: string; readonly size: number; readonly offset?: number };
 
 /**
  * An object whose lines are a job's items (`lines()`): an S3 object in the user's own bucket (AWS
@@ -99,6 +103,18 @@ export type WorkMessage =
       readonly jobId: string;
     };
 
+/**
+ * The event of a worker invoked directly (not by the event source mapping) to drain the work queue
+ * while a job's chunks are being sent: it runs the host's receive loop until the queue stays empty
+ * or its time runs out. Validated by `parseDrainEvent` (`engine/protocol.ts`).
+ */
+export interface DrainEvent {
+  readonly v: 1;
+  readonly type: 'drain';
+  /** The job whose chunks were just sent (the worker drains whatever the queue holds). */
+  readonly jobId: string;
+}
+
 /** One delivery of a message. The same message can be delivered more than once. */
 export interface Delivery {
   /** The body, not yet validated: the receiver must validate it (see `parseWorkMessage`). */
@@ -154,8 +170,11 @@ export type JobKind = 'map' | 'starmap' | 'mapReduce';
 
 /** Why a job failed. */
 export interface JobError extends SerializedError {
-  /** `task` when a task threw, `retries` when a chunk exhausted its deliveries, `expired`, `internal`. */
-  readonly reason: 'task' | 'retries' | 'expired' | 'internal';
+  /**
+   * `task` when a task threw, `retries` when a chunk exhausted its deliveries, `fanout` when the
+   * invocations that send a range of its chunks failed for good, `expired`, `internal`.
+   */
+  readonly reason: 'task' | 'retries' | 'fanout' | 'expired' | 'internal';
   readonly attempts?: number;
   /** For `retries`: the last error noted for the chunk (a worker crash, for instance). */
   readonly cause?: SerializedError;
@@ -174,6 +193,12 @@ export interface JobSpec {
   readonly total?: number;
   /** Epoch ms after which a job that has not ended is failed as expired. */
   readonly deadline: number;
+  /**
+   * How to build any of the job's chunk messages without its caller (`engine/job-plan.ts`), so
+   * that invocations other than the one that created the job can send its chunks. Opaque to the
+   * store: kept as given and returned with the job.
+   */
+  readonly plan?: string;
 }
 
 /** A job as stored. */
@@ -317,11 +342,22 @@ export interface JobStore {
   listJobs?(options: ListJobsOptions): Promise<JobRecord[]>;
 }
 
+/** A slice of a blob: the bytes `[start, end)`, `0 <= start < end`. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** Large payloads, stored by key (in S3 on AWS). */
 export interface BlobStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
-  /** The bytes stored at `key`; throws a `ProtocolError` when there is none. */
-  get(key: string): Promise<Uint8Array>;
+  /**
+   * The bytes stored at `key`, or with `range` exactly its bytes `[start, end)`, never more (one
+   * ranged read: a chunk's slice of a large input is read without the rest). Throws a
+   * `ProtocolError` when there is no blob at `key` or it ends before `range.end`, and an
+   * `InvalidArgumentError` for a range that is not `0 <= start < end` in safe integers.
+   */
+  get(key: string, range?: ByteRange): Promise<Uint8Array>;
   /** Deletes every blob whose key starts with `prefix`. */
   deletePrefix(prefix: string): Promise<void>;
 }
@@ -340,6 +376,57 @@ export interface ObjectReader {
   read(source: ObjectSource, start: number, end: number): Promise<Uint8Array>;
 }
 
+/**
+ * A range of a job's chunks, `[from, to)`, whose messages a coordinator invocation is asked to
+ * send (splitting it among further invocations when it is large): the nodes of the fan-out tree.
+ * Idempotent: a retried or duplicated request resumes from its range's recorded progress.
+ */
+export interface FanoutRequest {
+  readonly v: 1;
+  readonly type: 'fanout';
+  readonly jobId: string;
+  /** First chunk index of the range. */
+  readonly from: number;
+  /** One past the last chunk index of the range (`from < to <= total`). */
+  readonly to: number;
+  /** Fire one drain worker per this many chunks sent; absent: fire none. */
+  readonly perWorker?: number;
+}
+
+/** The requests the engine hands to a coordinator invocation of its own, asynchronously. */
+export type InvokedRequest =
+  | FanoutRequest
+  /** The caller has its results: let the job's items and blobs go, in the background. */
+  | { readonly v: 1; readonly type: 'release'; readonly jobId: string };
+
+/**
+ * Asynchronous invocations: of the coordinator (a fan-out tree's further nodes, a continuation, a
+ * background release) and of workers (drain the work queue at once instead of waiting for the
+ * event source mapping to scale up). At least once: an invocation may run more than once, and
+ * every request it carries is idempotent. A promise resolves once the invocation is accepted (on
+ * AWS: queued by Lambda), never when it has run. An invocation that fails for good is handed to
+ * the failure path (on AWS: the coordinator's on-failure destination, the dead-letter queue).
+ */
+export interface Invoker {
+  /** Fires one asynchronous invocation of the coordinator with `request`. */
+  coordinator(request: InvokedRequest): Promise<void>;
+  /** Fires `n` asynchronous invocations of the worker with `event` (0 fires none). */
+  workers(n: number, event: DrainEvent): Promise<void>;
+}
+
+/**
+ * The progress of the fan-out tree's leaves: for the range of a job's chunks starting at `from`,
+ * the first index not yet sent. One small item per leaf (DynamoDB: `FAN#<from>` under the job's
+ * partition key), written once per group of chunks sent, so that a retried or duplicated leaf
+ * resumes instead of sending its range again.
+ */
+export interface FanoutLedger {
+  /** The recorded progress of the range starting at `from`; undefined before any. */
+  progress(jobId: string, from: number): Promise<number | undefined>;
+  /** Records that every chunk before `next` was sent; never moves the progress back. */
+  advance(jobId: string, from: number, next: number): Promise<void>;
+}
+
 /** The adapters the engine runs on. */
 export interface Backend {
   readonly queue: WorkQueue;
@@ -349,4 +436,11 @@ export interface Backend {
   readonly blobs: BlobStore;
   /** Reads the objects of `lines()` jobs; a backend without one fails such jobs. */
   readonly objects?: ObjectReader;
+  /**
+   * Asynchronous invocations of the coordinator and the workers. Without one, a coordinator sends
+   * every chunk of a job itself, in the invocation that created it.
+   */
+  readonly invoker?: Invoker;
+  /** The fan-out tree's progress; without one, a retried leaf sends its whole range again. */
+  readonly fanout?: FanoutLedger;
 }

@@ -3,7 +3,7 @@
  * allowed and what was received: `Expected options.processes to be an integer >= 1, got 0 (number)`.
  */
 import { InvalidArgumentError, UnknownTaskError } from './errors.js';
-import type { JobKind, JobSpec, ReceiveOptions } from './ports.js';
+import type { ByteRange, JobKind, JobSpec, ReceiveOptions } from './ports.js';
 
 /** Strings longer than this are cut in messages: an error names a value, it does not carry it. */
 const SHOWN_CHARS = 60;
@@ -163,4 +163,12 @@ export function receiveOptions(o: ReceiveOptions): ReceiveOptions {
   nonNegative(o.waitMs, 'options.waitMs');
   if (o.visibilityMs !== undefined) nonNegative(o.visibilityMs, 'options.visibilityMs');
   return o;
+}
+
+/** A `BlobStore.get` range that every blob store checks: `0 <= start < end`, safe integers. */
+export function byteRange(r: ByteRange, name = 'range'): ByteRange {
+  if (typeof r !== 'object' || r === null) refuse(name, 'an object { start, end }', r);
+  integer(r.start, `${name}.start`, 0);
+  integer(r.end, `${name}.end`, r.start + 1);
+  return r;
 }

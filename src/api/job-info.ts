@@ -3,7 +3,7 @@
  * `awsJobs().list()` and `fanfold status` / `fanfold jobs` all show a {@link JobInfo}, a plain,
  * JSON-ready view of the stored job (no payloads, no leases).
  */
-import type { JobRecord, JobStatus } from '../ports.js';
+import type { JobError, JobRecord, JobStatus } from '../ports.js';
 
 export type { JobStatus } from '../ports.js';
 
@@ -14,8 +14,8 @@ export interface JobFailure {
   readonly message: string;
   /** A fanfold error code when there is one (`ERR_FANFOLD_…`). */
   readonly code?: string;
-  /** `task` when a task threw, `retries` when a chunk ran out of deliveries, `expired`, `internal` (a cancel). */
-  readonly reason: 'task' | 'retries' | 'expired' | 'internal';
+  /** `task` when a task threw, `retries` when a chunk ran out of deliveries, `fanout` when sending the chunks failed for good, `expired`, `internal` (a cancel). */
+  readonly reason: JobError['reason'];
   /** The chunk whose task threw, or which ran out of deliveries. */
   readonly chunkIndex?: number;
   /** The item whose task threw, within the whole job's input. */

@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Backend } from '../ports.js';
 import { createDynamoClient, createS3Client, createSqsClient } from './clients.js';
+import { DynamoFanoutLedger } from './dynamo-fanout.js';
 import { DynamoJobStore, type DynamoJobStoreOptions } from './dynamo-store.js';
 import { S3BlobStore } from './s3-blobs.js';
 import { S3ObjectReader } from './s3-reader.js';
@@ -26,6 +27,8 @@ export interface AwsBackendOptions {
   readonly region?: string;
   /** Passed to {@link DynamoJobStore}. */
   readonly store?: Omit<DynamoJobStoreOptions, 'client' | 'tableName'>;
+  /** SendMessageBatch calls in flight when the work queue sends (`SqsWorkQueueOptions.sendConcurrency`). @default 4 */
+  readonly sendConcurrency?: number;
 }
 
 /**
@@ -42,11 +45,20 @@ export function awsBackend(options: AwsBackendOptions): Backend {
   const dynamo = options.clients?.dynamo ?? createDynamoClient(region);
   const s3 = options.clients?.s3 ?? createS3Client(region);
   return {
-    queue: new SqsWorkQueue({ client: sqs, queueUrl: options.queueUrl }),
+    queue: new SqsWorkQueue({
+      client: sqs,
+      queueUrl: options.queueUrl,
+      ...(options.sendConcurrency === undefined ? {} : { sendConcurrency: options.sendConcurrency }),
+    }),
     deadLetters: new SqsWorkQueue({ client: sqs, queueUrl: options.deadLetterQueueUrl }),
     store: new DynamoJobStore({ ...options.store, client: dynamo, tableName: options.tableName }),
     blobs: new S3BlobStore({ client: s3, bucket: options.bucket, prefix: options.blobPrefix ?? 'fanfold/' }),
     // The objects of lines() jobs, in users' own buckets (the roles need s3:GetObject on them).
     objects: new S3ObjectReader({ client: s3 }),
+    fanout: new DynamoFanoutLedger({
+      client: dynamo,
+      tableName: options.tableName,
+      ...(options.store?.ttlSeconds === undefined ? {} : { ttlSeconds: options.store.ttlSeconds }),
+    }),
   };
 }

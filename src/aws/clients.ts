@@ -4,6 +4,7 @@
  * settle the endpoint the same way everywhere.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -23,7 +24,7 @@ export interface AwsClientOptions {
 }
 
 /** The service part of the `AWS_ENDPOINT_URL_<SERVICE>` variables. */
-export type EndpointService = 'SQS' | 'DYNAMODB' | 'S3';
+export type EndpointService = 'SQS' | 'DYNAMODB' | 'S3' | 'LAMBDA';
 
 /**
  * The endpoint a client of `service` should use: the explicit one, else the environment's
@@ -69,4 +70,9 @@ export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBClie
 export function createS3Client(options: AwsClientOptions = {}): S3Client {
   const config = common('S3', options);
   return new S3Client({ ...config, ...(config.endpoint ? { forcePathStyle: true } : {}) });
+}
+
+/** A Lambda client (the coordinator invokes itself and the worker). */
+export function createLambdaClient(options: AwsClientOptions = {}): LambdaClient {
+  return new LambdaClient(common('LAMBDA', options));
 }

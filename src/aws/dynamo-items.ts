@@ -63,7 +63,9 @@ export const N = (n: number): AttributeValue => ({ N: String(n) });
 
 export function encodeData(data: Data): AttributeValue {
   if ('bytes' in data) return { M: { enc: S(data.enc), bytes: { B: data.bytes } } };
-  return { M: { enc: S(data.enc), blob: S(data.blob), size: N(data.size) } };
+  const ref: Record<string, AttributeValue> = { enc: S(data.enc), blob: S(data.blob), size: N(data.size) };
+  if (data.offset !== undefined) ref.offset = N(data.offset);
+  return { M: ref };
 }
 
 function bad(what: string): never {
@@ -80,7 +82,8 @@ export function decodeData(v: AttributeValue | undefined, what: string): Data {
   const blob = m.blob?.S;
   const size = m.size?.N;
   if (blob === undefined || size === undefined) return bad(`${what} has neither bytes nor blob`);
-  return { enc, blob, size: Number(size) };
+  const offset = m.offset?.N;
+  return { enc, blob, size: Number(size), ...(offset === undefined ? {} : { offset: Number(offset) }) };
 }
 
 function str(item: Item, name: string): string {
@@ -119,6 +122,7 @@ export function newJobItem(spec: JobSpec, now: number, expiresAt: number): Item 
   if (spec.reducer !== undefined) item.reducer = S(spec.reducer);
   if (spec.initial !== undefined) item.initial = encodeData(spec.initial);
   if (spec.total !== undefined) item.total = N(spec.total);
+  if (spec.plan !== undefined) item.plan = S(spec.plan);
   return item;
 }
 
@@ -142,6 +146,7 @@ export function decodeJob(item: Item): JobRecord {
   if (item.result) job.result = decodeData(item.result, 'result');
   const endedAt = optNum(item, 'endedAt');
   if (endedAt !== undefined) job.endedAt = endedAt;
+  if (item.plan?.S !== undefined) job.plan = item.plan.S;
   const owner = item.owner?.S;
   if (owner !== undefined)
     job.finaliser = { owner, leaseUntil: num(item, 'leaseUntil'), fence: num(item, 'fence') };

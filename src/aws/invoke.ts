@@ -6,8 +6,10 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { blobKeys } from '../engine/blob-keys.js';
-import { encodeItems } from '../engine/codec.js';
-import type { CoordinatorRequest, CoordinatorResponse } from '../engine/coordinator.js';
+import { decodeList, encodeItems } from '../engine/codec.js';
+import type { CoordinatorRequest, CoordinatorResponse, JobInput } from '../engine/coordinator.js';
+import { defaultChunksize } from '../engine/plan.js';
+import { encodeSegments } from '../engine/segments.js';
 import {
   ErrorCodes,
   FanfoldError,
@@ -46,10 +48,13 @@ export function inputBlobKey(jobId: string): string {
 
 /**
  * A `coordinator` function for `JobClient` that invokes the coordinator Lambda. In-memory inputs
- * (`values`) are encoded into an `items` input; a request whose payload would be over
- * `maxPayloadBytes` puts its input bytes in the blob store under the job's prefix and sends the
- * reference. Every request is idempotent (a submit by job id, an append by chunk index), so the
- * SDK's retries of throttled invokes are safe.
+ * (`values`) are encoded into an `items` input; a submit whose payload would be over
+ * `maxPayloadBytes` plans its chunks here (CPython's chunk size, as the coordinator would) and
+ * puts them in the blob store as segments (`engine/segments.ts`: each chunk encoded on its own,
+ * one blob with an index), so that no coordinator invocation ever reads the whole input and each
+ * worker reads only its chunk; an append's large chunks go by reference. Every request is
+ * idempotent (a submit by job id, an append by chunk index), so the SDK's retries of throttled
+ * invokes are safe.
  *
  * @example
  * ```ts
@@ -65,7 +70,7 @@ export function coordinatorInvoker(
     let wire = wireRequest(req);
     let payload = stringifyWithBytes(wire);
     if (Buffer.byteLength(payload) > maxPayloadBytes) {
-      wire = await spillRequest(wire, blobs);
+      wire = await spillRequest(req, blobs);
       payload = stringifyWithBytes(wire);
       const bytes = Buffer.byteLength(payload);
       if (bytes > maxPayloadBytes)
@@ -90,15 +95,22 @@ function wireRequest(req: CoordinatorRequest): CoordinatorRequest {
   return { ...req, input: { kind: 'items', data: encodeItems(req.input.items, 0) } };
 }
 
-/** The request with its input bytes (a submit's items, an append's or a backup's chunks) put in the blob store. */
+/** The request with its input bytes (a submit's items as segments, an append's or a backup's chunks) in the blob store. */
 async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<CoordinatorRequest> {
   const put = async (data: Data, key: string): Promise<Data> => {
     if (!('bytes' in data)) return data;
     await blobs.put(key, data.bytes);
     return { enc: data.enc, blob: key, size: data.bytes.byteLength };
   };
-  if (req.type === 'submit' && req.input.kind === 'items')
-    return { ...req, input: { kind: 'items', data: await put(req.input.data, inputBlobKey(req.jobId)) } };
+  if (req.type === 'submit') {
+    const items = inlineItems(req.input);
+    if (!items) return req;
+    const chunksize = req.chunksize ?? defaultChunksize(items.length, req.workers);
+    const { bytes, layout } = encodeSegments(items, chunksize, inputBlobKey(req.jobId));
+    await blobs.put(layout.blob, bytes);
+    const segments: JobInput = { kind: 'segments', ...layout };
+    return { ...req, input: segments };
+  }
   if (req.type === 'append') {
     const chunks = await Promise.all(
       req.chunks.map(async (c, k) => ({
@@ -120,6 +132,13 @@ async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<
     return { ...req, inputs };
   }
   return req;
+}
+
+/** The items a submit carries in its request, if it does. */
+function inlineItems(input: JobInput): readonly unknown[] | undefined {
+  if (input.kind === 'values') return input.items;
+  if (input.kind === 'items' && 'bytes' in input.data) return Array.from(decodeList(input.data));
+  return undefined;
 }
 
 function readReply(functionName: string, text: string): CoordinatorResponse {

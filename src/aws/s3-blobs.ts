@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { backoff } from '../backoff.js';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { BlobStore } from '../ports.js';
+import type { BlobStore, ByteRange } from '../ports.js';
+import { byteRange } from '../validate.js';
 import { retryBounds } from './batching.js';
 import { AwsBatchError, type BatchFailure } from './errors.js';
 
@@ -69,19 +70,36 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
-  /** {@inheritDoc BlobStore.get} */
-  async get(key: string): Promise<Uint8Array> {
+  /**
+   * {@inheritDoc BlobStore.get} A range is one GetObject with an HTTP `Range` header; S3 answers a
+   * range that starts past the end with InvalidRange and one that runs past it with fewer bytes,
+   * both a {@link ProtocolError} here.
+   */
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (range !== undefined) byteRange(range);
+    const where = `s3://${this.#bucket}/${this.#prefix}${key}`;
+    let bytes: Uint8Array;
     try {
       const out = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }),
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#prefix + key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+        }),
       );
-      if (!out.Body) return new Uint8Array(0);
-      return await out.Body.transformToByteArray();
+      bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey')
-        throw new ProtocolError(`No blob at s3://${this.#bucket}/${this.#prefix}${key}`);
+      const name = (e as { name?: string }).name;
+      if (e instanceof NoSuchKey || name === 'NoSuchKey') throw new ProtocolError(`No blob at ${where}`);
+      if (range && name === 'InvalidRange')
+        throw new ProtocolError(`Blob ${where} ends before the range [${range.start}, ${range.end})`);
       throw e;
     }
+    if (range && bytes.byteLength !== range.end - range.start)
+      throw new ProtocolError(
+        `Blob ${where} returned ${bytes.byteLength} bytes for the range [${range.start}, ${range.end})`,
+      );
+    return bytes;
   }
 
   /**

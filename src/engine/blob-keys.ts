@@ -16,6 +16,9 @@ export const blobKeys = {
   result: (jobId: string) => `jobs/${jobId}/result`,
   /** The reducer's initial value of a mapReduce job. */
   initial: (jobId: string) => `jobs/${jobId}/initial`,
-  /** A submitted job's whole input, put by a caller whose request would be too large inline. */
+  /**
+   * A submitted job's whole input as segments (`segments.ts`): put by a caller whose request would
+   * be too large inline, or by the coordinator for inline items of more chunks than it sends itself.
+   */
   submitted: (jobId: string) => `jobs/${jobId}/input`,
 };

@@ -90,10 +90,13 @@ export async function spill(e: Encoded, limit: number, blobs: BlobStore, key: st
   return { enc: e.enc, blob: key, size: e.bytes.byteLength };
 }
 
-/** Inline bytes of data that may have been stored by reference. */
+/** Inline bytes of data that may have been stored by reference (a slice: one ranged read). */
 export async function unspill(d: Data, blobs: BlobStore): Promise<Encoded> {
   if ('bytes' in d) return d;
-  const bytes = await blobs.get(d.blob);
+  const bytes =
+    d.offset === undefined
+      ? await blobs.get(d.blob)
+      : await blobs.get(d.blob, { start: d.offset, end: d.offset + d.size });
   if (bytes.byteLength !== d.size) {
     throw new ProtocolError(`Blob ${d.blob} has ${bytes.byteLength} bytes, expected ${d.size}`);
   }

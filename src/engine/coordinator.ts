@@ -1,15 +1,17 @@
 /**
  * The coordinator: creates jobs idempotently, plans their chunks and fans them out on the work
- * queue; feeds and seals open jobs; cancels. The local client calls it in-process; on AWS the
- * coordinator Lambda calls it with requests validated by `parseCoordinatorRequest`.
+ * queue, itself or through a tree of further invocations of its own (`fanout.ts`); feeds and seals
+ * open jobs; cancels. The local client calls it in-process; on AWS the coordinator Lambda calls it
+ * with requests validated by `parseCoordinatorRequest`.
  */
-import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 import type {
   Backend,
-  BlobStore,
   CallMode,
   ChunkInput,
   Data,
+  Encoding,
+  FanoutRequest,
   JobKind,
   JobRecord,
   ObjectSource,
@@ -17,17 +19,29 @@ import type {
 } from '../ports.js';
 import { type BackupRequest, backupChunks } from './backup.js';
 import { blobKeys } from './blob-keys.js';
-import { decodeList, spill, unspill } from './codec.js';
-import { defaultChunkBytes, rangeCount, sourceName } from './lines.js';
-import { ChunkPlanner, defaultChunksize, type SizedInput } from './plan.js';
-import { Range } from './range.js';
+import { spill } from './codec.js';
+import { FanOut, type FanoutOptions, type Invocation } from './fanout.js';
+import { encodePlan, type JobPlan, parsePlan, planCount, replannable } from './job-plan.js';
+import { planSubmit } from './submit.js';
 
 /** A job's whole input, as a request carries it. */
 export type JobInput =
   /** `range(start, stop, step)`, split without materialising. */
   | { readonly kind: 'range'; readonly start: number; readonly stop: number; readonly step: number }
-  /** An encoded list of items (inline, or a blob reference for large inputs). */
+  /** An encoded list of items, inline (a larger input travels as `segments`). */
   | { readonly kind: 'items'; readonly data: Data }
+  /**
+   * A large input already in the blob store, chunk-addressable (`segments.ts`): `items` items in
+   * chunks of `chunksize`, encoded with `enc`, their index at byte `indexAt` of `blob`.
+   */
+  | {
+      readonly kind: 'segments';
+      readonly blob: string;
+      readonly enc: Encoding;
+      readonly items: number;
+      readonly chunksize: number;
+      readonly indexAt: number;
+    }
   /** Items already in memory: only for in-process calls, never over a wire. */
   | { readonly kind: 'values'; readonly items: readonly unknown[] }
   /**
@@ -80,6 +94,8 @@ export type CoordinatorRequest =
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
   | { readonly v: 1; readonly type: 'expire'; readonly jobId: string }
+  /** Send (or split further) a range of a job's chunks: a node of the fan-out tree, never a caller's. */
+  | FanoutRequest
   /** Send straggling chunks again (`backup.ts`). */
   | BackupRequest;
 
@@ -95,21 +111,29 @@ export interface CoordinatorResponse {
   readonly sent?: number;
 }
 
-const SEND_BATCH = 500;
+/** Options of {@link Coordinator}: how it fans a job's chunks out (`fanout.ts`). */
+export type CoordinatorOptions = FanoutOptions;
 
 /** Handles coordinator requests against a backend. */
 export class Coordinator {
   readonly #b: Backend;
+  readonly #fan: FanOut;
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, options: CoordinatorOptions = {}) {
     this.#b = backend;
+    this.#fan = new FanOut(backend, messageOf, options);
   }
 
-  /** Handles one (already validated) request. */
-  async handle(req: CoordinatorRequest): Promise<CoordinatorResponse> {
+  /**
+   * Handles one (already validated) request. `invocation` bounds the time this call may spend
+   * sending chunks before it hands the rest on (none: it sends everything it is asked to).
+   */
+  async handle(req: CoordinatorRequest, invocation: Invocation = {}): Promise<CoordinatorResponse> {
     switch (req.type) {
       case 'submit':
-        return this.#submit(req);
+        return this.#submit(req, invocation);
+      case 'fanout':
+        return this.#fanout(req, invocation);
       case 'append':
         return this.#append(req);
       case 'seal': {
@@ -149,41 +173,73 @@ export class Coordinator {
     }
   }
 
-  async #submit(req: Extract<CoordinatorRequest, { type: 'submit' }>): Promise<CoordinatorResponse> {
+  /**
+   * Creates the job with its plan, then sends its chunks: an inline input here, all of it; any
+   * other through the fan-out tree (this invocation sends at most a leaf, within its budget).
+   * A retried submit finds the job and sends again by the plan stored with it: duplicates are
+   * recorded once (the store's conditional write), and a first attempt that died half-way is
+   * completed.
+   */
+  async #submit(
+    req: Extract<CoordinatorRequest, { type: 'submit' }>,
+    invocation: Invocation,
+  ): Promise<CoordinatorResponse> {
     const { store, queue, blobs } = this.#b;
-    const planner: Planner | undefined =
-      req.input.kind === 'lines'
-        ? await this.#linesPlanner(req.input, req.workers)
-        : await this.#items(req.input).then((items) =>
-            items === undefined
-              ? undefined
-              : new ChunkPlanner(items, req.chunksize ?? defaultChunksize(items.length, req.workers)),
-          );
+    const planned = await planSubmit(req, this.#b, this.#b.invoker ? this.#fan.leafChunks : undefined);
+    const total = planCount(planned.plan.input);
     const { created, job } = await store.createJob({
       id: req.jobId,
       kind: req.kind,
       task: req.task,
       deadline: req.deadline,
-      ...(planner ? { total: planner.count } : {}),
+      plan: encodePlan(planned.plan),
+      ...(total === undefined ? {} : { total }),
       ...(req.reducer ? { reducer: req.reducer } : {}),
       ...(req.initial ? { initial: req.initial } : {}),
     });
-    // A retried submit re-sends every chunk: duplicates are recorded once (the store's
-    // conditional write), and a first attempt that died half-way is completed.
-    if (planner && job.status === 'RUNNING') {
-      const mode: CallMode = req.kind === 'mapReduce' ? 'reduce' : req.kind;
-      for (let i = 0; i < planner.count; i += SEND_BATCH) {
-        const batch: WorkMessage[] = [];
-        for (let k = i; k < Math.min(planner.count, i + SEND_BATCH); k++) {
-          const input = await planner.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
-          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flagsOf(req)));
-        }
-        await queue.send(batch);
-      }
-      // No chunk will ever see done === total (an empty object): finalise the job right away.
-      if (planner.count === 0) await queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
+    const response = { jobId: req.jobId, created, ...(total === undefined ? {} : { total }), job };
+    if (total === undefined || job.status !== 'RUNNING') return response;
+    // No chunk will ever see done === total (an empty input): finalise the job right away.
+    if (total === 0) {
+      await queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
+      return response;
     }
-    return { jobId: req.jobId, created, ...(planner ? { total: planner.count } : {}), job };
+    const plan = created || job.plan === undefined ? planned.plan : parsePlan(job.plan, job.id);
+    const perWorker = this.#fan.perWorker(total);
+    const { inline } = planned;
+    if (replannable(plan.input)) {
+      await this.#fan.spread(job, { ...plan, input: plan.input }, 0, total, perWorker, invocation);
+    } else if (inline) {
+      const mode = modeOf(job.kind);
+      await this.#fan.sendAll(req.jobId, total, perWorker, async (from, to) => {
+        const batch: WorkMessage[] = [];
+        for (let k = from; k < to; k++) {
+          const input = await inline.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
+          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flagsOf(plan)));
+        }
+        return batch;
+      });
+    }
+    return response;
+  }
+
+  /** A node of the fan-out tree: sends or splits its range by the job's stored plan. */
+  async #fanout(req: FanoutRequest, invocation: Invocation): Promise<CoordinatorResponse> {
+    const job = await this.#b.store.getJob(req.jobId);
+    // A job that ended (or was released) needs no more chunks.
+    if (job?.status !== 'RUNNING') return { jobId: req.jobId, ...(job ? { job } : {}) };
+    const plan = parsePlan(job.plan, job.id);
+    const total = planCount(plan.input);
+    if (!replannable(plan.input) || total === undefined)
+      throw new ProtocolError(
+        `A fanout request cannot send the chunks of job ${job.id}: its plan is "${plan.input.kind}", which only the submitting invocation holds`,
+      );
+    if (req.to > total)
+      throw new ProtocolError(
+        `A fanout request for chunks [${req.from}, ${req.to}) of job ${job.id}, which has ${total}`,
+      );
+    await this.#fan.spread(job, { ...plan, input: plan.input }, req.from, req.to, req.perWorker, invocation);
+    return { jobId: req.jobId, total };
   }
 
   async #append(req: Extract<CoordinatorRequest, { type: 'append' }>): Promise<CoordinatorResponse> {
@@ -218,46 +274,16 @@ export class Coordinator {
     await queue.send(batch);
     return { jobId: req.jobId };
   }
-
-  async #linesPlanner(input: Extract<JobInput, { kind: 'lines' }>, workers: number): Promise<Planner> {
-    const { objects } = this.#b;
-    if (!objects)
-      throw new InvalidArgumentError(
-        `lines(${sourceName(input.source)}) needs a backend that reads objects, and this one has none`,
-      );
-    const size = await objects.size(input.source);
-    const chunkBytes = input.chunkBytes ?? defaultChunkBytes(size, workers);
-    const count = rangeCount(size, chunkBytes);
-    const { source } = input;
-    return {
-      count,
-      async input(i) {
-        const start = i * chunkBytes;
-        const end = Math.min(size, start + chunkBytes);
-        return { kind: 'bytes', offset: 0, count: end - start, source, start, end, size };
-      },
-    };
-  }
-
-  async #items(input: JobInput): Promise<SizedInput | undefined> {
-    switch (input.kind) {
-      case 'range':
-        return new Range(input.start, input.stop, input.step);
-      case 'values':
-        return input.items;
-      case 'items':
-        return Array.from(decodeList(await unspill(input.data, this.#b.blobs)));
-      case 'open':
-      case 'lines':
-        return undefined;
-    }
-  }
 }
 
-/** Plans a sealed job's chunks: their number, and each one's input. */
-interface Planner {
-  readonly count: number;
-  input(i: number, limit: number, blobs: BlobStore, blobKey: string): Promise<ChunkInput>;
+/** How a job's chunks call its task. */
+function modeOf(kind: JobKind): CallMode {
+  return kind === 'mapReduce' ? 'reduce' : kind;
+}
+
+/** Chunk `index`'s message, from the job and its plan. */
+function messageOf(job: JobRecord, plan: JobPlan, index: number, input: ChunkInput): WorkMessage {
+  return chunkMessage(job.id, index, job.task, modeOf(job.kind), job.reducer, input, flagsOf(plan));
 }
 
 /** Builds a chunk message. */

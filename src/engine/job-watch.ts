@@ -17,7 +17,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now } from '../deadline.js';
-import { JobCancelledError, JobExpiredError, RetriesExhaustedError, TaskError } from '../errors.js';
+import {
+  FanoutFailedError,
+  JobCancelledError,
+  JobExpiredError,
+  RetriesExhaustedError,
+  TaskError,
+} from '../errors.js';
 import type { JobRecord, JobStore } from '../ports.js';
 
 /** Progress of a job, in chunks. */
@@ -176,6 +182,7 @@ export function throwIfEnded(job: JobRecord): void {
   if (e?.reason === 'retries')
     throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e.cause);
   if (e?.reason === 'expired') throw new JobExpiredError(job.id);
+  if (e?.reason === 'fanout') throw new FanoutFailedError(job.id, e.message, e.attempts ?? 0, e.cause);
   throw new TaskError(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
 }
 

@@ -5,7 +5,7 @@
  * `ProtocolError`, in the words of every boundary's field checks (`src/fields.ts`).
  */
 import { type Fail, FieldReader, type Fields } from '../fields.js';
-import type { CallMode, ChunkInput, Data, WorkMessage } from '../ports.js';
+import type { CallMode, ChunkInput, Data, DrainEvent, WorkMessage } from '../ports.js';
 import { checkSource } from './lines.js';
 
 /** The protocol version this build speaks. */
@@ -32,7 +32,9 @@ export function parseData(v: unknown, reader: FieldReader = fields, path = 'data
   return {
     enc,
     blob: reader.string(o, 'blob', 1024, `${path}.blob`),
-    size: reader.integer(o, 'size', 0, `${path}.size`),
+    // A slice of the blob is never empty: an encoded list has at least its header.
+    size: reader.integer(o, 'size', o.offset === undefined ? 0 : 1, `${path}.size`),
+    ...(o.offset === undefined ? {} : { offset: reader.integer(o, 'offset', 0, `${path}.offset`) }),
   };
 }
 
@@ -134,4 +136,17 @@ export function parseWorkMessage(body: unknown): WorkMessage {
     default:
       return fields.fail('type to be "chunk" or "finalise"', o.type);
   }
+}
+
+const drainFields: FieldReader = new FieldReader('drain event');
+
+/**
+ * Validates the event of a worker invoked directly to drain the work queue (`DrainEvent`); throws
+ * `ProtocolError` when it is not one. Returns a new object holding only the known fields.
+ */
+export function parseDrainEvent(body: unknown): DrainEvent {
+  const o = drainFields.object(body, 'an object');
+  drainFields.version(o, PROTOCOL_VERSION);
+  if (o.type !== 'drain') drainFields.fail('type to be "drain"', o.type);
+  return { v: 1, type: 'drain', jobId: drainFields.string(o, 'jobId', 128) };
 }

@@ -23,7 +23,9 @@ export const MAX_REASON = 1024;
 export const MAX_APPEND_CHUNKS = 10_000;
 
 const KINDS: readonly JobKind[] = ['map', 'starmap', 'mapReduce'];
-const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire', 'backup'] as const;
+const TYPES = ['submit', 'append', 'seal', 'cancel', 'release', 'expire', 'fanout', 'backup'] as const;
+/** The largest chunk index a request may name (a job of 2^40 chunks is far beyond any budget). */
+export const MAX_CHUNK_INDEX = 2 ** 40;
 
 const fields: FieldReader = new FieldReader('coordinator request');
 const fail: Fail = fields.fail;
@@ -46,8 +48,26 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
       if (step === 0) fail('input.step to be non-zero', step);
       return { kind: 'range', start, stop, step };
     }
-    case 'items':
-      return { kind: 'items', data: data(o.data, jobId, 'input.data') };
+    case 'items': {
+      // Read whole by the coordinator: only inline (at most a request); larger goes as segments.
+      const d = data(o.data, jobId, 'input.data');
+      if (!('bytes' in d)) fail('input.data to be inline bytes (a larger input travels as "segments")', d);
+      return { kind: 'items', data: d };
+    }
+    case 'segments': {
+      const blob = fields.string(o, 'blob', 1024, 'input.blob');
+      if (!blob.startsWith(blobKeys.job(jobId)))
+        fail(`input.blob to be under the job's prefix ${JSON.stringify(blobKeys.job(jobId))}`, blob);
+      if (o.enc !== 'v8' && o.enc !== 'f64') fail('input.enc to be "v8" or "f64"', o.enc);
+      return {
+        kind: 'segments',
+        blob,
+        enc: o.enc,
+        items: fields.integer(o, 'items', 0, 'input.items'),
+        chunksize: fields.integer(o, 'chunksize', 1, 'input.chunksize'),
+        indexAt: fields.integer(o, 'indexAt', 0, 'input.indexAt'),
+      };
+    }
     case 'lines': {
       if (kind === 'starmap') fail('a map or mapReduce job for lines (a line is not an argument list)', kind);
       const chunkBytes =
@@ -64,11 +84,11 @@ function input(v: unknown, jobId: string, kind: JobKind): JobInput {
       return { kind: 'open' };
     case 'values':
       return fail(
-        'input.kind "range", "items", "lines" or "open" ("values" holds live objects and never crosses a wire)',
+        'input.kind "range", "items", "segments", "lines" or "open" ("values" holds live objects and never crosses a wire)',
         o.kind,
       );
     default:
-      return fail('input.kind to be "range", "items", "lines" or "open"', o.kind);
+      return fail('input.kind to be "range", "items", "segments", "lines" or "open"', o.kind);
   }
 }
 
@@ -176,9 +196,30 @@ export function parseCoordinatorRequest(body: unknown): CoordinatorRequest {
       return { v: 1, type: 'release', jobId };
     case 'expire':
       return { v: 1, type: 'expire', jobId };
+    case 'fanout':
+      return fanout(o, jobId);
     case 'backup':
       return backup(o, jobId);
   }
+}
+
+/**
+ * A node of the fan-out tree. Only the coordinator sends these (to itself, asynchronously); one
+ * from anyone else is harmless, since it can only send chunks of a running job by the plan the job
+ * was created with, which every party may send again (each chunk is recorded once).
+ */
+function fanout(o: Fields, jobId: string): CoordinatorRequest {
+  const from = fields.integer(o, 'from', 0);
+  const to = fields.integer(o, 'to', from + 1);
+  if (to > MAX_CHUNK_INDEX) fail(`to to be at most ${MAX_CHUNK_INDEX}`, to);
+  return {
+    v: 1,
+    type: 'fanout',
+    jobId,
+    from,
+    to,
+    ...(o.perWorker === undefined ? {} : { perWorker: fields.integer(o, 'perWorker', 1) }),
+  };
 }
 
 /** The task names a request asks the workers to run (to check against the bundled tasks module). */

@@ -2,6 +2,7 @@
 import type { Backend } from '../ports.js';
 import { FileObjectReader } from './file-reader.js';
 import { MemoryBlobStore } from './memory-blobs.js';
+import { MemoryFanoutLedger } from './memory-fanout.js';
 import { MemoryQueue } from './memory-queue.js';
 import { MemoryJobStore } from './memory-store.js';
 
@@ -29,6 +30,8 @@ export interface MemoryBackend extends Backend {
   readonly blobs: MemoryBlobStore;
   /** Reads the files of `lines()` jobs. */
   readonly objects: FileObjectReader;
+  /** The fan-out tree's progress. */
+  readonly fanout: MemoryFanoutLedger;
   /** Closes both queues and the store: pending receives resolve `[]`, pending waits resolve. */
   close(): void;
 }
@@ -55,6 +58,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): MemoryBackend
     store,
     blobs,
     objects: new FileObjectReader(),
+    fanout: new MemoryFanoutLedger(clock ? { clock } : {}),
     close() {
       queue.close();
       deadLetters.close();

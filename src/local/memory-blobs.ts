@@ -1,6 +1,7 @@
 /** An in-memory {@link BlobStore} standing in for the S3 bucket. */
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { BlobStore } from '../ports.js';
+import type { BlobStore, ByteRange } from '../ports.js';
+import { byteRange } from '../validate.js';
 
 /**
  * Blobs in a `Map`, copied on the way in and on the way out so no caller aliases stored bytes.
@@ -27,10 +28,16 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   /** {@inheritDoc BlobStore.get} */
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (range !== undefined) byteRange(range);
     const bytes = this.#blobs.get(key);
     if (bytes === undefined) throw new ProtocolError(`No blob is stored at key "${key}"`);
-    return new Uint8Array(bytes);
+    if (range === undefined) return new Uint8Array(bytes);
+    if (range.end > bytes.byteLength)
+      throw new ProtocolError(
+        `Blob "${key}" has ${bytes.byteLength} bytes, fewer than the range [${range.start}, ${range.end}) needs`,
+      );
+    return bytes.slice(range.start, range.end);
   }
 
   /** {@inheritDoc BlobStore.deletePrefix} */

@@ -90,6 +90,7 @@ export class MemoryJobStore implements JobStore {
     if (spec.reducer !== undefined) record.reducer = spec.reducer;
     if (spec.initial !== undefined) record.initial = copyData(spec.initial);
     if (spec.total !== undefined) record.total = spec.total;
+    if (spec.plan !== undefined) record.plan = spec.plan;
     const state: JobState = {
       record,
       fence: 0,

@@ -11,13 +11,16 @@ import type { TaskRegistry } from '../api/tasks.js';
 import { JobClient } from '../engine/client.js';
 import { Coordinator } from '../engine/coordinator.js';
 import { DeadLetterHandler } from '../engine/dead-letters.js';
+import { handleFailedInvocation } from '../engine/failed-invocations.js';
 import { type FaultPlan, Host } from '../engine/host.js';
+import { parseCoordinatorRequest } from '../engine/requests.js';
 import type { StragglerPolicy } from '../engine/stragglers.js';
 import { TasksModuleError } from '../errors.js';
 import { ThreadExecutor } from '../threads/executor.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { ThreadData } from '../threads/serve-tasks.js';
 import { bundle } from './bundle.js';
+import { LocalInvoker } from './invoker.js';
 import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
 import { arena } from './sync/arena.js';
 
@@ -81,6 +84,8 @@ export class LocalRuntime implements PoolRuntime {
   readonly taskNames: readonly string[];
   readonly chunksize: number | undefined;
   readonly backend: MemoryBackend;
+  /** Runs the coordinator's own asynchronous requests (the fan-out tree of a large job) in process. */
+  readonly invoker: LocalInvoker;
   #host: Host | undefined;
   #threads: ThreadPool | undefined;
   readonly #dlq: DeadLetterHandler;
@@ -96,7 +101,16 @@ export class LocalRuntime implements PoolRuntime {
       maxReceiveCount: s.maxAttempts,
       ...s.backend,
     });
-    const coordinator = new Coordinator(this.backend);
+    const onError = s.onError ?? (() => {});
+    this.invoker = new LocalInvoker({
+      coordinator: (req) => coordinator.handle(parseCoordinatorRequest(req)),
+      onFailure: async (failed) => {
+        const ended = await handleFailedInvocation(this.backend.store, failed, onError);
+        if (ended) this.#host?.jobEnded(ended);
+      },
+      onError,
+    });
+    const coordinator = new Coordinator({ ...this.backend, invoker: this.invoker }, { onError });
     this.client = new JobClient({
       coordinator: (req) => coordinator.handle(req),
       store: this.backend.store,
@@ -155,6 +169,7 @@ export class LocalRuntime implements PoolRuntime {
 
   async shutdown(graceful: boolean): Promise<void> {
     this.#closing = true;
+    this.invoker.close();
     await this.#ready.catch(() => {});
     if (graceful) await this.#host?.stop();
     else this.#host?.kill();

@@ -18,9 +18,9 @@ import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/wo
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { decodeList, encodeItems, unspill } from '../../src/engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes, ProtocolError } from '../../src/errors.js';
 import { threadScript } from '../../src/local/runtime.js';
-import type { Backend, JobRecord } from '../../src/ports.js';
+import type { Backend, InvokedRequest, JobRecord } from '../../src/ports.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 import { useCloudTier } from '../support/cloud.js';
 import { deliverBatch, lambdaJson, queueArn, receiveRecords, settle } from './esm.js';
@@ -46,6 +46,12 @@ interface Stack {
   readonly dlqArn: string;
   readonly backend: Backend;
   readonly coordinator: (req: unknown) => Promise<CoordinatorReply>;
+  /** Runs an asynchronous invocation of the coordinator (a request it fired at itself). */
+  readonly invokeAsync: (req: unknown) => Promise<void>;
+  /** Requests the coordinator fired at itself, not yet run. */
+  readonly invoked: InvokedRequest[];
+  /** Drain workers fired, per call. */
+  readonly drains: number[];
   readonly worker: WorkerHandler;
   readonly dlq: (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
   readonly errors: unknown[];
@@ -60,7 +66,13 @@ afterEach(async () => {
 });
 
 async function deploy(
-  options: { visibilityTimeoutSeconds?: number; dlqDynamo?: DynamoDBClient; leaseMs?: number } = {},
+  options: {
+    visibilityTimeoutSeconds?: number;
+    dlqDynamo?: DynamoDBClient;
+    leaseMs?: number;
+    /** More variables (the coordinator's fan-out settings). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<Stack> {
   const { queueUrl, deadLetterQueueUrl } = await ensureQueuePair(sqs, {
     name: `handlers-${randomUUID().slice(0, 8)}`,
@@ -76,7 +88,11 @@ async function deploy(
     [ENV.maxReceiveCount]: String(MAX_RECEIVE_COUNT),
     [ENV.leaseMs]: String(options.leaseMs ?? 30_000),
     [ENV.workers]: '4',
+    ...options.env,
   };
+  // What the coordinator invokes asynchronously: queued here, run by the test as Lambda would.
+  const invoked: InvokedRequest[] = [];
+  const drains: number[] = [];
   const backendOf =
     (d: DynamoDBClient) =>
     (e: FanfoldEnv): Backend =>
@@ -88,7 +104,17 @@ async function deploy(
         clients: { sqs, dynamo: d, s3 },
       });
   const errors: unknown[] = [];
-  const coordinatorHandler = createCoordinatorHandler({ tasks, env, backend: backendOf(dynamo) });
+  const coordinatorHandler = createCoordinatorHandler({
+    tasks,
+    env,
+    backend: (e) => ({
+      ...backendOf(dynamo)(e),
+      invoker: {
+        coordinator: async (r) => void invoked.push(r),
+        workers: async (n) => void drains.push(n),
+      },
+    }),
+  });
   const stack: Stack = {
     env,
     queueUrl,
@@ -104,7 +130,15 @@ async function deploy(
     }),
     // A synchronous invoke: JSON both ways.
     coordinator: async (req) =>
-      fromJsonSafe(lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req))))) as CoordinatorReply,
+      fromJsonSafe(
+        lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext())),
+      ) as CoordinatorReply,
+    // An asynchronous invoke: the payload as JSON, nothing returned to anyone.
+    invokeAsync: async (req) => {
+      await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext());
+    },
+    invoked,
+    drains,
     worker: createWorkerHandler({
       script,
       env,
@@ -121,6 +155,19 @@ async function deploy(
   };
   stacks.push(stack);
   return stack;
+}
+
+/** Lambda's context as the coordinator reads it: 30 s left. */
+function lambdaContext() {
+  const end = Date.now() + 30_000;
+  return { getRemainingTimeInMillis: () => end - Date.now() };
+}
+
+/** Runs the requests the coordinator fired at itself (and those they fire) until none is left. */
+async function runInvoked(s: Stack): Promise<number> {
+  let n = 0;
+  for (let r = s.invoked.shift(); r; r = s.invoked.shift(), n++) await s.invokeAsync(r);
+  return n;
 }
 
 function submit(
@@ -239,6 +286,81 @@ describe('coordinator handler', () => {
     ]);
     for (const id of ['bad-1', 'bad-2', 'bad-3']) expect(await s.backend.store.getJob(id)).toBeUndefined();
     expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
+  });
+
+  it('fans a job out through requests to itself: seven leaves of at most 6, drain workers, exact results', async () => {
+    const s = await deploy({ env: { [ENV.leafChunks]: '6', [ENV.workerBurst]: '5' } });
+    const res = await ok(s, {
+      v: 1,
+      type: 'submit',
+      jobId: 'tree-1',
+      kind: 'map',
+      task: 'square',
+      input: { kind: 'range', start: 0, stop: 40, step: 1 },
+      chunksize: 1,
+      workers: 4,
+      deadline: Date.now() + 600_000,
+    });
+    expect(res).toMatchObject({ created: true, total: 40 });
+    // 40 chunks over leaves of at most 6: seven ranges, none sent by the root.
+    expect(s.invoked).toHaveLength(7);
+    expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
+    expect(await runInvoked(s)).toBe(7);
+    await drainQueue(s);
+    const j = await job(s, 'tree-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 40, total: 40 });
+    expect(await results(s, j)).toEqual(Array.from({ length: 40 }, (_, i) => i * i));
+    // One drain worker per 8 chunks (40 / a burst of 5), rounded up per leaf.
+    expect(s.drains.reduce((a, b) => a + b, 0)).toBe(7);
+  });
+
+  it('hands the rest of a leaf on when its budget runs out, one group per invocation', async () => {
+    const s = await deploy({ env: { [ENV.leafChunks]: '80', [ENV.fanoutBudgetMs]: '1' } });
+    // Groups of 10 (a leaf of 80 checks its budget 8 times): 35 chunks take four invocations.
+    await ok(s, {
+      v: 1,
+      type: 'submit',
+      jobId: 'budget-1',
+      kind: 'map',
+      task: 'square',
+      input: { kind: 'range', start: 0, stop: 35, step: 1 },
+      chunksize: 1,
+      workers: 4,
+      deadline: Date.now() + 600_000,
+    });
+    expect(s.invoked).toEqual([{ v: 1, type: 'fanout', jobId: 'budget-1', from: 10, to: 35 }]);
+    expect(await runInvoked(s)).toBe(3);
+    await drainQueue(s);
+    const j = await job(s, 'budget-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 35 });
+    expect(await results(s, j)).toEqual(Array.from({ length: 35 }, (_, i) => i * i));
+  });
+
+  it('throws the errors of a fanout request instead of answering them (no caller: Lambda retries it)', async () => {
+    const s = await deploy({ env: { [ENV.leafChunks]: '2' } });
+    await expect(s.invokeAsync({ v: 1, type: 'fanout', jobId: 'x', from: 3, to: 1 })).rejects.toBeInstanceOf(
+      ProtocolError,
+    );
+    // A job whose segments were never uploaded: its leaves cannot read their index.
+    await ok(s, {
+      v: 1,
+      type: 'submit',
+      jobId: 'no-segments',
+      kind: 'map',
+      task: 'identity',
+      input: {
+        kind: 'segments',
+        blob: 'jobs/no-segments/input',
+        enc: 'v8',
+        items: 5,
+        chunksize: 1,
+        indexAt: 40,
+      },
+      workers: 4,
+      deadline: Date.now() + 600_000,
+    });
+    const [leaf] = s.invoked;
+    await expect(s.invokeAsync(leaf)).rejects.toBeInstanceOf(ProtocolError);
   });
 
   it('throws when the environment lacks a variable (a deployment fault, not the request’s)', async () => {
@@ -408,6 +530,61 @@ describe('dead-letter handler', () => {
       chunkIndex: 0,
       cause: { name: 'WorkerCrashedError' },
     });
+  });
+
+  it("fails the job of a fan-out whose invocation failed for good, from Lambda's invocation record", async () => {
+    const s = await deploy({ env: { [ENV.leafChunks]: '4' } });
+    await ok(s, {
+      v: 1,
+      type: 'submit',
+      jobId: 'lost-fanout',
+      kind: 'map',
+      task: 'square',
+      input: { kind: 'range', start: 0, stop: 12, step: 1 },
+      chunksize: 1,
+      workers: 4,
+      deadline: Date.now() + 600_000,
+    });
+    const record = (requestPayload: unknown, context: object = {}) =>
+      JSON.stringify({
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: {
+          requestId: randomUUID(),
+          functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:coordinator:$LATEST',
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: 3,
+          ...context,
+        },
+        requestPayload,
+        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+        responsePayload: {
+          errorType: 'Sandbox.Timedout',
+          errorMessage: 'Task timed out after 60.00 seconds',
+        },
+      });
+    for (const body of [
+      record(s.invoked[1]),
+      record({ v: 1, type: 'release', jobId: 'lost-fanout' }),
+      record({ v: 1, type: 'fanout', jobId: 'lost-fanout', from: 2, to: 1 }),
+      record(s.invoked[0], { approximateInvokeCount: 'three' }),
+    ])
+      await sqs.send(new SendMessageCommand({ QueueUrl: s.dlqUrl, MessageBody: body }));
+    const letters = await receiveRecords(sqs, s.dlqUrl, s.dlqArn, { waitSeconds: 1 });
+    expect(letters).toHaveLength(4);
+    expect(await s.dlq(lambdaJson({ Records: letters }))).toEqual({ batchItemFailures: [] });
+    expect((await job(s, 'lost-fanout')).error).toEqual({
+      reason: 'fanout',
+      name: 'FanoutFailedError',
+      code: ErrorCodes.FANOUT_FAILED,
+      message:
+        'The fan-out of chunks 4 to 7 of job lost-fanout failed 3 attempts; last error: Sandbox.Timedout: Task timed out after 60.00 seconds',
+      attempts: 3,
+      cause: { name: 'Sandbox.Timedout', message: 'Task timed out after 60.00 seconds' },
+    });
+    // The release's failure, the malformed request and the malformed record: reported, deleted.
+    expect(s.errors).toHaveLength(3);
+    expect(await receiveRecords(sqs, s.dlqUrl, s.dlqArn, { waitSeconds: 1 })).toEqual([]);
   });
 
   it('fails the job of a poison message, and reports for retry only the record whose handling threw', async () => {

@@ -1,15 +1,17 @@
 /**
  * The port contract suites against the AWS adapters, on moto's server (SQS, DynamoDB, S3) started
- * by this file. Each queue harness gets a fresh queue and dead-letter queue; the store and blob
- * harnesses share one table and one bucket (the suites use fresh ids and prefixes).
+ * by this file. Each queue harness gets a fresh queue and dead-letter queue; the store, ledger and
+ * blob harnesses share one table and one bucket (the suites use fresh ids and prefixes).
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { DynamoFanoutLedger } from '../../src/aws/dynamo-fanout.js';
 import { DynamoJobStore } from '../../src/aws/dynamo-store.js';
 import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
+import { describeFanoutLedgerContract } from '../contract/fanout-ledger.contract.js';
 import { describeJobListContract } from '../contract/job-list.contract.js';
 import { describeJobStoreContract } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
@@ -66,3 +68,8 @@ describeBlobStoreContract('S3 on moto', async () => ({
   blobs: new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'contract/' }),
   close: () => {},
 }));
+
+describeFanoutLedgerContract(
+  'DynamoDB on moto',
+  async () => new DynamoFanoutLedger({ client: dynamo, tableName: TABLE }),
+);

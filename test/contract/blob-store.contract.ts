@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, ProtocolError } from '../../src/errors.js';
+import { ErrorCodes, InvalidArgumentError, ProtocolError } from '../../src/errors.js';
 import type { BlobStore } from '../../src/ports.js';
 
 /** A blob store made fresh for one test. */
@@ -54,6 +54,51 @@ export function describeBlobStoreContract(name: string, make: MakeBlobStore): vo
         const getting = blobs.get(`${base}missing`);
         await expect(getting).rejects.toBeInstanceOf(ProtocolError);
         await expect(getting).rejects.toMatchObject({ code: ErrorCodes.PROTOCOL });
+      });
+    });
+
+    describe('get() of a range', () => {
+      const bytes = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) % 256);
+
+      it('returns exactly the bytes [start, end), as a copy', async () => {
+        await blobs.put(`${base}r`, bytes);
+        for (const [start, end] of [
+          [0, 1],
+          [0, 300],
+          [17, 18],
+          [100, 299],
+          [299, 300],
+        ] as const) {
+          const got = await blobs.get(`${base}r`, { start, end });
+          expect([...got]).toEqual([...bytes.subarray(start, end)]);
+        }
+        const got = await blobs.get(`${base}r`, { start: 5, end: 9 });
+        got.fill(0);
+        expect([...(await blobs.get(`${base}r`, { start: 5, end: 9 }))]).toEqual([...bytes.subarray(5, 9)]);
+      });
+
+      it('throws ProtocolError, never fewer bytes, for a range past the end of the blob', async () => {
+        await blobs.put(`${base}r`, bytes);
+        await expect(blobs.get(`${base}r`, { start: 290, end: 301 })).rejects.toBeInstanceOf(ProtocolError);
+        await expect(blobs.get(`${base}r`, { start: 300, end: 301 })).rejects.toBeInstanceOf(ProtocolError);
+        await expect(blobs.get(`${base}r`, { start: 5_000, end: 5_001 })).rejects.toBeInstanceOf(
+          ProtocolError,
+        );
+      });
+
+      it('throws ProtocolError for a key with no blob', async () => {
+        await expect(blobs.get(`${base}missing`, { start: 0, end: 1 })).rejects.toBeInstanceOf(ProtocolError);
+      });
+
+      it('refuses an empty, reversed or negative range with InvalidArgumentError, reading nothing', async () => {
+        await blobs.put(`${base}r`, bytes);
+        for (const range of [
+          { start: 3, end: 3 },
+          { start: 4, end: 3 },
+          { start: -1, end: 3 },
+          { start: 0.5, end: 3 },
+        ])
+          await expect(blobs.get(`${base}r`, range)).rejects.toBeInstanceOf(InvalidArgumentError);
       });
     });
 

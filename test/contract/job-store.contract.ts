@@ -104,6 +104,27 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
         expect(second.created).toBe(false);
         expect(second.job).toEqual(first.job);
       });
+
+      it("keeps the job's plan as given and returns it with the job", async () => {
+        const plan = JSON.stringify({
+          v: 1,
+          input: { kind: 'range', start: 0, step: 1, items: 9, chunksize: 2 },
+        });
+        const id = `job-${randomUUID()}`;
+        const { job: created } = await store.createJob({
+          id,
+          kind: 'map',
+          task: 't',
+          total: 5,
+          deadline: 1e13,
+          plan,
+        });
+        expect(created.plan).toBe(plan);
+        expect((await store.getJob(id))?.plan).toBe(plan);
+        expect((await store.createJob({ id, kind: 'map', task: 't', deadline: 1e13 })).job.plan).toBe(plan);
+        const without = await job(1);
+        expect((await store.getJob(without))?.plan).toBeUndefined();
+      });
     });
 
     describe('seal()', () => {

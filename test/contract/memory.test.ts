@@ -2,8 +2,10 @@
 
 import { memoryBackend } from '../../src/local/memory-backend.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
+import { MemoryFanoutLedger } from '../../src/local/memory-fanout.js';
 import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
+import { describeFanoutLedgerContract } from './fanout-ledger.contract.js';
 import { describeJobListContract } from './job-list.contract.js';
 import { describeJobStoreContract } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
@@ -28,3 +30,5 @@ describeJobListContract('memory', async ({ clock }) => {
 });
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
+
+describeFanoutLedgerContract('memory', async () => new MemoryFanoutLedger());

@@ -8,15 +8,19 @@ import { JobClient } from '../../src/engine/client.js';
 import type { Encoded } from '../../src/engine/codec.js';
 import {
   Coordinator,
+  type CoordinatorOptions,
   type CoordinatorRequest,
   type CoordinatorResponse,
 } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import type { ChunkExecutor } from '../../src/engine/executor.js';
+import { handleFailedInvocation } from '../../src/engine/failed-invocations.js';
 import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
+import { parseCoordinatorRequest } from '../../src/engine/requests.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../../src/engine/run-chunk.js';
 import type { StragglerPolicy } from '../../src/engine/stragglers.js';
 import { JobCancelledError, WorkerCrashedError } from '../../src/errors.js';
+import { LocalInvoker } from '../../src/local/invoker.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
 import type { CompleteOutcome, JobRecord, JobStore } from '../../src/ports.js';
 
@@ -154,6 +158,8 @@ export interface EngineOptions {
   readonly maxPayloadBytes?: number;
   readonly maxInlineBytes?: number;
   readonly batching?: boolean;
+  /** How the coordinator fans out (a small `leafChunks` makes a tree of a small job). */
+  readonly coordinator?: CoordinatorOptions;
   /** The client's straggler check. @default none */
   readonly stragglers?: StragglerPolicy;
   /** Sits between the client and the coordinator (a coordinator that dies before it answers). */
@@ -169,6 +175,8 @@ export interface Engine {
   readonly client: JobClient;
   /** The coordinator the client calls (a caller that vanished would have called it too). */
   readonly coordinator: Coordinator;
+  /** Runs the coordinator's own requests (the fan-out tree) in process. */
+  readonly invoker: LocalInvoker;
   readonly executor: InlineExecutor;
   readonly hosts: Host[];
   readonly errors: unknown[];
@@ -190,7 +198,15 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   const executor = new InlineExecutor(o.tasks, o.batching ?? true);
   const hosts: Host[] = [];
   const errors: unknown[] = [];
-  const coordinator = new Coordinator(backend);
+  const invoker: LocalInvoker = new LocalInvoker({
+    coordinator: (req): Promise<unknown> => coordinator.handle(parseCoordinatorRequest(req)),
+    onFailure: async (failed) => {
+      const ended = await handleFailedInvocation(store, failed, (e) => errors.push(e));
+      if (ended) for (const h of hosts) h.jobEnded(ended);
+    },
+    onError: (e) => errors.push(e),
+  });
+  const coordinator: Coordinator = new Coordinator({ ...backend, invoker }, o.coordinator);
   const handle = (req: CoordinatorRequest) => coordinator.handle(req);
   const client = new JobClient({
     coordinator: o.intercept ? (req) => o.intercept!(req, handle) : handle,
@@ -218,6 +234,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
     backend,
     client,
     coordinator,
+    invoker,
     executor,
     hosts,
     errors,
@@ -236,6 +253,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
       return h;
     },
     async close() {
+      invoker.close();
       for (const h of hosts) h.kill();
       await dlq.stop();
       mem.close();

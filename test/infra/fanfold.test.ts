@@ -199,6 +199,7 @@ describe('Fanfold', () => {
       const functions = t.findResources('AWS::Lambda::Function');
       expect(Object.keys(functions)).toHaveLength(4);
       const sweeper = logicalId(stack, fanfold.sweeper);
+      const coordinator = logicalId(stack, fanfold.coordinator);
       for (const [id, fn] of Object.entries(functions)) {
         expect((fn as { Properties: { Environment: unknown } }).Properties.Environment).toEqual({
           Variables: {
@@ -212,6 +213,13 @@ describe('Fanfold', () => {
             FANFOLD_WORKERS: '100',
             FANFOLD_QUEUE_PREFIX: 'Test_',
             ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
+            ...(id === coordinator
+              ? {
+                  FANFOLD_LEAF_CHUNKS: '20000',
+                  FANFOLD_WORKER_FUNCTION: ref(logicalId(stack, fanfold.worker)),
+                  FANFOLD_WORKER_BURST: '50',
+                }
+              : {}),
             NODE_OPTIONS: '--enable-source-maps',
           },
         });
@@ -418,6 +426,82 @@ describe('Fanfold', () => {
     it('refuses a second Fanfold in the same stack', () => {
       const { stack } = build();
       expect(() => new Fanfold(stack, 'Again', { tasks: TASKS })).toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('the coordinator’s fan-out', () => {
+    it('takes its leaf, budget and drain workers from props (drain workers: the worker’s concurrency)', () => {
+      const env = (props: Partial<FanfoldProps>) => {
+        const { stack, fanfold, template } = build(props);
+        const fn = template().findResources('AWS::Lambda::Function')[logicalId(stack, fanfold.coordinator)];
+        return (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties
+          .Environment.Variables;
+      };
+      expect(env({ worker: { maxConcurrency: 300 } })).toMatchObject({
+        FANFOLD_LEAF_CHUNKS: '20000',
+        FANFOLD_WORKER_BURST: '300',
+      });
+      const set = env({
+        coordinator: { leafChunks: 500, fanoutBudget: Duration.millis(250), drainWorkers: 0 },
+      });
+      expect(set).toMatchObject({
+        FANFOLD_LEAF_CHUNKS: '500',
+        FANFOLD_FANOUT_BUDGET_MS: '250',
+        FANFOLD_WORKER_BURST: '0',
+      });
+      expect(env({})).not.toHaveProperty('FANFOLD_FANOUT_BUDGET_MS');
+    });
+
+    it('retries a failed fan-out twice, then sends its record to the dead-letter queue', () => {
+      const { stack, fanfold, template } = build();
+      template().hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(logicalId(stack, fanfold.coordinator)),
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21_600,
+        DestinationConfig: { OnFailure: { Destination: arn(logicalId(stack, fanfold.deadLetterQueue)) } },
+      });
+      template().resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    });
+
+    it('lets the coordinator invoke itself and the worker, and send to the dead-letter queue, nothing more', () => {
+      const { stack, fanfold, template } = build();
+      const statements = statementsOf(template(), logicalId(stack, fanfold.coordinator.role as iam.Role));
+      const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
+      expect(invoke).toHaveLength(1);
+      expect(actionsOf(invoke)).toEqual(['lambda:InvokeFunction']);
+      expect(invoke[0]?.Resource).toEqual([
+        arn(logicalId(stack, fanfold.coordinator)),
+        arn(logicalId(stack, fanfold.worker)),
+      ]);
+      const sends = statements.filter((s) => actionsOf([s]).includes('sqs:SendMessage'));
+      expect(sends.map((s) => s.Resource)).toEqual([
+        arn(logicalId(stack, fanfold.queue)),
+        arn(logicalId(stack, fanfold.deadLetterQueue)),
+      ]);
+      for (const s of sends) expect(actionsOf([s])).toEqual(['sqs:SendMessage']);
+    });
+
+    it('refuses a leaf of 0 chunks, a budget past the timeout and negative drain workers, in one error', () => {
+      let error: unknown;
+      try {
+        build({
+          coordinator: {
+            timeout: Duration.seconds(30),
+            leafChunks: 0,
+            fanoutBudget: Duration.seconds(31),
+            drainWorkers: -1,
+          },
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      const message = (error as Error).message;
+      expect(message).toContain('3 problems');
+      expect(message).toContain('props.coordinator.leafChunks');
+      expect(message).toContain('props.coordinator.fanoutBudget');
+      expect(message).toContain('props.coordinator.drainWorkers');
     });
   });
 

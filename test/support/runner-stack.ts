@@ -18,7 +18,13 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { type AwsContext, type AwsOptions, aws } from '../../src/aws/context.js';
-import { type Cloud, type Emulators, emulatorClients, startCloud } from '../runner/index.js';
+import {
+  type Cloud,
+  type Emulators,
+  emulatorClients,
+  type StartCloudOptions,
+  startCloud,
+} from '../runner/index.js';
 
 /** The caller's clients of a stack on the runner. */
 export interface RunnerStackClients {
@@ -52,6 +58,8 @@ export interface RunnerStackOptions {
   readonly stack: string;
   /** An emulator to deploy on (left running by stop()). @default the runner starts its own */
   readonly emulators?: Emulators;
+  /** Variables over the template's, by function logical id prefix (the runner's `environment`). */
+  readonly environment?: StartCloudOptions['environment'];
 }
 
 /** Makes the caller's clients of `cloud`, one attempt per request. */
@@ -74,6 +82,7 @@ export async function startRunnerStack(o: RunnerStackOptions): Promise<RunnerSta
     cdkOut: o.cdkOut,
     stack: o.stack,
     ...(o.emulators ? { emulators: o.emulators } : {}),
+    ...(o.environment ? { environment: o.environment } : {}),
     onLog: (source, line) => logs.push(`[${source}] ${line}`),
   });
   const clients = runnerStackClients(cloud);

@@ -84,5 +84,32 @@ describe('codec', () => {
       await blobs.put('k', new Uint8Array(10));
       await expect(unspill({ enc: 'v8', blob: 'k', size: 11 }, blobs)).rejects.toBeInstanceOf(ProtocolError);
     });
+
+    it('reads a slice of a blob by its offset, and only that slice', async () => {
+      const blobs = new MemoryBlobStore();
+      const a = encodeList(['x', 'y']);
+      const b = encodeList([3, 4, 5]);
+      const both = new Uint8Array(a.bytes.byteLength + b.bytes.byteLength + 5);
+      both.set(a.bytes, 0);
+      both.set(b.bytes, a.bytes.byteLength);
+      await blobs.put('segments', both);
+      const ranges: unknown[] = [];
+      const get = blobs.get.bind(blobs);
+      blobs.get = (key, range) => {
+        ranges.push(range);
+        return get(key, range);
+      };
+      const slice = {
+        enc: 'f64' as const,
+        blob: 'segments',
+        size: b.bytes.byteLength,
+        offset: a.bytes.byteLength,
+      };
+      expect([...(decodeList(await unspill(slice, blobs)) as Float64Array)]).toEqual([3, 4, 5]);
+      expect(ranges).toEqual([{ start: a.bytes.byteLength, end: a.bytes.byteLength + 24 }]);
+      await expect(unspill({ ...slice, offset: both.byteLength - 8 }, blobs)).rejects.toBeInstanceOf(
+        ProtocolError,
+      );
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkMessage } from '../../src/engine/protocol.js';
+import { parseDrainEvent, parseWorkMessage } from '../../src/engine/protocol.js';
 import { ProtocolError } from '../../src/errors.js';
 
 const chunk = {
@@ -60,6 +60,19 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it('accepts a chunk whose items are a slice of a blob (a segment of a large input)', () => {
+    const m = {
+      ...chunk,
+      input: {
+        kind: 'items',
+        offset: 40,
+        count: 10,
+        data: { enc: 'v8', blob: 'jobs/j/input', size: 77, offset: 1_234 },
+      },
+    };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it('accepts chunks of byte ranges of an S3 object and of a file', () => {
     const s3 = { ...chunk, input: bytesInput };
     expect(parseWorkMessage(s3)).toEqual(s3);
@@ -116,6 +129,20 @@ describe('parseWorkMessage()', () => {
       'a blob reference without size',
       { ...chunk, input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k' } } },
     ],
+    [
+      'a blob slice at a negative offset',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k', size: 8, offset: -8 } },
+      },
+    ],
+    [
+      'an empty blob slice',
+      {
+        ...chunk,
+        input: { kind: 'items', offset: 0, count: 1, data: { enc: 'v8', blob: 'k', size: 0, offset: 8 } },
+      },
+    ],
     ['an oversized job id', { ...chunk, jobId: 'x'.repeat(10_000) }],
     ['a byte range without source', { ...chunk, input: { ...bytesInput, source: undefined } }],
     ['a byte range with start = end', { ...chunk, input: { ...bytesInput, end: 200, count: 0 } }],
@@ -147,5 +174,26 @@ describe('parseWorkMessage()', () => {
     ],
   ])('rejects %s with ProtocolError', (_what, body) => {
     expect(() => parseWorkMessage(body)).toThrow(ProtocolError);
+  });
+});
+
+describe('parseDrainEvent()', () => {
+  it('accepts a drain event and keeps only its fields', () => {
+    expect(parseDrainEvent({ v: 1, type: 'drain', jobId: 'job-1', extra: 'x' })).toEqual({
+      v: 1,
+      type: 'drain',
+      jobId: 'job-1',
+    });
+  });
+
+  it.each<[string, unknown]>([
+    ['an SQS batch', { Records: [] }],
+    ['another version', { v: 2, type: 'drain', jobId: 'j' }],
+    ['a chunk message', { v: 1, type: 'chunk', jobId: 'j' }],
+    ['no job id', { v: 1, type: 'drain' }],
+    ['an oversized job id', { v: 1, type: 'drain', jobId: 'j'.repeat(129) }],
+    ['null', null],
+  ])('rejects %s with ProtocolError', (_what, body) => {
+    expect(() => parseDrainEvent(body)).toThrow(ProtocolError);
   });
 });

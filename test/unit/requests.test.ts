@@ -28,7 +28,7 @@ const valid: Record<string, CoordinatorRequest> = {
     workers: 1,
     deadline,
   },
-  'a mapReduce submit with a reducer, a blob input and a blob initial value': {
+  'a mapReduce submit with a reducer, a segments input and a blob initial value': {
     v: 1,
     type: 'submit',
     jobId: 'job-3',
@@ -36,7 +36,7 @@ const valid: Record<string, CoordinatorRequest> = {
     task: 'square',
     reducer: 'sum',
     initial: { enc: 'v8', blob: 'jobs/job-3/initial', size: 12 },
-    input: { kind: 'items', data: { enc: 'f64', blob: 'jobs/job-3/input', size: 800 } },
+    input: { kind: 'segments', blob: 'jobs/job-3/input', enc: 'f64', items: 100, chunksize: 7, indexAt: 800 },
     workers: 1000,
     deadline,
   },
@@ -89,6 +89,15 @@ const valid: Record<string, CoordinatorRequest> = {
   'a cancel': { v: 1, type: 'cancel', jobId: 'job-4', reason: 'the pool was terminated' },
   'a release': { v: 1, type: 'release', jobId: 'job-4' },
   'an expire': { v: 1, type: 'expire', jobId: 'job-5' },
+  'a fanout of a range of chunks': { v: 1, type: 'fanout', jobId: 'job-1', from: 160, to: 20_000 },
+  'a fanout that fires drain workers': {
+    v: 1,
+    type: 'fanout',
+    jobId: 'job-1',
+    from: 0,
+    to: 1,
+    perWorker: 25,
+  },
 };
 
 describe('parseCoordinatorRequest()', () => {
@@ -116,7 +125,7 @@ describe('parseCoordinatorRequest()', () => {
   });
 
   const submit = valid['a map submit over a range'] as Extract<CoordinatorRequest, { type: 'submit' }>;
-  const reduce = valid['a mapReduce submit with a reducer, a blob input and a blob initial value']!;
+  const reduce = valid['a mapReduce submit with a reducer, a segments input and a blob initial value']!;
   const append = valid['an append of inline and blob chunks'] as Extract<
     CoordinatorRequest,
     { type: 'append' }
@@ -168,6 +177,42 @@ describe('parseCoordinatorRequest()', () => {
       "a blob reference outside the job's prefix",
       { ...submit, input: { kind: 'items', data: { enc: 'v8', blob: 'jobs/other/input', size: 3 } } },
     ],
+    [
+      'items of the whole input by blob reference (read whole: refused)',
+      { ...submit, input: { kind: 'items', data: { enc: 'v8', blob: 'jobs/job-1/input', size: 3 } } },
+    ],
+    [
+      "segments outside the job's prefix",
+      {
+        ...submit,
+        input: { kind: 'segments', blob: 'jobs/x/input', enc: 'v8', items: 1, chunksize: 1, indexAt: 8 },
+      },
+    ],
+    [
+      'segments of an unknown encoding',
+      {
+        ...submit,
+        input: {
+          kind: 'segments',
+          blob: 'jobs/job-1/input',
+          enc: 'json',
+          items: 1,
+          chunksize: 1,
+          indexAt: 8,
+        },
+      },
+    ],
+    [
+      'segments of a chunksize of zero',
+      {
+        ...submit,
+        input: { kind: 'segments', blob: 'jobs/job-1/input', enc: 'v8', items: 1, chunksize: 0, indexAt: 8 },
+      },
+    ],
+    [
+      'segments without an index offset',
+      { ...submit, input: { kind: 'segments', blob: 'jobs/job-1/input', enc: 'v8', items: 1, chunksize: 1 } },
+    ],
     ['lines without source', { ...submit, input: { kind: 'lines' } }],
     ['lines of a relative path', { ...submit, input: { kind: 'lines', source: { path: 'x.log' } } }],
     ['lines of a bad bucket', { ...submit, input: { kind: 'lines', source: { bucket: 'a', key: 'k' } } }],
@@ -213,6 +258,14 @@ describe('parseCoordinatorRequest()', () => {
     ['a cancel with an oversized reason', { v: 1, type: 'cancel', jobId: 'j', reason: 'r'.repeat(1025) }],
     ['a release without job id', { v: 1, type: 'release' }],
     ['an expire without job id', { v: 1, type: 'expire' }],
+    ['a fanout of an empty range', { v: 1, type: 'fanout', jobId: 'j', from: 5, to: 5 }],
+    ['a fanout of a reversed range', { v: 1, type: 'fanout', jobId: 'j', from: 5, to: 2 }],
+    ['a fanout without from', { v: 1, type: 'fanout', jobId: 'j', to: 2 }],
+    ['a fanout past any job', { v: 1, type: 'fanout', jobId: 'j', from: 0, to: 2 ** 41 }],
+    [
+      'a fanout of zero chunks per worker',
+      { v: 1, type: 'fanout', jobId: 'j', from: 0, to: 2, perWorker: 0 },
+    ],
   ])('rejects %s with ProtocolError', (_what, body) => {
     let thrown: unknown;
     try {
@@ -272,9 +325,11 @@ describe('parseCoordinatorRequest() of a backup', () => {
 describe('requestedTasks()', () => {
   it('names the task and reducer a request will run, and none for control requests', () => {
     expect(
-      requestedTasks(valid['a mapReduce submit with a reducer, a blob input and a blob initial value']!),
+      requestedTasks(valid['a mapReduce submit with a reducer, a segments input and a blob initial value']!),
     ).toEqual(['square', 'sum']);
     expect(requestedTasks(valid['an append of inline and blob chunks']!)).toEqual(['square']);
     expect(requestedTasks(valid['a seal']!)).toEqual([]);
+    // A fan-out runs the tasks the job was created with, which were checked then.
+    expect(requestedTasks(valid['a fanout of a range of chunks']!)).toEqual([]);
   });
 });

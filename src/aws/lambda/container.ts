@@ -14,8 +14,14 @@ export interface ContainerOptions {
   readonly backend?: (env: FanfoldEnv) => Backend;
 }
 
-/** Reads the environment and makes the backend: once per container. */
-export function containerBackend(options: ContainerOptions): { env: FanfoldEnv; backend: Backend } {
+/**
+ * Reads the environment and makes the backend: once per container. `sendConcurrency` is the work
+ * queue's SendMessageBatch calls in flight (the coordinator sends many).
+ */
+export function containerBackend(
+  options: ContainerOptions,
+  tuning: { readonly sendConcurrency?: number } = {},
+): { env: FanfoldEnv; backend: Backend } {
   const env = readEnv(options.env ?? process.env);
   const backend = options.backend
     ? options.backend(env)
@@ -24,6 +30,7 @@ export function containerBackend(options: ContainerOptions): { env: FanfoldEnv; 
         queueUrl: env.queueUrl,
         deadLetterQueueUrl: env.deadLetterQueueUrl,
         bucket: env.bucket,
+        ...tuning,
       });
   return { env, backend };
 }

@@ -5,13 +5,24 @@
  *
  * Payloads are JSON (Lambda parses the request and serialises the reply), with every `Uint8Array`
  * written as `{"$b64": "…"}`, the tagging SQS bodies use (`json-bytes.ts`).
+ *
+ * The caller invokes it synchronously (submit, append, seal, cancel, expire, release); it invokes
+ * itself asynchronously with `fanout` requests, the fan-out tree's further nodes (`engine/fanout.ts`).
+ * Each invocation sends chunks within a budget taken from its remaining time (less a margin, or
+ * `FANFOLD_FANOUT_BUDGET_MS`), and hands the rest on.
  */
 import type { TaskRegistry } from '../../api/tasks.js';
 import { Coordinator, type CoordinatorRequest, type CoordinatorResponse } from '../../engine/coordinator.js';
+import type { Invocation } from '../../engine/fanout.js';
 import { parseCoordinatorRequest, requestedTasks } from '../../engine/requests.js';
 import { FanfoldError, type SerializedError, serializeError, UnknownTaskError } from '../../errors.js';
+import type { Backend } from '../../ports.js';
+import { createLambdaClient } from '../clients.js';
 import { fromJsonSafe, toJsonSafe } from '../json-bytes.js';
+import { LambdaInvoker } from '../lambda-invoker.js';
 import { type ContainerOptions, containerBackend } from './container.js';
+import { readFanoutEnv } from './env.js';
+import { logError } from './events.js';
 
 /** What the coordinator Lambda returns (before the `$b64` tagging). */
 export type CoordinatorReply =
@@ -23,18 +34,40 @@ export type CoordinatorReply =
 export interface CoordinatorHandlerOptions extends ContainerOptions {
   /** The tasks module bundled into the function (workers run exactly these). */
   readonly tasks: TaskRegistry;
+  /** Told about what fails without failing a request (a drain worker not fired). @default a JSON log line on stderr */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** What Lambda passes a handler besides the event (the part of its context the coordinator reads). */
+export interface CoordinatorContext {
+  getRemainingTimeInMillis(): number;
 }
 
 /** A coordinator Lambda handler. */
-export type CoordinatorHandler = (event: unknown) => Promise<unknown>;
+export type CoordinatorHandler = (event: unknown, context?: CoordinatorContext) => Promise<unknown>;
+
+/** SendMessageBatch calls in flight while the coordinator sends a group of chunks. */
+const SEND_CONCURRENCY = 16;
+
+/**
+ * The time an invocation with `remainingMs` left spends sending chunks: all of it but a margin
+ * (a fifth, between 1 and 10 s, for the last group's overrun and handing the rest on), and never
+ * more than `overrideMs`.
+ */
+export function sendingBudget(remainingMs: number, overrideMs?: number): number {
+  const margin = Math.min(10_000, Math.max(1_000, remainingMs / 5));
+  return Math.max(0, Math.min(overrideMs ?? Number.POSITIVE_INFINITY, remainingMs - margin));
+}
 
 /**
  * Makes the coordinator handler. Nothing is created until the first invocation; then the
  * environment is read and the backend made once, for the container's life.
  *
- * Request errors (a {@link FanfoldError}: malformed, unknown task, refused by the store) are
- * returned as `{ ok: false, error }`; anything else (an AWS call that kept failing) is thrown, so
- * that Lambda counts the invocation as failed and the caller sees a function error.
+ * A caller's request errors (a {@link FanfoldError}: malformed, unknown task, refused by the store)
+ * are returned as `{ ok: false, error }`; anything else (an AWS call that kept failing) is thrown,
+ * so that Lambda counts the invocation as failed and the caller sees a function error. A `fanout`
+ * request has no caller waiting: every error is thrown, so that Lambda retries the invocation and
+ * at last hands it to the on-failure destination, which fails the job.
  *
  * @example
  * ```ts
@@ -45,33 +78,71 @@ export type CoordinatorHandler = (event: unknown) => Promise<unknown>;
  */
 export function createCoordinatorHandler(options: CoordinatorHandlerOptions): CoordinatorHandler {
   const { tasks } = options;
-  let coordinator: Coordinator | undefined;
-  const get = (): Coordinator => {
-    if (!coordinator) {
-      const { backend } = containerBackend(options);
-      coordinator = new Coordinator(backend);
+  const onError = options.onError ?? logError('fanfold.coordinator');
+  let made: { readonly coordinator: Coordinator; readonly budgetMs: number | undefined } | undefined;
+  const get = () => {
+    if (!made) {
+      const fan = readFanoutEnv(options.env ?? process.env);
+      const { backend } = containerBackend(options, { sendConcurrency: SEND_CONCURRENCY });
+      made = {
+        coordinator: new Coordinator(withInvoker(backend, options, fan), {
+          onError,
+          ...(fan.leafChunks === undefined ? {} : { leafChunks: fan.leafChunks }),
+          ...(fan.workerBurst === undefined ? {} : { workerBurst: fan.workerBurst }),
+        }),
+        budgetMs: fan.budgetMs,
+      };
     }
-    return coordinator;
+    return made;
   };
-  return async (event) => {
+  return async (event, context) => {
+    const started = Date.now();
+    const raw = fromJsonSafe(event);
+    const noCaller = (raw as { type?: unknown } | null)?.type === 'fanout';
     let req: CoordinatorRequest;
     try {
-      req = parseCoordinatorRequest(fromJsonSafe(event));
+      req = parseCoordinatorRequest(raw);
       for (const name of requestedTasks(req)) {
         // Only own names: a request must not reach Object.prototype through the task map.
         if (!Object.hasOwn(tasks.tasks, name)) throw new UnknownTaskError(name, tasks.names);
       }
     } catch (e) {
+      if (noCaller) throw e;
       return refuse(e);
     }
     // Not the request's fault: a missing variable is the deployment's, and is thrown.
-    const c = get();
+    const { coordinator, budgetMs } = get();
+    const remaining = context?.getRemainingTimeInMillis();
+    const invocation: Invocation =
+      remaining === undefined ? {} : { deadline: started + sendingBudget(remaining, budgetMs) };
     try {
-      return toJsonSafe({ ok: true, response: await c.handle(req) } satisfies CoordinatorReply);
+      return toJsonSafe({
+        ok: true,
+        response: await coordinator.handle(req, invocation),
+      } satisfies CoordinatorReply);
     } catch (e) {
+      if (noCaller) throw e;
       return refuse(e);
     }
   };
+}
+
+/**
+ * The backend with the invoker the coordinator fans out through: an injected backend's own (tests),
+ * else Lambda's, invoking this function (its name as Lambda sets it) and the worker.
+ */
+function withInvoker(
+  backend: Backend,
+  options: ContainerOptions,
+  fan: ReturnType<typeof readFanoutEnv>,
+): Backend {
+  if (options.backend || backend.invoker || fan.self === undefined) return backend;
+  const invoker = new LambdaInvoker({
+    client: createLambdaClient(),
+    coordinator: fan.self,
+    worker: fan.workerFunction,
+  });
+  return { ...backend, invoker };
 }
 
 /** A refused request as a reply; anything that is not a {@link FanfoldError} is rethrown. */

@@ -2,12 +2,18 @@
  * The dead-letter Lambda: an SQS event source mapping on the work queue's dead-letter queue hands
  * it the chunk (or finalise) messages that exhausted their deliveries; for each, the engine's
  * {@link DeadLetterHandler} fails the job with `RetriesExhaustedError` and the last error noted for
- * the chunk. A record whose handling threw (DynamoDB throttled, say) is listed in
- * `batchItemFailures` and comes back; a malformed dead letter is reported and dropped.
+ * the chunk. The same queue is the coordinator's on-failure destination: the record of an
+ * asynchronous invocation that failed for good (a fan-out that never sent its range) fails its job
+ * with `FanoutFailedError` (`handleFailedInvocation`). A record whose handling threw (DynamoDB
+ * throttled, say) is listed in `batchItemFailures` and comes back; a malformed one is reported and
+ * dropped.
  */
 import { DeadLetterHandler } from '../../engine/dead-letters.js';
+import { handleFailedInvocation } from '../../engine/failed-invocations.js';
+import type { Backend, Delivery } from '../../ports.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
+import { isInvocationRecord, parseInvocationRecord } from './invocation-record.js';
 
 /** Options of {@link createDeadLetterHandler}. */
 export interface DeadLetterHandlerOptions extends ContainerOptions {
@@ -30,7 +36,9 @@ export type DeadLetterLambdaHandler = (event: unknown) => Promise<SqsBatchRespon
  */
 export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}): DeadLetterLambdaHandler {
   const onError = options.onError ?? logError('fanfold.dlq');
-  let container: { readonly handler: DeadLetterHandler; readonly batch: EsmBatchQueue } | undefined;
+  let container:
+    | { readonly handler: DeadLetterHandler; readonly batch: EsmBatchQueue; readonly backend: Backend }
+    | undefined;
   const get = () => {
     if (!container) {
       const { env, backend } = containerBackend(options);
@@ -41,20 +49,40 @@ export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}):
         maxReceiveCount: env.maxReceiveCount,
         onError,
       });
-      container = { handler, batch };
+      container = { handler, batch, backend };
     }
     return container;
   };
   return async (event) => {
     const deliveries = parseSqsEvent(event);
-    const { handler, batch } = get();
+    const { handler, batch, backend } = get();
     for (const d of deliveries) {
       try {
-        await handler.handle(d);
+        if (isInvocationRecord(d.body)) await failedInvocation(d, backend, batch, onError);
+        else await handler.handle(d);
       } catch (e) {
         onError(e);
       }
     }
     return batch.settle(deliveries);
   };
+}
+
+/** Ends the job of a failed fan-out (or reports another failed request), then deletes the record. */
+async function failedInvocation(
+  d: Delivery,
+  backend: Backend,
+  batch: EsmBatchQueue,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  let failed: ReturnType<typeof parseInvocationRecord>;
+  try {
+    failed = parseInvocationRecord(d.body);
+  } catch (e) {
+    onError(e);
+    await batch.ack([d.receipt]);
+    return;
+  }
+  await handleFailedInvocation(backend.store, failed, onError);
+  await batch.ack([d.receipt]);
 }

@@ -27,6 +27,14 @@ export const ENV = {
   queuePrefix: 'FANFOLD_QUEUE_PREFIX',
   /** The sweeper's threshold, ms: a queue whose creator has not renewed it for this long is deleted. */
   queueStaleMs: 'FANFOLD_QUEUE_STALE_MS',
+  /** The coordinator's: the most chunks one invocation sends itself (the fan-out tree's leaf). */
+  leafChunks: 'FANFOLD_LEAF_CHUNKS',
+  /** The coordinator's: at most this long sending chunks per invocation, ms (else: its time less a margin). */
+  fanoutBudgetMs: 'FANFOLD_FANOUT_BUDGET_MS',
+  /** The coordinator's: the worker function it invokes directly to drain the queue. */
+  workerFunction: 'FANFOLD_WORKER_FUNCTION',
+  /** The coordinator's: drain workers fired per job at most (0: none). */
+  workerBurst: 'FANFOLD_WORKER_BURST',
 } as const;
 
 /** The variables, read. */
@@ -89,4 +97,37 @@ function optionalPrefix(env: NodeJS.ProcessEnv, problems: string[]): string | un
 /** Threads for a Lambda of `memoryMb`: one per 1,769 MB of memory (a vCPU's credit), 1 to 6. */
 export function threadsForMemory(memoryMb: number): number {
   return Math.min(6, Math.max(1, Math.round(memoryMb / 1769)));
+}
+
+/** The coordinator's fan-out settings (`FANFOLD_LEAF_CHUNKS` and its siblings, all optional). */
+export interface FanoutEnv {
+  /** Its own function name (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda): where fan-out requests go. */
+  readonly self: string | undefined;
+  readonly leafChunks: number | undefined;
+  readonly budgetMs: number | undefined;
+  readonly workerFunction: string | undefined;
+  readonly workerBurst: number | undefined;
+}
+
+/** Reads the coordinator's fan-out settings; throws one error naming every malformed one. */
+export function readFanoutEnv(env: NodeJS.ProcessEnv = process.env): FanoutEnv {
+  const problems: string[] = [];
+  const int = (k: keyof typeof ENV, min: number, max: number): number | undefined => {
+    const raw = env[ENV[k]];
+    if (raw === undefined || raw === '') return undefined;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${ENV[k]} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return v;
+  };
+  const out: FanoutEnv = {
+    self: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
+    leafChunks: int('leafChunks', 1, 10_000_000),
+    budgetMs: int('fanoutBudgetMs', 1, 900_000),
+    workerFunction: env[ENV.workerFunction] || undefined,
+    workerBurst: int('workerBurst', 0, 100_000),
+  };
+  if (problems.length > 0)
+    throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);
+  return out;
 }

@@ -2,7 +2,8 @@
  * The Lambda Invoke API on 127.0.0.1: `POST /2015-03-31/functions/{name}/invocations`, enough for
  * the real `@aws-sdk/client-lambda` `InvokeCommand` with `endpoint` set. RequestResponse answers
  * 200 with the payload (and `X-Amz-Function-Error: Unhandled` with Lambda's error payload when the
- * function failed); Event answers 202 and runs the invocation in the background; DryRun answers
+ * function failed); Event answers 202 and runs the invocation in the background (with Lambda's
+ * retries and destinations, `async-invoke.ts`, when the runner passes `runAsync`); DryRun answers
  * 204. Errors use Lambda's codes: ResourceNotFoundException (404), InvalidRequestContentException
  * (400), RequestTooLargeException (413), TooManyRequestsException (429). Request signatures are
  * not checked. The same server answers CloudFormation's DescribeStacks for the deployed stack.
@@ -52,6 +53,11 @@ export async function startLambdaServer(
     onBackgroundError?: (error: unknown) => void;
     /** Also answer CloudFormation's DescribeStacks (`POST /`) for this stack. */
     stack?: DeployedStack;
+    /**
+     * Runs an accepted Event invocation (retries, destinations: `AsyncInvocations`).
+     * @default one attempt, its failure dropped
+     */
+    runAsync?: (sandbox: FunctionSandbox, payload: string, clientContext: unknown) => void;
   },
 ): Promise<LambdaServer> {
   const created = new Date();
@@ -123,12 +129,14 @@ export async function startLambdaServer(
         res.writeHead(204, { 'x-amzn-RequestId': randomUUID() }).end();
         return;
       case 'Event': {
-        // Lambda's async retries (two more attempts, minutes apart) are not modelled.
-        const run = sandbox
-          .invoke(payload, { clientContext })
-          .catch((e: unknown) => options.onBackgroundError?.(e))
-          .finally(() => background.delete(run));
-        background.add(run);
+        if (options.runAsync) options.runAsync(sandbox, payload, clientContext);
+        else {
+          const run = sandbox
+            .invoke(payload, { clientContext })
+            .catch((e: unknown) => options.onBackgroundError?.(e))
+            .finally(() => background.delete(run));
+          background.add(run);
+        }
         res.writeHead(202, { 'x-amzn-RequestId': randomUUID(), 'Content-Length': '0' }).end();
         return;
       }

@@ -2,8 +2,8 @@
  * Stands up a stack's resources the way CloudFormation would, on the emulators: SQS queues (with
  * their RedrivePolicy and VisibilityTimeout), DynamoDB tables (keys, indexes, TTL) and S3 buckets
  * are created in moto, in dependency order, with CloudFormation-style generated names where the
- * template gives none. Lambda functions and event source mappings are resolved into plain specs
- * for the sandbox and the pollers. Every other resource type (IAM, CDK metadata, custom
+ * template gives none. Lambda functions, event source mappings and asynchronous invocation
+ * settings are resolved into plain specs for the sandbox, the pollers and the Invoke API. Every other resource type (IAM, CDK metadata, custom
  * resources, log groups, policies) is not created; its `Ref` and `Arn` resolve to made-up values
  * so that references to it still work, and it is listed in `unmodelled`.
  */
@@ -20,6 +20,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type EventInvokeConfigSpec, resolveInvokeConfig } from './invoke-config.js';
 import {
   type ResolveContext,
   referencedIds,
@@ -83,6 +84,8 @@ export interface DeployedStack {
   readonly outputs: Readonly<Record<string, string>>;
   readonly functions: readonly FunctionSpec[];
   readonly eventSourceMappings: readonly EventSourceMappingSpec[];
+  /** The functions' asynchronous invocation settings (retries, event age, destinations). */
+  readonly eventInvokeConfigs: readonly EventInvokeConfigSpec[];
   /** Logical ids of resources that were not created (only their names are made up). */
   readonly unmodelled: readonly string[];
 }
@@ -102,6 +105,7 @@ const MODELLED = new Set([
   'AWS::S3::Bucket',
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
+  'AWS::Lambda::EventInvokeConfig',
 ]);
 
 /**
@@ -156,6 +160,7 @@ export async function deployStack(
   });
   const functions: FunctionSpec[] = [];
   const mappings: EventSourceMappingSpec[] = [];
+  const invokeConfigs: EventInvokeConfigSpec[] = [];
   const unmodelled: string[] = [];
   const queueInfo = new Map<string, { url: string; visibility: number; fifo: boolean }>();
 
@@ -225,6 +230,12 @@ export async function deployStack(
             });
             return;
           }
+          case 'AWS::Lambda::EventInvokeConfig': {
+            // Its destination queue is deployed first: the template references it.
+            invokeConfigs.push(resolveInvokeConfig(id, props, ctx, queueInfo));
+            deployed.set(id, { logicalId: id, type: resource.Type, ref: randomUUID(), attributes: {} });
+            return;
+          }
           case 'AWS::Lambda::EventSourceMapping': {
             const uuid = randomUUID();
             mappings.push(resolveMapping(id, uuid, props, ctx, queueInfo));
@@ -270,6 +281,7 @@ export async function deployStack(
     outputs,
     functions,
     eventSourceMappings: mappings,
+    eventInvokeConfigs: invokeConfigs,
     unmodelled,
   };
 }

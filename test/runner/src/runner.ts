@@ -9,7 +9,9 @@
  * killed on timeout or crash, ReservedConcurrentExecutions as a throttle), the function's
  * environment from the template, and SQS mappings (BatchSize, MaximumBatchingWindowInSeconds, the
  * 6 MB batch cut, ReportBatchItemFailures, MaximumConcurrency, redrive through the queue's own
- * RedrivePolicy), CloudFormation's DescribeStacks for the stack's outputs.
+ * RedrivePolicy), asynchronous invocations (retries after a function error, the maximum event age,
+ * the invocation record sent to an SQS on-failure or on-success destination),
+ * CloudFormation's DescribeStacks for the stack's outputs.
  *
  * Not modelled: IAM (roles, policies, resource policies: every call is allowed) and request
  * signatures; cold-start and init timing (an init is however long the import takes; INIT over
@@ -18,7 +20,8 @@
  * `maxContainersPerFunction`) and its backoff after errors; memory limits and CPU shares (a
  * container gets the host's cores; MemorySize only reaches the environment and context); the
  * declared Runtime and Architectures (bundles run on this machine's Node); a read-only file
- * system and a private /tmp; async invocation retries, destinations and event age; FIFO ordering
+ * system and a private /tmp; throttling of async invocations (an event waits for a container);
+ * FIFO ordering
  * after a failed batch (moto keeps group order, the runner adds nothing); FilterCriteria (refused);
  * provisioned pollers (ignored); log formatting and CloudWatch Logs.
  *
@@ -33,6 +36,7 @@
  * }
  * ```
  */
+import { AsyncInvocations } from './async-invoke.js';
 import { emulatorClients, sqsClient } from './clients.js';
 import { type Emulators, startEmulators } from './emulators.js';
 import { EsmPoller } from './esm-poller.js';
@@ -61,6 +65,16 @@ export interface StartCloudOptions {
   readonly freeze?: boolean;
   /** Receives each line the functions write, and errors of the pollers. @default silent unless FANFOLD_RUNNER_LOGS=1 */
   readonly onLog?: (source: string, line: string) => void;
+  /**
+   * Pauses before an asynchronous invocation's second and third attempts (Lambda waits a minute,
+   * then two). @default [1000, 2000]
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
+  /**
+   * Variables set on the functions whose logical id starts with a key, over the template's: a
+   * test's stand-in for a construct prop it does not want to synthesize a stack for.
+   */
+  readonly environment?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /**
    * The endpoint one party of the stack sends its SQS, DynamoDB and S3 requests to instead of the
    * emulator, and a function its Lambda requests instead of the Invoke API: a function, by its
@@ -100,6 +114,8 @@ export interface Cloud {
   readonly pollers: readonly EsmPoller[];
   /** Errors the pollers and background invocations reported. */
   readonly errors: readonly unknown[];
+  /** The asynchronous invocations (Event): their attempts, failures and records sent. */
+  readonly async: AsyncInvocations;
   /** Stops the pollers, the Invoke API and every container, and the emulators it started. */
   stop(): Promise<void>;
 }
@@ -128,9 +144,11 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
   const reaper = startReaper();
   let server: LambdaServer | undefined;
   const pollers: EsmPoller[] = [];
+  let asyncInvocations: AsyncInvocations | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      asyncInvocations?.stop();
       // Abandoning a long poll is safe: generated queue names are unique per deploy, so a
       // message an abandoned receive takes in flight belongs to no one else.
       const polled = Promise.all(pollers.map((p) => p.stop({ abort: true })));
@@ -145,12 +163,24 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
   };
 
   try {
-    const stack = await deployStack(assembly, clients, clientOptions.region);
+    const stack = withEnvironment(
+      await deployStack(assembly, clients, clientOptions.region),
+      options.environment,
+    );
+    const async = new AsyncInvocations({
+      sqs: clients.sqs,
+      configs: stack.eventInvokeConfigs,
+      onError: report('async invoke'),
+      onLog,
+      ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+    });
+    asyncInvocations = async;
     const lambdaServer = await startLambdaServer((name) => sandboxes.get(name), {
       region: stack.region,
       accountId: stack.accountId,
       onBackgroundError: report('invoke'),
       stack,
+      runAsync: (sandbox, payload, clientContext) => async.start(sandbox, payload, clientContext),
     });
     server = lambdaServer;
     const endpoints = {
@@ -238,10 +268,26 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
       sandboxes,
       pollers,
       errors,
+      async,
       stop,
     };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** The stack with `environment`'s variables set on the functions whose logical ids they name. */
+function withEnvironment(stack: DeployedStack, environment: StartCloudOptions['environment']): DeployedStack {
+  if (!environment) return stack;
+  for (const prefix of Object.keys(environment))
+    if (!stack.functions.some((f) => f.logicalId.startsWith(prefix)))
+      throw new Error(`environment: no function's logical id starts with ${prefix}`);
+  const functions = stack.functions.map((f) => {
+    const extra = Object.entries(environment)
+      .filter(([prefix]) => f.logicalId.startsWith(prefix))
+      .map(([, vars]) => vars);
+    return extra.length === 0 ? f : { ...f, environment: Object.assign({}, f.environment, ...extra) };
+  });
+  return { ...stack, functions };
 }

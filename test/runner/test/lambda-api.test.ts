@@ -10,8 +10,9 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Client } from '../src/clients.js';
+import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type Cloud, startCloud } from '../src/runner.js';
 import { FunctionSandbox } from '../src/sandbox.js';
@@ -20,17 +21,21 @@ import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
 let cloud: Cloud;
 let lambda: LambdaClient;
 let s3: S3Client;
+let sqs: SQSClient;
 
 beforeAll(async () => {
-  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY });
+  // Short pauses between an async event's attempts (Lambda's are a minute and two).
+  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, asyncRetryDelaysMs: [100, 200] });
   // maxAttempts 1: the SDK must not retry what the tests look at.
   lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint, maxAttempts: 1 });
   s3 = s3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });
+  sqs = sqsClient({ ...cloud.clientOptions, endpoint: cloud.endpoints.sqs });
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
   lambda?.destroy();
   s3?.destroy();
+  sqs?.destroy();
   await cloud?.stop();
 });
 
@@ -207,6 +212,46 @@ describe('Invoke (Event)', () => {
       `object ${key}`,
     );
     expect(JSON.parse(text)).toEqual({ trace: key });
+  });
+
+  it("retries a failed event MaximumRetryAttempts times, then sends Lambda's invocation record to OnFailure", async () => {
+    const throws = cloud.sandboxes.get(cloud.functionName('Throw'))!;
+    const before = throws.stats().invocations;
+    const payload = { n: Date.now() };
+    const { out } = await invoke('Throw', payload, { InvocationType: 'Event' });
+    expect(out.StatusCode).toBe(202);
+    const queueUrl = cloud.resources.AsyncFailures8D2E4F6A!.ref;
+    const message = await eventually(async () => {
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+      return got.Messages?.[0];
+    }, 'the invocation record');
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+    const record = JSON.parse(message.Body!);
+    expect(record).toMatchObject({
+      version: '1.0',
+      requestContext: {
+        functionArn: `${throws.spec.arn}:$LATEST`,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 2,
+      },
+      requestPayload: payload,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'TypeError', errorMessage: 'kaboom' },
+    });
+    // One retry (the config's MaximumRetryAttempts), so two runs.
+    expect(throws.stats().invocations - before).toBe(2);
+  });
+
+  it("retries a function without a config twice (Lambda's default) and drops the event", async () => {
+    const echo = cloud.sandboxes.get(cloud.functionName('Echo'))!;
+    const before = { runs: echo.stats().invocations, ...cloud.async.stats() };
+    await invoke('Echo', { exit: 3 }, { InvocationType: 'Event' });
+    await eventually(
+      async () => (cloud.async.stats().dropped > before.dropped ? true : undefined),
+      'the event to be dropped',
+    );
+    expect(echo.stats().invocations - before.runs).toBe(3);
+    expect(cloud.async.stats().failed).toBe(before.failed);
   });
 
   it('answers 204 to DryRun without invoking', async () => {
