@@ -21,6 +21,16 @@ import {
 } from '../validate.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import { type JobInfo, toJobInfo } from './job-info.js';
+import {
+  type AttachOptions,
+  attachOptions,
+  checkJobId,
+  type JobIterator,
+  type TypedAttach,
+} from './pool-jobs.js';
+
+export type { AttachOptions, JobIterator } from './pool-jobs.js';
+
 import type { ArgOf, ArgsOf, ReducerName, ResultOf, TaskMap, UnaryTaskName } from './tasks.js';
 
 /**
@@ -49,41 +59,8 @@ export interface MapReduceOptions<R> extends MapOptions {
 /** Options of `imap` and `imapUnordered`. */
 export interface IMapOptions extends MapOptions {}
 
-/**
- * What `imap` and `imapUnordered` return: an async generator of the results that names its job at
- * once, before the first result (and before the job is submitted: it is submitted on the first
- * `next()`).
- *
- * @example
- * ```ts
- * const it = pool.imapUnordered('square', range(100));
- * console.log('job', it.jobId);
- * for await (const sq of it) console.log(sq);
- * ```
- */
-export interface JobIterator<R> extends AsyncGenerator<R, void, undefined> {
-  /** The job's id: for `pool.inspect`, `pool.cancel`, `pool.attach` or `fanfold status`. */
-  readonly jobId: string;
-}
-
-/** Options of {@link Pool.attach}. */
-export interface AttachOptions {
-  /** Called as chunks complete, with done/total chunks. */
-  readonly onProgress?: (progress: Progress) => void;
-  /**
-   * Release the job once its results are read (its records and payloads go). Pass false to read
-   * a job that its submitter, or another reader, will still read. @default true
-   */
-  readonly release?: boolean;
-}
-
 const MAP_KEYS = ['chunksize', 'onProgress'] as const;
-const ATTACH_KEYS = ['onProgress', 'task', 'reducer', 'release'];
-
-/** What {@link Pool.attach}'s overloads accept, as the implementation reads it. */
-type TypedAttach = AttachOptions & { readonly task?: string; readonly reducer?: string };
 const ASYNC_KEYS = [...MAP_KEYS, 'callback', 'errorCallback'] as const;
-
 /** What a context provides to run a pool. @internal */
 export interface PoolRuntime {
   readonly client: JobClient;
@@ -293,25 +270,9 @@ export class Pool<T extends TaskMap> {
     options?: AttachOptions & { readonly task?: undefined; readonly reducer?: undefined },
   ): Promise<unknown>;
   attach(jobId: string, options: TypedAttach = {}): Promise<unknown> {
-    return this.#run('attach', (c) => {
-      const id = checkJobId(jobId);
-      const o = checkOptions<TypedAttach>(options, 'options', ATTACH_KEYS);
-      const onProgress = optionalFunction<(p: Progress) => void>(o.onProgress, 'options.onProgress');
-      const task = o.task === undefined ? undefined : taskName(o.task, 'options.task', this.#rt.taskNames);
-      if (o.reducer !== undefined && task === undefined)
-        throw new InvalidArgumentError('options.reducer was given without options.task');
-      const reducer =
-        o.reducer === undefined ? undefined : taskName(o.reducer, 'options.reducer', this.#rt.taskNames);
-      if (o.release !== undefined && typeof o.release !== 'boolean')
-        throw new InvalidArgumentError(
-          `Expected options.release to be a boolean, got ${received(o.release)}`,
-        );
-      return c.attach(id, {
-        onProgress,
-        release: o.release,
-        expect: task === undefined ? undefined : { task, reducer },
-      });
-    });
+    return this.#run('attach', (c) =>
+      c.attach(checkJobId(jobId), attachOptions(options, this.#rt.taskNames)),
+    );
   }
 
   /**
@@ -455,12 +416,4 @@ export class Pool<T extends TaskMap> {
   #stateName(): string {
     return this.#state === 'CLOSE' ? 'closed' : 'terminated';
   }
-}
-
-function checkJobId(jobId: unknown): string {
-  if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 128)
-    throw new InvalidArgumentError(
-      `Expected jobId to be a job id (1 to 128 characters), got ${received(jobId)}`,
-    );
-  return jobId;
 }
