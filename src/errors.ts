@@ -66,8 +66,15 @@ export class FanfoldError extends Error {
 
 /** A bad argument or option; raised before any thread starts or any AWS call is made. */
 export class InvalidArgumentError extends FanfoldError {
-  constructor(message: string) {
-    super(ErrorCodes.INVALID_ARGUMENT, message);
+  /** The option refused, where one option is at fault (e.g. `options.initializer`). */
+  readonly option: string | undefined;
+  constructor(message: string, details: { readonly option?: string; readonly cause?: unknown } = {}) {
+    super(
+      ErrorCodes.INVALID_ARGUMENT,
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
+    this.option = details.option;
   }
 }
 

@@ -10,7 +10,7 @@ export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
 export type { JobFailure, JobInfo, JobStatus } from './api/job-info.js';
-export type { DictProxy, ListProxy, Manager } from './api/managers.js';
+export type { DictProxy, ListProxy, Manager, SortOptions } from './api/managers.js';
 export type {
   AttachOptions,
   IMapOptions,

@@ -2,13 +2,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
-import { INPUTS, targetRows } from './targets.mjs';
+import { INPUTS, NOISY_CORES, targetRows } from './targets.mjs';
 
 export function writeReport(data, file) {
   const R = data.results;
   const runs = (g, k) => R[g]?.runs[k] ?? [];
   const fig = (g, k, pick) => figures(runs(g, k), pick);
-  const pair = (g, a, b, pick) => pairedRatios(runs(g, a), runs(g, b), pick);
+  // A group during which other processes used more than half a core is noisy: its ratios are
+  // reported, marked, and give no verdict (targets.mjs).
+  const noisy = (g) => (R[g]?.other > NOISY_CORES ? R[g].other : undefined);
+  const pair = (g, a, b, pick) =>
+    Object.assign(pairedRatios(runs(g, a), runs(g, b), pick), { noisy: noisy(g) });
   const wall = (r) => r.wall;
   const rec = (name) => (r) => r.rec[name];
   const lines = [];
@@ -57,6 +61,7 @@ export function writeReport(data, file) {
       'load',
       'other processes, cores',
       'counted runs during which others used > 0.5 cores',
+      'noisy (no verdict)',
     ],
     Object.entries(R).map(([g, r]) => {
       const all = Object.values(r.runs).flat();
@@ -68,6 +73,7 @@ export function writeReport(data, file) {
         r.load.map((x) => x.toFixed(2)).join(' → '),
         Number.isFinite(r.other) ? r.other.toFixed(2) : '—',
         `${busy} of ${all.length}`,
+        noisy(g) === undefined ? 'no' : '**yes**',
       ];
     }),
   );

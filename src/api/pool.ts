@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobClient, Progress } from '../engine/client.js';
 import type { Lines } from '../engine/lines.js';
+import { Range } from '../engine/range.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
@@ -68,6 +69,11 @@ export interface PoolRuntime {
   readonly taskNames: readonly string[];
   /** Pool-level default chunksize (the `chunksize` pool option). */
   readonly chunksize: number | undefined;
+  /**
+   * Runs one call without a job, where the context has a cheaper way that keeps a job's guarantees
+   * (the local context); called once {@link ready} resolved. Absent: `apply` is a one-item job.
+   */
+  apply?(task: string, args: readonly unknown[]): Promise<unknown>;
   /** Resolves once the workers are up; rejects if they cannot start. */
   ready(): Promise<void>;
   /** Stops the workers: gracefully (queued work finishes) or at once. */
@@ -116,12 +122,16 @@ export class Pool<T extends TaskMap> {
       const name = taskName(task, 'task', this.#rt.taskNames);
       if (!Array.isArray(args))
         throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);
+      if (this.#rt.apply) return (await this.#rt.apply(name, args)) as ResultOf<T[K]>;
       const out = await c.map('starmap', name, [args], { chunksize: 1, jobId });
       return out[0] as ResultOf<T[K]>;
     });
   }
 
-  /** {@link apply}, returning an {@link AsyncResult} (whose `jobId` names the job at once). */
+  /**
+   * {@link apply}, returning an {@link AsyncResult} whose `jobId` names the job at once (on the
+   * local context an apply runs straight on a thread and makes no job: its id is then never found).
+   */
   applyAsync<K extends keyof T & string>(
     task: K,
     args: ArgsOf<T[K]>,
@@ -137,10 +147,16 @@ export class Pool<T extends TaskMap> {
     items: Items<ArgOf<T[K]>>,
     options?: MapOptions,
   ): Promise<ResultOf<T[K]>[]> {
-    return this.#run('map', (c) => {
-      const o = this.#mapOptions(options, 'options', MAP_KEYS);
-      return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<ResultOf<T[K]>[]>;
-    });
+    return this.#run(
+      'map',
+      (c) => {
+        const o = this.#mapOptions(options, 'options', MAP_KEYS);
+        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
   }
 
   /**
@@ -154,12 +170,16 @@ export class Pool<T extends TaskMap> {
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
     const jobId = randomUUID();
-    const work = this.#run('mapAsync', (c) => {
-      this.#mapOptions(options, 'options', ASYNC_KEYS);
-      return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, { ...rest, jobId }) as Promise<
-        ResultOf<T[K]>[]
-      >;
-    });
+    const work = this.#run(
+      'mapAsync',
+      (c) => {
+        this.#mapOptions(options, 'options', ASYNC_KEYS);
+        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, { ...rest, jobId }) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
     return new AsyncResult(work, this.#callbacks(callback, errorCallback), jobId);
   }
 
@@ -169,12 +189,16 @@ export class Pool<T extends TaskMap> {
     items: Items<ArgsOf<T[K]>>,
     options?: MapOptions,
   ): Promise<ResultOf<T[K]>[]> {
-    return this.#run('starmap', (c) => {
-      const o = this.#mapOptions(options, 'options', MAP_KEYS);
-      return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
-        ResultOf<T[K]>[]
-      >;
-    });
+    return this.#run(
+      'starmap',
+      (c) => {
+        const o = this.#mapOptions(options, 'options', MAP_KEYS);
+        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, o) as Promise<
+          ResultOf<T[K]>[]
+        >;
+      },
+      items,
+    );
   }
 
   /** {@link starmap}, returning an {@link AsyncResult} whose `jobId` names the job at once. */
@@ -185,13 +209,17 @@ export class Pool<T extends TaskMap> {
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
     const jobId = randomUUID();
-    const work = this.#run('starmapAsync', (c) => {
-      this.#mapOptions(options, 'options', ASYNC_KEYS);
-      return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, {
-        ...rest,
-        jobId,
-      }) as Promise<ResultOf<T[K]>[]>;
-    });
+    const work = this.#run(
+      'starmapAsync',
+      (c) => {
+        this.#mapOptions(options, 'options', ASYNC_KEYS);
+        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, {
+          ...rest,
+          jobId,
+        }) as Promise<ResultOf<T[K]>[]>;
+      },
+      items,
+    );
     return new AsyncResult(work, this.#callbacks(callback, errorCallback), jobId);
   }
 
@@ -358,10 +386,13 @@ export class Pool<T extends TaskMap> {
     };
   }
 
-  #run<R>(method: string, work: (c: JobClient) => Promise<R>): Promise<R> {
+  /** Runs `work` once the workers are ready; `items`, when given, may let it run without them. */
+  #run<R>(method: string, work: (c: JobClient) => Promise<R>, items?: unknown): Promise<R> {
     if (this.#state !== 'RUN') return Promise.reject(new PoolNotRunningError(this.#stateName(), method));
     const p = (async () => {
-      await this.#rt.ready();
+      // An empty input submits nothing, so it settles without waiting for the threads to start.
+      const empty = (Array.isArray(items) || items instanceof Range) && items.length === 0;
+      if (!empty) await this.#rt.ready();
       // terminate() may have run while this call waited for the workers to start.
       if (this.#terminated()) throw new JobCancelledError('(not submitted)', 'the pool was terminated');
       return work(this.#rt.client);

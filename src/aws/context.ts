@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, PoolOptions, Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
@@ -40,10 +40,14 @@ const MAX_INLINE_BYTES = 350 * 1024;
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
 const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
+/** Why each PoolOptions field the AWS context refuses is not a pool's to set (README, "Python names"). */
+const SHARED_THREADS =
+  "the worker Lambdas' threads are started by the deployed stack and serve every pool and caller of it, so no pool can run its own initializer in them: do the set-up at the top level of the tasks module (it runs once in each thread) or lazily in the task";
 const STACK_SETTINGS: Record<string, string> = {
-  maxTasksPerChild: 'worker threads live as long as their Lambda container',
-  initializer: 'worker threads are started by the deployed stack',
-  initargs: 'worker threads are started by the deployed stack',
+  maxTasksPerChild:
+    "a worker thread lives as long as its Lambda container and serves every pool of the stack; Lambda recycles containers on its own, and the function's memory and timeout bound what a task may leak",
+  initializer: SHARED_THREADS,
+  initargs: SHARED_THREADS,
   maxAttempts: "it is the work queue's maxReceiveCount, set when the stack is deployed",
 };
 
@@ -98,6 +102,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     kind: 'aws',
     tasks: registry,
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const p = checkPoolOptions(poolOptions);
       return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
     },
@@ -124,7 +129,9 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
   const p = checkOptions<PoolOptions<T>>(raw, 'options', all);
   for (const [k, why] of Object.entries(STACK_SETTINGS)) {
     if ((p as Record<string, unknown>)[k] !== undefined)
-      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`);
+      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`, {
+        option: `options.${k}`,
+      });
   }
   return {
     processes: optionalInteger(p.processes, 'options.processes', 1, 1_000_000),

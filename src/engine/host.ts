@@ -296,7 +296,8 @@ export class Host {
     }
     clearInterval(renewal);
     for (const t of group) life.step('ran', t.m);
-    // A task error fails the job; the rest of the group belongs to it.
+    // A task error fails the job; the rest of the group (not run: the outcomes end with the
+    // failure) belongs to it.
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) {
       life.live();

@@ -39,7 +39,8 @@ export type ChunkOutcome =
   | { readonly ok: false; readonly error: SerializedError };
 
 type Thenable = { then: (ok: (v: unknown) => void, err: (e: unknown) => void) => void };
-function isThenable(v: unknown): v is Thenable {
+/** True for a promise or any other thenable a task may return. */
+export function isThenable(v: unknown): v is Thenable {
   return (
     (typeof v === 'object' || typeof v === 'function') &&
     v !== null &&
@@ -47,7 +48,8 @@ function isThenable(v: unknown): v is Thenable {
   );
 }
 
-function lookup(tasks: TaskMap, name: string): (...args: unknown[]) => unknown {
+/** The task of this name; `UnknownTaskError` naming the tasks there are. */
+export function lookup(tasks: TaskMap, name: string): (...args: unknown[]) => unknown {
   const fn: TaskFn | undefined = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
   if (!fn) throw new UnknownTaskError(name, Object.keys(tasks).sort());
   return fn as unknown as (...args: unknown[]) => unknown;

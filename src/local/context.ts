@@ -6,7 +6,7 @@ import { serialize } from 'node:v8';
 import type { Context, PoolOptions } from '../api/context.js';
 import { Pool } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { stragglerPolicy } from '../engine/stragglers.js';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
@@ -81,6 +81,7 @@ export function local<T extends TaskMap>(
     Process: (target, args, processOptions) =>
       makeProcess(registry.names, launch, target, args, processOptions),
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const settings = resolvePoolOptions(registry, poolOptions, hooks);
       const rt = new LocalRuntime(settings);
       hooks.onRuntime?.(rt);

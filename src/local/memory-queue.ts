@@ -148,7 +148,10 @@ export class MemoryQueue implements WorkQueue {
         if (i >= 0) this.#waiters.splice(i, 1);
         waiter.finish([]);
       };
-      const timer = setTimeout(giveUp, waitMs);
+      // A receiver waiting for messages never keeps the process alive (the local host polls for
+      // ever, and an idle pool must let a program that forgot terminate() exit): whatever would
+      // send a message keeps the process alive itself, and a send wakes the waiter at once.
+      const timer = setTimeout(giveUp, waitMs).unref();
       signal?.addEventListener('abort', giveUp, { once: true });
       this.#waiters.push(waiter);
     });

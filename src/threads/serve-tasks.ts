@@ -12,6 +12,7 @@
 import { enterProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
+import { runCall } from '../engine/run-call.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
 import { fromWire, type Reviver, refuseHandles } from '../handles.js';
@@ -20,6 +21,8 @@ import { serveThread, threadInfo, withTransfer } from './serve-thread.js';
 /** A unit of work sent to a thread. */
 export type ThreadJob =
   | { readonly op: 'run'; readonly chunks: readonly InlineChunk[] }
+  /** One `task(...args)`, its arguments as they are (the local context's `apply`). */
+  | { readonly op: 'call'; readonly task: string; readonly args: readonly unknown[]; readonly handles?: true }
   | {
       readonly op: 'fold';
       readonly reducer: string;
@@ -100,10 +103,16 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
           for (const c of job.chunks) {
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
-            out.push(await runChunk(tasks, c, revive));
+            const outcome = await runChunk(tasks, c, revive);
+            out.push(outcome);
+            // A task error fails the job: the chunks grouped behind it on this thread must neither
+            // run nor hold the failure back until they have (fail fast holds per item, not per group).
+            if (!outcome.ok) break;
           }
           return withTransfer(out, transferOf(out));
         }
+        case 'call':
+          return runCall(tasks, job.task, job.args, job.handles ? await reviver() : undefined);
         case 'fold': {
           const out = await runFold(tasks, job.reducer, job.initial, job.partials);
           return withTransfer(out, transferOf([out]));

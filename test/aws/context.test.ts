@@ -57,6 +57,8 @@ let dlqUrl: string;
 let worker: WorkerHandler;
 /** Every coordinator invoke: its request type and payload size. */
 const invokes: { type: string; bytes: number }[] = [];
+/** While set, the coordinator answers `cancel` requests only once it resolves. */
+let cancelGate: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
@@ -124,6 +126,7 @@ beforeAll(async () => {
       }
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
+      if (event.type === 'cancel') await cancelGate;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
       } catch (e) {
@@ -157,6 +160,7 @@ afterAll(async () => {
 
 afterEach(() => {
   invokes.length = 0;
+  cancelGate = undefined;
 });
 
 function context() {
@@ -319,6 +323,34 @@ describe('aws()', () => {
       expect(await pool.map('square', [2])).toEqual([4]);
     }, 10_000);
 
+    it('terminate() right after start() gives -15, even when the run ends before the cancel lands', async () => {
+      // The cancel travels through the coordinator while a warm worker may finish the run: the
+      // caller asked for termination before it saw the end, so the process ends as terminated.
+      const mp = context();
+      const go = mp.Event();
+      const p = mp.Process('waitEvent', [go]);
+      await p.start();
+      let letCancel!: () => void;
+      cancelGate = new Promise<void>((r) => (letCancel = r));
+      const terminated = p.terminate();
+      await expect.poll(() => invokes.some((i) => i.type === 'cancel')).toBe(true);
+      await go.set();
+      const store = awsBackend({
+        tableName: TABLE,
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        bucket: BUCKET,
+        clients: { sqs, dynamo, s3 },
+      }).store;
+      await expect
+        .poll(async () => (await store.getJob(p.pid ?? ''))?.status, { timeout: 20_000 })
+        .toBe('DONE');
+      letCancel();
+      await terminated;
+      expect(p.exitCode).toBe(-15);
+      expect(p.isAlive()).toBe(false);
+    }, 30_000);
+
     it('throws UnknownTaskError for an unknown target, before anything is invoked', () => {
       expect(() => context().Process('nope' as never, [] as never)).toThrow(UnknownTaskError);
       expect(invokes).toEqual([]);
@@ -344,6 +376,20 @@ describe('aws()', () => {
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
     });
+
+    it.each([
+      ['initializer', { initializer: 'init' }],
+      ['initargs', { initargs: [1] }],
+      ['maxTasksPerChild', { maxTasksPerChild: 10 }],
+    ] as const)(
+      'refuses %s (the stack starts the worker threads) with an error naming the option',
+      (k, o) => {
+        const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+        expect(() => aws({ tasks, resources }).Pool(o as never)).toThrow(
+          expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, option: `options.${k}` }),
+        );
+      },
+    );
 
     it('takes stragglers: off, on, or tuned; and names the field of a bad one', async () => {
       const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };

@@ -88,9 +88,9 @@ describe('Barrier', () => {
       await expect(other(b).wait()).rejects.toBeInstanceOf(BrokenBarrierError);
     });
 
-    it('rejects a negative timeout without arriving', async () => {
+    it('rejects a NaN timeout without arriving', async () => {
       const b = make(2);
-      await expect(b.wait(-1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await expect(b.wait(Number.NaN)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
       expect(await b.nWaiting()).toBe(0);
     });
   });
@@ -185,8 +185,8 @@ describe('Barrier', () => {
       );
     });
 
-    it('rejects a negative default timeout and unknown options', () => {
-      expect(() => make(2, { timeoutMs: -1 })).toThrow(
+    it('rejects a NaN default timeout and unknown options', () => {
+      expect(() => make(2, { timeoutMs: Number.NaN })).toThrow(
         expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
       );
       expect(() => make(2, { timeout: 1 } as BarrierOptions)).toThrow(

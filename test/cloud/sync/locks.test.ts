@@ -48,9 +48,11 @@ describe('Lock', () => {
       await a.release();
     });
 
-    it('rejects a negative timeout before any request', async () => {
+    it('rejects a NaN timeout before any request', async () => {
       const a = new AwsLock(cloud.env());
-      await expect(a.acquire({ timeoutMs: -1 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await expect(a.acquire({ timeoutMs: Number.NaN })).rejects.toMatchObject({
+        code: ErrorCodes.INVALID_ARGUMENT,
+      });
     });
 
     it('gives each acquisition a higher fence', async () => {

@@ -111,7 +111,7 @@ describe('Queue (aws)', () => {
 
     it('rejects bad options before any effect', async () => {
       await using q = make(cloud.env()).Queue();
-      await expect(q.put(1, { timeoutMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(q.put(1, { timeoutMs: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(q.get({ block: 'no' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
       expect(await q.qsize()).toBe(0);
       expect(() => make(cloud.env()).Queue(-1)).toThrow(InvalidArgumentError);

@@ -55,6 +55,16 @@ export function barrierContract(h: PrimitivesHarness): void {
         await expectRejectsCode(b.wait(short), ErrorCodes.BROKEN_BARRIER);
       });
 
+      it('breaks at once for a negative timeoutMs, which counts as 0 (CPython), and rejects NaN', async () => {
+        const b = h.primitives().Barrier(2);
+        await expectRejectsCode(b.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
+        expect(await b.broken()).toBe(false);
+        await expectRejectsCode(b.wait(-1), ErrorCodes.BROKEN_BARRIER);
+        expect(await b.broken()).toBe(true);
+        const d = h.primitives().Barrier(2, { timeoutMs: -1 });
+        await expectRejectsCode(d.wait(), ErrorCodes.BROKEN_BARRIER);
+      });
+
       it('uses the default timeout given at creation', async () => {
         const b = h.primitives().Barrier(2, { timeoutMs: short });
         await expectRejectsCode(b.wait(), ErrorCodes.BROKEN_BARRIER);

@@ -53,11 +53,21 @@ export function lockContract(h: PrimitivesHarness): void {
         expect(await lock.locked()).toBe(true);
       });
 
-      it('rejects a negative or non-finite timeoutMs before any effect', async () => {
+      it('rejects a NaN or infinite timeoutMs before any effect', async () => {
         const lock = h.primitives().Lock();
-        await expectRejectsCode(lock.acquire({ timeoutMs: -1 }), ErrorCodes.INVALID_ARGUMENT);
         await expectRejectsCode(lock.acquire({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(
+          lock.acquire({ timeoutMs: Number.POSITIVE_INFINITY }),
+          ErrorCodes.INVALID_ARGUMENT,
+        );
         expect(await lock.locked()).toBe(false);
+      });
+
+      it('treats a negative timeoutMs as 0, as CPython does: one attempt, no wait', async () => {
+        const lock = h.primitives().Lock();
+        expect(await lock.acquire({ timeoutMs: -1 })).toBe(true);
+        expect(await lock.acquire({ timeoutMs: -1 })).toBe(false);
+        await lock.release();
       });
     });
 

@@ -55,9 +55,10 @@ export function queueContract(h: PrimitivesHarness): void {
         expect(await waiting).toBe('hello');
       });
 
-      it('rejects a negative timeoutMs', async () => {
+      it('treats a negative timeoutMs as 0 (Empty at once), as CPython does, and rejects NaN', async () => {
         await using q = h.primitives().Queue();
-        await expectRejectsCode(q.get({ timeoutMs: -1 }), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(q.get({ timeoutMs: -1 }), ErrorCodes.EMPTY);
+        await expectRejectsCode(q.get({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
       });
     });
 
@@ -163,6 +164,14 @@ export function queueContract(h: PrimitivesHarness): void {
       const waiting = q.get();
       await twin(h, q).put('late');
       expect(await waiting).toBe('late');
+    });
+
+    it('throws ClosedError from empty(), put() and get() after close(), as CPython raises', async () => {
+      const q = h.primitives().SimpleQueue<number>();
+      await q.close();
+      await expectRejectsCode(q.empty(), ErrorCodes.CLOSED);
+      await expectRejectsCode(q.put(1), ErrorCodes.CLOSED);
+      await expectRejectsCode(q.get(), ErrorCodes.CLOSED);
     });
   });
 }

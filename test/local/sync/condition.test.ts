@@ -113,7 +113,7 @@ describe('Condition', () => {
       const c = mp.Condition();
       await expect(c.wait()).rejects.toThrow(NotOwnerError);
       await c.acquire();
-      await expect(c.wait(-1)).rejects.toThrow(InvalidArgumentError);
+      await expect(c.wait(Number.NaN)).rejects.toThrow(InvalidArgumentError);
     });
   });
 

@@ -111,9 +111,9 @@ describe('Pipe', () => {
       expect(await polling).toBe(true);
     });
 
-    it('rejects a negative timeoutMs', async () => {
+    it('rejects a timeoutMs that is not a number', async () => {
       const [a] = Pipe();
-      expect(await rejection(a.poll(-1))).toBeInstanceOf(InvalidArgumentError);
+      expect(await rejection(a.poll('1' as never))).toBeInstanceOf(InvalidArgumentError);
     });
   });
 

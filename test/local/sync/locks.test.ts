@@ -48,9 +48,9 @@ describe('Lock', () => {
       expect(await p.call(0, 'acquire', { block: false })).toBe(false);
     });
 
-    it('rejects a negative timeout before taking the lock', async () => {
+    it('rejects a NaN timeout before taking the lock', async () => {
       const lock = mp.Lock();
-      await expect(lock.acquire({ timeoutMs: -1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(lock.acquire({ timeoutMs: Number.NaN })).rejects.toThrow(InvalidArgumentError);
       await expect(lock.acquire({ block: 'yes' as never })).rejects.toThrow(InvalidArgumentError);
       expect(await lock.locked()).toBe(false);
     });

@@ -114,7 +114,7 @@ describe('Queue', () => {
 
     it('reject bad options before any effect', async () => {
       const q = make.Queue<number>();
-      expect(await rejection(q.put(1, { timeoutMs: -1 }))).toBeInstanceOf(InvalidArgumentError);
+      expect(await rejection(q.put(1, { timeoutMs: '1' as never }))).toBeInstanceOf(InvalidArgumentError);
       expect(await rejection(q.get({ timeoutMs: Number.NaN }))).toBeInstanceOf(InvalidArgumentError);
       expect(await rejection(q.put(1, { block: 'no' as unknown as boolean }))).toBeInstanceOf(
         InvalidArgumentError,
@@ -260,9 +260,12 @@ describe('JoinableQueue', () => {
       expect(await q.join(0)).toBe(true);
     });
 
-    it('rejects a negative timeoutMs', async () => {
+    it('treats a negative timeoutMs as 0, as CPython does, and rejects NaN', async () => {
       const q = make.JoinableQueue();
-      expect(await rejection(q.join(-1))).toBeInstanceOf(InvalidArgumentError);
+      expect(await q.join(-1)).toBe(true);
+      await q.put(1);
+      expect(await q.join(-1)).toBe(false);
+      expect(await rejection(q.join(Number.NaN))).toBeInstanceOf(InvalidArgumentError);
     });
   });
 
