@@ -24,6 +24,8 @@ export const ErrorCodes = {
   TIMEOUT: 'ERR_FANFOLD_TIMEOUT',
   JOB_CANCELLED: 'ERR_FANFOLD_JOB_CANCELLED',
   JOB_EXPIRED: 'ERR_FANFOLD_JOB_EXPIRED',
+  /** The job was released by its caller: its results are gone and its id cannot be used again. */
+  JOB_RELEASED: 'ERR_FANFOLD_JOB_RELEASED',
   PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
   TASKS_MODULE: 'ERR_FANFOLD_TASKS_MODULE',
   NOT_READY: 'ERR_FANFOLD_NOT_READY',
@@ -267,6 +269,22 @@ export class JobExpiredError extends FanfoldError {
   readonly jobId: string;
   constructor(jobId: string) {
     super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * The job was released by its caller after it ended: `attach` cannot read it any more, and a new
+ * job cannot take its id (ids are never reused, so a late message of the old job cannot be taken
+ * for the new one's).
+ */
+export class JobReleasedError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_RELEASED,
+      `Job ${jobId} was released: its results are gone and its id cannot be used for another job`,
+    );
     this.jobId = jobId;
   }
 }

@@ -282,9 +282,9 @@ export function writeReport(data, file) {
   }
   p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
   // Keep the sections other scripts write (bench/primitives.mjs, bench/scale/report.ts,
-  // bench/fanout-rate.ts) when the rest is rewritten.
+  // bench/fanout-rate.ts, bench/store-cost.ts) when the rest is rewritten.
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  for (const name of ['primitives', 'scale', 'fanout-rate']) {
+  for (const name of ['primitives', 'scale', 'fanout-rate', 'store-cost']) {
     const a = old.indexOf(`<!-- ${name}:start -->`);
     const b = old.indexOf(`<!-- ${name}:end -->`);
     if (a >= 0 && b > a) lines.push('', old.slice(a, b + `<!-- ${name}:end -->`.length), '');

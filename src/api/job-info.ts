@@ -56,6 +56,8 @@ export interface JobInfo {
   readonly deadline: number;
   /** Why it failed or was cancelled. */
   readonly error?: JobFailure;
+  /** Its caller has read and released it: its results are gone, its record stays until it expires. */
+  readonly released?: true;
 }
 
 /** The public view of a stored job. @internal */
@@ -83,5 +85,6 @@ export function toJobInfo(job: JobRecord): JobInfo {
     endedAt: job.endedAt,
     deadline: job.deadline,
     ...(error ? { error } : {}),
+    ...(job.released ? { released: true as const } : {}),
   };
 }

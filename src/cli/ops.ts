@@ -103,14 +103,6 @@ function failed(e: unknown, json: boolean, io: CliIO): number {
   return exit;
 }
 
-/** CloudFormation's answer for a stack that does not exist. */
-function isMissingStack(e: unknown): boolean {
-  const err = e as { name?: unknown; message?: unknown };
-  return (
-    err?.name === 'ValidationError' && typeof err.message === 'string' && /does not exist/.test(err.message)
-  );
-}
-
 function ended(job: JobInfo): boolean {
   return job.status === 'FAILED' || job.status === 'CANCELLED';
 }

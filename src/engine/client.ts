@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   JobMismatchError,
   JobNotFoundError,
+  JobReleasedError,
   TaskError,
   UnsupportedError,
 } from '../errors.js';
@@ -22,6 +23,7 @@ import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
 import { checkArgLists, defaultChunksize, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
+import { Releases } from './releases.js';
 import { type BackupSource, backupWatch, type StragglerPolicy, type StragglerWatch } from './stragglers.js';
 
 export type { Progress } from './job-watch.js';
@@ -63,6 +65,8 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** Told when a job's release, which runs after its call returned, failed (`releases.ts`). @default a process warning */
+  readonly onError?: (error: unknown) => void;
   /** How a wait polls a store that cannot notify (see `job-watch.ts`). @default { min: 25, max: 1000 } */
   readonly poll?: PollBounds | undefined;
   /** Backups of straggling chunks (`stragglers.ts`); none when absent. */
@@ -73,14 +77,22 @@ export interface ClientOptions {
 export class JobClient {
   readonly #o: ClientOptions;
   readonly #active = new Set<string>();
+  /** Releases under way: started when a call is done with its job, never awaited by that call. */
+  readonly #releases: Releases;
 
   constructor(options: ClientOptions) {
     this.#o = options;
+    this.#releases = new Releases(options.coordinator, options.onError);
   }
 
-  /** Jobs submitted and not yet ended or collected. */
+  /** Jobs submitted and not yet ended or collected, and releases still under way. */
   get active(): number {
-    return this.#active.size;
+    return this.#active.size + this.#releases.size;
+  }
+
+  /** Resolves once every release started so far has ended (whatever its outcome). */
+  settled(): Promise<void> {
+    return this.#releases.settled();
   }
 
   /** `map` / `starmap`: every result, in input order. */
@@ -98,7 +110,7 @@ export class JobClient {
         const job = await this.#wait(jobId, opts.onProgress);
         return await this.#collect(jobId, job.total ?? 0, undefined);
       } finally {
-        await this.#release(jobId);
+        this.#release(jobId);
       }
     }
     const sized = await toSized(input);
@@ -116,7 +128,7 @@ export class JobClient {
       );
       return await this.#collect(jobId, total, items.length, read);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -164,7 +176,7 @@ export class JobClient {
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
       return decodeValue(await unspill(job.result, this.#o.blobs));
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -177,6 +189,7 @@ export class JobClient {
    */
   async attach(jobId: string, opts: AttachOptions = {}): Promise<unknown> {
     const found = await this.inspect(jobId);
+    if (found.released) throw new JobReleasedError(jobId);
     if (opts.expect) checkExpected(found, opts.expect);
     this.#active.add(jobId);
     try {
@@ -189,7 +202,7 @@ export class JobClient {
       return await this.#collect(jobId, job.total ?? 0, undefined);
     } finally {
       if (opts.release === false) this.#active.delete(jobId);
-      else await this.#release(jobId);
+      else this.#release(jobId);
     }
   }
 
@@ -270,9 +283,12 @@ export class JobClient {
       });
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
-      // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
-      await this.#cancel(jobId, 'dispatch failed').catch(() => {});
-      await this.#release(jobId).catch(() => {});
+      // The job may exist with some chunks sent: end it so hosts skip them, then clean up. A job
+      // refused as released is another's (or the caller reused an id): it is not this call's.
+      if (!(e instanceof JobReleasedError)) {
+        await this.#cancel(jobId, 'dispatch failed').catch(() => {});
+        this.#release(jobId);
+      } else this.#active.delete(jobId);
       throw e;
     }
   }
@@ -359,9 +375,10 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #release(jobId: string): Promise<void> {
+  /** Releases the job in the background (`releases.ts`): the call that made it returns now. */
+  #release(jobId: string): void {
     this.#active.delete(jobId);
-    await this.#o.coordinator({ v: 1, type: 'release', jobId });
+    this.#releases.start(jobId);
   }
 
   /**
@@ -425,7 +442,7 @@ export class JobClient {
         await this.#cancel(id, 'the consumer stopped');
         await feeder.close();
       }
-      await this.#release(id);
+      this.#release(id);
     }
   }
 
@@ -484,7 +501,7 @@ export class JobClient {
     } finally {
       // A consumer that stopped early (break, an error): the job's other chunks are not wanted.
       if (!finished) await this.#cancel(jobId, 'the consumer stopped').catch(() => {});
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 }

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { JobCancelledError, ProtocolError, serializeError } from '../errors.js';
-import type { Backend, Delivery, WorkMessage } from '../ports.js';
+import type { Backend, ChunkAttempt, Delivery, JobRef, WorkMessage } from '../ports.js';
 import { type ChunkMessage, inlineChunk } from './chunk-input.js';
 import type { ChunkExecutor } from './executor.js';
 import { Finaliser } from './finaliser.js';
@@ -19,7 +19,7 @@ import { CRASH, ENDED, type FaultPlan, HostLife } from './host-life.js';
 import { ProcessRuns } from './process-runs.js';
 import { parseWorkMessage } from './protocol.js';
 import { recordResults } from './recorder.js';
-import type { ChunkOutcome, InlineChunk } from './run-chunk.js';
+import type { ChunkOutcome, ChunkRun, InlineChunk } from './run-chunk.js';
 
 export type { FaultPlan, HostStep } from './host-life.js';
 
@@ -52,6 +52,13 @@ interface Taken {
   readonly m: ChunkMessage;
 }
 
+/** The job's layout a chunk message carries, when it carries all of it. */
+function layoutOf(m: ChunkMessage): JobRef | undefined {
+  return m.shards === undefined || m.deadline === undefined
+    ? undefined
+    : { shards: m.shards, deadline: m.deadline };
+}
+
 /** Consumes the work queue. */
 export class Host {
   readonly #o: HostOptions;
@@ -59,6 +66,8 @@ export class Host {
   readonly #life: HostLife;
   readonly #finaliser: Finaliser;
   readonly #processes: ProcessRuns;
+  /** This host's id: its finaliser-lease owner, and the worker named in its chunks' attempts. */
+  readonly #owner: string;
   #running = false;
   #inFlight = 0;
   #loop: Promise<void> | undefined;
@@ -78,6 +87,7 @@ export class Host {
     const life = this.#life;
     const jobEnded = (jobId: string) => this.jobEnded(jobId);
     const owner = options.owner ?? randomUUID();
+    this.#owner = owner;
     this.#finaliser = new Finaliser({ backend, executor, owner, leaseMs, life, jobFailed: jobEnded });
     this.#processes = new ProcessRuns({
       backend,
@@ -278,6 +288,8 @@ export class Host {
     if (process && owner === undefined) return;
     const renewal = owner === undefined ? undefined : this.#processes.renew(first.m, owner);
     let outcomes: ChunkOutcome[];
+    const startedAt = Date.now();
+    const t0 = performance.now();
     try {
       outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1 });
     } catch (e) {
@@ -305,17 +317,19 @@ export class Host {
       this.jobEnded(jobId);
       return this.#ack(group.map((t) => t.d));
     }
-    const results = group.map(({ m }, k) => {
+    // An executor that does not time each chunk (a test's) gets the group's time, shared out.
+    const shared: ChunkRun = { thread: 0, startedAt, ms: (performance.now() - t0) / group.length };
+    const results = group.map(({ m, d }, k) => {
       const outcome = outcomes[k] as Extract<ChunkOutcome, { ok: true }>;
-      return { index: m.index, result: outcome.result };
+      return { index: m.index, result: outcome.result, attempt: this.#attempt(outcome.run ?? shared, d, m) };
     });
-    const after = await recordResults(backend, life, jobId, results);
+    const after = await recordResults(backend, life, jobId, results, layoutOf(first.m));
     for (const t of group) life.step('recorded', t.m);
     const carrier = group[group.length - 1]!;
     if (ENDED.has(after.status)) {
       life.noteEnded(jobId);
-    } else if (after.total !== undefined && after.done === after.total) {
-      // This group saw the last chunk recorded: the first time, or a redelivery after a host died
+    } else if (after.complete) {
+      // This group found every chunk recorded: the first time, or a redelivery after a host died
       // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
       const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
@@ -325,6 +339,18 @@ export class Host {
       }
     }
     await this.#ack(group.map((t) => t.d));
+  }
+
+  /** The attempt record of a chunk that ran as `run` said, for this delivery of `m`. */
+  #attempt(run: ChunkRun, d: Delivery, m: ChunkMessage): ChunkAttempt {
+    return {
+      worker: this.#owner,
+      thread: run.thread,
+      startedAt: run.startedAt,
+      ms: run.ms,
+      attempt: d.receiveCount,
+      ...(m.backup ? { backup: true as const } : {}),
+    };
   }
 
   async #finaliseMessage(d: Delivery, jobId: string): Promise<void> {

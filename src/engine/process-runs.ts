@@ -65,8 +65,9 @@ export class ProcessRuns {
     }
     const recorded = job.status === 'FOLDING' || (await store.readResults(jobId, [index])).has(index);
     if (recorded) {
-      const last = job.total !== undefined && job.done === job.total;
-      const retry = last ? await this.#o.finaliser.finalise(jobId, m) : undefined;
+      // Its one chunk is recorded: the finaliser's claim decides whether the job is complete (the
+      // record a refused claim returns may not count the chunk yet).
+      const retry = await this.#o.finaliser.finalise(jobId, m);
       if (retry !== undefined) await queue.setVisibility(d.receipt, retry);
       else await this.#o.ack([d]);
       return undefined;

@@ -33,9 +33,19 @@ export interface InlineChunk {
   readonly process?: string;
 }
 
+/** How a chunk ran on its thread: measured by the thread that ran it (`threads/serve-tasks.ts`). */
+export interface ChunkRun {
+  /** The thread's number in its pool (1, 2, …). */
+  readonly thread: number;
+  /** Epoch ms when the chunk started. */
+  readonly startedAt: number;
+  /** How long it ran, in ms. */
+  readonly ms: number;
+}
+
 /** What running a chunk (or a fold) produced. */
 export type ChunkOutcome =
-  | { readonly ok: true; readonly result: Encoded }
+  | { readonly ok: true; readonly result: Encoded; readonly run?: ChunkRun }
   | { readonly ok: false; readonly error: SerializedError };
 
 type Thenable = { then: (ok: (v: unknown) => void, err: (e: unknown) => void) => void };

@@ -122,6 +122,7 @@ export class LocalRuntime implements PoolRuntime {
       window: s.processes * 8,
       stragglers: s.stragglers,
       onJobEnded: (id) => this.#host?.jobEnded(id),
+      ...(s.onError ? { onError: s.onError } : {}),
     });
     this.#dlq = new DeadLetterHandler({
       backend: this.backend,
@@ -190,6 +191,8 @@ export class LocalRuntime implements PoolRuntime {
     await this.#dlq.stop();
     if (graceful) await this.#threads?.close();
     else await this.#threads?.destroy();
+    // Releases run after each call returned; in memory each is one synchronous step.
+    await this.client.settled();
     this.backend.close();
   }
 }

@@ -84,7 +84,9 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
   const { tasks } = registry as TaskRegistry;
   const makeReviver = options.reviver ?? noReviver;
   // A pool thread's tasks see its name until a process chunk names the process it runs.
-  const name = threadInfo()?.name;
+  const info = threadInfo();
+  const name = info?.name;
+  const thread = info?.index ?? 0;
   if (name !== undefined) enterProcess(name);
   let data: ThreadData = {};
   // Made when a chunk or the initializer's arguments first hold handles.
@@ -103,11 +105,14 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
           for (const c of job.chunks) {
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
-            const outcome = await runChunk(tasks, c, revive);
-            out.push(outcome);
+            // Each chunk's own run time, for its attempt record (a group shares one round trip).
+            const startedAt = Date.now();
+            const t0 = performance.now();
+            const o = await runChunk(tasks, c, revive);
+            out.push(o.ok ? { ...o, run: { thread, startedAt, ms: performance.now() - t0 } } : o);
             // A task error fails the job: the chunks grouped behind it on this thread must neither
             // run nor hold the failure back until they have (fail fast holds per item, not per group).
-            if (!outcome.ok) break;
+            if (!o.ok) break;
           }
           return withTransfer(out, transferOf(out));
         }

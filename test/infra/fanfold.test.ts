@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
@@ -558,21 +558,25 @@ describe('Fanfold', () => {
   });
 
   describe('bundling', () => {
+    // One synth with bundling (esbuild, four functions: the slowest step of this file) serves
+    // both tests; each reads its own part of the same cloud assembly.
+    type Resources = Record<string, { Type: string; Metadata?: Record<string, string> }>;
     let outdir: string | undefined;
-    afterEach(() => {
-      if (outdir) rmSync(outdir, { recursive: true, force: true });
-      outdir = undefined;
-    });
-
-    it('bundles each function locally as ESM with the tasks module aliased in', () => {
+    let assembly: ReturnType<App['synth']>;
+    let template: { Resources: Resources };
+    beforeAll(() => {
       outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
       const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
       const stack = new Stack(app, 'Bundled');
       new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-      const assembly = app.synth();
-      const template = assembly.getStackByName('Bundled').template as {
-        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-      };
+      assembly = app.synth();
+      template = assembly.getStackByName('Bundled').template as { Resources: Resources };
+    });
+    afterAll(() => {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+    });
+
+    it('bundles each function locally as ESM with the tasks module aliased in', () => {
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
       expect(functions).toHaveLength(4);
       const code = functions.map((f) => {
@@ -595,14 +599,6 @@ describe('Fanfold', () => {
     });
 
     it("bundles none of the local context's modules into the worker", () => {
-      outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
-      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-      const stack = new Stack(app, 'Bundled');
-      new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-      const assembly = app.synth();
-      const template = assembly.getStackByName('Bundled').template as {
-        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-      };
       // The function's logical id is the construct's path: Fanfold/Worker.
       const worker = Object.entries(template.Resources).find(
         ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^FanfoldWorker[0-9A-F]{8}$/.test(id),

@@ -2,15 +2,7 @@
  * Job ids and reattach on the local context: every async call names its job at once, and the job
  * can be inspected, cancelled and attached to by id, typed by its task when the caller says so.
  */
-import {
-  JobCancelledError,
-  JobMismatchError,
-  JobNotFoundError,
-  local,
-  type Pool,
-  type Progress,
-  range,
-} from 'fanfold';
+import { JobCancelledError, JobMismatchError, local, type Pool, type Progress, range } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 
@@ -50,7 +42,7 @@ describe('Pool job ids', () => {
     }
   });
 
-  it('inspect shows a running job by id, with its task, kind and counts; DONE jobs are gone once read', async () => {
+  it('inspect shows a running job by id, with its task, kind and counts, and a collected one as released', async () => {
     const gate = gateKeeper('inspect');
     try {
       const r = pool.mapAsync('gate', ['inspect'], { chunksize: 1 });
@@ -68,8 +60,9 @@ describe('Pool job ids', () => {
       expect(info.createdAt).toBeLessThanOrEqual(Date.now());
       gate.open();
       expect(await r.get()).toEqual(['inspect']);
-      // The caller released the job once it had its results.
-      await expect(pool.inspect(r.jobId)).rejects.toBeInstanceOf(JobNotFoundError);
+      // The caller released the job once it had its results: a tombstone, whose results are gone.
+      expect(await pool.inspect(r.jobId)).toMatchObject({ status: 'DONE', released: true, done: 1 });
+      await expect(pool.attach(r.jobId)).rejects.toMatchObject({ code: 'ERR_FANFOLD_JOB_RELEASED' });
     } finally {
       gate.close();
     }

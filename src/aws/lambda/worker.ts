@@ -143,7 +143,8 @@ async function checkEnded(c: Container, jobs: readonly string[], onError: (e: un
   await Promise.all(
     jobs.map(async (jobId) => {
       try {
-        const job = await c.store.getJob(jobId);
+        // The status only: the job item alone, not its shard counters.
+        const job = await c.store.getJob(jobId, { counts: false });
         if (!job || job.status === 'FAILED' || job.status === 'CANCELLED' || job.status === 'DONE')
           c.host.jobEnded(jobId);
       } catch (e) {
