@@ -83,6 +83,8 @@ async function runJob(burst: string | undefined) {
       tookMs,
       containers: new Set(markers.map((m) => m.pid)).size,
       atOnce: mostAtOnce(markers, TASK_MS),
+      firstMs: Math.min(...markers.map((m) => m.at)) - t0,
+      lastMs: Math.max(...markers.map((m) => m.at)) + TASK_MS - t0,
       invocations: sandbox.stats().invocations,
       batches: stack.cloud.pollers.find((p) => p.spec.functionName === name)!.stats.batches.length,
     };
@@ -99,7 +101,7 @@ describe('drain workers beside an event source mapping throttled to 2', () => {
       const drained = await runJob(undefined);
       const mappingOnly = await runJob('0');
       const say = (r: Awaited<ReturnType<typeof runJob>>) =>
-        `${(r.tookMs / 1000).toFixed(1)} s, ${r.atOnce} containers running chunks at once (${r.containers} in all), ${r.invocations} worker invocations, ${r.batches} mapping batches`;
+        `${(r.tookMs / 1000).toFixed(1)} s (chunks ran from ${(r.firstMs / 1000).toFixed(1)} s to ${(r.lastMs / 1000).toFixed(1)} s), ${r.atOnce} containers running chunks at once (${r.containers} in all), ${r.invocations} worker invocations, ${r.batches} mapping batches`;
       console.log(
         `[measured] ${CHUNKS} chunks of ${TASK_MS} ms, mapping concurrency ${MAPPING_CONCURRENCY}: with 6 drains ${say(drained)}; without ${say(mappingOnly)}`,
       );
