@@ -320,6 +320,10 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
+   * import { aws, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = aws({ tasks, stack: 'Fanfold' }).Pool();
    * const r = pool.mapAsync('square', range(1000));
    * const info = await pool.inspect(r.jobId); // { status: 'RUNNING', done: 3, total: 8, ... }
    * ```
@@ -335,6 +339,10 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
+   * import { aws, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = aws({ tasks, stack: 'Fanfold' }).Pool();
    * const r = pool.mapAsync('square', range(1_000_000));
    * await pool.cancel(r.jobId); // r.get() rejects with JobCancelledError
    * ```
