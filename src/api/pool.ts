@@ -19,6 +19,8 @@ import {
   received,
   taskName,
 } from '../validate.js';
+import { readTimeline, type Timeline } from '../views/timeline.js';
+import { timelineHtml, timelineSvg } from '../views/timeline-svg.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import type { ArgOf, ArgsOf, ReducerName, ResultOf, TaskMap, UnaryTaskName } from './tasks.js';
 
@@ -70,6 +72,13 @@ export interface PoolRuntime {
 }
 
 type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
+
+/** What `pool.timeline(jobId)` returns: the timeline as data, as an SVG document and as an HTML page. */
+export interface TimelineView {
+  readonly data: Timeline;
+  readonly svg: string;
+  readonly html: string;
+}
 
 /**
  * A pool of workers. Create it from a context: `mp.Pool({ processes: 4 })`.
@@ -329,6 +338,32 @@ export class Pool<T extends TaskMap> {
     const untrack = () => this.#pending.delete(p);
     p.then(untrack, untrack);
     return p;
+  }
+
+  /**
+   * The timeline of a job this pool's context ran (by its `jobId`): every recorded chunk attempt on
+   * its worker thread's row, the histogram of chunk durations and the throughput, as data and as a
+   * self-contained SVG and HTML page. Reads the job's records; works while the job runs and, on
+   * the local context, for its most recent jobs after they were collected.
+   *
+   * @example
+   * ```ts
+   * const r = pool.mapAsync('square', range(1000));
+   * await r.get();
+   * writeFileSync('job.html', (await pool.timeline(r.jobId)).html);
+   * ```
+   */
+  timeline(jobId: string): Promise<TimelineView> {
+    return this.#run('timeline', async (c) => {
+      if (typeof jobId !== 'string' || jobId === '')
+        throw new InvalidArgumentError(`Expected jobId to be a non-empty string, got ${received(jobId)}`);
+      const data = await readTimeline(c.store, jobId);
+      if (!data)
+        throw new InvalidArgumentError(
+          `No job with id ${JSON.stringify(jobId)} (its records may have expired)`,
+        );
+      return { data, svg: timelineSvg(data), html: timelineHtml(data) };
+    });
   }
 
   async *#stream(

@@ -28,12 +28,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   src: ['src'],
   'src/engine': ['src', 'src/engine'],
-  'src/api': ['src', 'src/engine', 'src/api'],
+  'src/views': ['src', 'src/views'],
+  'src/api': ['src', 'src/engine', 'src/api', 'src/views'],
   'src/threads': ['src', 'src/engine', 'src/api', 'src/threads'],
   'src/local': ['src', 'src/engine', 'src/api', 'src/threads', 'src/local'],
   'src/aws': ['src', 'src/engine', 'src/api', 'src/threads', 'src/aws'],
-  'src/cli': ['src', 'src/api', 'src/local', 'src/cli'],
-  'src/index.ts': ['src', 'src/engine', 'src/api', 'src/local', 'src/aws'],
+  'src/cli': ['src', 'src/api', 'src/local', 'src/cli', 'src/views'],
+  'src/index.ts': ['src', 'src/engine', 'src/api', 'src/local', 'src/aws', 'src/views'],
   functions: ['src/aws'],
   infra: ['src', 'src/aws', 'infra'],
 };
