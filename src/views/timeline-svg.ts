@@ -37,7 +37,8 @@ export function timelineSvg(t: Timeline): string {
   const height = chartsTop + CHART + 40;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>Timeline of fanfold job ${esc(t.jobId)} (${esc(t.task)})</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">job ${esc(t.jobId)} · ${esc(t.task)} · ${t.status}</text>`,
     `<text x="10" y="33">${t.bars.length} attempts recorded${t.total === undefined ? '' : ` of ${t.total} chunks`}, median ${fmt(t.medianMs)}, span ${fmt(t.span)}${t.missing ? `, ${t.missing} not recorded` : ''}${t.error ? ` · error: ${esc(t.error)}` : ''}</text>`,
