@@ -31,8 +31,9 @@ describe.skipIf(skip !== undefined)('the timeline page in headless Chromium', ()
     await page.setContent(html);
     const bars = page.locator('svg rect.bar');
     expect(await bars.count()).toBe(12);
-    const boxes = await bars.evaluateAll((els) => els.map((e) => (e as SVGGraphicsElement).getBBox().width));
-    for (const w of boxes) expect(w).toBeGreaterThan(0);
+    // Laid out: each bar has a box of some width on the page (the test's tsconfig has no DOM types).
+    const boxes = await Promise.all((await bars.all()).map((b) => b.boundingBox()));
+    for (const box of boxes) expect(box?.width).toBeGreaterThan(0);
     expect(await page.locator('svg title').first().textContent()).toContain(jobId);
     expect(requests).toEqual([]);
   }, 60_000);
