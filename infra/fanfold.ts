@@ -3,6 +3,8 @@
  * jobs, results and locks; a work queue with its dead-letter queue; a bucket for payloads over the
  * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
  * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
+ *
+ * @module fanfold/cdk
  */
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -19,7 +21,7 @@ import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
 import { configureFanout } from './fanout.js';
 import {
   actions,
@@ -44,8 +46,10 @@ export type {
   FanfoldWorkerProps,
 } from './props.js';
 
-/** What every function of the stack is made with. */
-type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'>;
+/** What every function of the stack is made with (a reserved concurrency: the worker's alone). */
+type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'> & {
+  readonly reservedConcurrency?: number | undefined;
+};
 
 export { FANFOLD_DEFAULTS } from './props.js';
 
@@ -54,12 +58,19 @@ export { FANFOLD_DEFAULTS } from './props.js';
  * DescribeStacks (`src/aws/invoke.ts` reads the first four). One `Fanfold` per stack, therefore.
  */
 export const FANFOLD_OUTPUTS = Object.freeze({
+  /** Output: the coordinator function's name. */
   coordinator: 'FanfoldCoordinatorFunction',
+  /** Output: the job table's name. */
   table: 'FanfoldTable',
+  /** Output: the payload bucket's name. */
   bucket: 'FanfoldBucket',
+  /** Output: parallel workers (worker concurrency × threads per worker). */
   workers: 'FanfoldWorkers',
+  /** Output: the work queue's URL. */
   queueUrl: 'FanfoldQueueUrl',
+  /** Output: the dead-letter queue's URL. */
   deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
+  /** Output: the name prefix of the SQS queues of `Queue` and `Pipe`. */
   queuePrefix: 'FanfoldQueuePrefix',
 });
 
@@ -72,11 +83,14 @@ export const PAYLOAD_PREFIX = 'fanfold/';
  * @example
  * ```ts
  * import { App, Stack } from 'aws-cdk-lib';
+ * import * as iam from 'aws-cdk-lib/aws-iam';
  * import { Fanfold } from 'fanfold/cdk';
+ *
  * const app = new App();
  * const stack = new Stack(app, 'Fanfold');
  * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
- * fanfold.grantSubmit(myRole);
+ * fanfold.grantSubmit(new iam.Role(stack, 'App', { assumedBy: new iam.AccountRootPrincipal() }));
+ * app.synth();
  * ```
  */
 export class Fanfold extends Construct {
@@ -111,9 +125,13 @@ export class Fanfold extends Construct {
   readonly deadLetterEventSource: SqsEventSource;
   /** The functions' log groups. */
   readonly logGroups: {
+    /** The coordinator function's log group. */
     readonly coordinator: LogGroup;
+    /** The worker function's log group. */
     readonly worker: LogGroup;
+    /** The dead-letter function's log group. */
     readonly deadLetter: LogGroup;
+    /** The sweeper function's log group. */
     readonly sweeper: LogGroup;
   };
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
@@ -148,6 +166,11 @@ export class Fanfold extends Construct {
       visibilityTimeout: Duration.seconds(6 * p.deadLetter.timeout.toSeconds()),
     });
     const window = p.worker.maxBatchingWindow?.toSeconds() ?? 0;
+    // Lambda refuses a mapping whose queue hides a message for less than the function's timeout,
+    // and AWS advises 6 × (the mapping retries throttled batches within it). Workers do not wait it
+    // out: each holds its messages for messageVisibility (30 s), renewed while they run, so a dead
+    // worker's chunks come back within that; only a worker that dies before its first request
+    // (while its container starts) leaves a batch hidden this long.
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -183,7 +206,11 @@ export class Fanfold extends Construct {
     const fn = (name: string, file: string, settings: FunctionSettings) =>
       this.#function(name, file, settings, p, environment);
     const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
-    const worker = fn('Worker', 'worker.ts', p.worker);
+    const worker = this.#function('Worker', 'worker.ts', p.worker, p, {
+      ...environment,
+      [ENV.visibilityMs]: String(p.worker.messageVisibility.toMilliseconds()),
+      [ENV.handBackMarginMs]: String(p.worker.handBackMargin.toMilliseconds()),
+    });
     const deadLetter = fn('DeadLetter', 'dlq.ts', p.deadLetter);
     const sweeper = this.#function('Sweeper', 'sweeper.ts', p.sweeper, p, {
       ...environment,
@@ -252,6 +279,12 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
    * fanfold.grantSubmit(new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
    * ```
    */
@@ -271,7 +304,15 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
-   * fanfold.grantPrimitives(ciRole);
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const ciRole = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+   * fanfold.grantSubmit(ciRole);
+   * fanfold.grantPrimitives(ciRole); // Lock, Queue, Value… of aws() outside the stack's functions
    * ```
    */
   grantPrimitives(grantee: iam.IGrantable): iam.Grant {
@@ -283,16 +324,36 @@ export class Fanfold extends Construct {
 
   /**
    * Lets jobs read `lines({ bucket, key })` inputs from one of your buckets: the coordinator sizes
-   * the object (HeadObject) and the workers read its byte ranges (GetObject). Read only; pass
-   * `keyPattern` to narrow it to a prefix.
+   * the object (HeadObject) and the workers read its byte ranges (GetObject), so both get
+   * `s3:GetObject` on the objects that match `keyPattern` (all of them by default; pass a prefix
+   * such as `'exports/*'` to narrow it), and `kms:Decrypt` on the bucket's key if it has one. Nothing
+   * else: no listing, so a job on a key that does not exist fails with S3's `AccessDenied`, not
+   * "no object".
    *
    * @example
    * ```ts
-   * fanfold.grantReadInputs(logsBucket, 'exports/*');
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import { Bucket } from 'aws-cdk-lib/aws-s3';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const logsBucket = Bucket.fromBucketName(stack, 'Logs', 'my-logs');
+   * fanfold.grantReadInputs(logsBucket, 'exports/*'); // lines({ bucket: 'my-logs', key: 'exports/…' })
    * ```
    */
   grantReadInputs(bucket: IBucket, keyPattern = '*'): iam.Grant {
-    return bucket.grantRead(this.coordinator, keyPattern).combine(bucket.grantRead(this.worker, keyPattern));
+    // Not bucket.grantRead: it adds s3:GetBucket*, s3:List* and the other s3:GetObject* actions
+    // (ACLs, tags, versions), none of which the reader sends.
+    const grant = (grantee: iam.IGrantable): iam.Grant => {
+      const objects = iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject'],
+        resourceArns: [bucket.arnForObjects(keyPattern)],
+      });
+      return bucket.encryptionKey ? objects.combine(bucket.encryptionKey.grantDecrypt(grantee)) : objects;
+    };
+    return grant(this.coordinator).combine(grant(this.worker));
   }
 
   /** `actions` on payload objects under the prefix; with `list`, ListBucket of the prefix only. */
@@ -354,6 +415,9 @@ export class Fanfold extends Construct {
       architecture: p.architecture as Architecture,
       memorySize: settings.memorySize,
       timeout: settings.timeout,
+      ...(settings.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.reservedConcurrency }),
       role,
       logGroup,
       environment,
@@ -367,6 +431,8 @@ export class Fanfold extends Construct {
         // esbuild is only reached by the local context's bundler, never on Lambda.
         bundleAwsSDK: true,
         externalModules: ['esbuild'],
+        // The esbuild fanfold depends on, wherever the package manager put it (bundling.ts).
+        environment: { PATH: bundlingPath(functionsDir()) },
         // `functions/*.ts` import the tasks as `@fanfold/tasks`: each bundle carries the caller's.
         esbuildArgs: { '--alias:@fanfold/tasks': p.tasks },
       },

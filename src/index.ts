@@ -1,6 +1,17 @@
 /**
  * fanfold: Python's `multiprocessing` for TypeScript. The same program runs its pool on the cores
- * of one machine (`local`) or fans out over AWS Lambda.
+ * of one machine ({@link local}) or fans out over AWS Lambda ({@link aws}).
+ *
+ * @example
+ * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
+ * console.log(await pool.map('square', range(10)));
+ * ```
+ *
+ * @module fanfold
  */
 
 export type { AsyncCallbacks } from './api/async-result.js';
@@ -10,7 +21,14 @@ export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
 export type { DictProxy, ListProxy, Manager, SortOptions } from './api/managers.js';
-export type { IMapOptions, Items, MapOptions, MapReduceOptions, TimelineView } from './api/pool.js';
+export type {
+  IMapOptions,
+  Items,
+  MapOptions,
+  MapReduceOptions,
+  PoolState,
+  TimelineView,
+} from './api/pool.js';
 export { Pool } from './api/pool.js';
 export type { Process, ProcessOptions } from './api/process.js';
 export type { ProcessInfo } from './api/process-info.js';
@@ -53,4 +71,5 @@ export * from './errors.js';
 export type { Shareable, SyncHandle } from './handles.js';
 export type { LocalContext, LocalOptions } from './local/context.js';
 export { local } from './local/context.js';
+export type { ObjectSource } from './ports.js';
 export type { BarOutcome, Timeline, TimelineBar } from './views/timeline.js';

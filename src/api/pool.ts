@@ -71,7 +71,8 @@ export interface PoolRuntime {
   shutdown(graceful: boolean): Promise<void>;
 }
 
-type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
+/** A pool's state, as CPython names it: running, closed (`close()`), or terminated. */
+export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
 
 /** What `pool.timeline(jobId)` returns: the timeline as data, as an SVG document and as an HTML page. */
 export interface TimelineView {
@@ -85,6 +86,9 @@ export interface TimelineView {
  *
  * @example
  * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
  * await using pool = local({ tasks }).Pool();
  * const squares = await pool.map('square', range(10_000)); // number[]
  * ```
@@ -262,7 +266,12 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
-   * const results = (await pool.attach(savedJobId)) as number[];
+   * import { aws } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * // In another process than the one that started the job, with its id (`Progress.jobId`).
+   * await using pool = aws({ tasks, stack: 'MyApp' }).Pool();
+   * const results = (await pool.attach(process.argv[2] ?? '')) as number[];
    * ```
    */
   attach(jobId: string, options: Pick<MapOptions, 'onProgress'> = {}): Promise<unknown> {

@@ -2,12 +2,13 @@
  * The `fanfold` command line: `fanfold run <module>` bundles a job module, runs its default
  * export (made by `defineJob`) with a progress bar, and prints the outcome.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { isJob, type JobContext, type JobOutcome } from '../api/job.js';
 import { bundle, bundleStats } from '../local/bundle.js';
+import { packageRoot } from '../package-root.js';
 import { createProgress, type ProgressStream } from './progress.js';
 
 /** Where the CLI writes, and the directory module paths are resolved from. */
@@ -255,11 +256,7 @@ function describe(v: unknown): string {
 }
 
 function version(): string {
-  // <root>/src/cli/main.ts or <root>/dist/cli/main.js
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  return packageRoot(import.meta.url)?.version ?? '0.0.0';
 }
 
 interface FormatOptions {

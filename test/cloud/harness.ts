@@ -294,7 +294,10 @@ export interface CloudEngineOptions {
   readonly leaseMs?: number;
   /** The queue's RedrivePolicy. @default 5 */
   readonly maxReceiveCount?: number;
-  /** @default 30_000 */
+  /**
+   * The client's deadline for each job. @default 30 000 × pace (the lease and visibility follow the
+   * pace; a job that waits out a dead finaliser's scaled lease must not meet a fixed deadline first)
+   */
   readonly jobTimeoutMs?: number;
   /** SDK attempts per request, the first included. @default 3 */
   readonly maxAttempts?: number;
@@ -421,7 +424,7 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
     store: backend.store,
     blobs: backend.blobs,
     processes: 2,
-    jobTimeoutMs: o.jobTimeoutMs ?? 30_000,
+    jobTimeoutMs: o.jobTimeoutMs ?? Math.round(30_000 * pace),
     window: 8,
     poll: o.pollMs ?? { min: 20, max: 200 },
     onJobEnded: (id) => {
@@ -516,7 +519,7 @@ export function engineTest(cloud: CloudTier, tasks: TaskMap) {
         for (const e of started) {
           const receives = [...e.receives].filter(([, n]) => n > 1);
           console.error(
-            `engine: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
+            `engine at pace ${cloud.pace.toFixed(1)}: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
               `redelivered ${JSON.stringify(Object.fromEntries(receives))}, ` +
               `${e.errors.length} errors${e.errors.length ? `:\n${e.errors.slice(0, 10).map(String).join('\n')}` : ''}`,
           );

@@ -44,7 +44,7 @@ function linesText(): string {
   const out: string[] = [];
   for (let i = 0; i < 2_000; i++)
     out.push(`${i}:${'é€x'.repeat((i * 7919) % 60)}${i % 97 === 0 ? '' : 'end'}`);
-  return out.map((l, i) => (i % 5 === 0 ? `${l}\r\n` : `${l}\n`)).join('') + 'last line, no newline';
+  return `${out.map((l, i) => (i % 5 === 0 ? `${l}\r\n` : `${l}\n`)).join('')}last line, no newline`;
 }
 
 /** Above DynamoDB's 400 KB item limit and the job store's 350 KiB inline limit. */
