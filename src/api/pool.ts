@@ -357,9 +357,14 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
-   * const r = pool.mapAsync('square', range(1000));
-   * await r.get();
-   * writeFileSync('job.html', (await pool.timeline(r.jobId)).html);
+   * import { writeFileSync } from 'node:fs';
+   * import { local, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = local({ tasks }).Pool();
+   * let jobId = '';
+   * await pool.map('square', range(1000), { onProgress: (p) => (jobId = p.jobId) });
+   * writeFileSync('job.html', (await pool.timeline(jobId)).html);
    * ```
    */
   timeline(jobId: string): Promise<TimelineView> {
