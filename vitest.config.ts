@@ -86,6 +86,7 @@ export default defineConfig({
             'test/e2e/workers.test.ts',
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
+            'test/e2e/operations.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
         },

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Architecture, EventInvokeConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +19,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-c
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
+import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../src/aws/job-list.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
@@ -28,6 +29,7 @@ import {
   COORDINATOR_TABLE_ACTIONS,
   DEAD_LETTER_TABLE_ACTIONS,
   HOST_TABLE_ACTIONS,
+  LIST_INDEX_ACTIONS,
   PAYLOAD_READ_WRITE,
   PAYLOAD_READ_WRITE_DELETE,
   PRIMITIVES_TABLE_ACTIONS,
@@ -157,6 +159,14 @@ export class Fanfold extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: p.pointInTimeRecovery },
       ...stateful,
     });
+    // The jobs by day of creation, for listing them (src/aws/job-list.ts): a sparse index of the
+    // job items' keys only, written once when a job is created, never when a chunk is recorded.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_DAY, type: AttributeType.STRING },
+      sortKey: { name: LIST_SORT, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -236,7 +246,7 @@ export class Fanfold extends Construct {
       resourceArns: [this.queue.queueArn],
     });
     this.coordinatorInvokeConfig = configureFanout(this, this, p.coordinator);
-    this.table.grant(this.coordinator, ...COORDINATOR_TABLE_ACTIONS);
+    this.#grantTable(this.coordinator, COORDINATOR_TABLE_ACTIONS);
     this.#grantPayloads(this.coordinator, PAYLOAD_READ_WRITE_DELETE, true);
     // The worker: its event source mapping grants consuming (ChangeMessageVisibility included).
     this.workerEventSource = new SqsEventSource(this.queue, {
@@ -250,7 +260,7 @@ export class Fanfold extends Construct {
     });
     this.worker.addEventSource(this.workerEventSource);
     // The host's table actions, and the primitives' that tasks use.
-    this.table.grant(this.worker, ...actions(HOST_TABLE_ACTIONS, PRIMITIVES_TABLE_ACTIONS));
+    this.#grantTable(this.worker, actions(HOST_TABLE_ACTIONS, PRIMITIVES_TABLE_ACTIONS));
     this.#grantPayloads(this.worker, PAYLOAD_READ_WRITE, false);
     // Tasks use Queues and Pipes: their SQS queues under the prefix, spilled items under `sync/`.
     grantQueues(this, this.worker, this.queuePrefix, this.bucket);
@@ -260,9 +270,9 @@ export class Fanfold extends Construct {
       reportBatchItemFailures: true,
     });
     this.deadLetterFunction.addEventSource(this.deadLetterEventSource);
-    this.table.grant(this.deadLetterFunction, ...DEAD_LETTER_TABLE_ACTIONS);
+    this.#grantTable(this.deadLetterFunction, DEAD_LETTER_TABLE_ACTIONS);
     // The sweeper: lists, ages and deletes queues under the prefix; reads and tombstones their items.
-    grantSweeper(this, this.sweeper, this.queuePrefix, (g) => this.table.grant(g, ...SWEEPER_TABLE_ACTIONS));
+    grantSweeper(this, this.sweeper, this.queuePrefix, (g) => this.#grantTable(g, SWEEPER_TABLE_ACTIONS));
     this.sweeperSchedule = sweeperSchedule(this, this.sweeper, p.sweeper.every);
 
     this.#outputs();
@@ -292,8 +302,30 @@ export class Fanfold extends Construct {
     return this.coordinator
       .grantInvoke(principal)
       .combine(this.#grantDescribeStack(principal))
-      .combine(this.table.grant(principal, ...SUBMIT_TABLE_ACTIONS))
+      .combine(this.#grantTable(principal, SUBMIT_TABLE_ACTIONS))
       .combine(this.#grantPayloads(principal, PAYLOAD_READ_WRITE, false));
+  }
+
+  /**
+   * Lets `principal` operate the stack's jobs with `awsJobs({ stack })` and the `fanfold jobs`,
+   * `status`, `attach` and `cancel` commands: everything {@link grantSubmit} gives, and a Query of
+   * the table's listing index (`byTime`, the jobs' keys by day). Listing is the one right a
+   * submitter lacks: whoever holds it can find every job of the stack, and so read any job's
+   * results. Give it to operators, not to every submitter.
+   *
+   * @example
+   * ```ts
+   * fanfold.grantOperate(new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }));
+   * ```
+   */
+  grantOperate(principal: iam.IGrantable): iam.Grant {
+    return this.grantSubmit(principal).combine(
+      iam.Grant.addToPrincipal({
+        grantee: principal,
+        actions: [...LIST_INDEX_ACTIONS],
+        resourceArns: [`${this.table.tableArn}/index/${LIST_INDEX}`],
+      }),
+    );
   }
 
   /**
@@ -316,8 +348,7 @@ export class Fanfold extends Construct {
    * ```
    */
   grantPrimitives(grantee: iam.IGrantable): iam.Grant {
-    return this.table
-      .grant(grantee, ...PRIMITIVES_TABLE_ACTIONS)
+    return this.#grantTable(grantee, PRIMITIVES_TABLE_ACTIONS)
       .combine(this.#grantDescribeStack(grantee))
       .combine(grantQueues(this, grantee, this.queuePrefix, this.bucket));
   }
@@ -354,6 +385,18 @@ export class Fanfold extends Construct {
       return bucket.encryptionKey ? objects.combine(bucket.encryptionKey.grantDecrypt(grantee)) : objects;
     };
     return grant(this.coordinator).combine(grant(this.worker));
+  }
+
+  /**
+   * `actions` on the table's items, not its indexes: `Table.grant` adds `<table>/index/*` once the
+   * table has an index, which would let every role query the listing index (`grantOperate` alone may).
+   */
+  #grantTable(grantee: iam.IGrantable, tableActions: readonly string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...tableActions],
+      resourceArns: [this.table.tableArn],
+    });
   }
 
   /** `actions` on payload objects under the prefix; with `list`, ListBucket of the prefix only. */

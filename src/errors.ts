@@ -61,6 +61,14 @@ export const ErrorCodes = {
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
   /** A chunk still ran when its worker neared its time limit: its message was handed back unfinished. */
   CHUNK_TIME_LIMIT: 'ERR_FANFOLD_CHUNK_TIME_LIMIT',
+  /** No job with this id exists (never created, or released and gone). */
+  JOB_NOT_FOUND: 'ERR_FANFOLD_JOB_NOT_FOUND',
+  /** A job was attached to as a job of another task, reducer or kind than it is. */
+  JOB_MISMATCH: 'ERR_FANFOLD_JOB_MISMATCH',
+  /** The backend in use cannot do what was asked (listing jobs with a store that has no index). */
+  UNSUPPORTED: 'ERR_FANFOLD_UNSUPPORTED',
+  /** CloudFormation has no stack of the name given (`aws({ stack })`, `awsJobs`, the CLI's `--stack`). */
+  STACK_NOT_FOUND: 'ERR_FANFOLD_STACK_NOT_FOUND',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -336,6 +344,50 @@ export class JobCancelledError extends FanfoldError {
   constructor(jobId: string, reason?: string) {
     super(ErrorCodes.JOB_CANCELLED, `Job ${jobId} was cancelled${reason ? `: ${reason}` : ''}`);
     this.jobId = jobId;
+  }
+}
+
+/** No job with this id exists: it was never created here, or it was released and is gone. */
+export class JobNotFoundError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_NOT_FOUND,
+      `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * A job was attached to as the job of a task (or reducer) it is not: `pool.attach(id, { task })`
+ * promises results of that task's type, so a job of another task is refused rather than mistyped.
+ */
+export class JobMismatchError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string, expected: string, found: string) {
+    super(ErrorCodes.JOB_MISMATCH, `Job ${jobId} is ${found}, not ${expected}`);
+    this.jobId = jobId;
+  }
+}
+
+/** The backend in use cannot do what was asked: `feature` names it, `why` says what is missing. */
+export class UnsupportedError extends FanfoldError {
+  constructor(feature: string, why: string) {
+    super(ErrorCodes.UNSUPPORTED, `${feature} is not supported here: ${why}`);
+  }
+}
+
+/** CloudFormation has no stack of this name in the region asked: deploy it, or name the resources. */
+export class StackNotFoundError extends FanfoldError {
+  /** The stack's name. */
+  readonly stackName: string;
+  constructor(stack: string, detail: string) {
+    super(
+      ErrorCodes.STACK_NOT_FOUND,
+      `options.stack: CloudFormation has no stack "${stack}" here (${detail}); deploy it, or pass options.resources`,
+    );
+    this.stackName = stack;
   }
 }
 

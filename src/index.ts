@@ -20,10 +20,13 @@ export type { Connection } from './api/connection.js';
 export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
+export type { JobFailure, JobInfo, JobStatus } from './api/job-info.js';
 export type { DictProxy, ListProxy, Manager, SortOptions } from './api/managers.js';
 export type {
+  AttachOptions,
   IMapOptions,
   Items,
+  JobIterator,
   MapOptions,
   MapReduceOptions,
   PoolState,
@@ -62,6 +65,13 @@ export type {
 export { defineTasks, isTaskRegistry } from './api/tasks.js';
 export type { AwsClients, AwsContext, AwsOptions, AwsResources } from './aws/context.js';
 export { aws } from './aws/context.js';
+export type {
+  AwsJobsOptions,
+  JobOperations,
+  ListOptions,
+  OperationsAttachOptions,
+} from './aws/operations.js';
+export { awsJobs } from './aws/operations.js';
 export type { Progress } from './engine/client.js';
 export type { LinesOptions } from './engine/lines.js';
 export { Lines, lines } from './engine/lines.js';

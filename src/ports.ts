@@ -250,6 +250,8 @@ export interface JobRecord extends JobSpec {
    */
   readonly version: number;
   readonly createdAt: number;
+  /** When the job ended (DONE, FAILED or CANCELLED), epoch ms; absent while it runs. */
+  readonly endedAt?: number;
   /**
    * Partitions the job's chunk records and counters are spread over (1 for a small job), chosen
    * by the store at creation and fixed for the job's life; chunk messages carry it (`shards`).
@@ -290,6 +292,16 @@ export interface ChunkAttempt {
 export interface JobRef {
   readonly shards: number;
   readonly deadline: number;
+}
+
+/** Options of {@link JobStore.listJobs}. */
+export interface ListJobsOptions {
+  /** At most this many jobs. */
+  readonly limit: number;
+  /** Only jobs created before this time (epoch ms, exclusive): the next page after a listing's last job. @default now */
+  readonly before?: number;
+  /** Only jobs created at or after this time (epoch ms). @default the store's retention ago */
+  readonly since?: number;
 }
 
 /** A chunk's result, for {@link JobStore.completeChunks}. */
@@ -438,6 +450,12 @@ export interface JobStore {
    * Idempotent; a job that does not exist is left alone.
    */
   releaseJob(jobId: string): Promise<void>;
+  /**
+   * The jobs the store still holds, newest first (by `createdAt`), as `getJob` reads them. Optional:
+   * a store that cannot list (no index) leaves it out, and listing then fails with a typed error.
+   * The cost is per job listed, never per chunk.
+   */
+  listJobs?(options: ListJobsOptions): Promise<JobRecord[]>;
 }
 
 /** A slice of a blob: the bytes `[start, end)`, `0 <= start < end`. */

@@ -10,6 +10,7 @@ import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
+import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
 
 const TASKS = fileURLToPath(new URL('./fixtures/tasks.ts', import.meta.url));
@@ -62,12 +63,30 @@ describe('Fanfold', () => {
           AttributeDefinitions: [
             { AttributeName: 'pk', AttributeType: 'S' },
             { AttributeName: 'sk', AttributeType: 'S' },
+            { AttributeName: 'listDay', AttributeType: 'S' },
+            { AttributeName: 'createdAt', AttributeType: 'N' },
           ],
           BillingMode: 'PAY_PER_REQUEST',
           // The attribute the job store writes.
           TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
         },
+      });
+    });
+
+    it('indexes the job items by day of creation, keys only (one index write per job, none per chunk)', () => {
+      const t = build().template();
+      t.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: LIST_INDEX,
+            KeySchema: [
+              { AttributeName: LIST_DAY, KeyType: 'HASH' },
+              { AttributeName: LIST_SORT, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
       });
     });
 
@@ -350,7 +369,7 @@ describe('Fanfold', () => {
       );
       expect(send?.Resource).toEqual(arn(logicalId(stack, fanfold.queue)));
       const dynamo = workerStatements.find((s) => actionsOf([s]).includes('dynamodb:PutItem'));
-      expect(dynamo?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      expect(dynamo?.Resource).toEqual(arn(logicalId(stack, fanfold.table)));
       const objects = workerStatements.find((s) => actionsOf([s]).includes('s3:PutObject'));
       expect(objects?.Resource).toEqual({
         'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
@@ -379,7 +398,7 @@ describe('Fanfold', () => {
       const invoke = statements.find((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
       expect(invoke?.Resource).toEqual([coordinator, { 'Fn::Join': ['', [coordinator, ':*']] }]);
       const read = statements.find((s) => actionsOf([s]).includes('dynamodb:GetItem'));
-      expect(read?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      expect(read?.Resource).toEqual(arn(logicalId(stack, fanfold.table)));
       const objects = statements.find((s) => actionsOf([s]).includes('s3:GetObject'));
       expect(objects?.Resource).toEqual({
         'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],

@@ -2,7 +2,7 @@
  * `pool.timeline(jobId)` on the local context: a job's recorded chunk attempts, read after the
  * call collected its results, one bar per chunk on the rows of the threads that ran them.
  */
-import { InvalidArgumentError, local, range } from 'fanfold';
+import { InvalidArgumentError, JobNotFoundError, local, range } from 'fanfold';
 import { afterAll, describe, expect, it } from 'vitest';
 import tasks from '../fixtures/tasks.js';
 
@@ -43,7 +43,7 @@ describe('Pool.timeline (local)', () => {
   });
 
   it('rejects an id it has no job for', async () => {
-    await expect(pool.timeline('no-such-job')).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(pool.timeline('no-such-job')).rejects.toBeInstanceOf(JobNotFoundError);
     await expect(pool.timeline('')).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
