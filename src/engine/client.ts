@@ -85,6 +85,11 @@ export class JobClient {
     this.#releases = new Releases(options.coordinator, options.onError);
   }
 
+  /** The store the client reads jobs from (for views of a job, such as its timeline). */
+  get store(): JobStore {
+    return this.#o.store;
+  }
+
   /** Jobs submitted and not yet ended or collected, and releases still under way. */
   get active(): number {
     return this.#active.size + this.#releases.size;
