@@ -587,6 +587,45 @@ describe('dead-letter handler', () => {
     expect(await receiveRecords(sqs, s.dlqUrl, s.dlqArn, { waitSeconds: 1 })).toEqual([]);
   });
 
+  it('keeps a healthy job running when forged, out-of-range or stale dead letters name it', async () => {
+    const s = await deploy();
+    await ok(s, submit('healthy-1', 'square', [1, 2, 3], { chunksize: 1 }));
+    const taken: Awaited<ReturnType<typeof receiveRecords>> = [];
+    while (taken.length < 3) taken.push(...(await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 })));
+    const [first, ...rest] = taken as [(typeof taken)[0], ...typeof taken];
+    // Chunk `first` is recorded by its delivery; a stale copy of it then reaches the DLQ.
+    const ran = await s.worker(lambdaJson({ Records: [first] }));
+    await settle(sqs, s.queueUrl, [first], ran);
+    const base = JSON.parse(first.body) as Record<string, unknown>;
+    const letters = [
+      first.body,
+      JSON.stringify({ ...base, index: 3 }),
+      JSON.stringify({ ...base, index: 1_000_000 }),
+      JSON.stringify({ ...base, task: 'failOn' }),
+      JSON.stringify({ ...base, jobId: 'no-such-job' }),
+      JSON.stringify({ v: 1, type: 'finalise', jobId: 'healthy-1' }),
+      '{"v":1,"type":"chunk","jobId":"healthy-1","index":"0"}',
+    ];
+    for (const body of letters)
+      await sqs.send(new SendMessageCommand({ QueueUrl: s.dlqUrl, MessageBody: body }));
+    let handled = 0;
+    while (handled < letters.length) {
+      const { records, response } = await deliverBatch(sqs, s.dlqUrl, s.dlqArn, s.dlq, { waitSeconds: 1 });
+      expect(response.batchItemFailures).toEqual([]);
+      handled += records.length;
+    }
+    expect(await job(s, 'healthy-1')).toMatchObject({ status: 'RUNNING', done: 1 });
+    // Every letter but the stale copy was reported, as a protocol error.
+    expect(s.errors).toHaveLength(letters.length - 1);
+    for (const e of s.errors) expect(e).toBeInstanceOf(ProtocolError);
+
+    const response = await s.worker(lambdaJson({ Records: rest }));
+    await settle(sqs, s.queueUrl, rest, response);
+    const j = await job(s, 'healthy-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 3, total: 3 });
+    expect(await results(s, j)).toEqual([1, 4, 9]);
+  });
+
   it('fails the job of a poison message, and reports for retry only the record whose handling threw', async () => {
     const throttled = createDynamoClient(cloud.clientOptions);
     throttled.middlewareStack.add(
