@@ -591,7 +591,8 @@ describe('dead-letter handler', () => {
     const s = await deploy();
     await ok(s, submit('healthy-1', 'square', [1, 2, 3], { chunksize: 1 }));
     const taken: Awaited<ReturnType<typeof receiveRecords>> = [];
-    while (taken.length < 3) taken.push(...(await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 })));
+    while (taken.length < 3)
+      taken.push(...(await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 })));
     const [first, ...rest] = taken as [(typeof taken)[0], ...typeof taken];
     // Chunk `first` is recorded by its delivery; a stale copy of it then reaches the DLQ.
     const ran = await s.worker(lambdaJson({ Records: [first] }));
