@@ -38,6 +38,12 @@ export const ErrorCodes = {
   CLOSED: 'ERR_FANFOLD_CLOSED',
   /** A `Process` stopped mid-run (its worker crashed or hit its timeout); a process is never run again. */
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
+  /** A submit named an existing job with another request (another input, task or options): refused. */
+  JOB_CONFLICT: 'ERR_FANFOLD_JOB_CONFLICT',
+  /** The coordinator function crashed (or timed out) on every attempt of a request. */
+  COORDINATOR_FAILED: 'ERR_FANFOLD_COORDINATOR_FAILED',
+  /** An AWS call failed (a missing region or credentials, a refused connection, access denied, throttling after retries). */
+  AWS_FAILED: 'ERR_FANFOLD_AWS_FAILED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
 } as const;
@@ -208,6 +214,22 @@ export class JobExpiredError extends FanfoldError {
   readonly jobId: string;
   constructor(jobId: string) {
     super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * A submit under an existing job's id carried another request (another input, task, kind or
+ * options that change the results): refused, the existing job untouched. A retried submit of the
+ * same request is not an error (it is idempotent); pick a new job id for new work.
+ */
+export class JobConflictError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_CONFLICT,
+      `Job ${jobId} exists with another request (input, task or options); a job id names one request: pick a new id for new work`,
+    );
     this.jobId = jobId;
   }
 }

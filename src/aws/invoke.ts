@@ -8,12 +8,14 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { blobKeys } from '../engine/blob-keys.js';
 import { decodeList, encodeItems } from '../engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from '../engine/coordinator.js';
+import { digestBytes, FINGERPRINT_TAG_CHARS } from '../engine/fingerprint.js';
 import { defaultChunksize } from '../engine/plan.js';
 import { encodeSegments } from '../engine/segments.js';
 import {
   ErrorCodes,
   FanfoldError,
   InvalidArgumentError,
+  JobConflictError,
   PayloadTooLargeError,
   ProtocolError,
   type SerializedError,
@@ -40,9 +42,13 @@ export interface CoordinatorInvokerOptions {
   readonly maxPayloadBytes?: number;
 }
 
-/** The blob key of a submitted job's whole input, under the job's prefix (deleted on release). */
-export function inputBlobKey(jobId: string): string {
-  return blobKeys.submitted(jobId);
+/**
+ * The blob key of a submitted job's whole input, under the job's prefix (deleted on release),
+ * named by the digest of its bytes: a second submit under the same job id with another input puts
+ * another blob, and the coordinator's fingerprint (which covers the key) tells the two apart.
+ */
+export function inputBlobKey(jobId: string, bytes: Uint8Array): string {
+  return blobKeys.submitted(jobId, digestBytes(bytes).slice(0, FINGERPRINT_TAG_CHARS));
 }
 
 /**
@@ -84,7 +90,7 @@ export function coordinatorInvoker(
     );
     const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
     if (out.FunctionError) throw functionError(functionName, out.FunctionError, text);
-    return readReply(functionName, text);
+    return readReply(functionName, text, req.jobId);
   };
 }
 
@@ -105,8 +111,9 @@ async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<
     const items = inlineItems(req.input);
     if (!items) return req;
     const chunksize = req.chunksize ?? defaultChunksize(items.length, req.workers);
-    const { bytes, layout } = encodeSegments(items, chunksize, inputBlobKey(req.jobId));
-    await blobs.put(layout.blob, bytes);
+    const encoded = encodeSegments(items, chunksize, '');
+    const layout = { ...encoded.layout, blob: inputBlobKey(req.jobId, encoded.bytes) };
+    await blobs.put(layout.blob, encoded.bytes);
     const segments: JobInput = { kind: 'segments', ...layout };
     return { ...req, input: segments };
   }
@@ -140,7 +147,7 @@ function inlineItems(input: JobInput): readonly unknown[] | undefined {
   return undefined;
 }
 
-function readReply(functionName: string, text: string): CoordinatorResponse {
+function readReply(functionName: string, text: string, jobId: string): CoordinatorResponse {
   let reply: CoordinatorReply;
   try {
     reply = parseWithBytes(text) as CoordinatorReply;
@@ -150,18 +157,20 @@ function readReply(functionName: string, text: string): CoordinatorResponse {
   if (reply?.ok === true && typeof reply.response === 'object' && reply.response !== null)
     return reply.response;
   if (reply?.ok === false && typeof reply.error === 'object' && reply.error !== null)
-    throw remoteError(reply.error);
+    throw remoteError(reply.error, jobId);
   throw new ProtocolError(`The coordinator ${functionName} returned an unexpected reply`);
 }
 
 /** The refused request's error, as the class it was thrown as where that class takes a message. */
-function remoteError(e: SerializedError): FanfoldError {
+function remoteError(e: SerializedError, jobId: string): FanfoldError {
   const message = `The coordinator refused the request: ${e.message}`;
   switch (e.code) {
     case ErrorCodes.PROTOCOL:
       return new ProtocolError(message);
     case ErrorCodes.INVALID_ARGUMENT:
       return new InvalidArgumentError(message);
+    case ErrorCodes.JOB_CONFLICT:
+      return new JobConflictError(jobId);
     case ErrorCodes.UNKNOWN_TASK:
       // The caller checked the name against its own tasks module: the deployed one differs.
       return new TasksModuleError(`${message} (is the deployed stack's tasks module out of date?)`);

@@ -6,7 +6,7 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, TaskError } from '../errors.js';
+import { InvalidArgumentError, JobConflictError, TaskError } from '../errors.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
@@ -230,6 +230,8 @@ export class JobClient {
       });
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
+      // Another request's job under this id is not this call's to end.
+      if (e instanceof JobConflictError) throw e;
       // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
       await this.#cancel(jobId, 'dispatch failed').catch(() => {});
       await this.#release(jobId).catch(() => {});

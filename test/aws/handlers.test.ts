@@ -250,6 +250,30 @@ describe('coordinator handler', () => {
     expect(await results(s, j)).toEqual([1, 4, 9, 16, 25, 36]);
   });
 
+  it("refuses a second submit under a job id with other items, and the job ends with the first items' results", async () => {
+    const s = await deploy();
+    const first = submit('again-1', 'square', [1, 2, 3, 4], { chunksize: 1 });
+    expect(await ok(s, first)).toMatchObject({ created: true, total: 4 });
+    const other = await s.coordinator(submit('again-1', 'square', [100, 200, 300, 400], { chunksize: 1 }));
+    expect(other).toMatchObject({
+      ok: false,
+      error: { code: ErrorCodes.JOB_CONFLICT, name: 'JobConflictError' },
+    });
+    // Another task, or another cut of the same items, is another request too.
+    for (const req of [
+      submit('again-1', 'failOn', [1, 2, 3, 4], { chunksize: 1 }),
+      submit('again-1', 'square', [1, 2, 3, 4], { chunksize: 2 }),
+    ])
+      expect(await s.coordinator(req)).toMatchObject({ ok: false, error: { code: ErrorCodes.JOB_CONFLICT } });
+    // The same request again is a retry: idempotent, as before.
+    expect(await ok(s, first)).toMatchObject({ created: false, total: 4 });
+
+    await drainQueue(s);
+    const j = await job(s, 'again-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 4, total: 4 });
+    expect(await results(s, j)).toEqual([1, 4, 9, 16]);
+  });
+
   it('runs a mapReduce job over a range to its one folded result', async () => {
     const s = await deploy();
     await ok(s, {
