@@ -234,6 +234,48 @@ export class JobConflictError extends FanfoldError {
   }
 }
 
+/**
+ * The coordinator function failed (crashed, timed out, or threw because an AWS call kept failing)
+ * on every attempt of a request. Every coordinator request is idempotent, so the caller tried it
+ * `attempts` times; the last attempt's error (its Lambda `errorType` as the name) is the `cause`.
+ */
+export class CoordinatorFailedError extends FanfoldError {
+  readonly jobId: string;
+  /** The request's type (`submit`, `append`, `seal`…). */
+  readonly request: string;
+  readonly attempts: number;
+  constructor(jobId: string, request: string, attempts: number, cause: Error) {
+    super(
+      ErrorCodes.COORDINATOR_FAILED,
+      `The coordinator failed the ${request} request of job ${jobId} on ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`,
+      { cause },
+    );
+    this.jobId = jobId;
+    this.request = request;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * An AWS call failed where fanfold could not go on: a missing region or credentials, a refused
+ * connection, access denied, throttling that outlasted the SDK's retries. The message says what
+ * fanfold was doing; the SDK's error is the `cause`, and its name is `awsName`.
+ */
+export class AwsError extends FanfoldError {
+  /** What fanfold was doing, e.g. `reading job J from DynamoDB`. */
+  readonly operation: string;
+  /** The SDK error's name (`AccessDeniedException`, `Error` for a connection refused…). */
+  readonly awsName: string;
+  constructor(operation: string, cause: unknown) {
+    const name = cause instanceof Error ? cause.name : typeof cause;
+    const text =
+      cause instanceof Error ? cause.message || (cause as { code?: string }).code || name : String(cause);
+    super(ErrorCodes.AWS_FAILED, `AWS failed while ${operation}: ${name}: ${text}`, { cause });
+    this.operation = operation;
+    this.awsName = name;
+  }
+}
+
 /** A message on a queue, thread port or function boundary did not match the protocol. */
 export class ProtocolError extends FanfoldError {
   constructor(message: string) {
