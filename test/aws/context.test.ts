@@ -15,6 +15,7 @@ import {
   DeleteStackCommand,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.
 import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
+  AwsError,
   ErrorCodes,
   InvalidArgumentError,
   JobCancelledError,
@@ -404,6 +406,48 @@ describe('aws()', () => {
         clients: { lambda, dynamo, s3, cloudformation },
       }).Pool();
       await expect(pool.map('square', [1])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    });
+  });
+
+  describe('AWS errors', () => {
+    /** SDK clients of an endpoint where nothing listens: every call is refused (ECONNREFUSED). */
+    const refused = { ...emulators.clientOptions, endpoint: 'http://127.0.0.1:1', maxAttempts: 1 };
+
+    it('wraps a refused DynamoDB connection in AwsError, naming the store and the job, the SDK error as cause', async () => {
+      const closed = new DynamoDBClient(refused);
+      try {
+        await using pool = aws({
+          tasks,
+          resources: { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET, workers: 4 },
+          clients: { lambda, dynamo: closed, s3, sqs },
+          pollMs: { min: 10, max: 100 },
+        }).Pool();
+        const err = await pool.map('square', [1, 2]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AwsError);
+        expect(err).toMatchObject({ code: ErrorCodes.AWS_FAILED });
+        expect((err as AwsError).operation).toMatch(new RegExp(`DynamoDB table ${TABLE}`));
+        expect((err as AwsError).cause).toBeInstanceOf(Error);
+        expect((err as AwsError).cause).not.toBeInstanceOf(AwsError);
+      } finally {
+        closed.destroy();
+      }
+    });
+
+    it('wraps a refused CloudFormation connection in AwsError when it looks the stack up', async () => {
+      const closed = new CloudFormationClient(refused);
+      try {
+        await using pool = aws({
+          tasks,
+          stack: 'Anything',
+          clients: { lambda, dynamo, s3, cloudformation: closed },
+        }).Pool();
+        const err = await pool.map('square', [1]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AwsError);
+        expect((err as AwsError).operation).toMatch(/CloudFormation stack Anything/);
+        expect((err as AwsError).cause).toBeInstanceOf(Error);
+      } finally {
+        closed.destroy();
+      }
     });
   });
 });
