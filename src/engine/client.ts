@@ -6,7 +6,7 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, JobConflictError, TaskError } from '../errors.js';
+import { InvalidArgumentError, JobCancelledError, JobConflictError, TaskError } from '../errors.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
@@ -58,6 +58,11 @@ export interface ClientOptions {
 export class JobClient {
   readonly #o: ClientOptions;
   readonly #active = new Set<string>();
+  /**
+   * The submits in flight, by job id: a cancel (terminate) rejects the call at once with
+   * JobCancelledError instead of leaving it until the coordinator has sent every chunk.
+   */
+  readonly #submitting = new Map<string, (e: Error) => void>();
 
   constructor(options: ClientOptions) {
     this.#o = options;
@@ -213,7 +218,10 @@ export class JobClient {
           : { kind: 'values', items };
     this.#active.add(jobId);
     try {
-      const res = await this.#o.coordinator({
+      const cancelled = new Promise<never>((_, reject) => this.#submitting.set(jobId, reject));
+      // Never left unhandled: the race below handles it, or nothing rejects it.
+      cancelled.catch(() => {});
+      const sent = this.#o.coordinator({
         v: 1,
         type: 'submit',
         jobId,
@@ -228,6 +236,9 @@ export class JobClient {
         ...(extra.handles ? { handles: true as const } : {}),
         ...(opts.process ? { process: opts.process } : {}),
       });
+      // A cancelled call does not wait for its submit; the submit's own end is then of no interest.
+      sent.catch(() => {});
+      const res = await Promise.race([sent, cancelled]);
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
       // Another request's job under this id is not this call's to end.
@@ -236,6 +247,8 @@ export class JobClient {
       await this.#cancel(jobId, 'dispatch failed').catch(() => {});
       await this.#release(jobId).catch(() => {});
       throw e;
+    } finally {
+      this.#submitting.delete(jobId);
     }
   }
 
@@ -317,6 +330,7 @@ export class JobClient {
   }
 
   async #cancel(jobId: string, reason: string): Promise<void> {
+    this.#submitting.get(jobId)?.(new JobCancelledError(jobId, reason));
     await this.#o.coordinator({ v: 1, type: 'cancel', jobId, reason });
     this.#o.onJobEnded?.(jobId);
   }

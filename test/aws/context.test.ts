@@ -59,6 +59,8 @@ let dlqUrl: string;
 let worker: WorkerHandler;
 /** Every coordinator invoke: its request type and payload size. */
 const invokes: { type: string; bytes: number }[] = [];
+/** While set, the coordinator answers a submit only once this settles (a submission that takes long). */
+let holdSubmit: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
@@ -126,6 +128,7 @@ beforeAll(async () => {
       }
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
+      if (event.type === 'submit') await holdSubmit;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
       } catch (e) {
@@ -270,6 +273,29 @@ describe('aws()', () => {
       } finally {
         gate.open();
         gate.close();
+      }
+    });
+
+    it('rejects a call whose submit is still running with JobCancelledError on terminate, without waiting for the submit', async () => {
+      let release = () => {};
+      holdSubmit = new Promise<void>((r) => {
+        release = r;
+      });
+      try {
+        const pool = context().Pool();
+        const pending = pool.map('square', range(100)).catch((e: unknown) => e);
+        while (!invokes.some((i) => i.type === 'submit')) await new Promise((r) => setTimeout(r, 10));
+        await pool.terminate();
+        // The submit is still held: the call must settle on the cancel alone (30 s is only a
+        // bound for the code that waited for the submit, so that the test ends and releases it).
+        const settled = await Promise.race([
+          pending,
+          new Promise((r) => setTimeout(r, cloud.scaled(30_000), 'still pending')),
+        ]);
+        expect(settled).toBeInstanceOf(JobCancelledError);
+      } finally {
+        holdSubmit = undefined;
+        release();
       }
     });
   });
