@@ -1,7 +1,7 @@
 /**
  * The test tiers as vitest projects, each runnable alone (`npx vitest run --project cloud`, or
- * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:localstack`);
- * `npm test` runs the four that run on any machine with Node and python3. docs/testing.md says
+ * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:package`, `test:localstack`);
+ * `npm test` runs the five that run on any machine with Node and python3. docs/testing.md says
  * what each tier proves.
  */
 import { fileURLToPath } from 'node:url';
@@ -9,11 +9,16 @@ import { defineConfig } from 'vitest/config';
 
 /** Installs moto once, before the first file of a tier on the emulator starts. */
 const MOTO_SETUP = 'test/support/moto-setup.ts';
+/** Scales a file's timeouts by the share of a core its process gets (the tiers without moto). */
+const MACHINE_PACE = 'test/support/machine-pace.ts';
 
 export default defineConfig({
   resolve: {
     // Tests run the source: 'fanfold' is this package's src/index.ts, as in tsconfig paths.
-    alias: { fanfold: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^fanfold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^fanfold\/worker$/, replacement: fileURLToPath(new URL('./src/worker.ts', import.meta.url)) },
+    ],
   },
   test: {
     testTimeout: 30_000,
@@ -32,7 +37,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure logic, the port contracts and engine faults on the in-memory adapters, the CLI,
-          // the CDK template, the LocalStack tier's decision: no threads, no emulator.
+          // the CDK template, the package as npm packs it, the LocalStack tier's decision: no
+          // threads, no emulator.
           include: [
             'test/unit/**/*.test.ts',
             'test/contract/**/*.test.ts',
@@ -41,6 +47,7 @@ export default defineConfig({
             'test/infra/**/*.test.ts',
             'test/localstack/**/*.test.ts',
           ],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
@@ -49,6 +56,7 @@ export default defineConfig({
           name: 'local',
           // The local context on real worker threads.
           include: ['test/local/**/*.test.ts', 'test/examples/**/*.test.ts', 'test/e2e/local.test.ts'],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
@@ -75,10 +83,23 @@ export default defineConfig({
             'test/e2e/aws.test.ts',
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
+            'test/e2e/workers.test.ts',
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
+            'test/e2e/operations.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'package',
+          // The package as a user gets it: what npm pack ships, the launcher, the optional SDK,
+          // and the packed tarball installed into new projects with npm and pnpm (getting started,
+          // a bundled app, the construct's synth).
+          include: ['test/package/**/*.test.ts'],
+          globalSetup: ['test/package/support/pack-setup.ts'],
         },
       },
       // Deployed with cdklocal by scripts/test-localstack.mjs (`npm run test:localstack`), which

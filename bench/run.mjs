@@ -1,14 +1,7 @@
 #!/usr/bin/env node
 // fanfold's benchmark: the local Pool against CPython's multiprocessing.Pool and raw piscina, plus the
 // serialiser measurement behind the wire format. Method (bench/README.md): paired alternating runs,
-// one warm-up round not counted, medians with min–max, ratios of paired runs.
-//
-//   npm run build && node bench/run.mjs            full run (~5 min), writes bench/RESULTS.md
-//   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
-//   node bench/run.mjs --only square,cpu           some groups: start square item cpu startup overhead serial
-//   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
-//   node bench/run.mjs --wait-quiet 120            before each run, wait up to 120 s until other
-//                                                  processes use < 0.25 cores (shared machines)
+// one warm-up round not counted, medians with min–max, ratios of paired runs. `--help` prints USAGE.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -18,10 +11,28 @@ import { bundleTasks } from './lib/bundle-tasks.mjs';
 import { writeReport } from './lib/report.mjs';
 import { runGroup } from './lib/spawn.mjs';
 
+const USAGE = `usage: node bench/run.mjs [options]   (npm run build first: it measures dist/)
+
+  (no option)          full run (~5 min), writes bench/RESULTS.md and bench/.out/results.json
+  --quick              1 counted round, smaller CPU work; writes bench/.out/RESULTS.quick.md
+  --only G1,G2         only these groups: start square item cpu startup overhead serial
+  --report             rewrite the report from bench/.out/results.json, running nothing
+  --wait-quiet S       before each run, wait up to S seconds until other processes use
+                       < 0.25 cores (shared machines)
+  --help               print this and exit
+
+A group during which other processes used more than half a core is marked noisy in the report,
+and none of its targets gets a verdict.
+`;
+
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
 const OUT = join(BENCH, '.out');
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -49,16 +60,16 @@ const PLAN = {
   serialSampleMs: 60,
 };
 
-/** Why fanfold cannot be measured, or null when dist/index.js exports local() and range(). */
+/** Why fanfold cannot be measured, or null when dist/src/index.js exports local() and range(). */
 async function fanfoldMissing() {
   try {
-    const m = await import(pathToFileURL(join(REPO, 'dist', 'index.js')).href);
+    const m = await import(pathToFileURL(join(REPO, 'dist', 'src', 'index.js')).href);
     if (typeof m.local !== 'function' || typeof m.range !== 'function') {
-      return 'dist/index.js does not export local() and range() yet';
+      return 'dist/src/index.js does not export local() and range() yet';
     }
     return null;
   } catch (err) {
-    return `cannot import dist/index.js (run npm run build): ${err.message.split('\n')[0]}`;
+    return `cannot import dist/src/index.js (run npm run build): ${err.message.split('\n')[0]}`;
   }
 }
 
@@ -98,7 +109,7 @@ function groups(python, withFanfold) {
   const ff = (key, spec) => (withFanfold ? [{ key, ...spec }] : []);
   const list = [];
   // What starting an interpreter and importing the library costs, before any pool exists.
-  const fanfoldUrl = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
+  const fanfoldUrl = pathToFileURL(join(REPO, 'dist', 'src', 'index.js')).href;
   list.push({
     id: 'start',
     kind: 'start',

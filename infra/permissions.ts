@@ -19,15 +19,15 @@ export const HOST_TABLE_ACTIONS: readonly string[] = [
 ];
 
 /**
- * The coordinator on the job table: create, seal, cancel, expire and fail jobs (conditional puts
- * and updates, and the reads of a refused write), and delete a released job (Query its items,
- * BatchWriteItem their deletion).
+ * The coordinator on the job table: create, seal, cancel, expire, fail and release jobs
+ * (conditional puts and updates, and the reads of a refused write), and read a job with its shard
+ * counters (BatchGetItem), which a seal does to mark the shards already complete. Releasing is a
+ * tombstone (an update): the items expire by TTL, nothing is deleted.
  */
 export const COORDINATOR_TABLE_ACTIONS: readonly string[] = [
-  'dynamodb:BatchWriteItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
-  'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
 
@@ -51,6 +51,9 @@ export const PRIMITIVES_TABLE_ACTIONS: readonly string[] = [
 
 /** A caller running pools (`grantSubmit`) on the job table: read a job and its results. */
 export const SUBMIT_TABLE_ACTIONS: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'];
+
+/** An operator listing jobs (`grantOperate`), on the table's listing index only. */
+export const LIST_INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
 
 /** The sweeper on the job table: read a queue's registry item, write its tombstone. */
 export const SWEEPER_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];

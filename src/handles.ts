@@ -16,6 +16,7 @@ export const SHARE: unique symbol = Symbol.for('fanfold.share') as never;
 
 /** What a primitive's handle looks like on the wire. */
 export interface SyncHandle {
+  /** Marks a handle on the wire. */
   readonly $fanfold: 'handle';
   /** Which context's state it names. */
   readonly ctx: 'local' | 'aws';
@@ -120,6 +121,11 @@ function walk(v: unknown, depth: number, map: (x: object) => unknown | undefined
     }
   }
   return out ?? v;
+}
+
+/** Whether any primitive has been made in this thread: until then no value can hold one. */
+export function anyShareables(): boolean {
+  return shareablesMade;
 }
 
 /**

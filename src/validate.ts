@@ -118,15 +118,19 @@ export function options<T extends object>(v: unknown, name: string, known: reado
 }
 
 /**
- * A timeout in milliseconds: undefined (wait forever) or a number >= 0, `Infinity` only where
- * `infinite` allows it (e.g. `Connection.poll(Infinity)`).
+ * A timeout in milliseconds: undefined (wait forever) or a number, `Infinity` only where `infinite`
+ * allows it (e.g. `Connection.poll(Infinity)`). A negative timeout counts as 0 (one attempt, no
+ * wait), as every timeout of CPython's multiprocessing treats it; NaN and anything but a number are
+ * refused (CPython raises a TypeError for a string).
  */
 export function optionalTimeout(v: unknown, name = 'timeoutMs', infinite = false): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (!infinite && !Number.isFinite(v))) {
-    throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got ${received(v)}`);
+  if (typeof v !== 'number' || Number.isNaN(v) || (v > 0 && !infinite && !Number.isFinite(v))) {
+    throw new InvalidArgumentError(
+      `Expected ${name} to be ${infinite ? 'a number' : 'a finite number'} (a negative one counts as 0), got ${received(v)}`,
+    );
   }
-  return v;
+  return Math.max(0, v);
 }
 
 /** The `{ block, timeoutMs }` options of a primitive's `acquire`, `put` and `get`: block defaults to true. */

@@ -4,7 +4,8 @@
  * depends on the list's state (a position in it), checked where the state is.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { received } from '../validate.js';
+import { options, received } from '../validate.js';
+import type { SortOptions } from './managers.js';
 
 /** `key` as a dict key, or `InvalidArgumentError`. */
 export function checkKey(key: unknown): string {
@@ -43,6 +44,26 @@ export function checkEntries(v: unknown): Record<string, unknown> {
 export function checkValues(v: unknown): readonly unknown[] {
   if (!Array.isArray(v)) throw new InvalidArgumentError(`Expected values to be an array, got ${received(v)}`);
   return v;
+}
+
+/** The options of `sort()`: `reverse` only (a `key` function cannot travel). */
+export function checkSortOptions(v: unknown): { readonly reverse: boolean } {
+  const o = options<SortOptions>(v, 'options', ['reverse']);
+  if (o.reverse !== undefined && typeof o.reverse !== 'boolean') {
+    throw new InvalidArgumentError(`Expected options.reverse to be a boolean, got ${received(o.reverse)}`);
+  }
+  return { reverse: o.reverse ?? false };
+}
+
+/** The bounds `start`, `end` of `index()` in a list of `length`, as CPython's slice bounds (clamped). */
+export function sliceBounds(
+  start: number | undefined,
+  end: number | undefined,
+  length: number,
+): [number, number] {
+  const at = (v: number | undefined, dflt: number) =>
+    v === undefined ? dflt : Math.min(Math.max(v < 0 ? v + length : v, 0), length);
+  return [at(start, 0), at(end, length)];
 }
 
 /** `index` as a position in a list of `length` (negative counts from the end), or an error naming `what`. */

@@ -8,6 +8,7 @@ import { InvalidArgumentError, NotSerializableError, serializeError, TaskError }
 import { toWire } from '../handles.js';
 import { options as checkOptions, optionalTimeout, received, taskName } from '../validate.js';
 import type { Process, ProcessOptions } from './process.js';
+import { refuseWhileTasksModuleLoads } from './process-info.js';
 import type { ArgsOf, TaskMap } from './tasks.js';
 
 /** A started run, as a context's launcher reports it. */
@@ -48,6 +49,7 @@ export function makeProcess<T extends TaskMap, K extends keyof T & string>(
   args: ArgsOf<T[K]>,
   options?: ProcessOptions,
 ): Process<T, K> {
+  refuseWhileTasksModuleLoads('A Process');
   const name = taskName(target, 'target', taskNames) as K;
   if (!Array.isArray(args))
     throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);
@@ -144,14 +146,14 @@ class ProcessImpl<T extends TaskMap, K extends keyof T & string> implements Proc
   }
 
   async join(timeoutMs?: number): Promise<void> {
-    optionalTimeout(timeoutMs);
+    const t = optionalTimeout(timeoutMs);
     if (!this.#launched)
       throw new InvalidArgumentError(`Process ${this.name} was not started: call start() first`);
     await this.#launched;
-    if (timeoutMs === undefined) return this.#ended;
+    if (t === undefined) return this.#ended;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      timer = setTimeout(resolve, t);
     });
     try {
       await Promise.race([this.#ended, timedOut]);

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId, workerData } from 'node:worker_threads';
+import { TasksModuleError } from '../errors.js';
 
 /**
  * This thread's identity as a lock owner: unique across processes, threads and machines (a random
@@ -29,6 +30,26 @@ export function enterProcess(name: string): void {
   (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] = name;
 }
 
+/**
+ * Refuses to start `what` (a pool, a process) while a fanfold worker thread is still importing
+ * the tasks module: every thread imports it to find the tasks, so a module that starts a pool at
+ * its top level would have each thread start another pool, without end (CPython's spawn raises an
+ * error naming the `if __name__ == '__main__':` guard for the same reason). Such a thread is one
+ * whose `workerData` a fanfold pool made and whose runtime has not yet named it (`enterProcess`
+ * runs once the module has loaded); a task that starts a pool while it runs is not refused.
+ */
+export function refuseWhileTasksModuleLoads(what: string): void {
+  if (isMainThread || (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] !== undefined) return;
+  const data = workerData as { fanfold?: unknown } | null | undefined;
+  if (typeof data !== 'object' || data === null || typeof data.fanfold !== 'object') return;
+  throw new TasksModuleError(
+    `${what} was started while a fanfold worker thread imported the tasks module: each thread would ` +
+      'start another, without end. Start pools and processes from the program that uses the tasks, ' +
+      "not from the tasks module's top level: keep the tasks in a module of their own, or guard the " +
+      "main code with `if (isMainThread)` from 'node:worker_threads' (Python's `if __name__ == '__main__':`)",
+  );
+}
+
 /** What `currentProcess()` describes. */
 export interface ProcessInfo {
   /** `MainProcess` on the caller; `fanfold-worker-N` in a pool's worker thread; the process name in a `Process`. */
@@ -42,6 +63,10 @@ export interface ProcessInfo {
    * reports (a local RLock reports `thread:<threadId>` instead).
    */
   readonly ident: string;
+  /** `null`: the current process is running (CPython's `current_process().exitcode`). */
+  readonly exitCode: null;
+  /** `true`: the current process is running (CPython's `current_process().is_alive()`). */
+  isAlive(): boolean;
 }
 
 /**
@@ -49,11 +74,19 @@ export interface ProcessInfo {
  *
  * @example
  * ```ts
- * const pool = mp.Pool({ processes: cpuCount() });
+ * import { cpuCount, local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool({ processes: Math.max(1, cpuCount() - 1) });
  * ```
  */
 export function cpuCount(): number {
   return availableParallelism();
+}
+
+/** The current process is the one running this code: alive, as CPython's `is_alive()` says of it. */
+function alive(): boolean {
+  return true;
 }
 
 /**
@@ -61,10 +94,12 @@ export function cpuCount(): number {
  *
  * @example
  * ```ts
+ * import { currentProcess, defineTasks } from 'fanfold';
+ *
  * export default defineTasks({ whoami: () => currentProcess().name }); // 'fanfold-worker-1'
  * ```
  */
 export function currentProcess(): ProcessInfo {
   const name = (globalThis as { [PROCESS_NAME]?: string })[PROCESS_NAME] ?? 'MainProcess';
-  return { name, pid: process.pid, threadId, ident: PROCESS_IDENT };
+  return { name, pid: process.pid, threadId, ident: PROCESS_IDENT, exitCode: null, isAlive: alive };
 }

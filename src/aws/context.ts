@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, PoolOptions, Primitives } from '../api/context.js';
 import { Pool, type PoolRuntime } from '../api/pool.js';
 import { makeProcess } from '../api/process-impl.js';
-import { cpuCount, currentProcess } from '../api/process-info.js';
+import { cpuCount, currentProcess, refuseWhileTasksModuleLoads } from '../api/process-info.js';
 import { isTaskRegistry, type TaskMap, type TaskRegistry } from '../api/tasks.js';
 import { deadlineOf, expired } from '../deadline.js';
 import { JobClient } from '../engine/client.js';
@@ -36,14 +36,21 @@ export interface AwsContext<T extends TaskMap> extends Context<T> {
 const BLOB_PREFIX = 'fanfold/';
 /** The job store's inline limit, the same on the client as in the functions (DynamoJobStore's default). */
 const MAX_INLINE_BYTES = 350 * 1024;
-/** How long `terminate` lets cancelled calls release their jobs before the pool's clients are destroyed. */
+/**
+ * How long shutting a pool down lets its jobs' releases finish (they run after each call returned)
+ * and `terminate`'s cancelled calls release theirs, before the pool's clients are destroyed.
+ */
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
 const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
+/** Why each PoolOptions field the AWS context refuses is not a pool's to set (README, "Python names"). */
+const SHARED_THREADS =
+  "the worker Lambdas' threads are started by the deployed stack and serve every pool and caller of it, so no pool can run its own initializer in them: do the set-up at the top level of the tasks module (it runs once in each thread) or lazily in the task";
 const STACK_SETTINGS: Record<string, string> = {
-  maxTasksPerChild: 'worker threads live as long as their Lambda container',
-  initializer: 'worker threads are started by the deployed stack',
-  initargs: 'worker threads are started by the deployed stack',
+  maxTasksPerChild:
+    "a worker thread lives as long as its Lambda container and serves every pool of the stack; Lambda recycles containers on its own, and the function's memory and timeout bound what a task may leak",
+  initializer: SHARED_THREADS,
+  initargs: SHARED_THREADS,
   maxAttempts: "it is the work queue's maxReceiveCount, set when the stack is deployed",
 };
 
@@ -98,6 +105,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     kind: 'aws',
     tasks: registry,
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
+      refuseWhileTasksModuleLoads('A Pool');
       const p = checkPoolOptions(poolOptions);
       return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
     },
@@ -124,7 +132,9 @@ function checkPoolOptions<T extends TaskMap>(raw: PoolOptions<T> | undefined): P
   const p = checkOptions<PoolOptions<T>>(raw, 'options', all);
   for (const [k, why] of Object.entries(STACK_SETTINGS)) {
     if ((p as Record<string, unknown>)[k] !== undefined)
-      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`);
+      throw new InvalidArgumentError(`options.${k} is not supported by the aws context: ${why}`, {
+        option: `options.${k}`,
+      });
   }
   return {
     processes: optionalInteger(p.processes, 'options.processes', 1, 1_000_000),
@@ -198,12 +208,13 @@ class AwsRuntime implements PoolRuntime {
 
   /**
    * Nothing runs here: the stack's workers finish, or skip the jobs `terminate` cancelled. Destroys
-   * the clients this pool made once its calls have released their jobs (after `terminate`, they
-   * still see the cancellation and release; the wait is bounded).
+   * the clients this pool made once its jobs are released (a call returns before its job's release
+   * ends; after `terminate`, cancelled calls still see the cancellation and release; the wait is
+   * bounded, and a job left unreleased expires by TTL).
    */
-  async shutdown(graceful: boolean): Promise<void> {
+  async shutdown(_graceful: boolean): Promise<void> {
     await this.#ready.catch(() => {});
-    const until = deadlineOf(graceful ? 0 : RELEASE_WAIT_MS);
+    const until = deadlineOf(RELEASE_WAIT_MS);
     while (this.client.active > 0 && !expired(until)) await sleep(50);
     for (const c of this.#own.splice(0)) c.destroy();
   }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolRuntime } from '../api/pool.js';
 import type { ProcessLauncher } from '../api/process-impl.js';
-import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError, JobCancelledError, ProtocolError } from '../errors.js';
 import type { StackResources } from './invoke.js';
 import { loadSdk } from './sdk.js';
 import type { Settings } from './settings.js';
@@ -111,10 +111,17 @@ export function awsLauncher(runtime: () => PoolRuntime): ProcessLauncher {
     // start() returns once the job exists (its first progress), as CPython's once the child is
     // spawned: a terminate() right after it then finds the job to cancel.
     await Promise.race([onProgress, ended]);
+    let terminating = false;
     return {
       pid,
-      ended,
+      // A warm worker may finish the run while the cancel travels through the coordinator: a run
+      // that the caller terminated before it saw the end ends as terminated (-15) all the same,
+      // as CPython's terminate() right after start() finds its child still running.
+      ended: ended.then((e) =>
+        terminating && e === undefined ? new JobCancelledError(pid, 'the process was terminated') : e,
+      ),
       async terminate() {
+        terminating = true;
         await client.cancel(pid, 'the process was terminated');
       },
     };

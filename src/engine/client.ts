@@ -6,8 +6,17 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, JobCancelledError, JobConflictError, TaskError } from '../errors.js';
-import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
+import {
+  InvalidArgumentError,
+  JobCancelledError,
+  JobConflictError,
+  JobMismatchError,
+  JobNotFoundError,
+  JobReleasedError,
+  TaskError,
+  UnsupportedError,
+} from '../errors.js';
+import type { BlobStore, Data, JobKind, JobRecord, JobStore, ListJobsOptions } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
@@ -16,6 +25,7 @@ import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
 import { checkArgLists, defaultChunksize, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
+import { Releases } from './releases.js';
 import { type BackupSource, backupWatch, type StragglerPolicy, type StragglerWatch } from './stragglers.js';
 
 export type { Progress } from './job-watch.js';
@@ -30,6 +40,15 @@ export interface CallOptions {
   readonly process?: string | undefined;
   /** The items already hold primitives' handles (a Process's arguments, made wire-ready by the caller). */
   readonly handles?: boolean | undefined;
+}
+
+/** Options of {@link JobClient.attach}. */
+export interface AttachOptions {
+  readonly onProgress?: ((p: Progress) => void) | undefined;
+  /** The job must be of this task (and reducer, for a mapReduce job), else {@link JobMismatchError}. */
+  readonly expect?: { readonly task: string; readonly reducer?: string | undefined } | undefined;
+  /** Release the job once its results are read. @default true */
+  readonly release?: boolean | undefined;
 }
 
 /** Options of {@link JobClient}. */
@@ -48,6 +67,8 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** Told when a job's release, which runs after its call returned, failed (`releases.ts`). @default a process warning */
+  readonly onError?: (error: unknown) => void;
   /** How a wait polls a store that cannot notify (see `job-watch.ts`). @default { min: 25, max: 1000 } */
   readonly poll?: PollBounds | undefined;
   /** Backups of straggling chunks (`stragglers.ts`); none when absent. */
@@ -63,14 +84,22 @@ export class JobClient {
    * JobCancelledError instead of leaving it until the coordinator has sent every chunk.
    */
   readonly #submitting = new Map<string, (e: Error) => void>();
+  /** Releases under way: started when a call is done with its job, never awaited by that call. */
+  readonly #releases: Releases;
 
   constructor(options: ClientOptions) {
     this.#o = options;
+    this.#releases = new Releases(options.coordinator, options.onError);
   }
 
-  /** Jobs submitted and not yet ended or collected. */
+  /** Jobs submitted and not yet ended or collected, and releases still under way. */
   get active(): number {
-    return this.#active.size;
+    return this.#active.size + this.#releases.size;
+  }
+
+  /** Resolves once every release started so far has ended (whatever its outcome). */
+  settled(): Promise<void> {
+    return this.#releases.settled();
   }
 
   /** `map` / `starmap`: every result, in input order. */
@@ -88,7 +117,7 @@ export class JobClient {
         const job = await this.#wait(jobId, opts.onProgress);
         return await this.#collect(jobId, job.total ?? 0, undefined);
       } finally {
-        await this.#release(jobId);
+        this.#release(jobId);
       }
     }
     const sized = await toSized(input);
@@ -106,7 +135,7 @@ export class JobClient {
       );
       return await this.#collect(jobId, total, items.length, read);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -125,7 +154,7 @@ export class JobClient {
       throw new InvalidArgumentError('mapReduce() of an empty input with no initial value');
     }
     const { items, handles } = sized instanceof Lines ? { items: sized, handles: false } : wireItems(sized);
-    const jobId = randomUUID();
+    const jobId = opts.jobId ?? randomUUID();
     const init = initial
       ? await spill(
           encodeValue(initial.value, 'options.initial'),
@@ -154,21 +183,21 @@ export class JobClient {
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
       return decodeValue(await unspill(job.result, this.#o.blobs));
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
   /**
    * Waits for a job submitted earlier, by this caller or by one that has gone (its id from
-   * `onProgress`), and returns what the original call would have: the results in input order for
-   * map and starmap, the folded value for mapReduce. The job is released afterwards.
+   * `jobId` or `onProgress`), and returns what the original call would have: the results in input
+   * order for map and starmap, the folded value for mapReduce. The job is released afterwards
+   * unless `release` is false. Throws {@link JobNotFoundError} for an unknown id and
+   * {@link JobMismatchError} when the job is not of the expected task.
    */
-  async attach(jobId: string, opts: CallOptions = {}): Promise<unknown> {
-    const found = await this.#o.store.getJob(jobId);
-    if (!found)
-      throw new InvalidArgumentError(
-        `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
-      );
+  async attach(jobId: string, opts: AttachOptions = {}): Promise<unknown> {
+    const found = await this.inspect(jobId);
+    if (found.released) throw new JobReleasedError(jobId);
+    if (opts.expect) checkExpected(found, opts.expect);
     this.#active.add(jobId);
     try {
       const job = await this.#wait(jobId, opts.onProgress);
@@ -179,13 +208,39 @@ export class JobClient {
       }
       return await this.#collect(jobId, job.total ?? 0, undefined);
     } finally {
-      await this.#release(jobId);
+      if (opts.release === false) this.#active.delete(jobId);
+      else this.#release(jobId);
     }
+  }
+
+  /** The job as stored now; throws {@link JobNotFoundError} when there is none. */
+  async inspect(jobId: string): Promise<JobRecord> {
+    const found = await this.#o.store.getJob(jobId);
+    if (!found) throw new JobNotFoundError(jobId);
+    return found;
+  }
+
+  /** The newest jobs the store holds, newest first; throws {@link UnsupportedError} where it cannot list. */
+  async list(options: ListJobsOptions): Promise<JobRecord[]> {
+    const { store } = this.#o;
+    if (!store.listJobs) throw new UnsupportedError('Listing jobs', 'this job store has no listing index');
+    return store.listJobs(options);
   }
 
   /** Cancels one job (its wait rejects with JobCancelledError); its running chunks stop. */
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.#cancel(jobId, reason);
+  }
+
+  /**
+   * Cancels a job by id, from any caller: the job as it stands after (CANCELLED, or the state it
+   * had already ended in); throws {@link JobNotFoundError} when there is no such job.
+   */
+  async cancelById(jobId: string, reason: string): Promise<JobRecord> {
+    const res = await this.#o.coordinator({ v: 1, type: 'cancel', jobId, reason });
+    this.#o.onJobEnded?.(jobId);
+    if (!res.job) throw new JobNotFoundError(jobId);
+    return res.job;
   }
 
   /** Cancels every active job: their waits reject with JobCancelledError. */
@@ -241,11 +296,12 @@ export class JobClient {
       const res = await Promise.race([sent, cancelled]);
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
-      // Another request's job under this id is not this call's to end.
-      if (e instanceof JobConflictError) throw e;
-      // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
-      await this.#cancel(jobId, 'dispatch failed').catch(() => {});
-      await this.#release(jobId).catch(() => {});
+      // The job may exist with some chunks sent: end it so hosts skip them, then clean up. A job
+      // refused as released, or as another request's, is not this call's.
+      if (!(e instanceof JobReleasedError) && !(e instanceof JobConflictError)) {
+        await this.#cancel(jobId, 'dispatch failed').catch(() => {});
+        this.#release(jobId);
+      } else this.#active.delete(jobId);
       throw e;
     } finally {
       this.#submitting.delete(jobId);
@@ -335,9 +391,10 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #release(jobId: string): Promise<void> {
+  /** Releases the job in the background (`releases.ts`): the call that made it returns now. */
+  #release(jobId: string): void {
     this.#active.delete(jobId);
-    await this.#o.coordinator({ v: 1, type: 'release', jobId });
+    this.#releases.start(jobId);
   }
 
   /**
@@ -355,7 +412,7 @@ export class JobClient {
       return;
     }
     const { store } = this.#o;
-    const id = randomUUID();
+    const id = opts.jobId ?? randomUUID();
     const deadline = Date.now() + this.#o.jobTimeoutMs;
     const feeder = new OpenJobFeeder({
       coordinator: this.#o.coordinator,
@@ -401,7 +458,7 @@ export class JobClient {
         await this.#cancel(id, 'the consumer stopped');
         await feeder.close();
       }
-      await this.#release(id);
+      this.#release(id);
     }
   }
 
@@ -460,7 +517,23 @@ export class JobClient {
     } finally {
       // A consumer that stopped early (break, an error): the job's other chunks are not wanted.
       if (!finished) await this.#cancel(jobId, 'the consumer stopped').catch(() => {});
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
+}
+
+/** Throws {@link JobMismatchError} unless `job` is of `expect`'s task (and reducer, for mapReduce). */
+function checkExpected(job: JobRecord, expect: NonNullable<AttachOptions['expect']>): void {
+  const found = describeJob(job.kind, job.task, job.reducer);
+  const wanted = expect.reducer === undefined ? ['map', 'starmap'] : ['mapReduce'];
+  const sameTask =
+    job.task === expect.task && (expect.reducer === undefined || job.reducer === expect.reducer);
+  if (!sameTask || !wanted.includes(job.kind)) {
+    const kind = expect.reducer === undefined ? 'map' : 'mapReduce';
+    throw new JobMismatchError(job.id, describeJob(kind, expect.task, expect.reducer), found);
+  }
+}
+
+function describeJob(kind: JobKind, task: string, reducer: string | undefined): string {
+  return reducer === undefined ? `a ${kind} of ${task}` : `a ${kind} of ${task} folded by ${reducer}`;
 }

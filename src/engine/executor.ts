@@ -15,7 +15,8 @@ export interface ChunkExecutor {
    */
   readonly batching: boolean;
   /**
-   * Runs the chunks (all of one job) and returns one outcome per chunk, in order. Rejects with
+   * Runs the chunks (all of one job) and returns one outcome per chunk, in order, up to the first
+   * failed one: a task error fails the job, so the chunks after it are not run. Rejects with
    * `WorkerCrashedError` when the thread died (the chunks must be redelivered) and with
    * `JobCancelledError` when the job was cancelled while they ran. `exclusive` runs them on a
    * thread with nothing else in flight, so that a crash is attributed to them alone.

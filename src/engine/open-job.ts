@@ -7,6 +7,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { CallMode, Data } from '../ports.js';
+import { received } from '../validate.js';
 import { encodeItems } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from './coordinator.js';
 import { checkArgLists, wireItems } from './plan.js';
@@ -114,7 +115,7 @@ function iterate(input: unknown): AnyIterator {
     if (Symbol.iterator in input) return (input as Iterable<unknown>)[Symbol.iterator]();
   }
   throw new InvalidArgumentError(
-    `Expected items to be an array, an iterable, an async iterable or a range(), got ${typeof input}`,
+    `Expected items to be an array, an iterable, an async iterable or a range(), got ${received(input)}`,
   );
 }
 

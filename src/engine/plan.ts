@@ -3,9 +3,10 @@
  * of numbers travel as Float64Array bytes; ranges as descriptors; anything else as v8 bytes.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { toWire } from '../handles.js';
+import { anyShareables, toWire } from '../handles.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
-import { allNumbers, encodeItems, spill } from './codec.js';
+import { received } from '../validate.js';
+import { allNumbers, encodeItems, encodeNumbers, spill } from './codec.js';
 import { Range } from './range.js';
 
 /** A job's input once its size is known. */
@@ -18,19 +19,46 @@ export function defaultChunksize(n: number, workers: number): number {
   return Math.floor(n / per) + (n % per ? 1 : 0);
 }
 
+/**
+ * The most items `map` reads from an iterable before refusing it: an endless generator would
+ * otherwise fill memory for half a minute, the event loop blocked, and end in V8's own RangeError.
+ * `imap` reads its input lazily and has no such bound; arrays and `range()` are sized already.
+ */
+export const MAX_ITERATED_ITEMS = 2 ** 24;
+
+/** Items read between two turns of the event loop, so that reading a long iterable never blocks it. */
+const READ_SLICE = 65_536;
+
+function tooMany(): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Expected items to yield at most ${MAX_ITERATED_ITEMS} items (map reads its whole input first, ` +
+      "as CPython's list(iterable)), got more: use imap or imapUnordered for an endless or longer input",
+  );
+}
+
 /** Reads any input into a sized one (CPython's `map` does `list(iterable)` too). */
 export async function toSized(input: unknown): Promise<SizedInput> {
   if (input instanceof Range || Array.isArray(input)) return input;
   if (input !== null && typeof input === 'object') {
+    const out: unknown[] = [];
     if (Symbol.asyncIterator in input) {
-      const out: unknown[] = [];
-      for await (const x of input as AsyncIterable<unknown>) out.push(x);
+      for await (const x of input as AsyncIterable<unknown>) {
+        if (out.length === MAX_ITERATED_ITEMS) throw tooMany();
+        out.push(x);
+      }
       return out;
     }
-    if (Symbol.iterator in input) return Array.from(input as Iterable<unknown>);
+    if (Symbol.iterator in input) {
+      for (const x of input as Iterable<unknown>) {
+        if (out.length === MAX_ITERATED_ITEMS) throw tooMany();
+        out.push(x);
+        if (out.length % READ_SLICE === 0) await new Promise((r) => setImmediate(r));
+      }
+      return out;
+    }
   }
   throw new InvalidArgumentError(
-    `Expected items to be an array, an iterable, an async iterable or a range(), got ${typeof input}`,
+    `Expected items to be an array, an iterable, an async iterable or a range(), got ${received(input)}`,
   );
 }
 
@@ -52,7 +80,8 @@ export function checkArgLists(items: SizedInput): void {
  * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
  */
 export function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
-  if (items instanceof Range) return { items, handles: undefined };
+  // A per-item walk costs ~10 ms over a million items: skipped while no primitive exists.
+  if (items instanceof Range || !anyShareables()) return { items, handles: undefined };
   let out: unknown[] | undefined;
   for (let i = 0; i < items.length; i++) {
     const w = toWire(items[i]);
@@ -90,7 +119,9 @@ export class ChunkPlanner {
     const items = this.#items;
     if (items instanceof Range)
       return { kind: 'range', offset, count, start: items.at(offset), step: items.step };
-    const enc = encodeItems(items.slice(offset, offset + count), offset, this.#numeric);
+    const enc = this.#numeric
+      ? encodeNumbers(items, offset, count)
+      : encodeItems(items.slice(offset, offset + count), offset, false);
     return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey) };
   }
 }

@@ -29,16 +29,26 @@ function missing(e: unknown, path: string): never {
  * ```
  */
 export class FileObjectReader implements ObjectReader {
-  /** {@inheritDoc ObjectReader.size} */
+  /**
+   * {@inheritDoc ObjectReader.size} Read when the job is planned: a path that names no file is the
+   * caller's argument at fault (`InvalidArgumentError` naming it); a file gone later, while the job
+   * reads it, is a {@link ProtocolError} (see {@link FileObjectReader.read}).
+   */
   async size(source: ObjectSource): Promise<number> {
     const path = pathOf(source);
+    let s: Awaited<ReturnType<typeof stat>>;
     try {
-      const s = await stat(path);
-      if (!s.isFile()) throw new ProtocolError(`Cannot read ${path}: not a file`);
-      return s.size;
+      s = await stat(path);
     } catch (e) {
-      return missing(e, path);
+      const code = (e as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') throw e;
+      throw new InvalidArgumentError(`Expected lines() to name a readable file, got ${path} (${code})`, {
+        cause: e,
+      });
     }
+    if (!s.isFile())
+      throw new InvalidArgumentError(`Expected lines() to name a readable file, got ${path} (not a file)`);
+    return s.size;
   }
 
   /** {@inheritDoc ObjectReader.read} */

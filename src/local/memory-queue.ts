@@ -148,7 +148,10 @@ export class MemoryQueue implements WorkQueue {
         if (i >= 0) this.#waiters.splice(i, 1);
         waiter.finish([]);
       };
-      const timer = setTimeout(giveUp, waitMs);
+      // A receiver waiting for messages never keeps the process alive (the local host polls for
+      // ever, and an idle pool must let a program that forgot terminate() exit): whatever would
+      // send a message keeps the process alive itself, and a send wakes the waiter at once.
+      const timer = setTimeout(giveUp, waitMs).unref();
       signal?.addEventListener('abort', giveUp, { once: true });
       this.#waiters.push(waiter);
     });
@@ -170,20 +173,25 @@ export class MemoryQueue implements WorkQueue {
    * {@inheritDoc WorkQueue.setVisibility} A stale receipt, or one whose message has already become
    * visible again, is ignored (SQS answers the latter with MessageNotInflight).
    */
-  async setVisibility(receipt: string, ms: number): Promise<void> {
+  async setVisibility(receipts: readonly string[], ms: number): Promise<void> {
     nonNegative(ms, 'ms');
     // Expire first, so a timeout that has passed counts as passed whether or not the timer ran yet.
     this.#promote();
-    const entry = this.#receipts.get(receipt);
-    if (entry === undefined || entry.state !== 'inFlight') return;
-    if (ms === 0) {
-      this.#inFlight.remove(entry);
-      this.#makeVisible(entry);
-      this.#drain();
-      return;
+    const visibleAt = this.#clock() + ms;
+    let shown = false;
+    for (const receipt of receipts) {
+      const entry = this.#receipts.get(receipt);
+      if (entry === undefined || entry.state !== 'inFlight') continue;
+      if (ms === 0) {
+        this.#inFlight.remove(entry);
+        this.#makeVisible(entry);
+        shown = true;
+        continue;
+      }
+      entry.visibleAt = visibleAt;
+      this.#inFlight.update(entry);
     }
-    entry.visibleAt = this.#clock() + ms;
-    this.#inFlight.update(entry);
+    if (shown) this.#drain();
     this.#schedule();
   }
 

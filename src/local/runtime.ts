@@ -20,6 +20,7 @@ import { ThreadExecutor } from '../threads/executor.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { ThreadData } from '../threads/serve-tasks.js';
 import { bundle } from './bundle.js';
+import { DirectCalls } from './direct-call.js';
 import { LocalInvoker } from './invoker.js';
 import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
 import { arena } from './sync/arena.js';
@@ -38,6 +39,8 @@ export interface LocalRuntimeSettings {
   readonly stragglers?: StragglerPolicy | undefined;
   readonly visibilityMs: number;
   readonly leaseMs: number;
+  /** The file URL of a bundled application's thread entry (`local({ worker })`), if it has one. */
+  readonly worker?: string | undefined;
   /** Test hooks: backend limits and fault injection. */
   readonly backend?: MemoryBackendOptions;
   readonly faults?: FaultPlan;
@@ -50,7 +53,11 @@ function sibling(name: string): string {
     const p = fileURLToPath(new URL(`./${name}${ext}`, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new TasksModuleError(`fanfold is incomplete: ${name} not found next to ${import.meta.url}`);
+  // Bundled into an application's file, fanfold has no files of its own to build threads from.
+  throw new TasksModuleError(
+    `fanfold's ${name} is not next to ${import.meta.url}: where fanfold is bundled into an application, ` +
+      "give the threads an entry of their own: local({ tasks, worker }), the worker file calling serveTasks(tasks) from 'fanfold/worker'",
+  );
 }
 
 /** Bundles the thread entry: fanfold's thread runtime plus the user's tasks module. */
@@ -69,12 +76,13 @@ export async function threadScript(registry: TaskRegistry): Promise<string> {
 }
 
 /**
- * The script every local thread runs: the bundled thread entry, behind a `data:` module that
- * enables source maps before the bundle loads, so that remote stacks name the user's .ts files.
+ * The script every local thread runs: the bundled thread entry (or a bundled application's own,
+ * `worker`), behind a `data:` module that enables source maps before it loads, so that remote
+ * stacks name the user's .ts files.
  */
-export async function threadEntry(registry: TaskRegistry): Promise<string> {
-  const bundled = await threadScript(registry);
-  return `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(pathToFileURL(bundled).href)});`;
+export async function threadEntry(registry: TaskRegistry, worker?: string): Promise<string> {
+  const url = worker ?? pathToFileURL(await threadScript(registry)).href;
+  return `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(url)});`;
 }
 
 /** A running local pool's engine. */
@@ -89,6 +97,7 @@ export class LocalRuntime implements PoolRuntime {
   #host: Host | undefined;
   #threads: ThreadPool | undefined;
   readonly #dlq: DeadLetterHandler;
+  readonly #direct: DirectCalls;
   readonly #ready: Promise<void>;
   #closing = false;
 
@@ -120,6 +129,7 @@ export class LocalRuntime implements PoolRuntime {
       window: s.processes * 8,
       stragglers: s.stragglers,
       onJobEnded: (id) => this.#host?.jobEnded(id),
+      ...(s.onError ? { onError: s.onError } : {}),
     });
     this.#dlq = new DeadLetterHandler({
       backend: this.backend,
@@ -127,13 +137,14 @@ export class LocalRuntime implements PoolRuntime {
       onJobFailed: (id) => this.#host?.jobEnded(id),
       ...(s.onError ? { onError: s.onError } : {}),
     });
+    this.#direct = new DirectCalls(() => this.#threads!, s.maxAttempts);
     this.#ready = this.#start(s);
     // Reported through ready(); never an unhandled rejection.
     this.#ready.catch(() => {});
   }
 
   async #start(s: LocalRuntimeSettings): Promise<void> {
-    const script = await threadEntry(s.registry);
+    const script = await threadEntry(s.registry, s.worker);
     if (this.#closing) return;
     const data: ThreadData = s.initializer ? { initializer: s.initializer, initargs: s.initargs } : {};
     this.#threads = new ThreadPool({
@@ -162,6 +173,11 @@ export class LocalRuntime implements PoolRuntime {
     return this.#ready;
   }
 
+  /** `apply` straight to the threads, without a job (see `direct-call.ts`). Call once ready. */
+  apply(task: string, args: readonly unknown[]): Promise<unknown> {
+    return this.#direct.call(task, args);
+  }
+
   /** The host, once started (tests use it to inject crashes). */
   get host(): Host | undefined {
     return this.#host;
@@ -170,12 +186,20 @@ export class LocalRuntime implements PoolRuntime {
   async shutdown(graceful: boolean): Promise<void> {
     this.#closing = true;
     this.invoker.close();
-    await this.#ready.catch(() => {});
+    // terminate() does not wait for threads that may never be ready (an initializer that waits for
+    // ever): destroying them rejects their start. Before any thread exists, the start is the bundle
+    // build, which stops once it sees #closing.
+    if (graceful || this.#threads === undefined) await this.#ready.catch(() => {});
     if (graceful) await this.#host?.stop();
-    else this.#host?.kill();
+    else {
+      this.#host?.kill();
+      if (this.#threads) this.#direct.cancelAll('the pool was terminated');
+    }
     await this.#dlq.stop();
     if (graceful) await this.#threads?.close();
     else await this.#threads?.destroy();
+    // Releases run after each call returned; in memory each is one synchronous step.
+    await this.client.settled();
     this.backend.close();
   }
 }

@@ -19,12 +19,14 @@
 
 import { Deque } from '../deque.js';
 import {
+  ErrorCodes,
   type FanfoldError,
   InvalidArgumentError,
   JobCancelledError,
   NotSerializableError,
   PoolNotRunningError,
   TaskError,
+  TasksModuleError,
   WorkerCrashedError,
 } from '../errors.js';
 import { type FromThreadMessage, parseFromThread } from './messages.js';
@@ -260,7 +262,12 @@ export class ThreadPool {
     if (slot.state !== 'gone' && !slot.readied) {
       // Died before `ready`, even if close() already asked it to end: no respawn loop.
       this.#detach(slot);
-      this.#break(slot.crash(`exited with code ${code} while starting`, code));
+      const crash = slot.crash(`exited with code ${code} while starting`, code);
+      // The tasks module refused to load in a thread (it started a pool at its top level): that
+      // error, with its fix, is the caller's to see, rather than a crash it explains.
+      const e = slot.error as { code?: unknown; message?: unknown } | undefined;
+      const refused = e?.code === ErrorCodes.TASKS_MODULE && typeof e.message === 'string';
+      this.#break(refused ? new TasksModuleError(e.message as string, crash) : crash);
       return;
     }
     if (slot.state === 'retiring' || slot.state === 'gone') {

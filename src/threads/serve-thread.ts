@@ -28,6 +28,7 @@ import {
   type ResultMessage,
   readBoot,
 } from './messages.js';
+import { runThreadExitHooks } from './thread-exit.js';
 
 /**
  * Marks a handler result whose listed objects are transferred rather than cloned. A registered
@@ -115,11 +116,17 @@ async function start(
       case 'task':
         runTask(port, handler, msg.id, msg.body);
         break;
-      case 'end':
+      case 'end': {
         // The pool sends `end` only when nothing is in flight here. Like CPython's worker, which
-        // leaves with os._exit, do not wait for timers or handles the task code left behind.
+        // leaves with os._exit, do not wait for timers or handles the task code left behind; but
+        // first finish what must outlive a task (items still in a queue's feeder), as a CPython
+        // child joins its feeder threads before it exits (thread-exit.ts).
         port.close();
-        process.exit(0);
+        const finishing = runThreadExitHooks();
+        if (finishing === undefined) process.exit(0);
+        void finishing.then(() => process.exit(0));
+        break;
+      }
     }
   });
   const ready: ReadyMessage = { v: 1, type: 'ready' };

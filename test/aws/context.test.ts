@@ -18,7 +18,7 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { aws } from '../../src/aws/context.js';
 import { coordinatorInvoker, STACK_OUTPUTS } from '../../src/aws/invoke.js';
@@ -61,6 +61,8 @@ let worker: WorkerHandler;
 const invokes: { type: string; bytes: number }[] = [];
 /** While set, the coordinator answers a submit only once this settles (a submission that takes long). */
 let holdSubmit: Promise<void> | undefined;
+/** While set, the coordinator answers `cancel` requests only once it resolves. */
+let cancelGate: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
 let polling = false;
 let pollers: Promise<void> | undefined;
@@ -129,6 +131,7 @@ beforeAll(async () => {
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
       if (event.type === 'submit') await holdSubmit;
+      if (event.type === 'cancel') await cancelGate;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
       } catch (e) {
@@ -162,6 +165,7 @@ afterAll(async () => {
 
 afterEach(() => {
   invokes.length = 0;
+  cancelGate = undefined;
 });
 
 function context() {
@@ -185,8 +189,10 @@ describe('aws()', () => {
       await using pool = context().Pool();
       expect(await pool.map('square', range(1000))).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
       expect(pool.processes).toBe(4);
-      // submit, release: the job's records and blobs are deleted once its results are read.
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+      // submit, release: the job is released once its results are read, after map() returned.
+      await vi.waitFor(() => expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']), {
+        timeout: 10_000,
+      });
     });
 
     it('maps structured items and folds with mapReduce', async () => {
@@ -308,7 +314,9 @@ describe('aws()', () => {
       await p.join();
       expect(p.error?.message).toBeUndefined();
       expect(p.exitCode).toBe(0);
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+      await vi.waitFor(() => expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']), {
+        timeout: 10_000,
+      });
     });
 
     it('runs on a thread named as the process, with a queue passed as an argument', async () => {
@@ -347,6 +355,34 @@ describe('aws()', () => {
       expect(await pool.map('square', [2])).toEqual([4]);
     }, 10_000);
 
+    it('terminate() right after start() gives -15, even when the run ends before the cancel lands', async () => {
+      // The cancel travels through the coordinator while a warm worker may finish the run: the
+      // caller asked for termination before it saw the end, so the process ends as terminated.
+      const mp = context();
+      const go = mp.Event();
+      const p = mp.Process('waitEvent', [go]);
+      await p.start();
+      let letCancel!: () => void;
+      cancelGate = new Promise<void>((r) => (letCancel = r));
+      const terminated = p.terminate();
+      await expect.poll(() => invokes.some((i) => i.type === 'cancel')).toBe(true);
+      await go.set();
+      const store = awsBackend({
+        tableName: TABLE,
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        bucket: BUCKET,
+        clients: { sqs, dynamo, s3 },
+      }).store;
+      await expect
+        .poll(async () => (await store.getJob(p.pid ?? ''))?.status, { timeout: 20_000 })
+        .toBe('DONE');
+      letCancel();
+      await terminated;
+      expect(p.exitCode).toBe(-15);
+      expect(p.isAlive()).toBe(false);
+    }, 30_000);
+
     it('throws UnknownTaskError for an unknown target, before anything is invoked', () => {
       expect(() => context().Process('nope' as never, [] as never)).toThrow(UnknownTaskError);
       expect(invokes).toEqual([]);
@@ -372,6 +408,20 @@ describe('aws()', () => {
       expect(() => aws({ tasks, resources }).Pool({ maxAttempts: 5 })).toThrow(InvalidArgumentError);
       expect(() => aws({ tasks, resources }).Pool({ initializer: 'init' })).toThrow(InvalidArgumentError);
     });
+
+    it.each([
+      ['initializer', { initializer: 'init' }],
+      ['initargs', { initargs: [1] }],
+      ['maxTasksPerChild', { maxTasksPerChild: 10 }],
+    ] as const)(
+      'refuses %s (the stack starts the worker threads) with an error naming the option',
+      (k, o) => {
+        const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
+        expect(() => aws({ tasks, resources }).Pool(o as never)).toThrow(
+          expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, option: `options.${k}` }),
+        );
+      },
+    );
 
     it('takes stragglers: off, on, or tuned; and names the field of a bad one', async () => {
       const resources = { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET };
@@ -425,13 +475,16 @@ describe('aws()', () => {
       }
     });
 
-    it('rejects pool calls with InvalidArgumentError when the stack does not exist', async () => {
+    it('rejects pool calls with StackNotFoundError when the stack does not exist', async () => {
       await using pool = aws({
         tasks,
         stack: 'NoSuchStack',
         clients: { lambda, dynamo, s3, cloudformation },
       }).Pool();
-      await expect(pool.map('square', [1])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await expect(pool.map('square', [1])).rejects.toMatchObject({
+        code: ErrorCodes.STACK_NOT_FOUND,
+        stackName: 'NoSuchStack',
+      });
     });
   });
 

@@ -3,6 +3,9 @@
  * test_pool_worker_lifetime, test_pool_worker_lifetime_early_close, initializer) and `_TestPoolWorkerErrors`.
  * These tests close and terminate their pools, so each makes its own.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cpuCount, currentProcess, local, type Pool, type PoolOptions, range } from 'fanfold';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
@@ -10,6 +13,8 @@ import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const runtimes: LocalRuntime[] = [];
 const mp = local({ tasks }, { onRuntime: (rt) => runtimes.push(rt) });
@@ -189,6 +194,33 @@ describe('Pool', () => {
     });
   });
 
+  describe('a pool never closed', () => {
+    it('keeps the program alive while work is pending, and not once it is idle', async () => {
+      // The program exits 13 if nothing kept it alive until its mapAsync's callback, 2 if its idle
+      // pool kept it alive after its last result (before: the local host's long poll of the work
+      // queue held a timer, so the program printed its results and never exited).
+      const env = { ...process.env };
+      delete env.FANFOLD_STACK;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/pool-idle-exit.ts'],
+        { cwd: ROOT, env, timeout: 60_000 },
+      );
+      expect(stdout).toBe('[300,300]\n[1,4,9]\n');
+    });
+  });
+
+  describe('a tasks module that starts a pool at its top level', () => {
+    it('fails at once with TasksModuleError naming the guard (before: each thread started another pool)', async () => {
+      // The module awaits its pool's map at import; its thread imports it again to find the tasks.
+      await expect(import('../fixtures/pool-at-import-tasks.js')).rejects.toMatchObject({
+        code: 'ERR_FANFOLD_TASKS_MODULE',
+        message: expect.stringContaining('isMainThread'),
+        cause: expect.objectContaining({ code: 'ERR_FANFOLD_WORKER_CRASHED' }),
+      });
+    });
+  });
+
   describe('maxTasksPerChild', () => {
     it('replaces each worker after one chunk, running the initializer in every new worker', async () => {
       const pool = open({ maxTasksPerChild: 1, initializer: 'init', initargs: ['x', 2] });
@@ -250,5 +282,15 @@ describe('currentProcess()', () => {
     const pool = open();
     const names = await pool.map('whoami', range(4), { chunksize: 1 });
     for (const name of names) expect(name).toMatch(/^fanfold-worker-\d+$/);
+  });
+
+  it('is alive, with no exit code yet, here and inside a task (CPython: is_alive() True, exitcode None)', async () => {
+    expect(currentProcess().isAlive()).toBe(true);
+    expect(currentProcess().exitCode).toBeNull();
+    const pool = open();
+    expect(await pool.map('selfState', [0, 1], { chunksize: 1 })).toEqual([
+      [true, null],
+      [true, null],
+    ]);
   });
 });

@@ -121,9 +121,16 @@ describe('pool over lines(file)', () => {
     );
   });
 
-  it('a missing file rejects the call', async () => {
-    await expect(pool.map('echo', lines(join(dir, 'missing.txt')))).rejects.toMatchObject({
-      name: 'ProtocolError',
+  it('a missing file, or a folder, rejects the call with InvalidArgumentError naming it (was ProtocolError)', async () => {
+    const missing = join(dir, 'missing.txt');
+    await expect(pool.map('echo', lines(missing))).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_INVALID_ARGUMENT',
+      message: expect.stringContaining(missing),
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
+    await expect(pool.map('echo', lines(dir))).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_INVALID_ARGUMENT',
+      message: expect.stringContaining(dir),
     });
   });
 });

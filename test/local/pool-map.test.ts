@@ -134,6 +134,38 @@ describe('Pool', () => {
       expect(await pool.map('square', [3])).toEqual([9]);
     });
 
+    it('fails fast within a thread group: the items grouped behind a failure on its thread do not run', async () => {
+      // Four one-item chunks on two threads share two round trips ([throw, gate], [gate, gate]):
+      // the group's failure must end the map without waiting for (or running) its neighbour.
+      const gate = gateKeeper('behind-a-failure');
+      try {
+        const items = ['throw', 'behind-a-failure', 'behind-a-failure', 'behind-a-failure'];
+        await expect(pool.map('gate', items, { chunksize: 1 })).rejects.toMatchObject({
+          code: 'ERR_FANFOLD_TASK_FAILED',
+          itemIndex: 0,
+        });
+      } finally {
+        gate.close();
+      }
+      expect(await pool.map('square', [3])).toEqual([9]);
+    });
+
+    it('runs nothing queued behind a failure on a one-thread pool', async () => {
+      // From a context of its own: this file's context reports its runtime to the test above.
+      const one = local({ tasks }).Pool({ processes: 1 });
+      const gate = gateKeeper('queued-behind');
+      try {
+        // Fifty one-item chunks in one group on the one thread. The gate is never opened: had the
+        // group gone on past the failure, its next item would wait for ever and the map with it.
+        const items = ['throw', ...Array.from({ length: 49 }, () => 'queued-behind')];
+        await expect(one.map('gate', items, { chunksize: 1 })).rejects.toMatchObject({ itemIndex: 0 });
+        expect(await one.map('square', [2])).toEqual([4]);
+      } finally {
+        gate.close();
+        await one.terminate();
+      }
+    });
+
     it('rejects an item that cannot be serialised with NotSerializableError naming its position', async () => {
       const items: unknown[] = [1, 'two', () => 3, 4];
       await expect(pool.map('identity', items)).rejects.toMatchObject({
@@ -169,7 +201,28 @@ describe('Pool', () => {
       // Casts: an unknown option and a non-iterable input are compile errors.
       await expect(pool.map('square', [1], { chunk: 2 } as never)).rejects.toMatchObject(invalid);
       await expect(pool.map('square', 5 as unknown as number[])).rejects.toMatchObject(invalid);
+      // The message shows what was received, null included (it said "got object").
+      await expect(pool.map('square', null as unknown as number[])).rejects.toThrow(/, got null$/);
+      await expect(pool.imap('square', null as unknown as number[]).next()).rejects.toThrow(/, got null$/);
     });
+
+    it('refuses an endless generator early with InvalidArgumentError naming imap, the event loop free meanwhile', async () => {
+      // Before: the event loop blocked for half a minute, then V8's own RangeError.
+      function* endless(): Generator<number> {
+        for (let i = 0; ; i++) yield i;
+      }
+      let turns = 0;
+      const ticking = setInterval(() => turns++, 1);
+      try {
+        await expect(pool.map('square', endless())).rejects.toMatchObject({
+          code: 'ERR_FANFOLD_INVALID_ARGUMENT',
+          message: expect.stringContaining('imap'),
+        });
+      } finally {
+        clearInterval(ticking);
+      }
+      expect(turns).toBeGreaterThan(0);
+    }, 120_000);
 
     it("rejects with the input's own error when the iterable throws", async () => {
       const boom = new SyntaxError('bad input');
@@ -180,7 +233,7 @@ describe('Pool', () => {
       await expect(pool.map('square', failing())).rejects.toBe(boom);
     });
 
-    it('leaves no job, message or blob behind once it ends', async () => {
+    it("leaves no result, message or blob behind once it ends, only the jobs' tombstones", async () => {
       const rt = runtime!;
       // Over the queue's 768 KiB and the store's 350 KiB: input and results spill to the blob store.
       const big = ['x'.repeat(900_000), 'y'];
@@ -195,7 +248,12 @@ describe('Pool', () => {
       const doneJob = jobId;
       await expect(pool.map('failOn', range(10), { onProgress })).rejects.toBeInstanceOf(TaskError);
       expect(jobId).not.toBe(doneJob);
-      for (const id of [doneJob, jobId]) expect(await rt.backend.store.getJob(id)).toBeUndefined();
+      // Each call returned before its job's release ended.
+      await rt.client.settled();
+      for (const id of [doneJob, jobId]) {
+        expect(await rt.backend.store.getJob(id)).toMatchObject({ released: true });
+        expect((await rt.backend.store.readResults(id, [0, 1])).size).toBe(0);
+      }
       expect(rt.backend.blobs.keys()).toEqual([]);
       expect(rt.backend.queue.depth()).toEqual({ visible: 0, inFlight: 0 });
       expect(rt.client.active).toBe(0);
@@ -285,6 +343,22 @@ describe('Pool', () => {
   });
 
   describe('mapAsync()', () => {
+    it('settles over an empty input without waiting for the threads to start', async () => {
+      // The initializer waits at a gate never opened: the threads never become ready.
+      const waiting = local({ tasks }).Pool({
+        processes: 1,
+        initializer: 'gate',
+        initargs: ['never-opened'],
+      });
+      try {
+        expect(await waiting.mapAsync('square', []).get()).toEqual([]);
+        expect(await waiting.starmapAsync('add', []).get()).toEqual([]);
+        expect(await waiting.map('square', range(0))).toEqual([]);
+      } finally {
+        await waiting.terminate();
+      }
+    });
+
     it('resolves get() with the results in order and calls callback once', async () => {
       const results: number[][] = [];
       const res = pool.mapAsync('square', range(10), { chunksize: 3, callback: (r) => results.push(r) });

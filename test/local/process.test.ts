@@ -145,11 +145,22 @@ describe('Process', () => {
       expect(p.exitCode).toBe(0);
     });
 
-    it('throws InvalidArgumentError for a negative timeout, and before start()', async () => {
+    it('throws InvalidArgumentError before start(), and for a timeout that is not a number', async () => {
       const p = mp.Process('square', [1]);
       await expect(p.join()).rejects.toThrow(InvalidArgumentError);
       await run(p);
-      await expect(p.join(-1)).rejects.toThrow(InvalidArgumentError);
+      await expect(p.join(Number.NaN)).rejects.toThrow(InvalidArgumentError);
+      await expect(p.join('10' as never)).rejects.toThrow(InvalidArgumentError);
+    });
+
+    it('returns at once for a negative timeout, which counts as 0 (CPython)', async () => {
+      const event = mp.Event();
+      const p = await run(mp.Process('waitEvent', [event]));
+      await p.join(-1);
+      expect(p.isAlive()).toBe(true);
+      await event.set();
+      await p.join();
+      expect(p.exitCode).toBe(0);
     });
   });
 

@@ -188,9 +188,9 @@ describe('FileObjectReader', () => {
     expect((await r.read({ path }, 4, 4)).length).toBe(0);
   });
 
-  it('a missing file or a short read is a ProtocolError; an S3 source is refused', async () => {
+  it('a file missing when planned is refused, one gone or short while read is a ProtocolError; an S3 source is refused', async () => {
     const r = new FileObjectReader();
-    await expect(r.size({ path: join(dir, 'nope') })).rejects.toMatchObject({ name: 'ProtocolError' });
+    await expect(r.size({ path: join(dir, 'nope') })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(r.read({ path: join(dir, 'nope') }, 0, 1)).rejects.toMatchObject({ name: 'ProtocolError' });
     const path = join(dir, 'short.txt');
     writeFileSync(path, 'abc');

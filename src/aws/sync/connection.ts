@@ -141,10 +141,10 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
   }
 
   async poll(timeoutMs: number = 0): Promise<boolean> {
-    optionalTimeout(timeoutMs, 'timeoutMs', true);
+    const t = optionalTimeout(timeoutMs, 'timeoutMs', true) ?? 0;
     this.#check('readable');
     if (this.#take() || this.#eof) return true;
-    await this.#wait(timeoutMs);
+    await this.#wait(t);
     return this.#take() !== undefined || this.#eof;
   }
 

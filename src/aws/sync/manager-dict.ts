@@ -3,15 +3,28 @@
  * DynamoDB request, atomic by itself: `set` a PutItem, `delete`/`pop` a DeleteItem returning the old
  * item, `setDefault` a PutItem conditioned on the key's absence, `increment` one UpdateItem ADD on a
  * number attribute. The whole-dict reads (`keys`, `values`, `entries`, `size`, `copy`) are one
- * strongly consistent Query (paginated); `update` and `clear` are batched and atomic per key only,
- * not as a whole. Keys come back in DynamoDB's key order (UTF-8 bytes), not in insertion order.
+ * strongly consistent Query (paginated), in insertion order (manager-entry.ts); `popitem` is that
+ * Query and a DeleteItem of the last key. `update` (one write per key) and `clear` (batched) are
+ * atomic per key only, not as a whole.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { checkDelta, checkEntries } from '../../api/manager-args.js';
 import type { DictProxy } from '../../api/managers.js';
+import { backoff } from '../../backoff.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
+import { chunksOf } from '../batching.js';
 import { getItem, isConditionFailure } from './items.js';
-import { checkDictKey, client, entryValue, incrementEntry, valueAttrs } from './manager-entry.js';
+import {
+  byInsertion,
+  checkDictKey,
+  client,
+  entryValue,
+  incrementEntry,
+  stamp,
+  valueAttrs,
+  writeEntry,
+} from './manager-entry.js';
 import {
   batchWrite,
   blobOf,
@@ -90,19 +103,8 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
       },
       async () => {
         const a = await stored(this.#scope, s, DICT_INLINE_BYTES);
-        const {
-          m: { PutItemCommand },
-          dynamo,
-          table,
-        } = await client(this.#scope);
-        const out = await dynamo.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: { ...this.#key(key), ...valueAttrs(a), ...ttlAttribute() },
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        await dropBlobs(this.#scope, [blobOf(out.Attributes?.r)]);
+        const old = await writeEntry(this.#scope, this.#key(key), a);
+        await dropBlobs(this.#scope, [blobOf(old?.r)]);
       },
     );
   }
@@ -172,7 +174,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
             await dynamo.send(
               new PutItemCommand({
                 TableName: table,
-                Item: { ...this.#key(key), ...valueAttrs(a), ...ttlAttribute() },
+                Item: { ...this.#key(key), ...valueAttrs(a), ...ttlAttribute(), t: stamp() },
                 ConditionExpression: 'attribute_not_exists(pk)',
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               }),
@@ -212,11 +214,25 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
           serialised(v, `The value of ${JSON.stringify(k)} passed to DictProxy.update()`, true),
         ]);
       },
-      () => this.#putMany(list),
+      async () => {
+        // One write per key, as set's, so that a key already there keeps its place (a batch put
+        // could not): 25 at a time.
+        for (const part of chunksOf(list, 25)) {
+          const old = await Promise.all(
+            part.map(async ([k, s]) =>
+              writeEntry(this.#scope, this.#key(k), await stored(this.#scope, s, DICT_INLINE_BYTES)),
+            ),
+          );
+          await dropBlobs(
+            this.#scope,
+            old.map((o) => blobOf(o?.r)),
+          );
+        }
+      },
     );
   }
 
-  /** Writes entries by BatchWriteItem (each put atomic; the batch as a whole is not). */
+  /** Writes a new dict's entries by BatchWriteItem, stamped in their order (each put atomic; the batch is not). */
   async #putMany(list: readonly [string, Serialised][]): Promise<void> {
     const items = await Promise.all(
       list.map(async ([k, s]) => ({
@@ -225,6 +241,7 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
             ...this.#key(k),
             ...valueAttrs(await stored(this.#scope, s, DICT_INLINE_BYTES)),
             ...ttlAttribute(),
+            t: stamp(),
           },
         },
       })),
@@ -232,9 +249,33 @@ export class AwsDictProxy<V = unknown> implements DictProxy<V> {
     await batchWrite(this.#scope, items);
   }
 
+  /** The entries' items, in insertion order. */
   async #all(projection?: readonly string[]): Promise<Item[]> {
-    const items = await queryAll(this.#scope, this.#pk, projection);
-    return items.filter((i) => i.sk?.S?.startsWith('K#'));
+    const items = await queryAll(this.#scope, this.#pk, projection && [...projection, 't']);
+    return byInsertion(items.filter((i) => i.sk?.S?.startsWith('K#')));
+  }
+
+  popitem(): Promise<[string, V]> {
+    return this.#op(
+      () => undefined,
+      async () => {
+        for (let attempt = 1; ; attempt++) {
+          const last = (await this.#all(['sk'])).at(-1);
+          if (!last) throw new InvalidArgumentError('popitem(): the dict is empty');
+          const key = (last.sk?.S ?? '').slice(2);
+          const old = await this.#remove(key);
+          const a = old && entryValue(old);
+          // Another party removed it between the read and the delete: read the order again.
+          if (!a) {
+            await backoff(attempt, this.#scope.env.pollMs);
+            continue;
+          }
+          const v = (await loaded(this.#scope, a)) as V;
+          await dropBlobs(this.#scope, [blobOf(old.r)]);
+          return [key, v];
+        }
+      },
+    );
   }
 
   #entries(): Promise<[string, V][]> {

@@ -8,9 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { rejecting } from '../../api/manager-args.js';
+import { revivedValue, storable } from '../../api/manager-values.js';
 import { backoff } from '../../backoff.js';
 import { deadlineOf, expired } from '../../deadline.js';
 import { ClosedError, NotSerializableError } from '../../errors.js';
+import type { Reviver } from '../../handles.js';
 import { chunksOf, retryBounds } from '../batching.js';
 import { AwsBatchError } from '../errors.js';
 import { type AwsSyncEnv, sdk } from './env.js';
@@ -32,15 +34,17 @@ const BATCH_ATTEMPTS = 8;
 export interface ManagerScope {
   readonly env: AwsSyncEnv;
   readonly managerId: string;
+  /** Revives the handle of a managed dict or list held in a value, in this party. */
+  readonly revive: Reviver;
   /** Set by `shutdown()` of the manager in this party; its proxies here then throw `ClosedError`. */
   closed: boolean;
   /** The operations of this party's proxies still running: `shutdown()` lets them end before deleting. */
   readonly inflight: Set<Promise<unknown>>;
 }
 
-/** A new scope for manager `managerId` in this party. */
-export function newScope(env: AwsSyncEnv, managerId: string): ManagerScope {
-  return { env, managerId, closed: false, inflight: new Set() };
+/** A new scope for manager `managerId` in this party; `revive` makes the proxies of nested objects. */
+export function newScope(env: AwsSyncEnv, managerId: string, revive: Reviver): ManagerScope {
+  return { env, managerId, revive, closed: false, inflight: new Set() };
 }
 
 /**
@@ -81,17 +85,25 @@ export type Serialised = { readonly n: string } | { readonly bytes: Uint8Array }
 /**
  * Serialises `value` synchronously, so a value that cannot be serialised fails before any request.
  * Finite numbers in plain decimal notation are kept as numbers, so that `increment` can be one ADD.
+ * A managed dict or list in it is stored as its handle (`storable`).
  */
 export function serialised(value: unknown, what: string, asNumber: boolean): Serialised {
   if (asNumber && typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0)) {
     const n = String(value);
     if (!/e/i.test(n)) return { n };
   }
+  const v = storable(value, what, 'aws');
   try {
-    return { bytes: serialize(value) };
+    return { bytes: serialize(v) };
   } catch (e) {
     throw new NotSerializableError(what, undefined, e);
   }
+}
+
+/** `value` as a stored element reads back, unrevived (what `count`, `index` and `remove` compare). */
+export function asStored(value: unknown, what: string): unknown {
+  const s = serialised(value, what, false);
+  return 'n' in s ? Number(s.n) : deserialize(s.bytes);
 }
 
 /** Stores a serialised value: inline, or in the bucket when over `limit`. Resolves the attribute. */
@@ -105,8 +117,13 @@ export async function stored(scope: ManagerScope, s: Serialised, limit: number):
   return { S: key };
 }
 
-/** Reads a value back from its attribute (`N`, `B` or a bucket key in `S`). */
+/** Reads a value back from its attribute (`N`, `B` or a bucket key in `S`); nested objects as proxies. */
 export async function loaded(scope: ManagerScope, a: AttributeValue): Promise<unknown> {
+  return revivedValue(await loadedRaw(scope, a), 'aws', scope.revive);
+}
+
+/** Reads a value back from its attribute, nested objects left as their handles. */
+export async function loadedRaw(scope: ManagerScope, a: AttributeValue): Promise<unknown> {
   if (a.N !== undefined) return Number(a.N);
   if (a.B !== undefined) return deserialize(a.B);
   const { GetObjectCommand } = await sdk.s3();

@@ -1,21 +1,24 @@
 /**
  * The AWS `ListProxy`: one item holding the elements in a list attribute `l` and a version `ver`
  * (see manager-items.ts). `append`/`extend` are one UpdateItem `list_append` (atomic, no read);
- * `set`, `insert` and `pop` read the item and write the new list conditioned on the version read,
- * trying again (with jittered backoff) when another write came between; reads are strongly
- * consistent GetItems. The item exists from the first write; a missing item is an empty list.
+ * `set`, `insert`, `pop`, `remove`, `reverse` and `sort` read the item and write the new list
+ * conditioned on the version read, trying again (with jittered backoff) when another write came
+ * between; reads (`count` and `index` too) are strongly consistent GetItems. `count`, `index`,
+ * `remove` and `sort` read the elements' values, those in the bucket included. The item exists from the first write; a missing item is an empty list.
  * Elements over {@link LIST_INLINE_BYTES} serialised go to the bucket; the inline ones share the
  * item's 400 KB (a write past it throws `PayloadTooLargeError`).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { checkIndex, checkValues, position } from '../../api/manager-args.js';
-import type { ListProxy } from '../../api/managers.js';
+import { checkIndex, checkSortOptions, checkValues, position, sliceBounds } from '../../api/manager-args.js';
+import { sameValue, sortedOrder } from '../../api/manager-values.js';
+import type { ListProxy, SortOptions } from '../../api/managers.js';
 import { backoff } from '../../backoff.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
 import { sdk } from './env.js';
 import { getItem, isConditionFailure } from './items.js';
 import {
+  asStored,
   blobOf,
   dropBlobs,
   ITEM_LIMIT_BYTES,
@@ -23,6 +26,7 @@ import {
   isOversized,
   LIST_INLINE_BYTES,
   loaded,
+  loadedRaw,
   type ManagerScope,
   objectPk,
   rereadOnMissingBlob,
@@ -138,10 +142,14 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
    * Read, change, write conditioned on the version read; again on a conflict. `change` returns the
    * new elements and its result; it may throw (an index out of range) and is run on every attempt.
    */
-  async #modify<T>(change: (items: AttributeValue[]) => { items: AttributeValue[]; result: T }): Promise<T> {
+  async #modify<T>(
+    change: (
+      items: AttributeValue[],
+    ) => { items: AttributeValue[]; result: T } | Promise<{ items: AttributeValue[]; result: T }>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const snap = await this.#read();
-      const { items, result } = change([...snap.items]);
+      const { items, result } = await change([...snap.items]);
       try {
         await this.#update(
           '#l = :l',
@@ -281,6 +289,105 @@ export class AwsListProxy<V = unknown> implements ListProxy<V> {
         await dropBlobs(this.#scope, (old?.l?.L ?? []).map(blobOf));
       },
     );
+  }
+
+  /** The position of the first element of `items[start:end]` equal to `value` (as stored), or -1. */
+  async #find(
+    items: readonly AttributeValue[],
+    value: unknown,
+    start = 0,
+    end = items.length,
+  ): Promise<number> {
+    for (let i = start; i < end; i++) {
+      if (sameValue(await loadedRaw(this.#scope, items[i] as AttributeValue), value)) return i;
+    }
+    return -1;
+  }
+
+  count(value: V): Promise<number> {
+    let v: unknown;
+    return this.#op(
+      () => {
+        v = asStored(value, 'The value passed to ListProxy.count()');
+      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const { items } = await this.#read();
+          const all = await Promise.all(items.map((a) => loadedRaw(this.#scope, a)));
+          return all.filter((x) => sameValue(x, v)).length;
+        }),
+    );
+  }
+
+  index(value: V, start?: number, end?: number): Promise<number> {
+    let v: unknown;
+    return this.#op(
+      () => {
+        v = asStored(value, 'The value passed to ListProxy.index()');
+        if (start !== undefined) checkIndex(start, 'start');
+        if (end !== undefined) checkIndex(end, 'end');
+      },
+      () =>
+        rereadOnMissingBlob(async () => {
+          const { items } = await this.#read();
+          const at = await this.#find(items, v, ...sliceBounds(start, end, items.length));
+          if (at < 0) throw new InvalidArgumentError('index(): the value is not in the list');
+          return at;
+        }),
+    );
+  }
+
+  remove(value: V): Promise<void> {
+    let v: unknown;
+    return this.#op(
+      () => {
+        v = asStored(value, 'The value passed to ListProxy.remove()');
+      },
+      async () => {
+        const removed = await rereadOnMissingBlob(() =>
+          this.#modify(async (items) => {
+            const at = await this.#find(items, v);
+            if (at < 0) throw new InvalidArgumentError('remove(): the value is not in the list');
+            const [was] = items.splice(at, 1);
+            return { items, result: was };
+          }),
+        );
+        await dropBlobs(this.#scope, [blobOf(removed)]);
+      },
+    );
+  }
+
+  reverse(): Promise<void> {
+    return this.#op(
+      () => undefined,
+      () => this.#modify((items) => ({ items: items.reverse(), result: undefined })),
+    );
+  }
+
+  sort(options?: SortOptions): Promise<void> {
+    let reverse = false;
+    return this.#op(
+      () => {
+        reverse = checkSortOptions(options).reverse;
+      },
+      () =>
+        rereadOnMissingBlob(() =>
+          this.#modify(async (items) => {
+            // Sorted as a permutation of the stored elements: none is written again, and a value
+            // that does not compare throws before anything is written.
+            const values = await Promise.all(items.map((a) => loadedRaw(this.#scope, a)));
+            return {
+              items: sortedOrder(values, reverse).map((i) => items[i] as AttributeValue),
+              result: undefined,
+            };
+          }),
+        ),
+    );
+  }
+
+  /** Iterates over a copy of the elements taken by one read. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<V, void, undefined> {
+    yield* await this.slice();
   }
 
   /** @internal Deletes this list's item (the manager's `shutdown()`). */

@@ -24,7 +24,7 @@ export class AwsManager implements Manager {
   #shutdown: Promise<void> | undefined;
 
   constructor(env: AwsSyncEnv) {
-    this.#scope = newScope(env, randomUUID());
+    this.#scope = newScope(env, randomUUID(), nestedReviver(env));
   }
 
   /** Makes a dict; its initial entries are written at once, and this proxy's operations wait for them. */
@@ -85,7 +85,15 @@ function proxyOf(
   if (data.init !== undefined && data.init !== true) {
     throw new ProtocolError(`${kind} handle: data.init must be true or absent, got ${received(data.init)}`);
   }
-  return [newScope(env, data.id), data.object, data.init ? 'await' : undefined];
+  return [newScope(env, data.id, nestedReviver(env)), data.object, data.init ? 'await' : undefined];
+}
+
+/** Revives a managed dict or list held in a value (of any manager) as a proxy in this party. */
+function nestedReviver(env: AwsSyncEnv): (handle: SyncHandle) => unknown {
+  return (handle) =>
+    handle.kind === 'DictProxy'
+      ? new AwsDictProxy(...proxyOf(handle, 'DictProxy', env))
+      : new AwsListProxy(...proxyOf(handle, 'ListProxy', env));
 }
 
 /** The AWS `Manager` factory and the revivers of its proxies. */

@@ -1,15 +1,19 @@
 /**
  * What `Queue`, `JoinableQueue` and `SimpleQueue` share on AWS: an SQS FIFO {@link Channel} for the
  * items and the DynamoDB item of `queue-state.ts` for the counters. The steps of put and get, what a
- * crash between them does, and why the counter writes are NOT idempotent under the SDK's retries:
- * docs/primitives.md, section 3.7.
+ * crash between them does, and how the counter writes count once under the SDK's retries
+ * (`write-records.ts`): docs/primitives.md, section 3.7.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { backoff } from '../../backoff.js';
 import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, Empty, Full, OverReleaseError } from '../../errors.js';
 import { Channel } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
 import { closed, num, read, startHeartbeat, tombstone, update } from './queue-state.js';
+import { recordsOf } from './write-records.js';
+
+type Item = Record<string, AttributeValue>;
 
 /** What names a queue: its id, its bound, and the SQS name its handle carried (if any). */
 export interface QueueData {
@@ -52,47 +56,41 @@ export class QueueCore {
     return this.data.carried ?? this.#chan.knownName();
   }
 
-  #check(): void {
+  /** Throws {@link ClosedError} once this handle was closed. */
+  check(): void {
     if (this.#closed) throw new ClosedError(`${this.#what} was closed by this handle`);
   }
 
   async put(item: unknown, block: boolean, timeoutMs: number | undefined): Promise<void> {
-    this.#check();
+    this.check();
     await this.#chan.url();
     const deadline = deadlineOf(timeoutMs);
     const { maxsize } = this.data;
     const add = this.#joinable ? '#c :one, unfinished :one' : '#c :one';
     for (let attempt = 0; ; attempt++) {
-      const { item: now, old } = await update(
-        this.env,
-        this.data.id,
-        { add },
+      const { applied, item: found } = await this.#count(
+        add,
         maxsize > 0 ? { ':one': { N: '1' }, ':max': { N: String(maxsize) } } : { ':one': { N: '1' } },
         maxsize > 0
           ? 'attribute_not_exists(closedAt) AND (attribute_not_exists(#c) OR #c < :max)'
           : 'attribute_not_exists(closedAt)',
       );
-      if (now) break;
-      if (old?.closedAt) throw closed(this.#what);
+      if (applied) break;
+      if (found?.closedAt) throw closed(this.#what);
       if (!block || !(await backoff(attempt, this.env.pollMs, deadline))) throw new Full();
-      this.#check();
+      this.check();
     }
     try {
       await this.#chan.send(item);
     } catch (e) {
       // The item was not sent: give its slot back (a crash here instead leaks it, see above).
-      await update(
-        this.env,
-        this.data.id,
-        { add: add.replaceAll(':one', ':minus') },
-        { ':minus': { N: '-1' } },
-      ).catch(() => {});
+      await this.#count(add.replaceAll(':one', ':minus'), { ':minus': { N: '-1' } }).catch(() => {});
       throw e;
     }
   }
 
   async get(block: boolean, timeoutMs: number | undefined): Promise<unknown> {
-    this.#check();
+    this.check();
     const deadline = deadlineOf(timeoutMs);
     for (let attempt = 0; ; attempt++) {
       const left = block ? remaining(deadline) : 0;
@@ -100,13 +98,13 @@ export class QueueCore {
       if (m) {
         const item = await this.#chan.decode(m);
         await this.#chan.ack(m);
-        await update(this.env, this.data.id, { add: '#c :minus' }, { ':minus': { N: '-1' } });
+        await this.#count('#c :minus', { ':minus': { N: '-1' } });
         return item;
       }
       if (!block || expired(deadline)) throw new Empty();
       // Under a second left, ReceiveMessage cannot wait: short polls with backoff instead.
       if (left < 1000 && !(await backoff(attempt, this.env.pollMs, deadline))) throw new Empty();
-      this.#check();
+      this.check();
     }
   }
 
@@ -115,14 +113,45 @@ export class QueueCore {
   }
 
   async taskDone(): Promise<void> {
-    const { item } = await update(
-      this.env,
-      this.data.id,
-      { add: 'unfinished :minus' },
+    const { applied } = await this.#count(
+      'unfinished :minus',
       { ':minus': { N: '-1' }, ':zero': { N: '0' } },
       'unfinished > :zero',
     );
-    if (!item) throw new OverReleaseError('taskDone() called more times than items were put');
+    if (!applied) throw new OverReleaseError('taskDone() called more times than items were put');
+  }
+
+  /**
+   * A counter write (`add`, under `condition`) that counts once under the SDK's retries: it sets a
+   * record and is conditioned on its absence, so a retry of the applied write is refused and finds
+   * it (`write-records.ts`). Resolves whether it was applied, and the item as it left it or, when
+   * refused, as it found it.
+   */
+  async #count(
+    add: string,
+    values: Readonly<Record<string, AttributeValue>>,
+    condition?: string,
+  ): Promise<{ applied: boolean; item: Item | undefined }> {
+    const records = recordsOf(this.env, this.data.id);
+    const w = records.begin();
+    const removes = w.removes.map((r, k) => [`#r${k}`, r] as const);
+    const { item, old } = await update(
+      this.env,
+      this.data.id,
+      {
+        add,
+        set: ['#o = :rec'],
+        ...(removes.length > 0 ? { remove: removes.map(([k]) => k).join(', ') } : {}),
+        names: { '#o': w.name, ...Object.fromEntries(removes) },
+      },
+      { ...values, ':rec': { N: '1' } },
+      condition === undefined ? 'attribute_not_exists(#o)' : `(${condition}) AND attribute_not_exists(#o)`,
+    );
+    // A refusal tells its reason by the item found: read it where the service left it out.
+    const found = item ?? old ?? (await read(this.env, this.data.id));
+    const applied = item !== undefined || found?.[w.name] !== undefined;
+    records.end(w, applied, found);
+    return { applied, item: found };
   }
 
   async join(timeoutMs: number | undefined): Promise<boolean> {

@@ -30,6 +30,8 @@ export interface Update {
   readonly set?: readonly string[];
   readonly add?: string;
   readonly remove?: string;
+  /** Placeholders of attribute names besides `#c` (`count`). */
+  readonly names?: Readonly<Record<string, string>>;
 }
 
 /** `#c` stands for `count`, a DynamoDB reserved word. */
@@ -54,7 +56,10 @@ export async function update(
     parts.remove ? `REMOVE ${parts.remove}` : '',
   ].join(' ');
   const used = `${expression} ${condition ?? ''}`;
-  const names = Object.fromEntries(Object.entries(NAMES).filter(([k]) => used.includes(k)));
+  const names = {
+    ...Object.fromEntries(Object.entries(NAMES).filter(([k]) => used.includes(k))),
+    ...parts.names,
+  };
   try {
     const out = await dynamo.send(
       new UpdateItemCommand({

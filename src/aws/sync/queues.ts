@@ -122,6 +122,12 @@ export class AwsSimpleQueue<T = unknown> extends AwsQueueBase implements SimpleQ
   async get(): Promise<T> {
     return (await this.core.get(true, undefined)) as T;
   }
+
+  /** Whether the queue is empty; throws {@link ClosedError} after `close()`, as CPython's raises. */
+  override async empty(): Promise<boolean> {
+    this.core.check();
+    return super.empty();
+  }
 }
 
 function make(env: AwsSyncEnv, kind: Kind, maxsize: unknown): QueueCore {

@@ -15,6 +15,7 @@ import { fencing, guardedUpdate, type UpdateSpec } from './fenced.js';
 import { conditionalUpdate, getItem } from './items.js';
 import { addStored } from './numbers.js';
 import { AwsShared, type SharedLayout } from './shared-base.js';
+import { recordParts, recordsOf } from './write-records.js';
 
 /** The most elements an AWS `Array` may have (one 400 KB DynamoDB item). */
 export const MAX_ARRAY_LENGTH = 16_384;
@@ -133,38 +134,64 @@ export class AwsArray<C extends TypeCode = TypeCode> extends AwsShared<C> implem
   async add(index: number, delta: ValueOf<C>): Promise<ValueOf<C>> {
     const i = this.#index(index);
     const d = this.codec.encode(delta, 'delta');
+    const records = recordsOf(this.env, this.id);
     if (!fencing(this.guard)) {
       for (;;) {
+        // The record holds this add's sum: a retry of the write, refused, finds it (write-records.ts).
+        const w = records.begin();
         const x = new Expr();
         const el = `${x.n('a')}[${i}]`;
+        const r = recordParts(w, x);
+        const sum = `${el} + ${x.v('d', { N: d })}`;
         const out = await conditionalUpdate(
           this.env,
           this.key,
           x,
-          [`${el} = ${el} + ${x.v('d', { N: d })}`],
-          `ADD ${x.n('ver')} ${x.v('one', N(1))}`,
-          `attribute_exists(${x.n('a')})`,
-          'UPDATED_NEW',
+          [`${el} = ${sum}`, `${r.name} = ${sum}`],
+          `ADD ${x.n('ver')} ${x.v('one', N(1))} ${r.remove}`,
+          `attribute_exists(${x.n('a')}) AND ${r.absent}`,
+          // Never the whole item in the answer but when looking for stale records: it holds the list.
+          w.wantsItem ? 'ALL_NEW' : 'UPDATED_NEW',
         );
-        const n = out.ok ? this.#element(out.item, i) : undefined;
+        const n = out.ok ? this.#element(out.item, i) : out.item?.[w.name]?.N;
+        records.end(w, n !== undefined, w.wantsItem || !out.ok ? out.item : undefined);
         if (n !== undefined) return this.codec.decode(n) as ValueOf<C>;
+        // Refused without its record: the item has no list yet.
         await this.#ensure();
       }
     }
     // Fenced: compare-and-set, so the value returned is exactly this add's result.
+    const w = records.begin();
     for (let attempt = 0; ; attempt++) {
-      const old = this.#element(await this.#read(i), i);
+      const item = await getItem(this.env, this.key, {
+        path: `a[${i}], #r`,
+        names: { '#r': w.name },
+      });
+      // A transaction applied but answered as failed (a retry refused where the request token is
+      // not honoured, as on moto) left its record: it was this add.
+      const done = item?.[w.name]?.N;
+      if (done !== undefined) {
+        records.end(w, true);
+        return this.codec.decode(done) as ValueOf<C>;
+      }
+      const old = this.#element(item, i);
       if (old === undefined) {
         await this.#ensure();
         continue;
       }
       const next = addStored(this.typecode, old, d);
-      const ok = await guardedUpdate(this.env, this.key, this.guard, (x) => ({
-        sets: [`${x.n('a')}[${i}] = ${x.v('x', { N: next })}`],
-        rest: `ADD ${x.n('ver')} ${x.v('one', N(1))}`,
-        condition: `${x.n('a')}[${i}] = ${x.v('old', { N: old })}`,
-      }));
-      if (ok) return this.codec.decode(next) as ValueOf<C>;
+      const ok = await guardedUpdate(this.env, this.key, this.guard, (x) => {
+        const r = recordParts(w, x);
+        return {
+          sets: [`${x.n('a')}[${i}] = ${x.v('x', { N: next })}`, `${r.name} = ${x.v('x', { N: next })}`],
+          rest: `ADD ${x.n('ver')} ${x.v('one', N(1))} ${r.remove}`,
+          condition: `${x.n('a')}[${i}] = ${x.v('old', { N: old })} AND ${r.absent}`,
+        };
+      });
+      if (ok) {
+        records.end(w, true);
+        return this.codec.decode(next) as ValueOf<C>;
+      }
       await backoff(attempt, this.env.pollMs);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The AWS `Value` (and the `sharedValues` module with `Array` from `shared-array.ts`): one item per
- * value, the number in attribute `v` (see `numbers.ts`). Requests, fenced writes and why an
- * unlocked `add` is NOT idempotent under the SDK's retries: docs/primitives.md, section 3.3.
+ * value, the number in attribute `v` (see `numbers.ts`). Requests, fenced writes, and how `add`
+ * counts once under the SDK's retries (`write-records.ts`): docs/primitives.md, section 3.3.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -25,6 +25,7 @@ import {
   type SharedLayout,
   typecodeArg,
 } from './shared-base.js';
+import { recordParts, recordsOf } from './write-records.js';
 
 /** A single shared number on DynamoDB (see {@link Value}). */
 export class AwsValue<C extends TypeCode = TypeCode> extends AwsShared<C> implements Value<C> {
@@ -56,33 +57,60 @@ export class AwsValue<C extends TypeCode = TypeCode> extends AwsShared<C> implem
   /** {@inheritDoc Value.add} */
   async add(delta: ValueOf<C>): Promise<ValueOf<C>> {
     const d = this.codec.encode(delta, 'delta');
+    const records = recordsOf(this.env, this.id);
+    // The record holds this add's sum: a retry of the write, refused, finds it (write-records.ts).
+    const w = records.begin();
     if (!fencing(this.guard)) {
       const x = new Expr();
       const v = x.n('v');
+      const r = recordParts(w, x);
+      const sum = `if_not_exists(${v}, ${x.v('init', { N: this.#initial })}) + ${x.v('d', { N: d })}`;
       const out = await conditionalUpdate(
         this.env,
         this.key,
         x,
-        [`${v} = if_not_exists(${v}, ${x.v('init', { N: this.#initial })}) + ${x.v('d', { N: d })}`],
-        '',
-        undefined,
-        'UPDATED_NEW',
+        [`${v} = ${sum}`, `${r.name} = ${sum}`],
+        r.remove,
+        r.absent,
+        w.wantsItem ? 'ALL_NEW' : 'UPDATED_NEW',
       );
-      const n = out.ok ? out.item.v?.N : undefined;
+      // Refused: the only condition is the record's absence, so an earlier attempt was applied.
+      const n = out.item?.[out.ok ? 'v' : w.name]?.N;
       if (n === undefined) throw new ProtocolError(`Value ${this.id}: the add's answer has no value`);
+      records.end(w, true, w.wantsItem || !out.ok ? out.item : undefined);
       return this.codec.decode(n) as ValueOf<C>;
     }
     // Fenced: compare-and-set, so the value returned is exactly this add's result.
     for (let attempt = 0; ; attempt++) {
-      const old = (await getItem(this.env, this.key, { path: '#v', names: { '#v': 'v' } }))?.v?.N;
+      const item = await getItem(this.env, this.key, {
+        path: '#v, #r',
+        names: { '#v': 'v', '#r': w.name },
+      });
+      // A transaction applied but answered as failed (a retry refused where the request token is
+      // not honoured, as on moto) left its record: it was this add.
+      const done = item?.[w.name]?.N;
+      if (done !== undefined) {
+        records.end(w, true);
+        return this.codec.decode(done) as ValueOf<C>;
+      }
+      const old = item?.v?.N;
       const next = addStored(this.typecode, old ?? this.#initial, d);
-      const ok = await guardedUpdate(this.env, this.key, this.guard, (x) => ({
-        sets: [`${x.n('v')} = ${x.v('x', { N: next })}`],
-        rest: '',
-        condition:
-          old === undefined ? `attribute_not_exists(${x.n('v')})` : `${x.n('v')} = ${x.v('old', { N: old })}`,
-      }));
-      if (ok) return this.codec.decode(next) as ValueOf<C>;
+      const ok = await guardedUpdate(this.env, this.key, this.guard, (x) => {
+        const r = recordParts(w, x);
+        return {
+          sets: [`${x.n('v')} = ${x.v('x', { N: next })}`, `${r.name} = ${x.v('x', { N: next })}`],
+          rest: r.remove,
+          condition: `${r.absent} AND ${
+            old === undefined
+              ? `attribute_not_exists(${x.n('v')})`
+              : `${x.n('v')} = ${x.v('old', { N: old })}`
+          }`,
+        };
+      });
+      if (ok) {
+        records.end(w, true);
+        return this.codec.decode(next) as ValueOf<C>;
+      }
       await backoff(attempt, this.env.pollMs);
     }
   }

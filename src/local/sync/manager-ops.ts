@@ -5,7 +5,8 @@
  * what depends on the state (an index out of range, `increment` of a non-number) is checked here.
  */
 
-import { position } from '../../api/manager-args.js';
+import { position, sliceBounds } from '../../api/manager-args.js';
+import { sameValue, sortedOrder } from '../../api/manager-values.js';
 import { InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { received } from '../../validate.js';
 
@@ -40,6 +41,15 @@ const DICT: Ops<Map<string, unknown>> = {
     const next = old + (delta as number);
     m.set(k as string, next);
     return next;
+  },
+  // CPython's popitem: the last inserted pair (a Map keeps insertion order, and a key set again its place).
+  popitem: (m) => {
+    let last: string | undefined;
+    for (const k of m.keys()) last = k;
+    if (last === undefined) throw new InvalidArgumentError('popitem(): the dict is empty');
+    const v = m.get(last);
+    m.delete(last);
+    return [last, v];
   },
   update: (m, [entries]) => {
     for (const [k, v] of Object.entries(entries as Record<string, unknown>)) m.set(k, v);
@@ -78,6 +88,25 @@ const LIST: Ops<ListState> = {
   slice: (l, [start, end]) => l.items.slice(start as number | undefined, end as number | undefined),
   clear: (l) => {
     l.items = [];
+  },
+  count: (l, [v]) => l.items.reduce((n: number, x) => (sameValue(x, v) ? n + 1 : n), 0),
+  index: (l, [v, start, end]) => {
+    const [s, e] = sliceBounds(start as number | undefined, end as number | undefined, l.items.length);
+    for (let i = s; i < e; i++) if (sameValue(l.items[i], v)) return i;
+    throw new InvalidArgumentError('index(): the value is not in the list');
+  },
+  remove: (l, [v]) => {
+    const i = l.items.findIndex((x) => sameValue(x, v));
+    if (i < 0) throw new InvalidArgumentError('remove(): the value is not in the list');
+    l.items.splice(i, 1);
+  },
+  reverse: (l) => {
+    l.items.reverse();
+  },
+  // Sorted as a permutation first: a value that does not compare throws before the list changes.
+  sort: (l, [reverse]) => {
+    const items = l.items;
+    l.items = sortedOrder(items, reverse === true).map((i) => items[i]);
   },
 };
 

@@ -23,12 +23,9 @@
 import type { PrimitiveModule } from '../../api/context.js';
 import { checkEntries, checkValues } from '../../api/manager-args.js';
 import type { DictProxy, ListProxy, Manager } from '../../api/managers.js';
-import { InvalidArgumentError, NotSerializableError, ProtocolError } from '../../errors.js';
-import type { SyncHandle } from '../../handles.js';
-import { received } from '../../validate.js';
-import { arena } from './arena.js';
-import { LocalDictProxy, LocalListProxy, type ProxyData } from './manager-proxies.js';
-import { CHANNEL_PATTERN, ManagerServer, STATE_BYTES } from './manager-server.js';
+import { NotSerializableError } from '../../errors.js';
+import { LocalDictProxy, LocalListProxy, type ProxyData, proxyData, stored } from './manager-proxies.js';
+import { ManagerServer } from './manager-server.js';
 
 function copied<T>(v: T, what: string): T {
   try {
@@ -48,14 +45,29 @@ export class LocalManager implements Manager {
 
   dict<V = unknown>(initial?: Readonly<Record<string, V>>): DictProxy<V> {
     const entries =
-      initial === undefined ? {} : copied(checkEntries(initial), 'The initial entries of dict()');
+      initial === undefined
+        ? {}
+        : copied(
+            Object.fromEntries(
+              Object.entries(checkEntries(initial)).map(([k, v]) => [
+                k,
+                stored(v, `The initial value of ${JSON.stringify(k)}`),
+              ]),
+            ),
+            'The initial entries of dict()',
+          );
     const id = this.#server.add({ kind: 'DictProxy', map: new Map(Object.entries(entries)) });
     return new LocalDictProxy<V>(this.#data(id));
   }
 
   list<V = unknown>(initial?: readonly V[]): ListProxy<V> {
     const items =
-      initial === undefined ? [] : copied([...checkValues(initial)], 'The initial items of list()');
+      initial === undefined
+        ? []
+        : copied(
+            checkValues(initial).map((v, i) => stored(v, `Initial element ${i}`)),
+            'The initial items of list()',
+          );
     const id = this.#server.add({ kind: 'ListProxy', items });
     return new LocalListProxy<V>(this.#data(id));
   }
@@ -68,22 +80,6 @@ export class LocalManager implements Manager {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
-}
-
-/** Checks a proxy handle's data; throws naming the bad field. */
-function proxyData(handle: SyncHandle): ProxyData {
-  if (typeof handle.data !== 'object' || handle.data === null) {
-    throw new ProtocolError(`Malformed ${handle.kind} handle: data is ${received(handle.data)}`);
-  }
-  const { channel, state, object } = handle.data as Partial<Record<keyof ProxyData, unknown>>;
-  if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) {
-    throw new ProtocolError(`Malformed ${handle.kind} handle: data.channel is ${received(channel)}`);
-  }
-  arena().check(state, STATE_BYTES, handle.kind);
-  if (typeof object !== 'number' || !Number.isSafeInteger(object) || object < 0) {
-    throw new InvalidArgumentError(`Malformed ${handle.kind} handle: data.object is ${received(object)}`);
-  }
-  return { channel, state: state as number, object };
 }
 
 /** The local `Manager` factory and the revivers of its proxies. */

@@ -98,7 +98,8 @@ export class QueueCore {
     this.#closed = true;
   }
 
-  #checkOpen(): void {
+  /** Throws {@link ClosedError} once this handle was closed. */
+  checkOpen(): void {
     if (this.#closed) throw new ClosedError(`The ${this.kind} is closed`);
   }
 
@@ -107,7 +108,7 @@ export class QueueCore {
    * waits for a slot until `deadline` (then {@link Full}). Resolves once the item is counted.
    */
   put(bytes: Uint8Array, deadline: number, joinable: boolean): Promise<void> | undefined {
-    this.#checkOpen();
+    this.checkOpen();
     if (this.#waiting === 0 && this.#takeSlot()) {
       this.#enqueue(bytes, joinable);
       return undefined;
@@ -165,7 +166,7 @@ export class QueueCore {
 
   /** Resolves the oldest item; {@link Empty} if none began before `deadline`. */
   async get(deadline: number): Promise<unknown> {
-    this.#checkOpen();
+    this.checkOpen();
     let item = this.ring.tryRead(decode);
     if (item === TIMED_OUT) item = await this.ring.read(decode, deadline);
     if (item === TIMED_OUT) throw new Empty();

@@ -117,7 +117,9 @@ export class LocalSimpleQueue<T = unknown> implements SimpleQueue<T> {
     return (await this.#core.get(FOREVER)) as T;
   }
 
+  /** Whether the queue is empty; throws {@link ClosedError} after `close()`, as CPython's raises. */
   async empty(): Promise<boolean> {
+    this.#core.checkOpen();
     return this.#core.qsize() === 0;
   }
 

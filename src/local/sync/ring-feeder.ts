@@ -3,10 +3,12 @@
  * and no earlier message of this thread is still waiting; otherwise they wait, in order, in a
  * per-thread list that one loop writes out as room appears (CPython's queue feeder thread). Every
  * handle of the same ring in this thread shares one feeder, so a producer's messages keep their
- * order however many handles it holds. A pending list keeps the thread alive until written, as
- * CPython joins its feeder thread at exit.
+ * order however many handles it holds. A pending list keeps the thread alive until written, and
+ * a pool thread asked to end writes out its feeders first (`threads/thread-exit.ts`), as CPython
+ * joins its feeder thread at exit.
  */
 
+import { beforeThreadExit } from '../../threads/thread-exit.js';
 import { hold, release } from './futex.js';
 import { type Ring, WRITER_CLOSED } from './ring.js';
 
@@ -119,10 +121,20 @@ export class Feeder {
 
 const feeders = new Map<number, Feeder>();
 
+/** Resolves once every feeder of this thread has written out what it was given. */
+function flushAll(): Promise<void> {
+  return Promise.all([...feeders.values()].map((f) => new Promise<void>((done) => f.whenIdle(done)))).then(
+    () => undefined,
+  );
+}
+
 /** This thread's feeder of `ring`. */
 export function feederOf(ring: Ring): Feeder {
   let f = feeders.get(ring.at);
   if (f === undefined) {
+    // A pool thread asked to end (a Process's surplus thread, a closed Pool) first writes out what
+    // its tasks put: their puts have resolved and counted the items.
+    if (feeders.size === 0) beforeThreadExit(flushAll);
     f = new Feeder(ring);
     feeders.set(ring.at, f);
   }

@@ -35,6 +35,14 @@ export function eventContract(h: PrimitivesHarness): void {
         expect(await ev.wait(0)).toBe(false);
       });
 
+      it('waits again after clear(), in this party and in a revived one', async () => {
+        const ev = h.primitives().Event();
+        await ev.set();
+        await twin(h, ev).clear();
+        expect(await ev.wait(short)).toBe(false);
+        expect(await twin(h, ev).wait(0)).toBe(false);
+      });
+
       it('resolves true when another party sets the flag', async () => {
         const ev = h.primitives().Event();
         const waiting = ev.wait(10_000);
@@ -52,9 +60,12 @@ export function eventContract(h: PrimitivesHarness): void {
         expect(await Promise.all(waiters)).toEqual([true, true, true]);
       });
 
-      it('rejects a negative timeoutMs', async () => {
+      it('treats a negative timeoutMs as 0, as CPython does, and rejects NaN', async () => {
         const ev = h.primitives().Event();
-        await expectRejectsCode(ev.wait(-1), ErrorCodes.INVALID_ARGUMENT);
+        expect(await ev.wait(-1)).toBe(false);
+        await ev.set();
+        expect(await ev.wait(-1)).toBe(true);
+        await expectRejectsCode(ev.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
       });
     });
   });
