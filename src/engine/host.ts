@@ -13,8 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { JobCancelledError, ProtocolError, serializeError } from '../errors.js';
 import type { Backend, Delivery, WorkMessage } from '../ports.js';
 import { type ChunkMessage, inlineChunk } from './chunk-input.js';
+import type { Encoded } from './codec.js';
 import type { ChunkExecutor } from './executor.js';
 import { Finaliser } from './finaliser.js';
+import { GroupResults } from './group-results.js';
 import { CRASH, ENDED, type FaultPlan, HostLife } from './host-life.js';
 import { ProcessRuns } from './process-runs.js';
 import { parseWorkMessage } from './protocol.js';
@@ -277,25 +279,41 @@ export class Host {
     const owner = process ? await this.#processes.claim(first.d, first.m) : undefined;
     if (process && owner === undefined) return;
     const renewal = owner === undefined ? undefined : this.#processes.renew(first.m, owner);
+    // Each chunk's result is recorded (and its message acknowledged) as soon as its thread reports
+    // it, while the rest of the group runs (group-results.ts).
+    const results = new GroupResults({
+      record: (from, encoded) => this.#record(group.slice(from, from + encoded.length), encoded),
+    });
+    let reported = 0;
+    const onOutcome = (k: number, outcome: ChunkOutcome) => {
+      reported = k + 1;
+      if (outcome.ok) results.add(outcome.result);
+    };
     let outcomes: ChunkOutcome[];
     try {
-      outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1 });
+      outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1, onOutcome });
     } catch (e) {
       clearInterval(renewal);
+      await results.done();
       life.live();
-      if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
+      // The chunks the thread finished are recorded; the first of the rest was running.
+      const rest = group.slice(results.recorded);
+      if (e instanceof JobCancelledError) return this.#ack(rest.map((t) => t.d));
       // A process runs at most once: its thread died, so the process has ended, as a CPython
       // child killed by a signal has (no redelivery would be allowed to run it anyway).
       if (process) return this.#processes.interrupted(first.d, first.m, serializeError(e));
-      // The thread died: note why, then hand the messages back for redelivery (the receive count
-      // grows; past the queue's maximum the message goes to the dead-letter queue).
+      // The thread died: note why, blaming the chunk it was running (the dead-letter handler names
+      // it, not a bystander queued behind it), then hand the messages back for redelivery (the
+      // receive count grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
-      await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
-      await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
+      if (rest[0]) err.chunkIndex = rest[0].m.index;
+      await Promise.all(rest.map((t) => store.noteChunkError(jobId, t.m.index, err)));
+      await Promise.all(rest.map((t) => queue.setVisibility(t.d.receipt, 0)));
       return;
     }
     clearInterval(renewal);
-    for (const t of group) life.step('ran', t.m);
+    // An executor may answer without reporting ahead (a Process's own thread): the rest here.
+    for (let k = reported; k < outcomes.length; k++) onOutcome(k, outcomes[k]!);
     // A task error fails the job; the rest of the group (not run: the outcomes end with the
     // failure) belongs to it.
     const failed = outcomes.find((o) => !o.ok);
@@ -303,28 +321,39 @@ export class Host {
       life.live();
       await store.failJob(jobId, { ...failed.error, reason: 'task' });
       this.jobEnded(jobId);
-      return this.#ack(group.map((t) => t.d));
+      await results.done();
+      return this.#ack(group.slice(results.recorded).map((t) => t.d));
     }
-    const results = group.map(({ m }, k) => {
-      const outcome = outcomes[k] as Extract<ChunkOutcome, { ok: true }>;
-      return { index: m.index, result: outcome.result };
-    });
-    const after = await recordResults(backend, life, jobId, results);
-    for (const t of group) life.step('recorded', t.m);
-    const carrier = group[group.length - 1]!;
+    await results.done();
+  }
+
+  /**
+   * Records the results of `taken` (consecutive chunks of one group), then settles their messages:
+   * acknowledged, except the last when it saw its job's last chunk recorded and must carry the
+   * finalisation until the finaliser's lease ends.
+   */
+  async #record(taken: readonly Taken[], encoded: readonly Encoded[]): Promise<void> {
+    const life = this.#life;
+    const jobId = taken[0]!.m.jobId;
+    for (const t of taken) life.step('ran', t.m);
+    const results = taken.map(({ m }, k) => ({ index: m.index, result: encoded[k]! }));
+    const after = await recordResults(this.#o.backend, life, jobId, results);
+    for (const t of taken) life.step('recorded', t.m);
+    const carrier = taken[taken.length - 1]!;
     if (ENDED.has(after.status)) {
       life.noteEnded(jobId);
     } else if (after.total !== undefined && after.done === after.total) {
-      // This group saw the last chunk recorded: the first time, or a redelivery after a host died
-      // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
+      // These results were the last chunks recorded: the first time, or a redelivery after a host
+      // died before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
       const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
         // The carrier keeps its message until the lease ends, so someone finalises for sure.
-        await queue.setVisibility(carrier.d.receipt, retry);
-        return this.#ack(group.slice(0, -1).map((t) => t.d));
+        this.#receipts.delete(carrier.d.receipt);
+        await this.#o.backend.queue.setVisibility(carrier.d.receipt, retry);
+        return this.#ack(taken.slice(0, -1).map((t) => t.d));
       }
     }
-    await this.#ack(group.map((t) => t.d));
+    await this.#ack(taken.map((t) => t.d));
   }
 
   async #finaliseMessage(d: Delivery, jobId: string): Promise<void> {
@@ -337,6 +366,8 @@ export class Host {
 
   async #ack(ds: readonly Delivery[]): Promise<void> {
     this.#life.live();
+    // Acknowledged before the rest of their group: no more heartbeats for them.
+    for (const d of ds) this.#receipts.delete(d.receipt);
     if (ds.length > 0) await this.#o.backend.queue.ack(ds.map((d) => d.receipt));
   }
 

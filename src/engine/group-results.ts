@@ -1,0 +1,64 @@
+/**
+ * A group of small chunks shares one thread round trip, but each chunk's result is recorded as
+ * soon as its thread reports it, not when the whole group has run: `imapUnordered` yields a fast
+ * chunk without waiting for its slow neighbour, and a thread that dies mid-group has the chunks it
+ * finished recorded and the one it was running known. Results that arrive while a write is under
+ * way, or in the same turn of the event loop, are recorded together by the next one (one
+ * `completeChunks` call each), so a group of fast chunks still costs a few writes, not one per chunk.
+ */
+import type { Encoded } from './codec.js';
+
+/** Options of {@link GroupResults}. */
+export interface GroupResultsOptions {
+  /** Records results `from` to `from + results.length - 1` of the group (in order), then settles them. */
+  readonly record: (from: number, results: readonly Encoded[]) => Promise<void>;
+}
+
+/** Records a group's results in order, in batches; see the module comment. */
+export class GroupResults {
+  readonly #record: GroupResultsOptions['record'];
+  readonly #waiting: Encoded[] = [];
+  #recorded = 0;
+  #writing: Promise<void> | undefined;
+  #failed: { readonly error: unknown } | undefined;
+
+  constructor(options: GroupResultsOptions) {
+    this.#record = options.record;
+  }
+
+  /** How many of the group's chunks, from its first, are recorded. */
+  get recorded(): number {
+    return this.#recorded;
+  }
+
+  /** Takes the next chunk's result (in group order) and records it with what else is waiting. */
+  add(result: Encoded): void {
+    if (this.#failed) return;
+    this.#waiting.push(result);
+    // Wait for the turn of the event loop to end: the reports that reached the port meanwhile
+    // (a group of tiny chunks sends them back to back) go in the same write.
+    this.#writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#drain());
+  }
+
+  /** Resolves once every result added is recorded; rejects with the first write's failure. */
+  async done(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (this.#failed) throw this.#failed.error;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0);
+        await this.#record(this.#recorded, batch);
+        this.#recorded += batch.length;
+      }
+    } catch (e) {
+      // What is not recorded stays unacknowledged: its messages come back.
+      this.#failed = { error: e };
+      this.#waiting.length = 0;
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+}
