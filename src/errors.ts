@@ -183,7 +183,9 @@ export class PoolStillRunningError extends FanfoldError {
 export class NotSerializableError extends FanfoldError {
   /** Position of the offending item in the input (or argument position for `apply`). */
   readonly position: number | undefined;
-  constructor(what: string, position: number | undefined, cause?: unknown) {
+  /** The class of an instance that was refused (it would arrive without its methods). */
+  readonly className: string | undefined;
+  constructor(what: string, position: number | undefined, cause?: unknown, className?: string) {
     super(
       ErrorCodes.NOT_SERIALIZABLE,
       `${what}${position === undefined ? '' : ` at position ${position}`} cannot be serialised` +
@@ -191,6 +193,7 @@ export class NotSerializableError extends FanfoldError {
       { cause },
     );
     this.position = position;
+    this.className = className;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { NotSerializableError, ProtocolError } from '../errors.js';
+import { refuseClassInstances } from '../plain-data.js';
 import type { BlobStore, Data, Encoding } from '../ports.js';
 
 /** Inline encoded bytes. */
@@ -38,6 +39,8 @@ export function encodeItems(items: readonly unknown[], offset: number, numeric =
     for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
     return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
   }
+  // A task's arguments: an instance would lose its methods on the way (plain-data.ts).
+  refuseClassInstances(items, 'Item', offset);
   return encodeList(items, 'Item', offset);
 }
 
