@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Installs moto once, before the first file of a tier on the emulator starts. */
 const MOTO_SETUP = 'test/support/moto-setup.ts';
+/** Scales a file's timeouts by the share of a core its process gets (the tiers without moto). */
+const MACHINE_PACE = 'test/support/machine-pace.ts';
 
 export default defineConfig({
   resolve: {
@@ -32,15 +34,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure logic, the port contracts and engine faults on the in-memory adapters, the CLI,
-          // the CDK template, the LocalStack tier's decision: no threads, no emulator.
+          // the CDK template, the package as npm packs it, the LocalStack tier's decision: no
+          // threads, no emulator.
           include: [
             'test/unit/**/*.test.ts',
             'test/contract/**/*.test.ts',
             'test/engine/**/*.test.ts',
             'test/cli/**/*.test.ts',
             'test/infra/**/*.test.ts',
+            'test/package/**/*.test.ts',
             'test/localstack/**/*.test.ts',
           ],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
@@ -49,6 +54,7 @@ export default defineConfig({
           name: 'local',
           // The local context on real worker threads.
           include: ['test/local/**/*.test.ts', 'test/examples/**/*.test.ts', 'test/e2e/local.test.ts'],
+          setupFiles: [MACHINE_PACE],
         },
       },
       {
@@ -75,6 +81,7 @@ export default defineConfig({
             'test/e2e/aws.test.ts',
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
+            'test/e2e/workers.test.ts',
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
           ],

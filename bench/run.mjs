@@ -1,14 +1,7 @@
 #!/usr/bin/env node
 // fanfold's benchmark: the local Pool against CPython's multiprocessing.Pool and raw piscina, plus the
 // serialiser measurement behind the wire format. Method (bench/README.md): paired alternating runs,
-// one warm-up round not counted, medians with min–max, ratios of paired runs.
-//
-//   npm run build && node bench/run.mjs            full run (~5 min), writes bench/RESULTS.md
-//   node bench/run.mjs --quick                     1 counted round, writes bench/.out/RESULTS.quick.md
-//   node bench/run.mjs --only square,cpu           some groups: start square item cpu startup overhead serial
-//   node bench/run.mjs --report                    rewrite the report from bench/.out/results.json
-//   node bench/run.mjs --wait-quiet 120            before each run, wait up to 120 s until other
-//                                                  processes use < 0.25 cores (shared machines)
+// one warm-up round not counted, medians with min–max, ratios of paired runs. `--help` prints USAGE.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -18,10 +11,28 @@ import { bundleTasks } from './lib/bundle-tasks.mjs';
 import { writeReport } from './lib/report.mjs';
 import { runGroup } from './lib/spawn.mjs';
 
+const USAGE = `usage: node bench/run.mjs [options]   (npm run build first: it measures dist/)
+
+  (no option)          full run (~5 min), writes bench/RESULTS.md and bench/.out/results.json
+  --quick              1 counted round, smaller CPU work; writes bench/.out/RESULTS.quick.md
+  --only G1,G2         only these groups: start square item cpu startup overhead serial
+  --report             rewrite the report from bench/.out/results.json, running nothing
+  --wait-quiet S       before each run, wait up to S seconds until other processes use
+                       < 0.25 cores (shared machines)
+  --help               print this and exit
+
+A group during which other processes used more than half a core is marked noisy in the report,
+and none of its targets gets a verdict.
+`;
+
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
 const OUT = join(BENCH, '.out');
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
 const log = (s) => process.stderr.write(`${s}\n`);

@@ -44,8 +44,10 @@ export type {
   FanfoldWorkerProps,
 } from './props.js';
 
-/** What every function of the stack is made with. */
-type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'>;
+/** What every function of the stack is made with (a reserved concurrency: the worker's alone). */
+type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'> & {
+  readonly reservedConcurrency?: number | undefined;
+};
 
 export { FANFOLD_DEFAULTS } from './props.js';
 
@@ -148,6 +150,11 @@ export class Fanfold extends Construct {
       visibilityTimeout: Duration.seconds(6 * p.deadLetter.timeout.toSeconds()),
     });
     const window = p.worker.maxBatchingWindow?.toSeconds() ?? 0;
+    // Lambda refuses a mapping whose queue hides a message for less than the function's timeout,
+    // and AWS advises 6 × (the mapping retries throttled batches within it). Workers do not wait it
+    // out: each holds its messages for messageVisibility (30 s), renewed while they run, so a dead
+    // worker's chunks come back within that; only a worker that dies before its first request
+    // (while its container starts) leaves a batch hidden this long.
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -183,7 +190,11 @@ export class Fanfold extends Construct {
     const fn = (name: string, file: string, settings: FunctionSettings) =>
       this.#function(name, file, settings, p, environment);
     const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
-    const worker = fn('Worker', 'worker.ts', p.worker);
+    const worker = this.#function('Worker', 'worker.ts', p.worker, p, {
+      ...environment,
+      [ENV.visibilityMs]: String(p.worker.messageVisibility.toMilliseconds()),
+      [ENV.handBackMarginMs]: String(p.worker.handBackMargin.toMilliseconds()),
+    });
     const deadLetter = fn('DeadLetter', 'dlq.ts', p.deadLetter);
     const sweeper = this.#function('Sweeper', 'sweeper.ts', p.sweeper, p, {
       ...environment,
@@ -354,6 +365,9 @@ export class Fanfold extends Construct {
       architecture: p.architecture as Architecture,
       memorySize: settings.memorySize,
       timeout: settings.timeout,
+      ...(settings.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.reservedConcurrency }),
       role,
       logGroup,
       environment,

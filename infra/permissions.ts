@@ -19,15 +19,15 @@ export const HOST_TABLE_ACTIONS: readonly string[] = [
 ];
 
 /**
- * The coordinator on the job table: create, seal, cancel, expire and fail jobs (conditional puts
- * and updates, and the reads of a refused write), and delete a released job (Query its items,
- * BatchWriteItem their deletion).
+ * The coordinator on the job table: create, seal, cancel, expire, fail and release jobs
+ * (conditional puts and updates, and the reads of a refused write), and read a job with its shard
+ * counters (BatchGetItem), which a seal does to mark the shards already complete. Releasing is a
+ * tombstone (an update): the items expire by TTL, nothing is deleted.
  */
 export const COORDINATOR_TABLE_ACTIONS: readonly string[] = [
-  'dynamodb:BatchWriteItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
-  'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
 

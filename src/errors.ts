@@ -24,6 +24,8 @@ export const ErrorCodes = {
   TIMEOUT: 'ERR_FANFOLD_TIMEOUT',
   JOB_CANCELLED: 'ERR_FANFOLD_JOB_CANCELLED',
   JOB_EXPIRED: 'ERR_FANFOLD_JOB_EXPIRED',
+  /** The job was released by its caller: its results are gone and its id cannot be used again. */
+  JOB_RELEASED: 'ERR_FANFOLD_JOB_RELEASED',
   PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
   TASKS_MODULE: 'ERR_FANFOLD_TASKS_MODULE',
   NOT_READY: 'ERR_FANFOLD_NOT_READY',
@@ -40,6 +42,8 @@ export const ErrorCodes = {
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
+  /** A chunk still ran when its worker neared its time limit: its message was handed back unfinished. */
+  CHUNK_TIME_LIMIT: 'ERR_FANFOLD_CHUNK_TIME_LIMIT',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -163,6 +167,30 @@ export class WorkerCrashedError extends FanfoldError {
   }
 }
 
+/**
+ * A chunk still ran when its worker neared its time limit (the worker Lambda's timeout, less a
+ * margin), so the worker handed its message back to the queue unfinished. It is noted as the
+ * chunk's last error: a chunk that runs past the limit on every delivery reaches the dead-letter
+ * queue, and its job fails with a {@link RetriesExhaustedError} whose cause is this error.
+ */
+export class ChunkTimeLimitError extends FanfoldError {
+  readonly jobId: string;
+  readonly chunkIndex: number;
+  /** The worker's time limit (its function timeout), when known. */
+  readonly limitMs: number | undefined;
+  constructor(jobId: string, chunkIndex: number, limitMs?: number) {
+    const limit = limitMs === undefined ? '' : ` of ${Math.round(limitMs / 1000)} s`;
+    super(
+      ErrorCodes.CHUNK_TIME_LIMIT,
+      `Chunk ${chunkIndex} of job ${jobId} ran past the worker's time limit${limit} and was handed ` +
+        'back unfinished: use a smaller chunksize or a longer worker timeout (props.worker.timeout, up to 15 minutes)',
+    );
+    this.jobId = jobId;
+    this.chunkIndex = chunkIndex;
+    this.limitMs = limitMs;
+  }
+}
+
 /** A call was made on a pool after `close()` or `terminate()`. */
 export class PoolNotRunningError extends FanfoldError {
   readonly state: string;
@@ -218,6 +246,22 @@ export class JobExpiredError extends FanfoldError {
   readonly jobId: string;
   constructor(jobId: string) {
     super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * The job was released by its caller after it ended: `attach` cannot read it any more, and a new
+ * job cannot take its id (ids are never reused, so a late message of the old job cannot be taken
+ * for the new one's).
+ */
+export class JobReleasedError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_RELEASED,
+      `Job ${jobId} was released: its results are gone and its id cannot be used for another job`,
+    );
     this.jobId = jobId;
   }
 }

@@ -122,6 +122,11 @@ function walk(v: unknown, depth: number, map: (x: object) => unknown | undefined
   return out ?? v;
 }
 
+/** Whether any primitive has been made in this thread: until then no value can hold one. */
+export function anyShareables(): boolean {
+  return shareablesMade;
+}
+
 /**
  * Replaces every primitive in `value` (up to {@link MAX_DEPTH} levels of arrays and plain objects)
  * by its handle, copying only the containers on the way; `found` tells whether any was replaced.

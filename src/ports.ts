@@ -91,6 +91,13 @@ export type WorkMessage =
       /** The chunk is the run of a `Process` of this name: it gets a thread of its own, named so. */
       readonly process?: string;
       /**
+       * The job's {@link JobRecord.shards}, so that a host records the chunk without reading the
+       * job. Absent: the store looks it up (one read of the job, then remembered).
+       */
+      readonly shards?: number;
+      /** The job's {@link JobSpec.deadline} (epoch ms): when the chunk's record may expire. Absent: looked up, as `shards`. */
+      readonly deadline?: number;
+      /**
        * A backup attempt of a straggling chunk, sent again near the end of its job: whichever
        * attempt records first wins, the other is a duplicate (recorded at most once).
        */
@@ -104,9 +111,12 @@ export type WorkMessage =
     };
 
 /**
- * The event of a worker invoked directly (not by the event source mapping) to drain the work queue
- * while a job's chunks are being sent: it runs the host's receive loop until the queue stays empty
- * or its time runs out. Validated by `parseDrainEvent` (`engine/protocol.ts`).
+ * The event a worker Lambda is invoked with directly, asynchronously (the invoker fires it after
+ * chunks were sent, so that many workers start at once instead of at the event source mapping's
+ * pace): drain the work queue with the host's own receive loop until it stays empty or the
+ * invocation's time runs out, then hand back what is unfinished. `jobId` names the job whose
+ * chunks prompted it; the worker runs whatever the queue holds. Delivered at least once, like any
+ * asynchronous invocation: a duplicate drains an empty queue and ends.
  */
 export interface DrainEvent {
   readonly v: 1;
@@ -158,8 +168,14 @@ export interface WorkQueue {
    * correct either way: it acknowledges only after a chunk's result is recorded.
    */
   ack(receipts: readonly string[]): Promise<void>;
-  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. A stale receipt never throws. */
-  setVisibility(receipt: string, ms: number): Promise<void>;
+  /**
+   * Changes the visibility timeout of delivered messages to `ms` from now; `0` makes them visible
+   * again at once. A stale receipt never throws (its message is left as it is); changes an
+   * implementation's batch API reports as failed for another reason are retried, and the call
+   * throws only when some still fail. On SQS: one `ChangeMessageVisibilityBatch` per 10 receipts,
+   * so a worker renews a whole batch's messages with one request.
+   */
+  setVisibility(receipts: readonly string[], ms: number): Promise<void>;
 }
 
 /** The lifecycle of a job. RUNNING → FOLDING → DONE, or → FAILED / CANCELLED from RUNNING or FOLDING. */
@@ -204,7 +220,11 @@ export interface JobSpec {
 /** A job as stored. */
 export interface JobRecord extends JobSpec {
   readonly status: JobStatus;
-  /** Chunks recorded so far. */
+  /**
+   * Chunks recorded so far: exact in what `getJob` and `waitForChange` return; in a record that a
+   * write returned (`createJob`, `seal`, `claimRun`, `failJob`, …) it may be lower (on DynamoDB,
+   * the chunks of the shards already known complete).
+   */
   readonly done: number;
   /** Total chunks once the job is sealed. */
   readonly total?: number;
@@ -213,29 +233,88 @@ export interface JobRecord extends JobSpec {
   readonly result?: Data;
   /** Current finaliser lease, while FOLDING. */
   readonly finaliser?: { readonly owner: string; readonly leaseUntil: number; readonly fence: number };
-  /** Increases with every change to the job; used to wait for changes. */
+  /**
+   * Increases with every change to the job (a chunk recorded included); used to wait for changes.
+   * Compare versions of records read by `getJob` and `waitForChange`: a record a write returned
+   * may carry a lower one, as it may a lower `done`.
+   */
   readonly version: number;
   readonly createdAt: number;
   /**
-   * The mean run time of the chunks recorded so far, in ms, when the store keeps their times (the
-   * caller's straggler check compares outstanding chunks with it); absent otherwise.
+   * Partitions the job's chunk records and counters are spread over (1 for a small job), chosen
+   * by the store at creation and fixed for the job's life; chunk messages carry it (`shards`).
    */
+  readonly shards: number;
+  /** Mean run time of the recorded chunks, in ms (from their {@link ChunkAttempt}s); absent until one is recorded with one. */
   readonly meanChunkMs?: number;
+  /**
+   * The caller released the job: its records expire (or are gone, in memory) and its id can never
+   * be used again by accident (`createJob` returns the tombstone, `created: false`).
+   */
+  readonly released?: true;
+}
+
+/**
+ * How one attempt at a chunk ran, stored with its result in the same write (for timelines and the
+ * mean chunk duration that straggler detection compares against).
+ */
+export interface ChunkAttempt {
+  /** The host that ran it (its finaliser-lease owner id). */
+  readonly worker: string;
+  /** The thread of that host's pool that ran it: its number in the pool (1, 2, …; a replaced thread gets the next). */
+  readonly thread: number;
+  /** When the chunk started on the thread, epoch ms. */
+  readonly startedAt: number;
+  /** How long it ran on the thread, in ms. */
+  readonly ms: number;
+  /** The delivery's receive count: 1 for the first delivery. */
+  readonly attempt: number;
+  /** The attempt was a straggler's backup. */
+  readonly backup?: true;
+}
+
+/**
+ * What a host knows of a job from a chunk message, so that recording the chunk needs no read of
+ * the job: its {@link JobRecord.shards} and {@link JobSpec.deadline}.
+ */
+export interface JobRef {
+  readonly shards: number;
+  readonly deadline: number;
 }
 
 /** A chunk's result, for {@link JobStore.completeChunks}. */
 export interface ChunkResult {
   readonly index: number;
   readonly result: Data;
+  /** How the attempt ran; stored with the result (and its `ms` summed into {@link JobRecord.meanChunkMs}). */
+  readonly attempt?: ChunkAttempt;
 }
 
 /** Outcome of {@link JobStore.completeChunk}. */
 export interface CompleteOutcome {
-  /** True for the one delivery whose result was recorded; false for duplicates or an ended job. */
+  /** True for the one delivery whose result was recorded; false for duplicates, a released job, one that does not exist. */
   readonly first: boolean;
-  readonly done: number;
+  /**
+   * The job's recorded chunks as far as this call read them; absent when it did not read them all
+   * (on DynamoDB, a job of several shards: only the shards the call touched are read).
+   */
+  readonly done?: number;
   readonly total: number | undefined;
   readonly status: JobStatus;
+  /**
+   * This call found the job sealed, RUNNING or FOLDING, with every chunk recorded: claim the
+   * finaliser (`claimFinaliser` decides who ends the job). Every call that records or re-records
+   * (a duplicate, a redelivery) the last chunks of a job sees it, so that a host that died before
+   * claiming is replaced by the next delivery.
+   */
+  readonly complete: boolean;
+}
+
+/** Outcome of {@link JobStore.seal}. */
+export interface SealOutcome {
+  readonly job: JobRecord;
+  /** Every chunk was recorded before (or while) the job was sealed: no host will see it complete, so finalise it now. */
+  readonly complete: boolean;
 }
 
 /** Outcome of {@link JobStore.claimRun}. */
@@ -253,29 +332,43 @@ export type ClaimOutcome =
   | { readonly claimed: false; readonly job: JobRecord | undefined };
 
 /**
- * Job records and chunk results. Every method is one atomic conditional operation (in DynamoDB:
- * one conditional write or one transaction).
+ * Job records and chunk results. Every method that changes a job is atomic where its guarantee
+ * needs it: one conditional write or one transaction on DynamoDB, except recording and sealing,
+ * which are a write followed by conditional marks that any later call repeats (docs/protocol.md
+ * says why each step is safe to lose).
  */
 export interface JobStore {
   /** The largest inline `Data` a chunk result or job result may carry; larger ones go by reference. */
   readonly maxInlineBytes: number;
   /** Creates the job unless one with the same id exists (then returns it and `created: false`). */
   createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }>;
-  /** Sets the total of an open job. Sealing again with the same total is a no-op; another total throws. */
-  seal(jobId: string, total: number): Promise<JobRecord>;
   /**
-   * Records a chunk's result at most once and counts it exactly once, atomically, while the job is
-   * RUNNING. A duplicate, or a job that has ended, returns `first: false` and changes nothing.
+   * Sets the total of an open job and says whether every chunk was already recorded (then nobody
+   * else will find the job complete: the sealer finalises it). Sealing again with the same total
+   * changes nothing and answers again (a retried seal whose sealer died finds out). Another total
+   * throws a `ProtocolError`; a total below the chunks already recorded fails the job (it can never
+   * complete right) and throws a `ProtocolError`.
+   */
+  seal(jobId: string, total: number): Promise<SealOutcome>;
+  /**
+   * Records a chunk's result at most once and counts it exactly once. A duplicate returns
+   * `first: false` and changes nothing. A job that has ended stays ended: a late chunk's result may
+   * be kept (until the job's records expire) but never changes its status. A released job, or one
+   * that does not exist, records nothing.
    */
   completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome>;
   /**
-   * {@link completeChunk} for several chunks of one job, with the same guarantee for each (recorded
-   * at most once, counted exactly once, only while RUNNING; an index repeated in the call counts
-   * once), but with the job's counter written once for all of them (one transaction on DynamoDB),
-   * so that a job with many chunks does not make its record a hot item. One outcome per entry, in
-   * order; the counts are the job's after the call.
+   * {@link completeChunk} for several chunks of one job, with the same guarantee for each (an index
+   * repeated in the call counts once), written together (on DynamoDB one transaction per ~99
+   * chunks, with one counter update per shard touched), so that a job of many chunks has no hot
+   * item. `job`, from the chunk messages, saves the store a read of the job. One outcome per entry,
+   * in order.
+   *
+   * A chunk whose index is past the job's total, or recorded with another `job.shards` than the
+   * job's (a corrupt message), fails the job with a `ProtocolError` (and throws one): a wrong
+   * count must never complete a job.
    */
-  completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]>;
+  completeChunks(jobId: string, entries: readonly ChunkResult[], job?: JobRef): Promise<CompleteOutcome[]>;
   /**
    * Claims the one run of chunk `index` for `owner` (a token unique to this attempt), with a lease
    * of `leaseMs`, while the job is RUNNING: `claimed: true` for the first claim, and for each
@@ -304,7 +397,12 @@ export interface JobStore {
   noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void>;
   /** The last error noted for a chunk, if any. */
   lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
-  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * The job as stored. With `counts: false` the store may skip reading the job's counts (on
+   * DynamoDB, its S shard counters: one read unit instead of 1 + S): `done`, `version` and
+   * `meanChunkMs` are then as in a record a write returns. For a check of the job's status only.
+   */
+  getJob(jobId: string, options?: { readonly counts?: boolean }): Promise<JobRecord | undefined>;
   /**
    * Resolves with the job once its version exceeds `sinceVersion`, or after `timeoutMs` with its
    * current state. Only a store that learns of a change without polling implements it (the
@@ -312,16 +410,24 @@ export interface JobStore {
    * (`engine/job-watch.ts` keeps the one polling schedule, across waits).
    */
   waitForChange?(jobId: string, sinceVersion: number, timeoutMs: number): Promise<JobRecord | undefined>;
-  /**
-   * Indices of a sealed job's chunks not yet recorded, at most `max`, in increasing order. A store
-   * that can find them without reading every result implements it (the caller's straggler check
-   * reads the results it still needs otherwise).
-   */
-  pendingChunks?(jobId: string, max: number): Promise<number[]>;
   /** The recorded results of these chunks (absent indices are not recorded yet). */
   readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>>;
-  /** Deletes the job and its chunk results. */
-  deleteJob(jobId: string): Promise<void>;
+  /** How the recorded attempts of these chunks ran (absent: not recorded, or recorded without one). */
+  readAttempts(jobId: string, indices: readonly number[]): Promise<Map<number, ChunkAttempt>>;
+  /**
+   * Up to `max` indices of a sealed job's chunks that are not recorded yet, in ascending order (which
+   * ones, when more are missing, is the store's choice). Empty for an open job, a job that does not
+   * exist, and one whose chunks are all recorded. For stragglers: call it near the end of a job.
+   */
+  pendingChunks(jobId: string, max: number): Promise<number[]>;
+  /**
+   * Marks the job released, after its caller has read what it needed: a tombstone, not a sweep.
+   * Its records go (in memory at once; on DynamoDB by TTL at its deadline plus the retention);
+   * `getJob` returns it with `released: true` until then, and `createJob` with its id returns the
+   * tombstone (`created: false`), so the id is never reused by accident. Waiters wake with it.
+   * Idempotent; a job that does not exist is left alone.
+   */
+  releaseJob(jobId: string): Promise<void>;
 }
 
 /** A slice of a blob: the bytes `[start, end)`, `0 <= start < end`. */
@@ -340,8 +446,11 @@ export interface BlobStore {
    * `InvalidArgumentError` for a range that is not `0 <= start < end` in safe integers.
    */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
-  /** Deletes every blob whose key starts with `prefix`. */
-  deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Deletes the blobs whose keys start with `prefix`: every one, or at most about `maxKeys` (a call
+   * bounded in time, resumed by calling again). `more` is true while some may remain.
+   */
+  deletePrefix(prefix: string, options?: { readonly maxKeys?: number }): Promise<{ more: boolean }>;
 }
 
 /**

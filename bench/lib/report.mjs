@@ -2,13 +2,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
-import { INPUTS, targetRows } from './targets.mjs';
+import { INPUTS, NOISY_CORES, targetRows } from './targets.mjs';
 
 export function writeReport(data, file) {
   const R = data.results;
   const runs = (g, k) => R[g]?.runs[k] ?? [];
   const fig = (g, k, pick) => figures(runs(g, k), pick);
-  const pair = (g, a, b, pick) => pairedRatios(runs(g, a), runs(g, b), pick);
+  // A group during which other processes used more than half a core is noisy: its ratios are
+  // reported, marked, and give no verdict (targets.mjs).
+  const noisy = (g) => (R[g]?.other > NOISY_CORES ? R[g].other : undefined);
+  const pair = (g, a, b, pick) =>
+    Object.assign(pairedRatios(runs(g, a), runs(g, b), pick), { noisy: noisy(g) });
   const wall = (r) => r.wall;
   const rec = (name) => (r) => r.rec[name];
   const lines = [];
@@ -57,6 +61,7 @@ export function writeReport(data, file) {
       'load',
       'other processes, cores',
       'counted runs during which others used > 0.5 cores',
+      'noisy (no verdict)',
     ],
     Object.entries(R).map(([g, r]) => {
       const all = Object.values(r.runs).flat();
@@ -68,6 +73,7 @@ export function writeReport(data, file) {
         r.load.map((x) => x.toFixed(2)).join(' → '),
         Number.isFinite(r.other) ? r.other.toFixed(2) : '—',
         `${busy} of ${all.length}`,
+        noisy(g) === undefined ? 'no' : '**yes**',
       ];
     }),
   );
@@ -276,9 +282,10 @@ export function writeReport(data, file) {
   }
   p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
   // Keep the sections other scripts write (bench/primitives.mjs, bench/scale/report.ts,
-  // bench/fanout-rate.ts) when the rest is rewritten.
+  // bench/fanout-rate.ts, bench/store-cost.ts) and the workers' figures from the runner
+  // (test/e2e/workers.test.ts, copied by hand) when the rest is rewritten.
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  for (const name of ['primitives', 'scale', 'fanout-rate']) {
+  for (const name of ['primitives', 'scale', 'fanout-rate', 'store-cost', 'workers']) {
     const a = old.indexOf(`<!-- ${name}:start -->`);
     const b = old.indexOf(`<!-- ${name}:end -->`);
     if (a >= 0 && b > a) lines.push('', old.slice(a, b + `<!-- ${name}:end -->`.length), '');

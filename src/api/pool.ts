@@ -58,6 +58,11 @@ export interface PoolRuntime {
   readonly taskNames: readonly string[];
   /** Pool-level default chunksize (the `chunksize` pool option). */
   readonly chunksize: number | undefined;
+  /**
+   * Runs one call without a job, where the context has a cheaper way that keeps a job's guarantees
+   * (the local context); called once {@link ready} resolved. Absent: `apply` is a one-item job.
+   */
+  apply?(task: string, args: readonly unknown[]): Promise<unknown>;
   /** Resolves once the workers are up; rejects if they cannot start. */
   ready(): Promise<void>;
   /** Stops the workers: gracefully (queued work finishes) or at once. */
@@ -102,6 +107,7 @@ export class Pool<T extends TaskMap> {
       const name = taskName(task, 'task', this.#rt.taskNames);
       if (!Array.isArray(args))
         throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);
+      if (this.#rt.apply) return (await this.#rt.apply(name, args)) as ResultOf<T[K]>;
       const out = await c.map('starmap', name, [args], { chunksize: 1 });
       return out[0] as ResultOf<T[K]>;
     });

@@ -55,10 +55,8 @@ export function awsBackend(options: AwsBackendOptions): Backend {
     blobs: new S3BlobStore({ client: s3, bucket: options.bucket, prefix: options.blobPrefix ?? 'fanfold/' }),
     // The objects of lines() jobs, in users' own buckets (the roles need s3:GetObject on them).
     objects: new S3ObjectReader({ client: s3 }),
-    fanout: new DynamoFanoutLedger({
-      client: dynamo,
-      tableName: options.tableName,
-      ...(options.store?.ttlSeconds === undefined ? {} : { ttlSeconds: options.store.ttlSeconds }),
-    }),
+    // Its progress items expire a week after they are written (the ledger's default): a job's own
+    // records go at its deadline plus the store's retention, so these outlive them, harmlessly.
+    fanout: new DynamoFanoutLedger({ client: dynamo, tableName: options.tableName }),
   };
 }

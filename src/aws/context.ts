@@ -36,7 +36,10 @@ export interface AwsContext<T extends TaskMap> extends Context<T> {
 const BLOB_PREFIX = 'fanfold/';
 /** The job store's inline limit, the same on the client as in the functions (DynamoJobStore's default). */
 const MAX_INLINE_BYTES = 350 * 1024;
-/** How long `terminate` lets cancelled calls release their jobs before the pool's clients are destroyed. */
+/**
+ * How long shutting a pool down lets its jobs' releases finish (they run after each call returned)
+ * and `terminate`'s cancelled calls release theirs, before the pool's clients are destroyed.
+ */
 const RELEASE_WAIT_MS = 10_000;
 /** Pool options the AWS context honours; the others are the stack's (deploy-time) settings. */
 const POOL_KEYS = ['processes', 'chunksize', 'jobTimeoutMs', 'stragglers'];
@@ -205,12 +208,13 @@ class AwsRuntime implements PoolRuntime {
 
   /**
    * Nothing runs here: the stack's workers finish, or skip the jobs `terminate` cancelled. Destroys
-   * the clients this pool made once its calls have released their jobs (after `terminate`, they
-   * still see the cancellation and release; the wait is bounded).
+   * the clients this pool made once its jobs are released (a call returns before its job's release
+   * ends; after `terminate`, cancelled calls still see the cancellation and release; the wait is
+   * bounded, and a job left unreleased expires by TTL).
    */
-  async shutdown(graceful: boolean): Promise<void> {
+  async shutdown(_graceful: boolean): Promise<void> {
     await this.#ready.catch(() => {});
-    const until = deadlineOf(graceful ? 0 : RELEASE_WAIT_MS);
+    const until = deadlineOf(RELEASE_WAIT_MS);
     while (this.client.active > 0 && !expired(until)) await sleep(50);
     for (const c of this.#own.splice(0)) c.destroy();
   }

@@ -55,8 +55,14 @@ export class DeferredJobStore implements JobStore {
   async readResults(...a: Parameters<JobStore['readResults']>) {
     return (await this.#get()).readResults(...a);
   }
-  async deleteJob(...a: Parameters<JobStore['deleteJob']>) {
-    return (await this.#get()).deleteJob(...a);
+  async readAttempts(...a: Parameters<JobStore['readAttempts']>) {
+    return (await this.#get()).readAttempts(...a);
+  }
+  async pendingChunks(...a: Parameters<JobStore['pendingChunks']>) {
+    return (await this.#get()).pendingChunks(...a);
+  }
+  async releaseJob(...a: Parameters<JobStore['releaseJob']>) {
+    return (await this.#get()).releaseJob(...a);
   }
 }
 

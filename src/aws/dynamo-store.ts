@@ -5,15 +5,12 @@
  * ALL_OLD` so a refused write tells what it found, and only `ConditionalCheckFailedException` and
  * cancelled transactions with a `ConditionalCheckFailed` reason mapped to domain outcomes.
  *
- * The hot item: every `completeChunk` adds 1 to `done` on the job item, in a transaction (2 WCU per
- * KB of job item). One item takes at most 1,000 WCU/s, so a job with a small job item records at
- * most about 500 chunks/s; a large inline `initial` value lowers that (keep it small or spill it).
- * The sharded alternative keeps N counter items (`sk=COUNT#k`, chunk i adds to shard i mod N) and
- * would lift the cap N-fold, at a price: `done` is no longer one attribute, so `claimFinaliser`
- * becomes a transaction with N ConditionChecks on values read just before (N+1 transactional
- * writes and a retry when any shard moved), and `getJob` reads N+1 items per call.
- * Lambda's scaling (1,000 new environments per 10 s) rarely sustains more than 500 chunk
- * completions per second for one job, so the single counter is kept until a job needs more.
+ * No hot item: a job's chunk records and their counters are spread over S shard partitions (1 for
+ * a job of up to 2,000 chunks, at most 64; `job-shards.ts`), so recording writes the job item only
+ * to mark a shard complete (S writes per job). Completion is the set of complete shards on the job
+ * item: recording (`dynamo-recording.ts`), sealing and a refused finaliser claim mark the shards
+ * whose counters are full (`job-shard-reads.ts`), and `claimFinaliser` holds only once all are.
+ * Releasing writes a tombstone; every item expires by TTL at the job's deadline plus the retention.
  */
 
 import {
@@ -23,31 +20,44 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
+  ChunkAttempt,
   ChunkResult,
   ClaimOutcome,
   CompleteOutcome,
   Data,
   JobError,
   JobRecord,
+  JobRef,
   JobSpec,
   JobStore,
   RunClaim,
+  SealOutcome,
 } from '../ports.js';
 import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
-import { chunksOf } from './batching.js';
-import { batchDelete, batchGet, type RetryPolicy, transactWrite } from './dynamo-batch.js';
+import type { RetryPolicy } from './dynamo-batch.js';
+import { ChunkReads } from './dynamo-chunk-reads.js';
 import {
   chunkIndexOf,
-  chunkKey,
+  decodeAttempt,
   decodeData,
   decodeJob,
   decodeNote,
   errorKey,
+  expiryOf,
   jobKey,
   newJobItem,
   runAttributes,
 } from './dynamo-items.js';
-import { JobCommands, partitionForTransactions } from './job-commands.js';
+import { completeSeal, type RecordingContext, recordChunks } from './dynamo-recording.js';
+import { JobCommands } from './job-commands.js';
+import { allMarked, JobShardReads } from './job-shard-reads.js';
+import {
+  emptyShards,
+  resolveSharding,
+  type Sharding,
+  type ShardingOptions,
+  shardCount,
+} from './job-shards.js';
 
 /** Options of {@link DynamoJobStore}. */
 export interface DynamoJobStoreOptions {
@@ -55,8 +65,14 @@ export interface DynamoJobStoreOptions {
   readonly client: DynamoDBClient;
   /** The table, with string keys `pk` and `sk` (see `ensureTable`). */
   readonly tableName: string;
-  /** Lifetime of every item written, for the table's TTL, in seconds. @default 604_800 (7 days) */
-  readonly ttlSeconds?: number;
+  /**
+   * How long a job's items outlive its deadline before the table's TTL deletes them, in seconds
+   * (a released job's records included: releasing deletes nothing). An error note lives this long
+   * after it is written. @default 86_400 (a day)
+   */
+  readonly retentionSeconds?: number;
+  /** How many shards a job's records spread over. @default { chunksPerShard: 2000, maxShards: 64, openShards: 16 } */
+  readonly sharding?: ShardingOptions;
   /** Largest inline `Data` in bytes; must leave room in DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
   /** Attempts of a batch call's unprocessed keys, or of a transaction cancelled by a conflict. @default 8 */
@@ -81,6 +97,8 @@ type Item = Record<string, AttributeValue>;
  * it over; `cancelJob` keeps its reason as the job's `error`. Beyond it: `finishJob` drops the
  * job's `initial` value, so that it and the result never share the 400 KB item; reads are
  * strongly consistent; lease expiry uses the caller's clock, so hosts' clocks must roughly agree.
+ * A job's layout (shards, deadline) is remembered per job id once read, so that `getJob` is one
+ * BatchGetItem of the job item and its counters.
  *
  * @example
  * ```ts
@@ -92,39 +110,61 @@ export class DynamoJobStore implements JobStore {
   /** {@inheritDoc JobStore.maxInlineBytes} */
   readonly maxInlineBytes: number;
   readonly #client: DynamoDBClient;
-  readonly #table: string;
   readonly #commands: JobCommands;
-  readonly #ttlSeconds: number;
-  readonly #retry: RetryPolicy;
+  readonly #shards: JobShardReads;
+  readonly #reads: ChunkReads;
+  readonly #sharding: Sharding;
+  readonly #recording: RecordingContext;
+  readonly #retentionSeconds: number;
   readonly #clock: () => number;
 
   constructor(options: DynamoJobStoreOptions) {
     const tableName = nonEmptyString(options.tableName, 'options.tableName', 3);
     const retryAttempts = integer(options.retryAttempts ?? 8, 'options.retryAttempts', 1);
     this.#client = options.client;
-    this.#table = tableName;
-    this.#ttlSeconds = integer(options.ttlSeconds ?? 7 * 24 * 3600, 'options.ttlSeconds', 1);
+    this.#retentionSeconds = integer(options.retentionSeconds ?? 86_400, 'options.retentionSeconds', 1);
+    this.#sharding = resolveSharding(options.sharding);
     this.maxInlineBytes = integer(
       options.maxInlineBytes ?? 350 * 1024,
       'options.maxInlineBytes',
       0,
       MAX_INLINE_LIMIT,
     );
-    this.#retry = {
+    const retry: RetryPolicy = {
       attempts: retryAttempts,
       baseMs: nonNegative(options.retryBaseMs ?? 25, 'options.retryBaseMs'),
     };
     this.#clock = options.clock ?? Date.now;
-    this.#commands = new JobCommands(tableName, () => this.#expiresAt());
+    this.#commands = new JobCommands(
+      tableName,
+      () => Math.floor(this.#clock() / 1000) + this.#retentionSeconds,
+    );
+    this.#shards = new JobShardReads(this.#client, tableName, this.#commands, retry);
+    this.#reads = new ChunkReads(this.#client, tableName, this.#commands, this.#shards, retry);
+    this.#recording = {
+      client: this.#client,
+      commands: this.#commands,
+      shards: this.#shards,
+      retry,
+      retentionSeconds: this.#retentionSeconds,
+      fail: (jobId, error) => this.failJob(jobId, error),
+    };
   }
 
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
     jobSpec(spec);
     if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
-    const item = newJobItem(spec, this.#clock(), this.#expiresAt());
+    const shards = shardCount(spec.total, this.#sharding);
+    const item = newJobItem(spec, {
+      now: this.#clock(),
+      expiresAt: expiryOf(spec.deadline, this.#retentionSeconds),
+      shards,
+      complete: spec.total === undefined ? [] : emptyShards(spec.total, shards),
+    });
     try {
       await this.#client.send(this.#commands.createJob(item));
+      this.#shards.remember(item);
       return { created: true, job: decodeJob(item) };
     } catch (e) {
       const old = await this.#refused(e, spec.id);
@@ -133,103 +173,53 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
-  async seal(jobId: string, total: number): Promise<JobRecord> {
+  /**
+   * {@inheritDoc JobStore.seal} Sets the total (one conditional write), then reads every shard's
+   * counter and marks the complete ones: a host that read the job before the total was set did so
+   * after its own counter write, so this later read sees that write (docs/protocol.md, C4).
+   */
+  async seal(jobId: string, total: number): Promise<SealOutcome> {
     integer(total, 'total', 0);
+    let item: Item;
     try {
       const out = await this.#client.send(this.#commands.seal(jobId, total));
-      return decodeJob(out.Attributes ?? {});
+      item = out.Attributes ?? {};
     } catch (e) {
       const old = await this.#refused(e, jobId);
       if (!old) throw new ProtocolError(`Cannot seal job ${jobId}: it does not exist`);
-      const job = decodeJob(old);
-      if (job.total === total) return job;
-      if (job.total !== undefined)
-        throw new ProtocolError(
-          `Job ${jobId} is sealed with ${job.total} chunks; cannot seal it with ${total}`,
-        );
-      throw new ProtocolError(`Job ${jobId} has ${job.done} chunks done; cannot seal it with ${total}`);
+      const sealed = decodeJob(old).total;
+      if (sealed !== total)
+        throw new ProtocolError(`Job ${jobId} is sealed with ${sealed} chunks; cannot seal it with ${total}`);
+      item = old;
     }
+    return completeSeal(this.#recording, jobId, item, total);
   }
 
-  /**
-   * {@inheritDoc JobStore.completeChunk} One transaction: put the chunk item unless it exists, and
-   * add 1 to `done` while the job is RUNNING (and the index is inside a sealed total). The counts
-   * returned are read just after, so they may include later completions.
-   */
+  /** {@inheritDoc JobStore.completeChunk} */
   async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
-    integer(index, 'index', 0);
-    this.#checkInline(result, `Result of chunk ${index}`);
-    const command = () => this.#commands.recordChunks(jobId, [{ index, result }]);
-    const reasons = await transactWrite(this.#client, command, this.#retry);
-    if (reasons) {
-      const [chunk, job] = reasons;
-      // The job refused: it has ended, does not exist, or the index is past its total.
-      if (chunk?.Code !== 'ConditionalCheckFailed' && job?.Code === 'ConditionalCheckFailed') {
-        const record = job.Item ? decodeJob(job.Item) : undefined;
-        if (record?.status === 'RUNNING' && record.total !== undefined && index >= record.total)
-          throw new ProtocolError(
-            `Chunk ${index} is out of range for job ${jobId} of ${record.total} chunks`,
-          );
-        if (record) return outcome(false, record);
-      }
-    }
-    const job = await this.getJob(jobId);
-    if (!job) return { first: false, done: 0, total: undefined, status: 'CANCELLED' };
-    return outcome(reasons === undefined, job);
+    const [outcome] = await this.completeChunks(jobId, [{ index, result }]);
+    return outcome!;
   }
 
   /**
-   * {@inheritDoc JobStore.completeChunks} One transaction per 99 chunks (and about 3.5 MB): a Put
-   * per chunk (`attribute_not_exists`) and ONE Update of the job's counter (`ADD done :n`), so a
-   * group of chunks costs the job item one write instead of one each. A duplicate cancels the
-   * transaction; it is dropped (its reason names it) and the rest retried.
+   * {@inheritDoc JobStore.completeChunks} Per ~99 chunks one transaction (the chunk Puts and one
+   * counter Update per shard touched), then one BatchGetItem of the job and those counters, and a
+   * mark on the job item when a shard has just become complete (`dynamo-recording.ts`).
    */
-  async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
-    const unique = new Map<number, ChunkResult>();
+  async completeChunks(
+    jobId: string,
+    entries: readonly ChunkResult[],
+    job?: JobRef,
+  ): Promise<CompleteOutcome[]> {
     for (const e of entries) {
       integer(e.index, 'index', 0);
       this.#checkInline(e.result, `Result of chunk ${e.index}`);
-      if (!unique.has(e.index)) unique.set(e.index, e);
     }
-    const recorded = new Set<number>();
-    let ended = false;
-    for (const part of partitionForTransactions([...unique.values()])) {
-      let rest = part;
-      while (rest.length > 0 && !ended) {
-        const reasons = await transactWrite(
-          this.#client,
-          () => this.#commands.recordChunks(jobId, rest),
-          this.#retry,
-        );
-        if (!reasons) {
-          for (const e of rest) recorded.add(e.index);
-          break;
-        }
-        const duplicate = (k: number) => reasons[k]?.Code === 'ConditionalCheckFailed';
-        if (!rest.some((_, k) => duplicate(k))) {
-          // The job refused: it ended, does not exist, or an index is past its total.
-          const jobReason = reasons[rest.length];
-          const record = jobReason?.Item ? decodeJob(jobReason.Item) : undefined;
-          const last = Math.max(...rest.map((e) => e.index));
-          if (record?.status === 'RUNNING' && record.total !== undefined && last >= record.total) {
-            throw new ProtocolError(
-              `Chunk ${last} is out of range for job ${jobId} of ${record.total} chunks`,
-            );
-          }
-          ended = true;
-          break;
-        }
-        rest = rest.filter((_, k) => !duplicate(k));
-      }
+    if (job) {
+      integer(job.shards, 'job.shards', 1);
+      integer(job.deadline, 'job.deadline', 0);
     }
-    const job = await this.getJob(jobId);
-    const claimed = new Set<number>();
-    return entries.map((e) => {
-      const first = recorded.has(e.index) && !claimed.has(e.index);
-      claimed.add(e.index);
-      return job ? outcome(first, job) : { first: false, done: 0, total: undefined, status: 'CANCELLED' };
-    });
+    return recordChunks(this.#recording, jobId, entries, job);
   }
 
   /** {@inheritDoc JobStore.failJob} */
@@ -270,22 +260,32 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  /** {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. */
+  /**
+   * {@inheritDoc JobStore.claimFinaliser} The first lease has fence 1; each takeover adds 1. A claim
+   * refused because a sealed RUNNING job has shards not yet marked (their last recorder died
+   * before marking) reads the counters, marks what is complete, and tries once more.
+   */
   async claimFinaliser(jobId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
     integer(leaseMs, 'leaseMs', 1);
-    const now = this.#clock();
-    try {
-      const out = await this.#client.send(this.#commands.claimFinaliser(jobId, owner, now, leaseMs));
-      const job = decodeJob(out.Attributes ?? {});
-      return { claimed: true, fence: job.finaliser?.fence ?? 0, job };
-    } catch (e) {
-      const old = await this.#refused(e, jobId);
-      const job = old && decodeJob(old);
-      // Our own lease: the write happened and its response was lost, then the SDK retried it.
-      if (job?.status === 'FOLDING' && job.finaliser?.owner === owner) {
-        return { claimed: true, fence: job.finaliser.fence, job };
+    for (let attempt = 0; ; attempt++) {
+      const now = this.#clock();
+      try {
+        const out = await this.#client.send(this.#commands.claimFinaliser(jobId, owner, now, leaseMs));
+        const job = decodeJob(out.Attributes ?? {});
+        return { claimed: true, fence: job.finaliser?.fence ?? 0, job };
+      } catch (e) {
+        const old = await this.#refused(e, jobId);
+        const job = old && decodeJob(old);
+        // Our own lease: the write happened and its response was lost, then the SDK retried it.
+        if (job?.status === 'FOLDING' && job.finaliser?.owner === owner) {
+          return { claimed: true, fence: job.finaliser.fence, job };
+        }
+        if (attempt > 0 || !old || job?.status !== 'RUNNING' || job.total === undefined || allMarked(old))
+          return { claimed: false, job };
+        const read = await this.#shards.read(jobId, job.shards);
+        const marks = await this.#shards.markComplete(jobId, read.item ?? old, read.counters);
+        if (!allMarked(marks.item)) return { claimed: false, job: decodeJob(marks.item) };
       }
-      return { claimed: false, job };
     }
   }
 
@@ -313,36 +313,61 @@ export class DynamoJobStore implements JobStore {
     return out.Item && decodeNote(out.Item);
   }
 
-  /** {@inheritDoc JobStore.getJob} */
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
-    return out.Item && decodeJob(out.Item);
+  /**
+   * {@inheritDoc JobStore.getJob} One strongly consistent BatchGetItem of the job item and its S
+   * counters (1 + S read units for small items); the first read of a job this store has not seen
+   * reads the job item alone first, to learn S. Without counts: one GetItem of the job item.
+   */
+  async getJob(jobId: string, options: { readonly counts?: boolean } = {}): Promise<JobRecord | undefined> {
+    if (options.counts === false) {
+      const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
+      this.#shards.remember(out.Item);
+      return out.Item && decodeJob(out.Item);
+    }
+    const layout = await this.#shards.layout(jobId);
+    if (!layout) return undefined;
+    const { item, counters } = await this.#shards.read(jobId, layout.shards);
+    return item && decodeJob(item, counters);
   }
 
   /** {@inheritDoc JobStore.readResults} BatchGetItem in pages of 100 keys; unprocessed keys are retried. */
   async readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>> {
     const out = new Map<number, Data>();
-    for (const page of chunksOf([...new Set(indices)], 100)) {
-      const keys = page.map((i) => chunkKey(jobId, i));
-      for (const item of await batchGet(this.#client, this.#table, keys, this.#retry))
-        out.set(chunkIndexOf(item), decodeData(item.data, 'data'));
+    for (const item of await this.#reads.chunkItems(jobId, indices))
+      out.set(chunkIndexOf(item), decodeData(item.data, 'data'));
+    return out;
+  }
+
+  /** {@inheritDoc JobStore.readAttempts} Reads the chunk records, as {@link readResults}. */
+  async readAttempts(jobId: string, indices: readonly number[]): Promise<Map<number, ChunkAttempt>> {
+    const out = new Map<number, ChunkAttempt>();
+    for (const item of await this.#reads.chunkItems(jobId, indices)) {
+      const attempt = decodeAttempt(item.at);
+      if (attempt) out.set(chunkIndexOf(item), attempt);
     }
     return out;
   }
 
   /**
-   * {@inheritDoc JobStore.deleteJob} Queries the job's items and deletes them 25 at a time
-   * (BatchWriteItem; unprocessed items retried). Not atomic: a chunk recorded meanwhile may remain
-   * until its TTL.
+   * {@inheritDoc JobStore.pendingChunks} Reads the job and its counters (one BatchGetItem), then
+   * queries the keys of the incomplete shards only, one shard after the other until `max` are found.
+   * A query reads whole records: about a read unit per 4 KB of the shard's recorded results.
    */
-  async deleteJob(jobId: string): Promise<void> {
-    let start: Item | undefined;
-    do {
-      const page = await this.#client.send(this.#commands.keysOf(jobId, start));
-      for (const keys of chunksOf(page.Items ?? [], 25))
-        await batchDelete(this.#client, this.#table, keys, this.#retry);
-      start = page.LastEvaluatedKey;
-    } while (start);
+  async pendingChunks(jobId: string, max: number): Promise<number[]> {
+    integer(max, 'max', 1);
+    return this.#reads.pending(jobId, max);
+  }
+
+  /**
+   * {@inheritDoc JobStore.releaseJob} One conditional write (`released`) on the job item: its
+   * records, counters and the job item itself expire by TTL at the deadline plus the retention.
+   */
+  async releaseJob(jobId: string): Promise<void> {
+    try {
+      await this.#client.send(this.#commands.release(jobId));
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
   }
 
   async #end(
@@ -374,12 +399,4 @@ export class DynamoJobStore implements JobStore {
     if ('bytes' in data && data.bytes.byteLength > this.maxInlineBytes)
       throw new PayloadTooLargeError(what, data.bytes.byteLength, this.maxInlineBytes);
   }
-
-  #expiresAt(): number {
-    return Math.floor(this.#clock() / 1000) + this.#ttlSeconds;
-  }
-}
-
-function outcome(first: boolean, job: JobRecord): CompleteOutcome {
-  return { first, done: job.done, total: job.total, status: job.status };
 }

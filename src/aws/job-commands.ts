@@ -16,22 +16,27 @@ import {
 import type { SerializedError } from '../errors.js';
 import type { ChunkResult, Data, JobError } from '../ports.js';
 import {
+  CHUNK_PREFIX,
   chunkKey,
+  counterKey,
   Expr,
+  encodeAttempt,
   encodeData,
   errorKey,
   jobKey,
-  jobPk,
   N,
+  roundMs,
   runAttributes,
   S,
+  shardPk,
   TTL_ATTRIBUTE,
 } from './dynamo-items.js';
+import { shardOf } from './job-shards.js';
 
 type Item = Record<string, AttributeValue>;
 
-/** The most chunk puts one transaction holds: TransactWriteItems takes 100 actions, one is the job's update. */
-const MAX_PUTS = 99;
+/** The most actions one transaction holds (TransactWriteItems' limit): chunk puts and counter updates. */
+const MAX_ACTIONS = 100;
 /** The bytes one transaction carries at most, well inside TransactWriteItems' 4 MB. */
 const MAX_TRANSACTION_BYTES = 3.5 * 1024 * 1024;
 
@@ -40,7 +45,7 @@ export class JobCommands {
   readonly #table: string;
   readonly #expiresAt: () => number;
 
-  /** `expiresAt` gives the TTL (epoch seconds) of an item written now. */
+  /** `expiresAt` gives the TTL (epoch seconds) of an item written now that belongs to no job's deadline (an error note). */
   constructor(table: string, expiresAt: () => number) {
     this.#table = table;
     this.#expiresAt = expiresAt;
@@ -58,18 +63,20 @@ export class JobCommands {
     });
   }
 
-  /** Sets the total of an open job, unless it has one or more chunks are done already. */
+  /**
+   * Sets the total of an open job, unless it has one (the store then reads the counters and marks
+   * the shards that are complete: `markShards`).
+   */
   seal(jobId: string, total: number): UpdateItemCommand {
     const x = new Expr();
     const conditions = {
       exists: `attribute_exists(${x.n('pk')})`,
       open: `attribute_not_exists(${x.n('total')})`,
-      notBelowDone: `${x.n('done')} <= ${x.v('total', N(total))}`,
     };
     return new UpdateItemCommand({
       TableName: this.#table,
       Key: jobKey(jobId),
-      UpdateExpression: `SET ${x.n('total')} = :total ADD ${x.n('version')} ${x.v('one', N(1))}`,
+      UpdateExpression: `SET ${x.n('total')} = ${x.v('total', N(total))} ADD ${x.n('version')} ${x.v('one', N(1))}`,
       ConditionExpression: Object.values(conditions).join(' AND '),
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -78,48 +85,92 @@ export class JobCommands {
   }
 
   /**
-   * Records chunk results exactly once: a Put per chunk (`attribute_not_exists`) and ONE Update
-   * of the job's counter (`ADD done :n`), while the job is RUNNING and every index is inside a
-   * sealed total. A duplicate or a refusing job cancels the whole transaction; the last reason is
-   * the job's, with its item. Give it at most one part of {@link partitionForTransactions}.
+   * Records chunk results exactly once: a Put per chunk under its shard (`attribute_not_exists`)
+   * with its attempt, and ONE Update per shard touched of that shard's counter (`ADD done :n, ms,
+   * timed`). No condition on the job item: it would make that one item hot again (a chunk recorded
+   * after its job ended changes nothing but its shard's counter, and expires with the job). A
+   * duplicate cancels the whole transaction; its reason (in the order of `entries`) names it. Give
+   * it at most one part of {@link partitionForTransactions}; `expiresAt` is the job's TTL.
    */
-  recordChunks(jobId: string, entries: readonly ChunkResult[]): TransactWriteItemsCommand {
-    const update = new Expr();
-    const last = Math.max(...entries.map((e) => e.index));
-    const jobConditions = {
-      running: `${update.n('status')} = ${update.v('running', S('RUNNING'))}`,
-      inRange: `(attribute_not_exists(${update.n('total')}) OR ${update.n('total')} > ${update.v('last', N(last))})`,
-    };
+  recordChunks(
+    jobId: string,
+    shards: number,
+    expiresAt: number,
+    entries: readonly ChunkResult[],
+  ): TransactWriteItemsCommand {
+    const ttl = N(expiresAt);
     const puts = entries.map((e) => {
       const put = new Expr();
+      const item: Record<string, AttributeValue> = {
+        ...chunkKey(jobId, e.index, shards),
+        data: encodeData(e.result),
+        [TTL_ATTRIBUTE]: ttl,
+      };
+      if (e.attempt) item.at = encodeAttempt(e.attempt);
       return {
         Put: {
           TableName: this.#table,
-          Item: {
-            ...chunkKey(jobId, e.index),
-            data: encodeData(e.result),
-            [TTL_ATTRIBUTE]: N(this.#expiresAt()),
-          },
+          Item: item,
           ConditionExpression: `attribute_not_exists(${put.n('pk')})`,
           ReturnValuesOnConditionCheckFailure: 'NONE' as const,
           ...put.attributes,
         },
       };
     });
-    return new TransactWriteItemsCommand({
-      TransactItems: [
-        ...puts,
-        {
-          Update: {
-            TableName: this.#table,
-            Key: jobKey(jobId),
-            UpdateExpression: `ADD ${update.n('done')} ${update.v('n', N(entries.length))}, ${update.n('version')} ${update.v('one', N(1))}`,
-            ConditionExpression: Object.values(jobConditions).join(' AND '),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...update.attributes,
-          },
+    const counts = new Map<number, { n: number; ms: number; timed: number }>();
+    for (const e of entries) {
+      const k = shardOf(e.index, shards);
+      const c = counts.get(k) ?? { n: 0, ms: 0, timed: 0 };
+      c.n++;
+      if (e.attempt) {
+        c.ms += e.attempt.ms;
+        c.timed++;
+      }
+      counts.set(k, c);
+    }
+    const updates = [...counts].map(([k, c]) => {
+      const x = new Expr();
+      return {
+        Update: {
+          TableName: this.#table,
+          Key: counterKey(jobId, k),
+          UpdateExpression:
+            `ADD ${x.n('done')} ${x.v('n', N(c.n))}, ${x.n('ms')} ${x.v('ms', N(roundMs(c.ms)))}, ` +
+            `${x.n('timed')} ${x.v('timed', N(c.timed))} SET ${x.n(TTL_ATTRIBUTE)} = ${x.v('ttl', ttl)}`,
+          ...x.attributes,
         },
-      ],
+      };
+    });
+    return new TransactWriteItemsCommand({ TransactItems: [...puts, ...updates] });
+  }
+
+  /**
+   * Adds shards to the job's complete ones (`doneShards`) while it is RUNNING. Adding to a set is
+   * idempotent, so two parties marking the same shard change nothing twice; the job's `version` is
+   * left alone (the counters already moved it). Returns the job item after.
+   */
+  markShards(jobId: string, ks: readonly number[]): UpdateItemCommand {
+    const x = new Expr();
+    return new UpdateItemCommand({
+      TableName: this.#table,
+      Key: jobKey(jobId),
+      UpdateExpression: `ADD ${x.n('doneShards')} ${x.v('ks', { NS: ks.map(String) })}`,
+      ConditionExpression: `${x.n('status')} = ${x.v('running', S('RUNNING'))}`,
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ...x.attributes,
+    });
+  }
+
+  /** Marks the job released (a tombstone: its items expire by TTL), unless it does not exist. */
+  release(jobId: string): UpdateItemCommand {
+    const x = new Expr();
+    return new UpdateItemCommand({
+      TableName: this.#table,
+      Key: jobKey(jobId),
+      UpdateExpression: `SET ${x.n('released')} = ${x.v('yes', { BOOL: true })} ADD ${x.n('version')} ${x.v('one', N(1))}`,
+      ConditionExpression: `attribute_exists(${x.n('pk')})`,
+      ...x.attributes,
     });
   }
 
@@ -169,13 +220,16 @@ export class JobCommands {
   }
 
   /**
-   * RUNNING → FOLDING under a lease of `owner` until `now + leaseMs`, once every chunk of a sealed
-   * job is done; or a takeover of a FOLDING job whose lease has ended. Adds 1 to the fence.
+   * RUNNING → FOLDING under a lease of `owner` until `now + leaseMs`, once every shard of a sealed
+   * job is marked complete; or a takeover of a FOLDING job whose lease has ended. Adds 1 to the
+   * fence. (`attribute_exists` first: `size()` of a missing set fails the condition on DynamoDB,
+   * and moto answers it with an error.)
    */
   claimFinaliser(jobId: string, owner: string, now: number, leaseMs: number): UpdateItemCommand {
     const x = new Expr();
+    const marked = `attribute_exists(${x.n('doneShards')}) AND size(${x.n('doneShards')}) = ${x.n('shards')}`;
     const conditions = {
-      ready: `(${x.n('status')} = ${x.v('running', S('RUNNING'))} AND attribute_exists(${x.n('total')}) AND ${x.n('done')} = ${x.n('total')})`,
+      ready: `(${x.n('status')} = ${x.v('running', S('RUNNING'))} AND attribute_exists(${x.n('total')}) AND ${marked})`,
       expired: `(${x.n('status')} = ${x.v('folding', S('FOLDING'))} AND ${x.n('leaseUntil')} <= ${x.v('now', N(now))})`,
     };
     return new UpdateItemCommand({
@@ -233,13 +287,13 @@ export class JobCommands {
     return new GetItemCommand({ TableName: this.#table, Key: key, ConsistentRead: true });
   }
 
-  /** One page of the keys of every item of the job, from `start`. */
-  keysOf(jobId: string, start: Item | undefined): QueryCommand {
+  /** One page of the sort keys of shard `k`'s chunk records, from `start` (strongly consistent). */
+  chunkKeysOf(jobId: string, k: number, start: Item | undefined): QueryCommand {
     const x = new Expr();
     return new QueryCommand({
       TableName: this.#table,
-      KeyConditionExpression: `${x.n('pk')} = ${x.v('pk', S(jobPk(jobId)))}`,
-      ProjectionExpression: `${x.n('pk')}, ${x.n('sk')}`,
+      KeyConditionExpression: `${x.n('pk')} = ${x.v('pk', S(shardPk(jobId, k)))} AND begins_with(${x.n('sk')}, ${x.v('chunk', S(CHUNK_PREFIX))})`,
+      ProjectionExpression: x.n('sk'),
       ConsistentRead: true,
       ...(start ? { ExclusiveStartKey: start } : {}),
       ...x.attributes,
@@ -249,20 +303,29 @@ export class JobCommands {
 
 /**
  * Splits chunk results into parts that each fit one {@link JobCommands.recordChunks} transaction:
- * at most 99 puts and about 3.5 MB.
+ * at most 100 actions (a put per chunk and an update per shard touched) and about 3.5 MB. Chunks of
+ * one shard are kept together where they fit, so a part touches few counters.
  */
-export function partitionForTransactions(entries: readonly ChunkResult[]): ChunkResult[][] {
+export function partitionForTransactions(entries: readonly ChunkResult[], shards: number): ChunkResult[][] {
+  const sorted = [...entries].sort(
+    (a, b) => shardOf(a.index, shards) - shardOf(b.index, shards) || a.index - b.index,
+  );
   const parts: ChunkResult[][] = [];
   let part: ChunkResult[] = [];
+  let touched = new Set<number>();
   let bytes = 0;
-  for (const e of entries) {
+  for (const e of sorted) {
     const size = ('bytes' in e.result ? e.result.bytes.byteLength : 0) + 1024;
-    if (part.length === MAX_PUTS || (part.length > 0 && bytes + size > MAX_TRANSACTION_BYTES)) {
+    const k = shardOf(e.index, shards);
+    const actions = part.length + touched.size + 1 + (touched.has(k) ? 0 : 1);
+    if (part.length > 0 && (actions > MAX_ACTIONS || bytes + size > MAX_TRANSACTION_BYTES)) {
       parts.push(part);
       part = [];
+      touched = new Set();
       bytes = 0;
     }
     part.push(e);
+    touched.add(k);
     bytes += size;
   }
   if (part.length > 0) parts.push(part);

@@ -10,7 +10,7 @@ import {
 import { backoff } from '../backoff.js';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { BlobStore, ByteRange } from '../ports.js';
-import { byteRange } from '../validate.js';
+import { byteRange, integer } from '../validate.js';
 import { retryBounds } from './batching.js';
 import { AwsBatchError, type BatchFailure } from './errors.js';
 
@@ -103,24 +103,35 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * {@inheritDoc BlobStore.deletePrefix} Lists the keys page by page and deletes each page with one
-   * DeleteObjects call; keys it reports as errors are retried, then reported with {@link AwsBatchError}.
+   * {@inheritDoc BlobStore.deletePrefix} Lists the keys page by page (1,000 a page) and deletes each
+   * page with one DeleteObjects call; keys it reports as errors are retried, then reported with
+   * {@link AwsBatchError}. With `maxKeys`, stops after the page that reaches it.
    */
-  async deletePrefix(prefix: string): Promise<void> {
+  async deletePrefix(
+    prefix: string,
+    options: { readonly maxKeys?: number } = {},
+  ): Promise<{ more: boolean }> {
+    const max =
+      options.maxKeys === undefined
+        ? Number.POSITIVE_INFINITY
+        : integer(options.maxKeys, 'options.maxKeys', 1);
     let token: string | undefined;
+    let deleted = 0;
     do {
       const page = await this.#client.send(
         new ListObjectsV2Command({
           Bucket: this.#bucket,
           Prefix: this.#prefix + prefix,
-          MaxKeys: DELETE_BATCH,
+          MaxKeys: Math.min(DELETE_BATCH, max - deleted),
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
       if (keys.length > 0) await this.#deleteKeys(keys);
+      deleted += keys.length;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    } while (token && deleted < max);
+    return { more: token !== undefined };
   }
 
   async #deleteKeys(keys: string[]): Promise<void> {

@@ -73,6 +73,9 @@ export async function backupChunks(backend: Backend, req: BackupRequest): Promis
       input,
       ...(job.reducer === undefined ? {} : { reducer: job.reducer }),
       ...(req.handles ? { handles: true as const } : {}),
+      // The job's layout, so that the host records the backup without reading the job.
+      shards: job.shards,
+      deadline: job.deadline,
       backup: true,
     });
   }

@@ -6,7 +6,7 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, TaskError } from '../errors.js';
+import { InvalidArgumentError, JobReleasedError, TaskError } from '../errors.js';
 import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
@@ -16,6 +16,7 @@ import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
 import { checkArgLists, defaultChunksize, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
+import { Releases } from './releases.js';
 import { type BackupSource, backupWatch, type StragglerPolicy, type StragglerWatch } from './stragglers.js';
 
 export type { Progress } from './job-watch.js';
@@ -48,6 +49,8 @@ export interface ClientOptions {
   readonly window: number;
   /** Told when the caller ends a job (cancel, expiry), so running chunks stop. */
   readonly onJobEnded?: (jobId: string) => void;
+  /** Told when a job's release, which runs after its call returned, failed (`releases.ts`). @default a process warning */
+  readonly onError?: (error: unknown) => void;
   /** How a wait polls a store that cannot notify (see `job-watch.ts`). @default { min: 25, max: 1000 } */
   readonly poll?: PollBounds | undefined;
   /** Backups of straggling chunks (`stragglers.ts`); none when absent. */
@@ -58,14 +61,22 @@ export interface ClientOptions {
 export class JobClient {
   readonly #o: ClientOptions;
   readonly #active = new Set<string>();
+  /** Releases under way: started when a call is done with its job, never awaited by that call. */
+  readonly #releases: Releases;
 
   constructor(options: ClientOptions) {
     this.#o = options;
+    this.#releases = new Releases(options.coordinator, options.onError);
   }
 
-  /** Jobs submitted and not yet ended or collected. */
+  /** Jobs submitted and not yet ended or collected, and releases still under way. */
   get active(): number {
-    return this.#active.size;
+    return this.#active.size + this.#releases.size;
+  }
+
+  /** Resolves once every release started so far has ended (whatever its outcome). */
+  settled(): Promise<void> {
+    return this.#releases.settled();
   }
 
   /** `map` / `starmap`: every result, in input order. */
@@ -83,7 +94,7 @@ export class JobClient {
         const job = await this.#wait(jobId, opts.onProgress);
         return await this.#collect(jobId, job.total ?? 0, undefined);
       } finally {
-        await this.#release(jobId);
+        this.#release(jobId);
       }
     }
     const sized = await toSized(input);
@@ -101,7 +112,7 @@ export class JobClient {
       );
       return await this.#collect(jobId, total, items.length, read);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -149,7 +160,7 @@ export class JobClient {
         throw new TaskError({ name: 'Error', message: `Job ${jobId} ended without a result` }, jobId);
       return decodeValue(await unspill(job.result, this.#o.blobs));
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -164,6 +175,7 @@ export class JobClient {
       throw new InvalidArgumentError(
         `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
       );
+    if (found.released) throw new JobReleasedError(jobId);
     this.#active.add(jobId);
     try {
       const job = await this.#wait(jobId, opts.onProgress);
@@ -174,7 +186,7 @@ export class JobClient {
       }
       return await this.#collect(jobId, job.total ?? 0, undefined);
     } finally {
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 
@@ -230,9 +242,12 @@ export class JobClient {
       });
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
-      // The job may exist with some chunks sent: end it so hosts skip them, then clean up.
-      await this.#cancel(jobId, 'dispatch failed').catch(() => {});
-      await this.#release(jobId).catch(() => {});
+      // The job may exist with some chunks sent: end it so hosts skip them, then clean up. A job
+      // refused as released is another's (or the caller reused an id): it is not this call's.
+      if (!(e instanceof JobReleasedError)) {
+        await this.#cancel(jobId, 'dispatch failed').catch(() => {});
+        this.#release(jobId);
+      } else this.#active.delete(jobId);
       throw e;
     }
   }
@@ -319,9 +334,10 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  async #release(jobId: string): Promise<void> {
+  /** Releases the job in the background (`releases.ts`): the call that made it returns now. */
+  #release(jobId: string): void {
     this.#active.delete(jobId);
-    await this.#o.coordinator({ v: 1, type: 'release', jobId });
+    this.#releases.start(jobId);
   }
 
   /**
@@ -385,7 +401,7 @@ export class JobClient {
         await this.#cancel(id, 'the consumer stopped');
         await feeder.close();
       }
-      await this.#release(id);
+      this.#release(id);
     }
   }
 
@@ -444,7 +460,7 @@ export class JobClient {
     } finally {
       // A consumer that stopped early (break, an error): the job's other chunks are not wanted.
       if (!finished) await this.#cancel(jobId, 'the consumer stopped').catch(() => {});
-      await this.#release(jobId);
+      this.#release(jobId);
     }
   }
 }

@@ -34,14 +34,17 @@ export function encodeList(items: readonly unknown[], what = 'Item', offset = 0)
  * positions in errors. `numeric` saves the scan when the caller already knows.
  */
 export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
-  if (numeric && items.length > 0) {
-    const f = new Float64Array(items.length);
-    for (let j = 0; j < items.length; j++) f[j] = items[j] as number;
-    return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
-  }
+  if (numeric && items.length > 0) return encodeNumbers(items, 0, items.length);
   // A task's arguments: an instance would lose its methods on the way (plain-data.ts).
   refuseClassInstances(items, 'Item', offset);
   return encodeList(items, 'Item', offset);
+}
+
+/** Float64Array bytes of the `count` numbers of `items` from `from`, without slicing the list first. */
+export function encodeNumbers(items: readonly unknown[], from: number, count: number): Encoded {
+  const f = new Float64Array(count);
+  for (let j = 0; j < count; j++) f[j] = items[from + j] as number;
+  return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
 }
 
 /** Encodes one value (a reducer's initial value or a fold result) as a one-item list. */

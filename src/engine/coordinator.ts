@@ -4,7 +4,7 @@
  * open jobs; cancels. The local client calls it in-process; on AWS the coordinator Lambda calls it
  * with requests validated by `parseCoordinatorRequest`.
  */
-import { ProtocolError } from '../errors.js';
+import { JobReleasedError, ProtocolError } from '../errors.js';
 import type {
   Backend,
   CallMode,
@@ -90,7 +90,10 @@ export type CoordinatorRequest =
     }
   | { readonly v: 1; readonly type: 'seal'; readonly jobId: string; readonly total: number }
   | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
-  /** The caller has its results: delete the job's records and blobs. */
+  /**
+   * The caller has what it needed: mark the job released (its records expire) and delete its
+   * blobs, at most {@link RELEASE_BLOBS_PER_CALL} a call (`more` says to call again).
+   */
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
   | { readonly v: 1; readonly type: 'expire'; readonly jobId: string }
@@ -107,12 +110,17 @@ export interface CoordinatorResponse {
   /** Chunks of the job, when known. */
   readonly total?: number;
   readonly job?: JobRecord;
+  /** A release left blobs of the job to delete: release it again to go on. */
+  readonly more?: true;
   /** Chunks a backup request sent again. */
   readonly sent?: number;
 }
 
 /** Options of {@link Coordinator}: how it fans a job's chunks out (`fanout.ts`). */
 export type CoordinatorOptions = FanoutOptions;
+
+/** The most blobs one release request deletes: a bounded call, resumed by the next request. */
+export const RELEASE_BLOBS_PER_CALL = 10_000;
 
 /** Handles coordinator requests against a backend. */
 export class Coordinator {
@@ -137,11 +145,9 @@ export class Coordinator {
       case 'append':
         return this.#append(req);
       case 'seal': {
-        const job = await this.#b.store.seal(req.jobId, req.total);
-        // If the last chunk was recorded before the seal, no host saw done === total: finalise.
-        if (job.status === 'RUNNING' && job.done === req.total) {
-          await this.#b.queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
-        }
+        const { job, complete } = await this.#b.store.seal(req.jobId, req.total);
+        // The last chunks were recorded before the seal: no host found the job complete. Finalise.
+        if (complete) await this.#b.queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
         return { jobId: req.jobId, total: req.total, job };
       }
       case 'cancel': {
@@ -160,10 +166,14 @@ export class Coordinator {
         });
         return { jobId: req.jobId, ...(job ? { job } : {}) };
       }
-      case 'release':
-        await this.#b.store.deleteJob(req.jobId);
-        await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId));
-        return { jobId: req.jobId };
+      case 'release': {
+        // A tombstone, not a sweep: the job's records expire by TTL. Only its blobs are deleted.
+        await this.#b.store.releaseJob(req.jobId);
+        const { more } = await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId), {
+          maxKeys: RELEASE_BLOBS_PER_CALL,
+        });
+        return { jobId: req.jobId, ...(more ? { more: true as const } : {}) };
+      }
       case 'backup':
         return { jobId: req.jobId, ...(await backupChunks(this.#b, req)) };
       default:
@@ -197,6 +207,8 @@ export class Coordinator {
       ...(req.reducer ? { reducer: req.reducer } : {}),
       ...(req.initial ? { initial: req.initial } : {}),
     });
+    // An id is never reused: a message of the released job could be taken for the new one's.
+    if (job.released) throw new JobReleasedError(req.jobId);
     const response = { jobId: req.jobId, created, ...(total === undefined ? {} : { total }), job };
     if (total === undefined || job.status !== 'RUNNING') return response;
     // No chunk will ever see done === total (an empty input): finalise the job right away.
@@ -215,7 +227,12 @@ export class Coordinator {
         const batch: WorkMessage[] = [];
         for (let k = from; k < to; k++) {
           const input = await inline.input(k, queue.maxPayloadBytes, blobs, blobKeys.input(req.jobId, k));
-          batch.push(chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, flagsOf(plan)));
+          batch.push(
+            chunkMessage(req.jobId, k, req.task, mode, req.reducer, input, {
+              ...flagsOf(plan),
+              ...layoutOf(job),
+            }),
+          );
         }
         return batch;
       });
@@ -283,7 +300,15 @@ function modeOf(kind: JobKind): CallMode {
 
 /** Chunk `index`'s message, from the job and its plan. */
 function messageOf(job: JobRecord, plan: JobPlan, index: number, input: ChunkInput): WorkMessage {
-  return chunkMessage(job.id, index, job.task, modeOf(job.kind), job.reducer, input, flagsOf(plan));
+  return chunkMessage(job.id, index, job.task, modeOf(job.kind), job.reducer, input, {
+    ...flagsOf(plan),
+    ...layoutOf(job),
+  });
+}
+
+/** The job's layout, carried by each chunk so that its host records it without reading the job. */
+function layoutOf(job: JobRecord): { shards: number; deadline: number } {
+  return { shards: job.shards, deadline: job.deadline };
 }
 
 /** Builds a chunk message. */
@@ -299,10 +324,13 @@ export function chunkMessage(
   return { v: 1, type: 'chunk', jobId, index, task, mode, input, ...(reducer ? { reducer } : {}), ...flags };
 }
 
-/** The optional flags a chunk message carries (see `WorkMessage`). */
+/** The optional fields a chunk message carries (see `WorkMessage`). */
 export interface ChunkFlags {
   readonly handles?: true;
   readonly process?: string;
+  readonly shards?: number;
+  readonly deadline?: number;
+  readonly backup?: true;
 }
 
 function flagsOf(req: { readonly handles?: true; readonly process?: string }): ChunkFlags {

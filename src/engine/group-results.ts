@@ -6,18 +6,21 @@
  * way, or in the same turn of the event loop, are recorded together by the next one (one
  * `completeChunks` call each), so a group of fast chunks still costs a few writes, not one per chunk.
  */
-import type { Encoded } from './codec.js';
+import type { ChunkOutcome } from './run-chunk.js';
+
+/** A chunk that ran: its result and how it ran (for its attempt record). */
+export type Ran = Required<Pick<Extract<ChunkOutcome, { ok: true }>, 'result' | 'run'>>;
 
 /** Options of {@link GroupResults}. */
 export interface GroupResultsOptions {
   /** Records results `from` to `from + results.length - 1` of the group (in order), then settles them. */
-  readonly record: (from: number, results: readonly Encoded[]) => Promise<void>;
+  readonly record: (from: number, results: readonly Ran[]) => Promise<void>;
 }
 
 /** Records a group's results in order, in batches; see the module comment. */
 export class GroupResults {
   readonly #record: GroupResultsOptions['record'];
-  readonly #waiting: Encoded[] = [];
+  readonly #waiting: Ran[] = [];
   #recorded = 0;
   #writing: Promise<void> | undefined;
   #failed: { readonly error: unknown } | undefined;
@@ -32,7 +35,7 @@ export class GroupResults {
   }
 
   /** Takes the next chunk's result (in group order) and records it with what else is waiting. */
-  add(result: Encoded): void {
+  add(result: Ran): void {
     if (this.#failed) return;
     this.#waiting.push(result);
     // Wait for the turn of the event loop to end: the reports that reached the port meanwhile
@@ -40,10 +43,19 @@ export class GroupResults {
     this.#writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#drain());
   }
 
+  /**
+   * The job ended (failed or cancelled): results not being written yet are dropped, and later ones
+   * ignored, so that the group's messages are acknowledged without waiting for writes no one needs.
+   */
+  abandon(): void {
+    this.#failed ??= { error: undefined };
+    this.#waiting.length = 0;
+  }
+
   /** Resolves once every result added is recorded; rejects with the first write's failure. */
   async done(): Promise<void> {
     while (this.#writing) await this.#writing;
-    if (this.#failed) throw this.#failed.error;
+    if (this.#failed && this.#failed.error !== undefined) throw this.#failed.error;
   }
 
   async #drain(): Promise<void> {

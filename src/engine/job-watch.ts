@@ -21,6 +21,7 @@ import {
   FanoutFailedError,
   JobCancelledError,
   JobExpiredError,
+  JobReleasedError,
   RetriesExhaustedError,
   TaskError,
 } from '../errors.js';
@@ -119,7 +120,10 @@ export class JobWatch {
     this.#changedAt = this.#clock.now();
   }
 
-  /** Waits for the job to change (or a second); throws {@link JobCancelledError} when it is gone. */
+  /**
+   * Waits for the job to change (or a second); throws {@link JobCancelledError} when it is gone and
+   * {@link JobReleasedError} when another caller released it (its results are no longer there).
+   */
   async next(): Promise<Seen> {
     const budget = waitBudget(this.#deadline);
     const { waitForChange } = this.#o.store;
@@ -127,6 +131,7 @@ export class JobWatch {
       ? await waitForChange.call(this.#o.store, this.#jobId, this.#version, budget)
       : await this.#pollUntil(this.#clock.now() + budget);
     if (!job) throw new JobCancelledError(this.#jobId, 'the job no longer exists');
+    if (job.released) throw new JobReleasedError(this.#jobId);
     this.#deadline = job.deadline;
     const changed = job.version > this.#version;
     this.saw(job);

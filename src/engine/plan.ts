@@ -3,10 +3,10 @@
  * of numbers travel as Float64Array bytes; ranges as descriptors; anything else as v8 bytes.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { toWire } from '../handles.js';
+import { anyShareables, toWire } from '../handles.js';
 import type { BlobStore, ChunkInput } from '../ports.js';
 import { received } from '../validate.js';
-import { allNumbers, encodeItems, spill } from './codec.js';
+import { allNumbers, encodeItems, encodeNumbers, spill } from './codec.js';
 import { Range } from './range.js';
 
 /** A job's input once its size is known. */
@@ -80,7 +80,8 @@ export function checkArgLists(items: SizedInput): void {
  * nothing done, until a primitive exists in this thread); `handles` says whether any was found.
  */
 export function wireItems(items: SizedInput): { items: SizedInput; handles: true | undefined } {
-  if (items instanceof Range) return { items, handles: undefined };
+  // A per-item walk costs ~10 ms over a million items: skipped while no primitive exists.
+  if (items instanceof Range || !anyShareables()) return { items, handles: undefined };
   let out: unknown[] | undefined;
   for (let i = 0; i < items.length; i++) {
     const w = toWire(items[i]);
@@ -118,7 +119,9 @@ export class ChunkPlanner {
     const items = this.#items;
     if (items instanceof Range)
       return { kind: 'range', offset, count, start: items.at(offset), step: items.step };
-    const enc = encodeItems(items.slice(offset, offset + count), offset, this.#numeric);
+    const enc = this.#numeric
+      ? encodeNumbers(items, offset, count)
+      : encodeItems(items.slice(offset, offset + count), offset, false);
     return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey) };
   }
 }

@@ -100,6 +100,23 @@ export function chunkFlags(o: Fields, fail: Fail): { handles?: true; process?: s
   };
 }
 
+/** The most shards a chunk message may name (a store spreads a job's records over at most this many). */
+export const MAX_SHARDS = 99;
+
+function shards(o: Fields): number {
+  const n = fields.integer(o, 'shards', 1);
+  if (n > MAX_SHARDS) fields.fail(`shards to be an integer from 1 to ${MAX_SHARDS}`, n);
+  return n;
+}
+
+/** A chunk's optional `shards` and `deadline`: its job's layout, for the store. */
+function jobRefOf(o: Fields): { shards?: number; deadline?: number } {
+  return {
+    ...(o.shards === undefined ? {} : { shards: shards(o) }),
+    ...(o.deadline === undefined ? {} : { deadline: fields.integer(o, 'deadline', 0) }),
+  };
+}
+
 /** A chunk's `backup` flag: true when present (a backup attempt of a straggler), never with `process`. */
 function backupFlag(o: Fields): { backup?: true } {
   if (o.backup === undefined) return {};
@@ -128,6 +145,7 @@ export function parseWorkMessage(body: unknown): WorkMessage {
         input: parseInput(o.input),
         ...(mode === 'reduce' ? { reducer: fields.string(o, 'reducer') } : {}),
         ...chunkFlags(o, fields.fail),
+        ...jobRefOf(o),
         ...backupFlag(o),
       };
     }

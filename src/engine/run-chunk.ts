@@ -33,13 +33,24 @@ export interface InlineChunk {
   readonly process?: string;
 }
 
+/** How a chunk ran on its thread: measured by the thread that ran it (`threads/serve-tasks.ts`). */
+export interface ChunkRun {
+  /** The thread's number in its pool (1, 2, …). */
+  readonly thread: number;
+  /** Epoch ms when the chunk started. */
+  readonly startedAt: number;
+  /** How long it ran, in ms. */
+  readonly ms: number;
+}
+
 /** What running a chunk (or a fold) produced. */
 export type ChunkOutcome =
-  | { readonly ok: true; readonly result: Encoded }
+  | { readonly ok: true; readonly result: Encoded; readonly run?: ChunkRun }
   | { readonly ok: false; readonly error: SerializedError };
 
 type Thenable = { then: (ok: (v: unknown) => void, err: (e: unknown) => void) => void };
-function isThenable(v: unknown): v is Thenable {
+/** True for a promise or any other thenable a task may return. */
+export function isThenable(v: unknown): v is Thenable {
   return (
     (typeof v === 'object' || typeof v === 'function') &&
     v !== null &&
@@ -47,7 +58,8 @@ function isThenable(v: unknown): v is Thenable {
   );
 }
 
-function lookup(tasks: TaskMap, name: string): (...args: unknown[]) => unknown {
+/** The task of this name; `UnknownTaskError` naming the tasks there are. */
+export function lookup(tasks: TaskMap, name: string): (...args: unknown[]) => unknown {
   const fn: TaskFn | undefined = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
   if (!fn) throw new UnknownTaskError(name, Object.keys(tasks).sort());
   return fn as unknown as (...args: unknown[]) => unknown;

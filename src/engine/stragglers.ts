@@ -160,9 +160,11 @@ export interface BackupClient {
 }
 
 /**
- * The straggler check of a job the client submitted: chunks left come from the store's
- * `pendingChunks` where it has one, else from reading the results not read yet (kept in `read`,
- * so the caller never reads one twice); a backup plans its chunks' inputs as the submit did.
+ * The straggler check of a job the client submitted: chunks left come from reading the results
+ * not read yet (kept in `read`, so the caller never reads one twice); a backup plans its chunks'
+ * inputs as the submit did. Not `JobStore.pendingChunks`: on DynamoDB it queries the incomplete
+ * shards, and a query is charged for the whole records it reads — results the caller reads
+ * anyway, so this way costs nothing extra.
  */
 export function backupWatch(
   job: BackupSource & { readonly chunksize: number },
@@ -174,7 +176,6 @@ export function backupWatch(
     total: job.total,
     workers: c.workers,
     pending: async (max) => {
-      if (c.store.pendingChunks) return c.store.pendingChunks(job.jobId, max);
       const unread: number[] = [];
       for (let i = 0; i < job.total; i++) if (!c.read.has(i)) unread.push(i);
       const found = await c.store.readResults(job.jobId, unread);

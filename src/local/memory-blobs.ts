@@ -1,7 +1,7 @@
 /** An in-memory {@link BlobStore} standing in for the S3 bucket. */
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { BlobStore, ByteRange } from '../ports.js';
-import { byteRange } from '../validate.js';
+import { byteRange, integer } from '../validate.js';
 
 /**
  * Blobs in a `Map`, copied on the way in and on the way out so no caller aliases stored bytes.
@@ -41,8 +41,21 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   /** {@inheritDoc BlobStore.deletePrefix} */
-  async deletePrefix(prefix: string): Promise<void> {
-    for (const key of this.#blobs.keys()) if (key.startsWith(prefix)) this.#blobs.delete(key);
+  async deletePrefix(
+    prefix: string,
+    options: { readonly maxKeys?: number } = {},
+  ): Promise<{ more: boolean }> {
+    let left =
+      options.maxKeys === undefined
+        ? Number.POSITIVE_INFINITY
+        : integer(options.maxKeys, 'options.maxKeys', 1);
+    for (const key of this.#blobs.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      if (left === 0) return { more: true };
+      this.#blobs.delete(key);
+      left--;
+    }
+    return { more: false };
   }
 
   /** The stored keys, sorted (for tests that check what a job left behind). */

@@ -3,54 +3,45 @@
  * synchronously (no `await` between its check and its write), which makes every method one
  * atomic conditional operation in a single thread.
  */
+import { Deque } from '../deque.js';
 import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
 import type {
+  ChunkAttempt,
   ChunkResult,
   ClaimOutcome,
   CompleteOutcome,
   Data,
   JobError,
   JobRecord,
+  JobRef,
   JobSpec,
   JobStore,
   RunClaim,
+  SealOutcome,
 } from '../ports.js';
 import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
+import { copyData, type JobState, type Mutable, snapshot } from './memory-job.js';
 
 /** Options of {@link MemoryJobStore}. */
 export interface MemoryJobStoreOptions {
   /** Largest inline `Data` (bytes) a result may carry; under DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
   readonly maxInlineBytes?: number;
+  /** How long a released job's tombstone is kept (its id cannot be reused meanwhile), in ms. @default 86_400_000 (a day) */
+  readonly retentionMs?: number;
   /** The time source, in epoch ms. @default Date.now */
   readonly clock?: () => number;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-interface JobState {
-  readonly record: Mutable<JobRecord>;
-  /** Last fence handed out; survives the lease being cleared when the job leaves FOLDING. */
-  fence: number;
-  readonly results: Map<number, Data>;
-  readonly errors: Map<number, SerializedError>;
-  /** The owner and lease end of each claimed run, by chunk index. */
-  readonly runs: Map<number, { readonly owner: string; readonly until: number }>;
-  readonly waiters: Set<{ readonly since: number; readonly wake: (job: JobRecord | undefined) => void }>;
-}
-
-/** A copy of the data, so neither the caller nor a reader aliases the stored bytes. */
-function copyData(data: Data): Data {
-  return 'bytes' in data ? { enc: data.enc, bytes: new Uint8Array(data.bytes) } : { ...data };
-}
-
 /**
- * An in-memory job store with the semantics of the DynamoDB adapter.
+ * An in-memory job store with the semantics of the DynamoDB adapter. It does not shard: every job
+ * has `shards: 1`, and a call finds a job complete when its last chunk is recorded.
  *
- * Choices where the port leaves room: a job that does not exist (never created, or deleted)
- * counts as ended: `completeChunk` returns `first: false` with status `CANCELLED`, `seal` throws a
- * {@link ProtocolError}. A finaliser whose lease ran out but was not taken over may still
- * `finishJob`. `cancelJob` keeps its reason as the job's `error` (code `ERR_FANFOLD_JOB_CANCELLED`).
- * Data is copied on the way in and on the way out.
+ * Choices where the port leaves room: a job that does not exist (never created, or its tombstone
+ * dropped after the retention) counts as ended: `completeChunk` returns `first: false` with status
+ * `CANCELLED`, `seal` throws a {@link ProtocolError}. A finaliser whose lease ran out but was not
+ * taken over may still `finishJob`. `cancelJob` keeps its reason as the job's `error` (code
+ * `ERR_FANFOLD_JOB_CANCELLED`). Releasing drops a job's results at once and keeps a tombstone
+ * (the record without its data) for `retentionMs`. Data is copied on the way in and on the way out.
  *
  * @example
  * ```ts
@@ -63,16 +54,21 @@ export class MemoryJobStore implements JobStore {
   /** {@inheritDoc JobStore.maxInlineBytes} */
   readonly maxInlineBytes: number;
   readonly #clock: () => number;
+  readonly #retentionMs: number;
   readonly #jobs = new Map<string, JobState>();
+  /** Released jobs in the order of release, with when each tombstone may go. */
+  readonly #tombstones = new Deque<{ readonly id: string; readonly until: number }>();
 
   constructor(options: MemoryJobStoreOptions = {}) {
     this.maxInlineBytes = integer(options.maxInlineBytes ?? 350 * 1024, 'options.maxInlineBytes', 0);
+    this.#retentionMs = integer(options.retentionMs ?? 86_400_000, 'options.retentionMs', 0);
     this.#clock = options.clock ?? Date.now;
   }
 
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
     jobSpec(spec);
+    this.#prune();
     const existing = this.#jobs.get(spec.id);
     if (existing) return { created: false, job: snapshot(existing) };
     if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
@@ -85,6 +81,7 @@ export class MemoryJobStore implements JobStore {
       done: 0,
       version: 1,
       createdAt: this.#clock(),
+      shards: 1,
     };
     if (spec.reducer !== undefined) record.reducer = spec.reducer;
     if (spec.initial !== undefined) record.initial = copyData(spec.initial);
@@ -94,6 +91,8 @@ export class MemoryJobStore implements JobStore {
       record,
       fence: 0,
       results: new Map(),
+      attempts: new Map(),
+      timing: { ms: 0, timed: 0 },
       errors: new Map(),
       runs: new Map(),
       waiters: new Set(),
@@ -102,56 +101,86 @@ export class MemoryJobStore implements JobStore {
     return { created: true, job: snapshot(state) };
   }
 
-  /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job, another total, or fewer chunks than done. */
-  async seal(jobId: string, total: number): Promise<JobRecord> {
+  /** {@inheritDoc JobStore.seal} Throws {@link ProtocolError} for an unknown job or another total. */
+  async seal(jobId: string, total: number): Promise<SealOutcome> {
     integer(total, 'total', 0);
     const state = this.#jobs.get(jobId);
     if (!state) throw new ProtocolError(`Cannot seal job ${jobId}: it does not exist`);
     const { record } = state;
-    if (record.total === total) return snapshot(state);
-    if (record.total !== undefined) {
+    if (record.total !== undefined && record.total !== total) {
       throw new ProtocolError(
         `Job ${jobId} is sealed with ${record.total} chunks; cannot seal it with ${total}`,
       );
     }
     if (total < record.done)
-      throw new ProtocolError(`Job ${jobId} has ${record.done} chunks done; cannot seal it with ${total}`);
-    record.total = total;
-    this.#bump(state);
-    return snapshot(state);
+      this.#failWith(
+        jobId,
+        new ProtocolError(`Job ${jobId} has ${record.done} chunks done; cannot seal it with ${total}`),
+      );
+    if (record.total === undefined) {
+      record.total = total;
+      this.#bump(state);
+    }
+    return { job: snapshot(state), complete: record.status === 'RUNNING' && record.done === total };
   }
 
-  /** {@inheritDoc JobStore.completeChunk} Throws {@link ProtocolError} when the index is past a sealed total. */
+  /** {@inheritDoc JobStore.completeChunk} */
   async completeChunk(jobId: string, index: number, result: Data): Promise<CompleteOutcome> {
     const [outcome] = await this.completeChunks(jobId, [{ index, result }]);
     return outcome!;
   }
 
-  /** {@inheritDoc JobStore.completeChunks} Recorded one by one, in one synchronous step (so atomically). */
-  async completeChunks(jobId: string, entries: readonly ChunkResult[]): Promise<CompleteOutcome[]> {
+  /**
+   * {@inheritDoc JobStore.completeChunks} Recorded one by one, in one synchronous step (so
+   * atomically). `job` is only checked: nothing is sharded here.
+   */
+  async completeChunks(
+    jobId: string,
+    entries: readonly ChunkResult[],
+    job?: JobRef,
+  ): Promise<CompleteOutcome[]> {
     // No await between the entries: the whole call is one step, as one transaction is.
-    const firsts = entries.map((e) => this.#recordOne(jobId, e.index, e.result));
-    const record = this.#jobs.get(jobId)?.record;
-    return firsts.map((first) =>
-      record
-        ? { first, done: record.done, total: record.total, status: record.status }
-        : { first: false, done: 0, total: undefined, status: 'CANCELLED' },
-    );
+    for (const e of entries) {
+      integer(e.index, 'index', 0);
+      this.#checkInline(e.result, `Result of chunk ${e.index}`);
+    }
+    const state = this.#jobs.get(jobId);
+    const total = state?.record.total;
+    const late = entries.find((e) => total !== undefined && e.index >= total);
+    if (state && job && job.shards !== state.record.shards)
+      this.#corrupt(jobId, `chunks of job ${jobId} came as if it had ${job.shards} shards; it has 1`);
+    if (late) this.#corrupt(jobId, `chunk ${late.index} is out of range for job ${jobId} of ${total} chunks`);
+    const firsts = entries.map((e) => (state ? this.#recordOne(state, e) : false));
+    if (!state)
+      return entries.map(() => ({ first: false, total: undefined, status: 'CANCELLED', complete: false }));
+    const { record } = state;
+    const complete =
+      (record.status === 'RUNNING' || record.status === 'FOLDING') &&
+      record.total !== undefined &&
+      record.done === record.total;
+    return firsts.map((first) => ({
+      first,
+      done: record.done,
+      total: record.total,
+      status: record.status,
+      complete,
+    }));
   }
 
-  /** Records one chunk; true when this call recorded it. Throws for an index past a sealed total. */
-  #recordOne(jobId: string, index: number, result: Data): boolean {
-    integer(index, 'index', 0);
-    const state = this.#jobs.get(jobId);
-    if (!state) return false;
-    const { record } = state;
-    if (record.status !== 'RUNNING' || state.results.has(index)) return false;
-    if (record.total !== undefined && index >= record.total) {
-      throw new ProtocolError(`Chunk ${index} is out of range for job ${jobId} of ${record.total} chunks`);
+  /**
+   * Records one chunk; true when this call recorded it. A job that ended still takes a late chunk
+   * (as the DynamoDB store does, whose writes do not read the job); a released one takes nothing.
+   */
+  #recordOne(state: JobState, e: ChunkResult): boolean {
+    if (state.record.released || state.results.has(e.index)) return false;
+    state.results.set(e.index, copyData(e.result));
+    if (e.attempt) {
+      state.attempts.set(e.index, { ...e.attempt });
+      state.timing.ms += e.attempt.ms;
+      state.timing.timed++;
+      state.record.meanChunkMs = state.timing.ms / state.timing.timed;
     }
-    this.#checkInline(result, `Result of chunk ${index}`);
-    state.results.set(index, copyData(result));
-    record.done++;
+    state.record.done++;
     this.#bump(state);
     return true;
   }
@@ -224,9 +253,10 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
-  /** {@inheritDoc JobStore.noteChunkError} Ignored for a job that does not exist. */
+  /** {@inheritDoc JobStore.noteChunkError} Ignored for a job that does not exist or was released. */
   async noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void> {
-    this.#jobs.get(jobId)?.errors.set(index, { ...error });
+    const state = this.#jobs.get(jobId);
+    if (state && !state.record.released) state.errors.set(index, { ...error });
   }
 
   /** {@inheritDoc JobStore.lastChunkError} */
@@ -235,15 +265,15 @@ export class MemoryJobStore implements JobStore {
     return error && { ...error };
   }
 
-  /** {@inheritDoc JobStore.getJob} */
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
+  /** {@inheritDoc JobStore.getJob} The counts cost nothing here: they are always exact. */
+  async getJob(jobId: string, _options?: { readonly counts?: boolean }): Promise<JobRecord | undefined> {
     const state = this.#jobs.get(jobId);
     return state && snapshot(state);
   }
 
   /**
    * {@inheritDoc JobStore.waitForChange} Resolves `undefined` at once for a job that does not
-   * exist, and when the job is deleted while waiting.
+   * exist; a release wakes the job's waiters with its tombstone.
    */
   async waitForChange(
     jobId: string,
@@ -268,6 +298,28 @@ export class MemoryJobStore implements JobStore {
     });
   }
 
+  /** {@inheritDoc JobStore.readAttempts} */
+  async readAttempts(jobId: string, indices: readonly number[]): Promise<Map<number, ChunkAttempt>> {
+    const out = new Map<number, ChunkAttempt>();
+    const attempts = this.#jobs.get(jobId)?.attempts;
+    for (const index of indices) {
+      const a = attempts?.get(index);
+      if (a) out.set(index, { ...a });
+    }
+    return out;
+  }
+
+  /** {@inheritDoc JobStore.pendingChunks} The lowest indices not recorded. */
+  async pendingChunks(jobId: string, max: number): Promise<number[]> {
+    integer(max, 'max', 1);
+    const state = this.#jobs.get(jobId);
+    const total = state?.record.total;
+    if (!state || total === undefined || state.record.released) return [];
+    const out: number[] = [];
+    for (let i = 0; i < total && out.length < max; i++) if (!state.results.has(i)) out.push(i);
+    return out;
+  }
+
   /** {@inheritDoc JobStore.readResults} Copies of the recorded results. */
   async readResults(jobId: string, indices: readonly number[]): Promise<Map<number, Data>> {
     const out = new Map<number, Data>();
@@ -280,12 +332,32 @@ export class MemoryJobStore implements JobStore {
     return out;
   }
 
-  /** {@inheritDoc JobStore.deleteJob} Waiters of the job resolve with `undefined`. */
-  async deleteJob(jobId: string): Promise<void> {
+  /**
+   * {@inheritDoc JobStore.releaseJob} Drops the results, attempts, notes and run claims at once,
+   * and the record's `initial` and `result`; waiters wake with the tombstone.
+   */
+  async releaseJob(jobId: string): Promise<void> {
+    this.#prune();
     const state = this.#jobs.get(jobId);
-    if (!state) return;
-    this.#jobs.delete(jobId);
-    for (const waiter of [...state.waiters]) waiter.wake(undefined);
+    if (!state || state.record.released) return;
+    state.results.clear();
+    state.attempts.clear();
+    state.errors.clear();
+    state.runs.clear();
+    delete state.record.initial;
+    delete state.record.result;
+    state.record.released = true;
+    this.#tombstones.push({ id: jobId, until: this.#clock() + this.#retentionMs });
+    this.#bump(state);
+  }
+
+  /** Forgets the tombstones whose retention has passed. */
+  #prune(): void {
+    const now = this.#clock();
+    for (let t = this.#tombstones.peek(); t && t.until <= now; t = this.#tombstones.peek()) {
+      this.#tombstones.shift();
+      this.#jobs.delete(t.id);
+    }
   }
 
   /** Resolves every pending `waitForChange` with the job's current state and clears their timers. */
@@ -309,6 +381,22 @@ export class MemoryJobStore implements JobStore {
     return { changed: true, job: snapshot(state) };
   }
 
+  /** Fails the job a corrupt chunk message names (its count can no longer be trusted), and throws. */
+  #corrupt(jobId: string, why: string): never {
+    this.#failWith(jobId, new ProtocolError(`A corrupt chunk message: ${why}`));
+  }
+
+  /** Fails the job with `error` (a wrong count: it must never complete), and throws it. */
+  #failWith(jobId: string, error: ProtocolError): never {
+    this.#end(jobId, 'FAILED', {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      reason: 'internal',
+    });
+    throw error;
+  }
+
   #checkInline(data: Data, what: string): void {
     if ('bytes' in data && data.bytes.byteLength > this.maxInlineBytes) {
       throw new PayloadTooLargeError(what, data.bytes.byteLength, this.maxInlineBytes);
@@ -320,13 +408,4 @@ export class MemoryJobStore implements JobStore {
     const version = ++state.record.version;
     for (const waiter of state.waiters) if (version > waiter.since) waiter.wake(snapshot(state));
   }
-}
-
-/** A copy of the record that callers may keep: later changes do not show through it. */
-function snapshot(state: JobState): JobRecord {
-  const job: Mutable<JobRecord> = { ...state.record };
-  if (job.initial) job.initial = copyData(job.initial);
-  if (job.result) job.result = copyData(job.result);
-  if (job.error) job.error = { ...job.error };
-  return job;
 }

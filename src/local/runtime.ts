@@ -20,6 +20,7 @@ import { ThreadExecutor } from '../threads/executor.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { ThreadData } from '../threads/serve-tasks.js';
 import { bundle } from './bundle.js';
+import { DirectCalls } from './direct-call.js';
 import { LocalInvoker } from './invoker.js';
 import { type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
 import { arena } from './sync/arena.js';
@@ -89,6 +90,7 @@ export class LocalRuntime implements PoolRuntime {
   #host: Host | undefined;
   #threads: ThreadPool | undefined;
   readonly #dlq: DeadLetterHandler;
+  readonly #direct: DirectCalls;
   readonly #ready: Promise<void>;
   #closing = false;
 
@@ -120,6 +122,7 @@ export class LocalRuntime implements PoolRuntime {
       window: s.processes * 8,
       stragglers: s.stragglers,
       onJobEnded: (id) => this.#host?.jobEnded(id),
+      ...(s.onError ? { onError: s.onError } : {}),
     });
     this.#dlq = new DeadLetterHandler({
       backend: this.backend,
@@ -127,6 +130,7 @@ export class LocalRuntime implements PoolRuntime {
       onJobFailed: (id) => this.#host?.jobEnded(id),
       ...(s.onError ? { onError: s.onError } : {}),
     });
+    this.#direct = new DirectCalls(() => this.#threads!, s.maxAttempts);
     this.#ready = this.#start(s);
     // Reported through ready(); never an unhandled rejection.
     this.#ready.catch(() => {});
@@ -162,6 +166,11 @@ export class LocalRuntime implements PoolRuntime {
     return this.#ready;
   }
 
+  /** `apply` straight to the threads, without a job (see `direct-call.ts`). Call once ready. */
+  apply(task: string, args: readonly unknown[]): Promise<unknown> {
+    return this.#direct.call(task, args);
+  }
+
   /** The host, once started (tests use it to inject crashes). */
   get host(): Host | undefined {
     return this.#host;
@@ -175,10 +184,15 @@ export class LocalRuntime implements PoolRuntime {
     // build, which stops once it sees #closing.
     if (graceful || this.#threads === undefined) await this.#ready.catch(() => {});
     if (graceful) await this.#host?.stop();
-    else this.#host?.kill();
+    else {
+      this.#host?.kill();
+      if (this.#threads) this.#direct.cancelAll('the pool was terminated');
+    }
     await this.#dlq.stop();
     if (graceful) await this.#threads?.close();
     else await this.#threads?.destroy();
+    // Releases run after each call returned; in memory each is one synchronous step.
+    await this.client.settled();
     this.backend.close();
   }
 }

@@ -12,6 +12,7 @@
 import { enterProcess } from '../api/process-info.js';
 import { isTaskRegistry, type TaskRegistry } from '../api/tasks.js';
 import type { Encoded } from '../engine/codec.js';
+import { runCall } from '../engine/run-call.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
 import { fromWire, type Reviver, refuseHandles } from '../handles.js';
@@ -20,6 +21,8 @@ import { serveThread, threadInfo, withTransfer } from './serve-thread.js';
 /** A unit of work sent to a thread. */
 export type ThreadJob =
   | { readonly op: 'run'; readonly chunks: readonly InlineChunk[] }
+  /** One `task(...args)`, its arguments as they are (the local context's `apply`). */
+  | { readonly op: 'call'; readonly task: string; readonly args: readonly unknown[]; readonly handles?: true }
   | {
       readonly op: 'fold';
       readonly reducer: string;
@@ -81,7 +84,9 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
   const { tasks } = registry as TaskRegistry;
   const makeReviver = options.reviver ?? noReviver;
   // A pool thread's tasks see its name until a process chunk names the process it runs.
-  const name = threadInfo()?.name;
+  const info = threadInfo();
+  const name = info?.name;
+  const thread = info?.index ?? 0;
   if (name !== undefined) enterProcess(name);
   let data: ThreadData = {};
   // Made when a chunk or the initializer's arguments first hold handles.
@@ -101,7 +106,13 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
             const c = chunks[k]!;
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
-            const outcome = await runChunk(tasks, c, revive);
+            // Each chunk's own run time, for its attempt record (a group shares one round trip).
+            const startedAt = Date.now();
+            const t0 = performance.now();
+            const o = await runChunk(tasks, c, revive);
+            const outcome: ChunkOutcome = o.ok
+              ? { ...o, run: { thread, startedAt, ms: performance.now() - t0 } }
+              : o;
             // The last chunk's outcome, or a task error (it fails the job: the chunks grouped
             // behind it on this thread neither run nor hold the failure back), is the answer.
             if (k === chunks.length - 1 || !outcome.ok) return withTransfer([outcome], transferOf([outcome]));
@@ -111,6 +122,8 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
           }
           return withTransfer([], []);
         }
+        case 'call':
+          return runCall(tasks, job.task, job.args, job.handles ? await reviver() : undefined);
         case 'fold': {
           const out = await runFold(tasks, job.reducer, job.initial, job.partials);
           return withTransfer(out, transferOf([out]));

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { aws } from '../../src/aws/context.js';
 import { coordinatorInvoker, STACK_OUTPUTS } from '../../src/aws/invoke.js';
@@ -184,8 +184,10 @@ describe('aws()', () => {
       await using pool = context().Pool();
       expect(await pool.map('square', range(1000))).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
       expect(pool.processes).toBe(4);
-      // submit, release: the job's records and blobs are deleted once its results are read.
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+      // submit, release: the job is released once its results are read, after map() returned.
+      await vi.waitFor(() => expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']), {
+        timeout: 10_000,
+      });
     });
 
     it('maps structured items and folds with mapReduce', async () => {
@@ -284,7 +286,9 @@ describe('aws()', () => {
       await p.join();
       expect(p.error?.message).toBeUndefined();
       expect(p.exitCode).toBe(0);
-      expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']);
+      await vi.waitFor(() => expect(invokes.map((i) => i.type)).toEqual(['submit', 'release']), {
+        timeout: 10_000,
+      });
     });
 
     it('runs on a thread named as the process, with a queue passed as an argument', async () => {

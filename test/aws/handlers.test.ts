@@ -377,7 +377,7 @@ describe('worker handler', () => {
     await ok(s, submit('dup-1', 'square', [2, 3], { chunksize: 2 }));
     // The same message twice: received, made visible again, received again (a new receipt).
     const [first] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
-    await s.backend.queue.setVisibility(first!.receiptHandle, 0);
+    await s.backend.queue.setVisibility([first!.receiptHandle], 0);
     const [again] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
     expect(again!.messageId).toBe(first!.messageId);
     expect(again!.attributes.ApproximateReceiveCount).toBe('2');
@@ -522,7 +522,10 @@ describe('worker handler', () => {
     // Another host recorded the chunk and claimed the finaliser, then died.
     const other = await job(s, 'lease-1');
     await s.backend.store.completeChunk(other.id, 0, encodeItems([9], 0));
-    const claim = await s.backend.store.claimFinaliser(other.id, 'dead-host', 1_500);
+    // The dead host's lease must outlast the receive and the worker's run below, which take
+    // longer beside other work: a fixed 1.5 s ran out first at load 30, and the worker finalised.
+    const lease = cloud.scaled(1_500);
+    const claim = await s.backend.store.claimFinaliser(other.id, 'dead-host', lease);
     expect(claim.claimed).toBe(true);
 
     const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
@@ -531,7 +534,10 @@ describe('worker handler', () => {
     await settle(sqs, s.queueUrl, records, response);
     // Hidden on the real queue until the lease ends, not for the queue's 30-second timeout.
     expect(await receiveRecords(sqs, s.queueUrl, s.queueArn)).toEqual([]);
-    const back = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 5 });
+    // Back once the lease ends: well before the queue's 30 s (SQS waits at most 20 s).
+    const back = await receiveRecords(sqs, s.queueUrl, s.queueArn, {
+      waitSeconds: Math.min(20, Math.ceil(lease / 1000) + 5),
+    });
     expect(back.map((r) => r.messageId)).toEqual([records[0]!.messageId]);
     const finished = await s.worker(lambdaJson({ Records: back }));
     expect(finished.batchItemFailures).toEqual([]);

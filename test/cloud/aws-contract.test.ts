@@ -12,7 +12,8 @@ import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.
 import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
 import { describeFanoutLedgerContract } from '../contract/fanout-ledger.contract.js';
-import { describeJobStoreContract } from '../contract/job-store.contract.js';
+import { describeJobCompletionContract } from '../contract/job-completion.contract.js';
+import { describeJobStoreContract, type MakeJobStore } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
 import { useCloudTier } from '../support/cloud.js';
 
@@ -44,19 +45,18 @@ describeWorkQueueContract(
   { visibilityMs: 1000 },
 );
 
-describeJobStoreContract(
-  'DynamoDB on moto',
-  async ({ maxInlineBytes, clock }) => ({
-    store: new DynamoJobStore({
-      client: dynamo,
-      tableName: TABLE,
-      clock,
-      ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
-    }),
-    close: () => {},
+const makeDynamoStore: MakeJobStore = async ({ maxInlineBytes, smallShards, clock }) => ({
+  store: new DynamoJobStore({
+    client: dynamo,
+    tableName: TABLE,
+    clock,
+    ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }),
+    ...(smallShards ? { sharding: { chunksPerShard: 11, maxShards: 4, openShards: 4 } } : {}),
   }),
-  { notifies: false },
-);
+  close: () => {},
+});
+describeJobStoreContract('DynamoDB on moto', makeDynamoStore, { notifies: false });
+describeJobCompletionContract('DynamoDB on moto', makeDynamoStore);
 
 describeBlobStoreContract('S3 on moto', async () => ({
   blobs: new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'contract/' }),

@@ -171,7 +171,9 @@ describe.concurrent('engine on AWS under faults', () => {
         // The delete happened; its response is lost and the retry finds the receipt stale.
         if (operation === 'DeleteMessageBatch' && attempt === 1)
           return { status: 500, type: 'InternalServerError', afterSend: true };
-        if (operation === 'GetItem' && attempt === 1) return { status: 503, type: 'ServiceUnavailable' };
+        // Reads of the job (with its shard counters: BatchGetItem) and of a single item.
+        if ((operation === 'GetItem' || operation === 'BatchGetItem') && attempt === 1)
+          return { status: 503, type: 'ServiceUnavailable' };
         return undefined;
       };
       const out = await e.client.mapReduce('str', range(30), 'concat', { value: '>' }, { chunksize: 4 });
@@ -180,7 +182,7 @@ describe.concurrent('engine on AWS under faults', () => {
       expect(e.sdk.count('dynamodb.TransactWriteItems')).toBeGreaterThan(0);
       expect(e.sdk.count('sqs.SendMessageBatch')).toBeGreaterThan(0);
       expect(e.sdk.count('dynamodb.UpdateItem')).toBeGreaterThan(0);
-      expect(e.sdk.count('dynamodb.GetItem')).toBeGreaterThan(0);
+      expect(e.sdk.count('dynamodb.BatchGetItem')).toBeGreaterThan(0);
       // Every failure was absorbed by the SDK's retries: nothing reached the hosts.
       expect(e.errors).toEqual([]);
       for (const [id, job] of e.audit.ended) expectExact(e, id, job.total ?? -1);
@@ -205,6 +207,48 @@ describe.concurrent('engine on AWS under faults', () => {
       expect(e.errors).toEqual([]);
     });
 
+    it('hosts that die between recording their chunks and marking a shard complete are replaced by the redeliveries', async ({
+      engine,
+    }) => {
+      const e = await engine({ hosts: 2 });
+      // Every mark fails, as if its host died right before it (a non-retryable error: the SDK does
+      // not try again), until every chunk is recorded; their deliveries come back, and the
+      // duplicate recordings of the redeliveries check their shards again and mark them.
+      let dying = true;
+      // The shards whose mark was refused: the chunks of this job fall in shards 0 and 1.
+      const refused = new Set<string>();
+      e.sdk.rule = ({ operation, body }) => {
+        if (!dying || operation !== 'UpdateItem' || !body.includes('doneShards')) return undefined;
+        for (const k of /"NS":\[([^\]]*)\]/.exec(body)?.[1]?.match(/\d+/g) ?? []) refused.add(k);
+        return { status: 400, type: 'ValidationException' };
+      };
+      let id = '';
+      const out = e.client.map('map', 'square', range(30), {
+        chunksize: 2,
+        onProgress: (p) => (id = p.jobId),
+      });
+      await until(
+        // Every chunk recorded, and each shard's completing recording refused its mark (a recording
+        // still between its write and its mark when the marks come back would mark for its host).
+        async () =>
+          id !== '' &&
+          (await e.backend.store.getJob(id))?.done === 15 &&
+          refused.has('0') &&
+          refused.has('1'),
+        cloud.scaled(20_000),
+      );
+      dying = false;
+      expect(await out).toEqual(squares(30));
+      // The failed calls wrote their chunks but never answered, so the audit saw no first
+      // completion for some: counted once each all the same (done = total), and never twice.
+      expect(e.audit.ended.get(id)).toMatchObject({ status: 'DONE', done: 15, total: 15 });
+      expect(e.audit.doubleCounted()).toEqual([]);
+      expect(e.audit.duplicateCompletions).toBeGreaterThan(0);
+      expect(e.audit.fences(id)).toEqual([1]);
+      expect(e.errors.length).toBeGreaterThan(0);
+      expect(e.errors.every((x) => String(x).includes('ValidationException'))).toBe(true);
+    });
+
     it('a send that keeps failing surfaces as the typed SQS error, and the job is cancelled', async ({
       engine,
     }) => {
@@ -220,7 +264,8 @@ describe.concurrent('engine on AWS under faults', () => {
       });
       const id = onlyJob(e);
       expect(e.audit.ended.get(id)).toMatchObject({ status: 'CANCELLED', done: 0 });
-      expect(await e.backend.store.getJob(id)).toBeUndefined();
+      // Released: a tombstone whose items expire by TTL.
+      expect(await e.backend.store.getJob(id)).toMatchObject({ status: 'CANCELLED', released: true });
     });
 
     it('a createJob that stays throttled surfaces as ProvisionedThroughputExceededException', async ({

@@ -17,8 +17,8 @@ import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { test } from 'vitest';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { awsBackend } from '../../src/aws/backend.js';
+import type { ShardingOptions } from '../../src/aws/job-shards.js';
 import { setupAws } from '../../src/aws/setup.js';
-import { JobClient } from '../../src/engine/client.js';
 import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import { type FaultPlan, Host } from '../../src/engine/host.js';
@@ -32,7 +32,7 @@ import type {
   WorkMessage,
   WorkQueue,
 } from '../../src/ports.js';
-import { InlineExecutor } from '../engine/harness.js';
+import { InlineExecutor, SettledClient } from '../engine/harness.js';
 import type { Emulators } from '../runner/index.js';
 import type { CloudTier } from '../support/cloud.js';
 
@@ -265,7 +265,7 @@ export class Audit {
               if (c.claimed) this.claims.push({ jobId, owner, fence: c.fence });
               return c;
             };
-          case 'deleteJob':
+          case 'releaseJob':
             return async (jobId: string) => {
               const job = await target.getJob(jobId);
               if (job) this.ended.set(jobId, job);
@@ -294,7 +294,10 @@ export interface CloudEngineOptions {
   readonly leaseMs?: number;
   /** The queue's RedrivePolicy. @default 5 */
   readonly maxReceiveCount?: number;
-  /** @default 30_000 */
+  /**
+   * The client's deadline for each job. @default 30 000 × pace (the lease and visibility follow the
+   * pace; a job that waits out a dead finaliser's scaled lease must not meet a fixed deadline first)
+   */
   readonly jobTimeoutMs?: number;
   /** SDK attempts per request, the first included. @default 3 */
   readonly maxAttempts?: number;
@@ -304,6 +307,12 @@ export interface CloudEngineOptions {
   readonly pollMs?: { readonly min: number; readonly max: number };
   /** Hosts started at once (more with {@link CloudEngine.startHost}). @default 1 */
   readonly hosts?: number;
+  /**
+   * How the store spreads a job's records. @default a shard per 3 chunks, at most 4 (3 for an open
+   * job): the tests' jobs of a few chunks then record over several shards, as a job of thousands
+   * does with the default sharding.
+   */
+  readonly sharding?: ShardingOptions;
 }
 
 /** A running engine on moto. */
@@ -311,7 +320,7 @@ export interface CloudEngine {
   readonly backend: Backend & { readonly store: JobStore };
   readonly audit: Audit;
   readonly sdk: SdkFaults;
-  readonly client: JobClient;
+  readonly client: SettledClient;
   readonly coordinator: Coordinator;
   readonly executor: InlineExecutor;
   readonly hosts: Host[];
@@ -393,7 +402,10 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const raw = awsBackend({
     ...resources,
     clients: { sqs: sdk.sqs, dynamo: sdk.dynamo, s3: sdk.s3 },
-    store: { retryBaseMs: 5 },
+    store: {
+      retryBaseMs: 5,
+      sharding: o.sharding ?? { chunksPerShard: 3, maxShards: 4, openShards: 3 },
+    },
   });
   const audit = new Audit();
   let engine!: CloudEngine;
@@ -407,17 +419,18 @@ export async function startCloudEngine(emulators: Emulators, o: CloudEngineOptio
   const errors: unknown[] = [];
   let closing: Promise<void> | undefined;
   const coordinator = new Coordinator(backend);
-  const client = new JobClient({
+  const client = new SettledClient({
     coordinator: (req) => coordinator.handle(req),
     store: backend.store,
     blobs: backend.blobs,
     processes: 2,
-    jobTimeoutMs: o.jobTimeoutMs ?? 30_000,
+    jobTimeoutMs: o.jobTimeoutMs ?? Math.round(30_000 * pace),
     window: 8,
     poll: o.pollMs ?? { min: 20, max: 200 },
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },
+    onError: (e) => errors.push(e),
   });
   const dlq = new DeadLetterHandler({
     backend,
@@ -506,7 +519,7 @@ export function engineTest(cloud: CloudTier, tasks: TaskMap) {
         for (const e of started) {
           const receives = [...e.receives].filter(([, n]) => n > 1);
           console.error(
-            `engine: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
+            `engine at pace ${cloud.pace.toFixed(1)}: ${e.hosts.length} hosts (${e.hosts.filter((h) => h.dead).length} dead), ` +
               `redelivered ${JSON.stringify(Object.fromEntries(receives))}, ` +
               `${e.errors.length} errors${e.errors.length ? `:\n${e.errors.slice(0, 10).map(String).join('\n')}` : ''}`,
           );

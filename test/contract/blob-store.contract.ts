@@ -112,6 +112,30 @@ export function describeBlobStoreContract(name: string, make: MakeBlobStore): vo
         expect([...(await blobs.get(`${base}px`))]).toEqual([1]);
         expect([...(await blobs.get(`${base}q/p/a`))]).toEqual([1]);
       });
+
+      it('deletes at most maxKeys a call, saying whether more may remain', async () => {
+        const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `${base}p/${k}`);
+        for (const key of keys) await blobs.put(key, new Uint8Array([1]));
+        await blobs.put(`${base}q`, new Uint8Array([2]));
+        const left = async () =>
+          (
+            await Promise.all(
+              keys.map((k) =>
+                blobs.get(k).then(
+                  () => 1,
+                  () => 0,
+                ),
+              ),
+            )
+          ).reduce((a, b) => a + b, 0);
+        expect(await blobs.deletePrefix(`${base}p/`, { maxKeys: 2 })).toEqual({ more: true });
+        expect(await left()).toBe(3);
+        expect(await blobs.deletePrefix(`${base}p/`, { maxKeys: 2 })).toEqual({ more: true });
+        expect(await blobs.deletePrefix(`${base}p/`, { maxKeys: 2 })).toEqual({ more: false });
+        expect(await left()).toBe(0);
+        expect(await blobs.deletePrefix(`${base}p/`)).toEqual({ more: false });
+        expect([...(await blobs.get(`${base}q`))]).toEqual([2]);
+      });
     });
   });
 }

@@ -1,13 +1,15 @@
 /**
  * The JobStore contract: what every adapter (memory, DynamoDB) must do, through the port only.
- * Each test uses fresh job ids, so adapters may share one table across tests.
+ * Each test uses fresh job ids, so adapters may share one table across tests. Recording, sealing,
+ * completion, pending chunks, attempts and release have a suite of their own
+ * (`job-completion.contract.ts`), on the same harness.
  *
  * Leases run on the harness's clock, which the suite drives: a lease ends because the test moves
  * the clock past it, never because the machine was slow (or fast) enough between two requests.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, PayloadTooLargeError, ProtocolError } from '../../src/errors.js';
+import { ErrorCodes, PayloadTooLargeError } from '../../src/errors.js';
 import type { Data, JobError, JobSpec, JobStore } from '../../src/ports.js';
 
 /** A job store made fresh for one test. */
@@ -19,15 +21,19 @@ export interface JobStoreHarness {
 /**
  * Makes a harness. `maxInlineBytes` asks for a small limit; an adapter with a fixed limit may
  * ignore it, since the suite reads the limit back from `store.maxInlineBytes`. `clock` is the
- * store's clock (its `clock` option): the suite moves it to end leases.
+ * store's clock (its `clock` option): the suite moves it to end leases. `smallShards` asks an
+ * adapter that shards to spread even small jobs over several shards (a sealed job one shard per
+ * 11 chunks, at most 4; an open job 4), so that a few dozen chunks cross shard boundaries;
+ * an adapter that does not shard ignores it.
  */
 export type MakeJobStore = (opts: {
   maxInlineBytes?: number;
+  smallShards?: boolean;
   clock: () => number;
 }) => Promise<JobStoreHarness>;
 
 /** A clock that moves only when told to, starting at the real time. */
-class TestClock {
+export class TestClock {
   #now = Date.now();
   readonly now = (): number => this.#now;
   advance(ms: number): void {
@@ -35,11 +41,11 @@ class TestClock {
   }
 }
 
-function data(...bytes: number[]): Data {
+export function data(...bytes: number[]): Data {
   return { enc: 'v8', bytes: new Uint8Array(bytes) };
 }
 
-function bytesOf(d: Data | undefined): number[] | undefined {
+export function bytesOf(d: Data | undefined): number[] | undefined {
   return d && 'bytes' in d ? [...d.bytes] : undefined;
 }
 
@@ -100,6 +106,8 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
         expect(first.created).toBe(true);
         expect(first.job).toMatchObject({ id: spec.id, status: 'RUNNING', done: 0, task: 't', reducer: 'r' });
         expect(first.job.total).toBeUndefined();
+        expect(Number.isInteger(first.job.shards) && first.job.shards >= 1).toBe(true);
+        expect(first.job.released).toBeUndefined();
         expect(bytesOf(first.job.initial)).toEqual([5]);
         expect(second.created).toBe(false);
         expect(second.job).toEqual(first.job);
@@ -127,60 +135,6 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
       });
     });
 
-    describe('seal()', () => {
-      it('sets the total once; the same total again is a no-op; another throws ProtocolError', async () => {
-        const id = await job('open');
-        expect((await store.seal(id, 3)).total).toBe(3);
-        expect((await store.seal(id, 3)).total).toBe(3);
-        await expect(store.seal(id, 4)).rejects.toBeInstanceOf(ProtocolError);
-        const created = await job(2);
-        expect((await store.seal(created, 2)).total).toBe(2);
-        await expect(store.seal(created, 5)).rejects.toMatchObject({ code: ErrorCodes.PROTOCOL });
-      });
-    });
-
-    describe('completeChunks()', () => {
-      it('records a group once each, counting an index repeated in the call and one recorded before once', async () => {
-        const id = await job(6);
-        await store.completeChunk(id, 1, data(1));
-        const outcomes = await store.completeChunks(id, [
-          { index: 0, result: data(0) },
-          { index: 1, result: data(1) },
-          { index: 2, result: data(2) },
-          { index: 2, result: data(2) },
-        ]);
-        expect(outcomes.map((o) => o.first)).toEqual([true, false, true, false]);
-        expect(outcomes.every((o) => o.done === 3 && o.total === 6 && o.status === 'RUNNING')).toBe(true);
-        expect((await store.getJob(id))?.done).toBe(3);
-        expect([...(await store.readResults(id, [0, 1, 2, 3])).keys()].sort()).toEqual([0, 1, 2]);
-      });
-
-      it('records overlapping groups sent concurrently exactly once per index', async () => {
-        const id = await job(30);
-        const groups = Array.from({ length: 6 }, (_, g) =>
-          Array.from({ length: 10 }, (_, k) => ({ index: (g * 5 + k) % 30, result: data(k) })),
-        );
-        const outcomes = (await Promise.all(groups.map((gr) => store.completeChunks(id, gr)))).flat();
-        const firsts = outcomes.filter((o) => o.first).length;
-        expect(firsts).toBe(30);
-        expect((await store.getJob(id))?.done).toBe(30);
-      });
-
-      it('records nothing for a job that has ended', async () => {
-        const id = await job(3);
-        await store.failJob(id, { reason: 'task', name: 'Error', message: 'boom' });
-        const outcomes = await store.completeChunks(id, [
-          { index: 0, result: data(0) },
-          { index: 1, result: data(1) },
-        ]);
-        expect(outcomes.map((o) => [o.first, o.status])).toEqual([
-          [false, 'FAILED'],
-          [false, 'FAILED'],
-        ]);
-        expect((await store.readResults(id, [0, 1])).size).toBe(0);
-      });
-    });
-
     describe('completeChunk()', () => {
       it('records 50 concurrent duplicates of one index exactly once', async () => {
         const id = await job(4);
@@ -197,33 +151,34 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
           Array.from({ length: 40 }, (_, i) => store.completeChunk(id, i, data(i))),
         );
         expect(outcomes.every((o) => o.first)).toBe(true);
-        expect(Math.max(...outcomes.map((o) => o.done))).toBe(40);
         expect((await store.getJob(id))?.done).toBe(40);
       });
 
-      it('bumps the version and reports done, total and status', async () => {
+      it('bumps the version and reports total, status and that the job is not complete yet', async () => {
         const id = await job(2);
         const before = (await store.getJob(id))!.version;
-        expect(await store.completeChunk(id, 1, data(1))).toEqual({
+        expect(await store.completeChunk(id, 1, data(1))).toMatchObject({
           first: true,
-          done: 1,
           total: 2,
           status: 'RUNNING',
+          complete: false,
         });
         expect((await store.getJob(id))!.version).toBeGreaterThan(before);
       });
 
-      it('records nothing once the job has failed', async () => {
-        const id = await job(2);
+      it('leaves a failed job failed: a late chunk never completes it', async () => {
+        const id = await job(1);
         await store.failJob(id, boom);
         const outcome = await store.completeChunk(id, 0, data(0));
-        expect(outcome).toMatchObject({ first: false, done: 0, status: 'FAILED' });
-        expect((await store.readResults(id, [0])).size).toBe(0);
+        expect(outcome).toMatchObject({ status: 'FAILED', complete: false });
+        expect((await store.getJob(id))?.status).toBe('FAILED');
+        expect((await store.claimFinaliser(id, 'a', 10_000)).claimed).toBe(false);
       });
 
       it('returns first: false for a job that does not exist', async () => {
         const outcome = await store.completeChunk(`job-${randomUUID()}`, 0, data(0));
         expect(outcome.first).toBe(false);
+        expect(outcome.complete).toBe(false);
         expect(['CANCELLED', 'FAILED', 'DONE']).toContain(outcome.status);
       });
 
@@ -237,6 +192,11 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
     });
 
     describe('claimFinaliser()', () => {
+      it('claims a sealed job of no chunks at once', async () => {
+        const id = await job(0);
+        expect((await store.claimFinaliser(id, 'a', 10_000)).claimed).toBe(true);
+      });
+
       it('claims only once the job is sealed and every chunk is done', async () => {
         const id = await job('open');
         await store.completeChunk(id, 0, data(0));
@@ -382,14 +342,16 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
     });
 
     describe('cancelJob()', () => {
-      it('cancels a running job once; later chunks are not recorded', async () => {
+      it('cancels a running job once; later chunks never complete it', async () => {
         const id = await job(2);
         expect((await store.cancelJob(id, 'terminate')).job?.status).toBe('CANCELLED');
         expect((await store.cancelJob(id, 'again')).changed).toBe(false);
-        expect(await store.completeChunk(id, 0, data(0))).toMatchObject({
-          first: false,
+        await store.completeChunk(id, 0, data(0));
+        expect(await store.completeChunk(id, 1, data(1))).toMatchObject({
           status: 'CANCELLED',
+          complete: false,
         });
+        expect((await store.getJob(id))?.status).toBe('CANCELLED');
       });
     });
 
@@ -447,26 +409,6 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
         expect(bytesOf(found.get(0))).toEqual([10]);
         expect(found.get(2)).toEqual({ enc: 'f64', blob: `blobs/${id}/2`, size: 80 });
       });
-    });
-
-    describe('deleteJob()', () => {
-      it('deletes the job and its results', async () => {
-        const id = await job(2);
-        await store.completeChunk(id, 0, data(0));
-        await store.deleteJob(id);
-        expect(await store.getJob(id)).toBeUndefined();
-        expect((await store.readResults(id, [0])).size).toBe(0);
-        expect((await store.createJob({ id, kind: 'map', task: 't', deadline: 1e13 })).created).toBe(true);
-        expect((await store.getJob(id))?.done).toBe(0);
-      });
-
-      if (traits.notifies)
-        it('wakes a waitForChange with undefined', async () => {
-          const id = await job(2);
-          const waiting = store.waitForChange!(id, (await store.getJob(id))!.version, 60_000);
-          await store.deleteJob(id);
-          expect(await waiting).toBeUndefined();
-        }, 15_000);
     });
 
     describe('maxInlineBytes', () => {

@@ -6,7 +6,8 @@ import { MemoryFanoutLedger } from '../../src/local/memory-fanout.js';
 import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
 import { describeFanoutLedgerContract } from './fanout-ledger.contract.js';
-import { describeJobStoreContract } from './job-store.contract.js';
+import { describeJobCompletionContract } from './job-completion.contract.js';
+import { describeJobStoreContract, type MakeJobStore } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
 
 describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) => {
@@ -14,14 +15,13 @@ describeWorkQueueContract('memory', async ({ visibilityMs, maxReceiveCount }) =>
   return { queue: backend.queue, deadLetters: backend.deadLetters, close: () => backend.close() };
 });
 
-describeJobStoreContract(
-  'memory',
-  async ({ maxInlineBytes, clock }) => {
-    const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
-    return { store, close: () => store.close() };
-  },
-  { notifies: true },
-);
+// The memory store does not shard: `smallShards` changes nothing.
+const makeMemoryStore: MakeJobStore = async ({ maxInlineBytes, clock }) => {
+  const store = new MemoryJobStore({ clock, ...(maxInlineBytes === undefined ? {} : { maxInlineBytes }) });
+  return { store, close: () => store.close() };
+};
+describeJobStoreContract('memory', makeMemoryStore, { notifies: true });
+describeJobCompletionContract('memory', makeMemoryStore);
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
 

@@ -1,6 +1,6 @@
 /** Reattaching to a job by id after the caller that submitted it went away. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, TaskError } from '../../src/errors.js';
+import { InvalidArgumentError, JobReleasedError, TaskError } from '../../src/errors.js';
 import fixture from '../fixtures/tasks.js';
 import { type Engine, startEngine } from './harness.js';
 
@@ -29,7 +29,21 @@ describe('JobClient.attach()', () => {
     engine = startEngine({ tasks: fixture.tasks });
     await submit(engine, 'job-a', 'map', 'square');
     expect(await engine.client.attach('job-a')).toEqual(Array.from({ length: 20 }, (_, i) => i * i));
-    expect(await engine.backend.store.getJob('job-a')).toBeUndefined();
+    expect(await engine.backend.store.getJob('job-a')).toMatchObject({ released: true, status: 'DONE' });
+    expect(await engine.backend.store.readResults('job-a', [0, 1])).toEqual(new Map());
+  });
+
+  it('refuses a released job with JobReleasedError, and a new job under its id too', async () => {
+    engine = startEngine({ tasks: fixture.tasks });
+    await submit(engine, 'job-r', 'map', 'square');
+    await engine.client.attach('job-r');
+    await expect(engine.client.attach('job-r')).rejects.toBeInstanceOf(JobReleasedError);
+    await expect(submit(engine, 'job-r', 'map', 'square')).rejects.toMatchObject({
+      code: 'ERR_FANFOLD_JOB_RELEASED',
+    });
+    await expect(engine.client.map('map', 'square', [1, 2], { jobId: 'job-r' })).rejects.toBeInstanceOf(
+      JobReleasedError,
+    );
   });
 
   it('returns the folded value of a mapReduce job', async () => {

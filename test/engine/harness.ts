@@ -75,7 +75,7 @@ export class AuditedStore implements JobStore {
   readonly inner: JobStore;
   firstCompletions = 0;
   duplicateCompletions = 0;
-  /** Final state of every job, captured when the client deletes it. */
+  /** Final state of every job, captured when the client releases it. */
   readonly ended = new Map<string, JobRecord>();
   readonly fences: number[] = [];
   /**
@@ -130,7 +130,7 @@ export class AuditedStore implements JobStore {
   finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
-  getJob: JobStore['getJob'] = async (id) => this.#timed(await this.inner.getJob(id));
+  getJob: JobStore['getJob'] = async (id, o) => this.#timed(await this.inner.getJob(id, o));
   get waitForChange(): JobStore['waitForChange'] {
     const wait = this.inner.waitForChange;
     return wait && (async (id, v, t) => this.#timed(await wait.call(this.inner, id, v, t)));
@@ -141,11 +141,49 @@ export class AuditedStore implements JobStore {
       : job;
   }
   readResults: JobStore['readResults'] = (id, i) => this.inner.readResults(id, i);
-  deleteJob: JobStore['deleteJob'] = async (id) => {
+  readAttempts: JobStore['readAttempts'] = (id, i) => this.inner.readAttempts(id, i);
+  pendingChunks: JobStore['pendingChunks'] = (id, m) => this.inner.pendingChunks(id, m);
+  releaseJob: JobStore['releaseJob'] = async (id) => {
     const job = await this.inner.getJob(id);
     if (job) this.ended.set(id, job);
-    return this.inner.deleteJob(id);
+    return this.inner.releaseJob(id);
   };
+}
+
+/**
+ * A job client whose calls return once their job is released: the tests read what the release
+ * captured (`AuditedStore.ended`) right after a call. The real client returns before the release
+ * ends (test/engine/release.test.ts shows it).
+ */
+export class SettledClient extends JobClient {
+  override async map(...a: Parameters<JobClient['map']>): Promise<unknown[]> {
+    try {
+      return await super.map(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async mapReduce(...a: Parameters<JobClient['mapReduce']>): Promise<unknown> {
+    try {
+      return await super.mapReduce(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async attach(...a: Parameters<JobClient['attach']>): Promise<unknown> {
+    try {
+      return await super.attach(...a);
+    } finally {
+      await this.settled();
+    }
+  }
+  override async *stream(...a: Parameters<JobClient['stream']>): AsyncGenerator<unknown, void, undefined> {
+    try {
+      yield* super.stream(...a);
+    } finally {
+      await this.settled();
+    }
+  }
 }
 
 /** Options of {@link startEngine}. */
@@ -208,7 +246,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
   });
   const coordinator: Coordinator = new Coordinator({ ...backend, invoker }, o.coordinator);
   const handle = (req: CoordinatorRequest) => coordinator.handle(req);
-  const client = new JobClient({
+  const client = new SettledClient({
     coordinator: o.intercept ? (req) => o.intercept!(req, handle) : handle,
     store,
     blobs: backend.blobs,
@@ -219,6 +257,7 @@ export function startEngine(o: EngineOptions, firstHostFaults?: FaultPlan): Engi
     onJobEnded: (id) => {
       for (const h of hosts) h.jobEnded(id);
     },
+    onError: (e) => errors.push(e),
   });
   const dlq = new DeadLetterHandler({
     backend,

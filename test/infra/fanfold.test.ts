@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
@@ -180,6 +180,7 @@ describe('Fanfold', () => {
       const functions = t.findResources('AWS::Lambda::Function');
       expect(Object.keys(functions)).toHaveLength(4);
       const sweeper = logicalId(stack, fanfold.sweeper);
+      const worker = logicalId(stack, fanfold.worker);
       const coordinator = logicalId(stack, fanfold.coordinator);
       for (const [id, fn] of Object.entries(functions)) {
         expect((fn as { Properties: { Environment: unknown } }).Properties.Environment).toEqual({
@@ -194,6 +195,8 @@ describe('Fanfold', () => {
             FANFOLD_WORKERS: '100',
             FANFOLD_QUEUE_PREFIX: 'Test_',
             ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
+            // The worker holds each message 30 s at a time and hands back 10 s before its 5 min.
+            ...(id === worker ? { FANFOLD_VISIBILITY_MS: '30000', FANFOLD_HANDBACK_MARGIN_MS: '10000' } : {}),
             ...(id === coordinator
               ? {
                   FANFOLD_LEAF_CHUNKS: '20000',
@@ -226,6 +229,41 @@ describe('Fanfold', () => {
           }),
         },
       });
+    });
+
+    it('takes the message visibility, the hand-back margin and reserved concurrency from props', () => {
+      const { stack, fanfold, template } = build({
+        worker: {
+          timeout: Duration.seconds(40),
+          messageVisibility: Duration.minutes(1),
+          handBackMargin: Duration.seconds(5),
+          reservedConcurrency: 300,
+          maxConcurrency: 200,
+        },
+      });
+      const worker = template().findResources('AWS::Lambda::Function')[logicalId(stack, fanfold.worker)] as {
+        Properties: {
+          ReservedConcurrentExecutions?: number;
+          Environment: { Variables: Record<string, unknown> };
+        };
+      };
+      expect(worker.Properties.ReservedConcurrentExecutions).toBe(300);
+      expect(worker.Properties.Environment.Variables).toMatchObject({
+        FANFOLD_VISIBILITY_MS: '60000',
+        FANFOLD_HANDBACK_MARGIN_MS: '5000',
+      });
+    });
+
+    it.each([
+      [20, '2000'],
+      [5, '1000'],
+      [900, '10000'],
+    ])('hands back 10%% of a %i s timeout early by default, 1 to 10 s (%s ms)', (timeout, margin) => {
+      build({ worker: { timeout: Duration.seconds(timeout) } })
+        .template()
+        .hasResourceProperties('AWS::Lambda::Function', {
+          Environment: { Variables: Match.objectLike({ FANFOLD_HANDBACK_MARGIN_MS: margin }) },
+        });
     });
   });
 
@@ -532,6 +570,21 @@ describe('Fanfold', () => {
         'minimumPollers',
       ],
       ['a payload expiry under a day', { payloadExpiration: Duration.hours(3) }, 'props.payloadExpiration'],
+      [
+        'a message visibility under 5 seconds',
+        { worker: { messageVisibility: Duration.seconds(2) } },
+        'props.worker.messageVisibility',
+      ],
+      [
+        'a hand-back margin as long as the timeout',
+        { worker: { timeout: Duration.seconds(30), handBackMargin: Duration.seconds(30) } },
+        'props.worker.handBackMargin to be less than props.worker.timeout (30 s)',
+      ],
+      [
+        'a reserved concurrency below the mapping’s',
+        { worker: { reservedConcurrency: 10, maxConcurrency: 20 } },
+        'props.worker.reservedConcurrency (10) is below props.worker.maxConcurrency (20)',
+      ],
       ['an unknown prop', { workerMemory: 1024 } as Partial<FanfoldProps>, 'props.workerMemory'],
     ])('refuses %s', (_name, props, named) => {
       expect(error(props).message).toContain(named);
@@ -539,21 +592,25 @@ describe('Fanfold', () => {
   });
 
   describe('bundling', () => {
+    // One synth with bundling (esbuild, four functions: the slowest step of this file) serves
+    // both tests; each reads its own part of the same cloud assembly.
+    type Resources = Record<string, { Type: string; Metadata?: Record<string, string> }>;
     let outdir: string | undefined;
-    afterEach(() => {
-      if (outdir) rmSync(outdir, { recursive: true, force: true });
-      outdir = undefined;
-    });
-
-    it('bundles each function locally as ESM with the tasks module aliased in', () => {
+    let assembly: ReturnType<App['synth']>;
+    let template: { Resources: Resources };
+    beforeAll(() => {
       outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
       const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
       const stack = new Stack(app, 'Bundled');
       new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-      const assembly = app.synth();
-      const template = assembly.getStackByName('Bundled').template as {
-        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-      };
+      assembly = app.synth();
+      template = assembly.getStackByName('Bundled').template as { Resources: Resources };
+    });
+    afterAll(() => {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+    });
+
+    it('bundles each function locally as ESM with the tasks module aliased in', () => {
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
       expect(functions).toHaveLength(4);
       const code = functions.map((f) => {
@@ -576,14 +633,6 @@ describe('Fanfold', () => {
     });
 
     it("bundles none of the local context's modules into the worker", () => {
-      outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
-      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-      const stack = new Stack(app, 'Bundled');
-      new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-      const assembly = app.synth();
-      const template = assembly.getStackByName('Bundled').template as {
-        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-      };
       // The function's logical id is the construct's path: Fanfold/Worker.
       const worker = Object.entries(template.Resources).find(
         ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^FanfoldWorker[0-9A-F]{8}$/.test(id),

@@ -99,7 +99,7 @@ describe('MemoryQueue', () => {
       const q = queue();
       await q.send([0, 1, 2].map((i) => chunkMessage(i)));
       const [first] = await q.receive({ max: 1, waitMs: 0 });
-      await q.setVisibility(first!.receipt, 0);
+      await q.setVisibility([first!.receipt], 0);
       expect(indices(await q.receive({ max: 10, waitMs: 0 }))).toEqual([1, 2, 0]);
     });
 
@@ -120,7 +120,7 @@ describe('MemoryQueue', () => {
       const q = queue();
       await q.send([chunkMessage(0)]);
       const [a] = await q.receive({ max: 1, waitMs: 0 });
-      await q.setVisibility(a!.receipt, 0);
+      await q.setVisibility([a!.receipt], 0);
       const [b] = await q.receive({ max: 1, waitMs: 0 });
       expect(b?.body).toEqual(a?.body);
       expect(b?.body).not.toBe(a?.body);
@@ -241,7 +241,7 @@ describe('MemoryQueue', () => {
           const receipt = pick(receipts);
           if (receipt === undefined) continue;
           const ms = random() < 0.3 ? 0 : Math.floor(random() * 60);
-          await q.setVisibility(receipt, ms);
+          await q.setVisibility([receipt], ms);
           for (const m of model.values()) {
             if (m.receipt === receipt && !m.acked && m.visibleAt > clock.now())
               m.visibleAt = clock.now() + ms;
@@ -318,11 +318,14 @@ describe('MemoryJobStore', () => {
       await store.completeChunk('open', 0, data(0));
       await store.completeChunk('open', 1, data(1));
       await expect(store.seal('open', 1)).rejects.toBeInstanceOf(ProtocolError);
+      // Either way the job's count can no longer be trusted: it fails.
+      expect((await store.getJob('j'))?.status).toBe('FAILED');
+      expect((await store.getJob('open'))?.status).toBe('FAILED');
     });
 
     it('returns first: false and CANCELLED for a job that does not exist', async () => {
       const outcome = await new MemoryJobStore().completeChunk('nope', 0, data(0));
-      expect(outcome).toEqual({ first: false, done: 0, total: undefined, status: 'CANCELLED' });
+      expect(outcome).toEqual({ first: false, total: undefined, status: 'CANCELLED', complete: false });
     });
 
     it('counts 100k chunks', async () => {
@@ -368,6 +371,21 @@ describe('MemoryJobStore', () => {
       const read = (await store.readResults('j', [0])).get(0);
       if (read && 'bytes' in read) read.bytes.fill(0);
       expect((await store.readResults('j', [0])).get(0)).toEqual(data(1, 2));
+    });
+  });
+
+  describe('releaseJob()', () => {
+    it('keeps a tombstone for retentionMs, then forgets the job, whose id may then be used again', async () => {
+      const clock = fakeClock();
+      const store = new MemoryJobStore({ clock: clock.now, retentionMs: 1000 });
+      await store.createJob({ ...spec, total: 1 });
+      await store.completeChunk('j', 0, data(1));
+      await store.releaseJob('j');
+      clock.advance(999);
+      expect((await store.createJob({ ...spec, total: 1 })).created).toBe(false);
+      clock.advance(1);
+      expect((await store.createJob({ ...spec, total: 1 })).created).toBe(true);
+      expect(await store.readResults('j', [0])).toEqual(new Map());
     });
   });
 

@@ -93,6 +93,8 @@ describe('Pool', () => {
         if (seen.length === 30) break;
       }
       expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i * i));
+      // The job's release runs once the loop has ended; then nothing is left.
+      await runtime!.client.settled();
       expect(runtime!.client.active).toBe(0);
       expect(await pool.map('square', [1, 2, 3])).toEqual([1, 4, 9]);
     });
@@ -200,6 +202,7 @@ describe('Pool', () => {
       const source = endless();
       for await (const _ of pool.imapUnordered('square', source.items)) break;
       expect(source.pulled()).toBeLessThanOrEqual(WINDOW + 1);
+      await runtime!.client.settled();
       expect(runtime!.client.active).toBe(0);
       expect(await pool.map('square', [4])).toEqual([16]);
     });

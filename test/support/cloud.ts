@@ -30,9 +30,10 @@ import { createDynamoClient, createS3Client, createSqsClient } from '../../src/a
 import { type Emulators, startEmulators } from '../runner/index.js';
 
 /**
- * Milliseconds per request of the pace probe on a quiet 2-core machine (measured: 3–4 ms with
- * nothing else running). A slower answer scales the file's timeouts up; a faster one never
- * scales them down.
+ * Milliseconds per request of the pace probe that count as a quiet 2-core machine. Measured on
+ * the development machine after the warm-up: 6–7 ms at a load average of 6, 10–13 ms with two more
+ * busy loops; a quiet machine answers faster than either. A slower answer scales the file's
+ * timeouts up; a faster one never scales them down.
  */
 export const QUIET_MS_PER_REQUEST = 4;
 /** Requests before the probe's clock starts: moto loads each service's code on first use. */

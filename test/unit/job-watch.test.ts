@@ -38,6 +38,7 @@ function pollingStore(clock: VirtualClock, changes: readonly number[] = []) {
       task: 't',
       total: 1_000,
       deadline: Number.POSITIVE_INFINITY,
+      shards: 1,
       status: 'RUNNING',
       done: version,
       version,

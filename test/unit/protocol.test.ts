@@ -32,12 +32,24 @@ describe('parseWorkMessage()', () => {
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
+  it("accepts a chunk carrying its job's layout (shards, deadline) and the backup flag", () => {
+    const m = { ...chunk, shards: 64, deadline: 1_800_000_000_000, backup: true };
+    expect(parseWorkMessage(m)).toEqual(m);
+  });
+
   it("accepts the backup flag of a straggler's second attempt", () => {
     const m = { ...chunk, backup: true };
     expect(parseWorkMessage(m)).toEqual(m);
   });
 
   it.each<[string, unknown]>([
+    ['0 shards', { shards: 0 }],
+    ['more shards than a store makes (99)', { shards: 100 }],
+    ['a fractional number of shards', { shards: 2.5 }],
+    ['shards as a string', { shards: '4' }],
+    ['a negative deadline', { deadline: -1 }],
+    ['a deadline that is not a number', { deadline: 'soon' }],
+    ['backup false', { backup: false }],
     ['backup not true', { backup: 'yes' }],
     ['a backup of a Process chunk (it runs at most once)', { backup: true, process: 'Process-3' }],
     ['handles not true', { handles: 1 }],

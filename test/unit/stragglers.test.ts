@@ -21,6 +21,7 @@ function job(done: number, total: number, meanChunkMs: number | undefined, statu
     task: 't',
     total,
     deadline: Number.POSITIVE_INFINITY,
+    shards: 1,
     status: status as JobRecord['status'],
     done,
     version: done,

@@ -1,6 +1,10 @@
 /**
- * Queue, JoinableQueue and SimpleQueue of the AWS context on moto: a second party is the handle
- * revived with another environment (its own clients' view, the same table, bucket and prefix).
+ * The queues of the AWS context on moto, beyond the primitives contract (test/contract/primitives,
+ * run on moto by test/cloud/primitives.test.ts): a 3 MB item through the bucket, a SendMessage the
+ * SDK retries or that fails, a getter that dies between receive and delete, close() deleting the
+ * queue and its spilled items, malformed handles and the stack's queue prefix. A second party is
+ * the handle revived with another environment (its own clients' view, the same table, bucket and
+ * prefix).
  */
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -14,14 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { JoinableQueue, Queue, SimpleQueue } from '../../../src/api/queues.js';
 import type { AwsSyncEnv } from '../../../src/aws/sync/env.js';
 import { queues } from '../../../src/aws/sync/queues.js';
-import {
-  ClosedError,
-  Empty,
-  Full,
-  InvalidArgumentError,
-  OverReleaseError,
-  ProtocolError,
-} from '../../../src/errors.js';
+import { ClosedError, Empty, ProtocolError } from '../../../src/errors.js';
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { useSyncEnv } from '../sync-env.js';
 
@@ -50,71 +47,11 @@ async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
 
 describe('Queue (aws)', () => {
   describe('put() and get()', () => {
-    it('keeps FIFO order across two parties', async () => {
-      const env = cloud.env();
-      await using q = make(env).Queue<number>();
-      const b = other<Queue<number>>(q, env);
-      for (let i = 0; i < 5; i++) await q.put(i);
-      const got = [];
-      for (let i = 0; i < 5; i++) got.push(await b.get());
-      expect(got).toEqual([0, 1, 2, 3, 4]);
-    });
-
-    it('carries structured-clone values (Map, Date, bigint)', async () => {
-      await using q = make(cloud.env()).Queue();
-      const item = { m: new Map([[1, 'a']]), d: new Date(0), n: 10n };
-      await q.put(item);
-      expect(await q.get()).toEqual(item);
-    });
-
     it('round-trips a 3 MB item through the bucket', async () => {
       await using q = make(cloud.env()).Queue<Uint8Array>();
       const big = new Uint8Array(3_000_000).map((_, i) => i % 251);
       await q.put(big);
       expect(Buffer.from(await q.get()).equals(Buffer.from(big))).toBe(true);
-    });
-
-    it('throws Empty at once when not blocking, and after a timeout', async () => {
-      await using q = make(cloud.env()).Queue();
-      await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
-      await expect(q.get({ timeoutMs: 300 })).rejects.toBeInstanceOf(Empty);
-    });
-
-    it('throws Full when bounded and full, at once and after a timeout', async () => {
-      await using q = make(cloud.env()).Queue(1);
-      await q.put('a');
-      expect(await q.full()).toBe(true);
-      await expect(q.putNowait('b')).rejects.toBeInstanceOf(Full);
-      await expect(q.put('b', { timeoutMs: 300 })).rejects.toBeInstanceOf(Full);
-      expect(await q.qsize()).toBe(1);
-    });
-
-    it('blocks a put on a full queue until another party gets', async () => {
-      const env = cloud.env();
-      await using q = make(env).Queue<string>(1);
-      const b = other<Queue<string>>(q, env);
-      await q.put('a');
-      const blocked = q.put('b');
-      expect(await b.get()).toBe('a');
-      await blocked;
-      expect(await b.get()).toBe('b');
-    });
-
-    it('wakes a blocked get when an item is put', async () => {
-      const env = cloud.env();
-      await using q = make(env).Queue<string>();
-      const b = other<Queue<string>>(q, env);
-      const waiting = b.get({ timeoutMs: 10_000 });
-      await q.put('x');
-      expect(await waiting).toBe('x');
-    });
-
-    it('rejects bad options before any effect', async () => {
-      await using q = make(cloud.env()).Queue();
-      await expect(q.put(1, { timeoutMs: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(q.get({ block: 'no' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
-      expect(await q.qsize()).toBe(0);
-      expect(() => make(cloud.env()).Queue(-1)).toThrow(InvalidArgumentError);
     });
   });
 
@@ -235,41 +172,5 @@ describe('Queue (aws)', () => {
       await revive({ ...q[SHARE](), data }, { ...env }).put(5);
       expect(await q.get()).toBe(5);
     });
-  });
-});
-
-describe('JoinableQueue (aws)', () => {
-  it('join() waits until every item is marked done', async () => {
-    const env = cloud.env();
-    await using q = make(env).JoinableQueue<number>();
-    const b = other<JoinableQueue<number>>(q, env);
-    await q.put(1);
-    await q.put(2);
-    expect(await q.join(100)).toBe(false);
-    await b.get();
-    await b.taskDone();
-    await b.get();
-    const joined = q.join(10_000);
-    await b.taskDone();
-    expect(await joined).toBe(true);
-  });
-
-  it('throws OverReleaseError when taskDone() outnumbers puts', async () => {
-    await using q = make(cloud.env()).JoinableQueue();
-    await q.put(1);
-    await q.taskDone();
-    await expect(q.taskDone()).rejects.toBeInstanceOf(OverReleaseError);
-  });
-});
-
-describe('SimpleQueue (aws)', () => {
-  it('puts, gets and tells empty across two parties', async () => {
-    const env = cloud.env();
-    await using q = make(env).SimpleQueue<string>();
-    const b = other<SimpleQueue<string>>(q, env);
-    expect(await b.empty()).toBe(true);
-    await q.put('a');
-    expect(await b.empty()).toBe(false);
-    expect(await b.get()).toBe('a');
   });
 });

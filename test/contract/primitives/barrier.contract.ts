@@ -65,9 +65,24 @@ export function barrierContract(h: PrimitivesHarness): void {
         await expectRejectsCode(d.wait(), ErrorCodes.BROKEN_BARRIER);
       });
 
-      it('uses the default timeout given at creation', async () => {
+      it('uses the default timeout given at creation, in a revived handle too', async () => {
         const b = h.primitives().Barrier(2, { timeoutMs: short });
+        const same = twin(h, b);
+        expect(same.parties).toBe(2);
+        await expectRejectsCode(same.wait(), ErrorCodes.BROKEN_BARRIER);
         await expectRejectsCode(b.wait(), ErrorCodes.BROKEN_BARRIER);
+      });
+
+      it('returns 0 at once for a single party, every time', async () => {
+        const b = h.primitives().Barrier(1);
+        expect(await b.wait()).toBe(0);
+        expect(await b.wait()).toBe(0);
+      });
+
+      it('rejects a NaN timeoutMs without arriving', async () => {
+        const b = h.primitives().Barrier(2);
+        await expectRejectsCode(b.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
+        expect(await b.nWaiting()).toBe(0);
       });
 
       it('breaks for every waiter when one times out', async () => {
@@ -105,17 +120,24 @@ export function barrierContract(h: PrimitivesHarness): void {
         expect([...idx].sort()).toEqual([0, 1]);
       });
 
-      it('repairs an aborted barrier', async () => {
+      it('repairs an aborted barrier, which then lets parties through', async () => {
         const b = h.primitives().Barrier(2);
         await b.abort();
         await b.reset();
         expect(await b.broken()).toBe(false);
+        const idx = await Promise.all([b.wait(10_000), twin(h, b).wait(10_000)]);
+        expect([...idx].sort()).toEqual([0, 1]);
       });
     });
 
-    it('rejects fewer than one party', () => {
-      expectThrowsCode(() => h.primitives().Barrier(0), ErrorCodes.INVALID_ARGUMENT);
-      expectThrowsCode(() => h.primitives().Barrier(1.5), ErrorCodes.INVALID_ARGUMENT);
+    it('rejects parties that are not an integer >= 1, a NaN default timeout and unknown options', () => {
+      for (const parties of [0, -1, 1.5, Number.NaN, '2'])
+        expectThrowsCode(() => h.primitives().Barrier(parties as number), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(
+        () => h.primitives().Barrier(2, { timeoutMs: Number.NaN }),
+        ErrorCodes.INVALID_ARGUMENT,
+      );
+      expectThrowsCode(() => h.primitives().Barrier(2, { timeout: 1 } as never), ErrorCodes.INVALID_ARGUMENT);
     });
   });
 }

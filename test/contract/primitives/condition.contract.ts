@@ -1,6 +1,13 @@
 /** Condition, as CPython's `multiprocessing.Condition`. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, expectRejectsCode, type Party, type PrimitivesHarness } from './harness.js';
+import {
+  ErrorCodes,
+  expectRejectsCode,
+  expectThrowsCode,
+  type Party,
+  type PrimitivesHarness,
+  twin,
+} from './harness.js';
 
 /** Declares the Condition tests. */
 export function conditionContract(h: PrimitivesHarness): void {
@@ -34,6 +41,32 @@ export function conditionContract(h: PrimitivesHarness): void {
         await expectRejectsCode(cond.wait(short), ErrorCodes.NOT_OWNER);
       });
 
+      it('rejects a NaN timeoutMs', async () => {
+        const cond = h.primitives().Condition();
+        await cond.acquire();
+        await expectRejectsCode(cond.wait(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
+        await cond.release();
+      });
+
+      it('releases an RLock held recursively while it waits, and restores its count after', async () => {
+        const mp = h.primitives();
+        const rlock = mp.RLock();
+        const cond = mp.Condition(rlock);
+        await rlock.acquire();
+        await rlock.acquire();
+        const waiting = cond.wait(10_000);
+        // The other party can take the lock only because wait() released both levels.
+        const other = await party();
+        await other.call(cond, 'acquire');
+        await other.call(cond, 'notify');
+        await other.call(cond, 'release');
+        expect(await waiting).toBe(true);
+        expect((await rlock.state()).count).toBe(2);
+        await rlock.release();
+        await rlock.release();
+        expect((await rlock.state()).count).toBe(0);
+      });
+
       it('resolves true when another party notifies', async () => {
         const cond = h.primitives().Condition();
         await cond.acquire();
@@ -65,6 +98,19 @@ export function conditionContract(h: PrimitivesHarness): void {
         const cond = h.primitives().Condition();
         await expectRejectsCode(cond.notify(), ErrorCodes.NOT_OWNER);
         await expectRejectsCode(cond.notifyAll(), ErrorCodes.NOT_OWNER);
+        // Nor while another party holds it.
+        await cond.acquire();
+        const other = await party();
+        await expectRejectsCode(other.call(cond, 'notify'), ErrorCodes.NOT_OWNER);
+        await cond.release();
+      });
+
+      it('rejects a negative or fractional n', async () => {
+        const cond = h.primitives().Condition();
+        await cond.acquire();
+        await expectRejectsCode(cond.notify(-1), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(cond.notify(1.5), ErrorCodes.INVALID_ARGUMENT);
+        await cond.release();
       });
     });
 
@@ -94,6 +140,13 @@ export function conditionContract(h: PrimitivesHarness): void {
         expect(await cond.withLock(() => cond.waitFor(() => 0, short))).toBe(0);
       });
 
+      it('rejects a predicate that is not a function', async () => {
+        const cond = h.primitives().Condition();
+        await cond.acquire();
+        await expectRejectsCode(cond.waitFor(42 as never), ErrorCodes.INVALID_ARGUMENT);
+        await cond.release();
+      });
+
       it('re-checks the predicate after each notify', async () => {
         const mp = h.primitives();
         const cond = mp.Condition(mp.Lock());
@@ -107,6 +160,22 @@ export function conditionContract(h: PrimitivesHarness): void {
         }
         expect(await waiting).toBe(true);
       });
+    });
+
+    it("refuses a lock that is not one of this context's", () => {
+      expectThrowsCode(
+        () => h.primitives().Condition({ kind: 'Lock' } as never),
+        ErrorCodes.INVALID_ARGUMENT,
+      );
+    });
+
+    it('carries its lock: a revived handle shares it', async () => {
+      const mp = h.primitives();
+      const cond = mp.Condition(mp.Lock());
+      await cond.acquire();
+      expect(await twin(h, cond).acquire({ block: false })).toBe(false);
+      await cond.release();
+      expect(await twin(h, cond).acquire({ block: false })).toBe(true);
     });
   });
 }

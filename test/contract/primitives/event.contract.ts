@@ -35,6 +35,14 @@ export function eventContract(h: PrimitivesHarness): void {
         expect(await ev.wait(0)).toBe(false);
       });
 
+      it('waits again after clear(), in this party and in a revived one', async () => {
+        const ev = h.primitives().Event();
+        await ev.set();
+        await twin(h, ev).clear();
+        expect(await ev.wait(short)).toBe(false);
+        expect(await twin(h, ev).wait(0)).toBe(false);
+      });
+
       it('resolves true when another party sets the flag', async () => {
         const ev = h.primitives().Event();
         const waiting = ev.wait(10_000);

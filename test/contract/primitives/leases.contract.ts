@@ -56,7 +56,17 @@ export function leaseContract(h: PrimitivesHarness, leases: LeaseCapability): vo
   });
 
   describe('Semaphore permit as a lease', () => {
-    it('comes back to the semaphore when its holder stops renewing', async () => {
+    it('is renewed while its holder lives: nobody else gets it within two leases', async () => {
+      const holder = leases.holder();
+      const sem = h.primitives().Semaphore(1);
+      const held = holder.revive<typeof sem>(handleOf(sem));
+      expect(await held.acquire()).toBe(true);
+      expect(await sem.acquire({ timeoutMs: 2 * holder.leaseMs })).toBe(false);
+      await held.release();
+      expect(await sem.getValue()).toBe(1);
+    });
+
+    it("comes back when its holder stops renewing; the stale holder's release is refused", async () => {
       const holder = leases.holder();
       const sem = h.primitives().BoundedSemaphore(1);
       const held = holder.revive<typeof sem>(handleOf(sem));
@@ -65,6 +75,8 @@ export function leaseContract(h: PrimitivesHarness, leases: LeaseCapability): vo
       holder.cut();
       expect(await sem.acquire({ timeoutMs: 10 * holder.leaseMs + 5_000 })).toBe(true);
       holder.heal();
+      await expectRejectsCode(held.release(), ErrorCodes.LEASE_LOST);
+      expect(await sem.getValue()).toBe(0);
     });
   });
 

@@ -29,7 +29,13 @@ parentPort?.on('message', (m: PartyCall) => {
       }
       const value = await callPath(target, m.method, m.args);
       // Primitives handed back (getLock()) cannot cross: the caller only needs that the call ended.
-      parentPort?.postMessage({ id: m.id, ok: true, value: typeof value === 'object' ? null : value });
+      // Plain data (an RLock's state()) crosses as it is.
+      const plain =
+        typeof value !== 'object' ||
+        value === null ||
+        Array.isArray(value) ||
+        Object.getPrototypeOf(value) === Object.prototype;
+      parentPort?.postMessage({ id: m.id, ok: true, value: plain ? value : null });
     } catch (e) {
       const err = e as { name?: string; message?: string; code?: string };
       parentPort?.postMessage({

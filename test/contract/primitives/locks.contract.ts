@@ -53,9 +53,10 @@ export function lockContract(h: PrimitivesHarness): void {
         expect(await lock.locked()).toBe(true);
       });
 
-      it('rejects a NaN or infinite timeoutMs before any effect', async () => {
+      it('rejects a NaN or infinite timeoutMs, or a block that is not a boolean, before any effect', async () => {
         const lock = h.primitives().Lock();
         await expectRejectsCode(lock.acquire({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(lock.acquire({ block: 'yes' as never }), ErrorCodes.INVALID_ARGUMENT);
         await expectRejectsCode(
           lock.acquire({ timeoutMs: Number.POSITIVE_INFINITY }),
           ErrorCodes.INVALID_ARGUMENT,
@@ -164,6 +165,25 @@ export function lockContract(h: PrimitivesHarness): void {
         await rlock.release();
         expect(await rlock.state()).toEqual({ owner: undefined, count: 0 });
         expect(await other.call(rlock, 'acquire', { block: false })).toBe(true);
+      });
+
+      it("wakes another party's waiting acquire at the last release, under that party's identity", async () => {
+        const rlock = h.primitives().RLock();
+        await rlock.acquire();
+        await rlock.acquire();
+        const mine = (await rlock.state()).owner;
+        const other = await party();
+        const theirs = other.call(rlock, 'acquire', { timeoutMs: 10_000 });
+        await rlock.release();
+        expect(await rlock.acquire({ block: false })).toBe(true); // still ours: a third level
+        await rlock.release();
+        await rlock.release();
+        expect(await theirs).toBe(true);
+        const state = await other.call<{ owner?: string; count: number }>(rlock, 'state');
+        expect(state.count).toBe(1);
+        expect(state.owner).toBeTypeOf('string');
+        expect(state.owner).not.toBe(mine);
+        expect(await rlock.acquire({ block: false })).toBe(false);
       });
     });
 

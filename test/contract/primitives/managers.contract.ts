@@ -1,7 +1,14 @@
 /** Manager with dict and list proxies, as CPython's `SyncManager`. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Manager } from '../../../src/api/managers.js';
-import { ErrorCodes, expectRejectsCode, type Party, type PrimitivesHarness, twin } from './harness.js';
+import {
+  ErrorCodes,
+  expectRejectsCode,
+  expectThrowsCode,
+  type Party,
+  type PrimitivesHarness,
+  twin,
+} from './harness.js';
 
 /** Declares the Manager tests. */
 export function managerContract(h: PrimitivesHarness): void {
@@ -58,6 +65,42 @@ export function managerContract(h: PrimitivesHarness): void {
         expect(await d.copy()).toEqual({ x: 1, z: 3 });
         await d.clear();
         expect(await d.size()).toBe(0);
+      });
+
+      it('has() sees a key that holds null; pop() of a missing key resolves undefined', async () => {
+        const d = manager().dict<unknown>({ a: null });
+        expect([await d.has('a'), await d.has('b')]).toEqual([true, false]);
+        expect(await d.pop('b')).toBeUndefined();
+        expect(await d.size()).toBe(1);
+      });
+
+      it('set() stores a copy of the value as it was at the call', async () => {
+        const d = manager().dict<{ x: number }>();
+        const v = { x: 1 };
+        const done = d.set('k', v);
+        v.x = 2;
+        await done;
+        expect(await twin(h, d).get('k')).toEqual({ x: 1 });
+      });
+
+      it('increment starts from 0 and adds delta; a key holding a non-number is refused', async () => {
+        const d = manager().dict<unknown>({ s: 'x' });
+        expect([await d.increment('n'), await d.increment('n', 2.5), await d.increment('n', -1)]).toEqual([
+          1, 3.5, 2.5,
+        ]);
+        await expectRejectsCode(d.increment('s'), ErrorCodes.INVALID_ARGUMENT);
+      });
+
+      it('rejects a key that is not a string and a value that cannot be cloned, staying usable', async () => {
+        const d = manager().dict<unknown>();
+        await expectRejectsCode(d.get(1 as unknown as string), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(
+          d.set('f', () => 1),
+          ErrorCodes.NOT_SERIALIZABLE,
+        );
+        await d.set('k', 1);
+        expect(await d.get('k')).toBe(1);
+        expectThrowsCode(() => manager().dict({ f: Symbol('x') }), ErrorCodes.NOT_SERIALIZABLE);
       });
 
       it('increment is atomic between two parties', async () => {
@@ -121,12 +164,44 @@ export function managerContract(h: PrimitivesHarness): void {
         expect(await l.length()).toBe(0);
       });
 
-      it('rejects an index out of range and pop on an empty list', async () => {
+      it('rejects an index out of range or fractional, and pop on an empty list', async () => {
         const l = manager().list<number>([1]);
         await expectRejectsCode(l.get(1), ErrorCodes.INVALID_ARGUMENT);
         await expectRejectsCode(l.get(-2), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(l.get(0.5), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(l.set(1, 0), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(l.pop(3), ErrorCodes.INVALID_ARGUMENT);
         await l.clear();
         await expectRejectsCode(l.pop(), ErrorCodes.INVALID_ARGUMENT);
+      });
+
+      it('takes Python indices from either end, clamps insert() past the ends and slices as Python', async () => {
+        const l = manager().list<unknown>([1, 2]);
+        await l.set(-1, 5);
+        expect(await l.get(-2)).toBe(1);
+        await l.insert(1, 'x');
+        await l.insert(-100, 'first');
+        await l.insert(100, 'last');
+        await l.insert(-1, 'y');
+        expect(await l.slice()).toEqual(['first', 1, 'x', 5, 'y', 'last']);
+        expect(await l.pop(-2)).toBe('y');
+        expect([
+          await l.slice(1, 3),
+          await l.slice(-2),
+          await l.slice(3, 1),
+          await l.slice(-100, 100),
+        ]).toEqual([[1, 'x'], [5, 'last'], [], ['first', 1, 'x', 5, 'last']]);
+      });
+
+      it('concurrent pops of two parties take each element once', async () => {
+        const l = manager().list(Array.from({ length: 10 }, (_, i) => i));
+        const other = await h.party();
+        parties.push(other);
+        const got = await Promise.all([
+          ...Array.from({ length: 5 }, () => l.pop()),
+          ...Array.from({ length: 5 }, () => other.call<number>(l, 'pop')),
+        ]);
+        expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
       });
 
       it('count, index and remove compare by value (deep equality), as CPython compares with ==', async () => {

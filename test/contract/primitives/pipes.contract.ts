@@ -1,7 +1,14 @@
 /** Pipe and its Connection ends, as CPython's `multiprocessing.Pipe`. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/api/connection.js';
-import { ErrorCodes, expectRejectsCode, type Party, type PrimitivesHarness, twin } from './harness.js';
+import {
+  ErrorCodes,
+  expectRejectsCode,
+  expectThrowsCode,
+  type Party,
+  type PrimitivesHarness,
+  twin,
+} from './harness.js';
 
 const BIG = 'y'.repeat(1_200_000);
 
@@ -40,6 +47,22 @@ export function pipeContract(h: PrimitivesHarness): void {
       await w.send(1);
       expect(await r.recv()).toBe(1);
       await expectRejectsCode(r.send(2), ErrorCodes.CLOSED);
+      await expectRejectsCode(w.recv(), ErrorCodes.CLOSED);
+    });
+
+    it('rejects a duplex that is not a boolean', () => {
+      expectThrowsCode(() => h.primitives().Pipe('yes' as never), ErrorCodes.INVALID_ARGUMENT);
+    });
+
+    it('rejects a message that cannot be cloned with NotSerializableError, staying usable', async () => {
+      const [a, b] = pipe<unknown>();
+      await expectRejectsCode(
+        a.send(() => 1),
+        ErrorCodes.NOT_SERIALIZABLE,
+      );
+      await a.send('after');
+      expect(await b.recv()).toBe('after');
+      expect(await b.poll()).toBe(false);
     });
 
     it('carries a message over the SQS limit whole', async () => {
@@ -69,9 +92,9 @@ export function pipeContract(h: PrimitivesHarness): void {
         await expectRejectsCode(a.poll(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
       });
 
-      it('resolves true once a message is ready, without taking it', async () => {
+      it('resolves true once a message is ready, without taking it (Infinity: as long as it takes)', async () => {
         const [a, b] = pipe<number>();
-        const polling = a.poll(10_000);
+        const polling = a.poll(Number.POSITIVE_INFINITY);
         await twin(h, b).send(9);
         expect(await polling).toBe(true);
         expect(await a.poll()).toBe(true);
@@ -89,10 +112,38 @@ export function pipeContract(h: PrimitivesHarness): void {
         await expectRejectsCode(b.recv(), ErrorCodes.CLOSED);
       });
 
-      it('makes send() on the closed end throw ClosedError', async () => {
+      it('makes send() and recv() on the closed end throw ClosedError', async () => {
         const [a] = pipe<number>();
         await a.close();
         await expectRejectsCode(a.send(1), ErrorCodes.CLOSED);
+        await expectRejectsCode(a.recv(), ErrorCodes.CLOSED);
+      });
+
+      it('wakes a recv() waiting on the other end, which throws ClosedError', async () => {
+        const [a, b] = pipe<number>();
+        const waiting = expectRejectsCode(a.recv(), ErrorCodes.CLOSED);
+        await twin(h, b).close();
+        await waiting;
+      });
+
+      it('makes poll() on the other end resolve true (recv would not wait), as CPython', async () => {
+        const [a, b] = pipe<number>();
+        const polling = a.poll(10_000);
+        await twin(h, b).close();
+        expect(await polling).toBe(true);
+      });
+
+      it("on an end given to another party closes only this party's copy", async () => {
+        const [a, b] = pipe<number>();
+        const other = await h.party();
+        parties.push(other);
+        await other.call(b, 'send', 1); // the other party holds its own copy of b
+        await b.close(); // the parent's copy, as CPython code closes it after start()
+        expect(b.closed).toBe(true);
+        await other.call(b, 'send', 2);
+        expect([await a.recv(), await a.recv()]).toEqual([1, 2]);
+        await other.call(b, 'close');
+        await expectRejectsCode(a.recv(), ErrorCodes.CLOSED);
       });
     });
   });

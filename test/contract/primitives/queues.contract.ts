@@ -21,17 +21,63 @@ export function queueContract(h: PrimitivesHarness): void {
   });
 
   describe('Queue', () => {
-    it('keeps FIFO order and structured-clone items', async () => {
+    it('keeps FIFO order and carries every structured-clone type', async () => {
       await using q = h.primitives().Queue<unknown>();
       expect(q.kind).toBe('Queue');
       expect(q.maxsize).toBe(0);
-      const items = [1, 'two', { three: [3n] }, null];
+      const items: unknown[] = [
+        undefined,
+        null,
+        Number.NaN,
+        -0,
+        12345678901234567890n,
+        'é ✓',
+        new Date(86_400_000),
+        /ab+c/gi,
+        new Map<unknown, unknown>([[1, { a: [1, 2] }]]),
+        new Set(['x', 3]),
+        new Float64Array([1.5, -2]),
+        new BigInt64Array([-5n]),
+        new Uint8Array([1, 2, 3]).buffer,
+        { nested: { deep: [true, false, { x: null }] } },
+      ];
       for (const x of items) await q.put(x);
-      expect(await q.qsize()).toBe(4);
-      const out = [];
-      for (let i = 0; i < items.length; i++) out.push(await q.get());
+      expect(await q.qsize()).toBe(items.length);
+      const out: unknown[] = [];
+      for (let i = 0; i < items.length; i++) out.push(await twin(h, q).get());
       expect(out).toEqual(items);
+      expect(Object.is(out[3], -0)).toBe(true);
       expect(await q.empty()).toBe(true);
+    });
+
+    it('rejects an item that cannot be cloned with NotSerializableError, staying usable', async () => {
+      await using q = h.primitives().Queue<unknown>(2);
+      await q.put(1);
+      await expectRejectsCode(
+        q.put(() => 1),
+        ErrorCodes.NOT_SERIALIZABLE,
+      );
+      expect(await q.qsize()).toBe(1);
+      await q.put(2);
+      expect([await q.get(), await q.get()]).toEqual([1, 2]);
+    });
+
+    it('rejects bad options before any effect', async () => {
+      await using q = h.primitives().Queue<number>();
+      await expectRejectsCode(q.put(1, { timeoutMs: '1' as never }), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(q.get({ timeoutMs: Number.NaN }), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(q.put(1, { block: 'no' as never }), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(q.get({ wait: 1 } as never), ErrorCodes.INVALID_ARGUMENT);
+      expect(await q.qsize()).toBe(0);
+    });
+
+    it('is closed by await using', async () => {
+      let kept: { put(x: unknown): Promise<void> } | undefined;
+      {
+        await using q = h.primitives().Queue();
+        kept = q;
+      }
+      await expectRejectsCode(kept.put(1), ErrorCodes.CLOSED);
     });
 
     describe('get()', () => {
@@ -101,8 +147,9 @@ export function queueContract(h: PrimitivesHarness): void {
       });
     });
 
-    it('rejects a negative maxsize', () => {
+    it('rejects a maxsize that is not an integer >= 0', () => {
       expectThrowsCode(() => h.primitives().Queue(-1), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => h.primitives().Queue(1.5), ErrorCodes.INVALID_ARGUMENT);
     });
   });
 
@@ -133,11 +180,18 @@ export function queueContract(h: PrimitivesHarness): void {
         expect(await joined).toBe(true);
       });
 
-      it('resolves false when timeoutMs runs out with work unfinished', async () => {
+      it('resolves false when timeoutMs runs out with work unfinished, true once it is done', async () => {
         await using q = h.primitives().JoinableQueue<number>();
         await q.put(1);
         await q.get();
         expect(await q.join(short)).toBe(false);
+        await q.taskDone();
+        expect(await q.join(0)).toBe(true);
+      });
+
+      it('rejects a NaN timeoutMs', async () => {
+        await using q = h.primitives().JoinableQueue();
+        await expectRejectsCode(q.join(Number.NaN), ErrorCodes.INVALID_ARGUMENT);
       });
 
       it('resolves true at once when nothing was put', async () => {

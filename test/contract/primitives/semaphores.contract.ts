@@ -45,6 +45,20 @@ export function semaphoreContract(h: PrimitivesHarness): void {
         expect(await sem.getValue()).toBe(0);
       });
 
+      it('hands each permit to exactly one of two waiting parties', async () => {
+        const sem = h.primitives().Semaphore(0);
+        const [a, b] = [await h.party(), await h.party()];
+        parties.push(a, b);
+        const waiting = [a, b].map((p) => p.call<boolean>(sem, 'acquire', { timeoutMs: 30_000 }));
+        await sem.release();
+        expect(await Promise.race(waiting)).toBe(true);
+        expect(await sem.getValue()).toBe(0);
+        // Had the one permit woken both, this second one would be left over.
+        await sem.release();
+        expect(await Promise.all(waiting)).toEqual([true, true]);
+        expect(await sem.getValue()).toBe(0);
+      });
+
       it('defaults to one permit', async () => {
         const sem = h.primitives().Semaphore();
         expect(await sem.getValue()).toBe(1);

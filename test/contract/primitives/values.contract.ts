@@ -33,6 +33,29 @@ export function valueContract(h: PrimitivesHarness): void {
       expect(await twin(h, v).get()).toBe(2.25);
     });
 
+    it('set() wraps like C and stores a float at its precision', async () => {
+      const mp = h.primitives();
+      const b = mp.Value('b', 0);
+      await b.set(300);
+      expect(await b.get()).toBe(44);
+      const f = mp.Value('f', 0);
+      await f.set(0.1);
+      expect(await f.get()).toBe(Math.fround(0.1));
+      const l = mp.Value('Q', 0n);
+      await l.set(2n ** 64n + 3n);
+      expect(await l.get()).toBe(3n);
+    });
+
+    it('shares its lock with a revived handle: another party cannot take it while it is held', async () => {
+      const v = h.primitives().Value('i', 0);
+      const other = await h.party();
+      parties.push(other);
+      await v.getLock().acquire();
+      expect(await other.call(v, 'getLock.acquire', { block: false })).toBe(false);
+      await v.getLock().release();
+      expect(await other.call(v, 'getLock.acquire', { block: false })).toBe(true);
+    });
+
     describe('add()', () => {
       it('resolves the new value', async () => {
         const mp = h.primitives();
@@ -41,12 +64,22 @@ export function valueContract(h: PrimitivesHarness): void {
         expect(await mp.Value('d', 0.5).add(0.25)).toBe(0.75);
       });
 
-      it('wraps like C for small integer codes', async () => {
+      it('wraps like C for integer codes', async () => {
         const mp = h.primitives();
         expect(await mp.Value('B', 255).add(1)).toBe(0);
         expect(await mp.Value('b', 127).add(1)).toBe(-128);
+        expect(await mp.Value('H', 65535).add(2)).toBe(1);
         expect(await mp.Value('I', 0).add(-1)).toBe(2 ** 32 - 1);
+        expect(await mp.Value('I', 0).add(2 ** 32 + 5)).toBe(5);
+        expect(await mp.Value('q', 2n ** 63n - 1n).add(1n)).toBe(-(2n ** 63n));
         expect(await mp.Value('Q', 0n).add(-1n)).toBe(2n ** 64n - 1n);
+      });
+
+      it('rejects a delta of the wrong type', async () => {
+        const mp = h.primitives();
+        await expectRejectsCode(mp.Value('i', 0).add(0.5), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(mp.Value('q', 0n).add(1 as never), ErrorCodes.INVALID_ARGUMENT);
+        await expectRejectsCode(mp.Value('d', 0).add(1n as never), ErrorCodes.INVALID_ARGUMENT);
       });
 
       it("rounds to single precision for 'f'", async () => {
@@ -103,19 +136,57 @@ export function valueContract(h: PrimitivesHarness): void {
       });
     });
 
-    it('rejects an unknown type code and a value of the wrong type', () => {
+    it('rejects an unknown type code, a value of the wrong type and bad options', () => {
       const mp = h.primitives();
       expectThrowsCode(() => mp.Value('z' as 'i'), ErrorCodes.INVALID_ARGUMENT);
       expectThrowsCode(() => mp.Value('q', 1 as unknown as bigint), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', 1n as never), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', '1' as never), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', 1.5), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', 0, { lock: 'yes' as never }), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', 0, { lock: {} as never }), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Value('i', 0, { locks: true } as never), ErrorCodes.INVALID_ARGUMENT);
     });
   });
 
   describe('Array', () => {
-    it('is zero-filled when given a size', async () => {
+    it('is zero-filled when given a size, empty for 0', async () => {
       const a = h.primitives().Array('i', 4);
       expect(a.kind).toBe('Array');
       expect(a.length).toBe(4);
       expect(await a.slice()).toEqual([0, 0, 0, 0]);
+      expect(h.primitives().Array('i', 0).length).toBe(0);
+    });
+
+    it('rejects a size that is not an integer >= 0 and values of the wrong type', () => {
+      const mp = h.primitives();
+      expectThrowsCode(() => mp.Array('i', -1), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Array('i', 1.5), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Array('q', [1 as never]), ErrorCodes.INVALID_ARGUMENT);
+      expectThrowsCode(() => mp.Array('i', 'abc' as never), ErrorCodes.INVALID_ARGUMENT);
+    });
+
+    it('takes Python indices, from -length to length - 1, and wraps a set() like C', async () => {
+      const a = h.primitives().Array('h', [1, 2, 3]);
+      expect(await a.get(-1)).toBe(3);
+      await a.set(-3, 70000);
+      expect(await a.get(0)).toBe(70000 - 65536);
+      await expectRejectsCode(a.set(-4, 0), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(a.add(1.5, 1), ErrorCodes.INVALID_ARGUMENT);
+    });
+
+    it('slices as Python does: negative bounds, clamped at the ends', async () => {
+      const a = h.primitives().Array('i', 5);
+      await a.setSlice(1, [7, 8, 9]);
+      expect(await a.slice(-2)).toEqual([9, 0]);
+      expect(await a.slice(4, 100)).toEqual([0]);
+    });
+
+    it('writes nothing when a value is bad or the range does not fit', async () => {
+      const a = h.primitives().Array('i', [1, 2, 3]);
+      await expectRejectsCode(a.setSlice(0, [5, 'x' as never]), ErrorCodes.INVALID_ARGUMENT);
+      await expectRejectsCode(a.setSlice(2, [5, 6]), ErrorCodes.INVALID_ARGUMENT);
+      expect(await a.slice()).toEqual([1, 2, 3]);
     });
 
     it('copies the values it is given', async () => {

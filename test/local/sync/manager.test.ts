@@ -1,13 +1,14 @@
+/**
+ * The local Manager (its own thread serving dict and list proxies), beyond the primitives contract
+ * (test/contract/primitives, run here by test/local/primitives.test.ts): exact totals and per-thread
+ * order under real threads, views in insertion order, operations batched together failing alone,
+ * shutdown seen from other threads and a manager whose thread ended, the reply wait, handles.
+ */
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DictProxy, ListProxy, Manager } from '../../../src/api/managers.js';
-import {
-  ErrorCodes,
-  InvalidArgumentError,
-  NotSerializableError,
-  ProtocolError,
-} from '../../../src/errors.js';
+import { ErrorCodes, InvalidArgumentError, ProtocolError } from '../../../src/errors.js';
 import { SHARE, type SyncHandle } from '../../../src/handles.js';
 import { arena } from '../../../src/local/sync/arena.js';
 import { reviveLocal } from '../../../src/local/sync/index.js';
@@ -50,66 +51,6 @@ describe('Manager', () => {
       expect(await d.get('n')).toBe(2000);
     });
 
-    it('get resolves a stored value and undefined for a missing key', async () => {
-      const d = manager().dict({ a: 1 });
-      expect([await d.get('a'), await d.get('b')]).toEqual([1, undefined]);
-    });
-
-    it('set stores a copy of the value', async () => {
-      const d = manager().dict<{ x: number }>();
-      const v = { x: 1 };
-      await d.set('k', v);
-      v.x = 2;
-      expect(await d.get('k')).toEqual({ x: 1 });
-    });
-
-    it('set stores the value as it was at the call, not as changed before the request went out', async () => {
-      const d = manager().dict<{ x: number }>();
-      const v = { x: 1 };
-      const done = d.set('k', v);
-      v.x = 2;
-      await done;
-      expect(await d.get('k')).toEqual({ x: 1 });
-    });
-
-    it('delete resolves whether the key was there', async () => {
-      const d = manager().dict({ a: 1 });
-      expect([await d.delete('a'), await d.delete('a'), await d.has('a')]).toEqual([true, false, false]);
-    });
-
-    it('has tells whether a key is present', async () => {
-      const d = manager().dict({ a: undefined });
-      expect([await d.has('a'), await d.has('b')]).toEqual([true, false]);
-    });
-
-    it('pop removes and resolves the value, or the fallback when absent', async () => {
-      const d = manager().dict({ a: 1 });
-      expect([await d.pop('a', 9), await d.pop('a', 9), await d.pop('a'), await d.size()]).toEqual([
-        1,
-        9,
-        undefined,
-        0,
-      ]);
-    });
-
-    it('setDefault stores only when absent and resolves the stored value', async () => {
-      const d = manager().dict({ a: 1 });
-      expect([await d.setDefault('a', 2), await d.setDefault('b', 3)]).toEqual([1, 3]);
-      expect(await d.copy()).toEqual({ a: 1, b: 3 });
-    });
-
-    it('increment starts from 0 and adds delta', async () => {
-      const d = manager().dict<number>();
-      expect([await d.increment('n'), await d.increment('n', 2.5), await d.increment('n', -1)]).toEqual([
-        1, 3.5, 2.5,
-      ]);
-    });
-
-    it('increment of a key holding a non-number throws InvalidArgumentError', async () => {
-      const d = manager().dict<unknown>({ s: 'x' });
-      await expect(d.increment('s')).rejects.toBeInstanceOf(InvalidArgumentError);
-    });
-
     it('update sets every entry; keys, values, entries, size and copy see them in insertion order', async () => {
       const d = manager().dict({ a: 1 });
       await d.update({ b: 2, a: 3 });
@@ -123,33 +64,11 @@ describe('Manager', () => {
       expect(await d.copy()).toEqual({ a: 3, b: 2 });
     });
 
-    it('clear removes every key', async () => {
-      const d = manager().dict({ a: 1, b: 2 });
-      await d.clear();
-      expect(await d.size()).toBe(0);
-    });
-
-    it('rejects a non-string key before sending anything', async () => {
-      const d = manager().dict();
-      await expect(d.get(1 as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
-    });
-
-    it('a value that cannot be cloned throws NotSerializableError and the proxy stays usable', async () => {
-      const d = manager().dict<unknown>();
-      await expect(d.set('f', () => 1)).rejects.toBeInstanceOf(NotSerializableError);
-      await d.set('k', 1);
-      expect(await d.get('k')).toBe(1);
-    });
-
     it('an uncloneable value fails only its own operation among those sent together', async () => {
       const d = manager().dict<unknown>();
       const out = await Promise.allSettled([d.set('a', 1), d.set('f', () => 1), d.set('b', 2)]);
       expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect(await d.copy()).toEqual({ a: 1, b: 2 });
-    });
-
-    it('initial entries that cannot be cloned throw NotSerializableError', () => {
-      expect(() => manager().dict({ f: Symbol('x') })).toThrow(NotSerializableError);
     });
   });
 
@@ -165,66 +84,6 @@ describe('Manager', () => {
           Array.from({ length: 200 }, (_, i) => `${tag}:${i}`),
         );
       }
-    });
-
-    it('get counts a negative index from the end', async () => {
-      const l = manager().list([1, 2, 3]);
-      expect([await l.get(0), await l.get(-1), await l.get(-3)]).toEqual([1, 3, 1]);
-    });
-
-    it('get out of range throws InvalidArgumentError', async () => {
-      const l = manager().list([1]);
-      await expect(l.get(1)).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(l.get(-2)).rejects.toBeInstanceOf(InvalidArgumentError);
-    });
-
-    it('set replaces an element and throws InvalidArgumentError out of range', async () => {
-      const l = manager().list([1, 2]);
-      await l.set(-1, 5);
-      await expect(l.set(2, 0)).rejects.toBeInstanceOf(InvalidArgumentError);
-      expect(await l.slice()).toEqual([1, 5]);
-    });
-
-    it('insert puts before index and clamps past either end, as CPython does', async () => {
-      const l = manager().list<unknown>([1, 2]);
-      await l.insert(1, 'x');
-      await l.insert(-100, 'first');
-      await l.insert(100, 'last');
-      await l.insert(-1, 'y');
-      expect(await l.slice()).toEqual(['first', 1, 'x', 2, 'y', 'last']);
-    });
-
-    it('pop removes the last element by default, or element index', async () => {
-      const l = manager().list([1, 2, 3, 4]);
-      expect([await l.pop(), await l.pop(0), await l.pop(-2)]).toEqual([4, 1, 2]);
-      expect(await l.slice()).toEqual([3]);
-    });
-
-    it('pop of an empty list or out of range throws InvalidArgumentError', async () => {
-      const l = manager().list<number>();
-      await expect(l.pop()).rejects.toBeInstanceOf(InvalidArgumentError);
-      await l.append(1);
-      await expect(l.pop(3)).rejects.toBeInstanceOf(InvalidArgumentError);
-    });
-
-    it('slice follows Python slicing (negative bounds, clamped)', async () => {
-      const l = manager().list([0, 1, 2, 3, 4]);
-      expect([await l.slice(1, 3), await l.slice(-2), await l.slice(3, 1), await l.slice(-100, 100)]).toEqual(
-        [[1, 2], [3, 4], [], [0, 1, 2, 3, 4]],
-      );
-    });
-
-    it('extend, length and clear', async () => {
-      const l = manager().list([1]);
-      await l.extend([2, 3]);
-      expect(await l.length()).toBe(3);
-      await l.clear();
-      expect(await l.length()).toBe(0);
-    });
-
-    it('rejects a fractional index', async () => {
-      const l = manager().list([1]);
-      await expect(l.get(0.5)).rejects.toBeInstanceOf(InvalidArgumentError);
     });
   });
 

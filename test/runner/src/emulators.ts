@@ -56,7 +56,16 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
-function run(command: string, args: readonly string[], what: string): Promise<void> {
+/** What a failed step of the install most likely needs, said with its output. */
+const NEEDS_PYTHON =
+  'The cloud tier needs python3 with venv and pip (Debian: apt-get install -y python3-venv).';
+const NEEDS_PYPI =
+  'pip could not fetch it: the cloud tier needs PyPI (https://pypi.org) reachable once per machine, ' +
+  'directly or through the index in PIP_INDEX_URL / pip.conf (a mirror or a proxy). ' +
+  "pip's last lines below say why it failed.";
+
+/** Runs one install step; on failure rejects with the command, `hint` and the output's tail. */
+function run(command: string, args: readonly string[], what: string, hint: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -72,7 +81,7 @@ function run(command: string, args: readonly string[], what: string): Promise<vo
         reject(
           new Error(
             `${what} failed (\`${command} ${args.join(' ')}\` exited ${code ?? signal}). ` +
-              `The cloud tier needs python3 with venv and pip (Debian: apt-get install -y python3-venv).\n${output}`,
+              `${hint}\n${output}`,
           ),
         );
     });
@@ -150,7 +159,7 @@ export async function ensureMoto(say: Say = sayOnStderr): Promise<string> {
         say,
         `moto: creating a Python virtualenv in ${VENV}`,
         'creating the virtualenv',
-        run(python, ['-m', 'venv', VENV], 'Creating .venv'),
+        run(python, ['-m', 'venv', VENV], `Creating the virtualenv ${VENV}`, NEEDS_PYTHON),
       );
     await announced(
       say,
@@ -170,12 +179,14 @@ export async function ensureMoto(say: Say = sayOnStderr): Promise<string> {
           `moto[server]==${MOTO_VERSION}`,
         ],
         `Installing moto[server]==${MOTO_VERSION}`,
+        NEEDS_PYPI,
       ),
     );
     await run(
       VENV_PYTHON,
       ['-c', `import moto, sys; sys.exit(moto.__version__ != ${JSON.stringify(MOTO_VERSION)})`],
       'Checking the moto install',
+      `The virtualenv ${VENV} holds another moto than ${MOTO_VERSION}, or a broken one: remove it and run again.`,
     );
     writeFileSync(MARKER, `${new Date().toISOString()}\n`);
   });
