@@ -15,18 +15,24 @@ export type Ran = Required<Pick<Extract<ChunkOutcome, { ok: true }>, 'result' | 
 export interface GroupResultsOptions {
   /** Records results `from` to `from + results.length - 1` of the group (in order), then settles them. */
   readonly record: (from: number, results: readonly Ran[]) => Promise<void>;
+  /** True once the job has ended: nothing more is written (the messages are acknowledged). */
+  readonly ended: () => boolean;
 }
 
 /** Records a group's results in order, in batches; see the module comment. */
 export class GroupResults {
   readonly #record: GroupResultsOptions['record'];
+  readonly #ended: () => boolean;
   readonly #waiting: Ran[] = [];
   #recorded = 0;
   #writing: Promise<void> | undefined;
+  /** The write waiting for the turn of the event loop to end. */
+  #soon: NodeJS.Immediate | undefined;
   #failed: { readonly error: unknown } | undefined;
 
   constructor(options: GroupResultsOptions) {
     this.#record = options.record;
+    this.#ended = options.ended;
   }
 
   /** How many of the group's chunks, from its first, are recorded. */
@@ -40,7 +46,15 @@ export class GroupResults {
     this.#waiting.push(result);
     // Wait for the turn of the event loop to end: the reports that reached the port meanwhile
     // (a group of tiny chunks sends them back to back) go in the same write.
-    this.#writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#drain());
+    if (this.#writing || this.#soon) return;
+    this.#soon = setImmediate(() => this.flush());
+  }
+
+  /** Starts writing what waits now, without waiting for the turn of the event loop to end. */
+  flush(): void {
+    clearImmediate(this.#soon);
+    this.#soon = undefined;
+    if (this.#waiting.length > 0) this.#writing ??= this.#drain();
   }
 
   /**
@@ -48,12 +62,15 @@ export class GroupResults {
    * ignored, so that the group's messages are acknowledged without waiting for writes no one needs.
    */
   abandon(): void {
+    clearImmediate(this.#soon);
+    this.#soon = undefined;
     this.#failed ??= { error: undefined };
     this.#waiting.length = 0;
   }
 
   /** Resolves once every result added is recorded; rejects with the first write's failure. */
   async done(): Promise<void> {
+    this.flush();
     while (this.#writing) await this.#writing;
     if (this.#failed && this.#failed.error !== undefined) throw this.#failed.error;
   }
@@ -61,6 +78,7 @@ export class GroupResults {
   async #drain(): Promise<void> {
     try {
       while (this.#waiting.length > 0) {
+        if (this.#ended()) return this.abandon();
         const batch = this.#waiting.splice(0);
         await this.#record(this.#recorded, batch);
         this.#recorded += batch.length;

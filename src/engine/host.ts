@@ -349,6 +349,7 @@ export class Host {
     // it, while the rest of the group runs (group-results.ts).
     const results = new GroupResults({
       record: (from, done) => this.#record(group.slice(from, from + done.length), done),
+      ended: () => life.hasEnded(jobId),
     });
     let reported = 0;
     const onOutcome = (k: number, outcome: ChunkOutcome) => {
@@ -402,6 +403,8 @@ export class Host {
       return this.#ack(group.slice(results.recorded).map((t) => t.d));
     }
     await results.done();
+    // The job ended while the group ran: what was not recorded is acknowledged unrecorded.
+    if (results.recorded < group.length) await this.#ack(group.slice(results.recorded).map((t) => t.d));
   }
 
   /**
