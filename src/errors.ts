@@ -315,12 +315,15 @@ export class PoolStillRunningError extends FanfoldError {
 export class NotSerializableError extends FanfoldError {
   /** Position of the offending item in the input (or argument position for `apply`). */
   readonly position: number | undefined;
+  /** The class of an instance that was refused (it would arrive without its methods). */
+  readonly className: string | undefined;
   /**
    * @param what - What could not be serialised (`map() item`).
    * @param position - Its position.
    * @param cause - The serialiser's error.
+   * @param className - The class of a refused instance.
    */
-  constructor(what: string, position: number | undefined, cause?: unknown) {
+  constructor(what: string, position: number | undefined, cause?: unknown, className?: string) {
     super(
       ErrorCodes.NOT_SERIALIZABLE,
       `${what}${position === undefined ? '' : ` at position ${position}`} cannot be serialised` +
@@ -328,6 +331,7 @@ export class NotSerializableError extends FanfoldError {
       { cause },
     );
     this.position = position;
+    this.className = className;
   }
 }
 

@@ -93,14 +93,17 @@ export class DeadLetterHandler {
       await deadLetters.ack([d.receipt]);
       return;
     }
-    const index = m.type === 'chunk' ? m.index : undefined;
+    const own = m.type === 'chunk' ? m.index : undefined;
     // A copy of a chunk that another delivery recorded (or of a job that ended) fails nothing.
-    const recorded = index !== undefined && (await store.readResults(m.jobId, [index])).has(index);
+    const recorded = own !== undefined && (await store.readResults(m.jobId, [own])).has(own);
     if (recorded || (job?.status !== 'RUNNING' && job?.status !== 'FOLDING')) {
       await deadLetters.ack([d.receipt]);
       return;
     }
-    const last = index === undefined ? undefined : await store.lastChunkError(m.jobId, index);
+    const last = own === undefined ? undefined : await store.lastChunkError(m.jobId, own);
+    // A chunk handed back because its thread died while running another chunk of its group is a
+    // bystander: the error noted for it names the chunk that was running, and so does the job's.
+    const index = last?.chunkIndex ?? own;
     const attempts = this.#o.maxReceiveCount;
     const what = index === undefined ? 'The finalise step' : `Chunk ${index}`;
     const { changed } = await store.failJob(m.jobId, {

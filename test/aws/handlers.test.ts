@@ -482,6 +482,44 @@ describe('worker handler', () => {
     expect(s.errors).toEqual([]);
   });
 
+  it('records a finished chunk while its slow neighbour on the same thread still runs', async () => {
+    // One thread: both one-item chunks share its round trip, the fast one first. Its result must be
+    // recorded while the slow one waits at its gate (imapUnordered yields it), not with the group.
+    const s = await deploy({ env: { [ENV.threads]: '1' } });
+    const fastKey = `group-fast-${randomUUID()}`;
+    const slowKey = `group-slow-${randomUUID()}`;
+    const fast = gateKeeper(fastKey);
+    const slow = gateKeeper(slowKey);
+    try {
+      await ok(s, submit('group-1', 'gate', [fastKey, slowKey], { chunksize: 1 }));
+      const records = await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 });
+      expect(records).toHaveLength(2);
+      const running = s.worker(lambdaJson({ Records: records }));
+      await fast.started();
+      fast.open();
+      // The slow chunk starts only once the fast one has returned, on the same thread.
+      await slow.started();
+      // Generous: the fast result is on its way before the slow gate starts; only a result held
+      // back for the group fails this.
+      const until = Date.now() + 20_000;
+      let recorded = await s.backend.store.readResults('group-1', [0]);
+      while (!recorded.has(0) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        recorded = await s.backend.store.readResults('group-1', [0]);
+      }
+      expect([...recorded.keys()]).toEqual([0]);
+      expect((await job(s, 'group-1')).done).toBe(1);
+      slow.open();
+      expect(await running).toEqual({ batchItemFailures: [] });
+      expect(await results(s, await job(s, 'group-1'))).toEqual([fastKey, slowKey]);
+    } finally {
+      fast.open();
+      slow.open();
+      fast.close();
+      slow.close();
+    }
+  }, 60_000);
+
   it('stops a running chunk of a job cancelled meanwhile, and acknowledges it', async () => {
     const s = await deploy();
     const key = `cancel-2-${randomUUID()}`;
