@@ -65,7 +65,7 @@ describe('a chunk whose first attempt straggles (a worker blocked 120 s, its pee
       const SLOW_MS = 120_000;
       const mp = stack!.context({ tasks, ...POLL });
       // The default rule with a wider tail: a Lambda host records a batch's results when the whole
-      // batch ends, so the slow chunk holds back the results of the chunks received with it (5 of
+      // batch ends, so the slow chunk holds back the results of the chunks received with it (4 of
       // the 10 here, measured) and the job never has the default tail's one chunk left. The backups
       // then cover those chunks too.
       await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(300_000), stragglers: { tail: 0.5 } });
