@@ -54,7 +54,10 @@ export class GroupResults {
   flush(): void {
     clearImmediate(this.#soon);
     this.#soon = undefined;
-    if (this.#waiting.length > 0) this.#writing ??= this.#drain();
+    // The drain starts a microtask later, so that #writing is set before it can end: a drain that
+    // ends at once (the job had ended) clears #writing in its finally, which must come after this
+    // assignment, or done() would wait on a settled promise for ever (a microtask spin).
+    if (this.#waiting.length > 0) this.#writing ??= Promise.resolve().then(() => this.#drain());
   }
 
   /**
