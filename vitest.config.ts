@@ -85,6 +85,8 @@ export default defineConfig({
             'test/e2e/lambda-invoker.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
+          // The stack's functions are processes of this machine: its CPU share sets the pace.
+          setupFiles: [MACHINE_PACE],
         },
       },
       // Deployed with cdklocal by scripts/test-localstack.mjs (`npm run test:localstack`), which

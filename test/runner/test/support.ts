@@ -1,23 +1,67 @@
 /**
- * Helpers of the runner's own tests: the fixture assembly's path, waiting for an outcome in the
- * emulators, and reading what the fixture functions recorded.
+ * Helpers of the runner's own tests: the fixture assembly's path (as written, or with its
+ * timeouts scaled to the machine), waiting for an outcome in the emulators, and reading what the
+ * fixture functions recorded. Budgets follow the machine's pace (test/support/machine-pace.ts,
+ * the runner project's setup file): the fixture functions are processes of this machine, and
+ * beside other work each of them runs several times slower.
  */
 
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { machinePace, scaledByMachine } from '../../support/machine-pace.js';
 
 /** The fixture cloud assembly: a CDK-shaped template and four tiny bundles. */
 export const FIXTURE_ASSEMBLY = fileURLToPath(new URL('./fixtures/assembly/', import.meta.url));
 
+/** The fixture stack's name (its template is `${FIXTURE_STACK}.template.json`). */
+const FIXTURE_STACK = 'Fixture';
+
+/**
+ * A copy of the fixture assembly whose function timeouts and queue visibility timeouts are
+ * multiplied by the machine's pace, rounded up to whole seconds (the units CloudFormation takes),
+ * so a function that takes its usual time at a share of a core is not cut off, and a message is
+ * not redelivered while its invocation still runs. Both scale by the same factor, so each queue
+ * still outlasts the functions its mappings invoke. `keep` names the logical ids (prefixes) whose
+ * timeout is the subject of a test, left as written. Returns the copy's folder (removed with the
+ * system's temporary files).
+ */
+export function scaledAssembly(keep: readonly string[] = []): string {
+  const factor = Math.ceil(machinePace);
+  const dir = mkdtempSync(join(tmpdir(), 'fixture-assembly-'));
+  cpSync(FIXTURE_ASSEMBLY, dir, { recursive: true });
+  const path = join(dir, `${FIXTURE_STACK}.template.json`);
+  const template = JSON.parse(readFileSync(path, 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  };
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const props = resource.Properties;
+    if (!props || keep.some((k) => id.startsWith(k))) continue;
+    const key =
+      resource.Type === 'AWS::Lambda::Function'
+        ? 'Timeout'
+        : resource.Type === 'AWS::SQS::Queue'
+          ? 'VisibilityTimeout'
+          : undefined;
+    if (key !== undefined && typeof props[key] === 'number') props[key] = props[key] * factor;
+  }
+  writeFileSync(path, JSON.stringify(template, null, 2));
+  return dir;
+}
+
 /**
  * Calls `probe` every 50 ms until it returns something other than undefined, and returns that.
  * For outcomes that happen in another process (a message deleted, an object written).
+ * `quietTimeoutMs` is the bound on a quiet machine; it is scaled by the machine's pace.
  */
 export async function eventually<T>(
   probe: () => Promise<T | undefined>,
   what: string,
-  timeoutMs = 10_000,
+  quietTimeoutMs = 10_000,
 ): Promise<T> {
+  const timeoutMs = scaledByMachine(quietTimeoutMs);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await probe();
