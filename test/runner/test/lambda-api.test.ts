@@ -16,7 +16,7 @@ import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type Cloud, startCloud } from '../src/runner.js';
 import { FunctionSandbox } from '../src/sandbox.js';
-import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
+import { eventually, readObject, scaledAssembly } from './support.js';
 
 let cloud: Cloud;
 let lambda: LambdaClient;
@@ -25,7 +25,8 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   // Short pauses between an async event's attempts (Lambda's are a minute and two).
-  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, asyncRetryDelaysMs: [100, 200] });
+  // Sleep's 1 s timeout is the subject of the timeout tests; the others follow the machine's pace.
+  cloud = await startCloud({ cdkOut: scaledAssembly(['Sleep']), asyncRetryDelaysMs: [100, 200] });
   // maxAttempts 1: the SDK must not retry what the tests look at.
   lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint, maxAttempts: 1 });
   s3 = s3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });

@@ -19,36 +19,44 @@ export const FIXTURE_ASSEMBLY = fileURLToPath(new URL('./fixtures/assembly/', im
 /** The fixture stack's name (its template is `${FIXTURE_STACK}.template.json`). */
 const FIXTURE_STACK = 'Fixture';
 
-/**
- * A copy of the fixture assembly whose function timeouts and queue visibility timeouts are
- * multiplied by the machine's pace, rounded up to whole seconds (the units CloudFormation takes),
- * so a function that takes its usual time at a share of a core is not cut off, and a message is
- * not redelivered while its invocation still runs. Both scale by the same factor, so each queue
- * still outlasts the functions its mappings invoke. `keep` names the logical ids (prefixes) whose
- * timeout is the subject of a test, left as written. Returns the copy's folder (removed with the
- * system's temporary files).
- */
-export function scaledAssembly(keep: readonly string[] = []): string {
-  const factor = Math.ceil(machinePace);
+/** The fixture template's shape, as far as the tests edit it. */
+export type FixtureTemplate = {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+};
+
+/** A copy of the fixture assembly in a temporary folder, with `edit` applied to its template. */
+export function copyAssembly(edit: (template: FixtureTemplate) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'fixture-assembly-'));
   cpSync(FIXTURE_ASSEMBLY, dir, { recursive: true });
   const path = join(dir, `${FIXTURE_STACK}.template.json`);
-  const template = JSON.parse(readFileSync(path, 'utf8')) as {
-    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-  };
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    const props = resource.Properties;
-    if (!props || keep.some((k) => id.startsWith(k))) continue;
-    const key =
-      resource.Type === 'AWS::Lambda::Function'
-        ? 'Timeout'
-        : resource.Type === 'AWS::SQS::Queue'
-          ? 'VisibilityTimeout'
-          : undefined;
-    if (key !== undefined && typeof props[key] === 'number') props[key] = props[key] * factor;
-  }
+  const template = JSON.parse(readFileSync(path, 'utf8')) as FixtureTemplate;
+  edit(template);
   writeFileSync(path, JSON.stringify(template, null, 2));
   return dir;
+}
+
+/**
+ * Multiplies the template's function timeouts and queue visibility timeouts by the machine's
+ * pace, rounded up to whole seconds (the unit CloudFormation takes): a function that takes its
+ * usual time at a share of a core is not cut off, and a message is not redelivered while its
+ * invocation still runs. Both scale by one factor, so each queue still outlasts the functions its
+ * mappings invoke. `keep` names the logical ids (prefixes) whose timeout is the subject of a test,
+ * left as written.
+ */
+export function scaleTimeouts(template: FixtureTemplate, keep: readonly string[] = []): void {
+  const factor = Math.ceil(machinePace);
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (keep.some((k) => id.startsWith(k))) continue;
+    const key = { 'AWS::Lambda::Function': 'Timeout', 'AWS::SQS::Queue': 'VisibilityTimeout' }[resource.Type];
+    // A resource may have no properties at all (a queue of defaults).
+    const value = key === undefined ? undefined : resource.Properties?.[key];
+    if (key !== undefined && typeof value === 'number') resource.Properties[key] = value * factor;
+  }
+}
+
+/** A copy of the fixture assembly with its timeouts scaled ({@link scaleTimeouts}) but `keep`'s. */
+export function scaledAssembly(keep: readonly string[] = []): string {
+  return copyAssembly((t) => scaleTimeouts(t, keep));
 }
 
 /**
