@@ -1,7 +1,7 @@
 /**
  * The test tiers as vitest projects, each runnable alone (`npx vitest run --project cloud`, or
- * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:localstack`);
- * `npm test` runs the four that run on any machine with Node and python3. docs/testing.md says
+ * the npm scripts `test:unit`, `test:local`, `test:cloud`, `test:runner`, `test:package`, `test:localstack`);
+ * `npm test` runs the five that run on any machine with Node and python3. docs/testing.md says
  * what each tier proves.
  */
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,10 @@ const MACHINE_PACE = 'test/support/machine-pace.ts';
 export default defineConfig({
   resolve: {
     // Tests run the source: 'fanfold' is this package's src/index.ts, as in tsconfig paths.
-    alias: { fanfold: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^fanfold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^fanfold\/worker$/, replacement: fileURLToPath(new URL('./src/worker.ts', import.meta.url)) },
+    ],
   },
   test: {
     testTimeout: 30_000,
@@ -42,7 +45,6 @@ export default defineConfig({
             'test/engine/**/*.test.ts',
             'test/cli/**/*.test.ts',
             'test/infra/**/*.test.ts',
-            'test/package/**/*.test.ts',
             'test/localstack/**/*.test.ts',
           ],
           setupFiles: [MACHINE_PACE],
@@ -81,12 +83,25 @@ export default defineConfig({
             'test/e2e/aws.test.ts',
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
+            'test/e2e/workers.test.ts',
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
+            'test/e2e/operations.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
           // The stack's functions are processes of this machine: its CPU share sets the pace.
           setupFiles: [MACHINE_PACE],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'package',
+          // The package as a user gets it: what npm pack ships, the launcher, the optional SDK,
+          // and the packed tarball installed into new projects with npm and pnpm (getting started,
+          // a bundled app, the construct's synth).
+          include: ['test/package/**/*.test.ts'],
+          globalSetup: ['test/package/support/pack-setup.ts'],
         },
       },
       // Deployed with cdklocal by scripts/test-localstack.mjs (`npm run test:localstack`), which

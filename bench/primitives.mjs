@@ -80,8 +80,8 @@ function python() {
 }
 
 async function local() {
-  if (!existsSync(join(REPO, 'dist', 'index.js')))
-    throw new Error('run `npm run build` first (dist/index.js is missing)');
+  if (!existsSync(join(REPO, 'dist', 'src', 'index.js')))
+    throw new Error('run `npm run build` first (dist/src/index.js is missing)');
   await bundleTasks();
   const py = python();
   const rows = [];

@@ -60,16 +60,16 @@ const PLAN = {
   serialSampleMs: 60,
 };
 
-/** Why fanfold cannot be measured, or null when dist/index.js exports local() and range(). */
+/** Why fanfold cannot be measured, or null when dist/src/index.js exports local() and range(). */
 async function fanfoldMissing() {
   try {
-    const m = await import(pathToFileURL(join(REPO, 'dist', 'index.js')).href);
+    const m = await import(pathToFileURL(join(REPO, 'dist', 'src', 'index.js')).href);
     if (typeof m.local !== 'function' || typeof m.range !== 'function') {
-      return 'dist/index.js does not export local() and range() yet';
+      return 'dist/src/index.js does not export local() and range() yet';
     }
     return null;
   } catch (err) {
-    return `cannot import dist/index.js (run npm run build): ${err.message.split('\n')[0]}`;
+    return `cannot import dist/src/index.js (run npm run build): ${err.message.split('\n')[0]}`;
   }
 }
 
@@ -109,7 +109,7 @@ function groups(python, withFanfold) {
   const ff = (key, spec) => (withFanfold ? [{ key, ...spec }] : []);
   const list = [];
   // What starting an interpreter and importing the library costs, before any pool exists.
-  const fanfoldUrl = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
+  const fanfoldUrl = pathToFileURL(join(REPO, 'dist', 'src', 'index.js')).href;
   list.push({
     id: 'start',
     kind: 'start',

@@ -1,6 +1,6 @@
 /**
  * The benchmark's tasks module. run.mjs bundles it with esbuild into bench/.out/tasks.js (fanfold
- * aliased to dist/index.js) because Node 20 cannot import TypeScript; the case scripts and fanfold's
+ * aliased to dist/src/index.js) because Node 20 cannot import TypeScript; the case scripts and fanfold's
  * workers all load that bundle. Every task has a twin in bench/py/common.py that does the same work.
  */
 import { createHash } from 'node:crypto';

@@ -5,7 +5,7 @@
 // present in a clone) instead of failing, and says so.
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 
 async function load() {
@@ -17,7 +17,9 @@ async function load() {
     tsx = undefined;
   }
   if (!existsSync(source) || tsx === undefined) {
-    process.stderr.write('fanfold: dist/cli/main.js is missing; run `npm run build` first\n');
+    process.stderr.write(
+      'fanfold: dist/src/cli/main.js is missing; run `npm install` (it builds dist/) first\n',
+    );
     process.exit(1);
   }
   process.stderr.write(

@@ -4,29 +4,47 @@
  * the packages esbuild must bundle into them resolve from there, so that a missing one is one typed
  * error naming what to install instead of an esbuild failure per function.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AWS_SDK_PACKAGES } from '../src/aws/sdk.js';
 import { MissingDependencyError } from '../src/errors.js';
+import { packageRoot } from '../src/package-root.js';
 
 /** The `require` that CommonJS dependencies call inside an ESM bundle. */
 export const REQUIRE_BANNER =
   "import { createRequire as __fanfoldCreateRequire } from 'node:module'; const require = __fanfoldCreateRequire(import.meta.url);";
 
-/** `functions/` of the fanfold package, from this file in `infra/` or in `dist/cdk/infra/`. */
+/** `functions/` of the fanfold package, from this file in `infra/` or in `dist/infra/`. */
 export function functionsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'fanfold')
-      return join(dir, 'functions');
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error(`fanfold's package.json not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
+  const root = packageRoot(import.meta.url);
+  if (!root) throw new Error(`fanfold's package.json not found above ${fileURLToPath(import.meta.url)}`);
+  return join(root.dir, 'functions');
+}
+
+/**
+ * The `PATH` the construct's functions are bundled with: the folder of the esbuild command that
+ * fanfold itself depends on, before `path`. `NodejsFunction` runs esbuild through the project's
+ * package manager (`pnpm exec esbuild`, `npx --no-install esbuild`) or from `PATH`, so it only
+ * finds a command linked into the project's own `node_modules/.bin`. Under pnpm esbuild is
+ * fanfold's dependency, not the project's, and is linked nowhere there (`Command "esbuild" not
+ * found`); each of those runners also looks on `PATH`, where this puts fanfold's own esbuild.
+ *
+ * @example
+ * ```ts
+ * new NodejsFunction(scope, 'Fn', { entry, bundling: { environment: { PATH: bundlingPath(functionsDir()) } } });
+ * ```
+ */
+export function bundlingPath(dir: string, path: string = process.env.PATH ?? ''): string {
+  let bin: string;
+  try {
+    bin = join(dirname(createRequire(join(dir, 'package.json')).resolve('esbuild/package.json')), 'bin');
+  } catch {
+    // esbuild is a dependency of fanfold: only a broken install lacks it, and NodejsFunction then
+    // says which command it could not run.
+    return path;
   }
+  return path ? `${bin}${delimiter}${path}` : bin;
 }
 
 /**

@@ -3,10 +3,12 @@
  * jobs, results and locks; a work queue with its dead-letter queue; a bucket for payloads over the
  * size limits; the coordinator, worker and dead-letter functions, bundled by esbuild (locally,
  * never in Docker) with the caller's tasks module; and the stack outputs the `aws` context reads.
+ *
+ * @module fanfold/cdk
  */
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Architecture, EventInvokeConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -17,15 +19,17 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-c
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
+import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../src/aws/job-list.js';
 import { ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
 import { configureFanout } from './fanout.js';
 import {
   actions,
   COORDINATOR_TABLE_ACTIONS,
   DEAD_LETTER_TABLE_ACTIONS,
   HOST_TABLE_ACTIONS,
+  LIST_INDEX_ACTIONS,
   PAYLOAD_READ_WRITE,
   PAYLOAD_READ_WRITE_DELETE,
   PRIMITIVES_TABLE_ACTIONS,
@@ -44,8 +48,10 @@ export type {
   FanfoldWorkerProps,
 } from './props.js';
 
-/** What every function of the stack is made with. */
-type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'>;
+/** What every function of the stack is made with (a reserved concurrency: the worker's alone). */
+type FunctionSettings = Pick<ResolvedProps['deadLetter'], 'memorySize' | 'timeout'> & {
+  readonly reservedConcurrency?: number | undefined;
+};
 
 export { FANFOLD_DEFAULTS } from './props.js';
 
@@ -54,12 +60,19 @@ export { FANFOLD_DEFAULTS } from './props.js';
  * DescribeStacks (`src/aws/invoke.ts` reads the first four). One `Fanfold` per stack, therefore.
  */
 export const FANFOLD_OUTPUTS = Object.freeze({
+  /** Output: the coordinator function's name. */
   coordinator: 'FanfoldCoordinatorFunction',
+  /** Output: the job table's name. */
   table: 'FanfoldTable',
+  /** Output: the payload bucket's name. */
   bucket: 'FanfoldBucket',
+  /** Output: parallel workers (worker concurrency × threads per worker). */
   workers: 'FanfoldWorkers',
+  /** Output: the work queue's URL. */
   queueUrl: 'FanfoldQueueUrl',
+  /** Output: the dead-letter queue's URL. */
   deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
+  /** Output: the name prefix of the SQS queues of `Queue` and `Pipe`. */
   queuePrefix: 'FanfoldQueuePrefix',
 });
 
@@ -72,11 +85,14 @@ export const PAYLOAD_PREFIX = 'fanfold/';
  * @example
  * ```ts
  * import { App, Stack } from 'aws-cdk-lib';
+ * import * as iam from 'aws-cdk-lib/aws-iam';
  * import { Fanfold } from 'fanfold/cdk';
+ *
  * const app = new App();
  * const stack = new Stack(app, 'Fanfold');
  * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
- * fanfold.grantSubmit(myRole);
+ * fanfold.grantSubmit(new iam.Role(stack, 'App', { assumedBy: new iam.AccountRootPrincipal() }));
+ * app.synth();
  * ```
  */
 export class Fanfold extends Construct {
@@ -111,9 +127,13 @@ export class Fanfold extends Construct {
   readonly deadLetterEventSource: SqsEventSource;
   /** The functions' log groups. */
   readonly logGroups: {
+    /** The coordinator function's log group. */
     readonly coordinator: LogGroup;
+    /** The worker function's log group. */
     readonly worker: LogGroup;
+    /** The dead-letter function's log group. */
     readonly deadLetter: LogGroup;
+    /** The sweeper function's log group. */
     readonly sweeper: LogGroup;
   };
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
@@ -139,6 +159,14 @@ export class Fanfold extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: p.pointInTimeRecovery },
       ...stateful,
     });
+    // The jobs by day of creation, for listing them (src/aws/job-list.ts): a sparse index of the
+    // job items' keys only, written once when a job is created, never when a chunk is recorded.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_DAY, type: AttributeType.STRING },
+      sortKey: { name: LIST_SORT, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -148,6 +176,11 @@ export class Fanfold extends Construct {
       visibilityTimeout: Duration.seconds(6 * p.deadLetter.timeout.toSeconds()),
     });
     const window = p.worker.maxBatchingWindow?.toSeconds() ?? 0;
+    // Lambda refuses a mapping whose queue hides a message for less than the function's timeout,
+    // and AWS advises 6 × (the mapping retries throttled batches within it). Workers do not wait it
+    // out: each holds its messages for messageVisibility (30 s), renewed while they run, so a dead
+    // worker's chunks come back within that; only a worker that dies before its first request
+    // (while its container starts) leaves a batch hidden this long.
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -183,7 +216,11 @@ export class Fanfold extends Construct {
     const fn = (name: string, file: string, settings: FunctionSettings) =>
       this.#function(name, file, settings, p, environment);
     const coordinator = fn('Coordinator', 'coordinator.ts', p.coordinator);
-    const worker = fn('Worker', 'worker.ts', p.worker);
+    const worker = this.#function('Worker', 'worker.ts', p.worker, p, {
+      ...environment,
+      [ENV.visibilityMs]: String(p.worker.messageVisibility.toMilliseconds()),
+      [ENV.handBackMarginMs]: String(p.worker.handBackMargin.toMilliseconds()),
+    });
     const deadLetter = fn('DeadLetter', 'dlq.ts', p.deadLetter);
     const sweeper = this.#function('Sweeper', 'sweeper.ts', p.sweeper, p, {
       ...environment,
@@ -209,7 +246,7 @@ export class Fanfold extends Construct {
       resourceArns: [this.queue.queueArn],
     });
     this.coordinatorInvokeConfig = configureFanout(this, this, p.coordinator);
-    this.table.grant(this.coordinator, ...COORDINATOR_TABLE_ACTIONS);
+    this.#grantTable(this.coordinator, COORDINATOR_TABLE_ACTIONS);
     this.#grantPayloads(this.coordinator, PAYLOAD_READ_WRITE_DELETE, true);
     // The worker: its event source mapping grants consuming (ChangeMessageVisibility included).
     this.workerEventSource = new SqsEventSource(this.queue, {
@@ -223,7 +260,7 @@ export class Fanfold extends Construct {
     });
     this.worker.addEventSource(this.workerEventSource);
     // The host's table actions, and the primitives' that tasks use.
-    this.table.grant(this.worker, ...actions(HOST_TABLE_ACTIONS, PRIMITIVES_TABLE_ACTIONS));
+    this.#grantTable(this.worker, actions(HOST_TABLE_ACTIONS, PRIMITIVES_TABLE_ACTIONS));
     this.#grantPayloads(this.worker, PAYLOAD_READ_WRITE, false);
     // Tasks use Queues and Pipes: their SQS queues under the prefix, spilled items under `sync/`.
     grantQueues(this, this.worker, this.queuePrefix, this.bucket);
@@ -233,9 +270,9 @@ export class Fanfold extends Construct {
       reportBatchItemFailures: true,
     });
     this.deadLetterFunction.addEventSource(this.deadLetterEventSource);
-    this.table.grant(this.deadLetterFunction, ...DEAD_LETTER_TABLE_ACTIONS);
+    this.#grantTable(this.deadLetterFunction, DEAD_LETTER_TABLE_ACTIONS);
     // The sweeper: lists, ages and deletes queues under the prefix; reads and tombstones their items.
-    grantSweeper(this, this.sweeper, this.queuePrefix, (g) => this.table.grant(g, ...SWEEPER_TABLE_ACTIONS));
+    grantSweeper(this, this.sweeper, this.queuePrefix, (g) => this.#grantTable(g, SWEEPER_TABLE_ACTIONS));
     this.sweeperSchedule = sweeperSchedule(this, this.sweeper, p.sweeper.every);
 
     this.#outputs();
@@ -252,6 +289,12 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
    * fanfold.grantSubmit(new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
    * ```
    */
@@ -259,8 +302,30 @@ export class Fanfold extends Construct {
     return this.coordinator
       .grantInvoke(principal)
       .combine(this.#grantDescribeStack(principal))
-      .combine(this.table.grant(principal, ...SUBMIT_TABLE_ACTIONS))
+      .combine(this.#grantTable(principal, SUBMIT_TABLE_ACTIONS))
       .combine(this.#grantPayloads(principal, PAYLOAD_READ_WRITE, false));
+  }
+
+  /**
+   * Lets `principal` operate the stack's jobs with `awsJobs({ stack })` and the `fanfold jobs`,
+   * `status`, `attach` and `cancel` commands: everything {@link grantSubmit} gives, and a Query of
+   * the table's listing index (`byTime`, the jobs' keys by day). Listing is the one right a
+   * submitter lacks: whoever holds it can find every job of the stack, and so read any job's
+   * results. Give it to operators, not to every submitter.
+   *
+   * @example
+   * ```ts
+   * fanfold.grantOperate(new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }));
+   * ```
+   */
+  grantOperate(principal: iam.IGrantable): iam.Grant {
+    return this.grantSubmit(principal).combine(
+      iam.Grant.addToPrincipal({
+        grantee: principal,
+        actions: [...LIST_INDEX_ACTIONS],
+        resourceArns: [`${this.table.tableArn}/index/${LIST_INDEX}`],
+      }),
+    );
   }
 
   /**
@@ -271,28 +336,67 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
-   * fanfold.grantPrimitives(ciRole);
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const ciRole = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+   * fanfold.grantSubmit(ciRole);
+   * fanfold.grantPrimitives(ciRole); // Lock, Queue, Value… of aws() outside the stack's functions
    * ```
    */
   grantPrimitives(grantee: iam.IGrantable): iam.Grant {
-    return this.table
-      .grant(grantee, ...PRIMITIVES_TABLE_ACTIONS)
+    return this.#grantTable(grantee, PRIMITIVES_TABLE_ACTIONS)
       .combine(this.#grantDescribeStack(grantee))
       .combine(grantQueues(this, grantee, this.queuePrefix, this.bucket));
   }
 
   /**
    * Lets jobs read `lines({ bucket, key })` inputs from one of your buckets: the coordinator sizes
-   * the object (HeadObject) and the workers read its byte ranges (GetObject). Read only; pass
-   * `keyPattern` to narrow it to a prefix.
+   * the object (HeadObject) and the workers read its byte ranges (GetObject), so both get
+   * `s3:GetObject` on the objects that match `keyPattern` (all of them by default; pass a prefix
+   * such as `'exports/*'` to narrow it), and `kms:Decrypt` on the bucket's key if it has one. Nothing
+   * else: no listing, so a job on a key that does not exist fails with S3's `AccessDenied`, not
+   * "no object".
    *
    * @example
    * ```ts
-   * fanfold.grantReadInputs(logsBucket, 'exports/*');
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import { Bucket } from 'aws-cdk-lib/aws-s3';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const stack = new Stack(new App(), 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
+   * const logsBucket = Bucket.fromBucketName(stack, 'Logs', 'my-logs');
+   * fanfold.grantReadInputs(logsBucket, 'exports/*'); // lines({ bucket: 'my-logs', key: 'exports/…' })
    * ```
    */
   grantReadInputs(bucket: IBucket, keyPattern = '*'): iam.Grant {
-    return bucket.grantRead(this.coordinator, keyPattern).combine(bucket.grantRead(this.worker, keyPattern));
+    // Not bucket.grantRead: it adds s3:GetBucket*, s3:List* and the other s3:GetObject* actions
+    // (ACLs, tags, versions), none of which the reader sends.
+    const grant = (grantee: iam.IGrantable): iam.Grant => {
+      const objects = iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject'],
+        resourceArns: [bucket.arnForObjects(keyPattern)],
+      });
+      return bucket.encryptionKey ? objects.combine(bucket.encryptionKey.grantDecrypt(grantee)) : objects;
+    };
+    return grant(this.coordinator).combine(grant(this.worker));
+  }
+
+  /**
+   * `actions` on the table's items, not its indexes: `Table.grant` adds `<table>/index/*` once the
+   * table has an index, which would let every role query the listing index (`grantOperate` alone may).
+   */
+  #grantTable(grantee: iam.IGrantable, tableActions: readonly string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...tableActions],
+      resourceArns: [this.table.tableArn],
+    });
   }
 
   /** `actions` on payload objects under the prefix; with `list`, ListBucket of the prefix only. */
@@ -354,6 +458,9 @@ export class Fanfold extends Construct {
       architecture: p.architecture as Architecture,
       memorySize: settings.memorySize,
       timeout: settings.timeout,
+      ...(settings.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.reservedConcurrency }),
       role,
       logGroup,
       environment,
@@ -367,6 +474,8 @@ export class Fanfold extends Construct {
         // esbuild is only reached by the local context's bundler, never on Lambda.
         bundleAwsSDK: true,
         externalModules: ['esbuild'],
+        // The esbuild fanfold depends on, wherever the package manager put it (bundling.ts).
+        environment: { PATH: bundlingPath(functionsDir()) },
         // `functions/*.ts` import the tasks as `@fanfold/tasks`: each bundle carries the caller's.
         esbuildArgs: { '--alias:@fanfold/tasks': p.tasks },
       },

@@ -52,6 +52,9 @@ export const PRIMITIVES_TABLE_ACTIONS: readonly string[] = [
 /** A caller running pools (`grantSubmit`) on the job table: read a job and its results. */
 export const SUBMIT_TABLE_ACTIONS: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'];
 
+/** An operator listing jobs (`grantOperate`), on the table's listing index only. */
+export const LIST_INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
+
 /** The sweeper on the job table: read a queue's registry item, write its tombstone. */
 export const SWEEPER_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 

@@ -47,18 +47,47 @@ export interface FanfoldWorkerProps extends FanfoldFunctionProps {
    */
   readonly memorySize?: number;
   /**
-   * Timeout: the longest a batch of chunks may run. It also sets the finaliser lease
-   * (`FANFOLD_LEASE_MS`) and the queue's visibility timeout (6 × timeout + batching window), so a
-   * worker that dies costs that long before its chunks run again.
+   * Timeout: the longest one invocation runs (a batch, or a drain of the queue). A worker hands its
+   * unfinished chunks back `handBackMargin` before it, so a chunk must run within about this long;
+   * one that never does ends in the dead-letter queue with a `ChunkTimeLimitError` as the cause. It
+   * also sets the finaliser lease (`FANFOLD_LEASE_MS`) and the queue's visibility timeout
+   * (6 × timeout + batching window, which Lambda requires to be at least the timeout; a worker
+   * shortens it per message, see `messageVisibility`).
    * @default Duration.minutes(5)
    */
   readonly timeout?: Duration;
+  /**
+   * How long a worker holds a chunk message at a time (`FANFOLD_VISIBILITY_MS`): set on receipt,
+   * one batched request per 10 messages, and renewed every third of it while the chunk runs. A
+   * worker that dies (a crash, an out-of-memory kill) loses its messages after at most this long,
+   * so they run again within it plus a poll; shorter costs more renewals of long chunks (one
+   * request per 10 messages per third). 5 s to 12 h, whole seconds.
+   * @default Duration.seconds(30)
+   */
+  readonly messageVisibility?: Duration;
+  /**
+   * How long before its timeout a worker stops, hands its unfinished messages back (visible at
+   * once) and reports them as batch item failures, so that Lambda never kills it mid-batch
+   * (`FANFOLD_HANDBACK_MARGIN_MS`). Whole seconds, less than the timeout.
+   * @default 10% of the timeout, at least 1 s and at most 10 s
+   */
+  readonly handBackMargin?: Duration;
+  /**
+   * Reserved concurrency of the worker function: that many concurrent executions are kept for it
+   * out of the account's (1,000 by default, raised on request), and it never runs more. Draining
+   * workers (direct invocations) count against it as well as the mapping's; leave it unset to let
+   * the worker use the account's unreserved concurrency. At least `maxConcurrency`.
+   * @default none
+   */
+  readonly reservedConcurrency?: number;
   /** Chunk messages per invocation, 1 to 10,000 (over 10 needs a `maxBatchingWindow`). @default 10 */
   readonly batchSize?: number;
   /** How long the event source mapping gathers a batch, up to 5 minutes. @default no window (Lambda's 0) */
   readonly maxBatchingWindow?: Duration;
   /**
-   * The most worker invocations that run at once, 2 to 1,000. Not with `provisionedPollerConfig`.
+   * The most worker invocations the event source mapping runs at once, 2 to 1,000. Not with
+   * `provisionedPollerConfig`. Draining workers started directly are not counted here: the
+   * account's concurrency (or `reservedConcurrency`) bounds them.
    * @default 50 (unless `provisionedPollerConfig` is set)
    */
   readonly maxConcurrency?: number;
@@ -146,6 +175,9 @@ export interface ResolvedProps {
   readonly worker: {
     readonly memorySize: number;
     readonly timeout: Duration;
+    readonly messageVisibility: Duration;
+    readonly handBackMargin: Duration;
+    readonly reservedConcurrency: number | undefined;
     readonly batchSize: number;
     readonly maxBatchingWindow: Duration | undefined;
     readonly maxConcurrency: number | undefined;
@@ -172,21 +204,49 @@ export interface ResolvedProps {
 
 /** The defaults, in one place. */
 export const FANFOLD_DEFAULTS = Object.freeze({
-  coordinator: Object.freeze({ memorySize: 1769, timeout: Duration.minutes(1), leafChunks: 20_000 }),
+  /** The coordinator function: 1 vCPU's worth of memory, one minute. */
+  coordinator: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
+    memorySize: 1769,
+    /** The function's timeout. */
+    timeout: Duration.minutes(1),
+    /** Chunks a leaf of the fan-out tree sends (see `CoordinatorProps.leafChunks`). */
+    leafChunks: 20_000,
+  }),
+  /** The worker function: 2 vCPUs' worth of memory (2 threads), five minutes, 10 messages a batch, 50 concurrent. */
   worker: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
     memorySize: 3538,
+    /** The function's timeout. */
     timeout: Duration.minutes(5),
+    /** How long a worker holds a message between renewals (see `WorkerProps.messageVisibility`). */
+    messageVisibility: Duration.seconds(30),
+    /** Messages (chunks) per invocation. */
     batchSize: 10,
+    /** Concurrent invocations of the event source mapping. */
     maxConcurrency: 50,
   }),
-  deadLetter: Object.freeze({ memorySize: 256, timeout: Duration.seconds(30) }),
-  sweeper: Object.freeze({
+  /** The dead-letter function: small and short. */
+  deadLetter: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
     memorySize: 256,
+    /** The function's timeout. */
+    timeout: Duration.seconds(30),
+  }),
+  /** The sweeper of abandoned queues: runs every 30 minutes and deletes queues idle for 2 hours. */
+  sweeper: Object.freeze({
+    /** Memory in MB (vCPUs grow with it: 1,769 MB is one). */
+    memorySize: 256,
+    /** The function's timeout. */
     timeout: Duration.minutes(1),
+    /** A queue unused this long is abandoned. */
     staleAfter: Duration.hours(2),
+    /** How often the sweeper runs. */
     every: Duration.minutes(30),
   }),
+  /** Deliveries of a chunk before it goes to the dead-letter queue. */
   maxReceiveCount: 5,
+  /** Payloads in the bucket expire after this long. */
   payloadExpiration: Duration.days(7),
   /** The event source mapping's pollers in provisioned mode when `maximumPollers` is not given (Lambda's default). */
   maximumPollers: 200,

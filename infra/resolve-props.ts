@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Architecture, type ProvisionedPollerConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { threadsForMemory } from '../src/aws/lambda/env.js';
+import { defaultHandBackMargin, threadsForMemory } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { received } from '../src/validate.js';
 import { FANFOLD_DEFAULTS, type FanfoldProps, type ResolvedProps } from './props.js';
@@ -38,6 +38,9 @@ const COORDINATOR_KEYS = [...FUNCTION_KEYS, 'leafChunks', 'fanoutBudget', 'drain
 const SWEEPER_KEYS = [...FUNCTION_KEYS, 'staleAfter', 'every'];
 const WORKER_KEYS = [
   ...FUNCTION_KEYS,
+  'messageVisibility',
+  'handBackMargin',
+  'reservedConcurrency',
   'batchSize',
   'maxBatchingWindow',
   'maxConcurrency',
@@ -163,6 +166,33 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
       ? int(w.maxConcurrency, 'props.worker.maxConcurrency', 2, 1000, dw.maxConcurrency)
       : undefined;
 
+  const workerTimeout = seconds(w.timeout, 'props.worker.timeout', 1, 900, dw.timeout);
+  const messageVisibility = seconds(
+    w.messageVisibility,
+    'props.worker.messageVisibility',
+    5,
+    43_200,
+    dw.messageVisibility,
+  );
+  const defaultMargin = Duration.millis(defaultHandBackMargin(workerTimeout.toMilliseconds()));
+  const handBackMargin = seconds(w.handBackMargin, 'props.worker.handBackMargin', 0, 899, defaultMargin);
+  if (handBackMargin.toMilliseconds() >= workerTimeout.toMilliseconds())
+    problems.push(
+      `Expected props.worker.handBackMargin to be less than props.worker.timeout (${workerTimeout.toSeconds()} s), got ${handBackMargin.toHumanString()}`,
+    );
+  const reservedConcurrency =
+    w.reservedConcurrency === undefined
+      ? undefined
+      : int(w.reservedConcurrency, 'props.worker.reservedConcurrency', 1, 1_000_000, 1);
+  if (
+    reservedConcurrency !== undefined &&
+    maxConcurrency !== undefined &&
+    reservedConcurrency < maxConcurrency
+  )
+    problems.push(
+      `props.worker.reservedConcurrency (${reservedConcurrency}) is below props.worker.maxConcurrency (${maxConcurrency}): the event source mapping would be throttled`,
+    );
+
   const threads = threadsForMemory(workerMemory);
   // Provisioned mode has no concurrency cap of its own: each poller runs up to 10 invokes at once,
   // and the account's concurrency (1,000 by default) bounds them all.
@@ -182,7 +212,10 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
     deadLetter: fn('deadLetter'),
     worker: {
       memorySize: workerMemory,
-      timeout: seconds(w.timeout, 'props.worker.timeout', 1, 900, dw.timeout),
+      timeout: workerTimeout,
+      messageVisibility,
+      handBackMargin,
+      reservedConcurrency,
       batchSize,
       maxBatchingWindow,
       maxConcurrency,

@@ -1,56 +1,105 @@
 /**
  * fanfold's one error tree. Every error has a stable `code`; tests and callers should branch on
- * the class or the code, never on the message text.
- *
- * @example
- * ```ts
- * try { await pool.map('parse', lines); }
- * catch (e) { if (e instanceof TaskError) console.error(e.remoteStack, e.chunkIndex); }
- * ```
+ * the class or the code, never on the message text (see {@link FanfoldError}'s example).
  */
 
 /** Stable error codes, one per error class. */
 export const ErrorCodes = {
+  /** Thrown as {@link InvalidArgumentError}. */
   INVALID_ARGUMENT: 'ERR_FANFOLD_INVALID_ARGUMENT',
+  /** Thrown as {@link UnknownTaskError}. */
   UNKNOWN_TASK: 'ERR_FANFOLD_UNKNOWN_TASK',
+  /** Thrown as {@link TaskError}. */
   TASK_FAILED: 'ERR_FANFOLD_TASK_FAILED',
+  /** Thrown as {@link RetriesExhaustedError}. */
   RETRIES_EXHAUSTED: 'ERR_FANFOLD_RETRIES_EXHAUSTED',
   /** The invocations that send a range of a job's chunks failed for good: the job was failed. */
   FANOUT_FAILED: 'ERR_FANFOLD_FANOUT_FAILED',
+  /** Thrown as {@link WorkerCrashedError}. */
   WORKER_CRASHED: 'ERR_FANFOLD_WORKER_CRASHED',
+  /** Thrown as {@link PoolNotRunningError}. */
   POOL_NOT_RUNNING: 'ERR_FANFOLD_POOL_NOT_RUNNING',
+  /** Thrown as {@link PoolStillRunningError}. */
   POOL_STILL_RUNNING: 'ERR_FANFOLD_POOL_STILL_RUNNING',
+  /** Thrown as {@link NotSerializableError}. */
   NOT_SERIALIZABLE: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+  /** Thrown as {@link TimeoutError}. */
   TIMEOUT: 'ERR_FANFOLD_TIMEOUT',
+  /** Thrown as {@link JobCancelledError}. */
   JOB_CANCELLED: 'ERR_FANFOLD_JOB_CANCELLED',
+  /** Thrown as {@link JobExpiredError}. */
   JOB_EXPIRED: 'ERR_FANFOLD_JOB_EXPIRED',
   /** The job was released by its caller: its results are gone and its id cannot be used again. */
   JOB_RELEASED: 'ERR_FANFOLD_JOB_RELEASED',
+  /** Thrown as {@link ProtocolError}. */
   PROTOCOL: 'ERR_FANFOLD_PROTOCOL',
+  /** Thrown as {@link TasksModuleError}. */
   TASKS_MODULE: 'ERR_FANFOLD_TASKS_MODULE',
+  /** Thrown as {@link NotReadyError}. */
   NOT_READY: 'ERR_FANFOLD_NOT_READY',
+  /** Thrown as {@link PayloadTooLargeError}. */
   PAYLOAD_TOO_LARGE: 'ERR_FANFOLD_PAYLOAD_TOO_LARGE',
+  /** An AWS batch call (`SendMessageBatch`, `BatchWriteItem`…) still failed for some entries after its retries. */
   AWS_BATCH_FAILED: 'ERR_FANFOLD_AWS_BATCH_FAILED',
+  /** Thrown as {@link Empty}. */
   EMPTY: 'ERR_FANFOLD_EMPTY',
+  /** Thrown as {@link Full}. */
   FULL: 'ERR_FANFOLD_FULL',
+  /** Thrown as {@link BrokenBarrierError}. */
   BROKEN_BARRIER: 'ERR_FANFOLD_BROKEN_BARRIER',
+  /** Thrown as {@link OverReleaseError}. */
   OVER_RELEASE: 'ERR_FANFOLD_OVER_RELEASE',
+  /** Thrown as {@link NotOwnerError}. */
   NOT_OWNER: 'ERR_FANFOLD_NOT_OWNER',
+  /** Thrown as {@link LeaseLostError}. */
   LEASE_LOST: 'ERR_FANFOLD_LEASE_LOST',
+  /** Thrown as {@link ClosedError}. */
   CLOSED: 'ERR_FANFOLD_CLOSED',
   /** A `Process` stopped mid-run (its worker crashed or hit its timeout); a process is never run again. */
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
+  /** A chunk still ran when its worker neared its time limit: its message was handed back unfinished. */
+  CHUNK_TIME_LIMIT: 'ERR_FANFOLD_CHUNK_TIME_LIMIT',
+  /** No job with this id exists (never created, or released and gone). */
+  JOB_NOT_FOUND: 'ERR_FANFOLD_JOB_NOT_FOUND',
+  /** A job was attached to as a job of another task, reducer or kind than it is. */
+  JOB_MISMATCH: 'ERR_FANFOLD_JOB_MISMATCH',
+  /** The backend in use cannot do what was asked (listing jobs with a store that has no index). */
+  UNSUPPORTED: 'ERR_FANFOLD_UNSUPPORTED',
+  /** CloudFormation has no stack of the name given (`aws({ stack })`, `awsJobs`, the CLI's `--stack`). */
+  STACK_NOT_FOUND: 'ERR_FANFOLD_STACK_NOT_FOUND',
 } as const;
 
 /** One of {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** Base class of every error fanfold throws. */
+/**
+ * Base class of every error fanfold throws. Branch on the class or on `code`, never on the message.
+ *
+ * @example
+ * ```ts
+ * import { FanfoldError, local, TaskError } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
+ * try {
+ *   await pool.map('parse', ['{"ok": 1}', 'not json']);
+ * } catch (e) {
+ *   if (e instanceof TaskError) console.error(e.remoteName, e.itemIndex, e.remoteStack); // SyntaxError 1 …
+ *   else if (e instanceof FanfoldError) console.error(e.code);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class FanfoldError extends Error {
   /** Stable, machine-readable code. */
   readonly code: ErrorCode;
+  /**
+   * @param code - The stable code of the subclass.
+   * @param message - What went wrong, for people.
+   * @param options - `cause`: the error this one wraps.
+   */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -62,6 +111,10 @@ export class FanfoldError extends Error {
 export class InvalidArgumentError extends FanfoldError {
   /** The option refused, where one option is at fault (e.g. `options.initializer`). */
   readonly option: string | undefined;
+  /**
+   * @param message - Names the option, what is allowed and what was received.
+   * @param details - The option at fault, and the error that caused the refusal.
+   */
   constructor(message: string, details: { readonly option?: string; readonly cause?: unknown } = {}) {
     super(
       ErrorCodes.INVALID_ARGUMENT,
@@ -74,7 +127,12 @@ export class InvalidArgumentError extends FanfoldError {
 
 /** A message named a task that the tasks module does not define. */
 export class UnknownTaskError extends FanfoldError {
+  /** The task name that was asked for. */
   readonly task: string;
+  /**
+   * @param task - The name asked for.
+   * @param known - The names the tasks module defines.
+   */
   constructor(task: string, known: readonly string[]) {
     super(
       ErrorCodes.UNKNOWN_TASK,
@@ -86,9 +144,13 @@ export class UnknownTaskError extends FanfoldError {
 
 /** The shape in which an error thrown by a task crosses a thread, queue or table. */
 export interface SerializedError {
+  /** The error class's name (`RangeError`). */
   name: string;
+  /** The error's message. */
   message: string;
+  /** The stack where it was thrown, source-mapped to the task's files. */
   stack?: string;
+  /** The error's `code`, when it had one. */
   code?: string;
   /** Index of the chunk whose task threw. */
   chunkIndex?: number;
@@ -98,14 +160,22 @@ export interface SerializedError {
 
 /** A task threw. Carries the remote error's name, message and stack. */
 export class TaskError extends FanfoldError {
+  /** The job whose task threw, when known. */
   readonly jobId: string | undefined;
+  /** Index of the chunk whose task threw. */
   readonly chunkIndex: number | undefined;
+  /** Index, within the whole job's input, of the item whose task threw. */
   readonly itemIndex: number | undefined;
   /** The name of the error class thrown inside the task (e.g. `RangeError`). */
   readonly remoteName: string;
   /** The stack of the error as it was thrown inside the worker. */
   readonly remoteStack: string | undefined;
+  /** The `code` of the error thrown inside the task, when it had one. */
   readonly remoteCode: string | undefined;
+  /**
+   * @param remote - The error as it crossed from the worker.
+   * @param jobId - The job it belongs to.
+   */
   constructor(remote: SerializedError, jobId?: string) {
     super(ErrorCodes.TASK_FAILED, `${remote.name}: ${remote.message}`);
     this.jobId = jobId;
@@ -120,10 +190,20 @@ export class TaskError extends FanfoldError {
 
 /** A chunk was delivered `maxReceiveCount` times without being recorded: it went to the dead-letter queue. */
 export class RetriesExhaustedError extends FanfoldError {
+  /** The job the chunk belongs to. */
   readonly jobId: string;
+  /** The chunk that kept failing; `undefined` when it was the job's finalisation. */
   readonly chunkIndex: number | undefined;
+  /** How many times the chunk was delivered. */
   readonly attempts: number;
+  /** The last error recorded for the chunk, if any. */
   readonly lastError: SerializedError | undefined;
+  /**
+   * @param jobId - The job.
+   * @param chunkIndex - The chunk, or `undefined` for the finalisation.
+   * @param attempts - Deliveries made.
+   * @param lastError - The last error recorded.
+   */
   constructor(jobId: string, chunkIndex: number | undefined, attempts: number, lastError?: SerializedError) {
     super(
       ErrorCodes.RETRIES_EXHAUSTED,
@@ -143,11 +223,18 @@ export class RetriesExhaustedError extends FanfoldError {
  * failed rather than left waiting for them.
  */
 export class FanoutFailedError extends FanfoldError {
+  /** The job that was failed. */
   readonly jobId: string;
   /** Attempts made of the failing invocation. */
   readonly attempts: number;
   /** The last attempt's error, when it is known. */
   readonly lastError: SerializedError | undefined;
+  /**
+   * @param jobId - The job that was failed.
+   * @param message - Which range of chunks was not sent, and why.
+   * @param attempts - Attempts made of the failing invocation.
+   * @param lastError - The last attempt's error, when it is known.
+   */
   constructor(jobId: string, message: string, attempts: number, lastError?: SerializedError) {
     super(ErrorCodes.FANOUT_FAILED, message);
     this.jobId = jobId;
@@ -158,16 +245,53 @@ export class FanoutFailedError extends FanfoldError {
 
 /** A worker thread (or process) died while running a chunk. The chunk is redelivered. */
 export class WorkerCrashedError extends FanfoldError {
+  /** The thread's or process's exit code, when it exited. */
   readonly exitCode: number | undefined;
+  /**
+   * @param message - What died, and while doing what.
+   * @param exitCode - Its exit code.
+   * @param cause - The error it died of, if known.
+   */
   constructor(message: string, exitCode?: number, cause?: unknown) {
     super(ErrorCodes.WORKER_CRASHED, message, { cause });
     this.exitCode = exitCode;
   }
 }
 
+/**
+ * A chunk still ran when its worker neared its time limit (the worker Lambda's timeout, less a
+ * margin), so the worker handed its message back to the queue unfinished. It is noted as the
+ * chunk's last error: a chunk that runs past the limit on every delivery reaches the dead-letter
+ * queue, and its job fails with a {@link RetriesExhaustedError} whose cause is this error.
+ */
+export class ChunkTimeLimitError extends FanfoldError {
+  /** The job whose chunk ran out of time. */
+  readonly jobId: string;
+  /** The chunk that was handed back unfinished. */
+  readonly chunkIndex: number;
+  /** The worker's time limit (its function timeout), when known. */
+  readonly limitMs: number | undefined;
+  constructor(jobId: string, chunkIndex: number, limitMs?: number) {
+    const limit = limitMs === undefined ? '' : ` of ${Math.round(limitMs / 1000)} s`;
+    super(
+      ErrorCodes.CHUNK_TIME_LIMIT,
+      `Chunk ${chunkIndex} of job ${jobId} ran past the worker's time limit${limit} and was handed ` +
+        'back unfinished: use a smaller chunksize or a longer worker timeout (props.worker.timeout, up to 15 minutes)',
+    );
+    this.jobId = jobId;
+    this.chunkIndex = chunkIndex;
+    this.limitMs = limitMs;
+  }
+}
+
 /** A call was made on a pool after `close()` or `terminate()`. */
 export class PoolNotRunningError extends FanfoldError {
+  /** The pool's state: `closed` or `terminated`. */
   readonly state: string;
+  /**
+   * @param state - The pool's state.
+   * @param method - The method that was called.
+   */
   constructor(state: string, method: string) {
     super(ErrorCodes.POOL_NOT_RUNNING, `Pool is ${state}: ${method}() is not allowed`);
     this.state = state;
@@ -185,6 +309,11 @@ export class PoolStillRunningError extends FanfoldError {
 export class NotSerializableError extends FanfoldError {
   /** Position of the offending item in the input (or argument position for `apply`). */
   readonly position: number | undefined;
+  /**
+   * @param what - What could not be serialised (`map() item`).
+   * @param position - Its position.
+   * @param cause - The serialiser's error.
+   */
   constructor(what: string, position: number | undefined, cause?: unknown) {
     super(
       ErrorCodes.NOT_SERIALIZABLE,
@@ -198,6 +327,7 @@ export class NotSerializableError extends FanfoldError {
 
 /** A wait with a timeout ran out (CPython: `multiprocessing.TimeoutError`). */
 export class TimeoutError extends FanfoldError {
+  /** @param message - What was waited for, and how long. */
   constructor(message: string) {
     super(ErrorCodes.TIMEOUT, message);
   }
@@ -205,16 +335,67 @@ export class TimeoutError extends FanfoldError {
 
 /** The job was cancelled (terminate, abort signal, or an early `break` from `imap`). */
 export class JobCancelledError extends FanfoldError {
+  /** The cancelled job. */
   readonly jobId: string;
+  /**
+   * @param jobId - The job.
+   * @param reason - Why it was cancelled.
+   */
   constructor(jobId: string, reason?: string) {
     super(ErrorCodes.JOB_CANCELLED, `Job ${jobId} was cancelled${reason ? `: ${reason}` : ''}`);
     this.jobId = jobId;
   }
 }
 
+/** No job with this id exists: it was never created here, or it was released and is gone. */
+export class JobNotFoundError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_NOT_FOUND,
+      `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * A job was attached to as the job of a task (or reducer) it is not: `pool.attach(id, { task })`
+ * promises results of that task's type, so a job of another task is refused rather than mistyped.
+ */
+export class JobMismatchError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string, expected: string, found: string) {
+    super(ErrorCodes.JOB_MISMATCH, `Job ${jobId} is ${found}, not ${expected}`);
+    this.jobId = jobId;
+  }
+}
+
+/** The backend in use cannot do what was asked: `feature` names it, `why` says what is missing. */
+export class UnsupportedError extends FanfoldError {
+  constructor(feature: string, why: string) {
+    super(ErrorCodes.UNSUPPORTED, `${feature} is not supported here: ${why}`);
+  }
+}
+
+/** CloudFormation has no stack of this name in the region asked: deploy it, or name the resources. */
+export class StackNotFoundError extends FanfoldError {
+  /** The stack's name. */
+  readonly stackName: string;
+  constructor(stack: string, detail: string) {
+    super(
+      ErrorCodes.STACK_NOT_FOUND,
+      `options.stack: CloudFormation has no stack "${stack}" here (${detail}); deploy it, or pass options.resources`,
+    );
+    this.stackName = stack;
+  }
+}
+
 /** The job passed its deadline before it ended. */
 export class JobExpiredError extends FanfoldError {
+  /** The expired job. */
   readonly jobId: string;
+  /** @param jobId - The job. */
   constructor(jobId: string) {
     super(ErrorCodes.JOB_EXPIRED, `Job ${jobId} passed its deadline before it ended`);
     this.jobId = jobId;
@@ -227,7 +408,9 @@ export class JobExpiredError extends FanfoldError {
  * for the new one's).
  */
 export class JobReleasedError extends FanfoldError {
+  /** The released job. */
   readonly jobId: string;
+  /** @param jobId - The released job. */
   constructor(jobId: string) {
     super(
       ErrorCodes.JOB_RELEASED,
@@ -239,6 +422,7 @@ export class JobReleasedError extends FanfoldError {
 
 /** A message on a queue, thread port or function boundary did not match the protocol. */
 export class ProtocolError extends FanfoldError {
+  /** @param message - Which message, and what was wrong with it. */
   constructor(message: string) {
     super(ErrorCodes.PROTOCOL, message);
   }
@@ -282,7 +466,9 @@ export class NotReadyError extends FanfoldError {
 
 /** A message, item or blob over a backend's size limit (SQS 1 MiB, DynamoDB 400 KB…) was passed inline. */
 export class PayloadTooLargeError extends FanfoldError {
+  /** The payload's size in bytes. */
   readonly bytes: number;
+  /** The limit it went over, in bytes. */
   readonly limit: number;
   constructor(what: string, bytes: number, limit: number) {
     super(ErrorCodes.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes, over the limit of ${limit} bytes`);
@@ -335,8 +521,14 @@ export class NotOwnerError extends FanfoldError {
  * under the new holder's lock.
  */
 export class LeaseLostError extends FanfoldError {
+  /** The primitive whose lease was lost. */
   readonly primitive: string;
+  /** The fencing counter of the lost lease. */
   readonly fence: number;
+  /**
+   * @param primitive - The primitive.
+   * @param fence - The lease's fence.
+   */
   constructor(primitive: string, fence: number) {
     super(
       ErrorCodes.LEASE_LOST,

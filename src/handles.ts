@@ -16,6 +16,7 @@ export const SHARE: unique symbol = Symbol.for('fanfold.share') as never;
 
 /** What a primitive's handle looks like on the wire. */
 export interface SyncHandle {
+  /** Marks a handle on the wire. */
   readonly $fanfold: 'handle';
   /** Which context's state it names. */
   readonly ctx: 'local' | 'aws';

@@ -1,6 +1,17 @@
 /**
  * fanfold: Python's `multiprocessing` for TypeScript. The same program runs its pool on the cores
- * of one machine (`local`) or fans out over AWS Lambda.
+ * of one machine ({@link local}) or fans out over AWS Lambda ({@link aws}).
+ *
+ * @example
+ * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
+ * console.log(await pool.map('square', range(10)));
+ * ```
+ *
+ * @module fanfold
  */
 
 export type { AsyncCallbacks } from './api/async-result.js';
@@ -9,8 +20,17 @@ export type { Connection } from './api/connection.js';
 export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
+export type { JobFailure, JobInfo, JobStatus } from './api/job-info.js';
 export type { DictProxy, ListProxy, Manager, SortOptions } from './api/managers.js';
-export type { IMapOptions, Items, MapOptions, MapReduceOptions } from './api/pool.js';
+export type {
+  AttachOptions,
+  IMapOptions,
+  Items,
+  JobIterator,
+  MapOptions,
+  MapReduceOptions,
+  PoolState,
+} from './api/pool.js';
 export { Pool } from './api/pool.js';
 export type { Process, ProcessOptions } from './api/process.js';
 export type { ProcessInfo } from './api/process-info.js';
@@ -44,6 +64,13 @@ export type {
 export { defineTasks, isTaskRegistry } from './api/tasks.js';
 export type { AwsClients, AwsContext, AwsOptions, AwsResources } from './aws/context.js';
 export { aws } from './aws/context.js';
+export type {
+  AwsJobsOptions,
+  JobOperations,
+  ListOptions,
+  OperationsAttachOptions,
+} from './aws/operations.js';
+export { awsJobs } from './aws/operations.js';
 export type { Progress } from './engine/client.js';
 export type { LinesOptions } from './engine/lines.js';
 export { Lines, lines } from './engine/lines.js';
@@ -53,3 +80,4 @@ export * from './errors.js';
 export type { Shareable, SyncHandle } from './handles.js';
 export type { LocalContext, LocalOptions } from './local/context.js';
 export { local } from './local/context.js';
+export type { ObjectSource } from './ports.js';

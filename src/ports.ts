@@ -26,7 +26,17 @@ export type Data =
  * An object whose lines are a job's items (`lines()`): an S3 object in the user's own bucket (AWS
  * context), or a file of the machine (local context: an absolute path).
  */
-export type ObjectSource = { readonly bucket: string; readonly key: string } | { readonly path: string };
+export type ObjectSource =
+  | {
+      /** The S3 bucket. */
+      readonly bucket: string;
+      /** The object's key. */
+      readonly key: string;
+    }
+  | {
+      /** A local file's path. */
+      readonly path: string;
+    };
 
 /**
  * The input of one chunk. For `items` and `range`, `offset` is the index, in the job's whole input,
@@ -111,9 +121,12 @@ export type WorkMessage =
     };
 
 /**
- * The event of a worker invoked directly (not by the event source mapping) to drain the work queue
- * while a job's chunks are being sent: it runs the host's receive loop until the queue stays empty
- * or its time runs out. Validated by `parseDrainEvent` (`engine/protocol.ts`).
+ * The event a worker Lambda is invoked with directly, asynchronously (the invoker fires it after
+ * chunks were sent, so that many workers start at once instead of at the event source mapping's
+ * pace): drain the work queue with the host's own receive loop until it stays empty or the
+ * invocation's time runs out, then hand back what is unfinished. `jobId` names the job whose
+ * chunks prompted it; the worker runs whatever the queue holds. Delivered at least once, like any
+ * asynchronous invocation: a duplicate drains an empty queue and ends.
  */
 export interface DrainEvent {
   readonly v: 1;
@@ -165,8 +178,14 @@ export interface WorkQueue {
    * correct either way: it acknowledges only after a chunk's result is recorded.
    */
   ack(receipts: readonly string[]): Promise<void>;
-  /** Changes a delivered message's visibility timeout; `0` makes it visible again at once. A stale receipt never throws. */
-  setVisibility(receipt: string, ms: number): Promise<void>;
+  /**
+   * Changes the visibility timeout of delivered messages to `ms` from now; `0` makes them visible
+   * again at once. A stale receipt never throws (its message is left as it is); changes an
+   * implementation's batch API reports as failed for another reason are retried, and the call
+   * throws only when some still fail. On SQS: one `ChangeMessageVisibilityBatch` per 10 receipts,
+   * so a worker renews a whole batch's messages with one request.
+   */
+  setVisibility(receipts: readonly string[], ms: number): Promise<void>;
 }
 
 /** The lifecycle of a job. RUNNING → FOLDING → DONE, or → FAILED / CANCELLED from RUNNING or FOLDING. */
@@ -231,6 +250,8 @@ export interface JobRecord extends JobSpec {
    */
   readonly version: number;
   readonly createdAt: number;
+  /** When the job ended (DONE, FAILED or CANCELLED), epoch ms; absent while it runs. */
+  readonly endedAt?: number;
   /**
    * Partitions the job's chunk records and counters are spread over (1 for a small job), chosen
    * by the store at creation and fixed for the job's life; chunk messages carry it (`shards`).
@@ -271,6 +292,16 @@ export interface ChunkAttempt {
 export interface JobRef {
   readonly shards: number;
   readonly deadline: number;
+}
+
+/** Options of {@link JobStore.listJobs}. */
+export interface ListJobsOptions {
+  /** At most this many jobs. */
+  readonly limit: number;
+  /** Only jobs created before this time (epoch ms, exclusive): the next page after a listing's last job. @default now */
+  readonly before?: number;
+  /** Only jobs created at or after this time (epoch ms). @default the store's retention ago */
+  readonly since?: number;
 }
 
 /** A chunk's result, for {@link JobStore.completeChunks}. */
@@ -419,6 +450,12 @@ export interface JobStore {
    * Idempotent; a job that does not exist is left alone.
    */
   releaseJob(jobId: string): Promise<void>;
+  /**
+   * The jobs the store still holds, newest first (by `createdAt`), as `getJob` reads them. Optional:
+   * a store that cannot list (no index) leaves it out, and listing then fails with a typed error.
+   * The cost is per job listed, never per chunk.
+   */
+  listJobs?(options: ListJobsOptions): Promise<JobRecord[]>;
 }
 
 /** A slice of a blob: the bytes `[start, end)`, `0 <= start < end`. */

@@ -23,7 +23,7 @@ export async function bundleTasks() {
     platform: 'node',
     target: 'node20',
     external: ['esbuild'],
-    alias: { fanfold: join(REPO, 'dist', 'index.js') },
+    alias: { fanfold: join(REPO, 'dist', 'src', 'index.js') },
     logLevel: 'warning',
     write: false,
   });

@@ -86,7 +86,7 @@ export function writeReport(data, file) {
     p('## 0. Starting the interpreter and importing the library (no pool)', '');
     const rows = [
       ['node-empty', '`node -e 0`'],
-      ['node-fanfold', '`node -e "await import(\'fanfold\')"` (dist/index.js)'],
+      ['node-fanfold', '`node -e "await import(\'fanfold\')"` (dist/src/index.js)'],
       ['py-empty', '`python3 -c pass`'],
       ['py-mp', '`python3 -c "import multiprocessing.pool"`'],
     ]
@@ -282,9 +282,10 @@ export function writeReport(data, file) {
   }
   p('Raw figures of every run: `bench/.out/results.json` (not committed; re-run to regenerate).', '');
   // Keep the sections other scripts write (bench/primitives.mjs, bench/scale/report.ts,
-  // bench/fanout-rate.ts, bench/store-cost.ts) when the rest is rewritten.
+  // bench/fanout-rate.ts, bench/store-cost.ts) and the workers' figures from the runner
+  // (test/e2e/workers.test.ts, copied by hand) when the rest is rewritten.
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  for (const name of ['primitives', 'scale', 'fanout-rate', 'store-cost']) {
+  for (const name of ['primitives', 'scale', 'fanout-rate', 'store-cost', 'workers']) {
     const a = old.indexOf(`<!-- ${name}:start -->`);
     const b = old.indexOf(`<!-- ${name}:end -->`);
     if (a >= 0 && b > a) lines.push('', old.slice(a, b + `<!-- ${name}:end -->`.length), '');

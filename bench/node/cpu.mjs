@@ -1,7 +1,7 @@
 // CPU-bound work: 64 items, serially on the main thread or on a fanfold pool of 2 threads.
 // usage: cpu.mjs serial|fanfold int P|sha R   (the same work as bench/py/cpu.py)
 // fanfold: construct, wait until every worker has answered (ready), map (the work alone), terminate.
-import { local } from '../../dist/index.js';
+import { local } from '../../dist/src/index.js';
 import tasks from '../.out/tasks.js';
 import { emit, fail, ms, now, WORKERS, warmFanfold } from './common.mjs';
 

@@ -18,7 +18,7 @@ if (lib === 'piscina') {
   await warmPiscina(pool);
   call = (x) => pool.run(x, { name: 'noop' });
 } else if (lib === 'fanfold-apply' || lib === 'fanfold-map') {
-  const { local } = await import('../../dist/index.js');
+  const { local } = await import('../../dist/src/index.js');
   const { default: tasks } = await import('../.out/tasks.js');
   pool = local({ tasks }).Pool({ processes: WORKERS });
   await warmFanfold(pool);

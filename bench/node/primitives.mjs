@@ -3,7 +3,7 @@
 // usage: primitives.mjs CASE N   (CASE: value_lock, value_add, queue_rtt, queue_stream, pipe_rtt, pipe_stream, process)
 import { emit, fail, ms, now } from './common.mjs';
 
-const { local } = await import('../../dist/index.js');
+const { local } = await import('../../dist/src/index.js');
 const { default: tasks } = await import('../.out/tasks.js');
 const [kind, nArg] = process.argv.slice(2);
 const n = Number(nArg);

@@ -3,7 +3,7 @@
 //   auto: no chunksize option (fanfold's default, CPython's rule); range: range(0, N); array: a plain array.
 //   twice: map a second time on the same pool (map2_ms): the first map also pays for cold, not yet
 //   optimised JavaScript on the main thread and in the workers; the second shows the steady state.
-import { local, range } from '../../dist/index.js';
+import { local, range } from '../../dist/src/index.js';
 import tasks from '../.out/tasks.js';
 import { emit, fail, ms, now, plainArray, WORKERS, warmFanfold } from './common.mjs';
 

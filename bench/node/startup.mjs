@@ -8,7 +8,7 @@ const workerFile = new URL('./piscina-worker.mjs', import.meta.url).href;
 
 let make;
 if (lib === 'fanfold') {
-  const { local } = await import('../../dist/index.js');
+  const { local } = await import('../../dist/src/index.js');
   const { default: tasks } = await import('../.out/tasks.js');
   make = () => local({ tasks }).Pool({ processes: WORKERS });
 } else if (lib === 'piscina') {

@@ -19,9 +19,15 @@ type State<R> = { s: 'pending' } | { s: 'ok'; value: R } | { s: 'err'; error: un
 export class AsyncResult<R> {
   #state: State<R> = { s: 'pending' };
   readonly #settled: Promise<void>;
+  /**
+   * The id of the pool job computing the result, known at once: pass it to `pool.inspect`,
+   * `pool.cancel`, `pool.attach` (from this process or another) or `fanfold status`.
+   */
+  readonly jobId: string;
 
   /** @internal Created by the pool. */
-  constructor(work: Promise<R>, callbacks: AsyncCallbacks<R> = {}) {
+  constructor(work: Promise<R>, callbacks: AsyncCallbacks<R> = {}, jobId = '') {
+    this.jobId = jobId;
     this.#settled = work.then(
       (value) => {
         this.#state = { s: 'ok', value };

@@ -7,9 +7,13 @@ import type { Shareable } from '../handles.js';
 
 /** One end of a pipe. */
 export interface Connection<T = unknown> extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Connection';
+  /** Whether this end can `recv` (false for the sending end of a one-way pipe). */
   readonly readable: boolean;
+  /** Whether this end can `send` (false for the receiving end of a one-way pipe). */
   readonly writable: boolean;
+  /** Whether this end was closed. */
   readonly closed: boolean;
   /** Sends one message (any structured-clone value, any size). Throws {@link ClosedError} if closed or not writable. */
   send(message: T): Promise<void>;
@@ -23,5 +27,6 @@ export interface Connection<T = unknown> extends Shareable {
    * process holds its own copy): the end closes when the task's copy closes.
    */
   close(): Promise<void>;
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -26,15 +26,19 @@ import type { ArgsOf, TaskMap, TaskRegistry } from './tasks.js';
 
 /** The primitives of a context (everything but `Pool` and `Process`). */
 export interface Primitives {
+  /** A lock: `acquire`, `release`, `withLock`. Any party may release it, as in CPython. */
   Lock(): Lock;
+  /** A re-entrant lock: its owner may acquire it again; only its owner may release it. */
   RLock(): RLock;
   /** @param value initial permits @default 1 */
   Semaphore(value?: number): Semaphore;
   /** @param value initial and maximum permits @default 1 */
   BoundedSemaphore(value?: number): BoundedSemaphore;
+  /** An event, initially clear: `set`, `clear`, `isSet`, `wait`. */
   Event(): Event;
   /** @param lock the lock to wait on @default a new RLock */
   Condition(lock?: Lock | RLock): Condition;
+  /** A barrier that releases its waiters once `parties` of them wait. */
   Barrier(parties: number, options?: BarrierOptions): Barrier;
   /** @param initial @default 0 (0n for 64-bit codes) */
   Value<C extends TypeCode>(typecode: C, initial?: ValueOf<C>, options?: SharedOptions): Value<C>;
@@ -46,15 +50,19 @@ export interface Primitives {
   ): SharedArray<C>;
   /** @param maxsize 0 = unbounded @default 0 */
   Queue<T = unknown>(maxsize?: number): Queue<T>;
+  /** A queue whose `join()` waits until every item put has been marked done (`taskDone()`). @param maxsize 0 = unbounded @default 0 */
   JoinableQueue<T = unknown>(maxsize?: number): JoinableQueue<T>;
+  /** An unbounded queue with only `put`, `get`, `empty` and `close`. */
   SimpleQueue<T = unknown>(): SimpleQueue<T>;
   /** Two connected ends; with `duplex` false the first end only receives and the second only sends. @default true */
   Pipe<T = unknown>(duplex?: boolean): [Connection<T>, Connection<T>];
+  /** A manager of shared `dict`s and `list`s; `shutdown()` (or `await using`) frees them. */
   Manager(): Manager;
 }
 
 /** `Process` as a context offers it, typed by the context's tasks. */
 export interface ProcessFactory<T extends TaskMap> {
+  /** A process that runs the task `target` with `args` once `start()` is called. */
   Process<K extends keyof T & string>(target: K, args: ArgsOf<T[K]>, options?: ProcessOptions): Process<T, K>;
 }
 
@@ -96,7 +104,9 @@ export interface Context<T extends TaskMap> extends Primitives, ProcessFactory<T
   readonly tasks: TaskRegistry<T>;
   /** Creates a pool. Options are validated before any thread starts or any AWS call is made. */
   Pool(options?: PoolOptions<T>): Pool<T>;
+  /** The number of CPUs a pool of this context uses by default (`os.availableParallelism()` locally). */
   cpuCount(): number;
+  /** The process this code runs in: the main process, or the pool worker or `Process` running the task. */
   currentProcess(): ProcessInfo;
 }
 

@@ -20,12 +20,17 @@ export interface JobProgress {
  *
  * @example
  * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { defineJob, local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
  * export default defineJob(async (ctx) => {
- *   const [dir = '.'] = ctx.args;
- *   ctx.log(`scanning ${dir}`);
+ *   const [file = 'book.txt'] = ctx.args;
+ *   ctx.log(`counting the words of ${file}`);
+ *   const lines = (await readFile(file, 'utf8')).split('\n');
  *   await using pool = local({ tasks }).Pool({ processes: ctx.processes });
- *   const sizes = await pool.map('size', await list(dir), { onProgress: ctx.onProgress });
- *   return { result: sizes.reduce((a, b) => a + b, 0), items: sizes.length, itemLabel: 'files' };
+ *   const counts = await pool.map('countWords', lines, { onProgress: ctx.onProgress });
+ *   return { result: counts.length, items: lines.length, itemLabel: 'lines' };
  * });
  * ```
  */
@@ -45,7 +50,9 @@ export interface JobContext {
  *
  * @example
  * ```ts
- * return { result: top10, items: files.length, itemLabel: 'files', details: { bytes: '12.3 MB' } };
+ * import type { JobOutcome } from 'fanfold';
+ *
+ * const outcome: JobOutcome = { result: ['the', 'of'], items: 120, itemLabel: 'files', details: { bytes: '12.3 MB' } };
  * ```
  */
 export interface JobOutcome {
@@ -71,11 +78,13 @@ const JOB = Symbol.for('fanfold.job');
  *
  * @example
  * ```ts
- * import type { Job } from 'fanfold';
+ * import { defineJob, type Job } from 'fanfold';
+ *
  * const job: Job = defineJob(async () => ({ result: 42 }));
  * ```
  */
 export interface Job {
+  /** Marks a value made by {@link defineJob}. */
   readonly [JOB]: true;
   /** Runs the job. */
   readonly run: (ctx: JobContext) => Promise<JobOutcome>;
@@ -89,12 +98,12 @@ export interface Job {
  * ```ts
  * // squares.job.ts — run with: npx fanfold run squares.job.ts --processes 4 -- 1000
  * import { defineJob, local, range } from 'fanfold';
- * import tasks from './squares.tasks.js';
+ * import tasks from './tasks.js';
  *
  * export default defineJob(async (ctx) => {
  *   const n = Number(ctx.args[0] ?? 100);
  *   await using pool = local({ tasks }).Pool({ processes: ctx.processes });
- *   const sum = await pool.mapReduce('square', range(n), 'add', { onProgress: ctx.onProgress });
+ *   const sum = await pool.mapReduce('square', range(n), 'add', { initial: 0, onProgress: ctx.onProgress });
  *   return { result: sum, items: n, itemLabel: 'numbers' };
  * });
  * ```
@@ -113,7 +122,10 @@ export function defineJob(run: (ctx: JobContext) => Promise<JobOutcome>): Job {
  *
  * @example
  * ```ts
- * const mod = await import(file);
+ * import { isJob } from 'fanfold';
+ *
+ * const file = new URL('./squares.job.js', import.meta.url).href;
+ * const mod = (await import(file)) as { default?: unknown };
  * if (!isJob(mod.default)) throw new Error('not a job module');
  * ```
  */

@@ -10,11 +10,15 @@ import type { Shareable } from '../handles.js';
 
 /** A shared dictionary. */
 export interface DictProxy<V = unknown> extends Shareable {
+  /** Tells the proxies apart at run time. */
   readonly kind: 'DictProxy';
+  /** The value at `key`, or `undefined`. */
   get(key: string): Promise<V | undefined>;
+  /** Sets `key` to `value`. */
   set(key: string, value: V): Promise<void>;
   /** Deletes `key`; resolves whether it was there. */
   delete(key: string): Promise<boolean>;
+  /** Whether `key` is set. */
   has(key: string): Promise<boolean>;
   /** Removes `key` and resolves its value (or `fallback` when absent). */
   pop(key: string, fallback?: V): Promise<V | undefined>;
@@ -27,12 +31,17 @@ export interface DictProxy<V = unknown> extends Shareable {
    * keeps its place). Throws `InvalidArgumentError` when the dict is empty (CPython: `KeyError`).
    */
   popitem(): Promise<[string, V]>;
+  /** Sets every key of `entries`, in one atomic operation. */
   update(entries: Readonly<Record<string, V>>): Promise<void>;
   /** The keys, in insertion order. */
   keys(): Promise<string[]>;
+  /** The values, in the keys' order. */
   values(): Promise<V[]>;
+  /** The `[key, value]` pairs, in insertion order. */
   entries(): Promise<[string, V][]>;
+  /** The number of keys. */
   size(): Promise<number>;
+  /** Removes every key. */
   clear(): Promise<void>;
   /** A plain-object copy. */
   copy(): Promise<Record<string, V>>;
@@ -49,18 +58,25 @@ export interface SortOptions {
  * read (CPython fetches them one by one).
  */
 export interface ListProxy<V = unknown> extends Shareable, AsyncIterable<V> {
+  /** Tells the proxies apart at run time. */
   readonly kind: 'ListProxy';
   /** Element `index` (negative counts from the end); throws `InvalidArgumentError` when out of range. */
   get(index: number): Promise<V>;
+  /** Replaces the element at `index` (negative counts from the end); throws `RangeError` outside the list. */
   set(index: number, value: V): Promise<void>;
+  /** Adds `value` at the end. */
   append(value: V): Promise<void>;
+  /** Adds `values` at the end, in one atomic operation. */
   extend(values: readonly V[]): Promise<void>;
+  /** Inserts `value` before `index`, as CPython's `list.insert`. */
   insert(index: number, value: V): Promise<void>;
   /** Removes and resolves element `index` (the last by default); throws `InvalidArgumentError` when empty. */
   pop(index?: number): Promise<V>;
+  /** The number of elements. */
   length(): Promise<number>;
   /** A copy of `list[start:end]`. @default the whole list */
   slice(start?: number, end?: number): Promise<V[]>;
+  /** Removes every element. */
   clear(): Promise<void>;
   /** How many elements equal `value`. */
   count(value: V): Promise<number>;
@@ -84,9 +100,12 @@ export interface ListProxy<V = unknown> extends Shareable, AsyncIterable<V> {
 
 /** A manager of shared objects. */
 export interface Manager {
+  /** A new shared dict, with `initial` entries. */
   dict<V = unknown>(initial?: Readonly<Record<string, V>>): DictProxy<V>;
+  /** A new shared list, with `initial` elements. */
   list<V = unknown>(initial?: readonly V[]): ListProxy<V>;
   /** Releases every object this manager made (CPython `shutdown()`). */
   shutdown(): Promise<void>;
+  /** `shutdown()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }

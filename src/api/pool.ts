@@ -3,6 +3,7 @@
  * the tasks module at compile time (task names, argument and result types) and at run time.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { JobClient, Progress } from '../engine/client.js';
 import type { Lines } from '../engine/lines.js';
 import { Range } from '../engine/range.js';
@@ -20,6 +21,17 @@ import {
   taskName,
 } from '../validate.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
+import { type JobInfo, toJobInfo } from './job-info.js';
+import {
+  type AttachOptions,
+  attachOptions,
+  checkJobId,
+  type JobIterator,
+  type TypedAttach,
+} from './pool-jobs.js';
+
+export type { AttachOptions, JobIterator } from './pool-jobs.js';
+
 import type { ArgOf, ArgsOf, ReducerName, ResultOf, TaskMap, UnaryTaskName } from './tasks.js';
 
 /**
@@ -50,7 +62,6 @@ export interface IMapOptions extends MapOptions {}
 
 const MAP_KEYS = ['chunksize', 'onProgress'] as const;
 const ASYNC_KEYS = [...MAP_KEYS, 'callback', 'errorCallback'] as const;
-
 /** What a context provides to run a pool. @internal */
 export interface PoolRuntime {
   readonly client: JobClient;
@@ -69,13 +80,17 @@ export interface PoolRuntime {
   shutdown(graceful: boolean): Promise<void>;
 }
 
-type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
+/** A pool's state, as CPython names it: running, closed (`close()`), or terminated. */
+export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
 
 /**
  * A pool of workers. Create it from a context: `mp.Pool({ processes: 4 })`.
  *
  * @example
  * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
  * await using pool = local({ tasks }).Pool();
  * const squares = await pool.map('square', range(10_000)); // number[]
  * ```
@@ -103,23 +118,31 @@ export class Pool<T extends TaskMap> {
 
   /** Calls `task(...args)` in a worker and returns its result. */
   apply<K extends keyof T & string>(task: K, args: ArgsOf<T[K]>): Promise<ResultOf<T[K]>> {
+    return this.#apply(task, args, randomUUID());
+  }
+
+  #apply<K extends keyof T & string>(task: K, args: ArgsOf<T[K]>, jobId: string): Promise<ResultOf<T[K]>> {
     return this.#run('apply', async (c) => {
       const name = taskName(task, 'task', this.#rt.taskNames);
       if (!Array.isArray(args))
         throw new InvalidArgumentError(`Expected args to be an array of arguments, got ${received(args)}`);
       if (this.#rt.apply) return (await this.#rt.apply(name, args)) as ResultOf<T[K]>;
-      const out = await c.map('starmap', name, [args], { chunksize: 1 });
+      const out = await c.map('starmap', name, [args], { chunksize: 1, jobId });
       return out[0] as ResultOf<T[K]>;
     });
   }
 
-  /** {@link apply}, returning an {@link AsyncResult}. */
+  /**
+   * {@link apply}, returning an {@link AsyncResult} whose `jobId` names the job at once (on the
+   * local context an apply runs straight on a thread and makes no job: its id is then never found).
+   */
   applyAsync<K extends keyof T & string>(
     task: K,
     args: ArgsOf<T[K]>,
     callbacks: AsyncCallbacks<ResultOf<T[K]>> = {},
   ): AsyncResult<ResultOf<T[K]>> {
-    return new AsyncResult(this.apply(task, args), callbacks);
+    const jobId = randomUUID();
+    return new AsyncResult(this.#apply(task, args, jobId), callbacks, jobId);
   }
 
   /** Applies the task to every item; results in input order. The first task error rejects and cancels the rest. */
@@ -140,24 +163,28 @@ export class Pool<T extends TaskMap> {
     );
   }
 
-  /** {@link map}, returning an {@link AsyncResult}. */
+  /**
+   * {@link map}, returning an {@link AsyncResult}, whose `jobId` names the job at once (an empty
+   * input makes no job: its id is then never found).
+   */
   mapAsync<K extends UnaryTaskName<T>>(
     task: K,
     items: Items<ArgOf<T[K]>>,
     options: MapOptions & AsyncCallbacks<ResultOf<T[K]>[]> = {},
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
+    const jobId = randomUUID();
     const work = this.#run(
       'mapAsync',
       (c) => {
         this.#mapOptions(options, 'options', ASYNC_KEYS);
-        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
+        return c.map('map', taskName(task, 'task', this.#rt.taskNames), items, { ...rest, jobId }) as Promise<
           ResultOf<T[K]>[]
         >;
       },
       items,
     );
-    return new AsyncResult(work, this.#callbacks(callback, errorCallback));
+    return new AsyncResult(work, this.#callbacks(callback, errorCallback), jobId);
   }
 
   /** Like {@link map}, but each item is an argument list: `task(...item)`. */
@@ -178,24 +205,26 @@ export class Pool<T extends TaskMap> {
     );
   }
 
-  /** {@link starmap}, returning an {@link AsyncResult}. */
+  /** {@link starmap}, returning an {@link AsyncResult} whose `jobId` names the job at once. */
   starmapAsync<K extends keyof T & string>(
     task: K,
     items: Items<ArgsOf<T[K]>>,
     options: MapOptions & AsyncCallbacks<ResultOf<T[K]>[]> = {},
   ): AsyncResult<ResultOf<T[K]>[]> {
     const { callback, errorCallback, ...rest } = options;
+    const jobId = randomUUID();
     const work = this.#run(
       'starmapAsync',
       (c) => {
         this.#mapOptions(options, 'options', ASYNC_KEYS);
-        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, rest) as Promise<
-          ResultOf<T[K]>[]
-        >;
+        return c.map('starmap', taskName(task, 'task', this.#rt.taskNames), items, {
+          ...rest,
+          jobId,
+        }) as Promise<ResultOf<T[K]>[]>;
       },
       items,
     );
-    return new AsyncResult(work, this.#callbacks(callback, errorCallback));
+    return new AsyncResult(work, this.#callbacks(callback, errorCallback), jobId);
   }
 
   /**
@@ -206,12 +235,8 @@ export class Pool<T extends TaskMap> {
     task: K,
     items: Items<ArgOf<T[K]>>,
     options?: IMapOptions,
-  ): AsyncGenerator<ResultOf<T[K]>, void, undefined> {
-    return this.#stream('imap', task, items, options, true) as AsyncGenerator<
-      ResultOf<T[K]>,
-      void,
-      undefined
-    >;
+  ): JobIterator<ResultOf<T[K]>> {
+    return this.#iterator('imap', task, items, options, true) as JobIterator<ResultOf<T[K]>>;
   }
 
   /** Like {@link imap}, but yields results as they complete, in any order. */
@@ -219,12 +244,8 @@ export class Pool<T extends TaskMap> {
     task: K,
     items: Items<ArgOf<T[K]>>,
     options?: IMapOptions,
-  ): AsyncGenerator<ResultOf<T[K]>, void, undefined> {
-    return this.#stream('imapUnordered', task, items, options, false) as AsyncGenerator<
-      ResultOf<T[K]>,
-      void,
-      undefined
-    >;
+  ): JobIterator<ResultOf<T[K]>> {
+    return this.#iterator('imapUnordered', task, items, options, false) as JobIterator<ResultOf<T[K]>>;
   }
 
   /**
@@ -247,22 +268,83 @@ export class Pool<T extends TaskMap> {
   }
 
   /**
-   * Reattaches to a job by id (from `onProgress`), for example after the process that submitted it
-   * was restarted: resolves with the job's results (an array for map/starmap, the folded value for
-   * mapReduce), or rejects with its error. Most useful on the AWS context, where jobs outlive callers.
+   * Reattaches to a job by id (an `AsyncResult`'s or an iterator's `jobId`), for example after the
+   * process that submitted it was restarted: resolves with the job's results (an array for
+   * map/starmap, the folded value for mapReduce), or rejects with its error. Say which task the job
+   * ran (`{ task }`, and `reducer` for a mapReduce) and the result is typed by it; a job of another
+   * task is refused with `JobMismatchError`, an unknown id with `JobNotFoundError`. The job is
+   * released once read unless `release: false`. Most useful on the AWS context, where jobs outlive callers.
    *
    * @example
    * ```ts
-   * const results = (await pool.attach(savedJobId)) as number[];
+   * import { aws } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * // In another process than the one that started the job, with its id (`AsyncResult.jobId`).
+   * await using pool = aws({ tasks, stack: 'MyApp' }).Pool();
+   * const [squaresId, totalId] = process.argv.slice(2) as [string, string];
+   * const squares = await pool.attach(squaresId, { task: 'square' }); // number[]
+   * const total = await pool.attach(totalId, { task: 'square', reducer: 'add' }); // number
    * ```
    */
-  attach(jobId: string, options: Pick<MapOptions, 'onProgress'> = {}): Promise<unknown> {
-    return this.#run('attach', (c) => {
-      if (typeof jobId !== 'string' || jobId.length === 0) {
-        throw new InvalidArgumentError(`Expected jobId to be a non-empty string, got ${received(jobId)}`);
-      }
-      const o = this.#mapOptions(options, 'options', ['onProgress']);
-      return c.attach(jobId, { onProgress: o.onProgress });
+  attach<K extends keyof T & string>(
+    jobId: string,
+    options: AttachOptions & {
+      /** The job's task: the results are typed by it; a job of another task is refused (`JobMismatchError`). */
+      readonly task: K;
+      readonly reducer?: undefined;
+    },
+  ): Promise<ResultOf<T[K]>[]>;
+  attach<K extends UnaryTaskName<T>, Red extends ReducerName<T, ResultOf<T[K]>>>(
+    jobId: string,
+    options: AttachOptions & {
+      readonly task: K;
+      /** The reducer of a mapReduce job of `task`: the result is the folded value. */
+      readonly reducer: Red;
+    },
+  ): Promise<ResultOf<T[K]>>;
+  attach(
+    jobId: string,
+    options?: AttachOptions & { readonly task?: undefined; readonly reducer?: undefined },
+  ): Promise<unknown>;
+  attach(jobId: string, options: TypedAttach = {}): Promise<unknown> {
+    return this.#run('attach', (c) =>
+      c.attach(checkJobId(jobId), attachOptions(options, this.#rt.taskNames)),
+    );
+  }
+
+  /**
+   * The job as it stands (status, chunks done and total, its error), without waiting for it; from
+   * any process that reaches the job's store (on AWS, any caller of the stack). Rejects with
+   * `JobNotFoundError` for an unknown id.
+   *
+   * @example
+   * ```ts
+   * const r = pool.mapAsync('square', range(1000));
+   * const info = await pool.inspect(r.jobId); // { status: 'RUNNING', done: 3, total: 8, ... }
+   * ```
+   */
+  inspect(jobId: string): Promise<JobInfo> {
+    return this.#run('inspect', async (c) => toJobInfo(await c.inspect(checkJobId(jobId))));
+  }
+
+  /**
+   * Cancels a job by id, whoever submitted it: its waiting callers reject with `JobCancelledError`
+   * and its chunks not yet run are skipped. Resolves with the job as it stands after (a job that
+   * had already ended keeps its state); rejects with `JobNotFoundError` for an unknown id.
+   *
+   * @example
+   * ```ts
+   * const r = pool.mapAsync('square', range(1_000_000));
+   * await pool.cancel(r.jobId); // r.get() rejects with JobCancelledError
+   * ```
+   */
+  cancel(jobId: string, reason = 'cancelled by request'): Promise<JobInfo> {
+    return this.#run('cancel', async (c) => {
+      const id = checkJobId(jobId);
+      if (typeof reason !== 'string')
+        throw new InvalidArgumentError(`Expected reason to be a string, got ${received(reason)}`);
+      return toJobInfo(await c.cancelById(id, reason));
     });
   }
 
@@ -331,12 +413,25 @@ export class Pool<T extends TaskMap> {
     return p;
   }
 
+  #iterator(
+    method: string,
+    task: string,
+    items: unknown,
+    options: IMapOptions | undefined,
+    ordered: boolean,
+  ): JobIterator<unknown> {
+    const jobId = randomUUID();
+    const gen = this.#stream(method, task, items, options, ordered, jobId);
+    return Object.defineProperty(gen, 'jobId', { value: jobId, enumerable: true }) as JobIterator<unknown>;
+  }
+
   async *#stream(
     method: string,
     task: string,
     items: unknown,
     options: IMapOptions | undefined,
     ordered: boolean,
+    jobId: string,
   ): AsyncGenerator<unknown, void, undefined> {
     if (this.#state !== 'RUN') throw new PoolNotRunningError(this.#stateName(), method);
     const o = this.#mapOptions(options, 'options', MAP_KEYS);
@@ -347,7 +442,7 @@ export class Pool<T extends TaskMap> {
     try {
       await this.#rt.ready();
       if (this.#terminated()) throw new JobCancelledError('(not submitted)', 'the pool was terminated');
-      yield* this.#rt.client.stream('map', name, items, { ...o, ordered });
+      yield* this.#rt.client.stream('map', name, items, { ...o, ordered, jobId });
     } finally {
       this.#pending.delete(tracked);
       release();

@@ -74,7 +74,10 @@ export interface ProcessInfo {
  *
  * @example
  * ```ts
- * const pool = mp.Pool({ processes: cpuCount() });
+ * import { cpuCount, local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool({ processes: Math.max(1, cpuCount() - 1) });
  * ```
  */
 export function cpuCount(): number {
@@ -91,6 +94,8 @@ function alive(): boolean {
  *
  * @example
  * ```ts
+ * import { currentProcess, defineTasks } from 'fanfold';
+ *
  * export default defineTasks({ whoami: () => currentProcess().name }); // 'fanfold-worker-1'
  * ```
  */

@@ -21,8 +21,11 @@ export interface ProcessOptions {
 
 /** A task running as a process. */
 export interface Process<T extends TaskMap = TaskMap, K extends keyof T & string = keyof T & string> {
+  /** The name: `options.name`, or `Process-N`. */
   readonly name: string;
+  /** The task it runs. */
   readonly target: K;
+  /** The task's arguments. */
   readonly args: ArgsOf<T[K]>;
   /** An id for the run (the job id), undefined before `start()`: CPython's `pid`. */
   readonly pid: string | undefined;
@@ -38,6 +41,7 @@ export interface Process<T extends TaskMap = TaskMap, K extends keyof T & string
   start(): Promise<void>;
   /** Waits for the end, or until `timeoutMs` passed; never throws the task's error (see `error`). */
   join(timeoutMs?: number): Promise<void>;
+  /** Whether it was started and has not ended. */
   isAlive(): boolean;
   /** Stops the run (the thread is ended; a cloud run is cancelled); `exitCode` becomes -15. */
   terminate(): Promise<void>;

@@ -15,6 +15,7 @@ export interface BlockOptions {
 
 /** A FIFO queue shared between parties. */
 export interface Queue<T = unknown> extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Queue' | 'JoinableQueue';
   /** The bound given at creation; 0 means unbounded. */
   readonly maxsize: number;
@@ -22,22 +23,28 @@ export interface Queue<T = unknown> extends Shareable {
   put(item: T, options?: BlockOptions): Promise<void>;
   /** Removes and resolves the oldest item; throws {@link Empty} when not blocking or on timeout. */
   get(options?: BlockOptions): Promise<T>;
+  /** `put(item, { block: false })`: throws `Full` at once when the queue is full. */
   putNowait(item: T): Promise<void>;
+  /** `get({ block: false })`: throws `Empty` at once when the queue is empty. */
   getNowait(): Promise<T>;
   /** The number of items (approximate while others put and get, as in CPython). */
   qsize(): Promise<number>;
+  /** Whether the queue is empty (a snapshot: another party may put or get at once). */
   empty(): Promise<boolean>;
+  /** Whether the queue holds `maxsize` items (a snapshot). */
   full(): Promise<boolean>;
   /**
    * No more items will be put through this handle. On the AWS context, closing the queue's creator
    * handle deletes the SQS queue (items not yet taken are gone); abandoned queues are swept.
    */
   close(): Promise<void>;
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** A queue whose consumers report each item done, so that a producer can `join()` (CPython `JoinableQueue`). */
 export interface JoinableQueue<T = unknown> extends Queue<T> {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'JoinableQueue';
   /** Marks one fetched item as processed; throws {@link OverReleaseError} if called more often than items were put. */
   taskDone(): Promise<void>;
@@ -47,10 +54,16 @@ export interface JoinableQueue<T = unknown> extends Queue<T> {
 
 /** An unbounded queue with only `put`, `get`, `empty` and `close` (CPython `SimpleQueue`). */
 export interface SimpleQueue<T = unknown> extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'SimpleQueue';
+  /** Adds `item`; never blocks (the queue is unbounded). */
   put(item: T): Promise<void>;
+  /** Takes the oldest item, waiting until there is one. */
   get(): Promise<T>;
+  /** Whether the queue is empty (a snapshot). */
   empty(): Promise<boolean>;
+  /** Ends this party's use of the queue; the creator's close frees it (on AWS, deletes its SQS queue). */
   close(): Promise<void>;
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -28,15 +28,23 @@ export interface SharedOptions {
  *
  * @example
  * ```ts
+ * import { local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * const mp = local({ tasks });
  * const hits = mp.Value('i', 0);
  * await hits.add(1);
  * await hits.withLock(async () => hits.set((await hits.get()) * 2));
  * ```
  */
 export interface Value<C extends TypeCode = TypeCode> extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Value';
+  /** The type code, as in CPython's `array` module. */
   readonly typecode: C;
+  /** The current value. */
   get(): Promise<ValueOf<C>>;
+  /** Sets the value (not atomic with a `get` before it: hold the lock, or use `add`). */
   set(value: ValueOf<C>): Promise<void>;
   /** Adds `delta` atomically; resolves the new value. */
   add(delta: ValueOf<C>): Promise<ValueOf<C>>;
@@ -51,10 +59,15 @@ export interface Value<C extends TypeCode = TypeCode> extends Shareable {
 
 /** A fixed-length shared array of numbers. */
 export interface SharedArray<C extends TypeCode = TypeCode> extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Array';
+  /** The type code, as in CPython's `array` module. */
   readonly typecode: C;
+  /** The number of elements (fixed at creation). */
   readonly length: number;
+  /** The element at `index`; throws `RangeError` outside the array. */
   get(index: number): Promise<ValueOf<C>>;
+  /** Sets the element at `index`; throws `RangeError` outside the array. */
   set(index: number, value: ValueOf<C>): Promise<void>;
   /** Adds `delta` to one element atomically; resolves the new value. */
   add(index: number, delta: ValueOf<C>): Promise<ValueOf<C>>;
@@ -62,6 +75,8 @@ export interface SharedArray<C extends TypeCode = TypeCode> extends Shareable {
   slice(start?: number, end?: number): Promise<ValueOf<C>[]>;
   /** Writes `values` from `start` on (like `arr[start:start+len] = values`). */
   setSlice(start: number, values: readonly ValueOf<C>[]): Promise<void>;
+  /** The lock that guards the array (`options.lock`, or its own). */
   getLock(): Lock | RLock;
+  /** Runs `fn` holding the array's lock, and releases it however `fn` ends. */
   withLock<R>(fn: () => R | Promise<R>): Promise<R>;
 }

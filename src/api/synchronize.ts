@@ -27,7 +27,17 @@ export interface Acquirable extends Shareable {
    * Acquires; resolves true, or false if `block` is false and it is taken, or when `timeoutMs` ran out.
    * @example
    * ```ts
-   * if (await lock.acquire({ timeoutMs: 500 })) try { … } finally { await lock.release(); }
+   * import { local } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * const lock = local({ tasks }).Lock();
+   * if (await lock.acquire({ timeoutMs: 500 })) {
+   *   try {
+   *     // …the work the lock guards
+   *   } finally {
+   *     await lock.release();
+   *   }
+   * }
    * ```
    */
   acquire(options?: AcquireOptions): Promise<boolean>;
@@ -44,6 +54,7 @@ export interface Acquirable extends Shareable {
  * release by a holder whose lease was taken over throws {@link LeaseLostError}.
  */
 export interface Lock extends Acquirable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Lock';
   /** Whether the lock is held by anyone right now. */
   locked(): Promise<boolean>;
@@ -66,6 +77,7 @@ export interface RLockState {
  * release it as often; release by any other party throws {@link NotOwnerError}.
  */
 export interface RLock extends Acquirable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'RLock';
   /** The holder and its recursion count. */
   state(): Promise<RLockState>;
@@ -76,6 +88,7 @@ export interface RLock extends Acquirable {
  * initial value.
  */
 export interface Semaphore extends Acquirable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Semaphore' | 'BoundedSemaphore';
   /** The permits available now (CPython `get_value()`). */
   getValue(): Promise<number>;
@@ -83,14 +96,19 @@ export interface Semaphore extends Acquirable {
 
 /** A semaphore that throws {@link OverReleaseError} when released past its initial value. */
 export interface BoundedSemaphore extends Semaphore {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'BoundedSemaphore';
 }
 
 /** A flag that parties wait on (CPython `multiprocessing.Event`). */
 export interface Event extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Event';
+  /** Whether the event is set. */
   isSet(): Promise<boolean>;
+  /** Sets the event and wakes every waiter. */
   set(): Promise<void>;
+  /** Clears the event: later waiters wait until it is set again. */
   clear(): Promise<void>;
   /** Resolves true once the flag is set, or false when `timeoutMs` ran out first. */
   wait(timeoutMs?: number): Promise<boolean>;
@@ -102,6 +120,7 @@ export interface Event extends Shareable {
  * otherwise where the lock records its owner).
  */
 export interface Condition extends Acquirable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Condition';
   /** Releases the lock, waits for a notify (or the timeout), re-acquires; resolves false on timeout. */
   wait(timeoutMs?: number): Promise<boolean>;
@@ -112,6 +131,7 @@ export interface Condition extends Acquirable {
   waitFor<R>(predicate: () => R | Promise<R>, timeoutMs?: number): Promise<R>;
   /** Wakes up to `n` waiters. @default 1 */
   notify(n?: number): Promise<void>;
+  /** Wakes every waiter (the caller must hold the lock). */
   notifyAll(): Promise<void>;
 }
 
@@ -120,7 +140,9 @@ export interface Condition extends Acquirable {
  * argument of CPython is not offered: code never travels between parties.
  */
 export interface Barrier extends Shareable {
+  /** Tells the primitives apart at run time. */
   readonly kind: 'Barrier';
+  /** The number of parties that must wait for the barrier to release them. */
   readonly parties: number;
   /**
    * Waits until `parties` parties have called `wait`; resolves this party's arrival index
@@ -134,6 +156,7 @@ export interface Barrier extends Shareable {
   reset(): Promise<void>;
   /** Parties waiting now. */
   nWaiting(): Promise<number>;
+  /** Whether the barrier is broken (aborted, or a wait timed out) until `reset()`. */
   broken(): Promise<boolean>;
 }
 

@@ -12,6 +12,7 @@ const REGISTRY = Symbol.for('fanfold.tasks');
 
 /** What `defineTasks` returns; the default export of a tasks module. */
 export interface TaskRegistry<T extends TaskMap = TaskMap> {
+  /** Marks a value made by {@link defineTasks}. */
   readonly [REGISTRY]: true;
   /** The task functions, by name. */
   readonly tasks: Readonly<T>;

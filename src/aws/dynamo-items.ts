@@ -5,7 +5,7 @@
  *
  * | item | pk | sk | attributes |
  * |---|---|---|---|
- * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields but `done`, `shards`, `doneShards` (number set of the shards known complete), `released`, `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run |
+ * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields but `done`, `shards`, `doneShards` (number set of the shards known complete), `released`, `listDay` (the key of the listing index, `job-list.ts`), `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run |
  * | shard k's counter | `JOB#<id>#<k>` | `COUNT` | `done` (chunks recorded in shard k), `ms` and `timed` (summed run times, and of how many chunks) |
  * | chunk result | `JOB#<id>#<k>` | `CHUNK#0000000042` | `data`, `at` (the {@link ChunkAttempt}, short names: the item stays under 1 KB for 100 numbers) |
  * | chunk error note | `JOB#<id>` | `ERR#0000000042` | `error` (JSON) |
@@ -18,6 +18,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ProtocolError, type SerializedError } from '../errors.js';
 import type { ChunkAttempt, Data, JobError, JobKind, JobRecord, JobSpec, JobStatus } from '../ports.js';
+import { LIST_DAY, listDay } from './job-list.js';
 import { expectedIn, shardOf } from './job-shards.js';
 
 /** The attribute the table's TTL is set on. */
@@ -181,6 +182,7 @@ export function newJobItem(
     shards: N(layout.shards),
     createdAt: N(layout.now),
     [TTL_ATTRIBUTE]: N(layout.expiresAt),
+    [LIST_DAY]: S(listDay(layout.now)),
   };
   if (spec.reducer !== undefined) item.reducer = S(spec.reducer);
   if (spec.initial !== undefined) item.initial = encodeData(spec.initial);
@@ -248,6 +250,8 @@ export function decodeJob(item: Item, counters?: ReadonlyMap<number, ShardCount>
   if (total !== undefined) job.total = total;
   if (item.error?.S !== undefined) job.error = JSON.parse(item.error.S) as JobError;
   if (item.result) job.result = decodeData(item.result, 'result');
+  const endedAt = optNum(item, 'endedAt');
+  if (endedAt !== undefined) job.endedAt = endedAt;
   if (item.released?.BOOL) job.released = true;
   if (item.plan?.S !== undefined) job.plan = item.plan.S;
   const owner = item.owner?.S;

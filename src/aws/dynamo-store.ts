@@ -30,6 +30,7 @@ import type {
   JobRef,
   JobSpec,
   JobStore,
+  ListJobsOptions,
   RunClaim,
   SealOutcome,
 } from '../ports.js';
@@ -48,6 +49,7 @@ import {
   newJobItem,
   runAttributes,
 } from './dynamo-items.js';
+import { listJobs } from './dynamo-list.js';
 import { completeSeal, type RecordingContext, recordChunks } from './dynamo-recording.js';
 import { JobCommands } from './job-commands.js';
 import { allMarked, JobShardReads } from './job-shard-reads.js';
@@ -117,9 +119,12 @@ export class DynamoJobStore implements JobStore {
   readonly #recording: RecordingContext;
   readonly #retentionSeconds: number;
   readonly #clock: () => number;
+  /** The table, for the listing query. */
+  readonly #table: string;
 
   constructor(options: DynamoJobStoreOptions) {
     const tableName = nonEmptyString(options.tableName, 'options.tableName', 3);
+    this.#table = tableName;
     const retryAttempts = integer(options.retryAttempts ?? 8, 'options.retryAttempts', 1);
     this.#client = options.client;
     this.#retentionSeconds = integer(options.retentionSeconds ?? 86_400, 'options.retentionSeconds', 1);
@@ -293,7 +298,7 @@ export class DynamoJobStore implements JobStore {
   async finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean> {
     if (result) this.#checkInline(result, 'Job result');
     try {
-      await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result));
+      await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result, this.#clock()));
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;
@@ -349,6 +354,23 @@ export class DynamoJobStore implements JobStore {
   }
 
   /**
+   * {@inheritDoc JobStore.listJobs} A query of the table's listing index per day looked at (the
+   * index is `job-list.ts`'s: the table needs it, as the construct and `ensureTable` make it), then
+   * one `getJob` per job found.
+   */
+  async listJobs(options: ListJobsOptions): Promise<JobRecord[]> {
+    const src = {
+      client: this.#client,
+      table: this.#table,
+      read: (id: string) => this.getJob(id),
+      now: this.#clock(),
+      // Items live to their job's deadline plus the retention: a week back covers default jobs.
+      retentionMs: 7 * 86_400_000 + this.#retentionSeconds * 1000,
+    };
+    return listJobs(src, options);
+  }
+
+  /**
    * {@inheritDoc JobStore.pendingChunks} Reads the job and its counters (one BatchGetItem), then
    * queries the keys of the incomplete shards only, one shard after the other until `max` are found.
    * A query reads whole records: about a read unit per 4 KB of the shard's recorded results.
@@ -376,7 +398,7 @@ export class DynamoJobStore implements JobStore {
     error: JobError,
   ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
     try {
-      const out = await this.#client.send(this.#commands.end(jobId, status, error));
+      const out = await this.#client.send(this.#commands.end(jobId, status, error, this.#clock()));
       return { changed: true, job: decodeJob(out.Attributes ?? {}) };
     } catch (e) {
       const old = await this.#refused(e, jobId);

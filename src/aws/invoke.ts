@@ -17,6 +17,7 @@ import {
   PayloadTooLargeError,
   ProtocolError,
   type SerializedError,
+  StackNotFoundError,
   TasksModuleError,
 } from '../errors.js';
 import type { BlobStore, Data } from '../ports.js';
@@ -226,9 +227,7 @@ export async function readStackOutputs(client: CloudFormationClient, stack: stri
     outputs = out.Stacks?.[0]?.Outputs ?? [];
   } catch (e) {
     if ((e as { name?: string }).name === 'ValidationError')
-      throw new InvalidArgumentError(
-        `options.stack: CloudFormation has no stack "${stack}" here (${(e as Error).message}); deploy it, or pass options.resources`,
-      );
+      throw new StackNotFoundError(stack, (e as Error).message);
     throw e;
   }
   const find = (name: string): string | undefined => {

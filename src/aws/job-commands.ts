@@ -174,8 +174,8 @@ export class JobCommands {
     });
   }
 
-  /** Ends a RUNNING or FOLDING job as FAILED or CANCELLED with `error`, revoking any finaliser lease. */
-  end(jobId: string, status: 'FAILED' | 'CANCELLED', error: JobError): UpdateItemCommand {
+  /** Ends a RUNNING or FOLDING job as FAILED or CANCELLED with `error` at `now`, revoking any finaliser lease. */
+  end(jobId: string, status: 'FAILED' | 'CANCELLED', error: JobError, now: number): UpdateItemCommand {
     const x = new Expr();
     const live = `${x.n('status')} IN (${x.v('running', S('RUNNING'))}, ${x.v('folding', S('FOLDING'))})`;
     return new UpdateItemCommand({
@@ -183,7 +183,8 @@ export class JobCommands {
       Key: jobKey(jobId),
       // Leaving FOLDING revokes the lease, so a late finishJob returns false.
       UpdateExpression:
-        `SET ${x.n('status')} = ${x.v('status', S(status))}, ${x.n('error')} = ${x.v('error', S(JSON.stringify(error)))} ` +
+        `SET ${x.n('status')} = ${x.v('status', S(status))}, ${x.n('error')} = ${x.v('error', S(JSON.stringify(error)))}, ` +
+        `${x.n('endedAt')} = ${x.v('now', N(now))} ` +
         `REMOVE ${x.n('owner')}, ${x.n('leaseUntil')} ADD ${x.n('version')} ${x.v('one', N(1))}`,
       ConditionExpression: live,
       ReturnValues: 'ALL_NEW',
@@ -246,15 +247,21 @@ export class JobCommands {
     });
   }
 
-  /** FOLDING → DONE by the lease's owner under its fence, with the result; drops the `initial` value. */
-  finishJob(jobId: string, owner: string, fence: number, result: Data | undefined): UpdateItemCommand {
+  /** FOLDING → DONE at `now` by the lease's owner under its fence, with the result; drops the `initial` value. */
+  finishJob(
+    jobId: string,
+    owner: string,
+    fence: number,
+    result: Data | undefined,
+    now: number,
+  ): UpdateItemCommand {
     const x = new Expr();
     const conditions = {
       folding: `${x.n('status')} = ${x.v('folding', S('FOLDING'))}`,
       owner: `${x.n('owner')} = ${x.v('owner', S(owner))}`,
       fence: `${x.n('fence')} = ${x.v('fence', N(fence))}`,
     };
-    const set = [`${x.n('status')} = ${x.v('done', S('DONE'))}`];
+    const set = [`${x.n('status')} = ${x.v('done', S('DONE'))}`, `${x.n('endedAt')} = ${x.v('now', N(now))}`];
     if (result) set.push(`${x.n('result')} = ${x.v('result', encodeData(result))}`);
     return new UpdateItemCommand({
       TableName: this.#table,

@@ -34,9 +34,13 @@ export interface AwsResources {
 
 /** SDK clients to use instead of the ones the context makes (and never destroys: they are yours). */
 export interface AwsClients {
+  /** Invokes the coordinator. */
   readonly lambda?: LambdaClient;
+  /** Reads jobs and results; the primitives' state. */
   readonly dynamo?: DynamoDBClient;
+  /** Payloads over the message and item size limits. */
   readonly s3?: S3Client;
+  /** Reads the stack's outputs (`stack`). */
   readonly cloudformation?: CloudFormationClient;
   /** Used by the primitives' queues and pipes. */
   readonly sqs?: SQSClient;
@@ -59,7 +63,12 @@ export interface AwsOptions<T extends TaskMap> {
    * with the time nothing changed (a fifth of it), up to `max`, kept across the whole wait: an idle
    * job is read once per `max`. @default { min: 25, max: 1000 }
    */
-  readonly pollMs?: { readonly min: number; readonly max: number };
+  readonly pollMs?: {
+    /** The delay after a read that saw a change, and the shortest between two reads. */
+    readonly min: number;
+    /** The longest delay between two reads. */
+    readonly max: number;
+  };
 }
 
 /** The keys {@link AwsOptions} may have. */

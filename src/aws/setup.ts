@@ -22,6 +22,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { TTL_ATTRIBUTE } from './dynamo-items.js';
+import { LIST_DAY, LIST_INDEX, LIST_SORT } from './job-list.js';
 
 /** Options of {@link ensureQueuePair}. */
 export interface QueuePairOptions {
@@ -74,7 +75,7 @@ async function ensureQueue(
   return QueueUrl;
 }
 
-/** Creates the job table (on-demand, keys `pk`/`sk`, TTL on `expiresAt`) and waits until it is active. */
+/** Creates the job table (on-demand, keys `pk`/`sk`, the listing index, TTL on `expiresAt`) and waits until it is active. */
 export async function ensureTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await dynamo.send(
@@ -84,10 +85,23 @@ export async function ensureTable(dynamo: DynamoDBClient, tableName: string): Pr
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: LIST_DAY, AttributeType: 'S' },
+          { AttributeName: LIST_SORT, AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        // The jobs by day of creation (job-list.ts): keys only, so chunk writes never reach it.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: LIST_INDEX,
+            KeySchema: [
+              { AttributeName: LIST_DAY, KeyType: 'HASH' },
+              { AttributeName: LIST_SORT, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
       }),
     );

@@ -3,6 +3,8 @@
  * queue's RedrivePolicy, not here).
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
+  type ChangeMessageVisibilityBatchRequestEntry,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   type DeleteMessageBatchRequestEntry,
@@ -44,7 +46,7 @@ export interface SqsWorkQueueOptions {
   readonly maxPayloadBytes?: number;
   /** The largest message body `send` accepts (the queue's MaximumMessageSize). @default 1_048_576 */
   readonly maxMessageBytes?: number;
-  /** Batch calls (SendMessageBatch, DeleteMessageBatch) in flight at once. @default 4 */
+  /** Batch calls (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch) in flight at once. @default 4 */
   readonly sendConcurrency?: number;
   /** Attempts of an entry a batch call reports in `Failed` (server-side), the first included. @default 5 */
   readonly batchAttempts?: number;
@@ -64,7 +66,8 @@ function seconds(ms: number, max: number): number {
 /**
  * A work queue on SQS. Bodies are JSON with binaries in base64 (see `wire.ts`). `send` uses
  * SendMessageBatch (10 entries and 1 MiB per call, a few calls in flight) and retries the entries
- * SQS reports as failed; `ack` uses DeleteMessageBatch the same way.
+ * SQS reports as failed; `ack` uses DeleteMessageBatch and `setVisibility`
+ * ChangeMessageVisibilityBatch the same way.
  *
  * SQS's granularity is whole seconds: visibility timeouts are rounded up to the next second, and a
  * long poll waits in calls of at most 20 s until `waitMs` has passed.
@@ -215,15 +218,51 @@ export class SqsWorkQueue implements WorkQueue {
     );
   }
 
-  /** {@inheritDoc WorkQueue.setVisibility} Rounded up to whole seconds, at most 12 h; a stale receipt is ignored. */
-  async setVisibility(receipt: string, ms: number): Promise<void> {
+  /**
+   * {@inheritDoc WorkQueue.setVisibility} Rounded up to whole seconds, at most 12 h. One
+   * ChangeMessageVisibilityBatch per 10 receipts (a few in flight); entries refused as stale are
+   * skipped, other failed entries retried, then reported with {@link AwsBatchError}.
+   */
+  async setVisibility(receipts: readonly string[], ms: number): Promise<void> {
     nonNegative(ms, 'ms');
+    const timeout = seconds(ms, SQS_MAX_VISIBILITY_SECONDS);
+    const unique = [...new Set(receipts)];
+    const batches = chunksOf(
+      unique.map(
+        (r, i): ChangeMessageVisibilityBatchRequestEntry => ({
+          Id: String(i),
+          ReceiptHandle: r,
+          VisibilityTimeout: timeout,
+        }),
+      ),
+      SQS_BATCH_ENTRIES,
+    );
+    await forEachLimit(batches, this.#concurrency, (b) =>
+      this.#retryEntries('SQS.ChangeMessageVisibilityBatch', b, async (pending) => {
+        let out: { Failed?: { Id?: string; Code?: string; Message?: string; SenderFault?: boolean }[] };
+        try {
+          out = await this.#client.send(
+            new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#queueUrl, Entries: pending }),
+          );
+        } catch (e) {
+          // A service that refuses the whole call for one stale receipt (instead of reporting that
+          // entry): change them one by one, so the stale one alone is skipped.
+          if (!isStaleReceipt(e)) throw e;
+          for (const entry of pending) await this.#setOne(entry.ReceiptHandle ?? '', timeout);
+          return [];
+        }
+        return (out.Failed ?? []).filter((f) => !isStaleCode(f.Code, f.Message));
+      }),
+    );
+  }
+
+  async #setOne(receipt: string, timeout: number): Promise<void> {
     try {
       await this.#client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.#queueUrl,
           ReceiptHandle: receipt,
-          VisibilityTimeout: seconds(ms, SQS_MAX_VISIBILITY_SECONDS),
+          VisibilityTimeout: timeout,
         }),
       );
     } catch (e) {
@@ -274,14 +313,18 @@ function toDelivery(m: Message): Delivery {
  * The errors SQS gives ChangeMessageVisibility for a receipt that is no longer current:
  * `ReceiptHandleIsInvalid`, `MessageNotInflight` (the timeout already ran out), and
  * `InvalidParameterValue` "…for parameter ReceiptHandle is invalid. Reason: Message does not exist
- * or is not available for visibility timeout change" (deleted, or delivered again).
+ * or is not available for visibility timeout change" (deleted, or delivered again). A batch call
+ * reports the same codes per entry.
  */
 function isStaleReceipt(e: unknown): boolean {
-  const name = errorName(e);
-  if (name === 'ReceiptHandleIsInvalid' || name === 'MessageNotInflight') return true;
+  return isStaleCode(errorName(e), (e as Error | undefined)?.message);
+}
+
+function isStaleCode(code: string | undefined, message: string | undefined): boolean {
+  if (code === 'ReceiptHandleIsInvalid' || code === 'MessageNotInflight') return true;
   // Not a modelled exception: its name is the wire code, with or without the suffix.
   return (
-    (name === 'InvalidParameterValue' || name === 'InvalidParameterValueException') &&
-    /ReceiptHandle/.test((e as Error).message)
+    (code === 'InvalidParameterValue' || code === 'InvalidParameterValueException') &&
+    /ReceiptHandle/.test(message ?? '')
   );
 }

@@ -1,7 +1,9 @@
 /**
  * The CLI's progress display. On a terminal: one line on stderr with a bar, the percentage, the
- * chunks done, the rate and an ETA, redrawn at most ten times a second and cleared at the end.
- * Anywhere else (CI logs, pipes): silent while running, then one summary line per pool job.
+ * chunks done, the rate and an ETA, redrawn at most ten times a second, replaced at the end by a
+ * summary line per pool job. Anywhere else (CI logs, pipes): silent while running, then the same
+ * summary lines. A summary says how the job ended: `done`, or `FAILED` with the error's name and
+ * message when the run ended with an error that names the job (or with no job seen at all).
  */
 import type { JobProgress } from '../api/job.js';
 
@@ -34,6 +36,17 @@ export interface ProgressOptions {
    * @default performance.now
    */
   readonly now?: () => number;
+  /**
+   * Colour the summary's outcome (green done, red FAILED); the CLI passes `useColor(stream, env)`.
+   * @default false
+   */
+  readonly color?: boolean;
+}
+
+/** How the run ended, for {@link Progress.end}. */
+export interface ProgressEnd {
+  /** The error the run ended with: the job it names (`jobId`), or else every unfinished job, is summarised as FAILED. */
+  readonly error?: unknown;
 }
 
 /** A progress display for the pool jobs of one CLI run. */
@@ -42,8 +55,8 @@ export interface Progress {
   readonly update: (p: JobProgress) => void;
   /** Writes a line above the bar. */
   readonly log: (line: string) => void;
-  /** Clears the bar (on a terminal) or prints the per-job summary (elsewhere). Idempotent. */
-  readonly end: () => void;
+  /** Clears the bar (on a terminal) and prints the per-job summary lines. Idempotent. */
+  readonly end: (how?: ProgressEnd) => void;
 }
 
 interface JobState {
@@ -118,16 +131,23 @@ export function createProgress(options: ProgressOptions = {}): Progress {
     if (live && current && !ended && !timer) draw();
   };
 
-  const end = () => {
+  const end = (how: ProgressEnd = {}) => {
     if (ended) return;
     ended = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (live) {
-      if (drawn) stream.write(CLEAR_LINE);
-      return;
+    if (live && drawn) stream.write(CLEAR_LINE);
+    const failedId = jobIdOf(how.error);
+    const paint = (text: string, code: number) => (options.color ? `\x1b[${code}m${text}\x1b[39m` : text);
+    for (const job of jobs.values()) {
+      const failed =
+        how.error !== undefined && (failedId === undefined ? !isComplete(job) : failedId === job.jobId);
+      stream.write(`${summary(job, failed ? paint('FAILED', 31) : paint('done', 32), now())}\n`);
     }
-    for (const job of jobs.values()) stream.write(`${summary(job)}\n`);
+    // The run failed before any job reported progress: still say so, with the error.
+    if (how.error !== undefined && failedId !== undefined && !jobs.has(failedId))
+      stream.write(`job ${shortId(failedId)}: ${paint('FAILED', 31)}\n`);
+    if (how.error !== undefined) stream.write(`error: ${errorLine(how.error)}\n`);
   };
 
   return { update, log, end };
@@ -153,10 +173,29 @@ function render(job: JobState, columns: number, spin: string): string {
   return fitLine(`${id} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${tail}`, columns);
 }
 
-function summary(job: JobState): string {
-  const seconds = (job.last - job.started) / 1000;
+function summary(job: JobState, outcome: string, at: number): string {
+  // A finished job's time runs to its last chunk; an unfinished one's to the end of the run.
+  const seconds = ((isComplete(job) ? job.last : at) - job.started) / 1000;
   const total = job.total === undefined ? `${job.done}` : `${job.done}/${job.total}`;
-  return `job ${shortId(job.jobId)}: ${total} chunks in ${formatDuration(seconds)}`;
+  return `job ${shortId(job.jobId)}: ${outcome}, ${total} chunks in ${formatDuration(seconds)}`;
+}
+
+function isComplete(job: JobState): boolean {
+  return job.total !== undefined && job.done >= job.total;
+}
+
+function jobIdOf(e: unknown): string | undefined {
+  const id = (e as { jobId?: unknown } | undefined)?.jobId;
+  return typeof id === 'string' && id !== '(not submitted)' ? id : undefined;
+}
+
+/** The error in one line: its name, code and message (the CLI prints the stack after). */
+function errorLine(e: unknown): string {
+  const err = e as { name?: unknown; message?: unknown; code?: unknown } | undefined;
+  const name = typeof err?.name === 'string' ? err.name : 'Error';
+  const code = typeof err?.code === 'string' ? ` [${err.code}]` : '';
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  return `${name}${code}: ${message.split('\n')[0]}`;
 }
 
 function shortId(id: string): string {

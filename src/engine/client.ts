@@ -6,8 +6,15 @@
  * in-process on the local context and through Lambda on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, JobReleasedError, TaskError } from '../errors.js';
-import type { BlobStore, Data, JobKind, JobRecord, JobStore } from '../ports.js';
+import {
+  InvalidArgumentError,
+  JobMismatchError,
+  JobNotFoundError,
+  JobReleasedError,
+  TaskError,
+  UnsupportedError,
+} from '../errors.js';
+import type { BlobStore, Data, JobKind, JobRecord, JobStore, ListJobsOptions } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList, decodeValue, encodeValue, spill, unspill } from './codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordinator.js';
@@ -31,6 +38,15 @@ export interface CallOptions {
   readonly process?: string | undefined;
   /** The items already hold primitives' handles (a Process's arguments, made wire-ready by the caller). */
   readonly handles?: boolean | undefined;
+}
+
+/** Options of {@link JobClient.attach}. */
+export interface AttachOptions {
+  readonly onProgress?: ((p: Progress) => void) | undefined;
+  /** The job must be of this task (and reducer, for a mapReduce job), else {@link JobMismatchError}. */
+  readonly expect?: { readonly task: string; readonly reducer?: string | undefined } | undefined;
+  /** Release the job once its results are read. @default true */
+  readonly release?: boolean | undefined;
 }
 
 /** Options of {@link JobClient}. */
@@ -131,7 +147,7 @@ export class JobClient {
       throw new InvalidArgumentError('mapReduce() of an empty input with no initial value');
     }
     const { items, handles } = sized instanceof Lines ? { items: sized, handles: false } : wireItems(sized);
-    const jobId = randomUUID();
+    const jobId = opts.jobId ?? randomUUID();
     const init = initial
       ? await spill(
           encodeValue(initial.value, 'options.initial'),
@@ -166,16 +182,15 @@ export class JobClient {
 
   /**
    * Waits for a job submitted earlier, by this caller or by one that has gone (its id from
-   * `onProgress`), and returns what the original call would have: the results in input order for
-   * map and starmap, the folded value for mapReduce. The job is released afterwards.
+   * `jobId` or `onProgress`), and returns what the original call would have: the results in input
+   * order for map and starmap, the folded value for mapReduce. The job is released afterwards
+   * unless `release` is false. Throws {@link JobNotFoundError} for an unknown id and
+   * {@link JobMismatchError} when the job is not of the expected task.
    */
-  async attach(jobId: string, opts: CallOptions = {}): Promise<unknown> {
-    const found = await this.#o.store.getJob(jobId);
-    if (!found)
-      throw new InvalidArgumentError(
-        `No job with id ${JSON.stringify(jobId)} (it may have ended and been released)`,
-      );
+  async attach(jobId: string, opts: AttachOptions = {}): Promise<unknown> {
+    const found = await this.inspect(jobId);
     if (found.released) throw new JobReleasedError(jobId);
+    if (opts.expect) checkExpected(found, opts.expect);
     this.#active.add(jobId);
     try {
       const job = await this.#wait(jobId, opts.onProgress);
@@ -186,13 +201,39 @@ export class JobClient {
       }
       return await this.#collect(jobId, job.total ?? 0, undefined);
     } finally {
-      this.#release(jobId);
+      if (opts.release === false) this.#active.delete(jobId);
+      else this.#release(jobId);
     }
+  }
+
+  /** The job as stored now; throws {@link JobNotFoundError} when there is none. */
+  async inspect(jobId: string): Promise<JobRecord> {
+    const found = await this.#o.store.getJob(jobId);
+    if (!found) throw new JobNotFoundError(jobId);
+    return found;
+  }
+
+  /** The newest jobs the store holds, newest first; throws {@link UnsupportedError} where it cannot list. */
+  async list(options: ListJobsOptions): Promise<JobRecord[]> {
+    const { store } = this.#o;
+    if (!store.listJobs) throw new UnsupportedError('Listing jobs', 'this job store has no listing index');
+    return store.listJobs(options);
   }
 
   /** Cancels one job (its wait rejects with JobCancelledError); its running chunks stop. */
   async cancel(jobId: string, reason: string): Promise<void> {
     await this.#cancel(jobId, reason);
+  }
+
+  /**
+   * Cancels a job by id, from any caller: the job as it stands after (CANCELLED, or the state it
+   * had already ended in); throws {@link JobNotFoundError} when there is no such job.
+   */
+  async cancelById(jobId: string, reason: string): Promise<JobRecord> {
+    const res = await this.#o.coordinator({ v: 1, type: 'cancel', jobId, reason });
+    this.#o.onJobEnded?.(jobId);
+    if (!res.job) throw new JobNotFoundError(jobId);
+    return res.job;
   }
 
   /** Cancels every active job: their waits reject with JobCancelledError. */
@@ -355,7 +396,7 @@ export class JobClient {
       return;
     }
     const { store } = this.#o;
-    const id = randomUUID();
+    const id = opts.jobId ?? randomUUID();
     const deadline = Date.now() + this.#o.jobTimeoutMs;
     const feeder = new OpenJobFeeder({
       coordinator: this.#o.coordinator,
@@ -463,4 +504,20 @@ export class JobClient {
       this.#release(jobId);
     }
   }
+}
+
+/** Throws {@link JobMismatchError} unless `job` is of `expect`'s task (and reducer, for mapReduce). */
+function checkExpected(job: JobRecord, expect: NonNullable<AttachOptions['expect']>): void {
+  const found = describeJob(job.kind, job.task, job.reducer);
+  const wanted = expect.reducer === undefined ? ['map', 'starmap'] : ['mapReduce'];
+  const sameTask =
+    job.task === expect.task && (expect.reducer === undefined || job.reducer === expect.reducer);
+  if (!sameTask || !wanted.includes(job.kind)) {
+    const kind = expect.reducer === undefined ? 'map' : 'mapReduce';
+    throw new JobMismatchError(job.id, describeJob(kind, expect.task, expect.reducer), found);
+  }
+}
+
+function describeJob(kind: JobKind, task: string, reducer: string | undefined): string {
+  return reducer === undefined ? `a ${kind} of ${task}` : `a ${kind} of ${task} folded by ${reducer}`;
 }

@@ -4,10 +4,17 @@
  * chunk is recorded, and acknowledges. The same code runs in the local context and in the worker
  * Lambda. docs/protocol.md walks through what happens if the host dies after each step.
  *
- * This file is the loop (receive, group, track, heartbeat, settle); the steps it drives live
+ * This file is the loop (receive, group, track, settle, hand back); the steps it drives live
  * beside it: `chunk-input.ts` (fetch a chunk's input), `recorder.ts` (record results once),
- * `finaliser.ts` (end a job once), `process-runs.ts` (run a `Process` at most once), and
- * `host-life.ts` (the life and the fault points they share).
+ * `finaliser.ts` (end a job once), `process-runs.ts` (run a `Process` at most once), `holdings.ts`
+ * (the deliveries held: kept invisible, settled once, handed back) and `host-life.ts` (the life
+ * and the fault points they share).
+ *
+ * Two ways in: the host's own receive loop ({@link Host.start}: the local context, and a worker
+ * Lambda draining the queue) and batches received by someone else ({@link Host.processBatch}: the
+ * event source mapping's). Either way every held message has a short visibility (`visibilityMs`)
+ * renewed while it is worked on, and {@link Host.handBack} makes every unfinished one visible again
+ * at once when the host must stop early (a Lambda nearing its timeout).
  */
 import { randomUUID } from 'node:crypto';
 import { JobCancelledError, ProtocolError, serializeError } from '../errors.js';
@@ -15,9 +22,11 @@ import type { Backend, ChunkAttempt, Delivery, JobRef, WorkMessage } from '../po
 import { type ChunkMessage, inlineChunk } from './chunk-input.js';
 import type { ChunkExecutor } from './executor.js';
 import { Finaliser } from './finaliser.js';
+import { Holdings } from './holdings.js';
 import { CRASH, ENDED, type FaultPlan, HostLife } from './host-life.js';
 import { ProcessRuns } from './process-runs.js';
 import { parseWorkMessage } from './protocol.js';
+import { ReceiveLoop } from './receive-loop.js';
 import { recordResults } from './recorder.js';
 import type { ChunkOutcome, ChunkRun, InlineChunk } from './run-chunk.js';
 
@@ -27,7 +36,11 @@ export type { FaultPlan, HostStep } from './host-life.js';
 export interface HostOptions {
   readonly backend: Backend;
   readonly executor: ChunkExecutor;
-  /** Visibility timeout asked for on receive; in-flight messages are extended before it ends. */
+  /**
+   * How long each held message stays invisible: asked for on receive (or set at once on a batch
+   * handed in), and renewed every third of it while its chunk runs. A host that dies loses its
+   * messages after at most this long.
+   */
   readonly visibilityMs: number;
   /** Finaliser lease. */
   readonly leaseMs: number;
@@ -42,8 +55,23 @@ export interface HostOptions {
   readonly faults?: FaultPlan;
 }
 
-/** Messages gathered per dispatch when they are already waiting. */
-const DRAIN_MAX = 256;
+/** Options of {@link Host.processBatch} and {@link Host.handBack}. */
+export interface HandBackOptions {
+  /**
+   * Epoch ms at which the batch's unfinished deliveries are handed back ({@link Host.handBack}):
+   * a Lambda's end less a margin. @default never
+   */
+  readonly deadline?: number;
+  /** The time limit the deadline comes from (the function's timeout), for the chunks' error note. */
+  readonly limitMs?: number;
+}
+
+/** What became of a batch handed to {@link Host.processBatch}. */
+export interface BatchOutcome {
+  /** Deliveries handed back unfinished at the deadline: visible again, never acknowledged here. */
+  readonly handedBack: readonly Delivery[];
+}
+
 /** Chunks with fewer items than this share thread round trips with other chunks of their job. */
 const SMALL_CHUNK = 256;
 
@@ -62,27 +90,19 @@ function layoutOf(m: ChunkMessage): JobRef | undefined {
 /** Consumes the work queue. */
 export class Host {
   readonly #o: HostOptions;
-  readonly #capacity: number;
   readonly #life: HostLife;
   readonly #finaliser: Finaliser;
   readonly #processes: ProcessRuns;
   /** This host's id: its finaliser-lease owner, and the worker named in its chunks' attempts. */
   readonly #owner: string;
-  #running = false;
-  #inFlight = 0;
-  #loop: Promise<void> | undefined;
+  readonly #holdings: Holdings;
+  readonly #receiver: ReceiveLoop;
+  /** Wakes {@link stop} when work ends. */
   #wake: (() => void) | undefined;
-  readonly #abort = new AbortController();
-  /** Receipts in flight, for the visibility heartbeat. */
-  readonly #receipts = new Set<string>();
-  #heartbeat: NodeJS.Timeout | undefined;
-  /** A heartbeat round is still waiting for its answers. */
-  #extending = false;
 
   constructor(options: HostOptions) {
     this.#o = options;
     const { backend, executor, leaseMs, onError } = options;
-    this.#capacity = options.capacity ?? executor.parallelism * 64;
     this.#life = new HostLife(options.faults, () => this.kill());
     const life = this.#life;
     const jobEnded = (jobId: string) => this.jobEnded(jobId);
@@ -96,47 +116,120 @@ export class Host {
       finaliser: this.#finaliser,
       jobEnded,
       ack: (ds) => this.#ack(ds),
+      release: (ds, ms) => this.#release(ds, ms),
+      onError,
+    });
+    this.#holdings = new Holdings({
+      backend,
+      executor,
+      visibilityMs: options.visibilityMs,
+      alive: () => !life.dead,
+      onError,
+    });
+    this.#receiver = new ReceiveLoop({
+      queue: backend.queue,
+      visibilityMs: options.visibilityMs,
+      waitMs: options.waitMs ?? 1000,
+      capacity: options.capacity ?? executor.parallelism * 64,
+      held: () => this.#holdings.size,
+      dispatch: (got) => void this.#dispatch(got),
+      dead: () => life.dead,
       onError,
     });
   }
 
-  /** Starts consuming. */
+  /** Starts consuming. A host stopped (or handed back) may be started again. */
   start(): void {
-    if (this.#running || this.#life.dead) return;
-    this.#running = true;
-    this.#loop = this.#run();
-    this.#heartbeat = setInterval(() => this.#extend(), Math.max(10, this.#o.visibilityMs / 3));
-    this.#heartbeat.unref();
+    if (!this.#life.dead) this.#receiver.start();
   }
 
-  /** Stops receiving and waits for the chunks in flight to be recorded and acknowledged. */
+  /**
+   * Stops receiving and waits for the chunks in flight to be recorded and acknowledged (those
+   * handed back excepted: their work is abandoned).
+   */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#abort.abort();
-    this.#wake?.();
-    await this.#loop;
-    while (this.#inFlight > 0) await new Promise<void>((r) => (this.#wake = r));
-    clearInterval(this.#heartbeat);
+    this.#receiver.halt();
+    await this.#receiver.ended();
+    while (this.#holdings.busy()) await new Promise<void>((r) => (this.#wake = r));
   }
 
   /** Dies at once, as a process would: nothing in flight is recorded or acknowledged any more. */
   kill(): void {
     this.#life.kill();
-    this.#running = false;
-    this.#abort.abort();
-    this.#wake?.();
-    clearInterval(this.#heartbeat);
+    this.#receiver.halt();
+    this.#holdings.stop();
+    this.#wakeUp();
   }
 
   /**
    * Processes a batch of deliveries that this host did not receive itself: the worker Lambda's
-   * event source mapping hands it one. The same steps as the receive loop, on the same executor;
-   * resolves once every delivery is settled through the backend's queue (acknowledged, or made
-   * visible again), and never rejects: an error is reported to `onError` and leaves its delivery
-   * unsettled, so that the caller retries it. Call it without {@link start}.
+   * event source mapping hands it one. The same steps as the receive loop, on the same executor.
+   * First every delivery's visibility is set to `visibilityMs` with one batched call (the mapping
+   * received them with the queue's long visibility), answered before any chunk starts, then
+   * renewed while the batch runs.
+   *
+   * Resolves once every delivery is settled through the backend's queue (acknowledged, or made
+   * visible again), or at `deadline`, once the unfinished ones are handed back ({@link handBack});
+   * never rejects: an error is reported to `onError` and leaves its delivery unsettled, so that
+   * the caller retries it. Call it without {@link start}.
    */
-  async processBatch(deliveries: readonly Delivery[]): Promise<void> {
-    await Promise.all(this.#dispatch(deliveries));
+  async processBatch(deliveries: readonly Delivery[], options: HandBackOptions = {}): Promise<BatchOutcome> {
+    const receipts = deliveries.map((d) => d.receipt);
+    const holding = this.#holdings.beginBatch(receipts);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Nothing runs before the batch is held for visibilityMs: a container killed while running
+      // it (out of memory, a crash of the runtime) then loses it for that long, never for the
+      // queue's timeout. It costs the batch one request's wait (the call never rejects), and
+      // makes the hand-back's `0` land after it, never before.
+      await holding;
+      const work = Promise.all(this.#dispatch(deliveries)).then(() => 'done' as const);
+      const { deadline } = options;
+      const late =
+        deadline === undefined
+          ? undefined
+          : new Promise<'late'>((r) => {
+              timer = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()));
+            });
+      const first = await (late ? Promise.race([work, late]) : work);
+      return { handedBack: first === 'late' ? await this.handBack(options) : [] };
+    } finally {
+      clearTimeout(timer);
+      this.#holdings.endBatch(receipts);
+    }
+  }
+
+  /**
+   * Gives up every delivery this host holds unfinished, at once: it stops receiving, stops the
+   * threads running their chunks, notes a `ChunkTimeLimitError` for each chunk that was running
+   * (its last error, should it reach the dead-letter queue), and makes them all visible again with
+   * one batched call. Their work is abandoned: nothing more is acknowledged or released for them
+   * here (a result that a thread finished meanwhile may still be recorded, which a redelivery then
+   * finds). Resolves with the deliveries handed back.
+   */
+  async handBack(options: Pick<HandBackOptions, 'limitMs'> = {}): Promise<Delivery[]> {
+    this.#receiver.halt();
+    const handed = await this.#holdings.handBack(options.limitMs);
+    this.#wakeUp();
+    return handed;
+  }
+
+  /**
+   * Resolves once `polls` receives in a row found the queue empty while nothing was in flight
+   * (the receive loop's idle signal: a draining worker ends there).
+   */
+  idle(polls: number): Promise<void> {
+    return this.#receiver.idle(polls);
+  }
+
+  /** Deliveries the host's own loop received so far. */
+  get received(): number {
+    return this.#receiver.received;
+  }
+
+  /** The jobs of the chunks in progress here. */
+  heldJobs(): string[] {
+    return this.#holdings.jobs();
   }
 
   /** True after {@link kill} or a fault plan's crash. */
@@ -150,49 +243,12 @@ export class Host {
     this.#o.executor.cancelJob(jobId);
   }
 
-  async #run(): Promise<void> {
-    const { queue } = this.#o.backend;
-    while (this.#running) {
-      const room = this.#capacity - this.#inFlight;
-      // Refill in bulk, not one message per completion: a quarter of the capacity at a time keeps
-      // small chunks grouped into few thread round trips.
-      if (room <= 0 || (this.#inFlight > 0 && room < this.#capacity / 4)) {
-        await new Promise<void>((r) => (this.#wake = r));
-        continue;
-      }
-      let got: Delivery[];
-      try {
-        got = await queue.receive({
-          max: Math.min(10, room),
-          waitMs: this.#o.waitMs ?? 1000,
-          visibilityMs: this.#o.visibilityMs,
-          signal: this.#abort.signal,
-        });
-        // Drain what is already waiting (up to the room left) without waiting, so small chunks
-        // share thread round trips: one receive returns at most 10 messages, as on SQS.
-        while (got.length > 0 && got.length < Math.min(room, DRAIN_MAX) && this.#running) {
-          const more = await queue.receive({
-            max: Math.min(10, room - got.length),
-            waitMs: 0,
-            visibilityMs: this.#o.visibilityMs,
-          });
-          if (more.length === 0) break;
-          got = got.concat(more);
-        }
-      } catch (e) {
-        if (!this.#running) break;
-        this.#o.onError?.(e);
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      if (this.#life.dead) return;
-      if (!this.#running) {
-        // Stopped while receiving: hand the messages back at once rather than sitting on them.
-        await Promise.all(got.map((d) => queue.setVisibility(d.receipt, 0)));
-        return;
-      }
-      this.#dispatch(got);
-    }
+  /** Work ended: the loop may receive again, and {@link stop} may be done waiting. */
+  #wakeUp(): void {
+    this.#receiver.roomFreed();
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
   }
 
   /** Starts the work of each delivery; returns promises that settle when each piece of it ends. */
@@ -206,11 +262,11 @@ export class Host {
       } catch (e) {
         // Not ours to drop: let it cycle to the dead-letter queue, where it is reported.
         this.#o.onError?.(e);
-        started.push(this.#o.backend.queue.setVisibility(d.receipt, 0).catch((e) => this.#o.onError?.(e)));
+        started.push(this.#release([d], 0).catch((e) => this.#o.onError?.(e)));
         continue;
       }
       if (m.type === 'finalise') {
-        started.push(this.#track([d], this.#finaliseMessage(d, m.jobId)));
+        started.push(this.#track([{ d, m: undefined }], this.#finaliseMessage(d, m.jobId)));
         continue;
       }
       const list = byJob.get(m.jobId);
@@ -238,32 +294,30 @@ export class Host {
   }
 
   #start(group: Taken[]): Promise<void> {
-    return this.#track(
-      group.map((t) => t.d),
-      this.#runGroup(group),
-    );
+    return this.#track(group, this.#runGroup(group));
   }
 
-  /** Counts the deliveries in flight until `work` ends; the returned promise never rejects. */
-  #track(ds: readonly Delivery[], work: Promise<void>): Promise<void> {
-    this.#inFlight += ds.length;
-    for (const d of ds) this.#receipts.add(d.receipt);
+  /** Holds the deliveries until `work` ends; the returned promise never rejects. */
+  #track(taken: readonly { d: Delivery; m: ChunkMessage | undefined }[], work: Promise<void>): Promise<void> {
+    this.#holdings.take(taken);
     return work
       .catch((e) => {
         if (e !== CRASH) this.#o.onError?.(e);
       })
       .finally(() => {
-        this.#inFlight -= ds.length;
-        for (const d of ds) this.#receipts.delete(d.receipt);
-        const w = this.#wake;
-        this.#wake = undefined;
-        w?.();
+        this.#holdings.done(taken.map((t) => t.d));
+        this.#wakeUp();
       });
+  }
+
+  /** True once any delivery of the group was handed back: its work is abandoned. */
+  #abandoned(group: readonly Taken[]): boolean {
+    return this.#holdings.abandoned(group.map((t) => t.d));
   }
 
   async #runGroup(group: readonly Taken[]): Promise<void> {
     const { backend, executor } = this.#o;
-    const { queue, store } = backend;
+    const { store } = backend;
     const life = this.#life;
     const first = group[0]!;
     const jobId = first.m.jobId;
@@ -283,6 +337,7 @@ export class Host {
       return this.#ack(group.map((t) => t.d));
     }
     life.live();
+    if (this.#abandoned(group)) return;
     const process = first.m.process !== undefined;
     const owner = process ? await this.#processes.claim(first.d, first.m) : undefined;
     if (process && owner === undefined) return;
@@ -290,11 +345,14 @@ export class Host {
     let outcomes: ChunkOutcome[];
     const startedAt = Date.now();
     const t0 = performance.now();
+    this.#holdings.running(group.map((t) => t.d));
     try {
       outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1 });
     } catch (e) {
       clearInterval(renewal);
       life.live();
+      // Handed back: its threads were stopped on purpose, and the message is someone else's now.
+      if (this.#abandoned(group)) return;
       if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
       // A process runs at most once: its thread died, so the process has ended, as a CPython
       // child killed by a signal has (no redelivery would be allowed to run it anyway).
@@ -303,7 +361,10 @@ export class Host {
       // grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
       await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
-      await Promise.all(group.map((t) => queue.setVisibility(t.d.receipt, 0)));
+      await this.#release(
+        group.map((t) => t.d),
+        0,
+      );
       return;
     }
     clearInterval(renewal);
@@ -328,13 +389,16 @@ export class Host {
     const carrier = group[group.length - 1]!;
     if (ENDED.has(after.status)) {
       life.noteEnded(jobId);
+    } else if (this.#abandoned(group)) {
+      // Recorded after all, but handed back: the redelivery finds it recorded and finalises.
+      return;
     } else if (after.complete) {
       // This group found every chunk recorded: the first time, or a redelivery after a host died
       // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
       const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
         // The carrier keeps its message until the lease ends, so someone finalises for sure.
-        await queue.setVisibility(carrier.d.receipt, retry);
+        await this.#release([carrier.d], retry);
         return this.#ack(group.slice(0, -1).map((t) => t.d));
       }
     }
@@ -357,30 +421,17 @@ export class Host {
     const m: WorkMessage = { v: 1, type: 'finalise', jobId };
     this.#life.step('received', m);
     const retry = await this.#finaliser.finalise(jobId, m);
-    if (retry !== undefined) await this.#o.backend.queue.setVisibility(d.receipt, retry);
+    if (retry !== undefined) await this.#release([d], retry);
     else await this.#ack([d]);
   }
 
   async #ack(ds: readonly Delivery[]): Promise<void> {
     this.#life.live();
-    if (ds.length > 0) await this.#o.backend.queue.ack(ds.map((d) => d.receipt));
+    await this.#holdings.ack(ds);
   }
 
-  /**
-   * Keeps in-flight messages invisible while their chunks run (long tasks are not redelivered).
-   * One round at a time: on a slow queue service, rounds started every third of the visibility
-   * without waiting for the last piled up (thousands of requests queued behind the client's
-   * sockets, measured on a loaded emulator) and starved the acknowledgements and job writes.
-   */
-  #extend(): void {
-    if (!this.#running || this.#extending || this.#receipts.size === 0) return;
-    const { queue } = this.#o.backend;
-    this.#extending = true;
-    const round = [...this.#receipts].map((r) =>
-      queue.setVisibility(r, this.#o.visibilityMs).catch((e) => this.#o.onError?.(e)),
-    );
-    void Promise.all(round).finally(() => {
-      this.#extending = false;
-    });
+  async #release(ds: readonly Delivery[], ms: number): Promise<void> {
+    this.#life.live();
+    await this.#holdings.release(ds, ms);
   }
 }

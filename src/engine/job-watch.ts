@@ -29,7 +29,9 @@ import type { JobRecord, JobStore } from '../ports.js';
 
 /** Progress of a job, in chunks. */
 export interface Progress {
+  /** The job's id (`pool.attach(jobId)` reattaches to it). */
   readonly jobId: string;
+  /** Chunks done so far. */
   readonly done: number;
   /** Undefined while an open job (imap) is still being fed. */
   readonly total: number | undefined;

@@ -37,7 +37,9 @@ export interface LinesOptions {
 
 /** The lines of an object, as a pool call's items. Made with {@link lines}; never iterated in the caller. */
 export class Lines {
+  /** The file or S3 object the lines are read from. */
   readonly source: ObjectSource;
+  /** Bytes per chunk, or `undefined` for the default. */
   readonly chunkBytes: number | undefined;
   /** Brands the items' type for `Items<string>`; never set. */
   declare readonly __item?: string;
@@ -83,8 +85,15 @@ export function sourceName(source: ObjectSource): string {
  *
  * @example
  * ```ts
- * const lengths = await pool.map('length', lines('./big.csv'));
- * const total = await pool.mapReduce('parse', lines({ bucket: 'logs', key: 'day.log' }, { chunkBytes: 8 << 20 }), 'add');
+ * import { lines, local } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
+ * // Each worker reads its own byte range of the file; the caller never loads it.
+ * const records = await pool.map('parse', lines('/data/big.jsonl'));
+ * const words = await pool.mapReduce('countWords', lines('/data/book.txt', { chunkBytes: 8 << 20 }), 'mergeCounts', {
+ *   initial: {},
+ * });
  * ```
  */
 export function lines(

@@ -23,6 +23,8 @@ export interface ProcessRunsOptions {
   readonly jobEnded: (jobId: string) => void;
   /** Acknowledges deliveries through the host. */
   readonly ack: (ds: readonly Delivery[]) => Promise<void>;
+  /** Makes deliveries visible again after `ms`, through the host. */
+  readonly release: (ds: readonly Delivery[], ms: number) => Promise<void>;
   readonly onError?: ((error: unknown) => void) | undefined;
 }
 
@@ -48,7 +50,7 @@ export class ProcessRuns {
    */
   async claim(d: Delivery, m: ChunkMessage): Promise<string | undefined> {
     const { backend, life, leaseMs } = this.#o;
-    const { store, queue } = backend;
+    const { store } = backend;
     const { jobId, index } = m;
     const owner = randomUUID();
     const claim = await store.claimRun(jobId, index, owner, leaseMs);
@@ -68,12 +70,12 @@ export class ProcessRuns {
       // Its one chunk is recorded: the finaliser's claim decides whether the job is complete (the
       // record a refused claim returns may not count the chunk yet).
       const retry = await this.#o.finaliser.finalise(jobId, m);
-      if (retry !== undefined) await queue.setVisibility(d.receipt, retry);
+      if (retry !== undefined) await this.#o.release([d], retry);
       else await this.#o.ack([d]);
       return undefined;
     }
     const left = (claim.leaseUntil ?? 0) - Date.now();
-    if (left > 0) await queue.setVisibility(d.receipt, left + 20);
+    if (left > 0) await this.#o.release([d], left + 20);
     else await this.interrupted(d, m, await store.lastChunkError(jobId, index));
     return undefined;
   }

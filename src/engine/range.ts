@@ -6,8 +6,11 @@ import { InvalidArgumentError } from '../errors.js';
 
 /** A Python-style range of integers. Iterable, with a known length. */
 export class Range implements Iterable<number> {
+  /** The first number. */
   readonly start: number;
+  /** The end (excluded), as in Python. */
   readonly stop: number;
+  /** The distance between two numbers (negative counts down). */
   readonly step: number;
   /** Number of items, as Python's `len(range(...))`. */
   readonly length: number;
@@ -36,6 +39,7 @@ export class Range implements Iterable<number> {
     return this.start + i * this.step;
   }
 
+  /** The numbers, in order (a `Range` is iterable, as Python's). */
   *[Symbol.iterator](): Iterator<number> {
     for (let i = 0; i < this.length; i++) yield this.start + i * this.step;
   }
@@ -46,7 +50,12 @@ export class Range implements Iterable<number> {
  *
  * @example
  * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
  * await pool.map('square', range(1_000_000)); // never materialised: chunks travel as descriptors
+ * const evens = [...range(0, 10, 2)]; // [0, 2, 4, 6, 8]
  * ```
  */
 export function range(stop: number): Range;

@@ -12,7 +12,7 @@ import type { Plugin } from 'esbuild';
 
 /** This package as it is being run. */
 export interface SelfPackage {
-  /** Absolute path of this package's entry as it is being run: `src/index.ts` or `dist/index.js`. */
+  /** Absolute path of this package's entry as it is being run: `src/index.ts` or `dist/src/index.js`. */
   readonly entry: string;
   readonly version: string;
 }

@@ -7,13 +7,14 @@
  * plugins that keep a bundle behaving as the code did unbundled are in `bundle-plugins.ts`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message, OutputFile } from 'esbuild';
 import { TasksModuleError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { dynamicCommonJsPlugin, importMetaPlugin, type SelfPackage, selfPlugin } from './bundle-plugins.js';
 import { optionalPeersPlugin } from './optional-peers.js';
 
@@ -70,7 +71,7 @@ const inflight = new Map<string, Promise<string>>();
  * `import()` of a package's CommonJS file is left to Node (see `dynamicCommonJsPlugin`).
  *
  * The bare specifier `'fanfold'` resolves to this package's own entry as it is being run (its
- * TypeScript sources under a test runner, `dist/` when built). The result is cached under
+ * TypeScript sources under a test runner, `dist/src/` when built). The result is cached under
  * `node_modules/.cache/fanfold/` (or the OS temp dir) and reused, without starting esbuild, while
  * every input file keeps its mtime and size.
  *
@@ -188,9 +189,13 @@ const BANNER = [
   'const __dirname = __fanfoldDirname(__filename);',
 ].join('\n');
 
+// A name, not a literal: an application bundling fanfold must not pull esbuild (which cannot run
+// bundled) into its file; it is loaded only where fanfold bundles at run time, from node_modules.
+const ESBUILD: string = 'esbuild';
+
 async function build(req: BundleRequest, outfile: string, self: SelfPackage): Promise<Sidecar> {
   const dir = dirname(outfile);
-  const { build: esbuild, formatMessages } = await import('esbuild');
+  const { build: esbuild, formatMessages } = (await import(ESBUILD)) as typeof import('esbuild');
   stats.builds++;
   let result: { metafile: { inputs: Record<string, unknown> }; outputFiles: OutputFile[] };
   try {
@@ -282,20 +287,14 @@ let selfCache: SelfPackage | undefined;
 /** This package as it is being run, found from this file's own location. */
 function selfPackage(): SelfPackage {
   if (selfCache) return selfCache;
-  // This file is <root>/src/local/bundle.ts or <root>/dist/local/bundle.js.
-  const here = fileURLToPath(import.meta.url);
-  const dir = resolve(dirname(here), '..');
+  // This file is <root>/src/local/bundle.ts or <root>/dist/src/local/bundle.js: the entry is
+  // src/index.ts or dist/src/index.js, one folder up.
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const ts = join(dir, 'index.ts');
   const entry = existsSync(ts) ? ts : join(dir, 'index.js');
-  let version = '0.0.0';
-  try {
-    const pkg = JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string') version = pkg.version;
-  } catch {
-    // No package.json next to us: the hash then only misses the version.
-  }
+  // Without a manifest above us (fanfold bundled into an app) the hash only misses the version.
+  const found = { entry, version: packageRoot(import.meta.url)?.version ?? '0.0.0' };
   // Only cache once the entry exists, so that a missing entry is looked for again next time.
-  const found = { entry, version };
   if (existsSync(entry)) selfCache = found;
   return found;
 }

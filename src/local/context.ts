@@ -2,6 +2,9 @@
  * The local context: `local({ tasks })`, the counterpart of `multiprocessing.get_context()`, whose
  * pools run on worker threads of this process through the same engine the AWS context uses.
  */
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
 import type { Context, PoolOptions } from '../api/context.js';
 import { Pool } from '../api/pool.js';
@@ -31,6 +34,22 @@ const POOL_KEYS = [
 export interface LocalOptions<T extends TaskMap> {
   /** The tasks module's default export (`defineTasks({...})`). */
   readonly tasks: TaskRegistry<T>;
+  /**
+   * The thread entry of an application bundled into files of its own: a file URL or an absolute
+   * path to a module that calls `serveTasks(tasks)` from `fanfold/worker` with the same tasks.
+   * Without it, each pool and process bundles its threads' script from the tasks module with
+   * esbuild, which needs fanfold's own files beside it (not there once fanfold is bundled).
+   * @default undefined: the threads' script is bundled from `tasks` at start
+   * @example
+   * ```ts
+   * // app.ts, bundled to dist/app.mjs; worker.ts to dist/worker.mjs beside it
+   * import { local } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * const mp = local({ tasks, worker: new URL('./worker.mjs', import.meta.url) });
+   * ```
+   */
+  readonly worker?: string | URL;
 }
 
 /**
@@ -66,14 +85,15 @@ export function local<T extends TaskMap>(
   options: LocalOptions<T>,
   hooks: LocalTestHooks = {},
 ): LocalContext<T> {
-  const o = checkOptions<LocalOptions<T>>(options, 'options', ['tasks']);
+  const o = checkOptions<LocalOptions<T>>(options, 'options', ['tasks', 'worker']);
   if (!isTaskRegistry(o.tasks)) {
     throw new InvalidArgumentError(
       `Expected options.tasks to be the default export of a tasks module (defineTasks), got ${received(o.tasks)}`,
     );
   }
   const registry = o.tasks;
-  const launch = localLauncher(registry);
+  const worker = workerFile(o.worker);
+  const launch = localLauncher(registry, worker);
   return {
     ...localPrimitives(),
     kind: 'local',
@@ -82,7 +102,7 @@ export function local<T extends TaskMap>(
       makeProcess(registry.names, launch, target, args, processOptions),
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
       refuseWhileTasksModuleLoads('A Pool');
-      const settings = resolvePoolOptions(registry, poolOptions, hooks);
+      const settings = { ...resolvePoolOptions(registry, poolOptions, hooks), worker };
       const rt = new LocalRuntime(settings);
       hooks.onRuntime?.(rt);
       return new Pool<T>(rt);
@@ -90,6 +110,24 @@ export function local<T extends TaskMap>(
     cpuCount,
     currentProcess,
   };
+}
+
+/** `options.worker` as a file URL, checked to name an existing file. */
+function workerFile(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  let path: string | undefined;
+  if (v instanceof URL && v.protocol === 'file:') path = fileURLToPath(v);
+  else if (typeof v === 'string' && v.startsWith('file:')) path = fileURLToPath(v);
+  else if (typeof v === 'string' && isAbsolute(v)) path = v;
+  if (path === undefined) {
+    throw new InvalidArgumentError(
+      `Expected options.worker to be a file URL or an absolute path, got ${received(v instanceof URL ? v.href : v)}`,
+    );
+  }
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
+    throw new InvalidArgumentError(`Expected options.worker to name an existing file, got ${received(path)}`);
+  }
+  return pathToFileURL(path).href;
 }
 
 function resolvePoolOptions<T extends TaskMap>(

@@ -173,20 +173,25 @@ export class MemoryQueue implements WorkQueue {
    * {@inheritDoc WorkQueue.setVisibility} A stale receipt, or one whose message has already become
    * visible again, is ignored (SQS answers the latter with MessageNotInflight).
    */
-  async setVisibility(receipt: string, ms: number): Promise<void> {
+  async setVisibility(receipts: readonly string[], ms: number): Promise<void> {
     nonNegative(ms, 'ms');
     // Expire first, so a timeout that has passed counts as passed whether or not the timer ran yet.
     this.#promote();
-    const entry = this.#receipts.get(receipt);
-    if (entry === undefined || entry.state !== 'inFlight') return;
-    if (ms === 0) {
-      this.#inFlight.remove(entry);
-      this.#makeVisible(entry);
-      this.#drain();
-      return;
+    const visibleAt = this.#clock() + ms;
+    let shown = false;
+    for (const receipt of receipts) {
+      const entry = this.#receipts.get(receipt);
+      if (entry === undefined || entry.state !== 'inFlight') continue;
+      if (ms === 0) {
+        this.#inFlight.remove(entry);
+        this.#makeVisible(entry);
+        shown = true;
+        continue;
+      }
+      entry.visibleAt = visibleAt;
+      this.#inFlight.update(entry);
     }
-    entry.visibleAt = this.#clock() + ms;
-    this.#inFlight.update(entry);
+    if (shown) this.#drain();
     this.#schedule();
   }
 

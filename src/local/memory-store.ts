@@ -16,6 +16,7 @@ import type {
   JobRef,
   JobSpec,
   JobStore,
+  ListJobsOptions,
   RunClaim,
   SealOutcome,
 } from '../ports.js';
@@ -247,6 +248,7 @@ export class MemoryJobStore implements JobStore {
     if (result) this.#checkInline(result, 'Job result');
     const { record } = state;
     record.status = 'DONE';
+    record.endedAt = this.#clock();
     delete record.finaliser;
     if (result) record.result = copyData(result);
     this.#bump(state);
@@ -332,6 +334,19 @@ export class MemoryJobStore implements JobStore {
     return out;
   }
 
+  /** {@inheritDoc JobStore.listJobs} Every job held, newest first; ties keep creation order reversed. */
+  async listJobs(options: ListJobsOptions): Promise<JobRecord[]> {
+    const limit = integer(options.limit, 'options.limit', 1);
+    const before = options.before ?? Number.POSITIVE_INFINITY;
+    const since = options.since ?? Number.NEGATIVE_INFINITY;
+    return [...this.#jobs.values()]
+      .reverse()
+      .filter((s) => s.record.createdAt < before && s.record.createdAt >= since)
+      .sort((a, b) => b.record.createdAt - a.record.createdAt)
+      .slice(0, limit)
+      .map(snapshot);
+  }
+
   /**
    * {@inheritDoc JobStore.releaseJob} Drops the results, attempts, notes and run claims at once,
    * and the record's `initial` and `result`; waiters wake with the tombstone.
@@ -375,6 +390,7 @@ export class MemoryJobStore implements JobStore {
       return { changed: false, job: snapshot(state) };
     record.status = status;
     record.error = error;
+    record.endedAt = this.#clock();
     // Leaving FOLDING revokes the lease, so a late finishJob returns false.
     delete record.finaliser;
     this.#bump(state);

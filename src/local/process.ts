@@ -21,13 +21,13 @@ import { arena } from './sync/arena.js';
 /** An idle process thread ends after this long unused. */
 const IDLE_MS = 10_000;
 
-/** The launcher of the local context's processes over `registry`'s bundled tasks. */
-export function localLauncher(registry: TaskRegistry): ProcessLauncher {
+/** The launcher of the local context's processes over `registry`'s bundled tasks (or `worker`, its own entry). */
+export function localLauncher(registry: TaskRegistry, worker?: string): ProcessLauncher {
   // One cache per context: its threads run this registry's bundle.
   let cache: Promise<ProcessThreads> | undefined;
   const warm = (): Promise<ProcessThreads> => {
     if (cache) return cache;
-    cache = threadEntry(registry).then(
+    cache = threadEntry(registry, worker).then(
       (script) => new ProcessThreads({ script, arena: arena().sab, maxIdle: cpuCount(), idleMs: IDLE_MS }),
     );
     // A failed bundle is retried by the next start, as before the cache existed.

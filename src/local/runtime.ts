@@ -39,6 +39,8 @@ export interface LocalRuntimeSettings {
   readonly stragglers?: StragglerPolicy | undefined;
   readonly visibilityMs: number;
   readonly leaseMs: number;
+  /** The file URL of a bundled application's thread entry (`local({ worker })`), if it has one. */
+  readonly worker?: string | undefined;
   /** Test hooks: backend limits and fault injection. */
   readonly backend?: MemoryBackendOptions;
   readonly faults?: FaultPlan;
@@ -51,7 +53,11 @@ function sibling(name: string): string {
     const p = fileURLToPath(new URL(`./${name}${ext}`, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new TasksModuleError(`fanfold is incomplete: ${name} not found next to ${import.meta.url}`);
+  // Bundled into an application's file, fanfold has no files of its own to build threads from.
+  throw new TasksModuleError(
+    `fanfold's ${name} is not next to ${import.meta.url}: where fanfold is bundled into an application, ` +
+      "give the threads an entry of their own: local({ tasks, worker }), the worker file calling serveTasks(tasks) from 'fanfold/worker'",
+  );
 }
 
 /** Bundles the thread entry: fanfold's thread runtime plus the user's tasks module. */
@@ -70,12 +76,13 @@ export async function threadScript(registry: TaskRegistry): Promise<string> {
 }
 
 /**
- * The script every local thread runs: the bundled thread entry, behind a `data:` module that
- * enables source maps before the bundle loads, so that remote stacks name the user's .ts files.
+ * The script every local thread runs: the bundled thread entry (or a bundled application's own,
+ * `worker`), behind a `data:` module that enables source maps before it loads, so that remote
+ * stacks name the user's .ts files.
  */
-export async function threadEntry(registry: TaskRegistry): Promise<string> {
-  const bundled = await threadScript(registry);
-  return `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(pathToFileURL(bundled).href)});`;
+export async function threadEntry(registry: TaskRegistry, worker?: string): Promise<string> {
+  const url = worker ?? pathToFileURL(await threadScript(registry)).href;
+  return `data:text/javascript,process.setSourceMapsEnabled(true);await import(${JSON.stringify(url)});`;
 }
 
 /** A running local pool's engine. */
@@ -137,7 +144,7 @@ export class LocalRuntime implements PoolRuntime {
   }
 
   async #start(s: LocalRuntimeSettings): Promise<void> {
-    const script = await threadEntry(s.registry);
+    const script = await threadEntry(s.registry, s.worker);
     if (this.#closing) return;
     const data: ThreadData = s.initializer ? { initializer: s.initializer, initargs: s.initargs } : {};
     this.#threads = new ThreadPool({

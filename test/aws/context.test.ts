@@ -447,13 +447,16 @@ describe('aws()', () => {
       }
     });
 
-    it('rejects pool calls with InvalidArgumentError when the stack does not exist', async () => {
+    it('rejects pool calls with StackNotFoundError when the stack does not exist', async () => {
       await using pool = aws({
         tasks,
         stack: 'NoSuchStack',
         clients: { lambda, dynamo, s3, cloudformation },
       }).Pool();
-      await expect(pool.map('square', [1])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+      await expect(pool.map('square', [1])).rejects.toMatchObject({
+        code: ErrorCodes.STACK_NOT_FOUND,
+        stackName: 'NoSuchStack',
+      });
     });
   });
 });

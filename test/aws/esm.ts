@@ -84,7 +84,7 @@ export async function deliverBatch(
   sqs: SQSClient,
   queueUrl: string,
   arn: string,
-  handler: (event: unknown) => Promise<SqsBatchResponse>,
+  handler: (event: SqsEvent) => Promise<SqsBatchResponse>,
   options: { max?: number; waitSeconds?: number } = {},
 ): Promise<{ records: SqsRecord[]; response: SqsBatchResponse }> {
   const records = await receiveRecords(sqs, queueUrl, arn, options);

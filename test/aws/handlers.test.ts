@@ -377,7 +377,7 @@ describe('worker handler', () => {
     await ok(s, submit('dup-1', 'square', [2, 3], { chunksize: 2 }));
     // The same message twice: received, made visible again, received again (a new receipt).
     const [first] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
-    await s.backend.queue.setVisibility(first!.receiptHandle, 0);
+    await s.backend.queue.setVisibility([first!.receiptHandle], 0);
     const [again] = await receiveRecords(sqs, s.queueUrl, s.queueArn);
     expect(again!.messageId).toBe(first!.messageId);
     expect(again!.attributes.ApproximateReceiveCount).toBe('2');

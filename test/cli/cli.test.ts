@@ -6,28 +6,24 @@ import { defineJob, isJob } from '../../src/api/job.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { createProgress, formatDuration } from '../../src/cli/progress.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
+import { Capture } from '../support/capture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = resolve(here, '../fixtures/cli');
 const root = resolve(here, '../..');
 
-/** A stream that keeps what is written to it. */
-class Capture {
-  text = '';
-  constructor(
-    readonly isTTY = false,
-    readonly columns = 100,
-  ) {}
-  write(s: string): boolean {
-    this.text += s;
-    return true;
-  }
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...argv);
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await main(argv, { stdout, stderr, cwd: fixtures });
+/** Runs the CLI on terminals (`tty`) or pipes, with the given environment. */
+async function cliWith(
+  o: { tty?: boolean; env?: Record<string, string> },
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Capture(o.tty ?? false);
+  const stderr = new Capture(o.tty ?? false);
+  const code = await main(argv, { stdout, stderr, cwd: fixtures, env: o.env ?? {} });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -47,13 +43,18 @@ describe('fanfold (command line)', () => {
       [['run', 'squares.job.ts', '-p', '1.5'], 'Expected --processes to be an integer >= 1, got "1.5"'],
       [
         ['run', 'squares.job.ts', '--processes'],
-        'Expected --processes to be followed by an integer >= 1, got nothing',
+        'Expected --processes to be followed by a value, got nothing',
       ],
       [['run', 'squares.job.ts', '--fast'], 'Unknown option --fast of run'],
       [['run', 'squares.job.ts', 'extra'], 'Unexpected argument "extra"'],
       [['run'], 'Expected run to be given a job module'],
       [['walk'], 'Unknown command "walk"'],
-      [[], 'Expected a command (run), got nothing'],
+      [[], 'Expected a command (run, jobs, status, attach, cancel, deploy, synth, destroy), got nothing'],
+      [['status'], 'Expected status to be given a job id'],
+      [['jobs', '--limit', '0'], 'Expected --limit to be an integer from 1 to 1000, got "0"'],
+      [['jobs', '--stack', '9bad'], 'Expected --stack to be a stack name'],
+      [['deploy'], 'Expected deploy to be given --tasks FILE'],
+      [['attach', 'id', '--release=yes'], 'Expected --release to take no value'],
       [['run', 'missing.job.ts'], 'Cannot find the job module "missing.job.ts"'],
     ])('exits 2 for %j', async (argv, message) => {
       const { code, stderr } = await cli(...argv);
@@ -78,6 +79,23 @@ describe('fanfold (command line)', () => {
 
     expect(code).toBe(ExitCodes.OK);
     expect(stdout).toContain('Usage: fanfold run <module> [--processes N] [--json] [-- job args...]');
+    for (const command of ['jobs', 'status', 'attach', 'cancel', 'deploy', 'synth', 'destroy'])
+      expect(stdout).toMatch(new RegExp(`^ {2}npx fanfold ${command} |^ +fanfold ${command} `, 'm'));
+    expect(stdout).toContain(
+      'Exit codes: 0 done, 1 the job failed or was cancelled, 2 bad usage, 3 no such job',
+    );
+  });
+
+  it('colours the result on a terminal, never under NO_COLOR=1 nor in a pipe', async () => {
+    const tty = await cliWith({ tty: true }, 'run', 'squares.job.ts', '--', '10');
+    expect(tty.code).toBe(ExitCodes.OK);
+    expect(tty.stdout).toContain('\x1b[');
+    const noColor = await cliWith({ tty: true, env: { NO_COLOR: '1' } }, 'run', 'squares.job.ts', '--', '10');
+    expect(noColor.stdout).not.toContain('\x1b[');
+    expect(noColor.stderr).not.toContain('\x1b[3');
+    expect(noColor.stderr.split('\x1b[2K').at(-1)).toMatch(/^job \w{8}: done, \d+\/\d+ chunks in /);
+    const pipe = await cliWith({}, 'run', 'squares.job.ts', '--', '10');
+    expect(pipe.stdout + pipe.stderr).not.toContain('\x1b[');
   });
 
   it("prints the package's version for --version", async () => {
@@ -121,12 +139,18 @@ describe('fanfold (command line)', () => {
       expect(stderr).toContain(`TaskError [${ErrorCodes.TASK_FAILED}]: RangeError: seven is not allowed`);
       expect(stderr).toContain('item 7');
       expect(stderr).toMatch(/--- remote stack ---\nRangeError: seven is not allowed\n\s+at /);
+      // In a pipe too, the summary says the job failed, with its chunks, and the error.
+      expect(stderr).toMatch(/^job \w{8}: FAILED, \d+\/\d+ chunks in [\d.]+s$/m);
+      expect(stderr).toContain(
+        'error: TaskError [ERR_FANFOLD_TASK_FAILED]: RangeError: seven is not allowed',
+      );
     });
 
-    it('exits 1 when the default export is not a job', async () => {
+    it('exits 4, not 1, when the default export is not a job', async () => {
       const { code, stderr } = await cli('run', 'not-a-job.ts');
 
-      expect(code).toBe(ExitCodes.JOB_FAILED);
+      expect(code).toBe(ExitCodes.NOT_A_JOB);
+      expect(ExitCodes.NOT_A_JOB).not.toBe(ExitCodes.JOB_FAILED);
       expect(stderr).toContain('Expected the default export of not-a-job.ts to be a job');
     });
   });
@@ -168,8 +192,38 @@ describe('createProgress()', () => {
     progress.update({ jobId: 'bbbbbbbb-2', done: 7, total: undefined });
     expect(stream.text).toBe('');
 
+    t = 2000;
     progress.end();
-    expect(stream.text).toBe('job aaaaaaaa: 4/4 chunks in 1.5s\njob bbbbbbbb: 7 chunks in 0.0s\n');
+    // A finished job's time runs to its last chunk, an open one's to the end of the run.
+    expect(stream.text).toBe(
+      'job aaaaaaaa: done, 4/4 chunks in 1.5s\njob bbbbbbbb: done, 7 chunks in 0.5s\n',
+    );
+  });
+
+  it('says a job FAILED, with its counts and the error, when the run ends with an error naming it (a pipe, no colour)', () => {
+    const stream = new Capture(false);
+    let t = 0;
+    const progress = createProgress({ stream, now: () => t, color: false });
+    progress.update({ jobId: 'cccccccc-3', done: 3, total: 8 });
+    t = 1200;
+    progress.end({
+      error: Object.assign(new Error('seven is not allowed'), {
+        name: 'TaskError',
+        code: 'ERR_FANFOLD_TASK_FAILED',
+        jobId: 'cccccccc-3',
+      }),
+    });
+    expect(stream.text).toBe(
+      'job cccccccc: FAILED, 3/8 chunks in 1.2s\nerror: TaskError [ERR_FANFOLD_TASK_FAILED]: seven is not allowed\n',
+    );
+    expect(stream.text).not.toContain('\x1b[');
+  });
+
+  it('says FAILED for a job whose error came before any progress, and colours only when asked', () => {
+    const stream = new Capture(true);
+    const progress = createProgress({ stream, now: () => 0, color: true });
+    progress.end({ error: Object.assign(new Error('boom'), { jobId: 'dddddddd-4' }) });
+    expect(stream.text).toBe('job dddddddd: \x1b[31mFAILED\x1b[39m\nerror: Error: boom\n');
   });
 
   it('draws a bar at most once per interval on a terminal, then clears it', () => {
@@ -192,7 +246,8 @@ describe('createProgress()', () => {
     expect(frame).toMatch(/\[█+░+\]/);
 
     progress.end();
-    expect(stream.text.endsWith('\r\x1b[2K')).toBe(true);
+    // The bar is cleared and replaced by the summary line.
+    expect(stream.text.endsWith('\r\x1b[2Kjob job1: done, 6/10 chunks in 1.0s\n')).toBe(true);
   });
 
   it('shows a count without a percentage while the total is unknown', () => {

@@ -12,6 +12,8 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  type ChangeMessageVisibilityBatchCommandInput,
+  type ChangeMessageVisibilityBatchCommandOutput,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   ListQueuesCommand,
@@ -304,6 +306,99 @@ describe('SqsWorkQueue', () => {
       ApproximateNumberOfMessages: '0',
       ApproximateNumberOfMessagesNotVisible: '0',
     });
+  });
+});
+
+describe('SqsWorkQueue.setVisibility()', () => {
+  /** Receives every one of `n` messages, held for `visibilityMs`. */
+  async function receiveAll(queue: SqsWorkQueue, n: number, visibilityMs = 60_000) {
+    const got: { receipt: string; index: number; receiveCount: number }[] = [];
+    while (got.length < n)
+      for (const d of await queue.receive({ max: 10, waitMs: 5_000, visibilityMs }))
+        got.push({
+          receipt: d.receipt,
+          index: (d.body as { index: number }).index,
+          receiveCount: d.receiveCount,
+        });
+    return got;
+  }
+
+  it('changes 25 receipts with three ChangeMessageVisibilityBatch calls, retrying the entries reported as failed', async () => {
+    const client = createSqsClient(cloud.clientOptions);
+    const calls: number[] = [];
+    const attempts = new Map<string, number>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'ChangeMessageVisibilityBatchCommand') return next(args);
+        const input = args.input as ChangeMessageVisibilityBatchCommandInput;
+        const entries = input.Entries ?? [];
+        calls.push(entries.length);
+        // Every third receipt fails its first attempt, as a server-side error would.
+        const failed: NonNullable<ChangeMessageVisibilityBatchCommandOutput['Failed']> = [];
+        const kept = entries.filter((e) => {
+          const attempt = (attempts.get(e.ReceiptHandle!) ?? 0) + 1;
+          attempts.set(e.ReceiptHandle!, attempt);
+          const fail = attempt === 1 && [...attempts.keys()].indexOf(e.ReceiptHandle!) % 3 === 0;
+          if (fail) failed.push({ Id: e.Id, Code: 'InternalError', SenderFault: false, Message: 'injected' });
+          return !fail;
+        });
+        const result = await next({ ...args, input: { ...input, Entries: kept } });
+        const output = result.output as ChangeMessageVisibilityBatchCommandOutput;
+        return { ...result, output: { ...output, Failed: [...(output.Failed ?? []), ...failed] } };
+      },
+      { step: 'initialize', name: 'failVisibilityEntries' },
+    );
+    const { queue } = await freshQueue(client, { retryBaseMs: 1 });
+    await queue.send(Array.from({ length: 25 }, (_, i) => chunk(i, new Uint8Array([i]))));
+    const first = await receiveAll(queue, 25);
+    await queue.setVisibility(
+      first.map((d) => d.receipt),
+      0,
+    );
+    // Three calls of 10, 10 and 5 entries; then the 9 failed entries again (in their own calls).
+    expect(calls.slice(0, 3).sort((a, b) => b - a)).toEqual([10, 10, 5]);
+    expect(calls.slice(3).reduce((a, b) => a + b, 0)).toBe(9);
+    expect([...attempts.values()].filter((n) => n === 2)).toHaveLength(9);
+    const again = await receiveAll(queue, 25);
+    expect(again.map((d) => d.index).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(again.every((d) => d.receiveCount === 2)).toBe(true);
+    client.destroy();
+  });
+
+  it('changes receipts one by one when the service refuses a whole batch call for a stale receipt', async () => {
+    const client = createSqsClient(cloud.clientOptions);
+    let refused = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ChangeMessageVisibilityBatchCommand') {
+          refused++;
+          throw Object.assign(
+            new Error('Value x for parameter ReceiptHandle is invalid. Reason: Message does not exist'),
+            { name: 'InvalidParameterValue' },
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseBatch' },
+    );
+    const { queue } = await freshQueue(client);
+    await queue.send([0, 1, 2].map((i) => chunk(i, new Uint8Array([i]))));
+    const got = await receiveAll(queue, 3);
+    await queue.ack([got[0]!.receipt]);
+    // The acknowledged message's receipt is stale; the other two are made visible at once.
+    await queue.setVisibility(
+      got.map((d) => d.receipt),
+      0,
+    );
+    expect(refused).toBe(1);
+    const back = await receiveAll(queue, 2);
+    expect(back.map((d) => d.index).sort()).toEqual(
+      got
+        .slice(1)
+        .map((d) => d.index)
+        .sort(),
+    );
+    client.destroy();
   });
 });
 

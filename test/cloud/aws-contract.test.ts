@@ -13,6 +13,7 @@ import { SqsWorkQueue } from '../../src/aws/sqs-queue.js';
 import { describeBlobStoreContract } from '../contract/blob-store.contract.js';
 import { describeFanoutLedgerContract } from '../contract/fanout-ledger.contract.js';
 import { describeJobCompletionContract } from '../contract/job-completion.contract.js';
+import { describeJobListContract } from '../contract/job-list.contract.js';
 import { describeJobStoreContract, type MakeJobStore } from '../contract/job-store.contract.js';
 import { describeWorkQueueContract } from '../contract/work-queue.contract.js';
 import { useCloudTier } from '../support/cloud.js';
@@ -57,6 +58,11 @@ const makeDynamoStore: MakeJobStore = async ({ maxInlineBytes, smallShards, cloc
 });
 describeJobStoreContract('DynamoDB on moto', makeDynamoStore, { notifies: false });
 describeJobCompletionContract('DynamoDB on moto', makeDynamoStore);
+
+describeJobListContract('DynamoDB on moto', async ({ clock }) => ({
+  store: new DynamoJobStore({ client: dynamo, tableName: TABLE, clock }),
+  close: () => {},
+}));
 
 describeBlobStoreContract('S3 on moto', async () => ({
   blobs: new S3BlobStore({ client: s3, bucket: BUCKET, prefix: 'contract/' }),

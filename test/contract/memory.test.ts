@@ -7,6 +7,7 @@ import { MemoryJobStore } from '../../src/local/memory-store.js';
 import { describeBlobStoreContract } from './blob-store.contract.js';
 import { describeFanoutLedgerContract } from './fanout-ledger.contract.js';
 import { describeJobCompletionContract } from './job-completion.contract.js';
+import { describeJobListContract } from './job-list.contract.js';
 import { describeJobStoreContract, type MakeJobStore } from './job-store.contract.js';
 import { describeWorkQueueContract } from './work-queue.contract.js';
 
@@ -22,6 +23,11 @@ const makeMemoryStore: MakeJobStore = async ({ maxInlineBytes, clock }) => {
 };
 describeJobStoreContract('memory', makeMemoryStore, { notifies: true });
 describeJobCompletionContract('memory', makeMemoryStore);
+
+describeJobListContract('memory', async ({ clock }) => {
+  const store = new MemoryJobStore({ clock });
+  return { store, close: () => store.close() };
+});
 
 describeBlobStoreContract('memory', async () => ({ blobs: new MemoryBlobStore(), close: () => {} }));
 

@@ -167,7 +167,7 @@ export function describeWorkQueueContract(
         const [first] = await queue.receive({ max: 1, waitMs: patience });
         const [again] = await queue.receive({ max: 1, waitMs: patience, visibilityMs: 30_000 });
         await queue.ack([first!.receipt]);
-        await queue.setVisibility(again!.receipt, 0);
+        await queue.setVisibility([again!.receipt], 0);
         const [third] = await queue.receive({ max: 1, waitMs: patience });
         expect(third?.messageId).toBe(first?.messageId);
         expect(third?.receiveCount).toBe(3);
@@ -178,7 +178,7 @@ export function describeWorkQueueContract(
         await queue.send([chunkMessage(1)]);
         const [first] = await queue.receive({ max: 1, waitMs: patience });
         const [again] = await queue.receive({ max: 1, waitMs: patience, visibilityMs: 30_000 });
-        await queue.setVisibility(first!.receipt, 0);
+        await queue.setVisibility([first!.receipt], 0);
         expect(await queue.receive({ max: 1, waitMs: 2 * vis })).toEqual([]);
         await queue.ack([again!.receipt]);
       });
@@ -187,7 +187,7 @@ export function describeWorkQueueContract(
         const { queue } = await setup();
         await queue.send([chunkMessage(1)]);
         const [first] = await queue.receive({ max: 1, waitMs: patience });
-        await queue.setVisibility(first!.receipt, 0);
+        await queue.setVisibility([first!.receipt], 0);
         const [again] = await queue.receive({ max: 1, waitMs: patience });
         expect(again?.messageId).toBe(first?.messageId);
         expect(again?.receiveCount).toBe(2);
@@ -197,11 +197,53 @@ export function describeWorkQueueContract(
         const { queue } = await setup({ visibilityMs: vis });
         await queue.send([chunkMessage(1)]);
         const [first] = await queue.receive({ max: 1, waitMs: patience });
-        await queue.setVisibility(first!.receipt, 60_000);
+        await queue.setVisibility([first!.receipt], 60_000);
         // Without the extension the message would be back well within this poll.
         expect(await queue.receive({ max: 1, waitMs: 3 * vis })).toEqual([]);
-        await queue.setVisibility(first!.receipt, 0);
+        await queue.setVisibility([first!.receipt], 0);
         expect((await queue.receive({ max: 1, waitMs: patience })).map(indexOf)).toEqual([1]);
+      });
+
+      it('changes the visibility of more receipts than one batch call takes, in one call', async () => {
+        const { queue } = await setup();
+        const n = 25;
+        await queue.send(Array.from({ length: n }, (_, i) => chunkMessage(i)));
+        const first: Delivery[] = [];
+        while (first.length < n) first.push(...(await queue.receive({ max: 10, waitMs: patience })));
+        // Every receipt twice: a receipt repeated in one call changes its message once.
+        const receipts = first.map((d) => d.receipt);
+        await queue.setVisibility([...receipts, ...receipts], 0);
+        const again: Delivery[] = [];
+        while (again.length < n) again.push(...(await queue.receive({ max: 10, waitMs: patience })));
+        expect(again.map(indexOf).sort((a, b) => a - b)).toEqual(first.map(indexOf).sort((a, b) => a - b));
+        expect(again.every((d) => d.receiveCount === 2)).toBe(true);
+      });
+
+      it('extends many receipts at once, and skips a stale one among them', async () => {
+        const { queue } = await setup();
+        // Message 1 comes back and is delivered again: its first receipt is stale.
+        await queue.send([chunkMessage(1)]);
+        const [stale] = await queue.receive({ max: 1, waitMs: patience });
+        await queue.setVisibility([stale!.receipt], 0);
+        const [current] = await queue.receive({ max: 1, waitMs: patience });
+        expect(current?.messageId).toBe(stale!.messageId);
+        await queue.send([2, 3].map((i) => chunkMessage(i)));
+        const got: Delivery[] = [];
+        while (got.length < 2)
+          got.push(...(await queue.receive({ max: 10, waitMs: patience, visibilityMs: 4 * vis })));
+        await queue.setVisibility([stale!.receipt, ...got.map((d) => d.receipt)], 60_000);
+        // Without the extension, messages 2 and 3 would be back well within this poll.
+        expect(await queue.receive({ max: 10, waitMs: 6 * vis })).toEqual([]);
+        await queue.setVisibility([...got.map((d) => d.receipt), current!.receipt], 0);
+        const back: Delivery[] = [];
+        while (back.length < 3) back.push(...(await queue.receive({ max: 10, waitMs: patience })));
+        expect(back.map(indexOf).sort()).toEqual([1, 2, 3]);
+      });
+
+      it('does nothing for no receipts, and rejects a negative timeout with InvalidArgumentError', async () => {
+        const { queue } = await setup();
+        await queue.setVisibility([], 0);
+        await expect(queue.setVisibility([], -1)).rejects.toBeInstanceOf(InvalidArgumentError);
       });
 
       it('deletes an acknowledged message for good', async () => {

@@ -1,6 +1,6 @@
 /** Reattaching to a job by id after the caller that submitted it went away. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, JobReleasedError, TaskError } from '../../src/errors.js';
+import { JobNotFoundError, JobReleasedError, TaskError } from '../../src/errors.js';
 import fixture from '../fixtures/tasks.js';
 import { type Engine, startEngine } from './harness.js';
 
@@ -52,11 +52,11 @@ describe('JobClient.attach()', () => {
     expect(await engine.client.attach('job-b')).toBe(2470);
   });
 
-  it("rejects with the job's error, and with InvalidArgumentError for an unknown id", async () => {
+  it("rejects with the job's error, and with JobNotFoundError for an unknown id", async () => {
     engine = startEngine({ tasks: fixture.tasks });
     await submit(engine, 'job-c', 'map', 'failOn');
     await expect(engine.client.attach('job-c')).rejects.toBeInstanceOf(TaskError);
-    await expect(engine.client.attach('nope')).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(engine.client.attach('nope')).rejects.toBeInstanceOf(JobNotFoundError);
   });
 });
 

@@ -6,10 +6,11 @@ import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-li
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
+import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
 import { SYNTH_TIMEOUT_MS, synthInto } from '../e2e/fanfold-assembly.js';
 
@@ -65,12 +66,30 @@ describe('Fanfold', () => {
           AttributeDefinitions: [
             { AttributeName: 'pk', AttributeType: 'S' },
             { AttributeName: 'sk', AttributeType: 'S' },
+            { AttributeName: 'listDay', AttributeType: 'S' },
+            { AttributeName: 'createdAt', AttributeType: 'N' },
           ],
           BillingMode: 'PAY_PER_REQUEST',
           // The attribute the job store writes.
           TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
         },
+      });
+    });
+
+    it('indexes the job items by day of creation, keys only (one index write per job, none per chunk)', () => {
+      const t = build().template();
+      t.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: LIST_INDEX,
+            KeySchema: [
+              { AttributeName: LIST_DAY, KeyType: 'HASH' },
+              { AttributeName: LIST_SORT, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
       });
     });
 
@@ -183,6 +202,7 @@ describe('Fanfold', () => {
       const functions = t.findResources('AWS::Lambda::Function');
       expect(Object.keys(functions)).toHaveLength(4);
       const sweeper = logicalId(stack, fanfold.sweeper);
+      const worker = logicalId(stack, fanfold.worker);
       const coordinator = logicalId(stack, fanfold.coordinator);
       for (const [id, fn] of Object.entries(functions)) {
         expect((fn as { Properties: { Environment: unknown } }).Properties.Environment).toEqual({
@@ -197,6 +217,8 @@ describe('Fanfold', () => {
             FANFOLD_WORKERS: '100',
             FANFOLD_QUEUE_PREFIX: 'Test_',
             ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
+            // The worker holds each message 30 s at a time and hands back 10 s before its 5 min.
+            ...(id === worker ? { FANFOLD_VISIBILITY_MS: '30000', FANFOLD_HANDBACK_MARGIN_MS: '10000' } : {}),
             ...(id === coordinator
               ? {
                   FANFOLD_LEAF_CHUNKS: '20000',
@@ -229,6 +251,41 @@ describe('Fanfold', () => {
           }),
         },
       });
+    });
+
+    it('takes the message visibility, the hand-back margin and reserved concurrency from props', () => {
+      const { stack, fanfold, template } = build({
+        worker: {
+          timeout: Duration.seconds(40),
+          messageVisibility: Duration.minutes(1),
+          handBackMargin: Duration.seconds(5),
+          reservedConcurrency: 300,
+          maxConcurrency: 200,
+        },
+      });
+      const worker = template().findResources('AWS::Lambda::Function')[logicalId(stack, fanfold.worker)] as {
+        Properties: {
+          ReservedConcurrentExecutions?: number;
+          Environment: { Variables: Record<string, unknown> };
+        };
+      };
+      expect(worker.Properties.ReservedConcurrentExecutions).toBe(300);
+      expect(worker.Properties.Environment.Variables).toMatchObject({
+        FANFOLD_VISIBILITY_MS: '60000',
+        FANFOLD_HANDBACK_MARGIN_MS: '5000',
+      });
+    });
+
+    it.each([
+      [20, '2000'],
+      [5, '1000'],
+      [900, '10000'],
+    ])('hands back 10%% of a %i s timeout early by default, 1 to 10 s (%s ms)', (timeout, margin) => {
+      build({ worker: { timeout: Duration.seconds(timeout) } })
+        .template()
+        .hasResourceProperties('AWS::Lambda::Function', {
+          Environment: { Variables: Match.objectLike({ FANFOLD_HANDBACK_MARGIN_MS: margin }) },
+        });
     });
   });
 
@@ -315,7 +372,7 @@ describe('Fanfold', () => {
       );
       expect(send?.Resource).toEqual(arn(logicalId(stack, fanfold.queue)));
       const dynamo = workerStatements.find((s) => actionsOf([s]).includes('dynamodb:PutItem'));
-      expect(dynamo?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      expect(dynamo?.Resource).toEqual(arn(logicalId(stack, fanfold.table)));
       const objects = workerStatements.find((s) => actionsOf([s]).includes('s3:PutObject'));
       expect(objects?.Resource).toEqual({
         'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
@@ -344,7 +401,7 @@ describe('Fanfold', () => {
       const invoke = statements.find((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
       expect(invoke?.Resource).toEqual([coordinator, { 'Fn::Join': ['', [coordinator, ':*']] }]);
       const read = statements.find((s) => actionsOf([s]).includes('dynamodb:GetItem'));
-      expect(read?.Resource).toEqual([arn(logicalId(stack, fanfold.table))]);
+      expect(read?.Resource).toEqual(arn(logicalId(stack, fanfold.table)));
       const objects = statements.find((s) => actionsOf([s]).includes('s3:GetObject'));
       expect(objects?.Resource).toEqual({
         'Fn::Join': ['', [arn(logicalId(stack, fanfold.bucket)), '/fanfold/*']],
@@ -379,16 +436,44 @@ describe('Fanfold', () => {
         const onInputs = statementsOf(t, role).filter((s) =>
           JSON.stringify(s.Resource).includes(logicalId(stack, inputs)),
         );
-        expect(actionsOf(onInputs)).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*'].sort());
-        expect(JSON.stringify(onInputs.map((s) => s.Resource))).toContain('/exports/*');
-        expect(onInputs.every((s) => s.Effect === 'Allow')).toBe(true);
-        expect(JSON.stringify(onInputs)).toContain(JSON.stringify(inputArn).slice(1, -1));
+        // HeadObject and GetObject are both authorised by s3:GetObject; the reader sends nothing else.
+        expect(onInputs).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [inputArn, '/exports/*']] },
+          },
+        ]);
       }
       const dlqRole = logicalId(
         stack,
         fanfold.deadLetterFunction.role as unknown as { node: { defaultChild?: unknown } },
       );
       expect(JSON.stringify(statementsOf(t, dlqRole))).not.toContain(logicalId(stack, inputs));
+    });
+
+    it("adds kms:Decrypt on the bucket's key when it has one, and every object by default", () => {
+      const { stack, fanfold, template } = build();
+      const inputs = new Bucket(stack, 'Sealed', { encryption: BucketEncryption.KMS });
+      fanfold.grantReadInputs(inputs);
+      const t = template();
+      const key = logicalId(stack, inputs.encryptionKey as unknown as { node: { defaultChild?: unknown } });
+      for (const fn of [fanfold.coordinator, fanfold.worker]) {
+        const role = logicalId(stack, fn.role as unknown as { node: { defaultChild?: unknown } });
+        const statements = statementsOf(t, role);
+        const objects = statements.filter((s) =>
+          JSON.stringify(s.Resource).includes(logicalId(stack, inputs)),
+        );
+        expect(objects).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [arn(logicalId(stack, inputs)), '/*']] },
+          },
+        ]);
+        const onKey = statements.filter((s) => JSON.stringify(s.Resource).includes(key));
+        expect(actionsOf(onKey)).toEqual(['kms:Decrypt']);
+      }
     });
   });
 
@@ -535,6 +620,21 @@ describe('Fanfold', () => {
         'minimumPollers',
       ],
       ['a payload expiry under a day', { payloadExpiration: Duration.hours(3) }, 'props.payloadExpiration'],
+      [
+        'a message visibility under 5 seconds',
+        { worker: { messageVisibility: Duration.seconds(2) } },
+        'props.worker.messageVisibility',
+      ],
+      [
+        'a hand-back margin as long as the timeout',
+        { worker: { timeout: Duration.seconds(30), handBackMargin: Duration.seconds(30) } },
+        'props.worker.handBackMargin to be less than props.worker.timeout (30 s)',
+      ],
+      [
+        'a reserved concurrency below the mapping’s',
+        { worker: { reservedConcurrency: 10, maxConcurrency: 20 } },
+        'props.worker.reservedConcurrency (10) is below props.worker.maxConcurrency (20)',
+      ],
       ['an unknown prop', { workerMemory: 1024 } as Partial<FanfoldProps>, 'props.workerMemory'],
     ])('refuses %s', (_name, props, named) => {
       expect(error(props).message).toContain(named);

@@ -96,6 +96,7 @@ let stack: Stack;
 let fanfold: Fanfold;
 let submitter: iam.Role;
 let primitivesUser: iam.Role;
+let operator: iam.Role;
 
 beforeAll(() => {
   program = loadProgram(ROOT, [fn('coordinator'), fn('worker'), fn('dlq'), fn('sweeper'), INDEX]);
@@ -108,6 +109,8 @@ beforeAll(() => {
   fanfold.grantSubmit(submitter);
   primitivesUser = new iam.Role(stack, 'PrimitivesUser', { assumedBy: new iam.AccountRootPrincipal() });
   fanfold.grantPrimitives(primitivesUser);
+  operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+  fanfold.grantOperate(operator);
   template = Template.fromStack(stack);
 }, 120_000);
 
@@ -182,6 +185,26 @@ describe('IAM: each role holds exactly the actions its code sends', () => {
     expect(actionsOf(statements)).not.toContain('dynamodb:Query');
     const describe = statements.filter((s) => actionsOf([s]).includes('cloudformation:DescribeStacks'));
     expect(JSON.stringify(describe.map((s) => s.Resource))).toContain(':stack/Test/*');
+  });
+
+  it('grantOperate: what awsJobs() sends (and a Pool), and the listing Query on the byTime index only', () => {
+    const roots = apiSurface(program, INDEX, 'JobOperations');
+    const ops = sdkCommandsFrom(program, `${ROOT}src/aws/operations.ts`, ['awsJobs'], { roots });
+    const code = iamActions(ops);
+    expect(code).toContain('dynamodb:Query');
+    const poolRoots = apiSurface(program, INDEX, 'AwsContext', ['Pool', 'Process']);
+    const pool = iamActions(
+      sdkCommandsFrom(program, `${ROOT}src/aws/context.ts`, ['aws'], { roots: poolRoots }),
+    );
+    const statements = statementsOf(operator);
+    expect(actionsOf(statements)).toEqual(union(code, pool));
+    // The Query reaches the listing index, never the table's own items.
+    const query = statements.filter((s) => actionsOf([s]).includes('dynamodb:Query'));
+    expect(query).toHaveLength(1);
+    expect(actionsOf(query)).toEqual(['dynamodb:Query']);
+    const resource = JSON.stringify(query[0]!.Resource);
+    expect(resource).toContain('/index/byTime');
+    expect(resource).not.toContain('/index/*');
   });
 
   it('grantPrimitives: what the primitives of aws() send, and nothing else', () => {

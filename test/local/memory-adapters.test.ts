@@ -99,7 +99,7 @@ describe('MemoryQueue', () => {
       const q = queue();
       await q.send([0, 1, 2].map((i) => chunkMessage(i)));
       const [first] = await q.receive({ max: 1, waitMs: 0 });
-      await q.setVisibility(first!.receipt, 0);
+      await q.setVisibility([first!.receipt], 0);
       expect(indices(await q.receive({ max: 10, waitMs: 0 }))).toEqual([1, 2, 0]);
     });
 
@@ -120,7 +120,7 @@ describe('MemoryQueue', () => {
       const q = queue();
       await q.send([chunkMessage(0)]);
       const [a] = await q.receive({ max: 1, waitMs: 0 });
-      await q.setVisibility(a!.receipt, 0);
+      await q.setVisibility([a!.receipt], 0);
       const [b] = await q.receive({ max: 1, waitMs: 0 });
       expect(b?.body).toEqual(a?.body);
       expect(b?.body).not.toBe(a?.body);
@@ -241,7 +241,7 @@ describe('MemoryQueue', () => {
           const receipt = pick(receipts);
           if (receipt === undefined) continue;
           const ms = random() < 0.3 ? 0 : Math.floor(random() * 60);
-          await q.setVisibility(receipt, ms);
+          await q.setVisibility([receipt], ms);
           for (const m of model.values()) {
             if (m.receipt === receipt && !m.acked && m.visibleAt > clock.now())
               m.visibleAt = clock.now() + ms;

@@ -3,13 +3,13 @@
  * context tells a user without it exactly what to install.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { checkBundlingDependencies, functionsDir } from '../../infra/bundling.js';
+import { bundlingPath, checkBundlingDependencies, functionsDir } from '../../infra/bundling.js';
 import pkg from '../../package.json' with { type: 'json' };
 import { AWS_SDK_PACKAGES, loadSdk, missingSdkPackage } from '../../src/aws/sdk.js';
 import { ErrorCodes, MissingDependencyError } from '../../src/errors.js';
@@ -100,6 +100,17 @@ describe('the AWS SDK as an optional peer dependency', () => {
         missing: expect.stringMatching(/^@aws-sdk\/client-/),
       });
     }
+  });
+
+  it("bundlingPath() puts the folder of fanfold's own esbuild command before the PATH it is given", () => {
+    // NodejsFunction runs `pnpm exec esbuild` or `npx --no-install esbuild`, which look on PATH too.
+    const [first, ...rest] = bundlingPath(functionsDir(), ['/usr/bin', '/bin'].join(delimiter)).split(
+      delimiter,
+    );
+    expect(rest).toEqual(['/usr/bin', '/bin']);
+    const esbuild = join(first ?? '', 'esbuild');
+    expect(() => accessSync(esbuild, constants.X_OK)).not.toThrow();
+    expect(realpathSync(esbuild)).toContain(`${sep}esbuild${sep}`);
   });
 
   describe('checkBundlingDependencies() (the Fanfold construct, before it bundles its functions)', () => {

@@ -25,6 +25,7 @@ export {
   startEmulators,
 } from './src/emulators.js';
 export {
+  type EsmBatch,
   EsmPoller,
   type EsmPollerOptions,
   type EsmStats,

@@ -2,7 +2,7 @@
  * Compile-time checks of `lines()` as a pool call's items, run by `npm run typecheck`; vitest does
  * not run this file. Every `@ts-expect-error` line must stay an error.
  */
-import { type Lines, lines, type Pool, type TaskRegistry } from 'fanfold';
+import { type JobIterator, type Lines, lines, type Pool, type TaskRegistry } from 'fanfold';
 import { expectTypeOf } from 'vitest';
 import type tasks from '../fixtures/lines-tasks.js';
 import type base from '../fixtures/tasks.js';
@@ -20,7 +20,7 @@ export async function linesTypes(): Promise<void> {
   // A task that takes a string (or unknown) takes lines.
   expectTypeOf(pool.map('length', src)).toEqualTypeOf<Promise<number[]>>();
   expectTypeOf(pool.mapReduce('length', src, 'add')).toEqualTypeOf<Promise<number>>();
-  expectTypeOf(pool.imap('echo', src)).toEqualTypeOf<AsyncGenerator<string, void, undefined>>();
+  expectTypeOf(pool.imap('echo', src)).toEqualTypeOf<JobIterator<string>>();
   expectTypeOf(basePool.map('identity', src)).toEqualTypeOf<Promise<unknown[]>>();
 
   // @ts-expect-error square takes a number, not a line

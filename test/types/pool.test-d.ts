@@ -3,7 +3,7 @@
  * does not run this file. Every `@ts-expect-error` line must stay an error: if a change makes it
  * compile, tsc reports the unused directive.
  */
-import type { AsyncResult, LocalContext, Pool, Range, TaskRegistry } from 'fanfold';
+import type { AsyncResult, JobInfo, JobIterator, LocalContext, Pool, Range, TaskRegistry } from 'fanfold';
 import { expectTypeOf } from 'vitest';
 import type tasks from '../fixtures/tasks.js';
 
@@ -38,7 +38,8 @@ export async function poolTypes(): Promise<void> {
   pool.map('square', xs, { chunk: 2 });
 
   // imap / imapUnordered yield the result type.
-  expectTypeOf(pool.imap('str', xs)).toEqualTypeOf<AsyncGenerator<string, void, undefined>>();
+  expectTypeOf(pool.imap('str', xs)).toEqualTypeOf<JobIterator<string>>();
+  expectTypeOf(pool.imapUnordered('str', xs).jobId).toEqualTypeOf<string>();
   for await (const s of pool.imapUnordered('str', r)) expectTypeOf(s).toEqualTypeOf<string>();
   // @ts-expect-error imap's items must be the task's argument type
   pool.imap('str', ['1']);
@@ -60,6 +61,18 @@ export async function poolTypes(): Promise<void> {
   // @ts-expect-error add takes numbers
   pool.starmap('add', [[1, '2']]);
   expectTypeOf(pool.mapAsync('square', xs)).toEqualTypeOf<AsyncResult<number[]>>();
+  expectTypeOf(pool.mapAsync('square', xs).jobId).toEqualTypeOf<string>();
+
+  // attach is typed by the task the caller names, and untyped without one.
+  expectTypeOf(pool.attach('id', { task: 'square' })).toEqualTypeOf<Promise<number[]>>();
+  expectTypeOf(pool.attach('id', { task: 'square', reducer: 'sum' })).toEqualTypeOf<Promise<number>>();
+  expectTypeOf(pool.attach('id')).toEqualTypeOf<Promise<unknown>>();
+  // @ts-expect-error a task the tasks module does not define
+  pool.attach('id', { task: 'nope' });
+  // @ts-expect-error concat folds strings, square gives numbers
+  pool.attach('id', { task: 'square', reducer: 'concat' });
+  expectTypeOf(pool.inspect('id')).toEqualTypeOf<Promise<JobInfo>>();
+  expectTypeOf(pool.cancel('id')).toEqualTypeOf<Promise<JobInfo>>();
   pool.mapAsync('square', xs, { callback: (rs) => expectTypeOf(rs).toEqualTypeOf<number[]>() });
 
   // mapReduce returns the result type; the reducer must fold two results into one.

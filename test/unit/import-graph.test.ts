@@ -23,7 +23,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * What each part of the repository may import (besides packages and `node:` modules). `src` is the
  * foundation at the top of `src/` (errors, validation, the ports, the handle wire format, the task
- * map and the small helpers every layer shares); `src/index.ts` is the public face.
+ * map and the small helpers every layer shares); `src/index.ts` is the public face, `src/worker.ts`
+ * the face of `fanfold/worker`.
  */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   src: ['src'],
@@ -32,8 +33,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   'src/threads': ['src', 'src/engine', 'src/api', 'src/threads'],
   'src/local': ['src', 'src/engine', 'src/api', 'src/threads', 'src/local'],
   'src/aws': ['src', 'src/engine', 'src/api', 'src/threads', 'src/aws'],
-  'src/cli': ['src', 'src/api', 'src/local', 'src/cli'],
+  'src/cli': ['src', 'src/api', 'src/local', 'src/aws', 'src/cli'],
   'src/index.ts': ['src', 'src/engine', 'src/api', 'src/local', 'src/aws'],
+  'src/worker.ts': ['src/local'],
   functions: ['src/aws'],
   infra: ['src', 'src/aws', 'infra'],
 };
@@ -42,7 +44,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 function partOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] !== 'src') return parts[0]!;
-  if (parts.length === 2) return file === 'src/index.ts' ? file : 'src';
+  if (parts.length === 2) return ['src/index.ts', 'src/worker.ts'].includes(file) ? file : 'src';
   return `src/${parts[1]}`;
 }
 

@@ -27,6 +27,10 @@ export const ENV = {
   queuePrefix: 'FANFOLD_QUEUE_PREFIX',
   /** The sweeper's threshold, ms: a queue whose creator has not renewed it for this long is deleted. */
   queueStaleMs: 'FANFOLD_QUEUE_STALE_MS',
+  /** How long a worker holds a message at a time, ms, renewed while its chunk runs (optional). */
+  visibilityMs: 'FANFOLD_VISIBILITY_MS',
+  /** How long before its timeout a worker hands its unfinished messages back, ms (optional). */
+  handBackMarginMs: 'FANFOLD_HANDBACK_MARGIN_MS',
   /** The coordinator's: the most chunks one invocation sends itself (the fan-out tree's leaf). */
   leafChunks: 'FANFOLD_LEAF_CHUNKS',
   /** The coordinator's: at most this long sending chunks per invocation, ms (else: its time less a margin). */
@@ -36,6 +40,19 @@ export const ENV = {
   /** The coordinator's: drain workers fired per job at most (0: none). */
   workerBurst: 'FANFOLD_WORKER_BURST',
 } as const;
+
+/** A worker's message visibility when {@link ENV.visibilityMs} is not set: the construct's default. */
+export const DEFAULT_VISIBILITY_MS = 30_000;
+
+/**
+ * The hand-back margin of a worker whose time limit is `timeoutMs`, when {@link ENV.handBackMarginMs}
+ * is not set: 10% of the limit, at least 1 s and at most 10 s (the construct's default). It leaves
+ * time to stop the threads, note the running chunks and make the messages visible (a few requests)
+ * before Lambda ends the invocation.
+ */
+export function defaultHandBackMargin(timeoutMs: number): number {
+  return Math.min(10_000, Math.max(1_000, Math.round(timeoutMs / 10)));
+}
 
 /** The variables, read. */
 export interface FanfoldEnv {
@@ -49,6 +66,10 @@ export interface FanfoldEnv {
   readonly workers: number;
   /** The queue prefix, when set (the stack sets it; environments made before it may not). */
   readonly queuePrefix: string | undefined;
+  /** How long a worker holds a message at a time. @default {@link DEFAULT_VISIBILITY_MS} */
+  readonly visibilityMs: number;
+  /** How long before its timeout a worker hands back; undefined: {@link defaultHandBackMargin}. */
+  readonly handBackMarginMs: number | undefined;
 }
 
 /** Reads and checks every variable; throws one error naming all that are missing or malformed. */
@@ -59,6 +80,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
     if (!v) problems.push(`${ENV[k]} is not set`);
     return v ?? '';
   };
+  const optionalInt = (k: keyof typeof ENV, min: number, max: number): number | undefined =>
+    env[ENV[k]] === undefined ? undefined : int(k, min, max);
   const int = (k: keyof typeof ENV, min: number, max: number): number => {
     const raw = env[ENV[k]];
     const v = Number(raw);
@@ -79,6 +102,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FanfoldEnv {
     leaseMs: int('leaseMs', 1000, 3_600_000),
     workers: int('workers', 1, 1_000_000),
     queuePrefix: optionalPrefix(env, problems),
+    visibilityMs: optionalInt('visibilityMs', 1_000, 43_200_000) ?? DEFAULT_VISIBILITY_MS,
+    handBackMarginMs: optionalInt('handBackMarginMs', 0, 900_000),
   };
   if (problems.length > 0)
     throw new InvalidArgumentError(`fanfold's Lambda environment: ${problems.join('; ')}`);

@@ -73,10 +73,13 @@ export function parseSqsEvent(event: unknown): Delivery[] {
 
 /**
  * The {@link WorkQueue} the engine settles an ESM batch through. `ack` marks a delivery done (the
- * ESM deletes it); `setVisibility(r, ms)` changes its visibility on the real queue and marks it for
- * retry: `0` for a crash or a malformed body (it comes back at once), `ms > 0` for a finaliser lease
- * held by another party (it comes back when the lease ends). A delivery left unsettled (an adapter error) is retried too.
- * `send` goes to the real queue; `receive` is refused: the ESM receives.
+ * ESM deletes it when the invocation returns); a delivery not acknowledged is listed in
+ * `batchItemFailures`, so the ESM leaves it on the queue: one the host released with
+ * `setVisibility` (`0` for a crash, a malformed body or a hand-back at the deadline: it comes back
+ * at once; `ms > 0` for a finaliser lease held by another party: it comes back when the lease
+ * ends), and one left unsettled (an adapter error: it comes back when its visibility runs out).
+ * `setVisibility` goes to the real queue (the host also renews the batch's visibility through it),
+ * as does `send`; `receive` is refused: the ESM receives.
  *
  * One instance serves a container's invocations, one at a time, as Lambda runs them.
  *
@@ -115,11 +118,13 @@ export class EsmBatchQueue implements WorkQueue {
     for (const r of receipts) this.#acked.add(r);
   }
 
-  async setVisibility(receipt: string, ms: number): Promise<void> {
-    this.#acked.delete(receipt);
-    // Also for 0 (a crashed thread, a malformed body): the message comes back at once, as on the
-    // local host, instead of after the queue's whole visibility timeout (6 × the worker timeout).
-    await this.#real.setVisibility(receipt, ms);
+  /**
+   * Changes the visibility on the real queue. It does not change what {@link settle} reports: the
+   * host releases only deliveries it never acknowledged, and renews acknowledged ones, whose
+   * messages must stay invisible until the ESM deletes them.
+   */
+  async setVisibility(receipts: readonly string[], ms: number): Promise<void> {
+    await this.#real.setVisibility(receipts, ms);
   }
 
   /**

@@ -1,20 +1,36 @@
 /**
- * The worker Lambda: an SQS event source mapping hands it batches of chunk messages; it runs them
- * with the engine's {@link Host} (the same steps as the local context: run on worker threads,
- * record once, finalise, acknowledge) and answers with a partial batch response.
+ * The worker Lambda. Two kinds of invocation: an SQS event source mapping hands it batches of chunk
+ * messages, which it runs with the engine's {@link Host} (the same steps as the local context: run
+ * on worker threads, record once, finalise, acknowledge) and answers with a partial batch response;
+ * and a direct, asynchronous invocation with a drain event (`drain.ts`), which runs the host's own
+ * receive loop on the queue until it stays empty. Either way each message is held for the short
+ * visibility (`FANFOLD_VISIBILITY_MS`, renewed while its chunk runs), and a timer armed at the
+ * invocation's end less the hand-back margin (`FANFOLD_HANDBACK_MARGIN_MS`) hands every unfinished
+ * message back before Lambda ends the invocation: visible at once, and listed in
+ * `batchItemFailures`, while the finished ones are acknowledged.
  *
  * Per container, created on the first invocation and reused: the environment, the AWS clients and
- * adapters, a {@link ThreadPool} of `FANFOLD_THREADS` threads running `script`, and one host. The
- * bundle doubles as the thread script: `functions/worker.ts` serves the tasks when it is loaded in a
+ * adapters, a {@link ThreadPool} of `FANFOLD_THREADS` threads running `script`, and two hosts on
+ * it (one for mapping batches, one for drains; Lambda runs one invocation at a time). The bundle
+ * doubles as the thread script: `functions/worker.ts` serves the tasks when it is loaded in a
  * thread (`!isMainThread`) and passes its own `import.meta.url` as `script`.
  */
 import { randomUUID } from 'node:crypto';
 import { Host } from '../../engine/host.js';
-import type { Backend, Delivery } from '../../ports.js';
+import type { Backend, Delivery, DrainEvent } from '../../ports.js';
 import { ThreadExecutor } from '../../threads/executor.js';
 import { ThreadPool } from '../../threads/pool.js';
 import { type ContainerOptions, containerBackend } from './container.js';
-import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
+import {
+  DRAIN_WAIT_MS,
+  type DrainReport,
+  drainCapacity,
+  drainQueue,
+  isDrainEvent,
+  parseDrainEvent,
+} from './drain.js';
+import { defaultHandBackMargin, type FanfoldEnv } from './env.js';
+import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse, type SqsEvent } from './events.js';
 import { threadSync } from './thread-sync.js';
 
 /** Options of {@link createWorkerHandler}. */
@@ -31,23 +47,39 @@ export interface WorkerHandlerOptions extends ContainerOptions {
   readonly watchMs?: number;
 }
 
-/** A worker Lambda handler; `close()` stops the container's threads (tests; Lambda never calls it). */
-export type WorkerHandler = ((event: unknown) => Promise<SqsBatchResponse>) & {
+/** The part of Lambda's context object the worker reads. */
+export interface WorkerContext {
+  /** Milliseconds left before Lambda ends the invocation. */
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * A worker Lambda handler: an SQS batch gets a partial batch response, a drain event a report.
+ * `close()` stops the container's threads (tests; Lambda never calls it).
+ */
+export interface WorkerHandler {
+  (event: SqsEvent, context?: WorkerContext): Promise<SqsBatchResponse>;
+  (event: DrainEvent, context?: WorkerContext): Promise<DrainReport>;
+  (event: unknown, context?: WorkerContext): Promise<SqsBatchResponse | DrainReport>;
   close(): Promise<void>;
-};
+}
 
 interface Container {
-  readonly host: Host;
+  /** Runs the mapping's batches, settled through `batch`. */
+  readonly batchHost: Host;
   readonly batch: EsmBatchQueue;
+  /** Drains the real queue with its own receive loop. */
+  readonly drainHost: Host;
   readonly store: Backend['store'];
   readonly threads: ThreadPool;
 }
 
 /**
- * Makes the worker handler. An invocation whose event is not an SQS batch throws (the whole batch
- * is retried); otherwise it never throws: each record is acknowledged (the ESM deletes it) or
- * listed in `batchItemFailures` (it comes back, and after `maxReceiveCount` deliveries goes to the
- * dead-letter queue).
+ * Makes the worker handler. An invocation whose event is neither an SQS batch nor a drain event
+ * throws (the whole batch is retried); otherwise it never throws: each record of a batch is
+ * acknowledged (the ESM deletes it) or listed in `batchItemFailures` (it comes back, and after
+ * `maxReceiveCount` deliveries goes to the dead-letter queue), and a drain answers with what it did.
+ * Without a Lambda context (a test calling the handler) there is no deadline.
  *
  * @example
  * ```ts
@@ -60,10 +92,10 @@ interface Container {
  */
 export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandler {
   const onError = options.onError ?? logError('fanfold.worker');
+  let base: { readonly env: FanfoldEnv; readonly backend: Backend } | undefined;
   let container: Promise<Container> | undefined;
 
-  const start = async (): Promise<Container> => {
-    const { env, backend } = containerBackend(options);
+  const start = async (env: FanfoldEnv, backend: Backend): Promise<Container> => {
     // Every thread revives primitives' handles on the function's resources (see thread-sync.ts).
     const data = { sync: threadSync(env) };
     const threads = new ThreadPool({ size: env.threads, script: options.script, data });
@@ -73,48 +105,83 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
       await threads.destroy();
       throw e;
     }
-    const batch = new EsmBatchQueue(backend.queue);
-    const host = new Host({
-      backend: { ...backend, queue: batch },
-      executor: new ThreadExecutor(threads, {
-        batching: true,
-        // A Process's chunk gets a thread of its own, named as the process (destroyed after it).
-        processThreads: (name) =>
-          new ThreadPool({ size: 1, script: options.script, data, name, numbered: false }),
-      }),
-      // Only the host's own receive loop uses it; the ESM sets visibility for its batches.
-      visibilityMs: env.leaseMs,
-      leaseMs: env.leaseMs,
-      owner: `worker-${randomUUID()}`,
-      onError,
+    const executor = new ThreadExecutor(threads, {
+      batching: true,
+      // A Process's chunk gets a thread of its own, named as the process (destroyed after it).
+      processThreads: (name) =>
+        new ThreadPool({ size: 1, script: options.script, data, name, numbered: false }),
     });
-    return { host, batch, store: backend.store, threads };
+    const host = (queue: Backend['queue'], capacity?: number) =>
+      new Host({
+        backend: { ...backend, queue },
+        executor,
+        visibilityMs: env.visibilityMs,
+        leaseMs: env.leaseMs,
+        waitMs: DRAIN_WAIT_MS,
+        ...(capacity === undefined ? {} : { capacity }),
+        owner: `worker-${randomUUID()}`,
+        onError,
+      });
+    const batch = new EsmBatchQueue(backend.queue);
+    return {
+      batchHost: host(batch),
+      batch,
+      drainHost: host(backend.queue, drainCapacity(env.threads)),
+      store: backend.store,
+      threads,
+    };
   };
 
-  const handler = async (event: unknown): Promise<SqsBatchResponse> => {
-    const deliveries = parseSqsEvent(event);
+  const handler = async (
+    event: unknown,
+    context?: WorkerContext,
+  ): Promise<SqsBatchResponse | DrainReport> => {
+    const drain = isDrainEvent(event) ? parseDrainEvent(event) : undefined;
+    const deliveries = drain ? [] : parseSqsEvent(event);
+    base ??= containerBackend(options);
+    const { env, backend } = base;
+    const limitMs = context?.getRemainingTimeInMillis();
+    const deadline =
+      limitMs === undefined
+        ? undefined
+        : Date.now() + limitMs - (env.handBackMarginMs ?? defaultHandBackMargin(limitMs));
     if (!container) {
-      container = start();
+      container = start(env, backend);
       // A failed start (a missing variable, a tasks module that throws) is retried next time.
       container.catch(() => (container = undefined));
     }
-    const c = await container;
-    const jobs = jobIds(deliveries);
-    await checkEnded(c, jobs, onError);
-    let checking = false;
-    const watch = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      void checkEnded(c, jobs, onError).finally(() => (checking = false));
-    }, options.watchMs ?? 2000);
+    let c: Container;
     try {
-      await c.host.processBatch(deliveries);
+      c = await container;
+    } catch (e) {
+      // The batch comes back after the short visibility, not the queue's (6 × the timeout).
+      const receipts = deliveries.map((d) => d.receipt);
+      if (receipts.length > 0) await backend.queue.setVisibility(receipts, env.visibilityMs).catch(onError);
+      throw e;
+    }
+    const host = drain ? c.drainHost : c.batchHost;
+    const timing = {
+      ...(deadline === undefined ? {} : { deadline }),
+      ...(limitMs === undefined ? {} : { limitMs }),
+    };
+    const stopWatching = watchJobs(
+      c,
+      host,
+      drain ? [] : jobIds(deliveries),
+      options.watchMs ?? 2000,
+      onError,
+    );
+    try {
+      if (drain) return await drainQueue(host, timing);
+      await checkEnded(c, host, jobIds(deliveries), onError);
+      await host.processBatch(deliveries, timing);
     } finally {
-      clearInterval(watch);
+      stopWatching();
     }
     return c.batch.settle(deliveries);
   };
-  return Object.assign(handler, {
+  // One function serves both overloads: what it returns follows the event it was given.
+  return Object.assign(handler as WorkerHandler, {
     async close(): Promise<void> {
       const c = await container?.catch(() => undefined);
       container = undefined;
@@ -134,19 +201,40 @@ function jobIds(deliveries: readonly Delivery[]): string[] {
 }
 
 /**
- * Tells the host about the batch's jobs that have ended (done, failed, cancelled, or deleted by
- * their caller), one read per job: their queued chunks are then acknowledged without running
- * (step H3) and their running ones stopped. The local host learns this within its own process; a
- * Lambda container would otherwise run every chunk of a cancelled job before `completeChunk` told it.
+ * Re-reads the jobs in progress every `ms` (the batch's, and whatever the host holds), one read
+ * per job and one round at a time; returns the function that stops it.
  */
-async function checkEnded(c: Container, jobs: readonly string[], onError: (e: unknown) => void) {
+function watchJobs(
+  c: Container,
+  host: Host,
+  batchJobs: readonly string[],
+  ms: number,
+  onError: (e: unknown) => void,
+): () => void {
+  let checking = false;
+  const watch = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    const jobs = [...new Set([...batchJobs, ...host.heldJobs()])];
+    void checkEnded(c, host, jobs, onError).finally(() => (checking = false));
+  }, ms);
+  return () => clearInterval(watch);
+}
+
+/**
+ * Tells the host about the jobs that have ended (done, failed, cancelled, or deleted by their
+ * caller), one read per job: their queued chunks are then acknowledged without running (step H3)
+ * and their running ones stopped. The local host learns this within its own process; a Lambda
+ * container would otherwise run every chunk of a cancelled job before `completeChunk` told it.
+ */
+async function checkEnded(c: Container, host: Host, jobs: readonly string[], onError: (e: unknown) => void) {
   await Promise.all(
     jobs.map(async (jobId) => {
       try {
         // The status only: the job item alone, not its shard counters.
         const job = await c.store.getJob(jobId, { counts: false });
         if (!job || job.status === 'FAILED' || job.status === 'CANCELLED' || job.status === 'DONE')
-          c.host.jobEnded(jobId);
+          host.jobEnded(jobId);
       } catch (e) {
         // Only an optimisation: the host finds out when it records the chunk.
         onError(e);

@@ -59,10 +59,25 @@ export interface EsmPollerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** One invocation of a mapping: which messages it carried and what became of them. */
+export interface EsmBatch {
+  /** The records' message ids, in order. */
+  readonly messageIds: readonly string[];
+  /** Epoch ms when the invocation started and ended. */
+  readonly startedAt: number;
+  endedAt?: number;
+  /** How it ended: `ok` (its response was read), `error` (failed, timed out), `invalid` (a response that is no batch response). */
+  outcome?: 'ok' | 'error' | 'invalid';
+  /** The message ids its partial batch response listed for retry (kept on the queue). */
+  failures?: readonly string[];
+}
+
 /** What a mapping did so far. */
 export interface EsmStats {
   /** Records per invocation, in order of invocation. */
   readonly batchSizes: number[];
+  /** Every invocation, in order of invocation. */
+  readonly batches: EsmBatch[];
   deleted: number;
   failedInvocations: number;
   /** Invocations whose batch response listed failures, or was invalid. */
@@ -74,6 +89,7 @@ export interface EsmStats {
 export class EsmPoller {
   readonly stats: EsmStats = {
     batchSizes: [],
+    batches: [],
     deleted: 0,
     failedInvocations: 0,
     partialFailures: 0,
@@ -197,26 +213,32 @@ export class EsmPoller {
 
   async #deliver(batch: Message[]): Promise<void> {
     this.stats.batchSizes.push(batch.length);
+    const record: EsmBatch = { messageIds: batch.map((m) => m.MessageId ?? ''), startedAt: Date.now() };
+    this.stats.batches.push(record);
+    const end = (outcome: NonNullable<EsmBatch['outcome']>) => {
+      record.endedAt = Date.now();
+      record.outcome = outcome;
+    };
     let outcome: InvokeOutcome;
     try {
       outcome = await this.options.invoke(JSON.stringify({ Records: batch.map((m) => this.#record(m)) }));
     } catch (e) {
       // The sandbox refused (it is stopping): the messages come back after their visibility timeout.
+      end('error');
       this.stats.failedInvocations++;
       if (!this.#stopped) this.options.onError?.(e);
       return;
     }
     if (outcome.functionError) {
+      end('error');
       this.stats.failedInvocations++;
       return;
     }
     let keep = new Set<string>();
     if (this.spec.reportBatchItemFailures) {
-      const failed = parseBatchResponse(
-        outcome.payload,
-        batch.map((m) => m.MessageId ?? ''),
-      );
+      const failed = parseBatchResponse(outcome.payload, record.messageIds);
       if (failed === 'invalid') {
+        end('invalid');
         this.stats.invalidResponses++;
         this.stats.partialFailures++;
         return;
@@ -224,6 +246,8 @@ export class EsmPoller {
       if (failed.size > 0) this.stats.partialFailures++;
       keep = failed;
     }
+    end('ok');
+    record.failures = [...keep];
     await this.#delete(batch.filter((m) => !keep.has(m.MessageId ?? '')));
   }
 

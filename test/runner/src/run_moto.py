@@ -17,13 +17,16 @@ Two fidelity fixes are applied first, each where moto departs from AWS's documen
    be deleted"; a stale handle given to ChangeMessageVisibility is refused with
    InvalidParameterValue ("... for parameter ReceiptHandle is invalid. Reason: Message does not
    exist or is not available for visibility timeout change."). moto (since PR #4655) lets any
-   earlier handle delete or re-hide the current delivery.
+   earlier handle delete or re-hide the current delivery. ChangeMessageVisibilityBatch reports
+   such a handle as one failed entry (its `Failed` list), as SQS's batch actions report each
+   entry's error, instead of failing the whole request as moto would with the refusal above.
 """
 
 import functools
 import logging
 import sys
 import threading
+from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -72,6 +75,24 @@ def stale_receipts_are_stale() -> None:
         change_visibility(self, queue_name, receipt_handle, visibility_timeout)
 
     SQSBackend.change_message_visibility = change_current  # type: ignore[method-assign]
+
+    change_batch = SQSBackend.change_message_visibility_batch
+
+    def change_batch_entries(
+        self: SQSBackend, queue_name: str, entries: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        success: list[str] = []
+        failed: list[dict[str, Any]] = []
+        for entry in entries:
+            try:
+                ok, bad = change_batch(self, queue_name, [entry])
+            except InvalidParameterValue as e:
+                ok, bad = [], [{"Id": entry["Id"], "SenderFault": True, "Code": e.code, "Message": e.message}]
+            success.extend(ok)
+            failed.extend(bad)
+        return success, failed
+
+    SQSBackend.change_message_visibility_batch = change_batch_entries  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -299,6 +299,21 @@ export class FunctionSandbox {
     return [...this.#all].flatMap((c) => (c.dead || c.child.pid === undefined ? [] : [c.child.pid]));
   }
 
+  /**
+   * Kills the container whose process id is `pid` with SIGKILL, as an out-of-memory kill or a host
+   * failure would end an execution environment: its invocation in progress, if any, fails with
+   * `Runtime.ExitError` (an event source mapping then leaves its batch to the visibility timeout),
+   * and the next invocation gets a new container. Returns false (and kills nothing) when `pid` is
+   * not a live container of this function, so a test can never end a process that is not one.
+   */
+  kill(pid: number): boolean {
+    const container = [...this.#all].find((c) => !c.dead && c.child.pid === pid);
+    if (!container) return false;
+    // A frozen (SIGSTOPped) container dies of SIGKILL too.
+    container.kill();
+    return true;
+  }
+
   /** Invocations so far, cold starts, live containers, and the most invocations at once. */
   stats(): { invocations: number; coldStarts: number; containers: number; busy: number; maxBusy: number } {
     return {

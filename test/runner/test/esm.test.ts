@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
-import { EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from '../src/esm-poller.js';
+import { type EsmBatch, EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from '../src/esm-poller.js';
 import { type Cloud, startCloud } from '../src/runner.js';
 import { eventually, readTraces, scaledAssembly, type Trace, type TracedRecord } from './support.js';
 
@@ -135,6 +135,12 @@ function receiveCounts(traces: readonly Trace[]): Map<string, string[]> {
   return counts;
 }
 
+/** The invocations of the mapping on `queueUrl` that carried any of `ids`, as its poller recorded them. */
+function batchesOf(queueUrl: string, ids: readonly string[]): EsmBatch[] {
+  const poller = cloud.pollers.find((p) => p.spec.queueUrl === queueUrl)!;
+  return poller.stats.batches.filter((b) => b.messageIds.some((id) => ids.includes(id)));
+}
+
 describe.concurrent('SQS event source mapping', () => {
   it('delivers a batch in the SQS event shape and deletes it on success', async () => {
     const test = `shape-${randomUUID()}`;
@@ -203,6 +209,10 @@ describe.concurrent('SQS event source mapping', () => {
     for (const id of ids) expect(counts.get(id)).toEqual(listed.includes(id) ? ['1', '2'] : ['1']);
     for (const id of ids) expect(dead.has(id)).toBe(listed.includes(id));
     expect(await queueDepth(url('WorkQueueUrl'))).toBe(0);
+    // The poller's record of each invocation: what it carried and what its response kept.
+    const batches = batchesOf(url('WorkQueueUrl'), ids);
+    expect(batches.every((b) => b.outcome === 'ok' && b.endedAt! >= b.startedAt)).toBe(true);
+    expect(batches.flatMap((b) => b.failures ?? []).sort()).toEqual([...listed, ...listed].sort());
   });
 
   it('leaves the whole batch of a failed invocation; a poison message redrives after maxReceiveCount', async () => {
@@ -210,6 +220,7 @@ describe.concurrent('SQS event source mapping', () => {
     const [id] = await send(url('PoisonQueueUrl'), test, [{ throw: true }]);
     await deadLettered(url('PoisonDlqUrl'), [id!]);
     expect(receiveCounts(await readTraces(s3, bucket, test)).get(id!)).toEqual(['1', '2']);
+    expect(batchesOf(url('PoisonQueueUrl'), [id!]).map((b) => b.outcome)).toEqual(['error', 'error']);
   });
 
   it('fails the whole batch when the response lists an id that is not in it', async () => {

@@ -167,6 +167,35 @@ describe('Invoke errors', () => {
   });
 });
 
+describe('killing a container', () => {
+  it('kills a container by its pid: its invocation fails with Runtime.ExitError, the next gets a new one', async () => {
+    const spec = cloud.stack.functions.find((f) => f.logicalId.startsWith('Sleep'))!;
+    // Ten minutes to sleep and as long to run: only the kill ends this invocation.
+    const sandbox = new FunctionSandbox(
+      { ...spec, timeoutSeconds: 600 },
+      { runtimeEnv: {}, maxContainers: 1 },
+    );
+    try {
+      const running = sandbox.invoke('{"ms":600000}');
+      const pid = await eventually(async () => sandbox.pids()[0], 'a container');
+      expect(sandbox.kill(process.pid)).toBe(false);
+      expect(sandbox.kill(pid)).toBe(true);
+      const outcome = await running;
+      expect(outcome.functionError).toBe('Unhandled');
+      expect(JSON.parse(outcome.payload)).toMatchObject({
+        errorType: 'Runtime.ExitError',
+        errorMessage: expect.stringContaining('signal: killed'),
+      });
+      await eventually(async () => (isAlive(pid) ? undefined : true), `process ${pid} to end`);
+      expect(sandbox.kill(pid)).toBe(false);
+      const next = await sandbox.invoke('{"ms":0}');
+      expect(next).toMatchObject({ functionError: undefined, cold: true });
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
+
 describe('timeouts', () => {
   it('fails an overrunning invocation with Task timed out and kills its container', async () => {
     const sandbox = cloud.sandboxes.get(cloud.functionName('Sleep'))!;

@@ -1,0 +1,167 @@
+/**
+ * Operating a stack's jobs from outside the program that submitted them, on the runner: the e2e
+ * stack (stack.ts) stood up on moto, a job held open by an Event, then `awsJobs({ stack })` and
+ * the `fanfold jobs`, `status`, `attach` and `cancel` commands (in-process, their AWS clients made
+ * from the SDK's environment variables, pointed at the runner as a user's profile would point at
+ * AWS), their JSON asserted field by field and their exit codes.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsJobs } from '../../src/aws/operations.js';
+import { ExitCodes, main } from '../../src/cli/main.js';
+import tasks from '../fixtures/pool-tasks.js';
+import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
+import { Capture } from '../support/capture.js';
+import { pointSdkAt, useCloudTier } from '../support/cloud.js';
+import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
+import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
+
+const tier = await useCloudTier();
+let stack: RunnerStack | undefined;
+const dir = mkdtempSync(join(tmpdir(), 'fanfold-ops-'));
+
+beforeAll(async () => {
+  stack = await startRunnerStack({
+    cdkOut: await e2eAssembly(),
+    stack: E2E_STACK,
+    emulators: tier.emulators,
+  });
+  // The CLI makes its own clients, from the environment, as it does for a user.
+  process.env.AWS_ENDPOINT_URL_LAMBDA = stack.cloud.lambdaEndpoint;
+  process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = stack.cloud.endpoints.cloudformation;
+}, SYNTH_TIMEOUT_MS + INSTALL_TIMEOUT_MS);
+pointSdkAt(tier.emulators);
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_LAMBDA;
+  delete process.env.AWS_ENDPOINT_URL_CLOUDFORMATION;
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+printLogsOnFailure(() => stack?.logs);
+
+async function cli(
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main([...argv, '--stack', E2E_STACK], { stdout, stderr, cwd: dir, env: {} });
+  let json: unknown;
+  try {
+    json = JSON.parse(stdout.text);
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout: stdout.text, stderr: stderr.text, json };
+}
+
+describe('operating a stack’s jobs (runner)', () => {
+  it('lists, inspects, attaches to and cancels jobs by id, from the API and from the CLI', async () => {
+    const mp = stack!.context({ tasks, pollMs: { min: 20, max: 200 } });
+    await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(60_000) });
+    const started = mp.Event();
+    const go = mp.Event();
+    const held = pool.starmapAsync('holdUntil', [[started, go]]);
+    const squares = pool.mapAsync('square', [1, 2, 3, 4], { chunksize: 2 });
+    expect(await squares.get()).toEqual([1, 4, 9, 16]);
+    expect(await started.wait(tier.scaled(30_000))).toBe(true);
+
+    // The API, with no tasks module: the held job is listed, newest first, and inspected.
+    const ops = awsJobs({ clients: stack!.clients, stack: E2E_STACK });
+    try {
+      const listed = await ops.list({ limit: 10 });
+      const mine = listed.find((j) => j.id === held.jobId);
+      expect(mine).toMatchObject({
+        kind: 'starmap',
+        task: 'holdUntil',
+        status: 'RUNNING',
+        done: 0,
+        total: 1,
+      });
+      expect(listed.map((j) => j.createdAt)).toEqual(
+        [...listed.map((j) => j.createdAt)].sort((a, b) => b - a),
+      );
+      expect(await ops.inspect(held.jobId)).toEqual(mine);
+      await expect(ops.inspect('no-such-job')).rejects.toMatchObject({ code: 'ERR_FANFOLD_JOB_NOT_FOUND' });
+    } finally {
+      ops.close();
+    }
+
+    // The CLI: jobs and status as JSON, field by field.
+    const jobs = await cli('jobs', '--json', '--limit', '5');
+    expect(jobs.code).toBe(ExitCodes.OK);
+    const row = (jobs.json as { ok: boolean; jobs: Record<string, unknown>[] }).jobs.find(
+      (j) => j.id === held.jobId,
+    );
+    expect(row).toMatchObject({
+      id: held.jobId,
+      kind: 'starmap',
+      task: 'holdUntil',
+      status: 'RUNNING',
+      done: 0,
+      total: 1,
+      createdAt: expect.any(Number),
+      elapsedMs: expect.any(Number),
+      chunksPerSecond: 0,
+    });
+    expect(row?.endedAt).toBeUndefined();
+    const text = await cli('jobs');
+    expect(text.stdout).toMatch(new RegExp(`^${held.jobId}  RUNNING +holdUntil +0/1 `, 'm'));
+
+    const status = await cli('status', held.jobId, '--json');
+    expect(status.code).toBe(ExitCodes.OK);
+    expect(status.json).toMatchObject({
+      ok: true,
+      job: { id: held.jobId, status: 'RUNNING', done: 0, total: 1 },
+    });
+
+    // attach from a second process's view: let the job go, read its results to a file.
+    await go.set();
+    const attached = await cli('attach', held.jobId, '--out', 'held.json', '--json');
+    expect(attached.code).toBe(ExitCodes.OK);
+    expect(attached.json).toEqual({ ok: true, jobId: held.jobId, out: 'held.json' });
+    expect(JSON.parse(readFileSync(join(dir, 'held.json'), 'utf8'))).toEqual([null]);
+    // attach did not release it: its submitter still reads its results.
+    expect(await held.get()).toEqual([undefined]);
+
+    // cancel a running job by id from the CLI; its submitter rejects.
+    const started2 = mp.Event();
+    const never = mp.Event();
+    const doomed = pool.starmapAsync('holdUntil', [[started2, never]]);
+    expect(await started2.wait(tier.scaled(30_000))).toBe(true);
+    const cancelled = await cli('cancel', doomed.jobId, '--json', '--reason', 'ops test');
+    expect(cancelled.code).toBe(ExitCodes.OK);
+    expect(cancelled.json).toMatchObject({
+      ok: true,
+      job: {
+        id: doomed.jobId,
+        status: 'CANCELLED',
+        error: { message: 'ops test', code: 'ERR_FANFOLD_JOB_CANCELLED' },
+      },
+    });
+    await expect(doomed.get()).rejects.toMatchObject({ code: 'ERR_FANFOLD_JOB_CANCELLED' });
+    await never.set();
+  }, 240_000);
+
+  it('exits 3 for a job or a stack that does not exist, with the error as JSON', async () => {
+    const missing = await cli('status', 'no-such-job', '--json');
+    expect(missing.code).toBe(ExitCodes.NOT_FOUND);
+    expect(missing.json).toMatchObject({ ok: false, error: { code: 'ERR_FANFOLD_JOB_NOT_FOUND' } });
+    expect((await cli('cancel', 'no-such-job')).code).toBe(ExitCodes.NOT_FOUND);
+    expect((await cli('attach', 'no-such-job')).code).toBe(ExitCodes.NOT_FOUND);
+    // A stack CloudFormation does not have.
+    const stdout = new Capture();
+    const code = await main(['jobs', '--json', '--stack', 'NoSuchStack'], {
+      stdout,
+      stderr: new Capture(),
+      cwd: dir,
+      env: {},
+    });
+    expect(code).toBe(ExitCodes.NOT_FOUND);
+    expect(JSON.parse(stdout.text)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FANFOLD_STACK_NOT_FOUND' },
+    });
+  }, 120_000);
+});
