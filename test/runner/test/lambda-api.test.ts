@@ -12,6 +12,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaledByMachine } from '../../support/machine-pace.js';
 import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type Cloud, startCloud } from '../src/runner.js';
@@ -76,8 +77,12 @@ describe('Invoke (RequestResponse)', () => {
     expect(echo.context.functionName).toBe(cloud.functionName('Echo'));
     expect(echo.context.invokedFunctionArn).toBe(cloud.stack.outputs.EchoArn);
     expect(echo.context.memoryLimitInMB).toBe('256');
-    expect(echo.context.remainingMs).toBeGreaterThan(4000);
-    expect(echo.context.remainingMs).toBeLessThanOrEqual(5000);
+    // The function's timeout (5 s as written, scaled with the machine's pace) less the time the
+    // invocation took to reach the handler: at most 1 s, scaled the same way.
+    const timeoutMs =
+      cloud.stack.functions.find((f) => f.logicalId.startsWith('Echo'))!.timeoutSeconds * 1000;
+    expect(echo.context.remainingMs).toBeGreaterThan(timeoutMs - scaledByMachine(1000));
+    expect(echo.context.remainingMs).toBeLessThanOrEqual(timeoutMs);
   });
 
   it('reuses a warm container for sequential invocations', async () => {

@@ -11,17 +11,12 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machinePace } from '../../support/machine-pace.js';
 import { dynamoClient, s3Client, sqsClient } from '../src/clients.js';
 import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../src/emulators.js';
 import { startCloud } from '../src/runner.js';
-import {
-  copyAssembly,
-  eventually,
-  FIXTURE_ASSEMBLY,
-  readObject,
-  scaledAssembly,
-  scaleTimeouts,
-} from './support.js';
+import { scaleTimeouts } from '../src/template.js';
+import { copyAssembly, eventually, FIXTURE_ASSEMBLY, readObject, scaledAssembly } from './support.js';
 
 let emulators: Emulators;
 
@@ -132,7 +127,7 @@ describe('startCloud()', () => {
   it('throttles invocations past ReservedConcurrentExecutions with TooManyRequestsException (429)', async () => {
     const dir = copyAssembly((t) => {
       // The reserved concurrency is the subject, not the timeout: the first call must not time out.
-      scaleTimeouts(t);
+      scaleTimeouts(t, Math.ceil(machinePace));
       t.Resources.Sleep2B7C8D1E!.Properties.ReservedConcurrentExecutions = 1;
     });
     const cloud = await startCloud({ cdkOut: dir, emulators });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { machinePace, scaledByMachine } from '../../support/machine-pace.js';
+import { scaleTimeouts, type Template } from '../src/template.js';
 
 /** The fixture cloud assembly: a CDK-shaped template and four tiny bundles. */
 export const FIXTURE_ASSEMBLY = fileURLToPath(new URL('./fixtures/assembly/', import.meta.url));
@@ -19,8 +20,8 @@ export const FIXTURE_ASSEMBLY = fileURLToPath(new URL('./fixtures/assembly/', im
 /** The fixture stack's name (its template is `${FIXTURE_STACK}.template.json`). */
 const FIXTURE_STACK = 'Fixture';
 
-/** The fixture template's shape, as far as the tests edit it. */
-export type FixtureTemplate = {
+/** The fixture template, as the tests edit it (every resource they edit has properties). */
+export type FixtureTemplate = Template & {
   Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
 };
 
@@ -36,27 +37,12 @@ export function copyAssembly(edit: (template: FixtureTemplate) => void): string 
 }
 
 /**
- * Multiplies the template's function timeouts and queue visibility timeouts by the machine's
- * pace, rounded up to whole seconds (the unit CloudFormation takes): a function that takes its
- * usual time at a share of a core is not cut off, and a message is not redelivered while its
- * invocation still runs. Both scale by one factor, so each queue still outlasts the functions its
- * mappings invoke. `keep` names the logical ids (prefixes) whose timeout is the subject of a test,
- * left as written.
+ * A copy of the fixture assembly with its function and queue visibility timeouts multiplied by
+ * the machine's pace (scaleTimeouts), but those of `keep` (logical id prefixes), whose timeout is
+ * the subject of a test.
  */
-export function scaleTimeouts(template: FixtureTemplate, keep: readonly string[] = []): void {
-  const factor = Math.ceil(machinePace);
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    if (keep.some((k) => id.startsWith(k))) continue;
-    const key = { 'AWS::Lambda::Function': 'Timeout', 'AWS::SQS::Queue': 'VisibilityTimeout' }[resource.Type];
-    // A resource may have no properties at all (a queue of defaults).
-    const value = key === undefined ? undefined : resource.Properties?.[key];
-    if (key !== undefined && typeof value === 'number') resource.Properties[key] = value * factor;
-  }
-}
-
-/** A copy of the fixture assembly with its timeouts scaled ({@link scaleTimeouts}) but `keep`'s. */
 export function scaledAssembly(keep: readonly string[] = []): string {
-  return copyAssembly((t) => scaleTimeouts(t, keep));
+  return copyAssembly((t) => scaleTimeouts(t, Math.ceil(machinePace), keep));
 }
 
 /**
