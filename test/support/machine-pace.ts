@@ -36,5 +36,8 @@ export function scaledByMachine(ms: number): number {
   return Math.round(ms * machinePace);
 }
 
+// Told to code that must not import this file: the runner's own tests (test/runner/ stands apart).
+process.env.FANFOLD_MACHINE_PACE = String(machinePace);
+
 const timeout = scaledByMachine(BASE_TEST_TIMEOUT_MS);
 vi.setConfig({ testTimeout: timeout, hookTimeout: timeout });

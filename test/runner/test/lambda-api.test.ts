@@ -12,12 +12,11 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scaledByMachine } from '../../support/machine-pace.js';
 import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type Cloud, startCloud } from '../src/runner.js';
 import { FunctionSandbox } from '../src/sandbox.js';
-import { eventually, readObject, scaledAssembly } from './support.js';
+import { eventually, readObject, scaledAssembly, scaledByMachine } from './support.js';
 
 let cloud: Cloud;
 let lambda: LambdaClient;

@@ -11,12 +11,18 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machinePace } from '../../support/machine-pace.js';
 import { dynamoClient, s3Client, sqsClient } from '../src/clients.js';
 import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../src/emulators.js';
 import { startCloud } from '../src/runner.js';
 import { scaleTimeouts } from '../src/template.js';
-import { copyAssembly, eventually, FIXTURE_ASSEMBLY, readObject, scaledAssembly } from './support.js';
+import {
+  copyAssembly,
+  eventually,
+  FIXTURE_ASSEMBLY,
+  machinePace,
+  readObject,
+  scaledAssembly,
+} from './support.js';
 
 let emulators: Emulators;
 

@@ -1,9 +1,8 @@
 /**
  * Helpers of the runner's own tests: the fixture assembly's path (as written, or with its
  * timeouts scaled to the machine), waiting for an outcome in the emulators, and reading what the
- * fixture functions recorded. Budgets follow the machine's pace (test/support/machine-pace.ts,
- * the runner project's setup file): the fixture functions are processes of this machine, and
- * beside other work each of them runs several times slower.
+ * fixture functions recorded. Budgets follow the machine's pace: the fixture functions are
+ * processes of this machine, and beside other work each of them runs several times slower.
  */
 
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,11 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import { machinePace, scaledByMachine } from '../../support/machine-pace.js';
 import { scaleTimeouts, type Template } from '../src/template.js';
 
 /** The fixture cloud assembly: a CDK-shaped template and four tiny bundles. */
 export const FIXTURE_ASSEMBLY = fileURLToPath(new URL('./fixtures/assembly/', import.meta.url));
+
+/**
+ * The share of a core this test process got when its file started (1: a core of its own), as
+ * the runner project's setup file measured it (fanfold's test/support/machine-pace.ts, which
+ * passes it in FANFOLD_MACHINE_PACE); 1, the budgets as written, where nothing measured it.
+ */
+export const machinePace = Math.max(1, Number(process.env.FANFOLD_MACHINE_PACE) || 1);
+
+/** `ms` × {@link machinePace}, rounded: a budget around an awaited event on this machine now. */
+export function scaledByMachine(ms: number): number {
+  return Math.round(ms * machinePace);
+}
 
 /** The fixture stack's name (its template is `${FIXTURE_STACK}.template.json`). */
 const FIXTURE_STACK = 'Fixture';
