@@ -84,6 +84,7 @@ export default defineConfig({
             'test/e2e/aws-primitives.test.ts',
             'test/e2e/fanfold-stack.test.ts',
             'test/e2e/workers.test.ts',
+            'test/e2e/drains.test.ts',
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
             'test/e2e/operations.test.ts',

@@ -6,6 +6,7 @@
 import { serialize } from 'node:v8';
 import { InvalidArgumentError, NotSerializableError, serializeError, TaskError } from '../errors.js';
 import { toWire } from '../handles.js';
+import { refuseClassInstances } from '../plain-data.js';
 import { options as checkOptions, optionalTimeout, received, taskName } from '../validate.js';
 import type { Process, ProcessOptions } from './process.js';
 import { refuseWhileTasksModuleLoads } from './process-info.js';
@@ -60,6 +61,7 @@ export function makeProcess<T extends TaskMap, K extends keyof T & string>(
     );
   const { value, found } = toWire(args);
   const wire = value as unknown[];
+  refuseClassInstances(wire, 'Process argument', 0);
   wire.forEach((a, i) => {
     try {
       serialize(a);

@@ -6,6 +6,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { NotSerializableError, ProtocolError } from '../errors.js';
+import { refuseClassInstances } from '../plain-data.js';
 import type { BlobStore, Data, Encoding } from '../ports.js';
 
 /** Inline encoded bytes. */
@@ -34,6 +35,8 @@ export function encodeList(items: readonly unknown[], what = 'Item', offset = 0)
  */
 export function encodeItems(items: readonly unknown[], offset: number, numeric = allNumbers(items)): Encoded {
   if (numeric && items.length > 0) return encodeNumbers(items, 0, items.length);
+  // A task's arguments: an instance would lose its methods on the way (plain-data.ts).
+  refuseClassInstances(items, 'Item', offset);
   return encodeList(items, 'Item', offset);
 }
 

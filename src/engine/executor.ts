@@ -5,6 +5,14 @@
 import type { Encoded } from './codec.js';
 import type { ChunkOutcome, InlineChunk } from './run-chunk.js';
 
+/** Options of {@link ChunkExecutor.run}. */
+export interface RunChunksOptions {
+  /** Run on a thread with nothing else in flight. @default false */
+  readonly exclusive?: boolean;
+  /** Called with chunk `k`'s outcome as soon as it is known. @default undefined */
+  readonly onOutcome?: (k: number, outcome: ChunkOutcome) => void;
+}
+
 /** Runs chunks and folds. */
 export interface ChunkExecutor {
   /** Number of chunks that can usefully run at once (threads). */
@@ -19,9 +27,11 @@ export interface ChunkExecutor {
    * failed one: a task error fails the job, so the chunks after it are not run. Rejects with
    * `WorkerCrashedError` when the thread died (the chunks must be redelivered) and with
    * `JobCancelledError` when the job was cancelled while they ran. `exclusive` runs them on a
-   * thread with nothing else in flight, so that a crash is attributed to them alone.
+   * thread with nothing else in flight, so that a crash is attributed to them alone. `onOutcome`
+   * receives each chunk's outcome as soon as that chunk has run, in order, before the promise
+   * settles (also when it then rejects: the chunks reported are the ones that ran before a crash).
    */
-  run(chunks: readonly InlineChunk[], options?: { readonly exclusive?: boolean }): Promise<ChunkOutcome[]>;
+  run(chunks: readonly InlineChunk[], options?: RunChunksOptions): Promise<ChunkOutcome[]>;
   /** Folds partial results with the reducer, from `initial` when given. */
   fold(
     jobId: string,

@@ -22,6 +22,7 @@ import type { Backend, ChunkAttempt, Delivery, JobRef, WorkMessage } from '../po
 import { type ChunkMessage, inlineChunk } from './chunk-input.js';
 import type { ChunkExecutor } from './executor.js';
 import { Finaliser } from './finaliser.js';
+import { GroupResults, type Ran } from './group-results.js';
 import { Holdings } from './holdings.js';
 import { CRASH, ENDED, type FaultPlan, HostLife } from './host-life.js';
 import { ProcessRuns } from './process-runs.js';
@@ -342,67 +343,103 @@ export class Host {
     const owner = process ? await this.#processes.claim(first.d, first.m) : undefined;
     if (process && owner === undefined) return;
     const renewal = owner === undefined ? undefined : this.#processes.renew(first.m, owner);
-    let outcomes: ChunkOutcome[];
     const startedAt = Date.now();
     const t0 = performance.now();
+    // Each chunk's result is recorded (and its message acknowledged) as soon as its thread reports
+    // it, while the rest of the group runs (group-results.ts).
+    const results = new GroupResults({
+      record: (from, done) => this.#record(group.slice(from, from + done.length), done),
+      ended: () => life.hasEnded(jobId),
+    });
+    let reported = 0;
+    const onOutcome = (k: number, outcome: ChunkOutcome) => {
+      reported = k + 1;
+      if (!outcome.ok) return;
+      // An executor that does not time each chunk (a test's) gets the group's time so far, shared out.
+      const run = outcome.run ?? { thread: 0, startedAt, ms: (performance.now() - t0) / (k + 1) };
+      results.add({ result: outcome.result, run });
+    };
     this.#holdings.running(group.map((t) => t.d));
+    let outcomes: ChunkOutcome[];
     try {
-      outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1 });
+      outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1, onOutcome });
     } catch (e) {
       clearInterval(renewal);
+      if (e instanceof JobCancelledError) results.abandon();
+      await results.done();
       life.live();
       // Handed back: its threads were stopped on purpose, and the message is someone else's now.
       if (this.#abandoned(group)) return;
-      if (e instanceof JobCancelledError) return this.#ack(group.map((t) => t.d));
+      // The chunks the thread finished are recorded; the first of the rest was running.
+      const rest = group.slice(results.recorded);
+      if (e instanceof JobCancelledError) return this.#ack(rest.map((t) => t.d));
       // A process runs at most once: its thread died, so the process has ended, as a CPython
       // child killed by a signal has (no redelivery would be allowed to run it anyway).
       if (process) return this.#processes.interrupted(first.d, first.m, serializeError(e));
-      // The thread died: note why, then hand the messages back for redelivery (the receive count
-      // grows; past the queue's maximum the message goes to the dead-letter queue).
+      // The thread died: note why, blaming the chunk it was running (the dead-letter handler names
+      // it, not a bystander queued behind it), then hand the messages back for redelivery (the
+      // receive count grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
-      await Promise.all(group.map((t) => store.noteChunkError(jobId, t.m.index, err)));
+      if (rest[0]) err.chunkIndex = rest[0].m.index;
+      await Promise.all(rest.map((t) => store.noteChunkError(jobId, t.m.index, err)));
       await this.#release(
-        group.map((t) => t.d),
+        rest.map((t) => t.d),
         0,
       );
       return;
     }
     clearInterval(renewal);
-    for (const t of group) life.step('ran', t.m);
+    // An executor may answer without reporting ahead (a Process's own thread): the rest here.
+    for (let k = reported; k < outcomes.length; k++) onOutcome(k, outcomes[k]!);
     // A task error fails the job; the rest of the group (not run: the outcomes end with the
     // failure) belongs to it.
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) {
       life.live();
+      results.abandon();
       await store.failJob(jobId, { ...failed.error, reason: 'task' });
       this.jobEnded(jobId);
-      return this.#ack(group.map((t) => t.d));
+      await results.done();
+      return this.#ack(group.slice(results.recorded).map((t) => t.d));
     }
-    // An executor that does not time each chunk (a test's) gets the group's time, shared out.
-    const shared: ChunkRun = { thread: 0, startedAt, ms: (performance.now() - t0) / group.length };
-    const results = group.map(({ m, d }, k) => {
-      const outcome = outcomes[k] as Extract<ChunkOutcome, { ok: true }>;
-      return { index: m.index, result: outcome.result, attempt: this.#attempt(outcome.run ?? shared, d, m) };
+    await results.done();
+    // The job ended while the group ran: what was not recorded is acknowledged unrecorded.
+    if (results.recorded < group.length) await this.#ack(group.slice(results.recorded).map((t) => t.d));
+  }
+
+  /**
+   * Records the results of `taken` (consecutive chunks of one group), then settles their messages:
+   * acknowledged, except the last when it saw its job's last chunk recorded and must carry the
+   * finalisation until the finaliser's lease ends.
+   */
+  async #record(taken: readonly Taken[], done: readonly Ran[]): Promise<void> {
+    const life = this.#life;
+    const first = taken[0]!;
+    const jobId = first.m.jobId;
+    for (const t of taken) life.step('ran', t.m);
+    const results = taken.map(({ m, d }, k) => {
+      const { result, run } = done[k]!;
+      return { index: m.index, result, attempt: this.#attempt(run, d, m) };
     });
-    const after = await recordResults(backend, life, jobId, results, layoutOf(first.m));
-    for (const t of group) life.step('recorded', t.m);
-    const carrier = group[group.length - 1]!;
+    const after = await recordResults(this.#o.backend, life, jobId, results, layoutOf(first.m));
+    for (const t of taken) life.step('recorded', t.m);
+    const carrier = taken[taken.length - 1]!;
     if (ENDED.has(after.status)) {
       life.noteEnded(jobId);
-    } else if (this.#abandoned(group)) {
+    } else if (this.#abandoned(taken)) {
       // Recorded after all, but handed back: the redelivery finds it recorded and finalises.
       return;
     } else if (after.complete) {
-      // This group found every chunk recorded: the first time, or a redelivery after a host died
-      // before finalising (RUNNING) or while holding the finaliser lease (FOLDING).
+      // These results completed the job: the first time, or a redelivery after a host died before
+      // finalising (RUNNING) or while holding the finaliser lease (FOLDING).
       const retry = await this.#finaliser.finalise(jobId, carrier.m);
       if (retry !== undefined) {
         // The carrier keeps its message until the lease ends, so someone finalises for sure.
         await this.#release([carrier.d], retry);
-        return this.#ack(group.slice(0, -1).map((t) => t.d));
+        return this.#ack(taken.slice(0, -1).map((t) => t.d));
       }
     }
-    await this.#ack(group.map((t) => t.d));
+    await this.#ack(taken.map((t) => t.d));
   }
 
   /** The attempt record of a chunk that ran as `run` said, for this delivery of `m`. */

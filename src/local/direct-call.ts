@@ -19,6 +19,7 @@ import {
   WorkerCrashedError,
 } from '../errors.js';
 import { toWire } from '../handles.js';
+import { refuseClassInstances } from '../plain-data.js';
 import type { ThreadPool } from '../threads/pool.js';
 import type { ThreadJob } from '../threads/serve-tasks.js';
 
@@ -44,6 +45,8 @@ export class DirectCalls {
   async call(task: string, args: readonly unknown[]): Promise<unknown> {
     const id = `apply-${this.#next++}`;
     const wire = toWire(args);
+    // An instance would lose its methods on the way (plain-data.ts).
+    refuseClassInstances(wire.value as unknown[], 'Argument', 0);
     const job: ThreadJob = wire.found
       ? { op: 'call', task, args: wire.value as unknown[], handles: true }
       : { op: 'call', task, args };

@@ -3,7 +3,7 @@
  * {@link ThreadPool}, tagged with their job so that a failed or cancelled job's chunks can be stopped.
  */
 import type { Encoded } from '../engine/codec.js';
-import type { ChunkExecutor } from '../engine/executor.js';
+import type { ChunkExecutor, RunChunksOptions } from '../engine/executor.js';
 import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
 import type { ThreadPool } from './pool.js';
 import type { ThreadJob } from './serve-tasks.js';
@@ -38,20 +38,29 @@ export class ThreadExecutor implements ChunkExecutor {
     return this.#pool.size;
   }
 
-  run(
-    chunks: readonly InlineChunk[],
-    options: { readonly exclusive?: boolean } = {},
-  ): Promise<ChunkOutcome[]> {
+  async run(chunks: readonly InlineChunk[], options: RunChunksOptions = {}): Promise<ChunkOutcome[]> {
     const job: ThreadJob = { op: 'run', chunks };
     const process = chunks[0]?.process;
     if (process !== undefined && this.#processThreads)
       return this.#runProcess(job, chunks[0]!.jobId, process);
+    // A group's chunks that finish while the group goes on are reported ahead (serve-tasks.ts);
+    // the answer holds the rest. One chunk alone is answered as before, with no report.
+    const { onOutcome } = options;
+    const ahead: ChunkOutcome[] = [];
+    const onProgress = (part: unknown) => {
+      const outcome = part as ChunkOutcome;
+      onOutcome?.(ahead.length, outcome);
+      ahead.push(outcome);
+    };
     // Inputs are copied by structured clone, not transferred: their bytes may be views of the
     // queue's stored copy, which a redelivery needs intact.
-    return this.#pool.run<ChunkOutcome[]>(job, {
+    const rest = await this.#pool.run<ChunkOutcome[]>(job, {
       tag: chunks[0]?.jobId ?? '',
       exclusive: options.exclusive === true,
+      onProgress,
     });
+    for (const outcome of rest) onProgress(outcome);
+    return ahead;
   }
 
   fold(

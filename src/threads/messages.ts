@@ -57,6 +57,17 @@ export interface ResultMessage {
   readonly value: unknown;
 }
 
+/**
+ * Pool thread → main thread: task `id`, still running, reports part of its result (a group's chunk
+ * that finished while the group goes on). Delivered before the task's `result` or `error`.
+ */
+export interface ProgressMessage {
+  readonly v: 1;
+  readonly type: 'progress';
+  readonly id: number;
+  readonly value: unknown;
+}
+
 /** Pool thread → main thread: task `id` threw `error`. */
 export interface ErrorMessage {
   readonly v: 1;
@@ -66,7 +77,12 @@ export interface ErrorMessage {
 }
 
 /** Every message a pool thread sends to the main thread. */
-export type FromThreadMessage = ReadyMessage | InitFailedMessage | ResultMessage | ErrorMessage;
+export type FromThreadMessage =
+  | ReadyMessage
+  | InitFailedMessage
+  | ProgressMessage
+  | ResultMessage
+  | ErrorMessage;
 
 /** What the pool passes to each thread as `workerData`. */
 export interface ThreadBoot {
@@ -126,6 +142,9 @@ export function parseFromThread(raw: unknown): FromThreadMessage {
     case 'result':
       checkId(msg);
       return msg as unknown as ResultMessage;
+    case 'progress':
+      checkId(msg);
+      return msg as unknown as ProgressMessage;
     case 'error':
       checkId(msg);
       checkError(msg);

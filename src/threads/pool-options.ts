@@ -39,6 +39,12 @@ export interface RunOptions {
    * that were redelivered after a crash this way). @default false
    */
   readonly exclusive?: boolean;
+  /**
+   * Receives each part of the result the thread reports ahead (`report` of `serveThread()`), in
+   * order, before the run settles. A thread that dies has its reported parts delivered first.
+   * @default undefined (parts are dropped)
+   */
+  readonly onProgress?: (part: unknown) => void;
 }
 
 /** Checks the options of one `run()`. Throws {@link InvalidArgumentError}. */
@@ -46,6 +52,7 @@ export function resolveRunOptions(options: RunOptions | undefined): {
   tag: string | undefined;
   transfer: readonly TransferListItem[] | undefined;
   exclusive: boolean;
+  progress: ((part: unknown) => void) | undefined;
 } {
   const tag = options?.tag;
   if (tag !== undefined && typeof tag !== 'string')
@@ -53,7 +60,10 @@ export function resolveRunOptions(options: RunOptions | undefined): {
   const transfer = options?.transfer;
   if (transfer !== undefined && !Array.isArray(transfer))
     throw new InvalidArgumentError('Expected options.transfer to be an array');
-  return { tag, transfer, exclusive: options?.exclusive === true };
+  const progress = options?.onProgress;
+  if (progress !== undefined && typeof progress !== 'function')
+    throw new InvalidArgumentError(`Expected options.onProgress to be a function, got ${typeof progress}`);
+  return { tag, transfer, exclusive: options?.exclusive === true, progress };
 }
 
 const DEFAULTS = Object.freeze({ maxInFlightPerThread: 4, name: 'fanfold-worker', numbered: true });

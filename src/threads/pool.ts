@@ -218,6 +218,12 @@ export class ThreadPool {
       return;
     }
     switch (msg.type) {
+      case 'progress': {
+        const task = slot.inFlight.get(msg.id);
+        if (task === undefined) this.#fault(slot, new Error(`Progress for unknown task id ${msg.id}`));
+        else task.progress?.(msg.value);
+        return;
+      }
       case 'result':
       case 'error': {
         const task = slot.answered(msg.id);
@@ -258,6 +264,12 @@ export class ThreadPool {
 
   #onExit(slot: Slot, code: number): void {
     this.#alive.delete(slot);
+    // What the thread posted before it died is its last word: answers settle their tasks, reports
+    // reach their runs (the host learns which chunk of a group was running), before any crash.
+    if (slot.state === 'ready') {
+      slot.exited = true;
+      slot.drain((raw) => this.#onMessage(slot, raw));
+    }
     slot.port.close();
     if (slot.state !== 'gone' && !slot.readied) {
       // Died before `ready`, even if close() already asked it to end: no respawn loop.

@@ -96,25 +96,31 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
     return revive;
   };
   serveThread(
-    async (body) => {
+    async (body, report) => {
       const job = body as ThreadJob;
       switch (job?.op) {
         case 'run': {
           if (!revive && job.chunks.some((c) => c.handles)) await reviver();
-          const out: ChunkOutcome[] = [];
-          for (const c of job.chunks) {
+          const { chunks } = job;
+          for (let k = 0; k < chunks.length; k++) {
+            const c = chunks[k]!;
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
             // Each chunk's own run time, for its attempt record (a group shares one round trip).
             const startedAt = Date.now();
             const t0 = performance.now();
             const o = await runChunk(tasks, c, revive);
-            out.push(o.ok ? { ...o, run: { thread, startedAt, ms: performance.now() - t0 } } : o);
-            // A task error fails the job: the chunks grouped behind it on this thread must neither
-            // run nor hold the failure back until they have (fail fast holds per item, not per group).
-            if (!o.ok) break;
+            const outcome: ChunkOutcome = o.ok
+              ? { ...o, run: { thread, startedAt, ms: performance.now() - t0 } }
+              : o;
+            // The last chunk's outcome, or a task error (it fails the job: the chunks grouped
+            // behind it on this thread neither run nor hold the failure back), is the answer.
+            if (k === chunks.length - 1 || !outcome.ok) return withTransfer([outcome], transferOf([outcome]));
+            // A finished chunk of a group goes back at once, not when its slower neighbours are
+            // done: imapUnordered yields it and the host records it (executor.ts).
+            report(withTransfer(outcome, transferOf([outcome])));
           }
-          return withTransfer(out, transferOf(out));
+          return withTransfer([], []);
         }
         case 'call':
           return runCall(tasks, job.task, job.args, job.handles ? await reviver() : undefined);

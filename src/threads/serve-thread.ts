@@ -23,6 +23,7 @@ import { InvalidArgumentError, NotSerializableError, serializeError } from '../e
 import {
   type ErrorMessage,
   type InitFailedMessage,
+  type ProgressMessage,
   parseToThread,
   type ReadyMessage,
   type ResultMessage,
@@ -50,8 +51,12 @@ export function withTransfer<T>(value: T, transfer: readonly TransferListItem[])
   return { [TRANSFER]: transfer, value };
 }
 
-/** Runs one task body; may return a value, a promise, or a {@link withTransfer} wrapper of either. */
-export type ThreadHandler = (body: unknown) => unknown;
+/**
+ * Runs one task body; may return a value, a promise, or a {@link withTransfer} wrapper of either.
+ * `report` sends part of the result ahead while the task goes on (the pool hands it to the run's
+ * `onProgress`, before the result); a {@link withTransfer} wrapper moves its buffers.
+ */
+export type ThreadHandler = (body: unknown, report: (part: unknown) => void) => unknown;
 
 /** Options of {@link serveThread}. */
 export interface ServeThreadOptions {
@@ -138,7 +143,7 @@ function ignore(): void {}
 function runTask(port: MessagePort, handler: ThreadHandler, id: number, body: unknown): void {
   let out: unknown;
   try {
-    out = handler(body);
+    out = handler(body, (part) => postProgress(port, id, part));
   } catch (e) {
     afterOutput(() => postError(port, id, e));
     return;
@@ -185,6 +190,17 @@ function postResult(port: MessagePort, id: number, out: unknown): void {
   } catch (e) {
     // DataCloneError: a function, a symbol, a detached buffer… in the result.
     postError(port, id, new NotSerializableError('The task result', undefined, e));
+  }
+}
+
+function postProgress(port: MessagePort, id: number, part: unknown): void {
+  if (typeof part === 'object' && part !== null && TRANSFER in part) {
+    const wrapped = part as WithTransfer;
+    const msg: ProgressMessage = { v: 1, type: 'progress', id, value: wrapped.value };
+    port.postMessage(msg, wrapped[TRANSFER]);
+  } else {
+    const msg: ProgressMessage = { v: 1, type: 'progress', id, value: part };
+    port.postMessage(msg);
   }
 }
 

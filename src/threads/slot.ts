@@ -4,7 +4,13 @@
  * takes a task, when a thread is replaced, what a crash means for its tasks); a slot carries the
  * decision out: start, send, answer, hold the process alive or not, retire, terminate.
  */
-import { MessageChannel, type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  type TransferListItem,
+  Worker,
+} from 'node:worker_threads';
 import { WorkerCrashedError } from '../errors.js';
 import type { EndMessage, TaskMessage, ThreadBoot } from './messages.js';
 
@@ -19,6 +25,8 @@ export interface Task {
   transfer: readonly TransferListItem[] | undefined;
   readonly tag: string | undefined;
   readonly exclusive: boolean;
+  /** Where the parts of the result reported ahead go. */
+  readonly progress: ((part: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -52,6 +60,8 @@ export class Slot {
   readonly inFlight = new Map<number, Task>();
   /** Tasks ever sent (for `maxTasksPerThread`). */
   sent = 0;
+  /** Its thread emitted 'exit' (what it posted is being drained): it takes nothing more. */
+  exited = false;
   /** Whether the thread reported ready (its init succeeded). */
   readied = false;
   /** The last 'error' event (uncaught exception), the cause of the crash reported at 'exit'. */
@@ -100,7 +110,13 @@ export class Slot {
    * flight, and not running an exclusive one.
    */
   accepts(limit: number, maxSent: number): boolean {
-    return this.state === 'ready' && this.sent < maxSent && this.inFlight.size < limit && !this.runsExclusive;
+    return (
+      this.state === 'ready' &&
+      !this.exited &&
+      this.sent < maxSent &&
+      this.inFlight.size < limit &&
+      !this.runsExclusive
+    );
   }
 
   /** Whether it has run its `maxTasksPerThread` tasks and is idle: time to replace it. */
@@ -135,6 +151,15 @@ export class Slot {
     const task = this.inFlight.get(id);
     this.inFlight.delete(id);
     return task;
+  }
+
+  /**
+   * Hands `receive` what the thread posted and the port has not delivered yet: a thread that died
+   * had its last answers and reports in the port, and its 'exit' can come before them.
+   */
+  drain(receive: (raw: unknown) => void): void {
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port))
+      receive(m.message);
   }
 
   /** Every task in flight, no longer in flight (the thread is lost). */

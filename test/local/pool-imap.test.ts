@@ -165,6 +165,35 @@ describe('Pool', () => {
       }
     });
 
+    it('yields a finished item while its slow neighbour in the same thread round trip still runs', async () => {
+      // One thread: both one-item chunks share its round trip, the fast one first. Its result must
+      // come back while the slow one waits at its gate, not when the whole group has run.
+      const one = local({ tasks }).Pool({ processes: 1 });
+      const fast = gateKeeper('group-fast');
+      const slow = gateKeeper('group-slow');
+      try {
+        const it = one.imapUnordered('gate', ['group-fast', 'group-slow'], { chunksize: 1 });
+        const first = it.next();
+        await fast.started();
+        fast.open();
+        // The slow chunk starts only once the fast one has returned, on the same thread.
+        await slow.started();
+        const neighbourStillRuns = new Promise<'slow neighbour still running'>((resolve) => {
+          // Generous: the fast result is on its way before the slow gate starts; only a result
+          // held back for the group fails this.
+          setTimeout(() => resolve('slow neighbour still running'), 20_000).unref();
+        });
+        expect(await Promise.race([first, neighbourStillRuns])).toEqual({ done: false, value: 'group-fast' });
+        slow.open();
+        expect(await it.next()).toEqual({ done: false, value: 'group-slow' });
+        expect(await it.next()).toEqual({ done: true, value: undefined });
+      } finally {
+        fast.close();
+        slow.close();
+        await one.terminate();
+      }
+    }, 40_000);
+
     it('yields nothing for an empty input', async () => {
       expect(await collect(pool.imapUnordered('square', []))).toEqual([]);
     });

@@ -4,7 +4,15 @@
  * test_empty_iterable, test_map_unplicklable, test_traceback, test_wrapped_exception,
  * test_map_no_failfast, test_release_task_refs).
  */
-import { AsyncResult, local, type Pool, type Progress, range, TaskError } from 'fanfold';
+import {
+  AsyncResult,
+  local,
+  NotSerializableError,
+  type Pool,
+  type Progress,
+  range,
+  TaskError,
+} from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
@@ -172,6 +180,58 @@ describe('Pool', () => {
         code: 'ERR_FANFOLD_NOT_SERIALIZABLE',
         position: 2,
       });
+    });
+
+    it('refuses a class instance among the items, naming its position and class, instead of sending it without its methods', async () => {
+      class Point {
+        constructor(
+          readonly x: number,
+          readonly y: number,
+        ) {}
+        norm(): number {
+          return Math.hypot(this.x, this.y);
+        }
+      }
+      // Structured clone would hand the task a plain { x, y }: kind() said 'Object' for both.
+      const refused = await pool.map('kind', [{ x: 1, y: 2 }, new Point(3, 4)]).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(NotSerializableError);
+      expect(refused).toMatchObject({
+        code: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+        position: 1,
+        className: 'Point',
+      });
+      expect((refused as Error).message).toMatch(/class Point.*plain data/);
+      // Deeper: an argument of apply, a value in a Map; and the Process arguments the same way.
+      await expect(pool.apply('add', [1, { p: new Point(0, 0) } as unknown as number])).rejects.toMatchObject(
+        {
+          className: 'Point',
+          position: 1,
+          message: expect.stringContaining('(at .p)'),
+        },
+      );
+      await expect(pool.map('kind', [new Map([['k', new Point(1, 1)]])])).rejects.toMatchObject({
+        className: 'Point',
+      });
+      expect(() => mp.Process('add', [1, new Point(1, 1) as unknown as number])).toThrow(
+        expect.objectContaining({ code: 'ERR_FANFOLD_NOT_SERIALIZABLE', position: 1, className: 'Point' }),
+      );
+      // What structured clone rebuilds as it was still travels.
+      const values = [
+        new Map([[1, 2]]),
+        new Set([1]),
+        new Date(0),
+        /x/g,
+        new Uint8Array(2),
+        new RangeError('r'),
+      ];
+      expect(await pool.map('kind', values)).toEqual([
+        'Map',
+        'Set',
+        'Date',
+        'RegExp',
+        'Uint8Array',
+        'RangeError',
+      ]);
     });
 
     it('rejects a result that cannot be serialised with a TaskError whose remote code says so', async () => {

@@ -114,5 +114,20 @@ describe('Pool (regressions)', () => {
         chunkIndex: 1,
       });
     });
+
+    // src/engine/host.ts #runGroup: with one attempt there is no lone redelivery to find the
+    // culprit, and the whole group [0, 1, 2] went to the dead-letter queue with the crash noted on
+    // each: the job failed naming chunk 0, which had run to its end before chunk 1 crashed.
+    it('with maxAttempts 1, RetriesExhaustedError names the chunk that crashed, not its group', async () => {
+      const once = local({ tasks }).Pool({ processes: 2, maxAttempts: 1 });
+      try {
+        await expect(once.map('crash', range(10), { chunksize: 2 })).rejects.toMatchObject({
+          code: 'ERR_FANFOLD_RETRIES_EXHAUSTED',
+          chunkIndex: 1,
+        });
+      } finally {
+        await once.terminate();
+      }
+    });
   });
 });

@@ -8,8 +8,8 @@
  * invocation record to the function's on-success or on-failure destination (an SQS queue of the
  * stack); without one, a failed event is dropped, as Lambda drops it, and only logged.
  *
- * Not modelled: throttling (an event waits for a container instead of being retried for up to six
- * hours), duplicate deliveries of one event by Lambda's own queue, dead-letter queues of the older
+ * Not modelled: throttling (an event waits for a container, behind the invocations of the
+ * function's event source mappings, instead of being retried for up to six hours), duplicate deliveries of one event by Lambda's own queue, dead-letter queues of the older
  * `DeadLetterConfig` kind.
  */
 import { randomUUID } from 'node:crypto';
@@ -106,7 +106,7 @@ export class AsyncInvocations {
         return;
       }
       this.#stats.attempts++;
-      const outcome = await sandbox.invoke(payload, { clientContext });
+      const outcome = await sandbox.invoke(payload, { clientContext, async: true });
       if (!outcome.functionError) {
         if (config?.onSuccess)
           await this.#record(config.onSuccess, spec.arn, 'Success', attempt, payload, outcome);

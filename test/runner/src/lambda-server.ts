@@ -132,7 +132,7 @@ export async function startLambdaServer(
         if (options.runAsync) options.runAsync(sandbox, payload, clientContext);
         else {
           const run = sandbox
-            .invoke(payload, { clientContext })
+            .invoke(payload, { clientContext, async: true })
             .catch((e: unknown) => options.onBackgroundError?.(e))
             .finally(() => background.delete(run));
           background.add(run);

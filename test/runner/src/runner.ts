@@ -240,6 +240,7 @@ export async function startCloud(options: StartCloudOptions): Promise<Cloud> {
         options.maxContainersPerFunction ?? 4,
         sandbox.spec.reservedConcurrency ?? Number.POSITIVE_INFINITY,
       );
+      sandbox.reserveForMapping(Math.min(wanted, cap));
       const poller = new EsmPoller(mapping, {
         sqs: mappingsSqs,
         region: stack.region,

@@ -7,6 +7,15 @@
  * overruns the function's timeout kills its container and fails with Lambda's
  * `Task timed out after N.NN seconds`; a container whose process exits mid-invocation fails it
  * with `Runtime.ExitError`.
+ *
+ * The runner caps a function's containers (the machine's cores, not Lambda's thousand); Lambda
+ * gives every concurrent invocation an environment of its own, so within the cap an event source
+ * mapping's invocation never waits behind asynchronous ones: a mapping's waiting invocation holds
+ * its batch at the queue's visibility (30 min on fanfold's default stack), a state Lambda only
+ * knows under throttling, while a waiting asynchronous event merely sits in Lambda's own event
+ * queue. So the mappings' concurrency is kept free of asynchronous invocations
+ * ({@link FunctionSandbox.reserveForMapping}), and an invocation that waits for a container goes
+ * ahead of asynchronous ones.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -242,6 +251,13 @@ export class FunctionSandbox {
   readonly #idle: Container[] = [];
   readonly #all = new Set<Container>();
   readonly #waiters: ((container: Container | undefined) => void)[] = [];
+  /** Asynchronous invocations waiting for a container: served after {@link #waiters}. */
+  readonly #asyncWaiters: ((container: Container | undefined) => void)[] = [];
+  /** Asynchronous invocations waiting for a slot of their own (see {@link reserveForMapping}). */
+  readonly #asyncSlotWaiters: (() => void)[] = [];
+  /** Containers kept for event source mappings: asynchronous invocations use the rest. */
+  #mappingSlots = 0;
+  #asyncBusy = 0;
   readonly #env: Record<string, string>;
   readonly #maxContainers: number;
   readonly #freeze: boolean;
@@ -294,6 +310,14 @@ export class FunctionSandbox {
     };
   }
 
+  /**
+   * Keeps `concurrency` of the containers for an event source mapping of this function (its
+   * poller's invocations at once): asynchronous invocations run on the others, at least one.
+   */
+  reserveForMapping(concurrency: number): void {
+    this.#mappingSlots += concurrency;
+  }
+
   /** Process ids of the live containers. */
   pids(): number[] {
     return [...this.#all].flatMap((c) => (c.dead || c.child.pid === undefined ? [] : [c.child.pid]));
@@ -332,7 +356,27 @@ export class FunctionSandbox {
    */
   async invoke(
     payload: string,
-    options: { throttle?: boolean; clientContext?: unknown } = {},
+    options: { throttle?: boolean; clientContext?: unknown; async?: boolean } = {},
+  ): Promise<InvokeOutcome> {
+    if (!options.async) return this.#invoke(payload, options);
+    // An asynchronous event takes a container only beside the mappings' reserved ones.
+    const limit = Math.max(1, this.#maxContainers - this.#mappingSlots);
+    while (this.#asyncBusy >= limit) {
+      await new Promise<void>((resolve) => this.#asyncSlotWaiters.push(resolve));
+      if (this.#stopped) throw new Error(`the sandbox of ${this.spec.name} is stopped`);
+    }
+    this.#asyncBusy++;
+    try {
+      return await this.#invoke(payload, options);
+    } finally {
+      this.#asyncBusy--;
+      this.#asyncSlotWaiters.shift()?.();
+    }
+  }
+
+  async #invoke(
+    payload: string,
+    options: { throttle?: boolean; clientContext?: unknown; async?: boolean },
   ): Promise<InvokeOutcome> {
     if (this.#stopped) throw new Error(`the sandbox of ${this.spec.name} is stopped`);
     const { reservedConcurrency } = this.spec;
@@ -347,7 +391,7 @@ export class FunctionSandbox {
       let cold = false;
       let container: Container;
       try {
-        const got = await this.#acquire();
+        const got = await this.#acquire(options.async === true);
         container = got.container;
         cold = got.cold;
       } catch (e) {
@@ -406,7 +450,7 @@ export class FunctionSandbox {
     }
   }
 
-  async #acquire(): Promise<{ container: Container; cold: boolean }> {
+  async #acquire(async: boolean): Promise<{ container: Container; cold: boolean }> {
     for (;;) {
       const idle = this.#idle.pop();
       if (idle && !idle.dead) {
@@ -431,7 +475,9 @@ export class FunctionSandbox {
         }
         return { container, cold: true };
       }
-      const next = await new Promise<Container | undefined>((resolve) => this.#waiters.push(resolve));
+      const next = await new Promise<Container | undefined>((resolve) =>
+        (async ? this.#asyncWaiters : this.#waiters).push(resolve),
+      );
       if (this.#stopped) throw new Error(`the sandbox of ${this.spec.name} is stopped`);
       if (next) return { container: next, cold: false };
     }
@@ -439,7 +485,7 @@ export class FunctionSandbox {
 
   #release(container: Container): void {
     if (container.dead || this.#stopped) return;
-    if (this.#waiters.length > 0) {
+    if (this.#waiters.length > 0 || this.#asyncWaiters.length > 0) {
       this.#wake(container);
       return;
     }
@@ -448,7 +494,7 @@ export class FunctionSandbox {
   }
 
   #wake(container: Container | undefined): void {
-    const waiter = this.#waiters.shift();
+    const waiter = this.#waiters.shift() ?? this.#asyncWaiters.shift();
     if (waiter) waiter(container);
     else if (container) this.#idle.push(container);
   }
@@ -456,7 +502,8 @@ export class FunctionSandbox {
   /** Kills every container (invocations in progress fail) and waits for them to exit. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    for (const waiter of [...this.#waiters.splice(0), ...this.#asyncWaiters.splice(0)]) waiter(undefined);
+    for (const waiter of this.#asyncSlotWaiters.splice(0)) waiter();
     const all = [...this.#all];
     for (const container of all) container.kill();
     await Promise.all(all.map((c) => c.exited));

@@ -1,0 +1,123 @@
+/**
+ * Class instances do not survive the trip to a worker: structured clone (`v8.serialize`) copies an
+ * object's own fields and drops its prototype, so a task would receive a plain object whose
+ * methods are gone, with nothing said. CPython's pickle sends the class by reference and rebuilds
+ * the instance, because the child imports the same module; a fanfold message never carries code,
+ * and a class named in a message could not be found in a worker by name either (the tasks bundle
+ * does not export it). So an argument that holds one is refused when the call is made, naming the
+ * class, where it sits, and what to pass instead (docs/primitives.md, "What travels").
+ */
+import { NotSerializableError } from './errors.js';
+import { isShareable } from './handles.js';
+
+/** Prototypes whose instances structured clone rebuilds as they were. */
+const CLONEABLE: ReadonlySet<object | null> = new Set<object | null>([
+  null,
+  Object.prototype,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  SharedArrayBuffer.prototype,
+  DataView.prototype,
+  Buffer.prototype,
+  Boolean.prototype,
+  Number.prototype,
+  String.prototype,
+  BigInt.prototype,
+  Int8Array.prototype,
+  Uint8Array.prototype,
+  Uint8ClampedArray.prototype,
+  Int16Array.prototype,
+  Uint16Array.prototype,
+  Int32Array.prototype,
+  Uint32Array.prototype,
+  Float32Array.prototype,
+  Float64Array.prototype,
+  BigInt64Array.prototype,
+  BigUint64Array.prototype,
+  ...[Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((c) => c.prototype),
+]);
+
+/** A class instance found in a value: its class's name and where it sits (`''` for the value itself). */
+export interface ClassInstance {
+  readonly className: string;
+  readonly path: string;
+}
+
+/** The first class instance in `value` (arrays, plain objects, Maps and Sets are searched), if any. */
+export function findClassInstance(value: unknown): ClassInstance | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return search(value, '', new Set());
+}
+
+function search(v: object, path: string, seen: Set<object>): ClassInstance | undefined {
+  // A primitive (Lock, Queue…) where no handle replaced it is refused by the codec, in its words.
+  if (isShareable(v)) return undefined;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (!CLONEABLE.has(proto as object | null)) {
+    const ctor = (proto as { constructor?: { name?: unknown } } | null)?.constructor;
+    const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : '(anonymous)';
+    return { className: name, path };
+  }
+  if (seen.has(v)) return undefined;
+  seen.add(v);
+  const at = (x: unknown, p: string) =>
+    typeof x === 'object' && x !== null ? search(x, p, seen) : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = at(v[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      const found = at(k, `${path}.<map key>`) ?? at(x, `${path}.get(${describeKey(k)})`);
+      if (found) return found;
+    }
+  } else if (v instanceof Set) {
+    for (const x of v) {
+      const found = at(x, `${path}.<set member>`);
+      if (found) return found;
+    }
+  } else if (proto === Object.prototype || proto === null) {
+    for (const k of Object.keys(v)) {
+      const found = at((v as Record<string, unknown>)[k], `${path}.${k}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function describeKey(k: unknown): string {
+  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' ? '…' : String(k);
+}
+
+/** Why a class instance is refused, and what to pass instead (the message of the error's cause). */
+export function classInstanceMessage(found: ClassInstance): string {
+  const where = found.path === '' ? '' : ` (at ${found.path})`;
+  return (
+    `it holds an instance of class ${found.className}${where}, which would reach the task as a plain ` +
+    'object without its methods (structured clone copies own fields only, and code never travels): ' +
+    'pass plain data (its fields, e.g. { ...value } or value.toJSON()) and rebuild the instance ' +
+    'inside the task'
+  );
+}
+
+/**
+ * Throws {@link NotSerializableError} (its `position` and `className` set) for the first of `values`
+ * that holds a class instance; `what` and `offset` name positions as the codec does.
+ */
+export function refuseClassInstances(values: readonly unknown[], what: string, offset: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const found = findClassInstance(values[i]);
+    if (found)
+      throw new NotSerializableError(
+        what,
+        offset + i,
+        new TypeError(classInstanceMessage(found)),
+        found.className,
+      );
+  }
+}
