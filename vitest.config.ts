@@ -91,6 +91,8 @@ export default defineConfig({
             'test/e2e/operations.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
+          // The stack's functions are processes of this machine: its CPU share sets the pace.
+          setupFiles: [MACHINE_PACE],
         },
       },
       {

@@ -22,6 +22,10 @@ describePrimitiveScenarios(
       cdkOut: await e2eAssembly(),
       stack: E2E_STACK,
       emulators: tier.emulators,
+      // The worker's 20 s: two processes taking turns at a Lock took longer at load 17 (the
+      // chunk ran past the worker's time limit twice, RetriesExhaustedError). No test here is
+      // about a timeout; the functions get the time the machine's pace asks for.
+      timeoutScale: Math.ceil(tier.pace),
     });
     const mp = stack.context({ tasks, pollMs: { min: 20, max: 200 } });
     const s = stack;

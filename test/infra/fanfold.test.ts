@@ -12,8 +12,11 @@ import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
+import { SYNTH_TIMEOUT_MS, synthInto } from '../e2e/fanfold-assembly.js';
 
 const TASKS = fileURLToPath(new URL('./fixtures/tasks.ts', import.meta.url));
+/** The app of the bundling tests, synthesized in a child process. */
+const BUNDLED_APP = fileURLToPath(new URL('./fixtures/bundled-app.ts', import.meta.url));
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
 
@@ -640,19 +643,19 @@ describe('Fanfold', () => {
 
   describe('bundling', () => {
     // One synth with bundling (esbuild, four functions: the slowest step of this file) serves
-    // both tests; each reads its own part of the same cloud assembly.
+    // both tests; each reads its own part of the same cloud assembly. It runs in a child process
+    // (`cdk synth` of fixtures/bundled-app.ts): in this worker, a synchronous synth would block the
+    // event loop that answers vitest, for over a minute on a busy machine.
     type Resources = Record<string, { Type: string; Metadata?: Record<string, string> }>;
     let outdir: string | undefined;
-    let assembly: ReturnType<App['synth']>;
     let template: { Resources: Resources };
-    beforeAll(() => {
+    beforeAll(async () => {
       outdir = mkdtempSync(join(tmpdir(), 'fanfold-cdk-'));
-      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-      const stack = new Stack(app, 'Bundled');
-      new Fanfold(stack, 'Fanfold', { tasks: TASKS });
-      assembly = app.synth();
-      template = assembly.getStackByName('Bundled').template as { Resources: Resources };
-    });
+      await synthInto(outdir, { app: `node --import tsx ${BUNDLED_APP}`, label: 'the bundled stack' });
+      template = JSON.parse(readFileSync(join(outdir, 'Bundled.template.json'), 'utf8')) as {
+        Resources: Resources;
+      };
+    }, SYNTH_TIMEOUT_MS);
     afterAll(() => {
       if (outdir) rmSync(outdir, { recursive: true, force: true });
     });
@@ -661,7 +664,7 @@ describe('Fanfold', () => {
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
       expect(functions).toHaveLength(4);
       const code = functions.map((f) => {
-        const dir = join(assembly.directory, f.Metadata?.['aws:asset:path'] ?? 'missing');
+        const dir = join(outdir!, f.Metadata?.['aws:asset:path'] ?? 'missing');
         expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
         return readFileSync(join(dir, 'index.mjs'), 'utf8');
       });
@@ -684,7 +687,7 @@ describe('Fanfold', () => {
       const worker = Object.entries(template.Resources).find(
         ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^FanfoldWorker[0-9A-F]{8}$/.test(id),
       )?.[1];
-      const dir = join(assembly.directory, worker?.Metadata?.['aws:asset:path'] ?? 'missing');
+      const dir = join(outdir!, worker?.Metadata?.['aws:asset:path'] ?? 'missing');
       // The source map names every module whose code the bundle carries.
       const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
         sources: string[];

@@ -34,4 +34,4 @@ export {
 export type { DeployedStack, EventSourceMappingSpec, FunctionSpec } from './src/resources.js';
 export { type Cloud, type StartCloudOptions, startCloud } from './src/runner.js';
 export { FunctionSandbox, type InvokeOutcome, type LambdaError } from './src/sandbox.js';
-export { readStackAssembly, type StackAssembly, type Template } from './src/template.js';
+export { readStackAssembly, type StackAssembly, scaleTimeouts, type Template } from './src/template.js';

@@ -1,5 +1,6 @@
 /**
- * vitest `setupFiles` of the tiers that run no emulator (unit, local): before the file declares its
+ * vitest `setupFiles` of the tiers whose pace is the CPU's (unit, local, and the runner, whose
+ * functions are processes of this machine): before the file declares its
  * tests, measures how much of a core this process gets right now and scales the file's test and
  * hook timeouts by it. CPU-bound tests (a CDK synth, an esbuild bundle, threads spinning) take
  * several times longer beside other work; a budget that is generous on a quiet machine is tight
@@ -27,5 +28,16 @@ export function cpuPace(): number {
   return Math.min(MAX_PACE, Math.max(1, wall / Math.max(cpu, 1)));
 }
 
-const timeout = Math.round(BASE_TEST_TIMEOUT_MS * cpuPace());
+/** This file's pace, measured once as the file starts (the setup file and the tests share it). */
+export const machinePace = cpuPace();
+
+/** `ms` × {@link machinePace}, rounded: a budget around an awaited event on this machine now. */
+export function scaledByMachine(ms: number): number {
+  return Math.round(ms * machinePace);
+}
+
+// Told to code that must not import this file: the runner's own tests (test/runner/ stands apart).
+process.env.FANFOLD_MACHINE_PACE = String(machinePace);
+
+const timeout = scaledByMachine(BASE_TEST_TIMEOUT_MS);
 vi.setConfig({ testTimeout: timeout, hookTimeout: timeout });

@@ -10,6 +10,9 @@
  * const mp = stack.context(tasks);
  * ```
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -23,7 +26,9 @@ import {
   type Emulators,
   emulatorClients,
   type StartCloudOptions,
+  scaleTimeouts,
   startCloud,
+  type Template,
 } from '../runner/index.js';
 
 /** The caller's clients of a stack on the runner. */
@@ -60,6 +65,23 @@ export interface RunnerStackOptions {
   readonly emulators?: Emulators;
   /** Variables over the template's, by function logical id prefix (the runner's `environment`). */
   readonly environment?: StartCloudOptions['environment'];
+  /**
+   * Multiplies the stack's function and queue visibility timeouts (runner `scaleTimeouts`), on a
+   * copy of the assembly: for a test whose processes run as long as the machine lets them, not a
+   * test of a timeout. @default 1 (the template as written)
+   */
+  readonly timeoutScale?: number;
+}
+
+/** A copy of the assembly `cdkOut` with the timeouts of `stack`'s template multiplied by `factor`. */
+function scaledCopy(cdkOut: string, stack: string, factor: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fanfold-runner-stack-'));
+  cpSync(cdkOut, dir, { recursive: true });
+  const file = join(dir, `${stack}.template.json`);
+  const template = JSON.parse(readFileSync(file, 'utf8')) as Template;
+  scaleTimeouts(template, factor);
+  writeFileSync(file, JSON.stringify(template));
+  return dir;
 }
 
 /** Makes the caller's clients of `cloud`, one attempt per request. */
@@ -78,8 +100,10 @@ export function runnerStackClients(cloud: Cloud): RunnerStackClients {
  */
 export async function startRunnerStack(o: RunnerStackOptions): Promise<RunnerStack> {
   const logs: string[] = [];
+  const copy =
+    o.timeoutScale && o.timeoutScale !== 1 ? scaledCopy(o.cdkOut, o.stack, o.timeoutScale) : undefined;
   const cloud = await startCloud({
-    cdkOut: o.cdkOut,
+    cdkOut: copy ?? o.cdkOut,
     stack: o.stack,
     ...(o.emulators ? { emulators: o.emulators } : {}),
     ...(o.environment ? { environment: o.environment } : {}),
@@ -98,6 +122,7 @@ export async function startRunnerStack(o: RunnerStackOptions): Promise<RunnerSta
         if (process.env.FANFOLD_E2E_LOGS === '1') console.error(logs.join('\n'));
         for (const c of Object.values(clients)) c.destroy();
         await cloud.stop();
+        if (copy) rmSync(copy, { recursive: true, force: true });
       })();
       return stopping;
     },

@@ -309,3 +309,27 @@ export function referencedIds(value: unknown, into: Set<string> = new Set()): Se
   }
   return into;
 }
+
+/**
+ * Multiplies the template's function timeouts (`Timeout`, default 3 s) and queue visibility
+ * timeouts (`VisibilityTimeout`, default 30 s) by `factor`, rounded up to whole seconds (the
+ * unit CloudFormation takes), in place: a test's stand-in for a stack synthesized for a slower
+ * machine. Both scale by one factor, so each queue still outlasts the functions its mappings
+ * invoke. Resources whose logical id starts with one of `keep` are left as written.
+ */
+export function scaleTimeouts(template: Template, factor: number, keep: readonly string[] = []): void {
+  const defaults: Record<string, [key: string, seconds: number]> = {
+    'AWS::Lambda::Function': ['Timeout', 3],
+    'AWS::SQS::Queue': ['VisibilityTimeout', 30],
+  };
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const scaled = defaults[resource.Type];
+    if (scaled === undefined || keep.some((k) => id.startsWith(k))) continue;
+    const [key, seconds] = scaled;
+    const props = resource.Properties ?? {};
+    const value = props[key] ?? seconds;
+    if (typeof value !== 'number') continue;
+    props[key] = Math.ceil(value * factor);
+    (resource as { Properties?: Record<string, unknown> }).Properties = props;
+  }
+}

@@ -2,10 +2,11 @@
  * The runner's SQS event source mappings, on the fixture assembly: the consumer fixture records
  * every invocation in the bucket, and the queues are inspected through moto. Each test uses its
  * own queue (or its own messages, told apart by a test id in the body), so the tests run
- * concurrently; the slow ones wait on visibility timeouts of 2 s.
+ * concurrently; the slow ones wait on visibility timeouts of 2 s (scaled by the machine's pace,
+ * with the functions' timeouts: support.ts scaledAssembly).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -18,7 +19,7 @@ import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type EsmBatch, EsmPoller, MAX_BATCH_PAYLOAD_BYTES, parseBatchResponse } from '../src/esm-poller.js';
 import { type Cloud, startCloud } from '../src/runner.js';
-import { eventually, FIXTURE_ASSEMBLY, readTraces, type Trace, type TracedRecord } from './support.js';
+import { eventually, readTraces, scaledAssembly, type Trace, type TracedRecord } from './support.js';
 
 let cloud: Cloud;
 let sqs: SQSClient;
@@ -27,7 +28,7 @@ let bucket: string;
 
 beforeAll(async () => {
   // Room for every mapping's concurrency at once, so no batch waits for a container.
-  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, maxContainersPerFunction: 8 });
+  cloud = await startCloud({ cdkOut: scaledAssembly(), maxContainersPerFunction: 8 });
   sqs = sqsClient(cloud.clientOptions);
   s3 = s3Client(cloud.clientOptions);
   bucket = cloud.stack.outputs.TraceBucketName!;
@@ -114,6 +115,12 @@ async function deadLettered(dlqUrl: string, ids: readonly string[]): Promise<Set
     `${ids.length} messages in the dead-letter queue`,
     15_000,
   );
+}
+
+/** How many invocations of the consumer announced themselves at `test`'s gate. */
+async function entered(test: string): Promise<number> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `gate/${test}/entered/` }));
+  return out.KeyCount ?? 0;
 }
 
 /** Each message's receive counts over its deliveries, ascending (traces are read back in any order). */
@@ -226,15 +233,24 @@ describe.concurrent('SQS event source mapping', () => {
 
   it('runs at most ScalingConfig.MaximumConcurrency invocations at once', async () => {
     const test = `narrow-${randomUUID()}`;
-    // BatchSize 1, MaximumConcurrency 2: six messages of 300 ms each take three rounds.
+    // BatchSize 1, MaximumConcurrency 2: each of six messages holds its invocation at the gate
+    // until the test opens it, so two invocations are known to run at once, whatever the pace.
     await send(
       url('NarrowQueueUrl'),
       test,
-      Array.from({ length: 6 }, () => ({ sleepMs: 300 })),
+      Array.from({ length: 6 }, () => ({ gate: true })),
     );
+    const held = await eventually(async () => {
+      const n = await entered(test);
+      return n >= 2 ? n : undefined;
+    }, 'two invocations at the gate');
+    // Both slots are taken and neither can end: a third invocation would be a third entry.
+    expect(held).toBe(2);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `gate/${test}/open`, Body: 'open' }));
     const traces = await tracesWith(test, 6);
     expect(traces.map((t) => t.batchSize)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(maxOverlap(traces)).toBe(2);
+    expect(await entered(test)).toBe(6);
   });
 
   it('gathers messages for MaximumBatchingWindowInSeconds into one batch', async () => {

@@ -16,7 +16,7 @@ import { s3Client, sqsClient } from '../src/clients.js';
 import { INSTALL_TIMEOUT_MS } from '../src/emulators.js';
 import { type Cloud, startCloud } from '../src/runner.js';
 import { FunctionSandbox } from '../src/sandbox.js';
-import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
+import { eventually, readObject, scaledAssembly, scaledByMachine } from './support.js';
 
 let cloud: Cloud;
 let lambda: LambdaClient;
@@ -25,7 +25,8 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   // Short pauses between an async event's attempts (Lambda's are a minute and two).
-  cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, asyncRetryDelaysMs: [100, 200] });
+  // Sleep's 1 s timeout is the subject of the timeout tests; the others follow the machine's pace.
+  cloud = await startCloud({ cdkOut: scaledAssembly(['Sleep']), asyncRetryDelaysMs: [100, 200] });
   // maxAttempts 1: the SDK must not retry what the tests look at.
   lambda = new LambdaClient({ ...cloud.clientOptions, endpoint: cloud.lambdaEndpoint, maxAttempts: 1 });
   s3 = s3Client({ ...cloud.clientOptions, endpoint: cloud.endpoints.s3 });
@@ -75,8 +76,12 @@ describe('Invoke (RequestResponse)', () => {
     expect(echo.context.functionName).toBe(cloud.functionName('Echo'));
     expect(echo.context.invokedFunctionArn).toBe(cloud.stack.outputs.EchoArn);
     expect(echo.context.memoryLimitInMB).toBe('256');
-    expect(echo.context.remainingMs).toBeGreaterThan(4000);
-    expect(echo.context.remainingMs).toBeLessThanOrEqual(5000);
+    // The function's timeout (5 s as written, scaled with the machine's pace) less the time the
+    // invocation took to reach the handler: at most 1 s, scaled the same way.
+    const timeoutMs =
+      cloud.stack.functions.find((f) => f.logicalId.startsWith('Echo'))!.timeoutSeconds * 1000;
+    expect(echo.context.remainingMs).toBeGreaterThan(timeoutMs - scaledByMachine(1000));
+    expect(echo.context.remainingMs).toBeLessThanOrEqual(timeoutMs);
   });
 
   it('reuses a warm container for sequential invocations', async () => {

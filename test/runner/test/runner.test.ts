@@ -3,11 +3,9 @@
  * a deploy that CloudFormation would refuse, an assembly outside the project, and a stop() that
  * leaves no process behind.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
@@ -16,8 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient, s3Client, sqsClient } from '../src/clients.js';
 import { type Emulators, INSTALL_TIMEOUT_MS, startEmulators } from '../src/emulators.js';
 import { startCloud } from '../src/runner.js';
-import type { Template } from '../src/template.js';
-import { eventually, FIXTURE_ASSEMBLY, readObject } from './support.js';
+import { scaleTimeouts } from '../src/template.js';
+import {
+  copyAssembly,
+  eventually,
+  FIXTURE_ASSEMBLY,
+  machinePace,
+  readObject,
+  scaledAssembly,
+} from './support.js';
 
 let emulators: Emulators;
 
@@ -26,19 +31,6 @@ beforeAll(async () => {
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(() => emulators?.stop());
-
-/** A copy of the fixture assembly in a temp folder, with `edit` applied to its template. */
-function copyAssembly(
-  edit: (template: Template & { Resources: Record<string, { Properties: Record<string, unknown> }> }) => void,
-): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fanfold-runner-'));
-  cpSync(FIXTURE_ASSEMBLY, dir, { recursive: true });
-  const file = join(dir, 'Fixture.template.json');
-  const template = JSON.parse(readFileSync(file, 'utf8'));
-  edit(template);
-  writeFileSync(file, JSON.stringify(template));
-  return dir;
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -140,6 +132,8 @@ describe('startCloud()', () => {
 
   it('throttles invocations past ReservedConcurrentExecutions with TooManyRequestsException (429)', async () => {
     const dir = copyAssembly((t) => {
+      // The reserved concurrency is the subject, not the timeout: the first call must not time out.
+      scaleTimeouts(t, Math.ceil(machinePace));
       t.Resources.Sleep2B7C8D1E!.Properties.ReservedConcurrentExecutions = 1;
     });
     const cloud = await startCloud({ cdkOut: dir, emulators });
@@ -165,7 +159,7 @@ describe('startCloud()', () => {
   });
 
   it('runs bundles of an assembly outside the project, with the AWS SDK provided as on Lambda', async () => {
-    const dir = copyAssembly(() => {});
+    const dir = scaledAssembly();
     const cloud = await startCloud({ cdkOut: dir, emulators });
     const lambda = new LambdaClient({
       ...emulators.clientOptions,
@@ -211,7 +205,7 @@ describe('startCloud()', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const proxy = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const cloud = await startCloud({
-      cdkOut: FIXTURE_ASSEMBLY,
+      cdkOut: scaledAssembly(),
       emulators,
       serviceEndpoint: (party) => (party.startsWith('Echo') ? proxy : undefined),
     });
@@ -241,7 +235,7 @@ describe('startCloud()', () => {
   });
 
   it('stop() kills every container and closes the Invoke API, and leaves given emulators running', async () => {
-    const cloud = await startCloud({ cdkOut: FIXTURE_ASSEMBLY, emulators });
+    const cloud = await startCloud({ cdkOut: scaledAssembly(), emulators });
     const lambda = new LambdaClient({
       ...emulators.clientOptions,
       endpoint: cloud.lambdaEndpoint,
