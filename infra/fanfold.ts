@@ -315,6 +315,13 @@ export class Fanfold extends Construct {
    *
    * @example
    * ```ts
+   * import { App, Stack } from 'aws-cdk-lib';
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { Fanfold } from 'fanfold/cdk';
+   *
+   * const app = new App();
+   * const stack = new Stack(app, 'Fanfold');
+   * const fanfold = new Fanfold(stack, 'Fanfold', { tasks: new URL('./tasks.ts', import.meta.url) });
    * fanfold.grantOperate(new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }));
    * ```
    */

@@ -57,6 +57,12 @@ export const ErrorCodes = {
   CLOSED: 'ERR_FANFOLD_CLOSED',
   /** A `Process` stopped mid-run (its worker crashed or hit its timeout); a process is never run again. */
   PROCESS_INTERRUPTED: 'ERR_FANFOLD_PROCESS_INTERRUPTED',
+  /** A submit named an existing job with another request (another input, task or options): refused. */
+  JOB_CONFLICT: 'ERR_FANFOLD_JOB_CONFLICT',
+  /** The coordinator function crashed (or timed out) on every attempt of a request. */
+  COORDINATOR_FAILED: 'ERR_FANFOLD_COORDINATOR_FAILED',
+  /** An AWS call failed (a missing region or credentials, a refused connection, access denied, throttling after retries). */
+  AWS_FAILED: 'ERR_FANFOLD_AWS_FAILED',
   /** A package that the feature in use needs is not installed (the AWS SDK clients, optional peers). */
   MISSING_DEPENDENCY: 'ERR_FANFOLD_MISSING_DEPENDENCY',
   /** A chunk still ran when its worker neared its time limit: its message was handed back unfinished. */
@@ -417,6 +423,64 @@ export class JobReleasedError extends FanfoldError {
       `Job ${jobId} was released: its results are gone and its id cannot be used for another job`,
     );
     this.jobId = jobId;
+  }
+}
+
+/**
+ * A submit under an existing job's id carried another request (another input, task, kind or
+ * options that change the results): refused, the existing job untouched. A retried submit of the
+ * same request is not an error (it is idempotent); pick a new job id for new work.
+ */
+export class JobConflictError extends FanfoldError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(
+      ErrorCodes.JOB_CONFLICT,
+      `Job ${jobId} exists with another request (input, task or options); a job id names one request: pick a new id for new work`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * The coordinator function failed (crashed, timed out, or threw because an AWS call kept failing)
+ * on every attempt of a request. Every coordinator request is idempotent, so the caller tried it
+ * `attempts` times; the last attempt's error (its Lambda `errorType` as the name) is the `cause`.
+ */
+export class CoordinatorFailedError extends FanfoldError {
+  readonly jobId: string;
+  /** The request's type (`submit`, `append`, `seal`…). */
+  readonly request: string;
+  readonly attempts: number;
+  constructor(jobId: string, request: string, attempts: number, cause: Error) {
+    super(
+      ErrorCodes.COORDINATOR_FAILED,
+      `The coordinator failed the ${request} request of job ${jobId} on ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`,
+      { cause },
+    );
+    this.jobId = jobId;
+    this.request = request;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * An AWS call failed where fanfold could not go on: a missing region or credentials, a refused
+ * connection, access denied, throttling that outlasted the SDK's retries. The message says what
+ * fanfold was doing; the SDK's error is the `cause`, and its name is `awsName`.
+ */
+export class AwsError extends FanfoldError {
+  /** What fanfold was doing, e.g. `reading job J from DynamoDB`. */
+  readonly operation: string;
+  /** The SDK error's name (`AccessDeniedException`, `Error` for a connection refused…). */
+  readonly awsName: string;
+  constructor(operation: string, cause: unknown) {
+    const name = cause instanceof Error ? cause.name : typeof cause;
+    const text =
+      cause instanceof Error ? cause.message || (cause as { code?: string }).code || name : String(cause);
+    super(ErrorCodes.AWS_FAILED, `AWS failed while ${operation}: ${name}: ${text}`, { cause });
+    this.operation = operation;
+    this.awsName = name;
   }
 }
 

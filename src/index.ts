@@ -30,6 +30,7 @@ export type {
   MapOptions,
   MapReduceOptions,
   PoolState,
+  TimelineView,
 } from './api/pool.js';
 export { Pool } from './api/pool.js';
 export type { Process, ProcessOptions } from './api/process.js';
@@ -81,3 +82,4 @@ export type { Shareable, SyncHandle } from './handles.js';
 export type { LocalContext, LocalOptions } from './local/context.js';
 export { local } from './local/context.js';
 export type { ObjectSource } from './ports.js';
+export type { BarOutcome, Timeline, TimelineBar } from './views/timeline.js';

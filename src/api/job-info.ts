@@ -31,6 +31,11 @@ export interface JobFailure {
  *
  * @example
  * ```ts
+ * import { aws, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = aws({ tasks, stack: 'Fanfold' }).Pool();
+ * const result = pool.mapAsync('square', range(1000));
  * const info = await pool.inspect(result.jobId);
  * console.log(`${info.status} ${info.done}/${info.total ?? '?'} chunks`);
  * ```

@@ -13,6 +13,10 @@ import { options as checkOptions, optionalFunction, received, taskName } from '.
  *
  * @example
  * ```ts
+ * import { local, range } from 'fanfold';
+ * import tasks from './tasks.js';
+ *
+ * await using pool = local({ tasks }).Pool();
  * const it = pool.imapUnordered('square', range(100));
  * console.log('job', it.jobId);
  * for await (const sq of it) console.log(sq);

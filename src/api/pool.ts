@@ -10,6 +10,7 @@ import { Range } from '../engine/range.js';
 import {
   InvalidArgumentError,
   JobCancelledError,
+  JobNotFoundError,
   PoolNotRunningError,
   PoolStillRunningError,
 } from '../errors.js';
@@ -20,6 +21,8 @@ import {
   received,
   taskName,
 } from '../validate.js';
+import { readTimeline, type Timeline } from '../views/timeline.js';
+import { timelineHtml, timelineSvg } from '../views/timeline-svg.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import { type JobInfo, toJobInfo } from './job-info.js';
 import {
@@ -82,6 +85,13 @@ export interface PoolRuntime {
 
 /** A pool's state, as CPython names it: running, closed (`close()`), or terminated. */
 export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
+
+/** What `pool.timeline(jobId)` returns: the timeline as data, as an SVG document and as an HTML page. */
+export interface TimelineView {
+  readonly data: Timeline;
+  readonly svg: string;
+  readonly html: string;
+}
 
 /**
  * A pool of workers. Create it from a context: `mp.Pool({ processes: 4 })`.
@@ -320,6 +330,10 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
+   * import { aws, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = aws({ tasks, stack: 'Fanfold' }).Pool();
    * const r = pool.mapAsync('square', range(1000));
    * const info = await pool.inspect(r.jobId); // { status: 'RUNNING', done: 3, total: 8, ... }
    * ```
@@ -335,6 +349,10 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
+   * import { aws, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = aws({ tasks, stack: 'Fanfold' }).Pool();
    * const r = pool.mapAsync('square', range(1_000_000));
    * await pool.cancel(r.jobId); // r.get() rejects with JobCancelledError
    * ```
@@ -411,6 +429,32 @@ export class Pool<T extends TaskMap> {
     const untrack = () => this.#pending.delete(p);
     p.then(untrack, untrack);
     return p;
+  }
+
+  /**
+   * The timeline of a job this pool's context ran (by its `jobId`): every recorded chunk attempt on
+   * its worker thread's row, the histogram of chunk durations and the throughput, as data and as a
+   * self-contained SVG and HTML page. Reads the job's records; works while the job runs and, on
+   * the local context, for its most recent jobs after they were collected.
+   *
+   * @example
+   * ```ts
+   * import { writeFileSync } from 'node:fs';
+   * import { local, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = local({ tasks }).Pool();
+   * let jobId = '';
+   * await pool.map('square', range(1000), { onProgress: (p) => (jobId = p.jobId) });
+   * writeFileSync('job.html', (await pool.timeline(jobId)).html);
+   * ```
+   */
+  timeline(jobId: string): Promise<TimelineView> {
+    return this.#run('timeline', async (c) => {
+      const data = await readTimeline(c.store, checkJobId(jobId));
+      if (!data) throw new JobNotFoundError(jobId);
+      return { data, svg: timelineSvg(data), html: timelineHtml(data) };
+    });
   }
 
   #iterator(

@@ -13,6 +13,7 @@ import {
   type StackResources,
 } from './invoke.js';
 import { S3BlobStore } from './s3-blobs.js';
+import { asFanfoldError, withAwsErrors } from './sdk-errors.js';
 import type { Settings } from './settings.js';
 import type { AwsSyncClients } from './sync/env.js';
 
@@ -31,6 +32,8 @@ export async function findResources(s: Settings): Promise<StackResources> {
   const cfn = s.clients.cloudformation ?? createCloudFormationClient(s.region);
   try {
     return await readStackOutputs(cfn, s.stack ?? 'Fanfold');
+  } catch (e) {
+    throw asFanfoldError(`reading the outputs of the CloudFormation stack ${s.stack ?? 'Fanfold'}`, e);
   } finally {
     if (own) cfn.destroy();
   }
@@ -66,9 +69,15 @@ export function connect(
   const dynamo = c.dynamo ?? mine(createDynamoClient(region));
   const s3 = c.s3 ?? mine(createS3Client(region));
   const lambda = c.lambda ?? mine(new LambdaClient(region));
-  const blobs = new S3BlobStore({ client: s3, bucket: r.bucket, prefix: blobPrefix });
+  const blobs = withAwsErrors(
+    new S3BlobStore({ client: s3, bucket: r.bucket, prefix: blobPrefix }),
+    `the blob store (S3 bucket ${r.bucket})`,
+  );
   return {
-    store: new DynamoJobStore({ client: dynamo, tableName: r.table, maxInlineBytes }),
+    store: withAwsErrors(
+      new DynamoJobStore({ client: dynamo, tableName: r.table, maxInlineBytes }),
+      `the job store (DynamoDB table ${r.table})`,
+    ),
     blobs,
     invoke: coordinatorInvoker({ client: lambda, functionName: r.coordinator, blobs }),
     processes: r.workers ?? 1000,

@@ -4,16 +4,21 @@
  * outputs, which name the coordinator, the table and the bucket.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { type BackoffBounds, backoff } from '../backoff.js';
 import { blobKeys } from '../engine/blob-keys.js';
 import { decodeList, encodeItems } from '../engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse, JobInput } from '../engine/coordinator.js';
+import { digestBytes, FINGERPRINT_TAG_CHARS } from '../engine/fingerprint.js';
 import { defaultChunksize } from '../engine/plan.js';
 import { encodeSegments } from '../engine/segments.js';
 import {
+  AwsError,
+  CoordinatorFailedError,
   ErrorCodes,
   FanfoldError,
   InvalidArgumentError,
+  JobConflictError,
   PayloadTooLargeError,
   ProtocolError,
   type SerializedError,
@@ -39,11 +44,22 @@ export interface CoordinatorInvokerOptions {
   readonly blobs: BlobStore;
   /** A request serialised larger than this sends its inputs by blob reference. @default 5_000_000 */
   readonly maxPayloadBytes?: number;
+  /**
+   * Attempts of a request whose invocation failed (the function crashed, timed out or threw): every
+   * request is idempotent, so it is sent again, after a backoff. @default 3
+   */
+  readonly maxAttempts?: number;
+  /** Backoff between those attempts, in ms. @default { min: 200, max: 2_000 } */
+  readonly retryBackoff?: BackoffBounds;
 }
 
-/** The blob key of a submitted job's whole input, under the job's prefix (deleted on release). */
-export function inputBlobKey(jobId: string): string {
-  return blobKeys.submitted(jobId);
+/**
+ * The blob key of a submitted job's whole input, under the job's prefix (deleted on release),
+ * named by the digest of its bytes: a second submit under the same job id with another input puts
+ * another blob, and the coordinator's fingerprint (which covers the key) tells the two apart.
+ */
+export function inputBlobKey(jobId: string, bytes: Uint8Array): string {
+  return blobKeys.submitted(jobId, digestBytes(bytes).slice(0, FINGERPRINT_TAG_CHARS));
 }
 
 /**
@@ -66,6 +82,8 @@ export function coordinatorInvoker(
   options: CoordinatorInvokerOptions,
 ): (req: CoordinatorRequest) => Promise<CoordinatorResponse> {
   const { client, functionName, blobs, maxPayloadBytes = MAX_INVOKE_PAYLOAD_BYTES } = options;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const bounds = options.retryBackoff ?? { min: 200, max: 2_000 };
   return async (req) => {
     let wire = wireRequest(req);
     let payload = stringifyWithBytes(wire);
@@ -76,16 +94,30 @@ export function coordinatorInvoker(
       if (bytes > maxPayloadBytes)
         throw new PayloadTooLargeError(`The ${req.type} request of job ${req.jobId}`, bytes, maxPayloadBytes);
     }
-    const out = await client.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        Payload: Buffer.from(payload),
-      }),
-    );
-    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
-    if (out.FunctionError) throw functionError(functionName, out.FunctionError, text);
-    return readReply(functionName, text);
+    const command = new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: Buffer.from(payload),
+    });
+    for (let attempt = 1; ; attempt++) {
+      let out: InvokeCommandOutput;
+      try {
+        out = await client.send(command);
+      } catch (e) {
+        // The SDK retried what it could (throttling, 5xx): the rest is not the coordinator's answer.
+        throw new AwsError(
+          `invoking the coordinator ${functionName} with the ${req.type} request of job ${req.jobId}`,
+          e,
+        );
+      }
+      const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+      if (!out.FunctionError) return readReply(functionName, text, req.jobId);
+      // A crash, a timeout or an AWS call that kept failing in the function: every request is
+      // idempotent (a submit by job id and fingerprint, an append by chunk index), so send it again.
+      const failed = functionError(functionName, out.FunctionError, text);
+      if (attempt >= maxAttempts || !(await backoff(attempt - 1, bounds)))
+        throw new CoordinatorFailedError(req.jobId, req.type, attempt, failed);
+    }
   };
 }
 
@@ -106,8 +138,9 @@ async function spillRequest(req: CoordinatorRequest, blobs: BlobStore): Promise<
     const items = inlineItems(req.input);
     if (!items) return req;
     const chunksize = req.chunksize ?? defaultChunksize(items.length, req.workers);
-    const { bytes, layout } = encodeSegments(items, chunksize, inputBlobKey(req.jobId));
-    await blobs.put(layout.blob, bytes);
+    const encoded = encodeSegments(items, chunksize, '');
+    const layout = { ...encoded.layout, blob: inputBlobKey(req.jobId, encoded.bytes) };
+    await blobs.put(layout.blob, encoded.bytes);
     const segments: JobInput = { kind: 'segments', ...layout };
     return { ...req, input: segments };
   }
@@ -141,7 +174,7 @@ function inlineItems(input: JobInput): readonly unknown[] | undefined {
   return undefined;
 }
 
-function readReply(functionName: string, text: string): CoordinatorResponse {
+function readReply(functionName: string, text: string, jobId: string): CoordinatorResponse {
   let reply: CoordinatorReply;
   try {
     reply = parseWithBytes(text) as CoordinatorReply;
@@ -151,18 +184,20 @@ function readReply(functionName: string, text: string): CoordinatorResponse {
   if (reply?.ok === true && typeof reply.response === 'object' && reply.response !== null)
     return reply.response;
   if (reply?.ok === false && typeof reply.error === 'object' && reply.error !== null)
-    throw remoteError(reply.error);
+    throw remoteError(reply.error, jobId);
   throw new ProtocolError(`The coordinator ${functionName} returned an unexpected reply`);
 }
 
 /** The refused request's error, as the class it was thrown as where that class takes a message. */
-function remoteError(e: SerializedError): FanfoldError {
+function remoteError(e: SerializedError, jobId: string): FanfoldError {
   const message = `The coordinator refused the request: ${e.message}`;
   switch (e.code) {
     case ErrorCodes.PROTOCOL:
       return new ProtocolError(message);
     case ErrorCodes.INVALID_ARGUMENT:
       return new InvalidArgumentError(message);
+    case ErrorCodes.JOB_CONFLICT:
+      return new JobConflictError(jobId);
     case ErrorCodes.UNKNOWN_TASK:
       // The caller checked the name against its own tasks module: the deployed one differs.
       return new TasksModuleError(`${message} (is the deployed stack's tasks module out of date?)`);
@@ -179,16 +214,24 @@ function remoteError(e: SerializedError): FanfoldError {
   }
 }
 
-/** An error the coordinator function threw (Lambda's `{ errorType, errorMessage, trace }` payload). */
+/**
+ * An error the coordinator function threw (Lambda's `{ errorType, errorMessage, trace }` payload),
+ * named by its `errorType` (`Runtime.ExitError`, `Sandbox.Timedout`…): the cause of a
+ * {@link CoordinatorFailedError}.
+ */
 function functionError(functionName: string, kind: string, text: string): Error {
+  let type = 'Error';
   let detail = text;
   try {
     const p = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
-    detail = `${String(p.errorType ?? 'Error')}: ${String(p.errorMessage ?? '')}`;
+    type = String(p.errorType ?? 'Error');
+    detail = `${type}: ${String(p.errorMessage ?? '')}`;
   } catch {
     // Not JSON (a timeout's payload can be plain text): report it as it came.
   }
-  return new Error(`The coordinator ${functionName} failed (${kind}): ${detail}`);
+  const e = new Error(`${functionName} failed (${kind}): ${detail}`);
+  e.name = type;
+  return e;
 }
 
 /** The outputs a `Fanfold` construct adds to its stack, by the logical id the construct gives them. */

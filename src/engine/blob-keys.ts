@@ -19,6 +19,8 @@ export const blobKeys = {
   /**
    * A submitted job's whole input as segments (`segments.ts`): put by a caller whose request would
    * be too large inline, or by the coordinator for inline items of more chunks than it sends itself.
+   * `tag` (a digest of the content) keeps a second submit under the same job id from overwriting
+   * the first one's input before the coordinator refuses it.
    */
-  submitted: (jobId: string) => `jobs/${jobId}/input`,
+  submitted: (jobId: string, tag: string) => `jobs/${jobId}/input-${tag}`,
 };

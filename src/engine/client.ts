@@ -8,6 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidArgumentError,
+  JobCancelledError,
+  JobConflictError,
   JobMismatchError,
   JobNotFoundError,
   JobReleasedError,
@@ -77,12 +79,22 @@ export interface ClientOptions {
 export class JobClient {
   readonly #o: ClientOptions;
   readonly #active = new Set<string>();
+  /**
+   * The submits in flight, by job id: a cancel (terminate) rejects the call at once with
+   * JobCancelledError instead of leaving it until the coordinator has sent every chunk.
+   */
+  readonly #submitting = new Map<string, (e: Error) => void>();
   /** Releases under way: started when a call is done with its job, never awaited by that call. */
   readonly #releases: Releases;
 
   constructor(options: ClientOptions) {
     this.#o = options;
     this.#releases = new Releases(options.coordinator, options.onError);
+  }
+
+  /** The store the client reads jobs from (for views of a job, such as its timeline). */
+  get store(): JobStore {
+    return this.#o.store;
   }
 
   /** Jobs submitted and not yet ended or collected, and releases still under way. */
@@ -266,7 +278,10 @@ export class JobClient {
           : { kind: 'values', items };
     this.#active.add(jobId);
     try {
-      const res = await this.#o.coordinator({
+      const cancelled = new Promise<never>((_, reject) => this.#submitting.set(jobId, reject));
+      // Never left unhandled: the race below handles it, or nothing rejects it.
+      cancelled.catch(() => {});
+      const sent = this.#o.coordinator({
         v: 1,
         type: 'submit',
         jobId,
@@ -281,15 +296,20 @@ export class JobClient {
         ...(extra.handles ? { handles: true as const } : {}),
         ...(opts.process ? { process: opts.process } : {}),
       });
+      // A cancelled call does not wait for its submit; the submit's own end is then of no interest.
+      sent.catch(() => {});
+      const res = await Promise.race([sent, cancelled]);
       return { jobId, total: res.total ?? 0, chunksize };
     } catch (e) {
       // The job may exist with some chunks sent: end it so hosts skip them, then clean up. A job
-      // refused as released is another's (or the caller reused an id): it is not this call's.
-      if (!(e instanceof JobReleasedError)) {
+      // refused as released, or as another request's, is not this call's.
+      if (!(e instanceof JobReleasedError) && !(e instanceof JobConflictError)) {
         await this.#cancel(jobId, 'dispatch failed').catch(() => {});
         this.#release(jobId);
       } else this.#active.delete(jobId);
       throw e;
+    } finally {
+      this.#submitting.delete(jobId);
     }
   }
 
@@ -371,6 +391,7 @@ export class JobClient {
   }
 
   async #cancel(jobId: string, reason: string): Promise<void> {
+    this.#submitting.get(jobId)?.(new JobCancelledError(jobId, reason));
     await this.#o.coordinator({ v: 1, type: 'cancel', jobId, reason });
     this.#o.onJobEnded?.(jobId);
   }

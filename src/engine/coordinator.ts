@@ -4,7 +4,7 @@
  * open jobs; cancels. The local client calls it in-process; on AWS the coordinator Lambda calls it
  * with requests validated by `parseCoordinatorRequest`.
  */
-import { JobReleasedError, ProtocolError } from '../errors.js';
+import { JobConflictError, JobReleasedError, ProtocolError } from '../errors.js';
 import type {
   Backend,
   CallMode,
@@ -21,6 +21,7 @@ import { type BackupRequest, backupChunks } from './backup.js';
 import { blobKeys } from './blob-keys.js';
 import { spill } from './codec.js';
 import { FanOut, type FanoutOptions, type Invocation } from './fanout.js';
+import { submitFingerprint } from './fingerprint.js';
 import { encodePlan, type JobPlan, parsePlan, planCount, replannable } from './job-plan.js';
 import { planSubmit } from './submit.js';
 
@@ -195,7 +196,13 @@ export class Coordinator {
     invocation: Invocation,
   ): Promise<CoordinatorResponse> {
     const { store, queue, blobs } = this.#b;
-    const planned = await planSubmit(req, this.#b, this.#b.invoker ? this.#fan.leafChunks : undefined);
+    const fingerprint = submitFingerprint(req);
+    const planned = await planSubmit(
+      req,
+      this.#b,
+      this.#b.invoker ? this.#fan.leafChunks : undefined,
+      fingerprint,
+    );
     const total = planCount(planned.plan.input);
     const { created, job } = await store.createJob({
       id: req.jobId,
@@ -209,6 +216,11 @@ export class Coordinator {
     });
     // An id is never reused: a message of the released job could be taken for the new one's.
     if (job.released) throw new JobReleasedError(req.jobId);
+    const stored = created || job.plan === undefined ? planned.plan : parsePlan(job.plan, job.id);
+    // Another request under this id: its chunks would be recorded as the first job's. A plan
+    // written before fingerprints were kept has none, and is trusted as before.
+    if (stored.fingerprint !== undefined && stored.fingerprint !== fingerprint)
+      throw new JobConflictError(req.jobId);
     const response = { jobId: req.jobId, created, ...(total === undefined ? {} : { total }), job };
     if (total === undefined || job.status !== 'RUNNING') return response;
     // No chunk will ever see done === total (an empty input): finalise the job right away.
@@ -216,7 +228,7 @@ export class Coordinator {
       await queue.send([{ v: 1, type: 'finalise', jobId: req.jobId }]);
       return response;
     }
-    const plan = created || job.plan === undefined ? planned.plan : parsePlan(job.plan, job.id);
+    const plan = stored;
     const perWorker = this.#fan.perWorker(total);
     const { inline } = planned;
     if (replannable(plan.input)) {

@@ -1,9 +1,15 @@
 /**
  * The dead-letter handler: a chunk (or finalise) message that exhausted its deliveries ends its
  * job as FAILED with the last error seen, so no caller waits forever for a chunk no one will run.
+ *
+ * A dead letter is checked against its job's record before it fails the job: anyone who can send
+ * to the work queue can make a letter, and a well-formed one that names a job it does not belong
+ * to (an index past the job's total, another task, no such job, a finalise of a job whose chunks
+ * are not all recorded) must not end a healthy job. Such a letter is reported and deleted; a
+ * stale copy of a chunk that another delivery recorded is deleted silently.
  */
 import { ProtocolError } from '../errors.js';
-import type { Backend, Delivery } from '../ports.js';
+import type { Backend, Delivery, JobRecord, WorkMessage } from '../ports.js';
 import { parseWorkMessage } from './protocol.js';
 
 /** Options of {@link DeadLetterHandler}. */
@@ -80,7 +86,20 @@ export class DeadLetterHandler {
       await deadLetters.ack([d.receipt]);
       return;
     }
+    const job = await store.getJob(m.jobId);
+    const mismatch = mismatchOf(m, job);
+    if (mismatch !== undefined) {
+      this.#o.onError?.(new ProtocolError(`Dropped dead letter ${d.messageId}: ${mismatch}`));
+      await deadLetters.ack([d.receipt]);
+      return;
+    }
     const index = m.type === 'chunk' ? m.index : undefined;
+    // A copy of a chunk that another delivery recorded (or of a job that ended) fails nothing.
+    const recorded = index !== undefined && (await store.readResults(m.jobId, [index])).has(index);
+    if (recorded || (job?.status !== 'RUNNING' && job?.status !== 'FOLDING')) {
+      await deadLetters.ack([d.receipt]);
+      return;
+    }
     const last = index === undefined ? undefined : await store.lastChunkError(m.jobId, index);
     const attempts = this.#o.maxReceiveCount;
     const what = index === undefined ? 'The finalise step' : `Chunk ${index}`;
@@ -95,4 +114,19 @@ export class DeadLetterHandler {
     if (changed) this.#o.onJobFailed?.(m.jobId);
     await deadLetters.ack([d.receipt]);
   }
+}
+
+/** Why a dead letter cannot be one of its job's messages, or undefined when it can. */
+function mismatchOf(m: WorkMessage, job: JobRecord | undefined): string | undefined {
+  if (!job) return `it names job ${m.jobId}, which does not exist`;
+  if (m.type === 'finalise') {
+    const ready = job.status !== 'RUNNING' || (job.total !== undefined && job.done >= job.total);
+    return ready ? undefined : `it finalises job ${m.jobId}, whose chunks are not all recorded`;
+  }
+  if (m.index < 0 || (job.total !== undefined && m.index >= job.total))
+    return `chunk ${m.index} is out of the range of job ${m.jobId} (${job.total ?? 'open'} chunks)`;
+  const mode = job.kind === 'mapReduce' ? 'reduce' : job.kind;
+  if (m.task !== job.task || m.mode !== mode || (m.reducer ?? undefined) !== (job.reducer ?? undefined))
+    return `chunk ${m.index} calls ${m.task} (${m.mode}), not job ${m.jobId}'s ${job.task} (${mode})`;
+  return undefined;
 }

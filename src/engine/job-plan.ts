@@ -47,6 +47,8 @@ export interface JobPlan {
   readonly handles?: true;
   /** The job is a `Process` of this name. */
   readonly process?: string;
+  /** The digest of the request that created the job (`fingerprint.ts`); absent in older plans. */
+  readonly fingerprint?: string;
 }
 
 /** Longest plan text a store is asked to keep (a plan is a few hundred bytes). */
@@ -75,6 +77,7 @@ export function parsePlan(text: string | undefined, jobId: string): JobPlan {
     v: 1,
     input: planInput(fields.object(o.input, 'input to be an object'), jobId),
     ...chunkFlags(o, fields.fail),
+    ...(o.fingerprint === undefined ? {} : { fingerprint: fields.string(o, 'fingerprint', 128) }),
   };
 }
 

@@ -11,6 +11,7 @@ import type { Backend } from '../ports.js';
 import { blobKeys } from './blob-keys.js';
 import { decodeList } from './codec.js';
 import type { CoordinatorRequest, JobInput } from './coordinator.js';
+import { FINGERPRINT_TAG_CHARS } from './fingerprint.js';
 import type { JobPlan, PlanInput } from './job-plan.js';
 import { defaultChunkBytes, sourceName } from './lines.js';
 import { ChunkPlanner, defaultChunksize } from './plan.js';
@@ -34,10 +35,12 @@ export async function planSubmit(
   req: Submit,
   backend: Backend,
   leafChunks: number | undefined,
+  fingerprint: string,
 ): Promise<Planned> {
   const flags = {
     ...(req.handles ? { handles: true as const } : {}),
     ...(req.process ? { process: req.process } : {}),
+    fingerprint,
   };
   const plan = (input: PlanInput): JobPlan => ({ v: 1, input, ...flags });
   const planned = (input: PlanInput): Planned => ({ plan: plan(input) });
@@ -69,7 +72,7 @@ export async function planSubmit(
       return planned({ ...input, kind: 'segments' });
     case 'items':
     case 'values':
-      return planItems(req, backend, itemsOf(input), leafChunks, plan);
+      return planItems(req, backend, itemsOf(input), leafChunks, plan, fingerprint);
     case 'open':
       return planned({ kind: 'open' });
   }
@@ -91,13 +94,15 @@ async function planItems(
   items: readonly unknown[],
   leafChunks: number | undefined,
   plan: (input: PlanInput) => JobPlan,
+  fingerprint: string,
 ): Promise<Planned> {
   const chunksize = req.chunksize ?? defaultChunksize(items.length, req.workers);
   const inline = new ChunkPlanner(items, chunksize);
   if (leafChunks === undefined || inline.count <= leafChunks)
     return { plan: plan({ kind: 'inline', count: inline.count }), inline };
   // Put before the job exists: a job whose plan names the blob always has it.
-  const { bytes, layout } = encodeSegments(items, chunksize, blobKeys.submitted(req.jobId));
+  const key = blobKeys.submitted(req.jobId, fingerprint.slice(0, FINGERPRINT_TAG_CHARS));
+  const { bytes, layout } = encodeSegments(items, chunksize, key);
   await backend.blobs.put(layout.blob, bytes);
   return { plan: plan({ kind: 'segments', ...layout }) };
 }

@@ -23,6 +23,9 @@ import type {
 import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 import { copyData, type JobState, type Mutable, snapshot } from './memory-job.js';
 
+/** Released jobs whose chunk attempts (their timelines) a store keeps, the most recent ones. */
+const KEPT_TIMELINES = 16;
+
 /** Options of {@link MemoryJobStore}. */
 export interface MemoryJobStoreOptions {
   /** Largest inline `Data` (bytes) a result may carry; under DynamoDB's 400 KB item. @default 358_400 (350 KiB) */
@@ -59,6 +62,8 @@ export class MemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, JobState>();
   /** Released jobs in the order of release, with when each tombstone may go. */
   readonly #tombstones = new Deque<{ readonly id: string; readonly until: number }>();
+  /** Released jobs whose attempts are kept, oldest first (at most {@link KEPT_TIMELINES}). */
+  readonly #kept: string[] = [];
 
   constructor(options: MemoryJobStoreOptions = {}) {
     this.maxInlineBytes = integer(options.maxInlineBytes ?? 350 * 1024, 'options.maxInlineBytes', 0);
@@ -348,15 +353,20 @@ export class MemoryJobStore implements JobStore {
   }
 
   /**
-   * {@inheritDoc JobStore.releaseJob} Drops the results, attempts, notes and run claims at once,
-   * and the record's `initial` and `result`; waiters wake with the tombstone.
+   * {@inheritDoc JobStore.releaseJob} Drops the results, notes and run claims at once, and the
+   * record's `initial` and `result`; waiters wake with the tombstone. The attempts of the 16 most
+   * recently released jobs stay, for their timelines.
    */
   async releaseJob(jobId: string): Promise<void> {
     this.#prune();
     const state = this.#jobs.get(jobId);
     if (!state || state.record.released) return;
     state.results.clear();
-    state.attempts.clear();
+    // The attempts (a few numbers per chunk) stay with the tombstone of the most recent released
+    // jobs, as DynamoDB keeps a released job's records until their TTL: `pool.timeline(id)` draws a
+    // job after its caller collected it. Older jobs' attempts go, so memory stays bounded.
+    this.#kept.push(jobId);
+    if (this.#kept.length > KEPT_TIMELINES) this.#jobs.get(this.#kept.shift()!)?.attempts.clear();
     state.errors.clear();
     state.runs.clear();
     delete state.record.initial;

@@ -15,6 +15,7 @@ import {
   DeleteStackCommand,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -30,6 +31,7 @@ import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.
 import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
+  AwsError,
   ErrorCodes,
   InvalidArgumentError,
   JobCancelledError,
@@ -57,6 +59,8 @@ let dlqUrl: string;
 let worker: WorkerHandler;
 /** Every coordinator invoke: its request type and payload size. */
 const invokes: { type: string; bytes: number }[] = [];
+/** While set, the coordinator answers a submit only once this settles (a submission that takes long). */
+let holdSubmit: Promise<void> | undefined;
 /** While set, the coordinator answers `cancel` requests only once it resolves. */
 let cancelGate: Promise<void> | undefined;
 /** The ESM pollers run while this is true. */
@@ -126,6 +130,7 @@ beforeAll(async () => {
       }
       const event = JSON.parse(body.toString('utf8')) as { type?: string };
       invokes.push({ type: String(event.type), bytes: body.byteLength });
+      if (event.type === 'submit') await holdSubmit;
       if (event.type === 'cancel') await cancelGate;
       try {
         res.writeHead(200).end(JSON.stringify(await coordinator(event)));
@@ -274,6 +279,29 @@ describe('aws()', () => {
       } finally {
         gate.open();
         gate.close();
+      }
+    });
+
+    it('rejects a call whose submit is still running with JobCancelledError on terminate, without waiting for the submit', async () => {
+      let release = () => {};
+      holdSubmit = new Promise<void>((r) => {
+        release = r;
+      });
+      try {
+        const pool = context().Pool();
+        const pending = pool.map('square', range(100)).catch((e: unknown) => e);
+        while (!invokes.some((i) => i.type === 'submit')) await new Promise((r) => setTimeout(r, 10));
+        await pool.terminate();
+        // The submit is still held: the call must settle on the cancel alone (30 s is only a
+        // bound for the code that waited for the submit, so that the test ends and releases it).
+        const settled = await Promise.race([
+          pending,
+          new Promise((r) => setTimeout(r, cloud.scaled(30_000), 'still pending')),
+        ]);
+        expect(settled).toBeInstanceOf(JobCancelledError);
+      } finally {
+        holdSubmit = undefined;
+        release();
       }
     });
   });
@@ -457,6 +485,48 @@ describe('aws()', () => {
         code: ErrorCodes.STACK_NOT_FOUND,
         stackName: 'NoSuchStack',
       });
+    });
+  });
+
+  describe('AWS errors', () => {
+    /** SDK clients of an endpoint where nothing listens: every call is refused (ECONNREFUSED). */
+    const refused = { ...emulators.clientOptions, endpoint: 'http://127.0.0.1:1', maxAttempts: 1 };
+
+    it('wraps a refused DynamoDB connection in AwsError, naming the store and the job, the SDK error as cause', async () => {
+      const closed = new DynamoDBClient(refused);
+      try {
+        await using pool = aws({
+          tasks,
+          resources: { coordinator: COORDINATOR, table: TABLE, bucket: BUCKET, workers: 4 },
+          clients: { lambda, dynamo: closed, s3, sqs },
+          pollMs: { min: 10, max: 100 },
+        }).Pool();
+        const err = await pool.map('square', [1, 2]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AwsError);
+        expect(err).toMatchObject({ code: ErrorCodes.AWS_FAILED });
+        expect((err as AwsError).operation).toMatch(new RegExp(`DynamoDB table ${TABLE}`));
+        expect((err as AwsError).cause).toBeInstanceOf(Error);
+        expect((err as AwsError).cause).not.toBeInstanceOf(AwsError);
+      } finally {
+        closed.destroy();
+      }
+    });
+
+    it('wraps a refused CloudFormation connection in AwsError when it looks the stack up', async () => {
+      const closed = new CloudFormationClient(refused);
+      try {
+        await using pool = aws({
+          tasks,
+          stack: 'Anything',
+          clients: { lambda, dynamo, s3, cloudformation: closed },
+        }).Pool();
+        const err = await pool.map('square', [1]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AwsError);
+        expect((err as AwsError).operation).toMatch(/CloudFormation stack Anything/);
+        expect((err as AwsError).cause).toBeInstanceOf(Error);
+      } finally {
+        closed.destroy();
+      }
     });
   });
 });

@@ -250,6 +250,30 @@ describe('coordinator handler', () => {
     expect(await results(s, j)).toEqual([1, 4, 9, 16, 25, 36]);
   });
 
+  it("refuses a second submit under a job id with other items, and the job ends with the first items' results", async () => {
+    const s = await deploy();
+    const first = submit('again-1', 'square', [1, 2, 3, 4], { chunksize: 1 });
+    expect(await ok(s, first)).toMatchObject({ created: true, total: 4 });
+    const other = await s.coordinator(submit('again-1', 'square', [100, 200, 300, 400], { chunksize: 1 }));
+    expect(other).toMatchObject({
+      ok: false,
+      error: { code: ErrorCodes.JOB_CONFLICT, name: 'JobConflictError' },
+    });
+    // Another task, or another cut of the same items, is another request too.
+    for (const req of [
+      submit('again-1', 'failOn', [1, 2, 3, 4], { chunksize: 1 }),
+      submit('again-1', 'square', [1, 2, 3, 4], { chunksize: 2 }),
+    ])
+      expect(await s.coordinator(req)).toMatchObject({ ok: false, error: { code: ErrorCodes.JOB_CONFLICT } });
+    // The same request again is a retry: idempotent, as before.
+    expect(await ok(s, first)).toMatchObject({ created: false, total: 4 });
+
+    await drainQueue(s);
+    const j = await job(s, 'again-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 4, total: 4 });
+    expect(await results(s, j)).toEqual([1, 4, 9, 16]);
+  });
+
   it('runs a mapReduce job over a range to its one folded result', async () => {
     const s = await deploy();
     await ok(s, {
@@ -591,6 +615,46 @@ describe('dead-letter handler', () => {
     // The release's failure, the malformed request and the malformed record: reported, deleted.
     expect(s.errors).toHaveLength(3);
     expect(await receiveRecords(sqs, s.dlqUrl, s.dlqArn, { waitSeconds: 1 })).toEqual([]);
+  });
+
+  it('keeps a healthy job running when forged, out-of-range or stale dead letters name it', async () => {
+    const s = await deploy();
+    await ok(s, submit('healthy-1', 'square', [1, 2, 3], { chunksize: 1 }));
+    const taken: Awaited<ReturnType<typeof receiveRecords>> = [];
+    while (taken.length < 3)
+      taken.push(...(await receiveRecords(sqs, s.queueUrl, s.queueArn, { waitSeconds: 1 })));
+    const [first, ...rest] = taken as [(typeof taken)[0], ...typeof taken];
+    // Chunk `first` is recorded by its delivery; a stale copy of it then reaches the DLQ.
+    const ran = await s.worker(lambdaJson({ Records: [first] }));
+    await settle(sqs, s.queueUrl, [first], ran);
+    const base = JSON.parse(first.body) as Record<string, unknown>;
+    const letters = [
+      first.body,
+      JSON.stringify({ ...base, index: 3 }),
+      JSON.stringify({ ...base, index: 1_000_000 }),
+      JSON.stringify({ ...base, task: 'failOn' }),
+      JSON.stringify({ ...base, jobId: 'no-such-job' }),
+      JSON.stringify({ v: 1, type: 'finalise', jobId: 'healthy-1' }),
+      '{"v":1,"type":"chunk","jobId":"healthy-1","index":"0"}',
+    ];
+    for (const body of letters)
+      await sqs.send(new SendMessageCommand({ QueueUrl: s.dlqUrl, MessageBody: body }));
+    let handled = 0;
+    while (handled < letters.length) {
+      const { records, response } = await deliverBatch(sqs, s.dlqUrl, s.dlqArn, s.dlq, { waitSeconds: 1 });
+      expect(response.batchItemFailures).toEqual([]);
+      handled += records.length;
+    }
+    expect(await job(s, 'healthy-1')).toMatchObject({ status: 'RUNNING', done: 1 });
+    // Every letter but the stale copy was reported, as a protocol error.
+    expect(s.errors).toHaveLength(letters.length - 1);
+    for (const e of s.errors) expect(e).toBeInstanceOf(ProtocolError);
+
+    const response = await s.worker(lambdaJson({ Records: rest }));
+    await settle(sqs, s.queueUrl, rest, response);
+    const j = await job(s, 'healthy-1');
+    expect(j).toMatchObject({ status: 'DONE', done: 3, total: 3 });
+    expect(await results(s, j)).toEqual([1, 4, 9]);
   });
 
   it('fails the job of a poison message, and reports for retry only the record whose handling threw', async () => {

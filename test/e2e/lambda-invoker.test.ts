@@ -3,12 +3,23 @@
  * runner's fixture assembly: each call is an asynchronous Invoke (202) that runs the function in
  * the background with the request as sent, `workers(n)` fires n of them, and what cannot be sent
  * is refused before anything is invoked. The fan-out tree's own use of it is `fanout.test.ts`.
+ * The caller's synchronous invoke of the coordinator (`coordinatorInvoker`) is tested here too:
+ * what it does when the function crashes, and when Lambda cannot be reached.
  */
 import { LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coordinatorInvoker } from '../../src/aws/invoke.js';
 import { LambdaInvoker } from '../../src/aws/lambda-invoker.js';
-import { InvalidArgumentError, PayloadTooLargeError } from '../../src/errors.js';
+import type { CoordinatorRequest } from '../../src/engine/coordinator.js';
+import {
+  AwsError,
+  CoordinatorFailedError,
+  ErrorCodes,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+} from '../../src/errors.js';
+import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
 import type { FanoutRequest } from '../../src/ports.js';
 import { type Cloud, INSTALL_TIMEOUT_MS, startCloud } from '../runner/index.js';
 import { eventually, FIXTURE_ASSEMBLY, readObject } from '../runner/test/support.js';
@@ -90,5 +101,53 @@ describe('LambdaInvoker', () => {
     await expect(
       invoker.coordinator({ v: 1, type: 'fanout', jobId: 'job-4', from: 0, to: 1 }),
     ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+});
+
+describe('coordinatorInvoker', () => {
+  it('sends a request again when the coordinator crashes, then fails with CoordinatorFailedError, the crash as cause', async () => {
+    const invoke = coordinatorInvoker({
+      client: lambda,
+      functionName: cloud.functionName('Echo'),
+      blobs: new MemoryBlobStore(),
+      retryBackoff: { min: 10, max: 50 },
+    });
+    const before = echoRuns();
+    // Echo exits its process when the event says so: Lambda answers Unhandled, Runtime.ExitError.
+    const crashing = { v: 1, type: 'seal', jobId: 'crash-1', total: 1, exit: 3 } as CoordinatorRequest;
+    const err = await invoke(crashing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CoordinatorFailedError);
+    expect(err).toMatchObject({
+      code: ErrorCodes.COORDINATOR_FAILED,
+      jobId: 'crash-1',
+      request: 'seal',
+      attempts: 3,
+      cause: { name: 'Runtime.ExitError' },
+    });
+    // Three invocations: the request was sent again, and no more than the bound.
+    expect(echoRuns() - before).toBe(3);
+  });
+
+  it('wraps an SDK error (a refused connection) in AwsError, saying what it was doing, the SDK error as cause', async () => {
+    const closed = new LambdaClient({
+      ...cloud.clientOptions,
+      endpoint: 'http://127.0.0.1:1',
+      maxAttempts: 1,
+    });
+    try {
+      const invoke = coordinatorInvoker({
+        client: closed,
+        functionName: 'Coordinator',
+        blobs: new MemoryBlobStore(),
+      });
+      const err = await invoke({ v: 1, type: 'seal', jobId: 'gone-1', total: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AwsError);
+      expect(err).toMatchObject({ code: ErrorCodes.AWS_FAILED });
+      expect((err as AwsError).message).toMatch(/seal request of job gone-1/);
+      expect((err as AwsError).cause).toBeInstanceOf(Error);
+      expect((err as AwsError).cause).not.toBeInstanceOf(AwsError);
+    } finally {
+      closed.destroy();
+    }
   });
 });

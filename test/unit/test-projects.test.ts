@@ -2,15 +2,19 @@
  * Every test file belongs to a project that `npm test` runs: a file outside every project's
  * `include` would pass silently by never running (test/package/ did, until this test).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import config from '../../vitest.config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The projects `npm test` names (package.json). */
-const NPM_TEST = ['unit', 'local', 'cloud', 'runner'];
+/** The projects `npm test` names, read from package.json's test script (`--project <name>`). */
+const NPM_TEST = [
+  ...(
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { test: string } }
+  ).scripts.test.matchAll(/--project (\S+)/g),
+].map((m) => m[1] ?? '');
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -45,6 +49,7 @@ describe('vitest projects', () => {
 
   it('put every test file in a project that npm test runs', () => {
     const projects = includes();
+    expect(NPM_TEST).toEqual(expect.arrayContaining(['unit', 'local', 'cloud', 'runner']));
     expect([...projects.keys()]).toEqual(expect.arrayContaining(NPM_TEST));
     const patterns = NPM_TEST.flatMap((name) => projects.get(name) ?? []);
     const orphans = testFiles(join(ROOT, 'test')).filter((f) => !patterns.some((p) => matches(p, f)));
