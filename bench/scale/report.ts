@@ -163,7 +163,7 @@ export function section(f: CountsFile): string {
     '',
     ...(run.chunks < 1_000
       ? [
-          `Only ${f.runs.map((r) => r.chunks.toLocaleString('en')).join(' and ')} chunks were counted: at this load a 1,000-chunk run would not have ended in the time there was. At these sizes the stack's 50 drain workers outnumber the job's batches, so receives, deletes and counter transactions carry a message or two instead of ten; so the per-chunk figures below, and the model's costs from them, are likely above a large job's, whose receives would fill to ten (not measured here).`,
+          `Only ${f.runs.map((r) => r.chunks.toLocaleString('en')).join(' and ')} chunks were counted: at this load a 1,000-chunk run would not have ended in the time there was. At these sizes the stack's 50 drain workers outnumber the job's batches, so receives, deletes and counter transactions carry a message or two instead of ten; and a drain worker's receive loop asks for only as many messages as it has room for (engine/receive-loop.ts). Whether a large job's receives carry more is not measured here: the model's costs below take these counts as they are.`,
           '',
         ]
       : []),
