@@ -32,7 +32,13 @@ export const COORDINATOR_TABLE_ACTIONS: readonly string[] = [
 ];
 
 /** The dead-letter function on the job table: read the chunk's last error, fail its job. */
-export const DEAD_LETTER_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+// The dead-letter function reads a job whole (the job item and its shard counters: BatchGetItem) to
+// tell a forged or stale dead letter from a real one before it fails the job.
+export const DEAD_LETTER_TABLE_ACTIONS: readonly string[] = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+];
 
 /**
  * The AWS context's primitives on the job table (locks, values, queue counters, managers): item
