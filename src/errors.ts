@@ -359,6 +359,7 @@ export class JobCancelledError extends FanfoldError {
 
 /** No job with this id exists: it was never created here, or it was released and is gone. */
 export class JobNotFoundError extends FanfoldError {
+  /** The job concerned. */
   readonly jobId: string;
   constructor(jobId: string) {
     super(
@@ -374,6 +375,7 @@ export class JobNotFoundError extends FanfoldError {
  * promises results of that task's type, so a job of another task is refused rather than mistyped.
  */
 export class JobMismatchError extends FanfoldError {
+  /** The job concerned. */
   readonly jobId: string;
   constructor(jobId: string, expected: string, found: string) {
     super(ErrorCodes.JOB_MISMATCH, `Job ${jobId} is ${found}, not ${expected}`);
@@ -436,6 +438,7 @@ export class JobReleasedError extends FanfoldError {
  * same request is not an error (it is idempotent); pick a new job id for new work.
  */
 export class JobConflictError extends FanfoldError {
+  /** The job concerned. */
   readonly jobId: string;
   constructor(jobId: string) {
     super(
@@ -452,9 +455,11 @@ export class JobConflictError extends FanfoldError {
  * `attempts` times; the last attempt's error (its Lambda `errorType` as the name) is the `cause`.
  */
 export class CoordinatorFailedError extends FanfoldError {
+  /** The job concerned. */
   readonly jobId: string;
   /** The request's type (`submit`, `append`, `seal`…). */
   readonly request: string;
+  /** How many times the coordinator was invoked. */
   readonly attempts: number;
   constructor(jobId: string, request: string, attempts: number, cause: Error) {
     super(

@@ -11,6 +11,7 @@ export type { JobStatus } from '../ports.js';
 export interface JobFailure {
   /** The error's class name (`TypeError` for a task that threw one, `JobCancelledError`, …). */
   readonly name: string;
+  /** What went wrong. */
   readonly message: string;
   /** A fanfold error code when there is one (`ERR_FANFOLD_…`). */
   readonly code?: string;
@@ -41,7 +42,9 @@ export interface JobFailure {
  * ```
  */
 export interface JobInfo {
+  /** The job's id. */
   readonly id: string;
+  /** The kind of job. */
   readonly kind: 'map' | 'starmap' | 'mapReduce';
   /** The task mapped over the items. */
   readonly task: string;

@@ -88,8 +88,11 @@ export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
 
 /** What `pool.timeline(jobId)` returns: the timeline as data, as an SVG document and as an HTML page. */
 export interface TimelineView {
+  /** The timeline as data. */
   readonly data: Timeline;
+  /** The SVG drawing. */
   readonly svg: string;
+  /** A self-contained HTML page. */
   readonly html: string;
 }
 

@@ -11,22 +11,29 @@ export type BarOutcome = 'ok' | 'retried' | 'backup';
 
 /** One chunk attempt, on its row. */
 export interface TimelineBar {
+  /** The chunk index. */
   readonly index: number;
   /** Row in {@link Timeline.rows}. */
   readonly row: number;
   /** ms since the job was created. */
   readonly start: number;
+  /** How long the attempt ran, in ms. */
   readonly ms: number;
+  /** The attempt number. */
   readonly attempt: number;
+  /** The attempt's outcome. */
   readonly outcome: BarOutcome;
-  /** It ran at least {@link STRAGGLER_FACTOR} times the median chunk time. */
+  /** It ran at least `STRAGGLER_FACTOR` times the median chunk time. */
   readonly straggler: boolean;
 }
 
 /** A job's timeline: see the file's comment. */
 export interface Timeline {
+  /** The job concerned. */
   readonly jobId: string;
+  /** The job's task. */
   readonly task: string;
+  /** The job's state. */
   readonly status: JobRecord['status'];
   /** Epoch ms the job was created; bar times are relative to it. */
   readonly createdAt: number;
@@ -35,16 +42,32 @@ export interface Timeline {
   /** Chunks the job has (undefined for an open job). */
   readonly total: number | undefined;
   /** `worker` and `thread` of each row, sorted by worker then thread. */
-  readonly rows: readonly { readonly worker: string; readonly thread: number }[];
+  readonly rows: readonly {
+    /** The worker (host) that ran the attempts of this row. */
+    readonly worker: string;
+    /** The thread of that worker. */
+    readonly thread: number;
+  }[];
   /** One per recorded attempt, in chunk order. */
   readonly bars: readonly TimelineBar[];
   /** Chunks with no recorded attempt (not run yet, failed, or recorded without one). */
   readonly missing: number;
+  /** The median chunk duration in ms. */
   readonly medianMs: number;
-  /** Chunk durations in {@link HISTOGRAM_BINS} equal bins from 0 to the longest. */
-  readonly histogram: { readonly binMs: number; readonly counts: readonly number[] };
-  /** Chunks ended per step, in {@link THROUGHPUT_STEPS} equal steps over the span. */
-  readonly throughput: { readonly binMs: number; readonly counts: readonly number[] };
+  /** Chunk durations in `HISTOGRAM_BINS` equal bins from 0 to the longest. */
+  readonly histogram: {
+    /** The width of a bin, in ms. */
+    readonly binMs: number;
+    /** How many chunks fall in each bin. */
+    readonly counts: readonly number[];
+  };
+  /** Chunks ended per step, in `THROUGHPUT_STEPS` equal steps over the span. */
+  readonly throughput: {
+    /** The width of a bin, in ms. */
+    readonly binMs: number;
+    /** How many chunks fall in each bin. */
+    readonly counts: readonly number[];
+  };
   /** The job's error message, when it failed. */
   readonly error?: string;
 }
