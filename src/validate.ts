@@ -2,8 +2,8 @@
  * The one place where arguments and options are checked. Messages name the option, what is
  * allowed and what was received: `Expected options.processes to be an integer >= 1, got 0 (number)`.
  */
-import { InvalidArgumentError, UnknownTaskError } from './errors.js';
-import type { ByteRange, JobKind, JobSpec, ReceiveOptions } from './ports.js';
+import { InvalidArgumentError, PayloadTooLargeError, UnknownTaskError } from './errors.js';
+import type { ByteRange, ChunkResult, Data, JobKind, JobSpec, ReceiveOptions } from './ports.js';
 
 /** Strings longer than this are cut in messages: an error names a value, it does not carry it. */
 const SHOWN_CHARS = 60;
@@ -159,6 +159,20 @@ export function jobSpec(spec: JobSpec): JobSpec {
   if (spec.total !== undefined) integer(spec.total, 'spec.total', 0);
   finiteNumber(spec.deadline, 'spec.deadline');
   return spec;
+}
+
+/** Inline bytes that a store keeps in one item: at most `maxBytes` (a reference passes as it is). */
+export function inlineData(data: Data, what: string, maxBytes: number): void {
+  if ('bytes' in data && data.bytes.byteLength > maxBytes)
+    throw new PayloadTooLargeError(what, data.bytes.byteLength, maxBytes);
+}
+
+/** The entries of a `JobStore.completeChunks` call that every store checks before it writes. */
+export function chunkResults(entries: readonly ChunkResult[], maxInlineBytes: number): void {
+  for (const e of entries) {
+    integer(e.index, 'index', 0);
+    inlineData(e.result, `Result of chunk ${e.index}`, maxInlineBytes);
+  }
 }
 
 /** The options of a `WorkQueue.receive` that every queue checks: 1 to 10 messages (as SQS), waits >= 0. */

@@ -18,7 +18,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
+import { ErrorCodes, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkAttempt,
   ChunkResult,
@@ -34,7 +34,7 @@ import type {
   RunClaim,
   SealOutcome,
 } from '../ports.js';
-import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
+import { chunkResults, inlineData, integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 import type { RetryPolicy } from './dynamo-batch.js';
 import { ChunkReads } from './dynamo-chunk-reads.js';
 import {
@@ -159,7 +159,7 @@ export class DynamoJobStore implements JobStore {
   /** {@inheritDoc JobStore.createJob} */
   async createJob(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
     jobSpec(spec);
-    if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
+    if (spec.initial) inlineData(spec.initial, 'Initial value', this.maxInlineBytes);
     const shards = shardCount(spec.total, this.#sharding);
     const item = newJobItem(spec, {
       now: this.#clock(),
@@ -216,10 +216,7 @@ export class DynamoJobStore implements JobStore {
     entries: readonly ChunkResult[],
     job?: JobRef,
   ): Promise<CompleteOutcome[]> {
-    for (const e of entries) {
-      integer(e.index, 'index', 0);
-      this.#checkInline(e.result, `Result of chunk ${e.index}`);
-    }
+    chunkResults(entries, this.maxInlineBytes);
     if (job) {
       integer(job.shards, 'job.shards', 1);
       integer(job.deadline, 'job.deadline', 0);
@@ -296,7 +293,7 @@ export class DynamoJobStore implements JobStore {
 
   /** {@inheritDoc JobStore.finishJob} A lease that ran out still finishes while nobody has taken it over. */
   async finishJob(jobId: string, owner: string, fence: number, result?: Data): Promise<boolean> {
-    if (result) this.#checkInline(result, 'Job result');
+    if (result) inlineData(result, 'Job result', this.maxInlineBytes);
     try {
       await this.#client.send(this.#commands.finishJob(jobId, owner, fence, result, this.#clock()));
       return true;
@@ -415,10 +412,5 @@ export class DynamoJobStore implements JobStore {
     if (e.Item) return e.Item;
     const out = await this.#client.send(this.#commands.read(jobKey(jobId)));
     return out.Item;
-  }
-
-  #checkInline(data: Data, what: string): void {
-    if ('bytes' in data && data.bytes.byteLength > this.maxInlineBytes)
-      throw new PayloadTooLargeError(what, data.bytes.byteLength, this.maxInlineBytes);
   }
 }

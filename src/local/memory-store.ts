@@ -4,7 +4,7 @@
  * atomic conditional operation in a single thread.
  */
 import { Deque } from '../deque.js';
-import { ErrorCodes, PayloadTooLargeError, ProtocolError, type SerializedError } from '../errors.js';
+import { ErrorCodes, ProtocolError, type SerializedError } from '../errors.js';
 import type {
   ChunkAttempt,
   ChunkResult,
@@ -20,7 +20,7 @@ import type {
   RunClaim,
   SealOutcome,
 } from '../ports.js';
-import { integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
+import { chunkResults, inlineData, integer, jobSpec, nonEmptyString, nonNegative } from '../validate.js';
 import { copyData, type JobState, type Mutable, snapshot } from './memory-job.js';
 
 /** Released jobs whose chunk attempts (their timelines) a store keeps, the most recent ones. */
@@ -77,7 +77,7 @@ export class MemoryJobStore implements JobStore {
     this.#prune();
     const existing = this.#jobs.get(spec.id);
     if (existing) return { created: false, job: snapshot(existing) };
-    if (spec.initial) this.#checkInline(spec.initial, 'Initial value');
+    if (spec.initial) inlineData(spec.initial, 'Initial value', this.maxInlineBytes);
     const record: Mutable<JobRecord> = {
       id: spec.id,
       kind: spec.kind,
@@ -146,10 +146,7 @@ export class MemoryJobStore implements JobStore {
     job?: JobRef,
   ): Promise<CompleteOutcome[]> {
     // No await between the entries: the whole call is one step, as one transaction is.
-    for (const e of entries) {
-      integer(e.index, 'index', 0);
-      this.#checkInline(e.result, `Result of chunk ${e.index}`);
-    }
+    chunkResults(entries, this.maxInlineBytes);
     const state = this.#jobs.get(jobId);
     const total = state?.record.total;
     const late = entries.find((e) => total !== undefined && e.index >= total);
@@ -250,7 +247,7 @@ export class MemoryJobStore implements JobStore {
     const lease = state?.record.finaliser;
     // Only FOLDING jobs hold a lease: ending the job any other way deletes it.
     if (state === undefined || lease?.owner !== owner || lease.fence !== fence) return false;
-    if (result) this.#checkInline(result, 'Job result');
+    if (result) inlineData(result, 'Job result', this.maxInlineBytes);
     const { record } = state;
     record.status = 'DONE';
     record.endedAt = this.#clock();
@@ -421,12 +418,6 @@ export class MemoryJobStore implements JobStore {
       reason: 'internal',
     });
     throw error;
-  }
-
-  #checkInline(data: Data, what: string): void {
-    if ('bytes' in data && data.bytes.byteLength > this.maxInlineBytes) {
-      throw new PayloadTooLargeError(what, data.bytes.byteLength, this.maxInlineBytes);
-    }
   }
 
   /** Every change goes through here: a new version, and the waiters that were waiting for it. */
