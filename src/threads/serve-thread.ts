@@ -179,14 +179,7 @@ function afterOutput(post: () => void): void {
 
 function postResult(port: MessagePort, id: number, out: unknown): void {
   try {
-    if (typeof out === 'object' && out !== null && TRANSFER in out) {
-      const wrapped = out as WithTransfer;
-      const msg: ResultMessage = { v: 1, type: 'result', id, value: wrapped.value };
-      port.postMessage(msg, wrapped[TRANSFER]);
-    } else {
-      const msg: ResultMessage = { v: 1, type: 'result', id, value: out };
-      port.postMessage(msg);
-    }
+    postValue(port, 'result', id, out);
   } catch (e) {
     // DataCloneError: a function, a symbol, a detached buffer… in the result.
     postError(port, id, new NotSerializableError('The task result', undefined, e));
@@ -194,12 +187,17 @@ function postResult(port: MessagePort, id: number, out: unknown): void {
 }
 
 function postProgress(port: MessagePort, id: number, part: unknown): void {
-  if (typeof part === 'object' && part !== null && TRANSFER in part) {
-    const wrapped = part as WithTransfer;
-    const msg: ProgressMessage = { v: 1, type: 'progress', id, value: wrapped.value };
+  postValue(port, 'progress', id, part);
+}
+
+/** Posts a result or a part of one, moving the buffers a {@link WithTransfer} names instead of copying them. */
+function postValue(port: MessagePort, type: 'result' | 'progress', id: number, out: unknown): void {
+  if (typeof out === 'object' && out !== null && TRANSFER in out) {
+    const wrapped = out as WithTransfer;
+    const msg: ResultMessage | ProgressMessage = { v: 1, type, id, value: wrapped.value };
     port.postMessage(msg, wrapped[TRANSFER]);
   } else {
-    const msg: ProgressMessage = { v: 1, type: 'progress', id, value: part };
+    const msg: ResultMessage | ProgressMessage = { v: 1, type, id, value: out };
     port.postMessage(msg);
   }
 }
