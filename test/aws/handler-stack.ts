@@ -27,7 +27,7 @@ import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.
 import { decodeList, encodeItems, unspill } from '../../src/engine/codec.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
 import { threadScript } from '../../src/local/runtime.js';
-import type { Backend, JobRecord } from '../../src/ports.js';
+import type { Backend, InvokedRequest, JobRecord } from '../../src/ports.js';
 import tasks from '../fixtures/pool-tasks.js';
 import type { CloudTier } from '../support/cloud.js';
 import { deliverBatch, lambdaJson, queueArn } from './esm.js';
@@ -41,6 +41,12 @@ export interface HandlerStack {
   readonly dlqArn: string;
   readonly backend: Backend;
   readonly coordinator: (req: unknown) => Promise<CoordinatorReply>;
+  /** Runs an asynchronous invocation of the coordinator (a request it fired at itself). */
+  readonly invokeAsync: (req: unknown) => Promise<void>;
+  /** Requests the coordinator fired at itself, not yet run ({@link runInvoked} runs them). */
+  readonly invoked: InvokedRequest[];
+  /** Drain workers fired, per call. */
+  readonly drains: number[];
   readonly worker: WorkerHandler;
   readonly dlq: (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
   readonly errors: unknown[];
@@ -118,7 +124,20 @@ export async function handlerStacks(
           clients: { sqs, dynamo: d, s3 },
         });
     const errors: unknown[] = [];
-    const coordinatorHandler = createCoordinatorHandler({ tasks, env, backend: backendOf(dynamo) });
+    // What the coordinator invokes asynchronously: queued here, run by the test as Lambda would.
+    const invoked: InvokedRequest[] = [];
+    const drains: number[] = [];
+    const coordinatorHandler = createCoordinatorHandler({
+      tasks,
+      env,
+      backend: (e) => ({
+        ...backendOf(dynamo)(e),
+        invoker: {
+          coordinator: async (r) => void invoked.push(r),
+          workers: async (n) => void drains.push(n),
+        },
+      }),
+    });
     const stack: HandlerStack = {
       env,
       queueUrl,
@@ -134,7 +153,15 @@ export async function handlerStacks(
       }),
       // A synchronous invoke: JSON both ways.
       coordinator: async (req) =>
-        fromJsonSafe(lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req))))) as CoordinatorReply,
+        fromJsonSafe(
+          lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext())),
+        ) as CoordinatorReply,
+      // An asynchronous invoke: the payload as JSON, nothing returned to anyone.
+      invokeAsync: async (req) => {
+        await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext());
+      },
+      invoked,
+      drains,
       worker: createWorkerHandler({
         script: options.script ?? script,
         env,
@@ -153,6 +180,19 @@ export async function handlerStacks(
     return stack;
   }
   return { maxReceiveCount, deploy };
+}
+
+/** Lambda's context as the coordinator reads it: 30 s left. */
+function lambdaContext() {
+  const end = Date.now() + 30_000;
+  return { getRemainingTimeInMillis: () => end - Date.now() };
+}
+
+/** Runs the requests the coordinator fired at itself (and those they fire) until none is left. */
+export async function runInvoked(s: HandlerStack): Promise<number> {
+  let n = 0;
+  for (let r = s.invoked.shift(); r; r = s.invoked.shift(), n++) await s.invokeAsync(r);
+  return n;
 }
 
 /** A `submit` request of a map job over inline items. */

@@ -5,218 +5,42 @@
  * coordinator (JSON both ways).
  */
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { awsBackend } from '../../src/aws/backend.js';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../../src/aws/clients.js';
-import { fromJsonSafe, toJsonSafe } from '../../src/aws/json-bytes.js';
-import { type CoordinatorReply, createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
-import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
-import { ENV, type FanfoldEnv } from '../../src/aws/lambda/env.js';
-import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
-import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { toJsonSafe } from '../../src/aws/json-bytes.js';
+import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
+import { ENV } from '../../src/aws/lambda/env.js';
 import { decodeList, encodeItems, unspill } from '../../src/engine/codec.js';
-import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
 import { ErrorCodes, ProtocolError } from '../../src/errors.js';
-import { threadScript } from '../../src/local/runtime.js';
-import type { Backend, InvokedRequest, JobRecord } from '../../src/ports.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 import { useCloudTier } from '../support/cloud.js';
-import { deliverBatch, lambdaJson, queueArn, receiveRecords, settle } from './esm.js';
+import { deliverBatch, lambdaJson, receiveRecords, settle } from './esm.js';
+import {
+  drainQueue as drainStackQueue,
+  type HandlerStack,
+  handlerStacks,
+  job,
+  ok,
+  results,
+  runInvoked,
+  submit,
+} from './handler-stack.js';
 
 const TABLE = 'fanfold-handlers';
 const BUCKET = 'fanfold-handlers';
 const MAX_RECEIVE_COUNT = 2;
 
 const cloud = await useCloudTier();
-const { sqs, dynamo, s3 } = cloud.clients;
-const [script] = await Promise.all([
-  threadScript(tasks),
-  ensureTable(dynamo, TABLE),
-  ensureBucket(s3, BUCKET),
-]);
-
-/** One deployment's worth of queues and handlers; closed after each test. */
-interface Stack {
-  readonly env: NodeJS.ProcessEnv;
-  readonly queueUrl: string;
-  readonly dlqUrl: string;
-  readonly queueArn: string;
-  readonly dlqArn: string;
-  readonly backend: Backend;
-  readonly coordinator: (req: unknown) => Promise<CoordinatorReply>;
-  /** Runs an asynchronous invocation of the coordinator (a request it fired at itself). */
-  readonly invokeAsync: (req: unknown) => Promise<void>;
-  /** Requests the coordinator fired at itself, not yet run. */
-  readonly invoked: InvokedRequest[];
-  /** Drain workers fired, per call. */
-  readonly drains: number[];
-  readonly worker: WorkerHandler;
-  readonly dlq: (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
-  readonly errors: unknown[];
-}
-
-const stacks: Stack[] = [];
-afterEach(async () => {
-  for (const s of stacks.splice(0)) {
-    await s.worker.close();
-    for (const url of [s.queueUrl, s.dlqUrl]) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
-  }
+const { sqs } = cloud.clients;
+const { deploy } = await handlerStacks(cloud, {
+  table: TABLE,
+  bucket: BUCKET,
+  maxReceiveCount: MAX_RECEIVE_COUNT,
 });
-
-async function deploy(
-  options: {
-    visibilityTimeoutSeconds?: number;
-    dlqDynamo?: DynamoDBClient;
-    leaseMs?: number;
-    /** More variables (the coordinator's fan-out settings). */
-    env?: NodeJS.ProcessEnv;
-  } = {},
-): Promise<Stack> {
-  const { queueUrl, deadLetterQueueUrl } = await ensureQueuePair(sqs, {
-    name: `handlers-${randomUUID().slice(0, 8)}`,
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
-    maxReceiveCount: MAX_RECEIVE_COUNT,
-  });
-  const env: NodeJS.ProcessEnv = {
-    [ENV.table]: TABLE,
-    [ENV.queueUrl]: queueUrl,
-    [ENV.deadLetterQueueUrl]: deadLetterQueueUrl,
-    [ENV.bucket]: BUCKET,
-    [ENV.threads]: '2',
-    [ENV.maxReceiveCount]: String(MAX_RECEIVE_COUNT),
-    [ENV.leaseMs]: String(options.leaseMs ?? 30_000),
-    [ENV.workers]: '4',
-    ...options.env,
-  };
-  // What the coordinator invokes asynchronously: queued here, run by the test as Lambda would.
-  const invoked: InvokedRequest[] = [];
-  const drains: number[] = [];
-  const backendOf =
-    (d: DynamoDBClient) =>
-    (e: FanfoldEnv): Backend =>
-      awsBackend({
-        tableName: e.table,
-        queueUrl: e.queueUrl,
-        deadLetterQueueUrl: e.deadLetterQueueUrl,
-        bucket: e.bucket,
-        clients: { sqs, dynamo: d, s3 },
-      });
-  const errors: unknown[] = [];
-  const coordinatorHandler = createCoordinatorHandler({
-    tasks,
-    env,
-    backend: (e) => ({
-      ...backendOf(dynamo)(e),
-      invoker: {
-        coordinator: async (r) => void invoked.push(r),
-        workers: async (n) => void drains.push(n),
-      },
-    }),
-  });
-  const stack: Stack = {
-    env,
-    queueUrl,
-    dlqUrl: deadLetterQueueUrl,
-    queueArn: await queueArn(sqs, queueUrl),
-    dlqArn: await queueArn(sqs, deadLetterQueueUrl),
-    backend: awsBackend({
-      tableName: TABLE,
-      queueUrl,
-      deadLetterQueueUrl,
-      bucket: BUCKET,
-      clients: { sqs, dynamo, s3 },
-    }),
-    // A synchronous invoke: JSON both ways.
-    coordinator: async (req) =>
-      fromJsonSafe(
-        lambdaJson(await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext())),
-      ) as CoordinatorReply,
-    // An asynchronous invoke: the payload as JSON, nothing returned to anyone.
-    invokeAsync: async (req) => {
-      await coordinatorHandler(lambdaJson(toJsonSafe(req)), lambdaContext());
-    },
-    invoked,
-    drains,
-    worker: createWorkerHandler({
-      script,
-      env,
-      backend: backendOf(dynamo),
-      onError: (e) => errors.push(e),
-      watchMs: 100,
-    }),
-    dlq: createDeadLetterHandler({
-      env,
-      backend: backendOf(options.dlqDynamo ?? dynamo),
-      onError: (e) => errors.push(e),
-    }),
-    errors,
-  };
-  stacks.push(stack);
-  return stack;
-}
-
-/** Lambda's context as the coordinator reads it: 30 s left. */
-function lambdaContext() {
-  const end = Date.now() + 30_000;
-  return { getRemainingTimeInMillis: () => end - Date.now() };
-}
-
-/** Runs the requests the coordinator fired at itself (and those they fire) until none is left. */
-async function runInvoked(s: Stack): Promise<number> {
-  let n = 0;
-  for (let r = s.invoked.shift(); r; r = s.invoked.shift(), n++) await s.invokeAsync(r);
-  return n;
-}
-
-function submit(
-  jobId: string,
-  task: string,
-  items: readonly unknown[],
-  extra: Partial<Extract<CoordinatorRequest, { type: 'submit' }>> = {},
-): CoordinatorRequest {
-  return {
-    v: 1,
-    type: 'submit',
-    jobId,
-    kind: 'map',
-    task,
-    input: { kind: 'items', data: encodeItems(items, 0) },
-    workers: 4,
-    deadline: Date.now() + 600_000,
-    ...extra,
-  };
-}
-
-async function ok(s: Stack, req: unknown): Promise<CoordinatorResponse> {
-  const reply = await s.coordinator(req);
-  if (!reply.ok) throw new Error(`coordinator refused: ${reply.error.name}: ${reply.error.message}`);
-  return reply.response;
-}
-
 /** Runs the work queue's ESM until the queue is drained. */
-async function drainQueue(s: Stack): Promise<void> {
-  for (;;) {
-    const { records, response } = await deliverBatch(sqs, s.queueUrl, s.queueArn, s.worker);
-    if (records.length === 0) return;
-    expect(response.batchItemFailures).toEqual([]);
-  }
-}
-
-async function results(s: Stack, job: JobRecord): Promise<unknown[]> {
-  const indices = Array.from({ length: job.total ?? 0 }, (_, i) => i);
-  const found = await s.backend.store.readResults(job.id, indices);
-  const out: unknown[] = [];
-  for (const i of indices) out.push(...Array.from(decodeList(await unspill(found.get(i)!, s.backend.blobs))));
-  return out;
-}
-
-async function job(s: Stack, jobId: string): Promise<JobRecord> {
-  const j = await s.backend.store.getJob(jobId);
-  if (!j) throw new Error(`no job ${jobId}`);
-  return j;
-}
+const drainQueue = (s: HandlerStack) => drainStackQueue(s, cloud);
 
 describe('coordinator handler', () => {
   it('submits a map job whose chunks, run by the worker handler from the real queue, give exact results', async () => {
