@@ -11,6 +11,7 @@ import type { Process } from '../../src/api/process.js';
 import type { TaskMap } from '../../src/api/tasks.js';
 import { ErrorCodes } from '../../src/errors.js';
 import type tasks from '../fixtures/pool-tasks.js';
+import { scaledByMachine } from '../support/machine-pace.js';
 
 /** The fixture's task map. */
 type Tasks = (typeof tasks extends { readonly tasks: infer T } ? T : never) & TaskMap;
@@ -25,8 +26,12 @@ export interface PrimitiveScenarioEnv {
   stop(): Promise<void>;
 }
 
-/** How long a process may take on the slowest context (the runner starts Lambda containers). */
-const PATIENCE_MS = 60_000;
+/**
+ * How long a process may take on the slowest context (the runner starts Lambda containers): a
+ * minute on a quiet machine, longer by the share of a core this file gets (both tiers that run the
+ * scenarios, local and runner, measure it as they start).
+ */
+const PATIENCE_MS = scaledByMachine(60_000);
 
 async function joinAll(processes: readonly Process[]): Promise<void> {
   for (const p of processes) await p.join(PATIENCE_MS);
@@ -56,7 +61,7 @@ function failureOf(processes: readonly Process[]): Promise<never> {
 export function describePrimitiveScenarios(
   title: string,
   make: () => Promise<PrimitiveScenarioEnv>,
-  setupTimeoutMs = 60_000,
+  setupTimeoutMs = scaledByMachine(60_000),
 ): void {
   describe(title, () => {
     let env: PrimitiveScenarioEnv | undefined;
