@@ -20,12 +20,19 @@ Two fidelity fixes are applied first, each where moto departs from AWS's documen
    earlier handle delete or re-hide the current delivery. ChangeMessageVisibilityBatch reports
    such a handle as one failed entry (its `Failed` list), as SQS's batch actions report each
    entry's error, instead of failing the whole request as moto would with the refusal above.
+3. A message is handed to one receiver at a time. moto's ReceiveMessage checks that a message is
+   visible, then marks it received, with nothing between the two on its threaded server: two
+   concurrent receives can both take the same message, although each hides it for its visibility
+   timeout (the WorkQueue contract's twelve concurrent receivers got a message twice in 1 of ~10
+   CI runs). Each pass over the queue now runs under one lock; a long poll waits between passes
+   without it, as moto's own loop waits, so receivers still wait side by side.
 """
 
 import functools
 import logging
 import sys
 import threading
+import time
 from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
@@ -95,9 +102,38 @@ def stale_receipts_are_stale() -> None:
     SQSBackend.change_message_visibility_batch = change_batch_entries  # type: ignore[method-assign]
 
 
+def one_receiver_at_a_time() -> None:
+    lock = threading.Lock()
+    receive_message = SQSBackend.receive_message
+
+    @functools.wraps(receive_message)
+    def receive_claimed(
+        self: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        end = time.monotonic() + wait_seconds_timeout
+        while True:
+            # One pass (no wait inside): check and mark each message under the lock.
+            with lock:
+                got = receive_message(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = end - time.monotonic()
+            if got or left <= 0:
+                return got
+            # moto's own wait: until a message is visible (or a second passes), then pass again.
+            self.get_queue(queue_name).wait_for_messages(min(1.0, left))
+            time.sleep(0.005)
+
+    SQSBackend.receive_message = receive_claimed  # type: ignore[method-assign]
+
+
 def main() -> None:
     serialise_dynamodb()
     stale_receipts_are_stale()
+    one_receiver_at_a_time()
     # Werkzeug logs every request; the tests do not need that on stderr.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
