@@ -27,7 +27,7 @@ h1{font-size:18px;margin:0 0 4px}
 #totals span{display:inline-block;margin-right:18px;font-size:14px}
 #cost{font-size:12px;color:#555;margin:6px 0 12px;border-left:3px solid #ccc;padding-left:6px}
 table{border-collapse:collapse;width:100%;font-size:13px;background:#fff}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e4e4e4;vertical-align:top}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e4e4e4;vertical-align:top;white-space:nowrap}
 th{background:#f0f0f0;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status{font-weight:bold;padding:1px 6px;border-radius:3px;color:#fff;font-size:11px}
@@ -91,7 +91,7 @@ function draw(s) {
     el('span', { 'data-total': 'running' }, t.running + ' running'),
     el('span', { 'data-total': 'done' }, t.done + ' done'),
     el('span', { 'data-total': 'failed' }, t.failed + ' failed or cancelled'),
-    el('span', { 'data-total': 'workers' }, t.workersActive + ' workers busy'));
+    el('span', { 'data-total': 'workers' }, t.workersActive + (t.workersActive === 1 ? ' worker' : ' workers') + ' busy'));
   $('cost').textContent = 'Cost so far: ' + s.costNote;
   $('jobs').replaceChildren(...s.jobs.map(row));
   $('empty').hidden = s.jobs.length > 0;

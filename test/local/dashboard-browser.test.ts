@@ -4,7 +4,8 @@
  * ends DONE; a second job fails with a message made of markup, which the page shows as text (no
  * script runs, no element is made from it), with its remote stack. The JSON endpoint is asserted
  * field by field while the first job runs. Each wait is on a change of the page, bounded generously. With FANFOLD_DOC_IMAGES=1 the final page is written
- * to docs/images/dashboard.png (docs/observability.md shows it).
+ * to docs/images/dashboard.png, and the page with 2 of 4 chunks done to dashboard-running.png
+ * (docs/observability.md shows them).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,13 @@ function chunks(page: Page, text: string): Promise<void> {
   return page
     .locator('tr[data-job-id] [data-field="chunks"]', { hasText: new RegExp(`^${text}$`) })
     .waitFor({ timeout: WAIT_MS });
+}
+
+/** With FANFOLD_DOC_IMAGES=1, writes the page as it is to docs/images/`name`. */
+async function docImage(page: Page, name: string): Promise<void> {
+  if (process.env.FANFOLD_DOC_IMAGES !== '1') return;
+  await page.setViewportSize({ width: 1200, height: 300 });
+  await page.screenshot({ path: resolve(here, '../../docs/images', name), fullPage: true });
 }
 
 describe.skipIf(skip !== undefined)('fanfold run --dashboard in headless Chromium', () => {
@@ -90,6 +98,8 @@ describe.skipIf(skip !== undefined)('fanfold run --dashboard in headless Chromiu
     writeFileSync(join(dir, 'go-0'), '');
     writeFileSync(join(dir, 'go-1'), '');
     await chunks(page, '2/4');
+
+    await docImage(page, 'dashboard-running.png');
 
     // The JSON endpoint, field by field, while the job runs with 2 of 4 chunks done.
     const snap = (await (await fetch(`${url}api/jobs`)).json()) as DashboardSnapshot;
@@ -143,10 +153,7 @@ describe.skipIf(skip !== undefined)('fanfold run --dashboard in headless Chromiu
     expect(await textOf(page, '[data-total="failed"]')).toBe('1 failed or cancelled');
     expect(outside).toEqual([]);
 
-    if (process.env.FANFOLD_DOC_IMAGES === '1') {
-      await page.setViewportSize({ width: 1200, height: 560 });
-      await page.screenshot({ path: resolve(here, '../../docs/images/dashboard.png'), fullPage: true });
-    }
+    await docImage(page, 'dashboard.png');
     await page.close();
   }, 180_000);
 });
