@@ -10,13 +10,13 @@ import { awsJobs } from '../../src/aws/operations.js';
 import { runDashboard } from '../../src/cli/dashboard.js';
 import type { DashboardSnapshot } from '../../src/cli/dashboard-feed.js';
 import { ExitCodes } from '../../src/cli/io.js';
-import tasks from '../fixtures/pool-tasks.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { browserSkipReason, launchChromium } from '../support/browser.js';
 import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
+import { heldAndEnded } from './held-jobs.js';
 
 const tier = await useCloudTier();
 const noBrowser = browserSkipReason();
@@ -40,14 +40,8 @@ printLogsOnFailure(() => stack?.logs);
 
 describe('fanfold dashboard (runner)', () => {
   it("serves the stack's jobs: the JSON field by field, the page following a job to its end", async () => {
-    const mp = stack!.context({ tasks, pollMs: { min: 20, max: 200 } });
-    await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(60_000) });
-    const started = mp.Event();
-    const go = mp.Event();
-    const held = pool.starmapAsync('holdUntil', [[started, go]]);
-    const squares = pool.mapAsync('square', [1, 2, 3, 4], { chunksize: 2 });
-    expect(await squares.get()).toEqual([1, 4, 9, 16]);
-    expect(await started.wait(tier.scaled(30_000))).toBe(true);
+    const { pool, go, held, squares } = await heldAndEnded(stack!, tier);
+    await using _pool = pool;
 
     let stop!: () => void;
     let url = '';
