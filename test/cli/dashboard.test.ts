@@ -7,6 +7,8 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../src/api/job-info.js';
 import type { JobOperations } from '../../src/aws/operations.js';
@@ -134,6 +136,40 @@ function fakeOps(source: CountingSource, missing = false): JobOperations {
     close: () => {},
   };
 }
+
+describe('fanfold run --dashboard', () => {
+  const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/cli');
+  const run = async (...argv: string[]) => {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await main(argv, { stdout, stderr, cwd: fixtures, env: {} });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  };
+
+  it('serves while a failing job runs, then closes and exits 1 as without it', async () => {
+    const { code, stderr } = await run('run', 'failing.job.ts', '--dashboard');
+    expect(code).toBe(ExitCodes.JOB_FAILED);
+    const url = /the dashboard of this run is at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+    expect(url).toBeDefined();
+    expect(stderr).toContain('seven is not allowed');
+    await expect(fetch(`${url}api/jobs`)).rejects.toThrow(); // closed with the run
+  });
+
+  it('exits 5 before running the job when the port is taken', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = String((busy.address() as AddressInfo).port);
+      const { code, stderr, stdout } = await run('run', 'squares.job.ts', '--dashboard', '--port', port);
+      expect(code).toBe(ExitCodes.ERROR);
+      expect(stderr).toContain(`Cannot serve the dashboard on 127.0.0.1:${port}: the port is in use`);
+      expect(stderr).not.toContain('summing'); // the job never ran
+      expect(stdout).toBe('');
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+  });
+});
 
 describe('the dashboard server', () => {
   const open: { close(): unknown }[] = [];
