@@ -20,6 +20,11 @@ export interface DashboardSource {
   jobs(): Promise<JobInfo[]>;
   /** A job's timeline data, for its attempt figures. */
   timeline(jobId: string): Promise<Timeline>;
+  /**
+   * How often a running job's attempt figures are read anew, in ms (they are read whole, so a
+   * stack's dashboard reads them less often than its job list). @default every snapshot
+   */
+  readonly attemptsEveryMs?: number;
 }
 
 /** One job on the dashboard. */
@@ -71,6 +76,8 @@ export class DashboardFeed {
   readonly #intervalMs: number;
   /** Attempt figures of ended jobs, read once. */
   readonly #final = new Map<string, AttemptFigures | undefined>();
+  /** Attempt figures of running jobs, and when they were read. */
+  readonly #running = new Map<string, { at: number; figures: AttemptFigures | undefined }>();
   #last: DashboardSnapshot | undefined;
   #reading: Promise<DashboardSnapshot> | undefined;
   #ended = false;
@@ -110,6 +117,7 @@ export class DashboardFeed {
     const at = Date.now();
     const shown = new Set(infos.map((j) => j.id));
     for (const id of this.#final.keys()) if (!shown.has(id)) this.#final.delete(id);
+    for (const id of this.#running.keys()) if (!shown.has(id)) this.#running.delete(id);
     const jobs = await Promise.all(infos.map((info) => this.#job(info, at)));
     const snapshot: DashboardSnapshot = {
       title: this.#source.title,
@@ -137,6 +145,8 @@ export class DashboardFeed {
   async #attempts(info: JobInfo, at: number): Promise<AttemptFigures | undefined> {
     if (this.#final.has(info.id)) return this.#final.get(info.id);
     if ((info.total ?? info.done) > MAX_DETAIL_CHUNKS) return undefined;
+    const recent = this.#running.get(info.id);
+    if (live(info) && recent && at - recent.at < (this.#source.attemptsEveryMs ?? 0)) return recent.figures;
     let figures: AttemptFigures | undefined;
     try {
       figures = attemptFigures(await this.#source.timeline(info.id), at);
@@ -146,6 +156,8 @@ export class DashboardFeed {
     // An ended job's records no longer change; nothing of it is active.
     if (!live(info))
       this.#final.set(info.id, figures && { ...figures, workersActive: 0, recentChunksPerSecond: 0 });
+    if (live(info)) this.#running.set(info.id, { at, figures });
+    else this.#running.delete(info.id);
     return live(info) ? figures : this.#final.get(info.id);
   }
 }

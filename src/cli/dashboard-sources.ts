@@ -17,6 +17,9 @@ const NO_COST =
   'No cost figure: this version of fanfold does not record the requests a job makes ' +
   '(jobs of the local context make none).';
 
+/** How often a stack's running jobs' chunk records are read for their attempt figures. */
+export const STACK_ATTEMPTS_EVERY_MS = 10_000;
+
 /** A stack's newest `limit` jobs, as `fanfold jobs` lists them. */
 export function stackSource(ops: JobOperations, stack: string, limit: number): DashboardSource {
   return {
@@ -24,6 +27,7 @@ export function stackSource(ops: JobOperations, stack: string, limit: number): D
     costNote: NO_COST,
     jobs: () => ops.list({ limit }),
     timeline: (id) => ops.timeline(id),
+    attemptsEveryMs: STACK_ATTEMPTS_EVERY_MS,
   };
 }
 

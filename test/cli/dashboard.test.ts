@@ -15,7 +15,7 @@ import type { JobOperations } from '../../src/aws/operations.js';
 import { runDashboard } from '../../src/cli/dashboard.js';
 import { DashboardFeed, type DashboardSnapshot, type DashboardSource } from '../../src/cli/dashboard-feed.js';
 import { type DashboardServer, startDashboardServer } from '../../src/cli/dashboard-server.js';
-import { stackSource } from '../../src/cli/dashboard-sources.js';
+import { STACK_ATTEMPTS_EVERY_MS, stackSource } from '../../src/cli/dashboard-sources.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { JobNotFoundError, StackNotFoundError } from '../../src/errors.js';
 import { buildTimeline, type Timeline } from '../../src/views/timeline.js';
@@ -328,10 +328,21 @@ describe('the dashboard feed', () => {
     expect(ended).toMatchObject({ elapsedMs: 1000, chunksPerSecond: 4 });
   });
 
+  it("reads a running job's attempts again only after the source's attemptsEveryMs", async () => {
+    const source = Object.assign(new CountingSource([info({ id: 'run' })]), { attemptsEveryMs: 60_000 });
+    const feed = new DashboardFeed(source, 0);
+    const first = await feed.snapshot();
+    const second = await feed.snapshot(Date.now() + 1);
+    expect(source.reads).toBe(2);
+    expect(source.timelines).toBe(1);
+    expect(second.jobs[0]?.attempts).toEqual(first.jobs[0]?.attempts);
+  });
+
   it('shows a stack through its listing, newest first as listed, titled by the stack', async () => {
     const source = new CountingSource([info({ id: 'b', createdAt: T0 + 1 }), info({ id: 'a' })]);
     const s = stackSource(fakeOps(source), 'Fanfold', 5);
     expect(s.title).toBe('stack Fanfold');
+    expect(s.attemptsEveryMs).toBe(STACK_ATTEMPTS_EVERY_MS);
     expect((await s.jobs()).map((j) => j.id)).toEqual(['b', 'a']);
   });
 });
