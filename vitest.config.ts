@@ -89,6 +89,7 @@ export default defineConfig({
             'test/e2e/fanout.test.ts',
             'test/e2e/lambda-invoker.test.ts',
             'test/e2e/operations.test.ts',
+            'test/e2e/dashboard.test.ts',
           ],
           globalSetup: [MOTO_SETUP],
           // The stack's functions are processes of this machine: its CPU share sets the pace.

@@ -96,3 +96,26 @@ export function toJobInfo(job: JobRecord): JobInfo {
     ...(job.released ? { released: true as const } : {}),
   };
 }
+
+/** How long a job ran and its mean rate: what `fanfold jobs`, `status` and the dashboard show. */
+export interface JobRates {
+  /** ms from its creation to its end, or to now while it runs. */
+  readonly elapsedMs: number;
+  /** Chunks recorded per second over {@link elapsedMs}, to one decimal. */
+  readonly chunksPerSecond: number;
+}
+
+/**
+ * How long `job` ran (to its end, or to `now`) and its rate in chunks a second.
+ *
+ * @example
+ * ```ts
+ * import type { JobInfo } from 'fanfold';
+ * declare const info: JobInfo;
+ * const { elapsedMs, chunksPerSecond } = jobRates(info);
+ * ```
+ */
+export function jobRates(job: JobInfo, now = Date.now()): JobRates {
+  const elapsedMs = Math.max(0, (job.endedAt ?? now) - job.createdAt);
+  return { elapsedMs, chunksPerSecond: elapsedMs > 0 ? Math.round((job.done * 1e4) / elapsedMs) / 10 : 0 };
+}

@@ -25,6 +25,7 @@ import { readTimeline, type Timeline } from '../views/timeline.js';
 import { timelineHtml, timelineSvg } from '../views/timeline-svg.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import { type JobInfo, toJobInfo } from './job-info.js';
+import { observedProgress, type PoolJobReader, poolJobReader } from './job-observer.js';
 import {
   type AttachOptions,
   attachOptions,
@@ -111,6 +112,8 @@ export interface TimelineView {
 export class Pool<T extends TaskMap> {
   readonly #rt: PoolRuntime;
   #state: PoolState = 'RUN';
+  /** The reader a dashboard gets (job-observer.ts), made at its first observed call. */
+  #reader: PoolJobReader | undefined;
   readonly #pending = new Set<Promise<unknown>>();
   #stopped: Promise<void> | undefined;
 
@@ -413,7 +416,11 @@ export class Pool<T extends TaskMap> {
     const opts = checkOptions<MapOptions>(o, name, keys);
     return {
       chunksize: optionalInteger(opts.chunksize, `${name}.chunksize`, 1) ?? this.#rt.chunksize,
-      onProgress: optionalFunction<(p: Progress) => void>(opts.onProgress, `${name}.onProgress`),
+      // A dashboard's mark on onProgress gets this pool's reader (job-observer.ts).
+      onProgress: observedProgress(
+        optionalFunction<(p: Progress) => void>(opts.onProgress, `${name}.onProgress`),
+        () => (this.#reader ??= poolJobReader(this.#rt.client)),
+      ),
     };
   }
 

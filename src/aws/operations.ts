@@ -7,8 +7,9 @@
  */
 import { type JobInfo, toJobInfo } from '../api/job-info.js';
 import { JobClient, type Progress } from '../engine/client.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, JobNotFoundError } from '../errors.js';
 import { options as checkOptions, optionalFunction, optionalInteger, received } from '../validate.js';
+import { readTimeline, type Timeline } from '../views/timeline.js';
 import type { Connection } from './connect.js';
 import { loadSdk } from './sdk.js';
 import { type AwsOptions, resolveOptions, type Settings } from './settings.js';
@@ -45,6 +46,8 @@ export interface JobOperations {
   attach(jobId: string, options?: OperationsAttachOptions): Promise<unknown>;
   /** Cancels the job; resolves with it as it stands after. */
   cancel(jobId: string, reason?: string): Promise<JobInfo>;
+  /** The job's timeline data (its recorded chunk attempts); reads its chunk records, writes nothing. */
+  timeline(jobId: string): Promise<Timeline>;
   /** Destroys the SDK clients made here. */
   close(): void;
 }
@@ -104,6 +107,12 @@ export function awsJobs(options: AwsJobsOptions = {}): JobOperations {
       if (typeof reason !== 'string')
         throw new InvalidArgumentError(`Expected reason to be a string, got ${received(reason)}`);
       return toJobInfo(await (await open()).client.cancelById(id, reason));
+    },
+    async timeline(jobId) {
+      const id = jobIdOf(jobId);
+      const t = await readTimeline((await open()).client.store, id);
+      if (!t) throw new JobNotFoundError(id);
+      return t;
     },
     close() {
       for (const c of own.splice(0)) c.destroy();

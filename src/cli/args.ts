@@ -26,9 +26,12 @@ export type Command =
       readonly processes: number | undefined;
       readonly json: boolean;
       readonly args: readonly string[];
+      /** `--dashboard [--port P]`: serve the live dashboard of the job's pools while it runs. */
+      readonly dashboard?: { readonly port: number } | undefined;
     }
   | ({ readonly kind: 'jobs'; readonly limit: number; readonly json: boolean } & StackTarget)
   | ({ readonly kind: 'status'; readonly jobId: string; readonly json: boolean } & StackTarget)
+  | ({ readonly kind: 'dashboard'; readonly port: number; readonly limit: number } & StackTarget)
   | ({
       readonly kind: 'attach';
       readonly jobId: string;
@@ -52,7 +55,17 @@ export type Command =
     };
 
 /** The commands, as `--help` and the usage errors name them. */
-export const COMMANDS = ['run', 'jobs', 'status', 'attach', 'cancel', 'deploy', 'synth', 'destroy'] as const;
+export const COMMANDS = [
+  'run',
+  'jobs',
+  'status',
+  'attach',
+  'cancel',
+  'dashboard',
+  'deploy',
+  'synth',
+  'destroy',
+] as const;
 
 type Kind = 'flag' | 'value';
 interface Spec {
@@ -69,7 +82,7 @@ const CDK_OPTIONS = { '--tasks': 'value', '--stack': 'value' } as const;
 
 const SPECS: Readonly<Record<(typeof COMMANDS)[number], Spec>> = {
   run: {
-    options: { '--processes': 'value', '--json': 'flag' },
+    options: { '--processes': 'value', '--json': 'flag', '--dashboard': 'flag', '--port': 'value' },
     aliases: { '-p': '--processes' },
     positionals: ['a job module'],
     rest: true,
@@ -83,6 +96,11 @@ const SPECS: Readonly<Record<(typeof COMMANDS)[number], Spec>> = {
     rest: false,
   },
   cancel: { options: { ...STACK_OPTIONS, '--reason': 'value' }, positionals: ['a job id'], rest: false },
+  dashboard: {
+    options: { '--stack': 'value', '--region': 'value', '--port': 'value', '--limit': 'value' },
+    positionals: [],
+    rest: false,
+  },
   deploy: { options: CDK_OPTIONS, positionals: [], rest: true },
   synth: { options: { ...CDK_OPTIONS, '--out': 'value' }, positionals: [], rest: false },
   destroy: { options: CDK_OPTIONS, positionals: [], rest: true },
@@ -166,13 +184,26 @@ export function parseArgs(
     region: str('--region'),
   });
   switch (command) {
-    case 'run':
+    case 'run': {
+      const port = optionalPort(str('--port'));
+      const dashboard = values.get('--dashboard') === true;
+      if (port !== undefined && !dashboard)
+        throw new UsageError(`Expected --port to come with --dashboard, got --port ${port} alone`);
       return {
         kind: 'run',
         module: positionals[0]!,
         processes: optionalCount(str('--processes'), '--processes', 1),
         json,
         args: after,
+        ...(dashboard ? { dashboard: { port: port ?? 0 } } : {}),
+      };
+    }
+    case 'dashboard':
+      return {
+        kind: 'dashboard',
+        port: optionalPort(str('--port')) ?? 0,
+        limit: optionalCount(str('--limit'), '--limit', 1, 1000) ?? 20,
+        ...target(),
       };
     case 'jobs':
       return {
@@ -224,6 +255,7 @@ const EXAMPLE: Readonly<Record<(typeof COMMANDS)[number], string>> = {
   status: 'fanfold status 5f0c…',
   attach: 'fanfold attach 5f0c… --out results.json',
   cancel: 'fanfold cancel 5f0c…',
+  dashboard: 'fanfold dashboard --stack Fanfold --port 8080',
   deploy: 'fanfold deploy --tasks tasks.ts --stack Fanfold',
   synth: 'fanfold synth --tasks tasks.ts --out cdk.out',
   destroy: 'fanfold destroy --tasks tasks.ts --stack Fanfold',
@@ -236,6 +268,17 @@ function optionalCount(value: string | undefined, name: string, min: number, max
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw new UsageError(`Expected ${name} to be an integer ${range}, got ${JSON.stringify(value)}`);
   }
+  return n;
+}
+
+/** `--port`: a TCP port from 0 (any free one) to 65535. */
+function optionalPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535)
+    throw new UsageError(
+      `Expected --port to be a TCP port, an integer from 0 (any free port) to 65535, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 

@@ -1,10 +1,12 @@
 /**
  * The `fanfold` command line: `run` a job module locally with a progress bar; `jobs`, `status`,
- * `attach` and `cancel` the jobs of a deployed stack; `deploy`, `synth` and `destroy` a stack
- * without a CDK app of one's own. This file parses and dispatches; each command lives in its own.
+ * `attach` and `cancel` the jobs of a deployed stack, or watch them on a live `dashboard`;
+ * `deploy`, `synth` and `destroy` a stack without a CDK app of one's own. This file parses and
+ * dispatches; each command lives in its own.
  */
 import { packageRoot } from '../package-root.js';
 import { type Command, parseArgs, UsageError } from './args.js';
+import { runDashboard } from './dashboard.js';
 import { runCdk } from './deploy.js';
 import { type CliIO, ExitCodes } from './io.js';
 import { runOps } from './ops.js';
@@ -15,11 +17,12 @@ export { parseArgs, UsageError } from './args.js';
 export { type CliIO, ExitCodes } from './io.js';
 
 /** The text of `fanfold --help`: every command, its options, the exit codes and examples that work from a fresh project. */
-export const HELP = `Usage: fanfold run <module> [--processes N] [--json] [-- job args...]
+export const HELP = `Usage: fanfold run <module> [--processes N] [--json] [--dashboard [--port P]] [-- job args...]
        fanfold jobs [--stack NAME] [--region R] [--limit N] [--json]
        fanfold status <job-id> [--stack NAME] [--region R] [--json]
        fanfold attach <job-id> [--out FILE] [--release] [--stack NAME] [--region R] [--json]
        fanfold cancel <job-id> [--reason TEXT] [--stack NAME] [--region R] [--json]
+       fanfold dashboard [--stack NAME] [--region R] [--port P] [--limit N]
        fanfold deploy --tasks FILE [--stack NAME] [-- cdk deploy options...]
        fanfold synth --tasks FILE [--stack NAME] [--out DIR]
        fanfold destroy --tasks FILE [--stack NAME] [-- cdk destroy options...]
@@ -33,6 +36,8 @@ Commands:
   attach    wait for a job with a progress bar, then print its results as JSON
             (to stdout, or to --out FILE); --release deletes the job once read
   cancel    cancel a job; its callers reject with JobCancelledError
+  dashboard serve a live page of a stack's recent jobs on 127.0.0.1 (until Ctrl-C):
+            state, chunks, throughput, workers, stragglers, failures with their stacks
   deploy    deploy a Fanfold stack with your tasks module (runs the CDK CLI: npx cdk)
   synth     write that stack's template and bundled functions, without deploying
   destroy   destroy that stack
@@ -42,6 +47,9 @@ Options:
       --stack NAME    the stack (default: $FANFOLD_STACK, else Fanfold)
       --region R      the stack's AWS region (default: the AWS SDK's, e.g. $AWS_REGION)
       --json          print one JSON object on stdout instead of text
+      --dashboard     run: serve the live dashboard of the job's pools while it runs
+      --port P        dashboard, run --dashboard: the port on 127.0.0.1 (default 0: a
+                      free one; the address is printed on stderr)
   --                  run: pass the arguments after it to the job (ctx.args);
                       deploy, destroy: pass them to the CDK CLI
 
@@ -58,6 +66,8 @@ Examples (from a project with tasks.ts and job.ts, as docs/getting-started.md se
   npx fanfold status 5f0c2a4e-... --json
   npx fanfold attach 5f0c2a4e-... --out results.json
   npx fanfold cancel 5f0c2a4e-...
+  npx fanfold dashboard --stack Fanfold --port 8080
+  npx fanfold run job.ts --dashboard
 `;
 
 /**
@@ -98,6 +108,8 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
     case 'attach':
     case 'cancel':
       return runOps(command, out);
+    case 'dashboard':
+      return runDashboard(command, out);
     case 'deploy':
     case 'synth':
     case 'destroy':

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { JobInfo } from '../api/job-info.js';
+import { type JobInfo, jobRates as rates } from '../api/job-info.js';
 import { awsJobs, type JobOperations } from '../aws/operations.js';
 import type { Command, StackTarget } from './args.js';
 import { type CliIO, ExitCodes } from './io.js';
@@ -17,7 +17,9 @@ type OpsCommand = Extract<Command, { kind: 'jobs' | 'status' | 'attach' | 'cance
 /** Makes the operations of a stack; tests pass their own. */
 export type OpenJobs = (target: StackTarget) => JobOperations;
 
-const openStack: OpenJobs = (t) => awsJobs({ stack: t.stack, ...(t.region ? { region: t.region } : {}) });
+/** The operations of a deployed stack, from the SDK's credentials and region. */
+export const openStack: OpenJobs = (t) =>
+  awsJobs({ stack: t.stack, ...(t.region ? { region: t.region } : {}) });
 
 /** Runs one operations command; resolves to the exit code. */
 export async function runOps(command: OpsCommand, io: CliIO, open: OpenJobs = openStack): Promise<number> {
@@ -85,7 +87,7 @@ async function attach(command: Extract<OpsCommand, { kind: 'attach' }>, jobs: Jo
 }
 
 /** The exit code and the report of an error: a failed job, an unknown job, anything else. */
-function failed(e: unknown, json: boolean, io: CliIO): number {
+export function failed(e: unknown, json: boolean, io: CliIO): number {
   const code = (e as { code?: unknown })?.code;
   const exit =
     code === 'ERR_FANFOLD_JOB_NOT_FOUND' || code === 'ERR_FANFOLD_STACK_NOT_FOUND'
@@ -105,12 +107,6 @@ function failed(e: unknown, json: boolean, io: CliIO): number {
 
 function ended(job: JobInfo): boolean {
   return job.status === 'FAILED' || job.status === 'CANCELLED';
-}
-
-/** How long the job ran (to its end, or to now) and its rate in chunks a second. */
-function rates(job: JobInfo, now = Date.now()): { elapsedMs: number; chunksPerSecond: number } {
-  const elapsedMs = Math.max(0, (job.endedAt ?? now) - job.createdAt);
-  return { elapsedMs, chunksPerSecond: elapsedMs > 0 ? Math.round((job.done * 1e4) / elapsedMs) / 10 : 0 };
 }
 
 function withRates(job: JobInfo): JobInfo & { elapsedMs: number; chunksPerSecond: number } {

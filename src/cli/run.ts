@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import { isJob, type JobContext, type JobOutcome } from '../api/job.js';
 import { bundle, bundleStats } from '../local/bundle.js';
 import type { Command } from './args.js';
+import { type RunDashboard, startRunDashboard } from './dashboard.js';
 import { type CliIO, ExitCodes } from './io.js';
 import { errorFields, formatError, jsonReplacer, number, round, seconds, useColor } from './output.js';
 import { createProgress } from './progress.js';
@@ -51,10 +52,18 @@ export async function runJob(command: Extract<Command, { kind: 'run' }>, io: Cli
   const load = { ms: performance.now() - loadStart, bundled: bundleStats().builds > buildsBefore };
 
   const progress = createProgress({ stream: io.stderr, color: useColor(io.stderr, io.env) });
+  let onProgress = progress.update;
+  let dashboard: RunDashboard | undefined;
+  if (command.dashboard) {
+    dashboard = await startRunDashboard(`run ${command.module}`, command.dashboard.port, onProgress, io);
+    if (!dashboard) return ExitCodes.ERROR;
+    onProgress = dashboard.onProgress;
+    progress.log(`fanfold: the dashboard of this run is at ${dashboard.url}`);
+  }
   const ctx: JobContext = {
     args: Object.freeze([...command.args]),
     processes: command.processes,
-    onProgress: progress.update,
+    onProgress,
     log: progress.log,
   };
   const start = performance.now();
@@ -63,6 +72,7 @@ export async function runJob(command: Extract<Command, { kind: 'run' }>, io: Cli
     outcome = checkOutcome(await job.run(ctx));
   } catch (e) {
     const ms = performance.now() - start;
+    await dashboard?.finish();
     progress.end({ error: e });
     io.stderr.write(
       `fanfold: The job ${command.module} failed after ${(ms / 1000).toFixed(2)} s\n${formatError(e)}\n`,
@@ -71,6 +81,7 @@ export async function runJob(command: Extract<Command, { kind: 'run' }>, io: Cli
     return ExitCodes.JOB_FAILED;
   }
   const ms = performance.now() - start;
+  await dashboard?.finish();
   progress.end();
   io.stdout.write(
     command.json

@@ -49,7 +49,10 @@ describe('fanfold (command line)', () => {
       [['run', 'squares.job.ts', 'extra'], 'Unexpected argument "extra"'],
       [['run'], 'Expected run to be given a job module'],
       [['walk'], 'Unknown command "walk"'],
-      [[], 'Expected a command (run, jobs, status, attach, cancel, deploy, synth, destroy), got nothing'],
+      [
+        [],
+        'Expected a command (run, jobs, status, attach, cancel, dashboard, deploy, synth, destroy), got nothing',
+      ],
       [['status'], 'Expected status to be given a job id'],
       [['jobs', '--limit', '0'], 'Expected --limit to be an integer from 1 to 1000, got "0"'],
       [['jobs', '--stack', '9bad'], 'Expected --stack to be a stack name'],
@@ -78,8 +81,10 @@ describe('fanfold (command line)', () => {
     const { code, stdout } = await cli('--help');
 
     expect(code).toBe(ExitCodes.OK);
-    expect(stdout).toContain('Usage: fanfold run <module> [--processes N] [--json] [-- job args...]');
-    for (const command of ['jobs', 'status', 'attach', 'cancel', 'deploy', 'synth', 'destroy'])
+    expect(stdout).toContain(
+      'Usage: fanfold run <module> [--processes N] [--json] [--dashboard [--port P]] [-- job args...]',
+    );
+    for (const command of ['jobs', 'status', 'attach', 'cancel', 'dashboard', 'deploy', 'synth', 'destroy'])
       expect(stdout).toMatch(new RegExp(`^ {2}npx fanfold ${command} |^ +fanfold ${command} `, 'm'));
     expect(stdout).toContain(
       'Exit codes: 0 done, 1 the job failed or was cancelled, 2 bad usage, 3 no such job',

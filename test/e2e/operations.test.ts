@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsJobs } from '../../src/aws/operations.js';
 import { ExitCodes, main } from '../../src/cli/main.js';
-import tasks from '../fixtures/pool-tasks.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
+import { heldAndEnded } from './held-jobs.js';
 
 const tier = await useCloudTier();
 let stack: RunnerStack | undefined;
@@ -58,14 +58,8 @@ async function cli(
 
 describe('operating a stack’s jobs (runner)', () => {
   it('lists, inspects, attaches to and cancels jobs by id, from the API and from the CLI', async () => {
-    const mp = stack!.context({ tasks, pollMs: { min: 20, max: 200 } });
-    await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(60_000) });
-    const started = mp.Event();
-    const go = mp.Event();
-    const held = pool.starmapAsync('holdUntil', [[started, go]]);
-    const squares = pool.mapAsync('square', [1, 2, 3, 4], { chunksize: 2 });
-    expect(await squares.get()).toEqual([1, 4, 9, 16]);
-    expect(await started.wait(tier.scaled(30_000))).toBe(true);
+    const { mp, pool, go, held } = await heldAndEnded(stack!, tier);
+    await using _pool = pool;
 
     // The API, with no tasks module: the held job is listed, newest first, and inspected.
     const ops = awsJobs({ clients: stack!.clients, stack: E2E_STACK });
