@@ -20,7 +20,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../src/aws/job-list.js';
-import { ENV } from '../src/aws/lambda/env.js';
+import { ENV, POWERTOOLS_ENV } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
 import { configureFanout } from './fanout.js';
@@ -211,6 +211,10 @@ export class Fanfold extends Construct {
       [ENV.leaseMs]: String(p.worker.timeout.toMilliseconds()),
       [ENV.workers]: String(p.workers),
       [ENV.queuePrefix]: this.queuePrefix,
+      // Powertools' Logger and Metrics in the handlers (src/aws/lambda/observe.ts) read these.
+      [POWERTOOLS_ENV.logLevel]: p.logLevel,
+      [POWERTOOLS_ENV.namespace]: p.metricsNamespace,
+      [POWERTOOLS_ENV.serviceName]: p.serviceName ?? Stack.of(this).stackName,
       NODE_OPTIONS: '--enable-source-maps',
     };
     const fn = (name: string, file: string, settings: FunctionSettings) =>

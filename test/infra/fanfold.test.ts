@@ -216,6 +216,10 @@ describe('Fanfold', () => {
             FANFOLD_LEASE_MS: '300000',
             FANFOLD_WORKERS: '100',
             FANFOLD_QUEUE_PREFIX: 'Test_',
+            // Powertools' Logger and Metrics: quiet by default, the stack's name as the service.
+            POWERTOOLS_LOG_LEVEL: 'WARN',
+            POWERTOOLS_METRICS_NAMESPACE: 'fanfold',
+            POWERTOOLS_SERVICE_NAME: 'Test',
             ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
             // The worker holds each message 30 s at a time and hands back 10 s before its 5 min.
             ...(id === worker ? { FANFOLD_VISIBILITY_MS: '30000', FANFOLD_HANDBACK_MARGIN_MS: '10000' } : {}),
@@ -274,6 +278,24 @@ describe('Fanfold', () => {
         FANFOLD_VISIBILITY_MS: '60000',
         FANFOLD_HANDBACK_MARGIN_MS: '5000',
       });
+    });
+
+    it('sets the log level, the metrics namespace and the service name of every function from props', () => {
+      const t = build({
+        logLevel: 'DEBUG',
+        metricsNamespace: 'Team/Batch',
+        serviceName: 'nightly',
+      }).template();
+      const functions = Object.values(t.findResources('AWS::Lambda::Function')) as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }[];
+      expect(functions).toHaveLength(4);
+      for (const fn of functions)
+        expect(fn.Properties.Environment.Variables).toMatchObject({
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+          POWERTOOLS_METRICS_NAMESPACE: 'Team/Batch',
+          POWERTOOLS_SERVICE_NAME: 'nightly',
+        });
     });
 
     it.each([
@@ -636,6 +658,13 @@ describe('Fanfold', () => {
         'props.worker.reservedConcurrency (10) is below props.worker.maxConcurrency (20)',
       ],
       ['an unknown prop', { workerMemory: 1024 } as Partial<FanfoldProps>, 'props.workerMemory'],
+      [
+        'a log level of another name',
+        { logLevel: 'VERBOSE' } as unknown as Partial<FanfoldProps>,
+        `Expected props.logLevel to be one of 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT', got "VERBOSE"`,
+      ],
+      ['a namespace under AWS/', { metricsNamespace: 'AWS/Lambda' }, 'props.metricsNamespace'],
+      ['an empty service name', { serviceName: ' ' }, 'props.serviceName'],
     ])('refuses %s', (_name, props, named) => {
       expect(error(props).message).toContain(named);
     });
@@ -695,6 +724,9 @@ describe('Fanfold', () => {
       const ours = sources.filter((s) => !s.includes('node_modules/'));
       expect(ours.some((s) => s.endsWith('src/threads/serve-tasks.ts'))).toBe(true);
       expect(ours.filter((s) => s.includes('src/local/'))).toEqual([]);
+      // Powertools' Logger and Metrics are bundled in (dependencies of fanfold, resolved from functions/).
+      for (const pkg of ['logger', 'metrics', 'commons'])
+        expect(sources.some((s) => s.includes(`node_modules/@aws-lambda-powertools/${pkg}/`))).toBe(true);
     });
   });
 });
