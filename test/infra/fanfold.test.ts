@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
+import { TASKS_FINGERPRINT_PATTERN, tasksFingerprint } from '../../src/aws/tasks-fingerprint.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
 import { SYNTH_TIMEOUT_MS, synthInto } from '../e2e/fanfold-assembly.js';
 
@@ -512,6 +513,28 @@ describe('Fanfold', () => {
         ref(logicalId(stack, fanfold.deadLetterQueue)),
       );
       expect(outputs[FANFOLD_OUTPUTS.workers]?.Value).toBe('100');
+    });
+
+    it('gives the fingerprint of the tasks module it bundles, the same as the aws context makes of it', async () => {
+      const { fanfold, template } = build();
+      const outputs = template().toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(fanfold.tasksFingerprint).toMatch(TASKS_FINGERPRINT_PATTERN);
+      expect(outputs[FANFOLD_OUTPUTS.tasksFingerprint]?.Value).toBe(fanfold.tasksFingerprint);
+      expect(await tasksFingerprint(pathToFileURL(TASKS))).toBe(fanfold.tasksFingerprint);
+      // Another tasks module, another fingerprint.
+      const other = fileURLToPath(new URL('../fixtures/process-tasks.ts', import.meta.url));
+      expect(build({ tasks: other }).fanfold.tasksFingerprint).not.toBe(fanfold.tasksFingerprint);
+    });
+
+    it('refuses a tasks module that does not build, naming props.tasks', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fanfold-broken-tasks-'));
+      try {
+        const broken = join(dir, 'tasks.ts');
+        writeFileSync(broken, "import missing from './nowhere.js';\nexport default missing;\n");
+        expect(() => build({ tasks: broken })).toThrow(/props\.tasks: esbuild could not bundle/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('refuses a second Fanfold in the same stack', () => {
