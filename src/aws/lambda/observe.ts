@@ -31,7 +31,9 @@ import { LOG_LEVELS, type LogLevel, POWERTOOLS_ENV } from './env.js';
 export const OBSERVE_DEFAULTS = Object.freeze({
   /** Quiet on the hot path: what went wrong, and the metrics. */
   logLevel: 'WARN' as LogLevel,
+  /** The `service` of the lines and the metrics' dimension (the construct sets the stack's name). */
   serviceName: 'fanfold',
+  /** The metrics' CloudWatch namespace. */
   namespace: 'fanfold',
 });
 
@@ -51,11 +53,17 @@ export const METRICS = Object.freeze({
 
 /** The part of Lambda's context the handlers read; every field is optional (tests call handlers without one). */
 export interface LambdaContextInfo {
+  /** Milliseconds left before Lambda ends the invocation. */
   getRemainingTimeInMillis(): number;
+  /** The invocation's request id: `function_request_id` on every line. */
   readonly awsRequestId?: string;
+  /** The function's name (`function_name`). */
   readonly functionName?: string;
+  /** The function's version (`function_version`). */
   readonly functionVersion?: string;
+  /** The function's ARN (`function_arn`). */
   readonly invokedFunctionArn?: string;
+  /** The function's memory, MB (`function_memory_size`). */
   readonly memoryLimitInMB?: string | number;
 }
 
