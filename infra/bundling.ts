@@ -7,8 +7,10 @@
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { AWS_SDK_PACKAGES } from '../src/aws/sdk.js';
-import { MissingDependencyError } from '../src/errors.js';
+import { fingerprintBuild, fingerprintOf } from '../src/aws/tasks-fingerprint.js';
+import { InvalidArgumentError, MissingDependencyError } from '../src/errors.js';
 import { packageRoot } from '../src/package-root.js';
 
 /** The `require` that CommonJS dependencies call inside an ESM bundle. */
@@ -67,5 +69,26 @@ export function checkBundlingDependencies(dir: string, packages: readonly string
         cause: e,
       });
     }
+  }
+}
+
+/**
+ * The fingerprint of the tasks module at `path` (`src/aws/tasks-fingerprint.ts`), made with the
+ * same esbuild options as the `aws` context makes its own, synchronously (a construct is made
+ * synchronously). A module that does not build is reported as the prop's fault.
+ *
+ * @example
+ * ```ts
+ * const fingerprint = fingerprintTasks('/app/tasks.ts'); // 'sha256:…'
+ * ```
+ */
+export function fingerprintTasks(path: string): string {
+  try {
+    return fingerprintOf(buildSync(fingerprintBuild(path)).outputFiles);
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `props.tasks: esbuild could not bundle ${path}: ${(e as Error).message.split('\n')[0]}`,
+      { cause: e },
+    );
   }
 }

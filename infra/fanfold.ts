@@ -20,9 +20,16 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../src/aws/job-list.js';
-import { ENV } from '../src/aws/lambda/env.js';
+import { ENV, POWERTOOLS_ENV } from '../src/aws/lambda/env.js';
+import { TASKS_FINGERPRINT_OUTPUT } from '../src/aws/tasks-fingerprint.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { bundlingPath, checkBundlingDependencies, functionsDir, REQUIRE_BANNER } from './bundling.js';
+import {
+  bundlingPath,
+  checkBundlingDependencies,
+  fingerprintTasks,
+  functionsDir,
+  REQUIRE_BANNER,
+} from './bundling.js';
 import { configureFanout } from './fanout.js';
 import {
   actions,
@@ -74,6 +81,8 @@ export const FANFOLD_OUTPUTS = Object.freeze({
   deadLetterQueueUrl: 'FanfoldDeadLetterQueueUrl',
   /** Output: the name prefix of the SQS queues of `Queue` and `Pipe`. */
   queuePrefix: 'FanfoldQueuePrefix',
+  /** Output: the fingerprint of the tasks module bundled into the functions (the `aws` context compares it with its own). */
+  tasksFingerprint: TASKS_FINGERPRINT_OUTPUT,
 });
 
 /** The bucket prefix under which the functions and the client keep payloads (`awsBackend`'s default). */
@@ -140,6 +149,13 @@ export class Fanfold extends Construct {
   readonly threads: number;
   /** Parallel workers the stack runs: concurrent worker invocations × threads (`FANFOLD_WORKERS`). */
   readonly workers: number;
+  /**
+   * The fingerprint of the tasks module the functions carry (`sha256:` and 32 hex digits, a digest
+   * of the module bundled on its own), made at synth and given as the `FanfoldTasksFingerprint`
+   * output: the `aws` context refuses to run on a stack whose tasks differ from its own
+   * (`TasksMismatchError`).
+   */
+  readonly tasksFingerprint: string;
 
   constructor(scope: Construct, id: string, props: FanfoldProps) {
     super(scope, id);
@@ -148,6 +164,7 @@ export class Fanfold extends Construct {
     if (Stack.of(this).bundlingRequired) checkBundlingDependencies(functionsDir());
     this.threads = p.threads;
     this.workers = p.workers;
+    this.tasksFingerprint = fingerprintTasks(p.tasks);
     this.queuePrefix = p.queuePrefix ?? defaultQueuePrefix(Stack.of(this).stackName);
     const stateful = { removalPolicy: p.removalPolicy };
 
@@ -211,6 +228,10 @@ export class Fanfold extends Construct {
       [ENV.leaseMs]: String(p.worker.timeout.toMilliseconds()),
       [ENV.workers]: String(p.workers),
       [ENV.queuePrefix]: this.queuePrefix,
+      // Powertools' Logger and Metrics in the handlers (src/aws/lambda/observe.ts) read these.
+      [POWERTOOLS_ENV.logLevel]: p.logLevel,
+      [POWERTOOLS_ENV.namespace]: p.metricsNamespace,
+      [POWERTOOLS_ENV.serviceName]: p.serviceName ?? Stack.of(this).stackName,
       NODE_OPTIONS: '--enable-source-maps',
     };
     const fn = (name: string, file: string, settings: FunctionSettings) =>
@@ -509,5 +530,10 @@ export class Fanfold extends Construct {
     output(FANFOLD_OUTPUTS.queueUrl, this.queue.queueUrl, 'fanfold work queue');
     output(FANFOLD_OUTPUTS.deadLetterQueueUrl, this.deadLetterQueue.queueUrl, 'fanfold dead-letter queue');
     output(FANFOLD_OUTPUTS.queuePrefix, this.queuePrefix, 'name prefix of the SQS queues of Queue and Pipe');
+    output(
+      FANFOLD_OUTPUTS.tasksFingerprint,
+      this.tasksFingerprint,
+      'fingerprint of the deployed tasks module',
+    );
   }
 }

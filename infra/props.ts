@@ -157,6 +157,28 @@ export interface FanfoldProps {
   readonly queuePrefix?: string;
   /** The sweeper of abandoned queues. @default see {@link FanfoldSweeperProps}, 256 MB and 1 minute */
   readonly sweeper?: FanfoldSweeperProps;
+  /**
+   * The functions' log level (`POWERTOOLS_LOG_LEVEL`): `'DEBUG'` (a line per chunk recorded, with
+   * its job, index, attempt and duration), `'INFO'` (a line per invocation), `'WARN'` (what went
+   * wrong: attempts given back, failed jobs, errors), `'ERROR'`, `'CRITICAL'` or `'SILENT'`. Every
+   * line is JSON with the request id; docs/observability.md shows them. The metrics (embedded
+   * metric format) are written whatever the level.
+   * @default 'WARN'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+  /**
+   * The CloudWatch namespace of the functions' metrics (`POWERTOOLS_METRICS_NAMESPACE`): 1 to 255
+   * letters, digits and `.-_/#:` or spaces, not starting with `AWS/`.
+   * @default 'fanfold'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * The `service` of every log line and the `service` dimension of every metric
+   * (`POWERTOOLS_SERVICE_NAME`), 1 to 255 characters: what tells two stacks' metrics apart in one
+   * namespace.
+   * @default the stack's name
+   */
+  readonly serviceName?: string;
 }
 
 /** The props with every default applied, checked. */
@@ -196,6 +218,10 @@ export interface ResolvedProps {
     readonly staleAfter: Duration;
     readonly every: Duration;
   };
+  readonly logLevel: NonNullable<FanfoldProps['logLevel']>;
+  readonly metricsNamespace: string;
+  /** The service name given in the props (the construct defaults it to the stack name). */
+  readonly serviceName: string | undefined;
   /** Worker threads per worker invocation (`FANFOLD_THREADS`). */
   readonly threads: number;
   /** Parallel workers of the stack (`FANFOLD_WORKERS`): concurrent worker invocations × threads. */
@@ -250,4 +276,8 @@ export const FANFOLD_DEFAULTS = Object.freeze({
   payloadExpiration: Duration.days(7),
   /** The event source mapping's pollers in provisioned mode when `maximumPollers` is not given (Lambda's default). */
   maximumPollers: 200,
+  /** Quiet on the hot path: attempts given back, failed jobs and errors; the metrics always. */
+  logLevel: 'WARN' as const,
+  /** The CloudWatch namespace of the metrics. */
+  metricsNamespace: 'fanfold',
 });

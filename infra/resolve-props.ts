@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Architecture, type ProvisionedPollerConfig, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { defaultHandBackMargin, threadsForMemory } from '../src/aws/lambda/env.js';
+import { defaultHandBackMargin, LOG_LEVELS, threadsForMemory } from '../src/aws/lambda/env.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { received } from '../src/validate.js';
 import { FANFOLD_DEFAULTS, type FanfoldProps, type ResolvedProps } from './props.js';
@@ -32,6 +32,9 @@ const TOP_KEYS = [
   'logRetention',
   'queuePrefix',
   'sweeper',
+  'logLevel',
+  'metricsNamespace',
+  'serviceName',
 ];
 const FUNCTION_KEYS = ['memorySize', 'timeout'];
 const COORDINATOR_KEYS = [...FUNCTION_KEYS, 'leafChunks', 'fanoutBudget', 'drainWorkers'];
@@ -234,6 +237,7 @@ export function resolveFanfoldProps(props: FanfoldProps): ResolvedProps {
     logRetention: (p.logRetention ?? RetentionDays.ONE_MONTH) as RetentionDays,
     queuePrefix: prefix(p.queuePrefix, problems),
     sweeper: sweeper(),
+    ...observability(p, problems),
     threads,
     workers: concurrency * threads,
   };
@@ -287,6 +291,37 @@ function tasksPath(v: unknown, problems: string[]): string {
     problems.push(`props.tasks: ${path} is not a JavaScript or TypeScript module`);
   }
   return path;
+}
+
+/** `logLevel`, `metricsNamespace` and `serviceName`, checked. */
+function observability(
+  p: Record<string, unknown>,
+  problems: string[],
+): Pick<ResolvedProps, 'logLevel' | 'metricsNamespace' | 'serviceName'> {
+  const level = p.logLevel ?? FANFOLD_DEFAULTS.logLevel;
+  let logLevel: ResolvedProps['logLevel'] = FANFOLD_DEFAULTS.logLevel;
+  if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level))
+    logLevel = level as ResolvedProps['logLevel'];
+  else
+    problems.push(
+      `Expected props.logLevel to be one of ${LOG_LEVELS.map((l) => `'${l}'`).join(', ')}, got ${received(p.logLevel)}`,
+    );
+  const ns = p.metricsNamespace ?? FANFOLD_DEFAULTS.metricsNamespace;
+  let metricsNamespace: string = FANFOLD_DEFAULTS.metricsNamespace;
+  if (typeof ns === 'string' && /^[A-Za-z0-9.\-_/#: ]{1,255}$/.test(ns) && !ns.startsWith('AWS/'))
+    metricsNamespace = ns;
+  else
+    problems.push(
+      `Expected props.metricsNamespace to be 1 to 255 letters, digits, spaces or .-_/#: not starting with AWS/, got ${received(p.metricsNamespace)}`,
+    );
+  const service = p.serviceName;
+  let serviceName: string | undefined;
+  if (service !== undefined) {
+    if (typeof service === 'string' && service.trim().length > 0 && service.length <= 255)
+      serviceName = service;
+    else problems.push(`Expected props.serviceName to be 1 to 255 characters, got ${received(service)}`);
+  }
+  return { logLevel, metricsNamespace, serviceName };
 }
 
 function prefix(v: unknown, problems: string[]): string | undefined {

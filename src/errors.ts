@@ -75,6 +75,8 @@ export const ErrorCodes = {
   UNSUPPORTED: 'ERR_FANFOLD_UNSUPPORTED',
   /** CloudFormation has no stack of the name given (`aws({ stack })`, `awsJobs`, the CLI's `--stack`). */
   STACK_NOT_FOUND: 'ERR_FANFOLD_STACK_NOT_FOUND',
+  /** The deployed stack's tasks module is not the caller's: redeploy it (or pass `allowTasksMismatch`). */
+  TASKS_MISMATCH: 'ERR_FANFOLD_TASKS_MISMATCH',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -400,6 +402,35 @@ export class StackNotFoundError extends FanfoldError {
       `options.stack: CloudFormation has no stack "${stack}" here (${detail}); deploy it, or pass options.resources`,
     );
     this.stackName = stack;
+  }
+}
+
+/**
+ * The stack was deployed with another tasks module than the caller's (the fingerprints of the two
+ * bundles differ): its Lambdas would run the deployed code, not the caller's. Redeploy the stack
+ * with this tasks module, or pass `aws({ allowTasksMismatch: true })` to run the deployed tasks on
+ * purpose.
+ */
+export class TasksMismatchError extends FanfoldError {
+  /** The stack (or `resources`) whose deployment differs. */
+  readonly stackName: string;
+  /** The fingerprint the stack was deployed with. */
+  readonly deployed: string;
+  /** The fingerprint of the caller's tasks module. */
+  readonly local: string;
+  /** The caller's tasks module, as a file URL. */
+  readonly module: string;
+  constructor(stack: string, module: string, deployed: string, local: string) {
+    super(
+      ErrorCodes.TASKS_MISMATCH,
+      `The tasks module ${module} (fingerprint ${local}) is not the one stack "${stack}" was deployed with ` +
+        `(${deployed}): its Lambdas would run the deployed code. Redeploy the stack (cdk deploy, or ` +
+        'fanfold deploy --tasks FILE), or pass allowTasksMismatch: true to aws() to run the deployed tasks anyway',
+    );
+    this.stackName = stack;
+    this.deployed = deployed;
+    this.local = local;
+    this.module = module;
   }
 }
 

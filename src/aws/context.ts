@@ -24,6 +24,7 @@ import { loadSdk } from './sdk.js';
 import { type AwsOptions, OPTION_KEYS, resolveOptions, type Settings } from './settings.js';
 import { awsPrimitives } from './sync/index.js';
 import { awsLauncher, contextSyncEnv } from './sync-context.js';
+import { checkDeployedTasks } from './tasks-check.js';
 
 export type { AwsClients, AwsOptions, AwsResources } from './settings.js';
 
@@ -77,6 +78,21 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
   const registry = o.tasks;
   const settings = resolveOptions(o);
   let found: Promise<StackResources> | undefined;
+  // The deployed tasks are checked once per context, at its first pool or process (tasks-check.ts);
+  // a failed check (a mismatch) is made again by the next one, so a redeploy is seen without a restart.
+  let checked: Promise<void> | undefined;
+  const deployedTasks = async (): Promise<StackResources> => {
+    const r = await resources();
+    if (!checked) {
+      const check = checkDeployedTasks(registry, r, settings);
+      checked = check;
+      check.catch(() => {
+        if (checked === check) checked = undefined;
+      });
+    }
+    await checked;
+    return r;
+  };
   const resources = (): Promise<StackResources> => {
     if (found) return found;
     const lookup = findResources(settings);
@@ -95,7 +111,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
       settings,
       // A Process is never backed up: its runtime's calls need no straggler check.
       { processes: undefined, chunksize: 1, jobTimeoutMs: 86_400_000, stragglers: undefined },
-      resources,
+      deployedTasks,
     );
     return processes;
   });
@@ -107,7 +123,7 @@ export function aws<T extends TaskMap>(options: AwsOptions<T>): AwsContext<T> {
     Pool(poolOptions?: PoolOptions<T>): Pool<T> {
       refuseWhileTasksModuleLoads('A Pool');
       const p = checkPoolOptions(poolOptions);
-      return new Pool<T>(new AwsRuntime(registry, settings, p, resources));
+      return new Pool<T>(new AwsRuntime(registry, settings, p, deployedTasks));
     },
     Process: (target, args, processOptions) =>
       makeProcess(registry.names, launch, target, args, processOptions),

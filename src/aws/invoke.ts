@@ -28,6 +28,7 @@ import {
 import type { BlobStore, Data } from '../ports.js';
 import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 import type { CoordinatorReply } from './lambda/coordinator.js';
+import { TASKS_FINGERPRINT_OUTPUT } from './tasks-fingerprint.js';
 
 /**
  * The largest request payload sent inline. Lambda takes 6 MB synchronously; the rest is headroom
@@ -246,6 +247,8 @@ export const STACK_OUTPUTS = {
   workers: 'FanfoldWorkers',
   /** Name prefix of the SQS queues the primitives make (optional: older stacks lack it). */
   queuePrefix: 'FanfoldQueuePrefix',
+  /** The fingerprint of the tasks module the stack was deployed with (optional: older stacks lack it). */
+  tasksFingerprint: TASKS_FINGERPRINT_OUTPUT,
 } as const;
 
 /** The resources of a deployed stack. */
@@ -256,6 +259,8 @@ export interface StackResources {
   readonly workers: number | undefined;
   /** Name prefix of the primitives' SQS queues, when the stack says. */
   readonly queuePrefix?: string | undefined;
+  /** The fingerprint of the deployed tasks module, when the stack says (`tasks-fingerprint.ts`). */
+  readonly tasksFingerprint?: string | undefined;
 }
 
 /**
@@ -289,6 +294,7 @@ export async function readStackOutputs(client: CloudFormationClient, stack: stri
   const bucket = find(STACK_OUTPUTS.bucket);
   const workers = find(STACK_OUTPUTS.workers);
   const queuePrefix = find(STACK_OUTPUTS.queuePrefix);
+  const tasksFingerprint = find(STACK_OUTPUTS.tasksFingerprint);
   const missing = (['coordinator', 'table', 'bucket'] as const)
     .filter((k) => !{ coordinator, table, bucket }[k])
     .map((k) => STACK_OUTPUTS[k]);
@@ -303,6 +309,7 @@ export async function readStackOutputs(client: CloudFormationClient, stack: stri
     bucket,
     workers: n !== undefined && Number.isSafeInteger(n) && n >= 1 ? n : undefined,
     ...(queuePrefix ? { queuePrefix } : {}),
+    ...(tasksFingerprint ? { tasksFingerprint } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { TaskMap, TaskRegistry } from '../api/tasks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { options as checkOptions, optionalInteger, pollBounds, received } from '../validate.js';
+import { TASKS_FINGERPRINT_PATTERN } from './tasks-fingerprint.js';
 
 /** The deployed resources a pool uses, named explicitly. */
 export interface AwsResources {
@@ -30,6 +31,12 @@ export interface AwsResources {
    * other primitives do not need it.
    */
   readonly queuePrefix?: string;
+  /**
+   * The fingerprint of the tasks module the stack was deployed with (its `FanfoldTasksFingerprint`
+   * output): with it, the context checks the caller's tasks module as it does for a stack read
+   * from its outputs. @default no check
+   */
+  readonly tasksFingerprint?: string;
 }
 
 /** SDK clients to use instead of the ones the context makes (and never destroys: they are yours). */
@@ -69,10 +76,29 @@ export interface AwsOptions<T extends TaskMap> {
     /** The longest delay between two reads. */
     readonly max: number;
   };
+  /**
+   * Run on a stack deployed with another tasks module than `tasks` (`TasksMismatchError`
+   * otherwise). At its first pool or process, the context bundles `tasks`'s module with esbuild and
+   * compares the digest with the one the stack was deployed with (its `FanfoldTasksFingerprint`
+   * output); a stack deployed before fingerprints existed, or `resources` without
+   * `tasksFingerprint`, is not checked. Set it to run the deployed tasks on purpose (a caller whose
+   * tasks module differs only in what it never calls), or where the caller's tasks module is not
+   * the file the stack bundled (an application bundled into one file).
+   * @default false
+   */
+  readonly allowTasksMismatch?: boolean;
 }
 
 /** The keys {@link AwsOptions} may have. */
-export const OPTION_KEYS = ['tasks', 'stack', 'resources', 'clients', 'region', 'pollMs'];
+export const OPTION_KEYS = [
+  'tasks',
+  'stack',
+  'resources',
+  'clients',
+  'region',
+  'pollMs',
+  'allowTasksMismatch',
+];
 
 /** Resolved options of {@link aws}. @internal */
 export interface Settings {
@@ -81,6 +107,7 @@ export interface Settings {
   readonly clients: AwsClients;
   readonly region: string | undefined;
   readonly pollMs: { readonly min: number; readonly max: number } | undefined;
+  readonly allowTasksMismatch: boolean;
 }
 
 /** A queue name prefix: SQS names are letters, digits, `-` and `_`; the rest of the 80 is the queue's own. */
@@ -92,6 +119,16 @@ function queuePrefix(v: unknown): string {
   return v;
 }
 
+/** A tasks fingerprint as the construct writes it. */
+function fingerprint(v: unknown): string {
+  if (typeof v !== 'string' || !TASKS_FINGERPRINT_PATTERN.test(v))
+    throw new InvalidArgumentError(
+      `Expected options.resources.tasksFingerprint to be the stack's FanfoldTasksFingerprint output (sha256: and 32 hex digits), got ${received(v)}`,
+    );
+  return v;
+}
+
+/** Checks the options of {@link aws} and resolves them into its settings. */
 export function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
   if (o.stack !== undefined && o.resources !== undefined)
     throw new InvalidArgumentError('Pass options.stack or options.resources, not both');
@@ -105,6 +142,7 @@ export function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
       'bucket',
       'workers',
       'queuePrefix',
+      'tasksFingerprint',
     ]);
     for (const k of ['coordinator', 'table', 'bucket'] as const) {
       if (typeof r[k] !== 'string' || r[k].length === 0)
@@ -116,6 +154,7 @@ export function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
       bucket: r.bucket as string,
       workers: optionalInteger(r.workers, 'options.resources.workers', 1) ?? 1000,
       ...(r.queuePrefix === undefined ? {} : { queuePrefix: queuePrefix(r.queuePrefix) }),
+      ...(r.tasksFingerprint === undefined ? {} : { tasksFingerprint: fingerprint(r.tasksFingerprint) }),
     };
   }
   const clients = checkOptions<AwsClients>(o.clients, 'options.clients', [
@@ -134,11 +173,16 @@ export function resolveOptions(o: Partial<AwsOptions<TaskMap>>): Settings {
   if (o.region !== undefined && (typeof o.region !== 'string' || o.region.length === 0))
     throw new InvalidArgumentError(`Expected options.region to be a region name, got ${received(o.region)}`);
   const poll = o.pollMs === undefined ? undefined : pollBounds(o.pollMs, 'options.pollMs');
+  if (o.allowTasksMismatch !== undefined && typeof o.allowTasksMismatch !== 'boolean')
+    throw new InvalidArgumentError(
+      `Expected options.allowTasksMismatch to be a boolean, got ${received(o.allowTasksMismatch)}`,
+    );
   return {
     stack: resources ? undefined : (o.stack ?? 'Fanfold'),
     resources,
     clients,
     region: o.region,
     pollMs: poll,
+    allowTasksMismatch: o.allowTasksMismatch ?? false,
   };
 }

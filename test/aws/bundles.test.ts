@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../src/aws/backend.js';
 import { toJsonSafe } from '../../src/aws/json-bytes.js';
 import { ENV } from '../../src/aws/lambda/env.js';
@@ -19,6 +19,7 @@ import type { SqsBatchResponse } from '../../src/aws/lambda/events.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { decodeList, unspill } from '../../src/engine/codec.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
+import { captureJsonLines } from '../support/stdio.js';
 import { deliverBatch, lambdaJson, queueArn } from './esm.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,18 +143,19 @@ describe('functions bundles', () => {
         },
       ],
     };
-    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      expect(await dlq(event)).toEqual({ batchItemFailures: [] });
-      // Reported as one JSON line for CloudWatch Logs.
-      expect(log).toHaveBeenCalledTimes(1);
-      expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({
+    let response: unknown;
+    const lines = await captureJsonLines(async () => {
+      response = await dlq(event);
+    });
+    expect(response).toEqual({ batchItemFailures: [] });
+    // Reported as one JSON line for CloudWatch Logs, by the bundled Powertools Logger.
+    expect(lines).toEqual([
+      expect.objectContaining({
         level: 'ERROR',
-        source: 'fanfold.dlq',
-        error: { name: 'ProtocolError', code: 'ERR_FANFOLD_PROTOCOL' },
-      });
-    } finally {
-      log.mockRestore();
-    }
+        message: 'dead-letter error',
+        service: 'fanfold',
+        error: expect.objectContaining({ name: 'ProtocolError', code: 'ERR_FANFOLD_PROTOCOL' }),
+      }),
+    ]);
   });
 });

@@ -28,6 +28,7 @@ import { ENV } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
 import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
+import { tasksFingerprint } from '../../src/aws/tasks-fingerprint.js';
 import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
@@ -36,11 +37,13 @@ import {
   InvalidArgumentError,
   JobCancelledError,
   TaskError,
+  TasksMismatchError,
   UnknownTaskError,
 } from '../../src/errors.js';
 import { bundle } from '../../src/local/bundle.js';
 import { gateKeeper } from '../fixtures/pool-tasks.js';
 import tasks from '../fixtures/process-tasks.js';
+import other from '../fixtures/tasks.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { deliverBatch, queueArn } from './esm.js';
 
@@ -443,26 +446,31 @@ describe('aws()', () => {
     });
     afterAll(() => cloudformation?.destroy());
 
-    it("finds the coordinator, table, bucket and worker count in the stack's outputs", async () => {
+    /** Creates a stack in moto with these outputs (a marker queue as its one resource); returns its name. */
+    async function stackWithOutputs(outputs: Record<string, string>): Promise<string> {
       const stack = `Fanfold${randomUUID().slice(0, 8)}`;
-      const output = (v: string) => ({ Value: v });
       await cloudformation.send(
         new CreateStackCommand({
           StackName: stack,
           TemplateBody: JSON.stringify({
             Resources: { Marker: { Type: 'AWS::SQS::Queue', Properties: { QueueName: `${stack}-marker` } } },
-            Outputs: {
-              [STACK_OUTPUTS.coordinator]: output(COORDINATOR),
-              // A CfnOutput whose logical id CDK suffixed with its hash.
-              [`${STACK_OUTPUTS.table}0A1B2C3D`]: output(TABLE),
-              [STACK_OUTPUTS.bucket]: output(BUCKET),
-              [STACK_OUTPUTS.workers]: output('6'),
-            },
+            Outputs: Object.fromEntries(Object.entries(outputs).map(([k, Value]) => [k, { Value }])),
           }),
         }),
       );
+      await waitUntilStackCreateComplete({ client: cloudformation, maxWaitTime: 60 }, { StackName: stack });
+      return stack;
+    }
+
+    it("finds the coordinator, table, bucket and worker count in the stack's outputs", async () => {
+      const stack = await stackWithOutputs({
+        [STACK_OUTPUTS.coordinator]: COORDINATOR,
+        // A CfnOutput whose logical id CDK suffixed with its hash.
+        [`${STACK_OUTPUTS.table}0A1B2C3D`]: TABLE,
+        [STACK_OUTPUTS.bucket]: BUCKET,
+        [STACK_OUTPUTS.workers]: '6',
+      });
       try {
-        await waitUntilStackCreateComplete({ client: cloudformation, maxWaitTime: 60 }, { StackName: stack });
         await using pool = aws({
           tasks,
           stack,
@@ -473,6 +481,98 @@ describe('aws()', () => {
       } finally {
         await cloudformation.send(new DeleteStackCommand({ StackName: stack }));
       }
+    });
+
+    describe('the deployed tasks module', () => {
+      /** A stack in moto whose outputs name this file's coordinator and the fingerprint of `module`. */
+      async function stackDeployedWith(module: string | undefined): Promise<string> {
+        const stack = await stackWithOutputs({
+          [STACK_OUTPUTS.coordinator]: COORDINATOR,
+          [STACK_OUTPUTS.table]: TABLE,
+          [STACK_OUTPUTS.bucket]: BUCKET,
+          [STACK_OUTPUTS.workers]: '4',
+          ...(module ? { [STACK_OUTPUTS.tasksFingerprint]: await tasksFingerprint(module) } : {}),
+        });
+        stacks.push(stack);
+        return stack;
+      }
+      const stacks: string[] = [];
+      afterAll(async () => {
+        for (const StackName of stacks) await cloudformation.send(new DeleteStackCommand({ StackName }));
+      });
+      // The coordinator of this file serves `tasks` (process-tasks.ts); `other` is another module
+      // with the same task names the test calls.
+      const deployedModule = tasks.module!;
+
+      it('runs when the caller’s tasks module is the one deployed', async () => {
+        const stack = await stackDeployedWith(deployedModule);
+        await using pool = aws({ tasks, stack, clients: { lambda, dynamo, s3, cloudformation } }).Pool();
+        expect(await pool.map('square', [1, 2, 3])).toEqual([1, 4, 9]);
+      });
+
+      it('refuses with TasksMismatchError, before any job, when the caller’s tasks module is another', async () => {
+        const stack = await stackDeployedWith(deployedModule);
+        const before = invokes.length;
+        await using pool = aws({
+          tasks: other,
+          stack,
+          clients: { lambda, dynamo, s3, cloudformation },
+        }).Pool();
+        const err = await pool.map('square', [1, 2, 3]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TasksMismatchError);
+        expect(err).toMatchObject({
+          code: ErrorCodes.TASKS_MISMATCH,
+          stackName: stack,
+          module: other.module,
+          deployed: await tasksFingerprint(deployedModule),
+          local: await tasksFingerprint(other.module!),
+        });
+        expect((err as Error).message).toMatch(/Redeploy the stack/);
+        expect((err as Error).message).toMatch(/allowTasksMismatch: true/);
+        // Nothing reached the coordinator.
+        expect(invokes.length).toBe(before);
+      });
+
+      it('runs the deployed tasks with allowTasksMismatch: true', async () => {
+        const stack = await stackDeployedWith(deployedModule);
+        await using pool = aws({
+          tasks: other,
+          stack,
+          allowTasksMismatch: true,
+          clients: { lambda, dynamo, s3, cloudformation },
+        }).Pool();
+        expect(await pool.map('square', [4, 5])).toEqual([16, 25]);
+      });
+
+      it('checks nothing on a stack deployed before fingerprints (no output)', async () => {
+        const stack = await stackDeployedWith(undefined);
+        await using pool = aws({
+          tasks: other,
+          stack,
+          clients: { lambda, dynamo, s3, cloudformation },
+        }).Pool();
+        expect(await pool.map('square', [3])).toEqual([9]);
+      });
+
+      it('checks resources given with a tasksFingerprint, and refuses a malformed one', async () => {
+        const resources = {
+          coordinator: COORDINATOR,
+          table: TABLE,
+          bucket: BUCKET,
+          tasksFingerprint: await tasksFingerprint(deployedModule),
+        };
+        await using pool = aws({ tasks: other, resources, clients: { lambda, dynamo, s3 } }).Pool();
+        await expect(pool.map('square', [1])).rejects.toMatchObject({
+          code: ErrorCodes.TASKS_MISMATCH,
+          stackName: 'options.resources',
+        });
+        expect(() => aws({ tasks, resources: { ...resources, tasksFingerprint: 'abc' } })).toThrow(
+          'Expected options.resources.tasksFingerprint to be the stack\'s FanfoldTasksFingerprint output (sha256: and 32 hex digits), got "abc" (string)',
+        );
+        expect(() => aws({ tasks, resources, allowTasksMismatch: 'yes' as never })).toThrow(
+          'Expected options.allowTasksMismatch to be a boolean, got "yes" (string)',
+        );
+      });
     });
 
     it('rejects pool calls with StackNotFoundError when the stack does not exist', async () => {

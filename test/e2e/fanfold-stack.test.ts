@@ -10,9 +10,13 @@ import { join } from 'node:path';
 import { DescribeTimeToLiveCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
 import tasks from '../../examples/wordfreq.tasks.js';
+import { STACK_OUTPUTS } from '../../src/aws/invoke.js';
 import { ENV } from '../../src/aws/lambda/env.js';
+import { tasksFingerprint } from '../../src/aws/tasks-fingerprint.js';
+import { TasksMismatchError } from '../../src/errors.js';
+import otherTasks from '../fixtures/tasks.js';
 import { type Cloud, INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { useCloudTier } from '../support/cloud.js';
 import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
@@ -116,6 +120,32 @@ describe('the Fanfold stack on the runner', () => {
     expect(invoked('Worker')).toBeGreaterThanOrEqual(1);
     expect(invoked('DeadLetter')).toBe(0);
     expect(cloud.errors).toEqual([]);
+  });
+
+  it("writes the worker's metrics in embedded metric format, and refuses a caller whose tasks module is another", async () => {
+    // The jobs of the test before: 2 chunks of the map, 2 of the mapReduce (one file per chunk).
+    // A worker writes its metrics as its invocation ends, which may be after the pool's call
+    // returned: wait for the lines (the runner collects the containers' output as it comes).
+    const blobs = () =>
+      runner.logs
+        .map((l) => l.slice(l.indexOf('] ') + 2))
+        .filter((l) => l.startsWith('{"_aws"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = () =>
+      blobs()
+        .flatMap((b) => (b.ChunksDone === undefined ? [] : ([b.ChunksDone].flat() as number[])))
+        .reduce((a, b) => a + b, 0);
+    await vi.waitFor(() => expect(done()).toBe(4), { timeout: tier.scaled(30_000), interval: 100 });
+    expect(blobs().every((b) => b.service === FANFOLD_STACK)).toBe(true);
+    // At the stack's default level (WARN) a job that went well logs nothing else.
+    expect(runner.logs.filter((l) => l.includes('"level":"DEBUG"') || l.includes('"level":"INFO"'))).toEqual(
+      [],
+    );
+
+    const deployed = cloud.stack.outputs[STACK_OUTPUTS.tasksFingerprint];
+    expect(deployed).toBe(await tasksFingerprint(tasks.module!));
+    await using other = runner.context({ tasks: otherTasks }).Pool();
+    await expect(other.map('square', [1])).rejects.toBeInstanceOf(TasksMismatchError);
   });
 
   it("runs the sweeper's bundle: a queue under the stack's prefix whose creator is long gone is deleted", async () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANFOLD_OUTPUTS, Fanfold, type FanfoldProps } from '../../infra/fanfold.js';
 import { TTL_ATTRIBUTE } from '../../src/aws/dynamo-items.js';
 import { LIST_DAY, LIST_INDEX, LIST_SORT } from '../../src/aws/job-list.js';
+import { TASKS_FINGERPRINT_PATTERN, tasksFingerprint } from '../../src/aws/tasks-fingerprint.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
 import { SYNTH_TIMEOUT_MS, synthInto } from '../e2e/fanfold-assembly.js';
 
@@ -216,6 +217,10 @@ describe('Fanfold', () => {
             FANFOLD_LEASE_MS: '300000',
             FANFOLD_WORKERS: '100',
             FANFOLD_QUEUE_PREFIX: 'Test_',
+            // Powertools' Logger and Metrics: quiet by default, the stack's name as the service.
+            POWERTOOLS_LOG_LEVEL: 'WARN',
+            POWERTOOLS_METRICS_NAMESPACE: 'fanfold',
+            POWERTOOLS_SERVICE_NAME: 'Test',
             ...(id === sweeper ? { FANFOLD_QUEUE_STALE_MS: '7200000' } : {}),
             // The worker holds each message 30 s at a time and hands back 10 s before its 5 min.
             ...(id === worker ? { FANFOLD_VISIBILITY_MS: '30000', FANFOLD_HANDBACK_MARGIN_MS: '10000' } : {}),
@@ -274,6 +279,24 @@ describe('Fanfold', () => {
         FANFOLD_VISIBILITY_MS: '60000',
         FANFOLD_HANDBACK_MARGIN_MS: '5000',
       });
+    });
+
+    it('sets the log level, the metrics namespace and the service name of every function from props', () => {
+      const t = build({
+        logLevel: 'DEBUG',
+        metricsNamespace: 'Team/Batch',
+        serviceName: 'nightly',
+      }).template();
+      const functions = Object.values(t.findResources('AWS::Lambda::Function')) as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }[];
+      expect(functions).toHaveLength(4);
+      for (const fn of functions)
+        expect(fn.Properties.Environment.Variables).toMatchObject({
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+          POWERTOOLS_METRICS_NAMESPACE: 'Team/Batch',
+          POWERTOOLS_SERVICE_NAME: 'nightly',
+        });
     });
 
     it.each([
@@ -492,6 +515,28 @@ describe('Fanfold', () => {
       expect(outputs[FANFOLD_OUTPUTS.workers]?.Value).toBe('100');
     });
 
+    it('gives the fingerprint of the tasks module it bundles, the same as the aws context makes of it', async () => {
+      const { fanfold, template } = build();
+      const outputs = template().toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(fanfold.tasksFingerprint).toMatch(TASKS_FINGERPRINT_PATTERN);
+      expect(outputs[FANFOLD_OUTPUTS.tasksFingerprint]?.Value).toBe(fanfold.tasksFingerprint);
+      expect(await tasksFingerprint(pathToFileURL(TASKS))).toBe(fanfold.tasksFingerprint);
+      // Another tasks module, another fingerprint.
+      const other = fileURLToPath(new URL('../fixtures/process-tasks.ts', import.meta.url));
+      expect(build({ tasks: other }).fanfold.tasksFingerprint).not.toBe(fanfold.tasksFingerprint);
+    });
+
+    it('refuses a tasks module that does not build, naming props.tasks', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fanfold-broken-tasks-'));
+      try {
+        const broken = join(dir, 'tasks.ts');
+        writeFileSync(broken, "import missing from './nowhere.js';\nexport default missing;\n");
+        expect(() => build({ tasks: broken })).toThrow(/props\.tasks: esbuild could not bundle/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('refuses a second Fanfold in the same stack', () => {
       const { stack } = build();
       expect(() => new Fanfold(stack, 'Again', { tasks: TASKS })).toThrow(InvalidArgumentError);
@@ -636,6 +681,13 @@ describe('Fanfold', () => {
         'props.worker.reservedConcurrency (10) is below props.worker.maxConcurrency (20)',
       ],
       ['an unknown prop', { workerMemory: 1024 } as Partial<FanfoldProps>, 'props.workerMemory'],
+      [
+        'a log level of another name',
+        { logLevel: 'VERBOSE' } as unknown as Partial<FanfoldProps>,
+        `Expected props.logLevel to be one of 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT', got "VERBOSE"`,
+      ],
+      ['a namespace under AWS/', { metricsNamespace: 'AWS/Lambda' }, 'props.metricsNamespace'],
+      ['an empty service name', { serviceName: ' ' }, 'props.serviceName'],
     ])('refuses %s', (_name, props, named) => {
       expect(error(props).message).toContain(named);
     });
@@ -695,6 +747,9 @@ describe('Fanfold', () => {
       const ours = sources.filter((s) => !s.includes('node_modules/'));
       expect(ours.some((s) => s.endsWith('src/threads/serve-tasks.ts'))).toBe(true);
       expect(ours.filter((s) => s.includes('src/local/'))).toEqual([]);
+      // Powertools' Logger and Metrics are bundled in (dependencies of fanfold, resolved from functions/).
+      for (const pkg of ['logger', 'metrics', 'commons'])
+        expect(sources.some((s) => s.includes(`node_modules/@aws-lambda-powertools/${pkg}/`))).toBe(true);
     });
   });
 });

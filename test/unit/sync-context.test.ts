@@ -18,6 +18,7 @@ const stackSettings: Settings = {
   clients,
   region: 'us-east-1',
   pollMs: undefined,
+  allowTasksMismatch: false,
 };
 const outputs: StackResources = {
   coordinator: 'c',

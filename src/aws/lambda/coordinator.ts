@@ -22,7 +22,7 @@ import { fromJsonSafe, toJsonSafe } from '../json-bytes.js';
 import { LambdaInvoker } from '../lambda-invoker.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 import { readFanoutEnv } from './env.js';
-import { logError } from './events.js';
+import { type LambdaContextInfo, type Observer, observedStore, observer } from './observe.js';
 
 /** What the coordinator Lambda returns (before the `$b64` tagging). */
 export type CoordinatorReply =
@@ -34,14 +34,12 @@ export type CoordinatorReply =
 export interface CoordinatorHandlerOptions extends ContainerOptions {
   /** The tasks module bundled into the function (workers run exactly these). */
   readonly tasks: TaskRegistry;
-  /** Told about what fails without failing a request (a drain worker not fired). @default a JSON log line on stderr */
+  /** Told about what fails without failing a request (a drain worker not fired). @default an ERROR line of the function's logger */
   readonly onError?: (error: unknown) => void;
 }
 
 /** What Lambda passes a handler besides the event (the part of its context the coordinator reads). */
-export interface CoordinatorContext {
-  getRemainingTimeInMillis(): number;
-}
+export type CoordinatorContext = LambdaContextInfo;
 
 /** A coordinator Lambda handler. */
 export type CoordinatorHandler = (event: unknown, context?: CoordinatorContext) => Promise<unknown>;
@@ -78,12 +76,16 @@ export function sendingBudget(remainingMs: number, overrideMs?: number): number 
  */
 export function createCoordinatorHandler(options: CoordinatorHandlerOptions): CoordinatorHandler {
   const { tasks } = options;
-  const onError = options.onError ?? logError('fanfold.coordinator');
+  let obs: Observer | undefined;
+  const observe = () => (obs ??= observer(options.env ?? process.env));
+  const onError = options.onError ?? ((e: unknown) => observe().error('coordinator error', e));
   let made: { readonly coordinator: Coordinator; readonly budgetMs: number | undefined } | undefined;
   const get = () => {
     if (!made) {
       const fan = readFanoutEnv(options.env ?? process.env);
-      const { backend } = containerBackend(options, { sendConcurrency: SEND_CONCURRENCY });
+      const own = containerBackend(options, { sendConcurrency: SEND_CONCURRENCY });
+      // A job it fails (expired, a fan-out that failed for good) is logged and counted.
+      const backend = { ...own.backend, store: observedStore(own.backend.store, observe()) };
       made = {
         coordinator: new Coordinator(withInvoker(backend, options, fan), {
           onError,
@@ -97,6 +99,21 @@ export function createCoordinatorHandler(options: CoordinatorHandlerOptions): Co
   };
   return async (event, context) => {
     const started = Date.now();
+    const o = observe();
+    o.begin(context);
+    try {
+      return await handle(event, context, started, o);
+    } finally {
+      o.end();
+    }
+  };
+
+  async function handle(
+    event: unknown,
+    context: CoordinatorContext | undefined,
+    started: number,
+    o: Observer,
+  ) {
     const raw = fromJsonSafe(event);
     const noCaller = (raw as { type?: unknown } | null)?.type === 'fanout';
     let req: CoordinatorRequest;
@@ -107,9 +124,11 @@ export function createCoordinatorHandler(options: CoordinatorHandlerOptions): Co
         if (!Object.hasOwn(tasks.tasks, name)) throw new UnknownTaskError(name, tasks.names);
       }
     } catch (e) {
+      o.logger.warn('request refused', { jobId: jobIdOf(raw), error: serializeError(e) });
       if (noCaller) throw e;
       return refuse(e);
     }
+    o.logger.info('request', { type: req.type, jobId: req.jobId });
     // Not the request's fault: a missing variable is the deployment's, and is thrown.
     const { coordinator, budgetMs } = get();
     const remaining = context?.getRemainingTimeInMillis();
@@ -121,10 +140,17 @@ export function createCoordinatorHandler(options: CoordinatorHandlerOptions): Co
         response: await coordinator.handle(req, invocation),
       } satisfies CoordinatorReply);
     } catch (e) {
+      o.logger.warn('request failed', { type: req.type, jobId: req.jobId, error: serializeError(e) });
       if (noCaller) throw e;
       return refuse(e);
     }
-  };
+  }
+}
+
+/** The job id a request names, if it names one (for the log line of a refused request). */
+function jobIdOf(raw: unknown): string | undefined {
+  const id = (raw as { jobId?: unknown } | null)?.jobId;
+  return typeof id === 'string' && id.length <= 128 ? id : undefined;
 }
 
 /**

@@ -12,17 +12,21 @@ import { DeadLetterHandler } from '../../engine/dead-letters.js';
 import { handleFailedInvocation } from '../../engine/failed-invocations.js';
 import type { Backend, Delivery } from '../../ports.js';
 import { type ContainerOptions, containerBackend } from './container.js';
-import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse } from './events.js';
+import { EsmBatchQueue, parseSqsEvent, type SqsBatchResponse } from './events.js';
 import { isInvocationRecord, parseInvocationRecord } from './invocation-record.js';
+import { type LambdaContextInfo, type Observer, observedStore, observer } from './observe.js';
 
 /** Options of {@link createDeadLetterHandler}. */
 export interface DeadLetterHandlerOptions extends ContainerOptions {
-  /** Told about malformed dead letters and failed records. @default a JSON log line on stderr */
+  /** Told about malformed dead letters and failed records. @default an ERROR line of the function's logger */
   readonly onError?: (error: unknown) => void;
 }
 
 /** A dead-letter Lambda handler. */
-export type DeadLetterLambdaHandler = (event: unknown) => Promise<SqsBatchResponse>;
+export type DeadLetterLambdaHandler = (
+  event: unknown,
+  context?: LambdaContextInfo,
+) => Promise<SqsBatchResponse>;
 
 /**
  * Makes the dead-letter handler. Records are handled one after another (a dead letter is rare, and
@@ -35,13 +39,18 @@ export type DeadLetterLambdaHandler = (event: unknown) => Promise<SqsBatchRespon
  * ```
  */
 export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}): DeadLetterLambdaHandler {
-  const onError = options.onError ?? logError('fanfold.dlq');
+  let obs: Observer | undefined;
+  const observe = () => (obs ??= observer(options.env ?? process.env));
+  const onError = options.onError ?? ((e: unknown) => observe().error('dead-letter error', e));
   let container:
     | { readonly handler: DeadLetterHandler; readonly batch: EsmBatchQueue; readonly backend: Backend }
     | undefined;
   const get = () => {
     if (!container) {
-      const { env, backend } = containerBackend(options);
+      const made = containerBackend(options);
+      const { env } = made;
+      // Each job it fails is logged and counted (ChunksFailed).
+      const backend = { ...made.backend, store: observedStore(made.backend.store, observe()) };
       // The ESM deletes what the handler acknowledges: acks go to the batch, not to SQS.
       const batch = new EsmBatchQueue(backend.deadLetters);
       const handler = new DeadLetterHandler({
@@ -53,18 +62,24 @@ export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}):
     }
     return container;
   };
-  return async (event) => {
+  return async (event, context) => {
     const deliveries = parseSqsEvent(event);
     const { handler, batch, backend } = get();
-    for (const d of deliveries) {
-      try {
-        if (isInvocationRecord(d.body)) await failedInvocation(d, backend, batch, onError);
-        else await handler.handle(d);
-      } catch (e) {
-        onError(e);
+    const o = observe();
+    o.begin(context);
+    try {
+      for (const d of deliveries) {
+        try {
+          if (isInvocationRecord(d.body)) await failedInvocation(d, backend, batch, onError);
+          else await handler.handle(d);
+        } catch (e) {
+          onError(e);
+        }
       }
+      return batch.settle(deliveries);
+    } finally {
+      o.end();
     }
-    return batch.settle(deliveries);
   };
 }
 

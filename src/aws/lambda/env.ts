@@ -41,6 +41,21 @@ export const ENV = {
   workerBurst: 'FANFOLD_WORKER_BURST',
 } as const;
 
+/** The variables Powertools reads, which the `Fanfold` construct sets from its props. */
+export const POWERTOOLS_ENV = {
+  /** The log level: `DEBUG`, `INFO`, `WARN`, `ERROR`, `CRITICAL` or `SILENT`. */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** The `service` key of each log line and the `service` dimension of each metric. */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** The CloudWatch namespace of the metrics. */
+  namespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+
+/** The levels a stack may log at, quietest last. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** A worker's message visibility when {@link ENV.visibilityMs} is not set: the construct's default. */
 export const DEFAULT_VISIBILITY_MS = 30_000;
 

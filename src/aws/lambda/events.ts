@@ -8,7 +8,7 @@
  * when their visibility timeout ends; past the queue's `maxReceiveCount` SQS moves them to the
  * dead-letter queue by the queue's redrive policy.
  */
-import { ProtocolError, serializeError } from '../../errors.js';
+import { ProtocolError } from '../../errors.js';
 import { FieldReader, isFields } from '../../fields.js';
 import type { Delivery, ReceiveOptions, WorkMessage, WorkQueue } from '../../ports.js';
 import { decodeBody } from '../wire.js';
@@ -139,11 +139,4 @@ export class EsmBatchQueue implements WorkQueue {
     for (const d of deliveries) this.#acked.delete(d.receipt);
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   }
-}
-
-/** Reports errors as one JSON line each on stderr, for CloudWatch Logs. */
-export function logError(source: string): (error: unknown) => void {
-  return (error) => {
-    console.error(JSON.stringify({ level: 'ERROR', source, error: serializeError(error) }));
-  };
 }

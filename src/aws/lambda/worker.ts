@@ -16,6 +16,7 @@
  * thread (`!isMainThread`) and passes its own `import.meta.url` as `script`.
  */
 import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Host } from '../../engine/host.js';
 import type { Backend, Delivery, DrainEvent } from '../../ports.js';
 import { ThreadExecutor } from '../../threads/executor.js';
@@ -30,14 +31,22 @@ import {
   parseDrainEvent,
 } from './drain.js';
 import { defaultHandBackMargin, type FanfoldEnv } from './env.js';
-import { EsmBatchQueue, logError, parseSqsEvent, type SqsBatchResponse, type SqsEvent } from './events.js';
+import { EsmBatchQueue, parseSqsEvent, type SqsBatchResponse, type SqsEvent } from './events.js';
+import {
+  type LambdaContextInfo,
+  METRICS,
+  type Observer,
+  observedQueue,
+  observedStore,
+  observer,
+} from './observe.js';
 import { threadSync } from './thread-sync.js';
 
 /** Options of {@link createWorkerHandler}. */
 export interface WorkerHandlerOptions extends ContainerOptions {
   /** The thread script (a `file:` URL or absolute path) that serves the tasks; in the bundle, its own `import.meta.url`. */
   readonly script: string | URL;
-  /** Told about errors that are not a job's (malformed messages, adapter failures). @default a JSON log line on stderr */
+  /** Told about errors that are not a job's (malformed messages, adapter failures). @default an ERROR line of the function's logger */
   readonly onError?: (error: unknown) => void;
   /**
    * How often a running batch re-reads its jobs, so that the chunks of a job that ended meanwhile
@@ -47,11 +56,8 @@ export interface WorkerHandlerOptions extends ContainerOptions {
   readonly watchMs?: number;
 }
 
-/** The part of Lambda's context object the worker reads. */
-export interface WorkerContext {
-  /** Milliseconds left before Lambda ends the invocation. */
-  getRemainingTimeInMillis(): number;
-}
+/** The part of Lambda's context object the worker reads: the time left, and the request id its log lines carry. */
+export type WorkerContext = LambdaContextInfo;
 
 /**
  * A worker Lambda handler: an SQS batch gets a partial batch response, a drain event a report.
@@ -91,7 +97,10 @@ interface Container {
  * ```
  */
 export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandler {
-  const onError = options.onError ?? logError('fanfold.worker');
+  // The container's logger and metrics (observe.ts), made with the rest on the first invocation.
+  let obs: Observer | undefined;
+  const observe = () => (obs ??= observer(options.env ?? process.env));
+  const onError = options.onError ?? ((e: unknown) => observe().error('worker error', e));
   let base: { readonly env: FanfoldEnv; readonly backend: Backend } | undefined;
   let container: Promise<Container> | undefined;
 
@@ -138,8 +147,11 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
   ): Promise<SqsBatchResponse | DrainReport> => {
     const drain = isDrainEvent(event) ? parseDrainEvent(event) : undefined;
     const deliveries = drain ? [] : parseSqsEvent(event);
-    base ??= containerBackend(options);
+    const o = observe();
+    base ??= observedBackend(containerBackend(options), o);
     const { env, backend } = base;
+    o.begin(context);
+    o.delivered(deliveries);
     const limitMs = context?.getRemainingTimeInMillis();
     const deadline =
       limitMs === undefined
@@ -171,14 +183,29 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
       options.watchMs ?? 2000,
       onError,
     );
+    const started = Date.now();
     try {
-      if (drain) return await drainQueue(host, timing);
+      if (drain) {
+        const report = await drainQueue(host, timing);
+        o.metrics.addMetric(METRICS.batchSize, MetricUnit.Count, report.received);
+        o.logger.info('drain ended', { ...report, ms: Date.now() - started });
+        return report;
+      }
+      o.metrics.addMetric(METRICS.batchSize, MetricUnit.Count, deliveries.length);
       await checkEnded(c, host, jobIds(deliveries), onError);
       await host.processBatch(deliveries, timing);
+      const response = c.batch.settle(deliveries);
+      o.logger.info('batch settled', {
+        jobIds: jobIds(deliveries),
+        messages: deliveries.length,
+        batchItemFailures: response.batchItemFailures.length,
+        ms: Date.now() - started,
+      });
+      return response;
     } finally {
       stopWatching();
+      o.end();
     }
-    return c.batch.settle(deliveries);
   };
   // One function serves both overloads: what it returns follows the event it was given.
   return Object.assign(handler as WorkerHandler, {
@@ -188,6 +215,18 @@ export function createWorkerHandler(options: WorkerHandlerOptions): WorkerHandle
       await c?.threads.close();
     },
   });
+}
+
+/** The backend with its store and queue observed (observe.ts): each chunk's fate logged and counted. */
+function observedBackend(
+  base: { readonly env: FanfoldEnv; readonly backend: Backend },
+  o: Observer,
+): { readonly env: FanfoldEnv; readonly backend: Backend } {
+  const { backend } = base;
+  return {
+    env: base.env,
+    backend: { ...backend, store: observedStore(backend.store, o), queue: observedQueue(backend.queue, o) },
+  };
 }
 
 /** The job ids the batch's bodies name (validated later, by the host). */
