@@ -37,6 +37,26 @@ export type Command =
       readonly json: boolean;
     } & StackTarget)
   | ({
+      readonly kind: 'timeline';
+      readonly jobId: string;
+      /** Where to write the HTML page. */
+      readonly out: string | undefined;
+      /** Where to write the SVG. */
+      readonly svg: string | undefined;
+      readonly json: boolean;
+    } & StackTarget)
+  | {
+      readonly kind: 'estimate';
+      readonly items: number;
+      readonly taskMs: number;
+      /** Items a chunk holds; undefined: CPython's rule for `workers`. */
+      readonly chunksize: number | undefined;
+      readonly workers: number;
+      readonly memoryMb: number;
+      readonly threads: number;
+      readonly json: boolean;
+    }
+  | ({
       readonly kind: 'cancel';
       readonly jobId: string;
       readonly reason: string;
@@ -52,7 +72,18 @@ export type Command =
     };
 
 /** The commands, as `--help` and the usage errors name them. */
-export const COMMANDS = ['run', 'jobs', 'status', 'attach', 'cancel', 'deploy', 'synth', 'destroy'] as const;
+export const COMMANDS = [
+  'run',
+  'jobs',
+  'status',
+  'attach',
+  'cancel',
+  'timeline',
+  'estimate',
+  'deploy',
+  'synth',
+  'destroy',
+] as const;
 
 type Kind = 'flag' | 'value';
 interface Spec {
@@ -83,6 +114,25 @@ const SPECS: Readonly<Record<(typeof COMMANDS)[number], Spec>> = {
     rest: false,
   },
   cancel: { options: { ...STACK_OPTIONS, '--reason': 'value' }, positionals: ['a job id'], rest: false },
+  timeline: {
+    options: { ...STACK_OPTIONS, '--out': 'value', '--svg': 'value' },
+    aliases: { '-o': '--out' },
+    positionals: ['a job id'],
+    rest: false,
+  },
+  estimate: {
+    options: {
+      '--items': 'value',
+      '--task-ms': 'value',
+      '--chunksize': 'value',
+      '--workers': 'value',
+      '--memory': 'value',
+      '--threads': 'value',
+      '--json': 'flag',
+    },
+    positionals: [],
+    rest: false,
+  },
   deploy: { options: CDK_OPTIONS, positionals: [], rest: true },
   synth: { options: { ...CDK_OPTIONS, '--out': 'value' }, positionals: [], rest: false },
   destroy: { options: CDK_OPTIONS, positionals: [], rest: true },
@@ -200,6 +250,38 @@ export function parseArgs(
         json,
         ...target(),
       };
+    case 'timeline': {
+      const out = str('--out');
+      const svg = str('--svg');
+      if (out === undefined && svg === undefined)
+        throw new UsageError(
+          `Expected timeline to be given --out FILE or --svg FILE, e.g. ${EXAMPLE.timeline}`,
+        );
+      return { kind: 'timeline', jobId: positionals[0]!, out, svg, json, ...target() };
+    }
+    case 'estimate': {
+      const items = optionalCount(str('--items'), '--items', 0);
+      const taskMs = str('--task-ms');
+      if (items === undefined || taskMs === undefined)
+        throw new UsageError(
+          `Expected estimate to be given --items N and --task-ms MS, e.g. ${EXAMPLE.estimate}`,
+        );
+      const ms = Number(taskMs);
+      if (!/^\d+(\.\d+)?$/.test(taskMs) || !Number.isFinite(ms))
+        throw new UsageError(
+          `Expected --task-ms to be a number of milliseconds >= 0, got ${JSON.stringify(taskMs)}`,
+        );
+      return {
+        kind: 'estimate',
+        items,
+        taskMs: ms,
+        chunksize: optionalCount(str('--chunksize'), '--chunksize', 1),
+        workers: optionalCount(str('--workers'), '--workers', 1, 100_000) ?? 50,
+        memoryMb: optionalCount(str('--memory'), '--memory', 128, 10_240) ?? 3538,
+        threads: optionalCount(str('--threads'), '--threads', 1, 64) ?? 2,
+        json,
+      };
+    }
     case 'deploy':
     case 'synth':
     case 'destroy': {
@@ -224,6 +306,8 @@ const EXAMPLE: Readonly<Record<(typeof COMMANDS)[number], string>> = {
   status: 'fanfold status 5f0c…',
   attach: 'fanfold attach 5f0c… --out results.json',
   cancel: 'fanfold cancel 5f0c…',
+  timeline: 'fanfold timeline 5f0c… --out job.html',
+  estimate: 'fanfold estimate --items 1000000 --task-ms 10',
   deploy: 'fanfold deploy --tasks tasks.ts --stack Fanfold',
   synth: 'fanfold synth --tasks tasks.ts --out cdk.out',
   destroy: 'fanfold destroy --tasks tasks.ts --stack Fanfold',

@@ -79,7 +79,17 @@ describe('fanfold (command line)', () => {
 
     expect(code).toBe(ExitCodes.OK);
     expect(stdout).toContain('Usage: fanfold run <module> [--processes N] [--json] [-- job args...]');
-    for (const command of ['jobs', 'status', 'attach', 'cancel', 'deploy', 'synth', 'destroy'])
+    for (const command of [
+      'jobs',
+      'status',
+      'attach',
+      'cancel',
+      'timeline',
+      'estimate',
+      'deploy',
+      'synth',
+      'destroy',
+    ])
       expect(stdout).toMatch(new RegExp(`^ {2}npx fanfold ${command} |^ +fanfold ${command} `, 'm'));
     expect(stdout).toContain(
       'Exit codes: 0 done, 1 the job failed or was cancelled, 2 bad usage, 3 no such job',

@@ -33,7 +33,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   'src/api': ['src', 'src/engine', 'src/api', 'src/views'],
   'src/threads': ['src', 'src/engine', 'src/api', 'src/threads'],
   'src/local': ['src', 'src/engine', 'src/api', 'src/threads', 'src/local'],
-  'src/aws': ['src', 'src/engine', 'src/api', 'src/threads', 'src/aws'],
+  'src/aws': ['src', 'src/engine', 'src/api', 'src/threads', 'src/aws', 'src/views'],
   'src/cli': ['src', 'src/api', 'src/local', 'src/aws', 'src/cli', 'src/views'],
   'src/index.ts': ['src', 'src/engine', 'src/api', 'src/local', 'src/aws', 'src/views'],
   'src/worker.ts': ['src/local'],
