@@ -19,14 +19,16 @@ export interface EstimateOptions extends Omit<CostOptions, 'workers'> {
   readonly chunksize?: number;
 }
 
-/** Checks a `pool.estimate` call and predicts its job; `workers` is the pool's `processes`. */
+/**
+ * Checks a `pool.estimate` call; returns the prediction of its job for a number of workers (the
+ * pool's `processes`, known on AWS once the stack's outputs are read).
+ */
 export function estimateMap(
   task: unknown,
   items: unknown,
   options: unknown,
-  workers: number,
   taskNames: readonly string[],
-): Estimate {
+): (workers: number) => Estimate {
   taskName(task, 'task', taskNames);
   const count = itemCount(items);
   const o = checkOptions<EstimateOptions>(options, 'options', [
@@ -37,9 +39,17 @@ export function estimateMap(
     'prices',
   ]);
   const taskMs = nonNegative(o.taskMs, 'options.taskMs');
-  const chunksize = optionalInteger(o.chunksize, 'options.chunksize', 1) ?? defaultChunksize(count, workers);
-  const { chunksize: _c, taskMs: _t, ...cost } = o;
-  return estimateCost({ ...costOptions(cost), workers, items: count, chunksize, taskMs });
+  const given = optionalInteger(o.chunksize, 'options.chunksize', 1);
+  const { chunksize: _c, taskMs: _t, ...rest } = o;
+  const cost = costOptions(rest);
+  return (workers) =>
+    estimateCost({
+      ...cost,
+      workers,
+      items: count,
+      chunksize: given ?? defaultChunksize(count, workers),
+      taskMs,
+    });
 }
 
 /** Items of an array or a range, or a count of them; an iterable would have to be read to count. */

@@ -121,11 +121,12 @@ export class Pool<T extends TaskMap> {
    * Predicts what `map(task, items)` would cost on the AWS stack and how long it would take there,
    * before anything runs: the job planned as `map` would plan it on this pool's `processes`, each
    * item taking `taskMs`, priced at the list prices (or `prices`). Nothing is submitted; `items`
-   * may be an array, a `range()` or a count. `docs/observability.md` compares it with a job's report.
+   * may be an array, a `range()` or a count. It waits for the pool to be ready (on AWS, the stack's
+   * worker count). `docs/observability.md` compares it with a job's report.
    *
    * @example
    * ```ts
-   * const e = pool.estimate('resize', range(100_000), { taskMs: 40 });
+   * const e = await pool.estimate('resize', range(100_000), { taskMs: 40 });
    * console.log(`${e.chunks} chunks, ~${e.durationSeconds.toFixed(0)} s, $${e.cost.usd.total.toFixed(4)}`);
    * ```
    */
@@ -133,8 +134,13 @@ export class Pool<T extends TaskMap> {
     task: K,
     items: readonly ArgOf<T[K]>[] | Range | number,
     options: EstimateOptions,
-  ): Estimate {
-    return estimateMap(task, items, options, this.#rt.processes, this.#rt.taskNames);
+  ): Promise<Estimate> {
+    try {
+      const predict = estimateMap(task, items, options, this.#rt.taskNames);
+      return this.#rt.ready().then(() => predict(this.#rt.processes));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** `RUN`, `CLOSE` or `TERMINATE`, as CPython's `Pool._state`. */
