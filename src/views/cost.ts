@@ -70,7 +70,12 @@ export interface JobUsage {
 /** A job's cost: what it used, by service, and in dollars at the prices given. */
 export interface CostReport {
   /** The prices' date and Region. */
-  readonly prices: { readonly date: string; readonly region: string };
+  readonly prices: {
+    /** When the prices were read (`YYYY-MM-DD`). */
+    readonly date: string;
+    /** Their Region. */
+    readonly region: string;
+  };
   /** Chunks counted. */
   readonly chunks: number;
   /** Deliveries beyond the first. */
@@ -78,7 +83,14 @@ export interface CostReport {
   /** Straggler backups. */
   readonly backups: number;
   /** Requests by service (DynamoDB is billed by units, below). */
-  readonly requests: { readonly sqs: number; readonly lambda: number; readonly s3: number };
+  readonly requests: {
+    /** SQS requests: sends, receives, deletes, visibility calls. */
+    readonly sqs: number;
+    /** Lambda invocations: the coordinator's, the drain workers', the mapping's. */
+    readonly lambda: number;
+    /** S3 requests. */
+    readonly s3: number;
+  };
   /** DynamoDB write request units. */
   readonly writeUnits: number;
   /** DynamoDB read request units. */
@@ -87,10 +99,15 @@ export interface CostReport {
   readonly lambdaGbSeconds: number;
   /** USD by service and in all. */
   readonly usd: {
+    /** SQS requests. */
     readonly sqs: number;
+    /** Lambda requests and GB-seconds. */
     readonly lambda: number;
+    /** DynamoDB write and read units. */
     readonly dynamodb: number;
+    /** S3 requests. */
     readonly s3: number;
+    /** All of them. */
     readonly total: number;
   };
 }
@@ -219,9 +236,11 @@ export interface EstimateInput extends CostOptions {
 
 /** A job's predicted cost and duration on AWS. */
 export interface Estimate {
-  /** Items, chunk size and chunks, as the job would be planned. */
+  /** Items the job maps. */
   readonly items: number;
+  /** Items a chunk holds, as the job would be planned. */
   readonly chunksize: number;
+  /** Chunks the job would have. */
   readonly chunks: number;
   /** The task time assumed, ms. */
   readonly taskMs: number;

@@ -175,19 +175,20 @@ afterEach(() => {
   cancelGate = undefined;
 });
 
+/** The stack's resources and clients, as `aws()` and `awsJobs()` take them. */
+const STACK = () => ({
+  resources: {
+    coordinator: COORDINATOR,
+    table: TABLE,
+    bucket: BUCKET,
+    workers: 4,
+    queuePrefix: QUEUE_PREFIX,
+  },
+  clients: { lambda, dynamo, s3, sqs },
+});
+
 function context() {
-  return aws({
-    tasks,
-    resources: {
-      coordinator: COORDINATOR,
-      table: TABLE,
-      bucket: BUCKET,
-      workers: 4,
-      queuePrefix: QUEUE_PREFIX,
-    },
-    clients: { lambda, dynamo, s3, sqs },
-    pollMs: { min: 10, max: 100 },
-  });
+  return aws({ tasks, ...STACK(), pollMs: { min: 10, max: 100 } });
 }
 
 describe('aws()', () => {
@@ -446,17 +447,7 @@ describe('aws()', () => {
   describe('observing a job', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fanfold-observe-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    const operations = () =>
-      awsJobs({
-        resources: {
-          coordinator: COORDINATOR,
-          table: TABLE,
-          bucket: BUCKET,
-          workers: 4,
-          queuePrefix: QUEUE_PREFIX,
-        },
-        clients: { lambda, dynamo, s3, sqs },
-      });
+    const operations = () => awsJobs(STACK());
     /** A command of the CLI, run in-process on this stack; its exit code, output and JSON. */
     async function command(c: Parameters<typeof runOps>[0]) {
       const stdout = new Capture();
