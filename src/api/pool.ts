@@ -126,7 +126,11 @@ export class Pool<T extends TaskMap> {
    *
    * @example
    * ```ts
-   * const e = await pool.estimate('resize', range(100_000), { taskMs: 40 });
+   * import { local, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = local({ tasks }).Pool();
+   * const e = await pool.estimate('square', range(100_000), { taskMs: 40 });
    * console.log(`${e.chunks} chunks, ~${e.durationSeconds.toFixed(0)} s, $${e.cost.usd.total.toFixed(4)}`);
    * ```
    */

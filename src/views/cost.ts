@@ -208,8 +208,12 @@ export interface JobCostInput {
  *
  * @example
  * ```ts
- * const info = await jobs.inspect(id);
+ * import { awsJobs, jobCost } from 'fanfold';
+ *
+ * const jobs = awsJobs({ stack: 'Fanfold' });
+ * const info = await jobs.inspect(process.argv[2] ?? '');
  * console.log(`$${jobCost(info).usd.total.toFixed(6)} so far`);
+ * jobs.close();
  * ```
  */
 export function jobCost(job: JobCostInput, options: CostOptions = {}): CostReport {

@@ -56,7 +56,9 @@ const NUMERIC = ['sqsRequest', 'lambdaRequest', 'lambdaGbSecond', 'wru', 'rru', 
  * @throws {InvalidArgumentError} naming the field, what it expects and what it got.
  * @example
  * ```ts
- * resolvePrices({ region: 'eu-west-1', lambdaGbSecond: 0.0000133334 });
+ * import { resolvePrices } from 'fanfold';
+ *
+ * const prices = resolvePrices({ region: 'eu-west-1', lambdaGbSecond: 0.0000133334 });
  * ```
  */
 export function resolvePrices(override: unknown = {}, name = 'prices'): Prices {
