@@ -18,6 +18,7 @@ export type { AsyncCallbacks } from './api/async-result.js';
 export { AsyncResult } from './api/async-result.js';
 export type { Connection } from './api/connection.js';
 export type { PoolOptions, Primitives, ProcessFactory } from './api/context.js';
+export type { EstimateOptions } from './api/estimate.js';
 export type { Job, JobContext, JobOutcome, JobProgress } from './api/job.js';
 export { defineJob, isJob } from './api/job.js';
 export type { JobFailure, JobInfo, JobStatus } from './api/job-info.js';
@@ -68,6 +69,7 @@ export { aws } from './aws/context.js';
 export type {
   AwsJobsOptions,
   JobOperations,
+  JobReport,
   ListOptions,
   OperationsAttachOptions,
 } from './aws/operations.js';
@@ -82,4 +84,14 @@ export type { Shareable, SyncHandle } from './handles.js';
 export type { LocalContext, LocalOptions } from './local/context.js';
 export { local } from './local/context.js';
 export type { ObjectSource } from './ports.js';
+export type {
+  CostOptions,
+  CostReport,
+  Estimate,
+  JobCostInput,
+  JobUsage,
+} from './views/cost.js';
+export { costReport, jobCost } from './views/cost.js';
+export type { Prices } from './views/prices.js';
+export { LIST_PRICES, resolvePrices } from './views/prices.js';
 export type { BarOutcome, Timeline, TimelineBar } from './views/timeline.js';

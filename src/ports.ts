@@ -260,6 +260,13 @@ export interface JobRecord extends JobSpec {
   /** Mean run time of the recorded chunks, in ms (from their {@link ChunkAttempt}s); absent until one is recorded with one. */
   readonly meanChunkMs?: number;
   /**
+   * Deliveries of the recorded chunks beyond their first (each attempt's `attempt - 1`, summed in
+   * the write that records it); absent while 0. Attempts that never recorded are not counted.
+   */
+  readonly retries?: number;
+  /** Straggler backups sent for the job ({@link JobStore.countBackups}); absent while 0. */
+  readonly backups?: number;
+  /**
    * The caller released the job: its records expire (or are gone, in memory) and its id can never
    * be used again by accident (`createJob` returns the tombstone, `created: false`).
    */
@@ -419,6 +426,11 @@ export interface JobStore {
   noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void>;
   /** The last error noted for a chunk, if any. */
   lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined>;
+  /**
+   * Adds `sent` to the job's {@link JobRecord.backups} (straggler backups sent): one write per
+   * backup request, never per chunk. A job that does not exist is left alone.
+   */
+  countBackups(jobId: string, sent: number): Promise<void>;
   /**
    * The job as stored. With `counts: false` the store may skip reading the job's counts (on
    * DynamoDB, its S shard counters: one read unit instead of 1 + S): `done`, `version` and

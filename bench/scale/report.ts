@@ -7,7 +7,6 @@
  *   node --import tsx bench/scale/report.ts
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type CountedRun, type CountsFile, countsMarkdown } from './counts.js';
 import {
   ASSUMED,
   costPerMillionTasks,
@@ -23,7 +22,8 @@ import {
   STACK,
   sendRate,
   tree,
-} from './model.js';
+} from '../../src/views/scale-model.js';
+import { type CountedRun, type CountsFile, countsMarkdown } from './counts.js';
 
 export const START = '<!-- scale:start -->';
 export const END = '<!-- scale:end -->';

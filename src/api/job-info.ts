@@ -66,6 +66,12 @@ export interface JobInfo {
   readonly error?: JobFailure;
   /** Its caller has read and released it: its results are gone, its record stays until it expires. */
   readonly released?: true;
+  /** Mean run time of the recorded chunks on their threads, ms; absent until one is recorded. */
+  readonly meanChunkMs?: number;
+  /** Deliveries of the recorded chunks beyond their first (retries after a worker died or a message was redelivered). */
+  readonly retries: number;
+  /** Straggler backups sent (a slow chunk sent again near the job's end). */
+  readonly backups: number;
 }
 
 /** The public view of a stored job. @internal */
@@ -94,6 +100,9 @@ export function toJobInfo(job: JobRecord): JobInfo {
     deadline: job.deadline,
     ...(error ? { error } : {}),
     ...(job.released ? { released: true as const } : {}),
+    ...(job.meanChunkMs === undefined ? {} : { meanChunkMs: job.meanChunkMs }),
+    retries: job.retries ?? 0,
+    backups: job.backups ?? 0,
   };
 }
 

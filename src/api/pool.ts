@@ -21,8 +21,11 @@ import {
   received,
   taskName,
 } from '../validate.js';
-import { readTimeline, type Timeline } from '../views/timeline.js';
-import { timelineHtml, timelineSvg } from '../views/timeline-svg.js';
+import { readTimelineView, type TimelineView } from '../views/timeline-svg.js';
+import { type Estimate, type EstimateOptions, estimateMap } from './estimate.js';
+
+export type { TimelineView } from '../views/timeline-svg.js';
+
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 import { type JobInfo, toJobInfo } from './job-info.js';
 import { observedProgress, type PoolJobReader, poolJobReader } from './job-observer.js';
@@ -87,16 +90,6 @@ export interface PoolRuntime {
 /** A pool's state, as CPython names it: running, closed (`close()`), or terminated. */
 export type PoolState = 'RUN' | 'CLOSE' | 'TERMINATE';
 
-/** What `pool.timeline(jobId)` returns: the timeline as data, as an SVG document and as an HTML page. */
-export interface TimelineView {
-  /** The timeline as data. */
-  readonly data: Timeline;
-  /** The SVG drawing. */
-  readonly svg: string;
-  /** A self-contained HTML page. */
-  readonly html: string;
-}
-
 /**
  * A pool of workers. Create it from a context: `mp.Pool({ processes: 4 })`.
  *
@@ -125,6 +118,36 @@ export class Pool<T extends TaskMap> {
   /** Number of worker threads (or, on AWS, parallel workers). */
   get processes(): number {
     return this.#rt.processes;
+  }
+
+  /**
+   * Predicts what `map(task, items)` would cost on the AWS stack and how long it would take there,
+   * before anything runs: the job planned as `map` would plan it on this pool's `processes`, each
+   * item taking `taskMs`, priced at the list prices (or `prices`). Nothing is submitted; `items`
+   * may be an array, a `range()` or a count. It waits for the pool to be ready (on AWS, the stack's
+   * worker count). `docs/observability.md` compares it with a job's report.
+   *
+   * @example
+   * ```ts
+   * import { local, range } from 'fanfold';
+   * import tasks from './tasks.js';
+   *
+   * await using pool = local({ tasks }).Pool();
+   * const e = await pool.estimate('square', range(100_000), { taskMs: 40 });
+   * console.log(`${e.chunks} chunks, ~${e.durationSeconds.toFixed(0)} s, $${e.cost.usd.total.toFixed(4)}`);
+   * ```
+   */
+  estimate<K extends UnaryTaskName<T>>(
+    task: K,
+    items: readonly ArgOf<T[K]>[] | Range | number,
+    options: EstimateOptions,
+  ): Promise<Estimate> {
+    try {
+      const predict = estimateMap(task, items, options, this.#rt.taskNames);
+      return this.#rt.ready().then(() => predict(this.#rt.processes));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** `RUN`, `CLOSE` or `TERMINATE`, as CPython's `Pool._state`. */
@@ -461,9 +484,9 @@ export class Pool<T extends TaskMap> {
    */
   timeline(jobId: string): Promise<TimelineView> {
     return this.#run('timeline', async (c) => {
-      const data = await readTimeline(c.store, checkJobId(jobId));
-      if (!data) throw new JobNotFoundError(jobId);
-      return { data, svg: timelineSvg(data), html: timelineHtml(data) };
+      const view = await readTimelineView(c.store, checkJobId(jobId));
+      if (!view) throw new JobNotFoundError(jobId);
+      return view;
     });
   }
 

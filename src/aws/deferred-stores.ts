@@ -49,6 +49,9 @@ export class DeferredJobStore implements JobStore {
   async lastChunkError(...a: Parameters<JobStore['lastChunkError']>) {
     return (await this.#get()).lastChunkError(...a);
   }
+  async countBackups(...a: Parameters<JobStore['countBackups']>) {
+    return (await this.#get()).countBackups(...a);
+  }
   async getJob(...a: Parameters<JobStore['getJob']>) {
     return (await this.#get()).getJob(...a);
   }

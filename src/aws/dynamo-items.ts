@@ -6,7 +6,7 @@
  * | item | pk | sk | attributes |
  * |---|---|---|---|
  * | job | `JOB#<id>` | `JOB` | the {@link JobRecord} fields but `done`, `shards`, `doneShards` (number set of the shards known complete), `released`, `listDay` (the key of the listing index, `job-list.ts`), `owner`/`leaseUntil` while FOLDING, `fence`, `run<index>`/`runUntil<index>` per claimed run |
- * | shard k's counter | `JOB#<id>#<k>` | `COUNT` | `done` (chunks recorded in shard k), `ms` and `timed` (summed run times, and of how many chunks) |
+ * | shard k's counter | `JOB#<id>#<k>` | `COUNT` | `done` (chunks recorded in shard k), `ms` and `timed` (summed run times, and of how many chunks), `retries` (their deliveries beyond the first) |
  * | chunk result | `JOB#<id>#<k>` | `CHUNK#0000000042` | `data`, `at` (the {@link ChunkAttempt}, short names: the item stays under 1 KB for 100 numbers) |
  * | chunk error note | `JOB#<id>` | `ERR#0000000042` | `error` (JSON) |
  *
@@ -198,6 +198,7 @@ export interface ShardCount {
   readonly done: number;
   readonly ms: number;
   readonly timed: number;
+  readonly retries: number;
 }
 
 export function decodeCounter(item: Item | undefined): ShardCount {
@@ -205,6 +206,7 @@ export function decodeCounter(item: Item | undefined): ShardCount {
     done: Number(item?.done?.N ?? 0),
     ms: Number(item?.ms?.N ?? 0),
     timed: Number(item?.timed?.N ?? 0),
+    retries: Number(item?.retries?.N ?? 0),
   };
 }
 
@@ -224,11 +226,13 @@ export function decodeJob(item: Item, counters?: ReadonlyMap<number, ShardCount>
   let done = 0;
   let ms = 0;
   let timed = 0;
+  let retries = 0;
   if (counters) {
     for (const c of counters.values()) {
       done += c.done;
       ms += c.ms;
       timed += c.timed;
+      retries += c.retries;
     }
   } else if (total !== undefined) {
     for (const k of doneShardsOf(item)) done += expectedIn(k, total, shards);
@@ -245,6 +249,9 @@ export function decodeJob(item: Item, counters?: ReadonlyMap<number, ShardCount>
     shards,
   };
   if (timed > 0) job.meanChunkMs = ms / timed;
+  if (retries > 0) job.retries = retries;
+  const backups = optNum(item, 'backups');
+  if (backups !== undefined && backups > 0) job.backups = backups;
   if (item.reducer?.S !== undefined) job.reducer = item.reducer.S;
   if (item.initial) job.initial = decodeData(item.initial, 'initial');
   if (total !== undefined) job.total = total;

@@ -309,6 +309,17 @@ export class DynamoJobStore implements JobStore {
     await this.#client.send(this.#commands.noteChunkError(jobId, index, error));
   }
 
+  /** {@inheritDoc JobStore.countBackups} One UpdateItem of the job item (`ADD backups`). */
+  async countBackups(jobId: string, sent: number): Promise<void> {
+    integer(sent, 'sent', 1);
+    try {
+      await this.#client.send(this.#commands.countBackups(jobId, sent));
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return;
+      throw e;
+    }
+  }
+
   /** {@inheritDoc JobStore.lastChunkError} */
   async lastChunkError(jobId: string, index: number): Promise<SerializedError | undefined> {
     const out = await this.#client.send(this.#commands.read(errorKey(jobId, index)));

@@ -117,14 +117,15 @@ export class JobCommands {
         },
       };
     });
-    const counts = new Map<number, { n: number; ms: number; timed: number }>();
+    const counts = new Map<number, { n: number; ms: number; timed: number; retries: number }>();
     for (const e of entries) {
       const k = shardOf(e.index, shards);
-      const c = counts.get(k) ?? { n: 0, ms: 0, timed: 0 };
+      const c = counts.get(k) ?? { n: 0, ms: 0, timed: 0, retries: 0 };
       c.n++;
       if (e.attempt) {
         c.ms += e.attempt.ms;
         c.timed++;
+        c.retries += e.attempt.attempt - 1;
       }
       counts.set(k, c);
     }
@@ -136,7 +137,10 @@ export class JobCommands {
           Key: counterKey(jobId, k),
           UpdateExpression:
             `ADD ${x.n('done')} ${x.v('n', N(c.n))}, ${x.n('ms')} ${x.v('ms', N(roundMs(c.ms)))}, ` +
-            `${x.n('timed')} ${x.v('timed', N(c.timed))} SET ${x.n(TTL_ATTRIBUTE)} = ${x.v('ttl', ttl)}`,
+            `${x.n('timed')} ${x.v('timed', N(c.timed))}` +
+            // Redeliveries are rare: the attribute is written only when there are some.
+            (c.retries > 0 ? `, ${x.n('retries')} ${x.v('retries', N(c.retries))}` : '') +
+            ` SET ${x.n(TTL_ATTRIBUTE)} = ${x.v('ttl', ttl)}`,
           ...x.attributes,
         },
       };
@@ -286,6 +290,18 @@ export class JobCommands {
         error: S(JSON.stringify(error)),
         [TTL_ATTRIBUTE]: N(this.#expiresAt()),
       },
+    });
+  }
+
+  /** Adds `sent` to the job item's count of straggler backups, if the job exists. */
+  countBackups(jobId: string, sent: number): UpdateItemCommand {
+    const x = new Expr();
+    return new UpdateItemCommand({
+      TableName: this.#table,
+      Key: jobKey(jobId),
+      UpdateExpression: `ADD ${x.n('backups')} ${x.v('n', N(sent))}`,
+      ConditionExpression: `attribute_exists(${x.n('pk')})`,
+      ...x.attributes,
     });
   }
 

@@ -9,7 +9,8 @@ import { type JobInfo, toJobInfo } from '../api/job-info.js';
 import { JobClient, type Progress } from '../engine/client.js';
 import { InvalidArgumentError, JobNotFoundError } from '../errors.js';
 import { options as checkOptions, optionalFunction, optionalInteger, received } from '../validate.js';
-import { readTimeline, type Timeline } from '../views/timeline.js';
+import { type CostOptions, type CostReport, costOptions, jobCost } from '../views/cost.js';
+import { readTimelineView, type TimelineView } from '../views/timeline-svg.js';
 import type { Connection } from './connect.js';
 import { loadSdk } from './sdk.js';
 import { type AwsOptions, resolveOptions, type Settings } from './settings.js';
@@ -33,6 +34,14 @@ export interface OperationsAttachOptions {
   readonly release?: boolean;
 }
 
+/** What {@link JobOperations.report} gives. */
+export interface JobReport {
+  /** The job as it stands. */
+  readonly job: JobInfo;
+  /** What it has cost so far. */
+  readonly cost: CostReport;
+}
+
 /** A stack's jobs, operated from outside the program that submitted them. */
 export interface JobOperations {
   /** The newest jobs the stack holds (running, ended and not yet expired), newest first. */
@@ -46,8 +55,16 @@ export interface JobOperations {
   attach(jobId: string, options?: OperationsAttachOptions): Promise<unknown>;
   /** Cancels the job; resolves with it as it stands after. */
   cancel(jobId: string, reason?: string): Promise<JobInfo>;
-  /** The job's timeline data (its recorded chunk attempts); reads its chunk records, writes nothing. */
-  timeline(jobId: string): Promise<Timeline>;
+  /**
+   * The job's timeline, drawn from its records as `pool.timeline` draws a local job's (reads
+   * only); rejects with `JobNotFoundError` for an unknown id.
+   */
+  timeline(jobId: string): Promise<TimelineView>;
+  /**
+   * The job as `inspect` gives it and its cost so far (`jobCost`): the stack's worker count, the
+   * construct's default memory and threads and the list prices unless `options` says otherwise.
+   */
+  report(jobId: string, options?: CostOptions): Promise<JobReport>;
   /** Destroys the SDK clients made here. */
   close(): void;
 }
@@ -110,9 +127,16 @@ export function awsJobs(options: AwsJobsOptions = {}): JobOperations {
     },
     async timeline(jobId) {
       const id = jobIdOf(jobId);
-      const t = await readTimeline((await open()).client.store, id);
-      if (!t) throw new JobNotFoundError(id);
-      return t;
+      const view = await readTimelineView((await open()).conn.store, id);
+      if (!view) throw new JobNotFoundError(id);
+      return view;
+    },
+    async report(jobId, costOptionsGiven) {
+      const id = jobIdOf(jobId);
+      const o = costOptions(costOptionsGiven);
+      const { client, conn } = await open();
+      const job = toJobInfo(await client.inspect(id));
+      return { job, cost: jobCost(job, { workers: conn.processes, ...o }) };
     },
     close() {
       for (const c of own.splice(0)) c.destroy();

@@ -40,6 +40,26 @@ export type Command =
       readonly json: boolean;
     } & StackTarget)
   | ({
+      readonly kind: 'timeline';
+      readonly jobId: string;
+      /** Where to write the HTML page. */
+      readonly out: string | undefined;
+      /** Where to write the SVG. */
+      readonly svg: string | undefined;
+      readonly json: boolean;
+    } & StackTarget)
+  | {
+      readonly kind: 'estimate';
+      readonly items: number;
+      readonly taskMs: number;
+      /** Items a chunk holds; undefined: CPython's rule for `workers`. */
+      readonly chunksize: number | undefined;
+      readonly workers: number;
+      readonly memoryMb: number;
+      readonly threads: number;
+      readonly json: boolean;
+    }
+  | ({
       readonly kind: 'cancel';
       readonly jobId: string;
       readonly reason: string;
@@ -62,6 +82,8 @@ export const COMMANDS = [
   'attach',
   'cancel',
   'dashboard',
+  'timeline',
+  'estimate',
   'deploy',
   'synth',
   'destroy',
@@ -98,6 +120,25 @@ const SPECS: Readonly<Record<(typeof COMMANDS)[number], Spec>> = {
   cancel: { options: { ...STACK_OPTIONS, '--reason': 'value' }, positionals: ['a job id'], rest: false },
   dashboard: {
     options: { '--stack': 'value', '--region': 'value', '--port': 'value', '--limit': 'value' },
+    positionals: [],
+    rest: false,
+  },
+  timeline: {
+    options: { ...STACK_OPTIONS, '--out': 'value', '--svg': 'value' },
+    aliases: { '-o': '--out' },
+    positionals: ['a job id'],
+    rest: false,
+  },
+  estimate: {
+    options: {
+      '--items': 'value',
+      '--task-ms': 'value',
+      '--chunksize': 'value',
+      '--workers': 'value',
+      '--memory': 'value',
+      '--threads': 'value',
+      '--json': 'flag',
+    },
     positionals: [],
     rest: false,
   },
@@ -231,6 +272,38 @@ export function parseArgs(
         json,
         ...target(),
       };
+    case 'timeline': {
+      const out = str('--out');
+      const svg = str('--svg');
+      if (out === undefined && svg === undefined)
+        throw new UsageError(
+          `Expected timeline to be given --out FILE or --svg FILE, e.g. ${EXAMPLE.timeline}`,
+        );
+      return { kind: 'timeline', jobId: positionals[0]!, out, svg, json, ...target() };
+    }
+    case 'estimate': {
+      const items = optionalCount(str('--items'), '--items', 0);
+      const taskMs = str('--task-ms');
+      if (items === undefined || taskMs === undefined)
+        throw new UsageError(
+          `Expected estimate to be given --items N and --task-ms MS, e.g. ${EXAMPLE.estimate}`,
+        );
+      const ms = Number(taskMs);
+      if (!/^\d+(\.\d+)?$/.test(taskMs) || !Number.isFinite(ms))
+        throw new UsageError(
+          `Expected --task-ms to be a number of milliseconds >= 0, got ${JSON.stringify(taskMs)}`,
+        );
+      return {
+        kind: 'estimate',
+        items,
+        taskMs: ms,
+        chunksize: optionalCount(str('--chunksize'), '--chunksize', 1),
+        workers: optionalCount(str('--workers'), '--workers', 1, 100_000) ?? 50,
+        memoryMb: optionalCount(str('--memory'), '--memory', 128, 10_240) ?? 3538,
+        threads: optionalCount(str('--threads'), '--threads', 1, 64) ?? 2,
+        json,
+      };
+    }
     case 'deploy':
     case 'synth':
     case 'destroy': {
@@ -256,6 +329,8 @@ const EXAMPLE: Readonly<Record<(typeof COMMANDS)[number], string>> = {
   attach: 'fanfold attach 5f0c… --out results.json',
   cancel: 'fanfold cancel 5f0c…',
   dashboard: 'fanfold dashboard --stack Fanfold --port 8080',
+  timeline: 'fanfold timeline 5f0c… --out job.html',
+  estimate: 'fanfold estimate --items 1000000 --task-ms 10',
   deploy: 'fanfold deploy --tasks tasks.ts --stack Fanfold',
   synth: 'fanfold synth --tasks tasks.ts --out cdk.out',
   destroy: 'fanfold destroy --tasks tasks.ts --stack Fanfold',

@@ -26,7 +26,7 @@ export function stackSource(ops: JobOperations, stack: string, limit: number): D
     title: `stack ${stack}`,
     costNote: NO_COST,
     jobs: () => ops.list({ limit }),
-    timeline: (id) => ops.timeline(id),
+    timeline: async (id) => (await ops.timeline(id)).data,
     attemptsEveryMs: STACK_ATTEMPTS_EVERY_MS,
   };
 }

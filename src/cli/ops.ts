@@ -1,18 +1,30 @@
 /**
- * The commands that operate a deployed stack's jobs: `fanfold jobs`, `status JOB`, `attach JOB`
- * and `cancel JOB`, over `awsJobs({ stack })`. Each prints text for a human, or one JSON object
+ * The commands that operate a deployed stack's jobs: `fanfold jobs`, `status JOB`, `attach JOB`,
+ * `cancel JOB` and `timeline JOB`, over `awsJobs({ stack })`. Each prints text for a human, or one JSON object
  * with `--json`; each maps what happened to one of the {@link ExitCodes}.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type JobInfo, jobRates as rates } from '../api/job-info.js';
 import { awsJobs, type JobOperations } from '../aws/operations.js';
+import { type CostReport, DEFAULT_MEMORY_MB, DEFAULT_THREADS } from '../views/cost.js';
+import { pricesFromEnv } from '../views/prices.js';
 import type { Command, StackTarget } from './args.js';
+import { costRows, formatRows } from './cost-text.js';
 import { type CliIO, ExitCodes } from './io.js';
-import { errorFields, formatError, jsonReplacer, number, seconds, timestamp, useColor } from './output.js';
+import {
+  errorFields,
+  formatError,
+  jsonReplacer,
+  number,
+  round,
+  seconds,
+  timestamp,
+  useColor,
+} from './output.js';
 import { createProgress } from './progress.js';
 
-type OpsCommand = Extract<Command, { kind: 'jobs' | 'status' | 'attach' | 'cancel' }>;
+type OpsCommand = Extract<Command, { kind: 'jobs' | 'status' | 'attach' | 'cancel' | 'timeline' }>;
 
 /** Makes the operations of a stack; tests pass their own. */
 export type OpenJobs = (target: StackTarget) => JobOperations;
@@ -34,9 +46,9 @@ export async function runOps(command: OpsCommand, io: CliIO, open: OpenJobs = op
         return ExitCodes.OK;
       }
       case 'status': {
-        const job = await jobs.inspect(command.jobId);
+        const { job, cost } = await jobs.report(command.jobId, { prices: pricesFromEnv(io.env) });
         io.stdout.write(
-          command.json ? `${JSON.stringify({ ok: true, job: withRates(job) })}\n` : status(job),
+          command.json ? `${JSON.stringify({ ok: true, job: withRates(job), cost })}\n` : status(job, cost),
         );
         return ended(job) ? ExitCodes.JOB_FAILED : ExitCodes.OK;
       }
@@ -51,6 +63,8 @@ export async function runOps(command: OpsCommand, io: CliIO, open: OpenJobs = op
       }
       case 'attach':
         return await attach(command, jobs, io);
+      case 'timeline':
+        return await timeline(command, jobs, io);
     }
   } catch (e) {
     return failed(e, command.json, io);
@@ -83,6 +97,41 @@ async function attach(command: Extract<OpsCommand, { kind: 'attach' }>, jobs: Jo
     };
     io.stdout.write(`${JSON.stringify(body, jsonReplacer)}\n`);
   } else if (command.out === undefined) io.stdout.write(`${text}\n`);
+  return ExitCodes.OK;
+}
+
+/** `fanfold timeline JOB`: the page and the SVG that `pool.timeline` makes, to the files asked for. */
+async function timeline(command: Extract<OpsCommand, { kind: 'timeline' }>, jobs: JobOperations, io: CliIO) {
+  const view = await jobs.timeline(command.jobId);
+  const written: string[] = [];
+  if (command.out !== undefined) {
+    writeFileSync(resolve(io.cwd, command.out), view.html);
+    written.push(command.out);
+  }
+  if (command.svg !== undefined) {
+    writeFileSync(resolve(io.cwd, command.svg), view.svg);
+    written.push(command.svg);
+  }
+  const { data } = view;
+  if (command.json) {
+    const body = {
+      ok: true,
+      jobId: command.jobId,
+      ...(command.out === undefined ? {} : { out: command.out }),
+      ...(command.svg === undefined ? {} : { svg: command.svg }),
+      status: data.status,
+      attempts: data.bars.length,
+      rows: data.rows.length,
+      missing: data.missing,
+      spanMs: round(data.span),
+    };
+    io.stdout.write(`${JSON.stringify(body)}\n`);
+  } else {
+    io.stdout.write(
+      `job ${command.jobId}: ${data.bars.length} chunk attempts on ${data.rows.length} worker threads` +
+        `${data.missing ? `, ${data.missing} chunks not recorded` : ''}; wrote ${written.join(' and ')}\n`,
+    );
+  }
   return ExitCodes.OK;
 }
 
@@ -143,7 +192,7 @@ function table(list: readonly JobInfo[]): string {
 }
 
 /** `fanfold status JOB`: the job, one fact a line, and its error with the remote stack. */
-function status(job: JobInfo): string {
+function status(job: JobInfo, cost: CostReport): string {
   const { elapsedMs, chunksPerSecond } = rates(job);
   const percent = job.total ? ` (${Math.floor((job.done / job.total) * 100)}%)` : '';
   const rows: [string, string][] = [
@@ -154,10 +203,15 @@ function status(job: JobInfo): string {
     ['started', timestamp(job.createdAt)],
     [job.endedAt === undefined ? 'running for' : 'took', seconds(elapsedMs)],
     ['throughput', `${number(chunksPerSecond)} chunks/s`],
+    ['retries', `${number(job.retries)} (deliveries beyond a chunk's first)`],
+    ['stragglers', `${number(job.backups)} backups sent`],
+    ...costRows(cost, DEFAULT_MEMORY_MB, DEFAULT_THREADS).map(([k, v]): [string, string] =>
+      k === 'cost' ? ['cost so far', v] : [k, v],
+    ),
   ];
   if (job.endedAt !== undefined) rows.splice(5, 0, ['ended', timestamp(job.endedAt)]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  let text = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+  let text = formatRows(rows);
   const e = job.error;
   if (e) {
     const where = [

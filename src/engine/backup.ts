@@ -80,5 +80,8 @@ export async function backupChunks(backend: Backend, req: BackupRequest): Promis
     });
   }
   await queue.send(batch);
+  // Counted for `fanfold status` once the chunks are out. A lost count only understates that
+  // figure; failing here would make the caller ask again and send every backup twice.
+  await store.countBackups(req.jobId, batch.length).catch(() => undefined);
   return { sent: batch.length };
 }

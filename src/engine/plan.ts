@@ -12,12 +12,7 @@ import { Range } from './range.js';
 /** A job's input once its size is known. */
 export type SizedInput = Range | readonly unknown[];
 
-/** CPython's `Pool._map_async` rule: ceil(n / (4 × workers)), and 0 for an empty input. */
-export function defaultChunksize(n: number, workers: number): number {
-  if (n === 0) return 0;
-  const per = workers * 4;
-  return Math.floor(n / per) + (n % per ? 1 : 0);
-}
+export { defaultChunksize } from '../chunksize.js';
 
 /**
  * The most items `map` reads from an iterable before refusing it: an endless generator would

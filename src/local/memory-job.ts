@@ -15,8 +15,8 @@ export interface JobState {
   fence: number;
   readonly results: Map<number, Data>;
   readonly attempts: Map<number, ChunkAttempt>;
-  /** Run times of the chunks recorded with an attempt, summed, and how many. */
-  timing: { ms: number; timed: number };
+  /** Run times of the chunks recorded with an attempt, summed, and how many; their deliveries beyond the first. */
+  timing: { ms: number; timed: number; retries: number };
   readonly errors: Map<number, SerializedError>;
   /** The owner and lease end of each claimed run, by chunk index. */
   readonly runs: Map<number, { readonly owner: string; readonly until: number }>;

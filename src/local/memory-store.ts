@@ -98,7 +98,7 @@ export class MemoryJobStore implements JobStore {
       fence: 0,
       results: new Map(),
       attempts: new Map(),
-      timing: { ms: 0, timed: 0 },
+      timing: { ms: 0, timed: 0, retries: 0 },
       errors: new Map(),
       runs: new Map(),
       waiters: new Set(),
@@ -182,6 +182,10 @@ export class MemoryJobStore implements JobStore {
       state.timing.ms += e.attempt.ms;
       state.timing.timed++;
       state.record.meanChunkMs = state.timing.ms / state.timing.timed;
+      if (e.attempt.attempt > 1) {
+        state.timing.retries += e.attempt.attempt - 1;
+        state.record.retries = state.timing.retries;
+      }
     }
     state.record.done++;
     this.#bump(state);
@@ -261,6 +265,12 @@ export class MemoryJobStore implements JobStore {
   async noteChunkError(jobId: string, index: number, error: SerializedError): Promise<void> {
     const state = this.#jobs.get(jobId);
     if (state && !state.record.released) state.errors.set(index, { ...error });
+  }
+
+  /** {@inheritDoc JobStore.countBackups} */
+  async countBackups(jobId: string, sent: number): Promise<void> {
+    const state = this.#jobs.get(jobId);
+    if (state && sent > 0) state.record.backups = (state.record.backups ?? 0) + sent;
   }
 
   /** {@inheritDoc JobStore.lastChunkError} */

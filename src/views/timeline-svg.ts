@@ -3,7 +3,8 @@
  * HTML page around it: the bars of every chunk attempt on its worker thread's row, coloured by
  * outcome, stragglers outlined; below them the histogram of chunk durations and the throughput.
  */
-import type { BarOutcome, Timeline } from './timeline.js';
+import type { JobStore } from '../ports.js';
+import { type BarOutcome, readTimeline, type Timeline } from './timeline.js';
 
 /** Fill of a bar by outcome (first delivery, redelivery, straggler's backup). */
 export const OUTCOME_COLOURS: Readonly<Record<BarOutcome, string>> = {
@@ -96,6 +97,25 @@ export function timelineHtml(t: Timeline): string {
 ${timelineSvg(t)}
 </body></html>
 `;
+}
+
+/** A timeline as data, as an SVG document and as an HTML page: what `pool.timeline` returns. */
+export interface TimelineView {
+  /** The timeline as data. */
+  readonly data: Timeline;
+  /** The SVG drawing. */
+  readonly svg: string;
+  /** A self-contained HTML page. */
+  readonly html: string;
+}
+
+/**
+ * The view of the job `jobId` in `store` (drawn from its records alone); `undefined` when the store
+ * has no such job. `pool.timeline` and `awsJobs().timeline` both call it.
+ */
+export async function readTimelineView(store: JobStore, jobId: string): Promise<TimelineView | undefined> {
+  const data = await readTimeline(store, jobId);
+  return data && { data, svg: timelineSvg(data), html: timelineHtml(data) };
 }
 
 function legend(out: string[], x0: number, y: number): void {

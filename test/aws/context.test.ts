@@ -5,9 +5,11 @@
  * dead-letter functions. Stack discovery reads a CloudFormation stack created in moto.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CloudFormationClient,
@@ -26,9 +28,12 @@ import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { createDeadLetterHandler } from '../../src/aws/lambda/dlq.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import { createWorkerHandler, type WorkerHandler } from '../../src/aws/lambda/worker.js';
+import { awsJobs } from '../../src/aws/operations.js';
 import { S3BlobStore } from '../../src/aws/s3-blobs.js';
 import { ensureBucket, ensureQueuePair, ensureTable } from '../../src/aws/setup.js';
 import { tasksFingerprint } from '../../src/aws/tasks-fingerprint.js';
+import { ExitCodes } from '../../src/cli/io.js';
+import { runOps } from '../../src/cli/ops.js';
 import { blobKeys } from '../../src/engine/blob-keys.js';
 import { range } from '../../src/engine/range.js';
 import {
@@ -41,9 +46,11 @@ import {
   UnknownTaskError,
 } from '../../src/errors.js';
 import { bundle } from '../../src/local/bundle.js';
+import { type CostReport, jobCost } from '../../src/views/cost.js';
 import { gateKeeper } from '../fixtures/pool-tasks.js';
 import tasks from '../fixtures/process-tasks.js';
 import other from '../fixtures/tasks.js';
+import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
 import { deliverBatch, queueArn } from './esm.js';
 
@@ -171,19 +178,20 @@ afterEach(() => {
   cancelGate = undefined;
 });
 
+/** The stack's resources and clients, as `aws()` and `awsJobs()` take them. */
+const STACK = () => ({
+  resources: {
+    coordinator: COORDINATOR,
+    table: TABLE,
+    bucket: BUCKET,
+    workers: 4,
+    queuePrefix: QUEUE_PREFIX,
+  },
+  clients: { lambda, dynamo, s3, sqs },
+});
+
 function context() {
-  return aws({
-    tasks,
-    resources: {
-      coordinator: COORDINATOR,
-      table: TABLE,
-      bucket: BUCKET,
-      workers: 4,
-      queuePrefix: QUEUE_PREFIX,
-    },
-    clients: { lambda, dynamo, s3, sqs },
-    pollMs: { min: 10, max: 100 },
-  });
+  return aws({ tasks, ...STACK(), pollMs: { min: 10, max: 100 } });
 }
 
 describe('aws()', () => {
@@ -436,6 +444,135 @@ describe('aws()', () => {
       expect(() => mp.Pool({ stragglers: { factor: 0 } })).toThrow(
         'Expected options.stragglers.factor to be a number from 1 to 1000, got 0 (number)',
       );
+    });
+  });
+
+  describe('observing a job', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanfold-observe-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const operations = () => awsJobs(STACK());
+    /** A command of the CLI, run in-process on this stack; its exit code, output and JSON. */
+    async function command(c: Parameters<typeof runOps>[0]) {
+      const stdout = new Capture();
+      const stderr = new Capture();
+      const code = await runOps(c, { stdout, stderr, cwd: dir, env: {} }, operations);
+      return {
+        code,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        json: c.json ? JSON.parse(stdout.text) : undefined,
+      };
+    }
+    const target = { stack: 'Fanfold', region: undefined };
+
+    it('draws a job’s timeline from its records: one bar per chunk attempt, by awsJobs and fanfold timeline', async () => {
+      await using pool = context().Pool({ stragglers: false });
+      const r = pool.mapAsync('spin', [60, 60, 60, 60, 60, 60, 60, 60, 60, 60], { chunksize: 2 });
+      expect(await r.get()).toEqual(Array(10).fill(60));
+      const ops = operations();
+      try {
+        const { data, svg, html } = await ops.timeline(r.jobId);
+        expect(data).toMatchObject({ jobId: r.jobId, task: 'spin', total: 5, missing: 0 });
+        expect(data.bars.map((b) => b.index)).toEqual([0, 1, 2, 3, 4]);
+        expect(html).toContain(svg);
+      } finally {
+        ops.close();
+      }
+      const out = await command({
+        kind: 'timeline',
+        jobId: r.jobId,
+        out: 'job.html',
+        svg: 'job.svg',
+        json: true,
+        ...target,
+      });
+      expect(out.code).toBe(ExitCodes.OK);
+      expect(out.json).toEqual({
+        ok: true,
+        jobId: r.jobId,
+        out: 'job.html',
+        svg: 'job.svg',
+        status: 'DONE',
+        attempts: 5,
+        rows: expect.any(Number),
+        missing: 0,
+        spanMs: expect.any(Number),
+      });
+      // The SVG written: one bar per chunk attempt, each with its chunk and attempt number.
+      const written = readFileSync(join(dir, 'job.svg'), 'utf8');
+      const bars = [...written.matchAll(/<rect class="bar" data-index="(\d+)" data-attempt="(\d+)"/g)];
+      expect(bars.map((m) => Number(m[1])).sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(bars.every((m) => Number(m[2]) >= 1)).toBe(true);
+      expect(readFileSync(join(dir, 'job.html'), 'utf8')).toContain(written);
+      const text = await command({
+        kind: 'timeline',
+        jobId: r.jobId,
+        out: 'again.html',
+        svg: undefined,
+        json: false,
+        ...target,
+      });
+      expect(text.stdout).toMatch(/^job \S+: 5 chunk attempts on \d+ worker threads; wrote again\.html$/m);
+
+      const missing = await command({
+        kind: 'timeline',
+        jobId: 'no-such-job',
+        out: 'x.html',
+        svg: undefined,
+        json: true,
+        ...target,
+      });
+      expect(missing.code).toBe(ExitCodes.NOT_FOUND);
+      expect(missing.json).toMatchObject({ ok: false, error: { code: 'ERR_FANFOLD_JOB_NOT_FOUND' } });
+    });
+
+    it('reports retries, stragglers and cost in fanfold status, as estimated before the job ran', async () => {
+      await using pool = context().Pool({ stragglers: false });
+      const items = Array(12).fill(100);
+      // Stated tolerance: the chunks' measured time is the tasks' (100 ms each) plus each chunk's
+      // own overhead on its thread, at most as much again on this loaded machine.
+      const estimate = await pool.estimate('spin', items, { taskMs: 100, chunksize: 3 });
+      expect(estimate).toMatchObject({ items: 12, chunksize: 3, chunks: 4 });
+      const r = pool.mapAsync('spin', items, { chunksize: 3 });
+      await r.get();
+
+      const status = await command({ kind: 'status', jobId: r.jobId, json: true, ...target });
+      expect(status.code).toBe(ExitCodes.OK);
+      const { job, cost } = status.json as { job: Record<string, unknown>; cost: CostReport };
+      expect(job.id).toBe(r.jobId);
+      expect(job.status).toBe('DONE');
+      expect(job.done).toBe(4);
+      expect(job.retries).toBe(0);
+      expect(job.backups).toBe(0);
+      expect(job.meanChunkMs).toBeGreaterThanOrEqual(300);
+      // The count-based parts are the estimate's exactly: the job ran as estimated (4 chunks, no
+      // retry, no backup, batches well under a visibility renewal).
+      expect(cost.chunks).toBe(4);
+      expect(cost.retries).toBe(0);
+      expect(cost.backups).toBe(0);
+      expect(cost.requests).toEqual(estimate.cost.requests);
+      expect(cost.writeUnits).toBe(estimate.cost.writeUnits);
+      expect(cost.readUnits).toBe(estimate.cost.readUnits);
+      expect(cost.prices).toEqual(estimate.cost.prices);
+      // The time-based part within the stated tolerance.
+      expect(cost.lambdaGbSeconds).toBeGreaterThanOrEqual(estimate.cost.lambdaGbSeconds);
+      expect(cost.lambdaGbSeconds).toBeLessThanOrEqual(2 * estimate.cost.lambdaGbSeconds);
+      expect(cost.usd.total).toBeGreaterThanOrEqual(estimate.cost.usd.total);
+      expect(cost.usd.total).toBeLessThanOrEqual(2 * estimate.cost.usd.total);
+      // The same report through the API.
+      const ops = operations();
+      try {
+        expect((await ops.report(r.jobId)).cost).toEqual(cost);
+        expect(jobCost(await ops.inspect(r.jobId), { workers: 4 })).toEqual(cost);
+      } finally {
+        ops.close();
+      }
+
+      const text = await command({ kind: 'status', jobId: r.jobId, json: false, ...target });
+      expect(text.stdout).toMatch(/^retries +0 \(deliveries beyond a chunk's first\)$/m);
+      expect(text.stdout).toMatch(/^stragglers +0 backups sent$/m);
+      expect(text.stdout).toMatch(/^requests +SQS \d+ · Lambda \d+ · S3 \d+$/m);
+      expect(text.stdout).toMatch(/^cost so far +\$[\d.]+ \(SQS /m);
     });
   });
 

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineJob, isJob } from '../../src/api/job.js';
+import { COMMANDS } from '../../src/cli/args.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { createProgress, formatDuration } from '../../src/cli/progress.js';
 import { ErrorCodes, InvalidArgumentError } from '../../src/errors.js';
@@ -51,7 +52,7 @@ describe('fanfold (command line)', () => {
       [['walk'], 'Unknown command "walk"'],
       [
         [],
-        'Expected a command (run, jobs, status, attach, cancel, dashboard, deploy, synth, destroy), got nothing',
+        'Expected a command (run, jobs, status, attach, cancel, dashboard, timeline, estimate, deploy, synth, destroy), got nothing',
       ],
       [['status'], 'Expected status to be given a job id'],
       [['jobs', '--limit', '0'], 'Expected --limit to be an integer from 1 to 1000, got "0"'],
@@ -84,7 +85,8 @@ describe('fanfold (command line)', () => {
     expect(stdout).toContain(
       'Usage: fanfold run <module> [--processes N] [--json] [--dashboard [--port P]] [-- job args...]',
     );
-    for (const command of ['jobs', 'status', 'attach', 'cancel', 'dashboard', 'deploy', 'synth', 'destroy'])
+    // Every command the parser knows has its usage line and an example.
+    for (const command of COMMANDS.filter((c) => c !== 'run'))
       expect(stdout).toMatch(new RegExp(`^ {2}npx fanfold ${command} |^ +fanfold ${command} `, 'm'));
     expect(stdout).toContain(
       'Exit codes: 0 done, 1 the job failed or was cancelled, 2 bad usage, 3 no such job',

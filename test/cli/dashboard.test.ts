@@ -19,6 +19,7 @@ import { STACK_ATTEMPTS_EVERY_MS, stackSource } from '../../src/cli/dashboard-so
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { JobNotFoundError, StackNotFoundError } from '../../src/errors.js';
 import { buildTimeline, type Timeline } from '../../src/views/timeline.js';
+import { timelineHtml, timelineSvg } from '../../src/views/timeline-svg.js';
 import { Capture } from '../support/capture.js';
 
 const T0 = Date.UTC(2026, 11, 8, 0, 0, 0);
@@ -33,6 +34,8 @@ function info(over: Partial<JobInfo> & { id: string }): JobInfo {
     createdAt: T0,
     endedAt: undefined,
     deadline: T0 + 60_000,
+    retries: 0,
+    backups: 0,
     ...over,
   };
 }
@@ -132,7 +135,11 @@ function fakeOps(source: CountingSource, missing = false): JobOperations {
     inspect: no,
     attach: no,
     cancel: no,
-    timeline: (id) => source.timeline(id),
+    timeline: async (id) => {
+      const data = await source.timeline(id);
+      return { data, svg: timelineSvg(data), html: timelineHtml(data) };
+    },
+    report: no,
     close: () => {},
   };
 }

@@ -280,6 +280,31 @@ export function describeJobCompletionContract(name: string, make: MakeJobStore):
         await store.completeChunks(id, results([0]));
         expect((await store.getJob(id))?.meanChunkMs).toBeUndefined();
       });
+
+      it('sums the recorded chunks’ deliveries beyond their first as retries, a duplicate’s not', async () => {
+        const id = await job(41);
+        await store.completeChunks(id, results([0]));
+        expect((await store.getJob(id))?.retries).toBeUndefined();
+        await store.completeChunks(id, [
+          { index: 1, result: data(1), attempt: attempt(10) },
+          { index: 15, result: data(2), attempt: attempt(10, 3) },
+          { index: 40, result: data(3), attempt: attempt(10, 2) },
+        ]);
+        // A duplicate (its third delivery) changes nothing.
+        await store.completeChunks(id, [{ index: 40, result: data(9), attempt: attempt(10, 3) }]);
+        expect((await store.getJob(id))?.retries).toBe(3);
+      });
+
+      it('counts the straggler backups sent, and leaves a job that does not exist alone', async () => {
+        const id = await job(4);
+        expect((await store.getJob(id))?.backups).toBeUndefined();
+        await store.countBackups(id, 2);
+        await store.countBackups(id, 1);
+        expect((await store.getJob(id))?.backups).toBe(3);
+        const missing = `job-${randomUUID()}`;
+        await store.countBackups(missing, 1);
+        expect(await store.getJob(missing)).toBeUndefined();
+      });
     });
 
     describe('releaseJob()', () => {

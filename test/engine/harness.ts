@@ -130,6 +130,7 @@ export class AuditedStore implements JobStore {
   finishJob: JobStore['finishJob'] = (id, o, f, r) => this.inner.finishJob(id, o, f, r);
   noteChunkError: JobStore['noteChunkError'] = (id, i, e) => this.inner.noteChunkError(id, i, e);
   lastChunkError: JobStore['lastChunkError'] = (id, i) => this.inner.lastChunkError(id, i);
+  countBackups: JobStore['countBackups'] = (id, n) => this.inner.countBackups(id, n);
   getJob: JobStore['getJob'] = async (id, o) => this.#timed(await this.inner.getJob(id, o));
   get waitForChange(): JobStore['waitForChange'] {
     const wait = this.inner.waitForChange;

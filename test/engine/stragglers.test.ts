@@ -173,6 +173,8 @@ describe("the coordinator's backup request", () => {
     const req = { v: 1, type: 'backup', jobId, indices: [1, 2], inputs: [input(1), input(2)] } as const;
     expect(await e.coordinator.handle(req)).toMatchObject({ sent: 2 });
     expect(await e.coordinator.handle(req)).toMatchObject({ sent: 2 });
+    // Every backup sent is counted on the job, for `fanfold status`.
+    expect((await e.backend.store.getJob(jobId))?.backups).toBe(4);
     release();
     expect(await map).toEqual(squares(8));
     // Recorded once each: the late copies find the chunk recorded, or the job ended (and skip it).

@@ -140,3 +140,39 @@ describe('Pool.attach(jobId, { task })', () => {
     });
   });
 });
+
+describe('Pool.estimate', () => {
+  it("plans the job as map would on the pool's processes and prices it, submitting nothing", async () => {
+    // 2 processes: CPython's rule gives chunks of ceil(1000 / 8) = 125, so 8 chunks.
+    const e = await pool.estimate('square', range(1000), { taskMs: 2 });
+    expect(e).toMatchObject({ items: 1000, chunksize: 125, chunks: 8, taskMs: 2 });
+    expect(e.cost).toMatchObject({ chunks: 8, retries: 0, backups: 0, prices: { region: 'us-east-1' } });
+    // 2 s of tasks on 3538 MB shared by 2 threads.
+    expect(e.cost.lambdaGbSeconds).toBeCloseTo((2 * 3538) / 1024 / 2, 9);
+    expect(e.durationSeconds).toBeGreaterThan(e.fanoutSeconds);
+    expect(await pool.estimate('square', 10, { taskMs: 1, chunksize: 5 })).toMatchObject({
+      items: 10,
+      chunks: 2,
+    });
+    const small = await pool.estimate('square', [1, 2, 3], { taskMs: 1, memoryMb: 1024, threads: 1 });
+    expect(small.cost.lambdaGbSeconds).toBeCloseTo(0.003, 9);
+  });
+
+  it('rejects naming the argument that is wrong', async () => {
+    await expect(pool.estimate('nope' as 'square', 10, { taskMs: 1 })).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_FANFOLD_UNKNOWN_TASK' }),
+    );
+    await expect(pool.estimate('square', 10, {} as never)).rejects.toThrow(
+      /options\.taskMs to be a number >= 0, got undefined/,
+    );
+    await expect(pool.estimate('square', 'ten' as never, { taskMs: 1 })).rejects.toThrow(
+      /Expected items to be an array, a range\(\) or a count of items/,
+    );
+    await expect(pool.estimate('square', 10, { taskMs: 1, chunksize: 0 })).rejects.toThrow(
+      /options\.chunksize/,
+    );
+    await expect(pool.estimate('square', 10, { taskMs: 1, prices: { wru: -1 } as never })).rejects.toThrow(
+      /options\.prices\.wru/,
+    );
+  });
+});

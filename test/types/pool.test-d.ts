@@ -3,7 +3,16 @@
  * does not run this file. Every `@ts-expect-error` line must stay an error: if a change makes it
  * compile, tsc reports the unused directive.
  */
-import type { AsyncResult, JobInfo, JobIterator, LocalContext, Pool, Range, TaskRegistry } from 'fanfold';
+import type {
+  AsyncResult,
+  Estimate,
+  JobInfo,
+  JobIterator,
+  LocalContext,
+  Pool,
+  Range,
+  TaskRegistry,
+} from 'fanfold';
 import { expectTypeOf } from 'vitest';
 import type tasks from '../fixtures/tasks.js';
 
@@ -73,6 +82,13 @@ export async function poolTypes(): Promise<void> {
   pool.attach('id', { task: 'square', reducer: 'concat' });
   expectTypeOf(pool.inspect('id')).toEqualTypeOf<Promise<JobInfo>>();
   expectTypeOf(pool.cancel('id')).toEqualTypeOf<Promise<JobInfo>>();
+  // estimate takes the task's items (or a count) and gives the prediction.
+  expectTypeOf(pool.estimate('square', xs, { taskMs: 1 })).toEqualTypeOf<Promise<Estimate>>();
+  expectTypeOf(pool.estimate('square', 1000, { taskMs: 1 })).toEqualTypeOf<Promise<Estimate>>();
+  // @ts-expect-error square takes numbers
+  pool.estimate('square', ['1'], { taskMs: 1 });
+  // @ts-expect-error taskMs is required
+  pool.estimate('square', xs, {});
   pool.mapAsync('square', xs, { callback: (rs) => expectTypeOf(rs).toEqualTypeOf<number[]>() });
 
   // mapReduce returns the result type; the reducer must fold two results into one.

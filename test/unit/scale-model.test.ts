@@ -20,7 +20,7 @@ import {
   sendRate,
   tree,
   treeDepth,
-} from '../../bench/scale/model.js';
+} from '../../src/views/scale-model.js';
 
 describe('DynamoDB item sizes', () => {
   it('counts names and values by type', () => {

@@ -15,6 +15,7 @@
  * threads allow, never faster than the partition that records them. It is a model: latencies on
  * AWS are stated assumptions (below), not measurements, since nothing here reaches AWS.
  */
+import { LIST_PRICES, type Prices } from './prices.js';
 
 /** AWS's documented limits (us-east-1, 2026): the source of each is in `docs/scaling.md`. */
 export const LIMITS = Object.freeze({
@@ -34,15 +35,8 @@ export const LIMITS = Object.freeze({
   tableQuotaWru: 40_000,
 });
 
-/** List prices, USD (us-east-1). */
-export const PRICES = Object.freeze({
-  sqsRequest: 0.4e-6,
-  lambdaRequest: 0.2e-6,
-  wru: 0.625e-6,
-  rru: 0.125e-6,
-  s3Put: 0.005e-3,
-  s3Get: 0.0004e-3,
-});
+/** List prices, USD (us-east-1): the one table of them is `prices.ts`. */
+export const PRICES = LIST_PRICES;
 
 /**
  * Latencies on AWS the model assumes, in seconds: typical in-Region figures, not measured here.
@@ -66,8 +60,21 @@ export const ASSUMED = Object.freeze({
   notice: 0.025,
 });
 
+/** The settings of a stack the model runs on (the construct's props that move its figures). */
+export interface StackSettings {
+  readonly coordinatorTimeout: number;
+  readonly workerTimeout: number;
+  readonly batchSize: number;
+  /** A worker's time left when it hands its unfinished messages back, in s. */
+  readonly handBackMargin: number;
+  /** Threads per worker. */
+  readonly threads: number;
+  /** Workers at once (and drain workers a job fires). */
+  readonly concurrency: number;
+}
+
 /** The construct's defaults the model runs on, with worker concurrency raised to 1,000. */
-export const STACK = Object.freeze({
+export const STACK: StackSettings = Object.freeze({
   coordinatorTimeout: 60,
   workerTimeout: 300,
   batchSize: 10,
@@ -252,7 +259,15 @@ export function tree(
 export const treeDepth = (s: Shape, n: number): number => tree(s, n).depth;
 
 /** A coordinator invocation's sending budget: its timeout less a fifth of it (1 to 10 s). */
-const sendBudget = () => STACK.coordinatorTimeout - Math.min(10, Math.max(1, STACK.coordinatorTimeout / 5));
+const sendBudget = (k: StackSettings) =>
+  k.coordinatorTimeout - Math.min(10, Math.max(1, k.coordinatorTimeout / 5));
+
+/** Coordinator invocations the fan-out of `n` chunks takes: the tree's, and a leaf's continuations. */
+export function coordinatorInvocations(s: Shape, n: number, k: StackSettings = STACK): number {
+  const { leaves, leafSize, inner } = tree(s, n);
+  const continuations = s.overrun === 'continues' ? Math.ceil(leafSize / sendRate(s) / sendBudget(k)) - 1 : 0;
+  return s.overrun === 'none' ? 0 : inner + leaves * (1 + continuations);
+}
 
 /** Predicts one job; see the module comment. */
 export function predict(
@@ -261,12 +276,14 @@ export function predict(
   n: number,
   taskMs: number,
   tasksPerChunk = 100,
+  k: StackSettings = STACK,
+  prices: Prices = LIST_PRICES,
 ): Prediction {
   const c = chunkSeconds(taskMs, tasksPerChunk);
-  const b = STACK.batchSize;
-  const batchSeconds = Math.ceil(b / STACK.threads) * c + ASSUMED.batchOverhead;
+  const b = k.batchSize;
+  const batchSeconds = Math.ceil(b / k.threads) * c + ASSUMED.batchOverhead;
   const perWorker = b / batchSeconds;
-  const demand = STACK.concurrency * perWorker;
+  const demand = k.concurrency * perWorker;
   // On paper the partitions bound the job; the table's quota bounds every job together. A new
   // on-demand table takes less at first (`tableCap`): its warm throughput must be set for more.
   const recordingCap = Math.min(
@@ -274,12 +291,16 @@ export function predict(
     LIMITS.tableQuotaWru / perChunk.recordingWru,
   );
   const tableCap = LIMITS.tableInitialWru / perChunk.recordingWru;
-  const { depth, leaves, leafSize, inner } = tree(s, n);
+  const { depth, leaves, leafSize } = tree(s, n);
   const leafSeconds = leafSize / sendRate(s);
-  const continuations = s.overrun === 'continues' ? Math.ceil(leafSeconds / sendBudget()) - 1 : 0;
-  const invocations = s.overrun === 'none' ? 0 : inner + leaves * (1 + continuations);
-  const cost = costPerMillionTasks(withJobCosts(s, perChunk, n, batchSeconds, invocations), tasksPerChunk);
-  const crashRecovery = s.visibility(STACK.workerTimeout);
+  const continuations = s.overrun === 'continues' ? Math.ceil(leafSeconds / sendBudget(k)) - 1 : 0;
+  const invocations = coordinatorInvocations(s, n, k);
+  const cost = costPerMillionTasks(
+    withJobCosts(s, perChunk, n, batchSeconds, invocations, k),
+    tasksPerChunk,
+    prices,
+  );
+  const crashRecovery = s.visibility(k.workerTimeout);
   const base = {
     chunks: n,
     taskMs,
@@ -296,11 +317,11 @@ export function predict(
   const sendStart = (s.overrun === 'none' ? 0 : ASSUMED.submit) + depth * hop;
   const rate = sendRate(s) * leaves;
   const fanout = sendStart + n / rate + continuations * hop;
-  if (s.overrun === 'fails' && leafSeconds > STACK.coordinatorTimeout)
+  if (s.overrun === 'fails' && leafSeconds > k.coordinatorTimeout)
     return {
       ...base,
       fanout: Number.POSITIVE_INFINITY,
-      failure: `one invocation would send ${n.toLocaleString('en')} chunks in ${leafSeconds.toFixed(0)} s, past the coordinator's ${STACK.coordinatorTimeout} s`,
+      failure: `one invocation would send ${n.toLocaleString('en')} chunks in ${leafSeconds.toFixed(0)} s, past the coordinator's ${k.coordinatorTimeout} s`,
       busy1000: Number.POSITIVE_INFINITY,
       endToEnd: Number.POSITIVE_INFINITY,
     };
@@ -310,34 +331,52 @@ export function predict(
   const mapped = (t: number) =>
     t < sendStart
       ? 0
-      : Math.min(STACK.concurrency, LIMITS.esmInitial + (LIMITS.esmPerMinute / 60) * (t - sendStart));
+      : Math.min(k.concurrency, LIMITS.esmInitial + (LIMITS.esmPerMinute / 60) * (t - sendStart));
   // Drain workers: one per n / concurrency chunks sent, fired `invokeInFlight` calls at a time per
   // leaf, running after a cold start, never more new environments than Lambda's scaling rate, and
   // gone when their time budget ends (they also end when the queue stays empty).
-  const drainEnd = sendStart + ASSUMED.workerColdStart + STACK.workerTimeout - STACK.handBackMargin;
+  const drainEnd = sendStart + ASSUMED.workerColdStart + k.workerTimeout - k.handBackMargin;
   const drained = (t: number) => {
     if (!s.directWorkers || t > drainEnd) return 0;
     const u = t - ASSUMED.workerColdStart;
     if (u < sendStart) return 0;
-    const owed = Math.ceil((STACK.concurrency * sentAt(u)) / n);
+    const owed = Math.ceil((k.concurrency * sentAt(u)) / n);
     const calls = ((s.invokeInFlight * leaves) / ASSUMED.invokeAsync) * (u - sendStart);
     const scale = LIMITS.lambdaScalePer10s * (1 + Math.floor((t - sendStart) / 10));
     return Math.min(owed, calls, scale);
   };
 
+  // Batches run whole: an idle worker takes a batch once its chunks are sent and ends it
+  // `batchSeconds` later (a batch in flight is never partly done, so a job of fewer batches than
+  // workers runs them side by side); the records then take its chunks at the recording ceiling.
   let t = 0;
   let done = 0;
+  let finished = 0;
+  let taken = 0;
   let busy1000 = Number.POSITIVE_INFINITY;
   const maxT = 48 * 3600;
+  // End times of the batches in flight, in the order they began (each takes `batchSeconds`).
+  const ends: number[] = [];
+  const sizes: number[] = [];
+  let head = 0;
   while (done < n && t < maxT) {
-    const workers = Math.min(STACK.concurrency, mapped(t) + drained(t));
-    const busy = Math.min(workers, Math.ceil((sentAt(t) - done) / b));
+    const workers = Math.min(k.concurrency, mapped(t) + drained(t));
     if (workers >= 1_000 && n / b >= 1_000 && busy1000 === Number.POSITIVE_INFINITY) busy1000 = t;
-    done += Math.min(busy * perWorker, recordingCap) * DT;
+    while (head < ends.length && ends[head]! <= t) finished += sizes[head++]!;
+    const sent = sentAt(t);
+    let idle = Math.floor(workers) - (ends.length - head);
+    while (idle > 0 && (sent - taken >= b || (sent >= n && taken < n))) {
+      const size = Math.min(b, n - taken);
+      taken += size;
+      ends.push(t + batchSeconds);
+      sizes.push(size);
+      idle--;
+    }
+    done = Math.min(finished, done + recordingCap * DT);
     t += DT;
   }
-  // The last batch runs whole; then the finaliser, then the caller's next read.
-  const endToEnd = t + batchSeconds + ASSUMED.notice;
+  // Then the finaliser, then the caller's next read.
+  const endToEnd = t + ASSUMED.notice;
   return { ...base, fanout, busy1000, endToEnd };
 }
 
@@ -347,11 +386,18 @@ export function predict(
  * records, the drain workers (an invocation and two empty long polls each), the shards' marks, and
  * the visibility calls (one ChangeMessageVisibilityBatch when a batch arrives, one per renewal).
  */
-function withJobCosts(s: Shape, p: PerChunk, n: number, batchSeconds: number, invocations: number): PerChunk {
+export function withJobCosts(
+  s: Shape,
+  p: PerChunk,
+  n: number,
+  batchSeconds: number,
+  invocations: number,
+  k: StackSettings = STACK,
+): PerChunk {
   if (s.name !== 'issue10') return p;
-  const drains = Math.min(STACK.concurrency, n);
-  const renewals = Math.floor(batchSeconds / (s.visibility(STACK.workerTimeout) / 3));
-  const batches = n / STACK.batchSize;
+  const drains = Math.min(k.concurrency, n);
+  const renewals = Math.floor(batchSeconds / (s.visibility(k.workerTimeout) / 3));
+  const batches = n / k.batchSize;
   return {
     ...p,
     sqs: p.sqs + (2 * drains + batches * (1 + renewals)) / n,
@@ -361,13 +407,17 @@ function withJobCosts(s: Shape, p: PerChunk, n: number, batchSeconds: number, in
 }
 
 /** USD per million tasks of everything but the workers' compute. */
-export function costPerMillionTasks(p: PerChunk, tasksPerChunk: number): number {
+export function costPerMillionTasks(
+  p: PerChunk,
+  tasksPerChunk: number,
+  prices: Prices = LIST_PRICES,
+): number {
   const perChunk =
-    p.sqs * PRICES.sqsRequest +
-    p.lambda * PRICES.lambdaRequest +
-    p.s3Put * PRICES.s3Put +
-    p.s3Get * PRICES.s3Get +
-    p.wru * PRICES.wru +
-    p.rru * PRICES.rru;
+    p.sqs * prices.sqsRequest +
+    p.lambda * prices.lambdaRequest +
+    p.s3Put * prices.s3Put +
+    p.s3Get * prices.s3Get +
+    p.wru * prices.wru +
+    p.rru * prices.rru;
   return (perChunk * 1e6) / tasksPerChunk;
 }
