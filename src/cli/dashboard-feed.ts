@@ -14,8 +14,10 @@ import { errorFields } from './output.js';
 export interface DashboardSource {
   /** What the page's heading names: `stack Fanfold`, `fanfold run job.ts`. */
   readonly title: string;
-  /** Why there is no cost figure, said on the page and in the JSON. */
+  /** What the cost figures are (or why there are none), said on the page and in the JSON. */
   readonly costNote: string;
+  /** A job's cost so far in USD, when its jobs have one (a stack's); none for local jobs. */
+  cost?(job: JobInfo): number;
   /** The jobs to show, newest first. */
   jobs(): Promise<JobInfo[]>;
   /** A job's timeline data, for its attempt figures. */
@@ -34,8 +36,11 @@ export interface DashboardJob extends JobInfo, JobRates {
    * they were not read: a job of more than {@link MAX_DETAIL_CHUNKS} chunks, or a failed read.
    */
   readonly attempts?: AttemptFigures;
-  /** Its cost so far: `null`, as nothing reports it yet (see {@link DashboardSnapshot.costNote}). */
-  readonly cost: null;
+  /**
+   * Its cost so far in USD (a stack's job: `jobCost`, see {@link DashboardSnapshot.costNote}), or
+   * `null` for a local job, which makes no AWS request.
+   */
+  readonly cost: number | null;
 }
 
 /** What `GET /api/jobs` answers. */
@@ -57,7 +62,7 @@ export interface DashboardSnapshot {
     /** Worker threads that recorded a chunk lately, over the running jobs. */
     readonly workersActive: number;
   };
-  /** Why no cost is shown. */
+  /** What the cost column shows, or why it is empty. */
   readonly costNote: string;
   /** The job module of `fanfold run --dashboard` has ended: nothing will change any more. */
   readonly ended: boolean;
@@ -139,7 +144,8 @@ export class DashboardFeed {
 
   async #job(info: JobInfo, at: number): Promise<DashboardJob> {
     const attempts = await this.#attempts(info, at);
-    return { ...info, ...jobRates(info, at), ...(attempts ? { attempts } : {}), cost: null };
+    const cost = this.#source.cost ? this.#source.cost(info) : null;
+    return { ...info, ...jobRates(info, at), ...(attempts ? { attempts } : {}), cost };
   }
 
   async #attempts(info: JobInfo, at: number): Promise<AttemptFigures | undefined> {

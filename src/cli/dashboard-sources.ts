@@ -8,23 +8,40 @@ import type { JobProgress } from '../api/job.js';
 import type { JobInfo } from '../api/job-info.js';
 import type { ObserveHook, PoolJobReader } from '../api/job-observer.js';
 import type { JobOperations } from '../aws/operations.js';
+import { jobCost } from '../views/cost.js';
+import { LIST_PRICES, type Prices } from '../views/prices.js';
 import type { DashboardSource } from './dashboard-feed.js';
 
 const live = (j: JobInfo) => j.status === 'RUNNING' || j.status === 'FOLDING';
 
-/** No figure is invented: the job records hold no request counts. */
-const NO_COST =
-  'No cost figure: this version of fanfold does not record the requests a job makes ' +
-  '(jobs of the local context make none).';
+/** A local job makes no AWS request: no figure. */
+const NO_COST = 'No cost figure: jobs of the local context make no AWS request.';
+
+/** What a stack job's cost figure is (docs/observability.md, "Cost, before and after"). */
+function stackCostNote({ date, region }: Prices): string {
+  return (
+    `the scale model's requests and units for each job's chunks, retries and backups, and its ` +
+    `chunks' run time, at ${region} list prices of ${date} (FANFOLD_PRICES overrides them).`
+  );
+}
 
 /** How often a stack's running jobs' chunk records are read for their attempt figures. */
 export const STACK_ATTEMPTS_EVERY_MS = 10_000;
 
-/** A stack's newest `limit` jobs, as `fanfold jobs` lists them. */
-export function stackSource(ops: JobOperations, stack: string, limit: number): DashboardSource {
+/**
+ * A stack's newest `limit` jobs, as `fanfold jobs` lists them, each with its cost so far at
+ * `prices` (as `fanfold status` gives it).
+ */
+export function stackSource(
+  ops: JobOperations,
+  stack: string,
+  limit: number,
+  prices: Prices = LIST_PRICES,
+): DashboardSource {
   return {
     title: `stack ${stack}`,
-    costNote: NO_COST,
+    costNote: stackCostNote(prices),
+    cost: (job) => jobCost(job, { prices }).usd.total,
     jobs: () => ops.list({ limit }),
     timeline: async (id) => (await ops.timeline(id)).data,
     attemptsEveryMs: STACK_ATTEMPTS_EVERY_MS,

@@ -5,6 +5,7 @@
  */
 import type { JobProgress } from '../api/job.js';
 import { observing } from '../api/job-observer.js';
+import { pricesFromEnv } from '../views/prices.js';
 import type { Command } from './args.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { type DashboardServer, startDashboardServer } from './dashboard-server.js';
@@ -46,8 +47,9 @@ export async function runDashboard(
 ): Promise<number> {
   const ops = (o.open ?? openStack)(command);
   try {
-    const source = stackSource(ops, command.stack, command.limit);
+    let source: ReturnType<typeof stackSource>;
     try {
+      source = stackSource(ops, command.stack, command.limit, pricesFromEnv(io.env));
       await source.jobs(); // the stack exists and may be listed: say so now, not on the page
     } catch (e) {
       return failed(e, false, io);

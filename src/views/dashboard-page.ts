@@ -73,7 +73,7 @@ function row(j) {
     el('td', { class: 'num', 'data-field': 'retries' }, a ? a.retried : '—'),
     el('td', { 'data-field': 'started' }, when(j.createdAt)),
     el('td', { class: 'num', 'data-field': 'duration' }, secs(j.elapsedMs) + (live(j) ? ' (running)' : '')),
-    el('td', { class: 'num', 'data-field': 'cost' }, j.cost === null ? '—' : String(j.cost)));
+    el('td', { class: 'num', 'data-field': 'cost' }, j.cost === null ? '—' : '$' + (j.cost < 0.01 ? j.cost.toPrecision(2) : j.cost.toFixed(2))));
 }
 function failure(j) {
   const e = j.error;

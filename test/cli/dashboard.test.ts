@@ -18,6 +18,8 @@ import { type DashboardServer, startDashboardServer } from '../../src/cli/dashbo
 import { STACK_ATTEMPTS_EVERY_MS, stackSource } from '../../src/cli/dashboard-sources.js';
 import { ExitCodes, main, parseArgs } from '../../src/cli/main.js';
 import { JobNotFoundError, StackNotFoundError } from '../../src/errors.js';
+import { jobCost } from '../../src/views/cost.js';
+import { LIST_PRICES } from '../../src/views/prices.js';
 import { buildTimeline, type Timeline } from '../../src/views/timeline.js';
 import { timelineHtml, timelineSvg } from '../../src/views/timeline-svg.js';
 import { Capture } from '../support/capture.js';
@@ -351,5 +353,18 @@ describe('the dashboard feed', () => {
     expect(s.title).toBe('stack Fanfold');
     expect(s.attemptsEveryMs).toBe(STACK_ATTEMPTS_EVERY_MS);
     expect((await s.jobs()).map((j) => j.id)).toEqual(['b', 'a']);
+  });
+
+  it('gives a stack job its cost at the prices it is told, and says which prices', async () => {
+    const source = new CountingSource([info({ id: 'a', done: 4, total: 4, meanChunkMs: 200 })]);
+    const prices = { ...LIST_PRICES, region: 'eu-west-1', date: '2027-01-15' };
+    const s = stackSource(fakeOps(source), 'Fanfold', 5, prices);
+    expect(s.costNote).toContain('eu-west-1 list prices of 2027-01-15');
+    const snap = await new DashboardFeed(s, 0).snapshot();
+    const job = snap.jobs[0]!;
+    expect(job.cost).toBe(jobCost(job, { prices }).usd.total);
+    expect(job.cost).toBeGreaterThan(0);
+    // Twice the chunk time costs more compute.
+    expect(s.cost?.({ ...job, meanChunkMs: 400 })).toBeGreaterThan(job.cost!);
   });
 });

@@ -10,6 +10,7 @@ import { awsJobs } from '../../src/aws/operations.js';
 import { runDashboard } from '../../src/cli/dashboard.js';
 import type { DashboardSnapshot } from '../../src/cli/dashboard-feed.js';
 import { ExitCodes } from '../../src/cli/io.js';
+import { jobCost } from '../../src/views/cost.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { browserSkipReason, launchChromium } from '../support/browser.js';
 import { Capture } from '../support/capture.js';
@@ -62,7 +63,7 @@ describe('fanfold dashboard (runner)', () => {
       expect(snap.title).toBe(`stack ${E2E_STACK}`);
       expect(snap.ended).toBe(false);
       expect(snap.error).toBeUndefined();
-      expect(snap.costNote).toMatch(/^No cost figure/);
+      expect(snap.costNote).toMatch(/list prices of \d{4}-\d\d-\d\d/);
       expect(snap.at).toBeGreaterThan(0);
       const h = snap.jobs.find((j) => j.id === held.jobId);
       const s = snap.jobs.find((j) => j.id === squares.jobId);
@@ -71,7 +72,8 @@ describe('fanfold dashboard (runner)', () => {
       expect(h?.error).toBeUndefined();
       expect(h?.elapsedMs).toBe(snap.at - h!.createdAt);
       expect(h?.chunksPerSecond).toBe(0);
-      expect(h?.cost).toBeNull();
+      // Nothing recorded yet: the coordinator's invocation and the chunk's send, no compute.
+      expect(h?.cost).toBe(jobCost(h!).usd.total);
       // Nothing of the held job is recorded yet: no worker ran one of its chunks to the end.
       expect(h?.attempts).toMatchObject({
         workers: 0,
@@ -80,7 +82,10 @@ describe('fanfold dashboard (runner)', () => {
         stragglers: 0,
         backups: 0,
       });
-      expect(s).toMatchObject({ kind: 'map', task: 'square', status: 'DONE', done: 2, total: 2, cost: null });
+      expect(s).toMatchObject({ kind: 'map', task: 'square', status: 'DONE', done: 2, total: 2 });
+      // Its cost as `fanfold status` reports it: the model's counts for 2 chunks and their run time.
+      expect(s?.cost).toBe(jobCost(s!).usd.total);
+      expect(s?.cost).toBeGreaterThan(h!.cost!);
       expect(s?.endedAt).toBeGreaterThanOrEqual(s!.createdAt);
       expect(s?.elapsedMs).toBe(s!.endedAt! - s!.createdAt);
       expect(s?.chunksPerSecond).toBe(Math.round((2 * 1e4) / s!.elapsedMs) / 10);
