@@ -261,6 +261,8 @@ export class JobClient {
     extra: { jobId?: string; reducer?: string; initial?: Data; handles?: true },
   ): Promise<{ jobId: string; total: number; chunksize: number | undefined }> {
     const jobId = extra.jobId ?? opts.jobId ?? randomUUID();
+    // mapReduce passes its own id in `extra`: the caller's when it gave one, else a random one.
+    const fresh = opts.jobId === undefined;
     // Planned here as the coordinator would, and sent, so that a backup of a chunk is its very input.
     const chunksize =
       items instanceof Lines
@@ -275,7 +277,7 @@ export class JobClient {
               source: items.source,
               ...(items.chunkBytes === undefined ? {} : { chunkBytes: items.chunkBytes }),
             }
-          : { kind: 'values', items };
+          : { kind: 'values', items, ...(fresh ? { fresh: true as const } : {}) };
     this.#active.add(jobId);
     try {
       const cancelled = new Promise<never>((_, reject) => this.#submitting.set(jobId, reject));
