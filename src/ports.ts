@@ -464,9 +464,19 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** Options of {@link BlobStore.put}. */
+export interface PutOptions {
+  /**
+   * The caller hands the bytes over: it made them for this put and neither reads, changes nor
+   * transfers them afterwards. A store that keeps blobs in memory may then keep them without a
+   * copy (a 1 MB chunk of a local map was copied once more for nothing). @default false
+   */
+  readonly owned?: boolean;
+}
+
 /** Large payloads, stored by key (in S3 on AWS). */
 export interface BlobStore {
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
   /**
    * The bytes stored at `key`, or with `range` exactly its bytes `[start, end)`, never more (one
    * ranged read: a chunk's slice of a large input is read without the rest). Throws a

@@ -89,10 +89,19 @@ export function decodeValue(e: Encoded): unknown {
   return decodeList(e)[0];
 }
 
-/** Stores the bytes inline, or in the blob store under `key` when they exceed `limit`. */
-export async function spill(e: Encoded, limit: number, blobs: BlobStore, key: string): Promise<Data> {
+/**
+ * Stores the bytes inline, or in the blob store under `key` when they exceed `limit`. `owned`: the
+ * caller made the bytes for this and never touches them again (`PutOptions.owned`).
+ */
+export async function spill(
+  e: Encoded,
+  limit: number,
+  blobs: BlobStore,
+  key: string,
+  owned = false,
+): Promise<Data> {
   if (e.bytes.byteLength <= limit) return e;
-  await blobs.put(key, e.bytes);
+  await blobs.put(key, e.bytes, owned ? { owned } : undefined);
   return { enc: e.enc, blob: key, size: e.bytes.byteLength };
 }
 

@@ -122,6 +122,7 @@ export class ChunkPlanner {
     const enc = this.#numeric
       ? encodeNumbers(items, offset, count)
       : encodeItems(items.slice(offset, offset + count), offset, false);
-    return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey) };
+    // The encoding is made here for this chunk alone: the blob store may keep it as it is.
+    return { kind: 'items', offset, count, data: await spill(enc, limit, blobs, blobKey, true) };
   }
 }

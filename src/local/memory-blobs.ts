@@ -1,10 +1,11 @@
 /** An in-memory {@link BlobStore} standing in for the S3 bucket. */
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { BlobStore, ByteRange } from '../ports.js';
+import type { BlobStore, ByteRange, PutOptions } from '../ports.js';
 import { byteRange, integer } from '../validate.js';
 
 /**
- * Blobs in a `Map`, copied on the way in and on the way out so no caller aliases stored bytes.
+ * Blobs in a `Map`, copied on the way in and on the way out so no caller aliases stored bytes;
+ * bytes put as `owned` that span their whole buffer are kept as they are (nobody else holds them).
  *
  * @example
  * ```ts
@@ -18,13 +19,15 @@ export class MemoryBlobStore implements BlobStore {
   readonly #blobs = new Map<string, Uint8Array>();
 
   /** {@inheritDoc BlobStore.put} Replaces any blob stored at `key`. */
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
     if (typeof key !== 'string' || key.length === 0) {
       throw new InvalidArgumentError(
         `Expected key to be a non-empty string, got ${String(key)} (${typeof key})`,
       );
     }
-    this.#blobs.set(key, new Uint8Array(bytes));
+    // A view of part of a larger buffer is copied even when owned: keeping it would keep the rest.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    this.#blobs.set(key, options?.owned === true && whole ? bytes : new Uint8Array(bytes));
   }
 
   /** {@inheritDoc BlobStore.get} */
