@@ -474,6 +474,16 @@ export interface PutOptions {
   readonly owned?: boolean;
 }
 
+/** Options of {@link BlobStore.get}. */
+export interface GetOptions {
+  /**
+   * The caller only reads the bytes and lets go of them, never changing or transferring them: a
+   * store that keeps blobs in memory may then lend its own bytes instead of a copy (a local map's
+   * results were copied once more only to be read). @default false
+   */
+  readonly lend?: boolean;
+}
+
 /** Large payloads, stored by key (in S3 on AWS). */
 export interface BlobStore {
   put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
@@ -483,7 +493,7 @@ export interface BlobStore {
    * `ProtocolError` when there is no blob at `key` or it ends before `range.end`, and an
    * `InvalidArgumentError` for a range that is not `0 <= start < end` in safe integers.
    */
-  get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array>;
   /**
    * Deletes the blobs whose keys start with `prefix`: every one, or at most about `maxKeys` (a call
    * bounded in time, resumed by calling again). `more` is true while some may remain.

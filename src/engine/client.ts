@@ -471,7 +471,7 @@ export class JobClient {
     if (ordered) for (let i = cursor.next; found.has(i); i++) chunks.push([i, found.get(i)!]);
     else chunks.push(...found);
     for (const [i, d] of chunks) {
-      const list = decodeList(await unspill(d, blobs));
+      const list = decodeList(await unspill(d, blobs, true));
       pending.delete(i);
       if (ordered) cursor.next = i + 1;
       for (let k = 0; k < list.length; k++) yield list[k];

@@ -105,13 +105,17 @@ export async function spill(
   return { enc: e.enc, blob: key, size: e.bytes.byteLength };
 }
 
-/** Inline bytes of data that may have been stored by reference (a slice: one ranged read). */
-export async function unspill(d: Data, blobs: BlobStore): Promise<Encoded> {
+/**
+ * Inline bytes of data that may have been stored by reference (a slice: one ranged read). `lend`:
+ * the caller only reads the bytes (`GetOptions.lend`), so a store in memory need not copy them.
+ */
+export async function unspill(d: Data, blobs: BlobStore, lend = false): Promise<Encoded> {
   if ('bytes' in d) return d;
+  const options = lend ? { lend } : undefined;
   const bytes =
     d.offset === undefined
-      ? await blobs.get(d.blob)
-      : await blobs.get(d.blob, { start: d.offset, end: d.offset + d.size });
+      ? await blobs.get(d.blob, undefined, options)
+      : await blobs.get(d.blob, { start: d.offset, end: d.offset + d.size }, options);
   if (bytes.byteLength !== d.size) {
     throw new ProtocolError(`Blob ${d.blob} has ${bytes.byteLength} bytes, expected ${d.size}`);
   }

@@ -75,7 +75,8 @@ export class OrderedResults {
   }
 
   async #append(i: number, d: Data): Promise<void> {
-    const list = decodeList(await unspill(d, this.#blobs));
+    // Only read (the numbers or the deserialised items are copied out): the store may lend its bytes.
+    const list = decodeList(await unspill(d, this.#blobs, true));
     appendAll(this.#out, list);
     this.#next = i + 1;
   }

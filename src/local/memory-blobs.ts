@@ -1,6 +1,6 @@
 /** An in-memory {@link BlobStore} standing in for the S3 bucket. */
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
-import type { BlobStore, ByteRange, PutOptions } from '../ports.js';
+import type { BlobStore, ByteRange, GetOptions, PutOptions } from '../ports.js';
 import { byteRange, integer } from '../validate.js';
 
 /**
@@ -30,17 +30,18 @@ export class MemoryBlobStore implements BlobStore {
     this.#blobs.set(key, options?.owned === true && whole ? bytes : new Uint8Array(bytes));
   }
 
-  /** {@inheritDoc BlobStore.get} */
-  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  /** {@inheritDoc BlobStore.get} A copy, or with `lend` the stored bytes themselves. */
+  async get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array> {
     if (range !== undefined) byteRange(range);
     const bytes = this.#blobs.get(key);
     if (bytes === undefined) throw new ProtocolError(`No blob is stored at key "${key}"`);
-    if (range === undefined) return new Uint8Array(bytes);
+    const lend = options?.lend === true;
+    if (range === undefined) return lend ? bytes : new Uint8Array(bytes);
     if (range.end > bytes.byteLength)
       throw new ProtocolError(
         `Blob "${key}" has ${bytes.byteLength} bytes, fewer than the range [${range.start}, ${range.end}) needs`,
       );
-    return bytes.slice(range.start, range.end);
+    return lend ? bytes.subarray(range.start, range.end) : bytes.slice(range.start, range.end);
   }
 
   /** {@inheritDoc BlobStore.deletePrefix} */

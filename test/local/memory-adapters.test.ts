@@ -433,6 +433,21 @@ describe('MemoryBlobStore', () => {
     });
   });
 
+  describe('get()', () => {
+    it('gives a copy, or with lend its own bytes (whole or a range), which a reader must not change', async () => {
+      const blobs = new MemoryBlobStore();
+      await blobs.put('b', new Uint8Array([1, 2, 3, 4]));
+      (await blobs.get('b')).fill(0);
+      (await blobs.get('b', { start: 1, end: 3 })).fill(0);
+      expect(await blobs.get('b')).toEqual(new Uint8Array([1, 2, 3, 4]));
+      const lent = await blobs.get('b', { start: 1, end: 3 }, { lend: true });
+      expect(lent).toEqual(new Uint8Array([2, 3]));
+      // Lent, not copied: a change the contract forbids would show.
+      lent[0] = 9;
+      expect(await blobs.get('b', undefined, { lend: true })).toEqual(new Uint8Array([1, 9, 3, 4]));
+    });
+  });
+
   describe('keys()', () => {
     it('lists the stored keys, sorted', async () => {
       const blobs = new MemoryBlobStore();
