@@ -136,7 +136,7 @@ export class JobClient {
     const flags = handles || opts.handles ? { handles: true as const } : {};
     const { jobId, total, chunksize } = await this.#submit(mode, task, items, opts, flags);
     const read = new Map<number, Data>();
-    const results = new OrderedResults(jobId, total, this.#o.store, this.#o.blobs);
+    const results = new OrderedResults(jobId, total, items.length, this.#o.store, this.#o.blobs);
     try {
       await this.#wait(
         jobId,
@@ -149,7 +149,7 @@ export class JobClient {
           ? () => results.advance()
           : undefined,
       );
-      return await results.finish(items.length, read);
+      return await results.finish(read);
     } finally {
       this.#release(jobId);
     }
@@ -374,7 +374,7 @@ export class JobClient {
 
   /** The results of a DONE job in input order (`n` of them, when given). */
   #collect(jobId: string, chunks: number, n: number | undefined): Promise<unknown[]> {
-    return new OrderedResults(jobId, chunks, this.#o.store, this.#o.blobs).finish(n);
+    return new OrderedResults(jobId, chunks, n, this.#o.store, this.#o.blobs).finish();
   }
 
   async #cancel(jobId: string, reason: string): Promise<void> {

@@ -23,24 +23,32 @@ async function job(chunks: number) {
 describe('OrderedResults', () => {
   it('reads the chunks recorded so far up to the first missing one, and the rest at the end, in order', async () => {
     const { store, blobs, items, record } = await job(3);
-    const results = new OrderedResults('j', 3, store, blobs);
+    const results = new OrderedResults('j', 3, 60, store, blobs);
     await record(0);
     await record(2);
     await results.advance();
     // Chunk 0 was read then: its blob may go. Chunk 2 waits behind the missing chunk 1.
     await blobs.deletePrefix(blobKeys.output('j', 0));
     await record(1);
-    expect(await results.finish(60)).toEqual([...items(0), ...items(1), ...items(2)]);
+    expect(await results.finish()).toEqual([...items(0), ...items(1), ...items(2)]);
   });
 
   it('throws a TaskError for a DONE job that misses a chunk, or holds other than n results', async () => {
     const a = await job(2);
     await a.record(0);
-    await expect(new OrderedResults('j', 2, a.store, a.blobs).finish(40)).rejects.toThrow(
+    await expect(new OrderedResults('j', 2, 40, a.store, a.blobs).finish()).rejects.toThrow(
       /chunk 1 has no result/,
     );
     const b = await job(1);
     await b.record(0);
-    await expect(new OrderedResults('j', 1, b.store, b.blobs).finish(21)).rejects.toBeInstanceOf(TaskError);
+    await expect(new OrderedResults('j', 1, 21, b.store, b.blobs).finish()).rejects.toBeInstanceOf(TaskError);
+    // A result of unknown size (lines) is whatever the chunks hold, in order.
+    const c = await job(2);
+    await c.record(0);
+    await c.record(1);
+    expect(await new OrderedResults('j', 2, undefined, c.store, c.blobs).finish()).toEqual([
+      ...c.items(0),
+      ...c.items(1),
+    ]);
   });
 });
