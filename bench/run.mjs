@@ -15,7 +15,8 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run build first: it me
 
   (no option)          full run (~5 min), writes bench/RESULTS.md and bench/.out/results.json
   --quick              1 counted round, smaller CPU work; writes bench/.out/RESULTS.quick.md
-  --only G1,G2         only these groups: start square item cpu startup overhead serial
+  --only G1,G2         only these groups: start square item imap cpu startup bundle overhead
+                       serial
   --report             rewrite the report from bench/.out/results.json, running nothing
   --wait-quiet S       before each run, wait up to S seconds until other processes use
                        < 0.25 cores (shared machines)
@@ -52,6 +53,11 @@ const PLAN = {
   jsIntTimeP: quick ? 1_600_000 : 16_000_000,
   shaMiB: quick ? 4 : 32,
   startupRounds: quick ? 1 : 10,
+  imapN: 1_000,
+  // imap calls per process: the first runs the imap path cold, the median of the rest is the steady state.
+  imapCalls: 20,
+  imapRounds: quick ? 1 : 5,
+  bundleRounds: quick ? 1 : 5,
   overheadN: 10_000,
   overheadSeqN: 2_000,
   overheadRounds: quick ? 1 : 5,
@@ -152,6 +158,15 @@ function groups(python, withFanfold) {
       ],
     });
   }
+  list.push({
+    id: 'imap',
+    kind: 'imap',
+    rounds: PLAN.imapRounds,
+    variants: [
+      ...ff('ff', node('imap.mjs', PLAN.imapN, PLAN.imapCalls)),
+      { key: 'py', ...py('imap.py', PLAN.imapN, PLAN.imapCalls) },
+    ],
+  });
   const { pyIntP: P, jsIntTimeP: JP, shaMiB: R } = PLAN;
   list.push({
     id: 'cpu',
@@ -181,6 +196,14 @@ function groups(python, withFanfold) {
       { key: 'py-fork', ...py('startup.py', 'fork') },
       { key: 'py-spawn', ...py('startup.py', 'spawn') },
     ],
+  });
+  // The first map of a fresh process asks for the workers' bundle: a cache check when the tasks
+  // module is unchanged, a build on a cold cache.
+  list.push({
+    id: 'bundle',
+    kind: 'bundle',
+    rounds: PLAN.bundleRounds,
+    variants: [...ff('check', node('bundle.mjs', 'check')), ...ff('cold', node('bundle.mjs', 'cold'))],
   });
   const on = PLAN.overheadN;
   list.push({
@@ -253,8 +276,11 @@ async function main() {
     types,
   };
   writeFileSync(resultsFile, JSON.stringify(data, null, 1));
-  writeReport(data, reportFile);
+  const targets = writeReport(data, reportFile);
   log(`wrote ${reportFile} and ${resultsFile} in ${data.info.seconds.toFixed(0)} s`);
+  log('\ntargets (median (min–max) of paired runs; NOISY: others used > 0.5 cores):');
+  for (const [what, goal, measured, verdict] of targets)
+    log(`  [${verdict}] ${what}: ${measured} (goal ${goal})`);
 }
 
 await main();

@@ -476,16 +476,36 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** Options of {@link BlobStore.put}. */
+export interface PutOptions {
+  /**
+   * The caller hands the bytes over: it made them for this put and neither reads, changes nor
+   * transfers them afterwards. A store that keeps blobs in memory may then keep them without a
+   * copy (a 1 MB chunk of a local map was copied once more for nothing). @default false
+   */
+  readonly owned?: boolean;
+}
+
+/** Options of {@link BlobStore.get}. */
+export interface GetOptions {
+  /**
+   * The caller only reads the bytes and lets go of them, never changing or transferring them: a
+   * store that keeps blobs in memory may then lend its own bytes instead of a copy (a local map's
+   * results were copied once more only to be read). @default false
+   */
+  readonly lend?: boolean;
+}
+
 /** Large payloads, stored by key (in S3 on AWS). */
 export interface BlobStore {
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
   /**
    * The bytes stored at `key`, or with `range` exactly its bytes `[start, end)`, never more (one
    * ranged read: a chunk's slice of a large input is read without the rest). Throws a
    * `ProtocolError` when there is no blob at `key` or it ends before `range.end`, and an
    * `InvalidArgumentError` for a range that is not `0 <= start < end` in safe integers.
    */
-  get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array>;
   /**
    * Deletes the blobs whose keys start with `prefix`: every one, or at most about `maxKeys` (a call
    * bounded in time, resumed by calling again). `more` is true while some may remain.

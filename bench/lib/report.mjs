@@ -1,5 +1,6 @@
 // Writes bench/RESULTS.md from the figures collected by run.mjs.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { bundleSection, imapSection } from './report-latency.mjs';
 import { serialSection } from './report-serial.mjs';
 import { figures, median, pairedRatios, range, ratio, si, sig } from './stats.mjs';
 import { INPUTS, NOISY_CORES, targetRows } from './targets.mjs';
@@ -27,7 +28,7 @@ export function writeReport(data, file) {
       rs.filter((r) => r && !r.ok).map((r) => `${g} ${k}: ${r.err}`),
     );
 
-  const targets = targetRows(data, pair);
+  const targets = targetRows(data, pair, noisy);
 
   // ---- header
   const i = data.info;
@@ -247,6 +248,9 @@ export function writeReport(data, file) {
     stRows,
   );
 
+  const helpers = { runs, fig, pair };
+  bundleSection(p, table, helpers);
+
   // ---- 5. per-task overhead
   p('## 5. Per-task overhead: tiny tasks (`noop`) on a warm pool of 2, fanfold vs raw piscina', '');
   p(
@@ -271,6 +275,8 @@ export function writeReport(data, file) {
   }
   table(['calls', 'µs per task', 'tasks/s', '÷ piscina'], ovRows);
 
+  imapSection(data, p, table, helpers);
+
   // ---- 6. serialisers
   serialSection(data, p, table);
 
@@ -291,4 +297,5 @@ export function writeReport(data, file) {
     if (a >= 0 && b > a) lines.push('', old.slice(a, b + `<!-- ${name}:end -->`.length), '');
   }
   writeFileSync(file, lines.join('\n'));
+  return targets;
 }

@@ -23,6 +23,7 @@ import type { CoordinatorRequest, CoordinatorResponse, JobInput } from './coordi
 import { JobWatch, type PollBounds, type Progress } from './job-watch.js';
 import { Lines } from './lines.js';
 import { OpenJobFeeder } from './open-job.js';
+import { OrderedResults } from './ordered-results.js';
 import { checkArgLists, defaultChunksize, toSized, wireItems } from './plan.js';
 import { Range } from './range.js';
 import { Releases } from './releases.js';
@@ -74,6 +75,9 @@ export interface ClientOptions {
   /** Backups of straggling chunks (`stragglers.ts`); none when absent. */
   readonly stragglers?: StragglerPolicy | undefined;
 }
+
+/** Items per chunk from which a local map reads results while its job runs (`OrderedResults.advance`). */
+const EARLY_READ_CHUNKSIZE = 1024;
 
 /** Submits jobs and waits for them. */
 export class JobClient {
@@ -132,13 +136,20 @@ export class JobClient {
     const flags = handles || opts.handles ? { handles: true as const } : {};
     const { jobId, total, chunksize } = await this.#submit(mode, task, items, opts, flags);
     const read = new Map<number, Data>();
+    const results = new OrderedResults(jobId, total, items.length, this.#o.store, this.#o.blobs);
     try {
       await this.#wait(
         jobId,
         opts.onProgress,
         this.#stragglers({ jobId, total, items, chunksize, ...flags }, opts, read),
+        // A store that tells changes at once (in memory) is read as large chunks are recorded: the
+        // copy into the caller's array overlaps the chunks still running. A polled store is read
+        // once, and so are small chunks (the main thread is their bottleneck: no gain to overlap).
+        this.#o.store.waitForChange && (chunksize ?? 0) >= EARLY_READ_CHUNKSIZE
+          ? () => results.advance()
+          : undefined,
       );
-      return await this.#collect(jobId, total, items.length, read);
+      return await results.finish(read);
     } finally {
       this.#release(jobId);
     }
@@ -261,6 +272,8 @@ export class JobClient {
     extra: { jobId?: string; reducer?: string; initial?: Data; handles?: true },
   ): Promise<{ jobId: string; total: number; chunksize: number | undefined }> {
     const jobId = extra.jobId ?? opts.jobId ?? randomUUID();
+    // mapReduce passes its own id in `extra`: the caller's when it gave one, else a random one.
+    const fresh = opts.jobId === undefined;
     // Planned here as the coordinator would, and sent, so that a backup of a chunk is its very input.
     const chunksize =
       items instanceof Lines
@@ -275,7 +288,7 @@ export class JobClient {
               source: items.source,
               ...(items.chunkBytes === undefined ? {} : { chunkBytes: items.chunkBytes }),
             }
-          : { kind: 'values', items };
+          : { kind: 'values', items, ...(fresh ? { fresh: true as const } : {}) };
     this.#active.add(jobId);
     try {
       const cancelled = new Promise<never>((_, reject) => this.#submitting.set(jobId, reject));
@@ -332,13 +345,15 @@ export class JobClient {
     jobId: string,
     onProgress?: (p: Progress) => void,
     stragglers?: StragglerWatch,
+    onChange?: () => Promise<void>,
   ): Promise<JobRecord> {
     const watch = this.#watch(jobId, onProgress);
     for (;;) {
-      const { job } = await watch.next();
+      const { job, changed } = await watch.next();
       if (job.status === 'DONE') return job;
       await watch.check(job);
       await stragglers?.observe(job);
+      if (changed) await onChange?.();
     }
   }
 
@@ -357,37 +372,9 @@ export class JobClient {
     this.#o.onJobEnded?.(jobId);
   }
 
-  /** The results in input order; `read` holds those read already (by the straggler check). */
-  async #collect(
-    jobId: string,
-    chunks: number,
-    n: number | undefined,
-    read?: ReadonlyMap<number, Data>,
-  ): Promise<unknown[]> {
-    const indices = Array.from({ length: chunks }, (_, i) => i);
-    const found = new Map(read);
-    const missing = read?.size ? indices.filter((i) => !read.has(i)) : indices;
-    for (const [i, d] of await this.#o.store.readResults(jobId, missing)) found.set(i, d);
-    // push, not `new Array(n)`: V8 keeps a pushed array packed, while a large preallocated one
-    // starts holey (dictionary mode past a size) and costs several times more to fill and read.
-    const out: unknown[] = [];
-    for (const i of indices) {
-      const d = found.get(i);
-      if (!d)
-        throw new TaskError(
-          { name: 'Error', message: `Job ${jobId} is DONE but chunk ${i} has no result` },
-          jobId,
-        );
-      const list = decodeList(await unspill(d, this.#o.blobs));
-      for (let k = 0; k < list.length; k++) out.push(list[k]);
-    }
-    if (n !== undefined && out.length !== n) {
-      throw new TaskError(
-        { name: 'Error', message: `Job ${jobId} returned ${out.length} results for ${n} items` },
-        jobId,
-      );
-    }
-    return out;
+  /** The results of a DONE job in input order (`n` of them, when given). */
+  #collect(jobId: string, chunks: number, n: number | undefined): Promise<unknown[]> {
+    return new OrderedResults(jobId, chunks, n, this.#o.store, this.#o.blobs).finish();
   }
 
   async #cancel(jobId: string, reason: string): Promise<void> {
@@ -484,7 +471,7 @@ export class JobClient {
     if (ordered) for (let i = cursor.next; found.has(i); i++) chunks.push([i, found.get(i)!]);
     else chunks.push(...found);
     for (const [i, d] of chunks) {
-      const list = decodeList(await unspill(d, blobs));
+      const list = decodeList(await unspill(d, blobs, true));
       pending.delete(i);
       if (ordered) cursor.next = i + 1;
       for (let k = 0; k < list.length; k++) yield list[k];

@@ -47,6 +47,22 @@ export function encodeNumbers(items: readonly unknown[], from: number, count: nu
   return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
 }
 
+/**
+ * Float64Array bytes of the `count` items of `items` from `from` when every one is a number, else
+ * undefined: the check rides on the copy, instead of a pass of its own over the whole input first.
+ */
+export function encodeIfNumbers(items: readonly unknown[], from: number, count: number): Encoded | undefined {
+  // Most lists that are not numbers say so at once: no buffer is made for them.
+  if (count === 0 || typeof items[from] !== 'number') return undefined;
+  const f = new Float64Array(count);
+  for (let j = 0; j < count; j++) {
+    const x = items[from + j];
+    if (typeof x !== 'number') return undefined;
+    f[j] = x;
+  }
+  return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
+}
+
 /** Encodes one value (a reducer's initial value or a fold result) as a one-item list. */
 export function encodeValue(value: unknown, what = 'Value'): Encoded {
   return { enc: 'v8', bytes: serializeOrName([value], what, undefined) };
@@ -89,20 +105,33 @@ export function decodeValue(e: Encoded): unknown {
   return decodeList(e)[0];
 }
 
-/** Stores the bytes inline, or in the blob store under `key` when they exceed `limit`. */
-export async function spill(e: Encoded, limit: number, blobs: BlobStore, key: string): Promise<Data> {
+/**
+ * Stores the bytes inline, or in the blob store under `key` when they exceed `limit`. `owned`: the
+ * caller made the bytes for this and never touches them again (`PutOptions.owned`).
+ */
+export async function spill(
+  e: Encoded,
+  limit: number,
+  blobs: BlobStore,
+  key: string,
+  owned = false,
+): Promise<Data> {
   if (e.bytes.byteLength <= limit) return e;
-  await blobs.put(key, e.bytes);
+  await blobs.put(key, e.bytes, owned ? { owned } : undefined);
   return { enc: e.enc, blob: key, size: e.bytes.byteLength };
 }
 
-/** Inline bytes of data that may have been stored by reference (a slice: one ranged read). */
-export async function unspill(d: Data, blobs: BlobStore): Promise<Encoded> {
+/**
+ * Inline bytes of data that may have been stored by reference (a slice: one ranged read). `lend`:
+ * the caller only reads the bytes (`GetOptions.lend`), so a store in memory need not copy them.
+ */
+export async function unspill(d: Data, blobs: BlobStore, lend = false): Promise<Encoded> {
   if ('bytes' in d) return d;
+  const options = lend ? { lend } : undefined;
   const bytes =
     d.offset === undefined
-      ? await blobs.get(d.blob)
-      : await blobs.get(d.blob, { start: d.offset, end: d.offset + d.size });
+      ? await blobs.get(d.blob, undefined, options)
+      : await blobs.get(d.blob, { start: d.offset, end: d.offset + d.size }, options);
   if (bytes.byteLength !== d.size) {
     throw new ProtocolError(`Blob ${d.blob} has ${bytes.byteLength} bytes, expected ${d.size}`);
   }

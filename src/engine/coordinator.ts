@@ -43,8 +43,12 @@ export type JobInput =
       readonly chunksize: number;
       readonly indexAt: number;
     }
-  /** Items already in memory: only for in-process calls, never over a wire. */
-  | { readonly kind: 'values'; readonly items: readonly unknown[] }
+  /**
+   * Items already in memory: only for in-process calls, never over a wire. `fresh`: the job id
+   * was drawn for this one request by the client (a random UUID, not the caller's), so no other
+   * input can come under it and the fingerprint need not digest the items (`fingerprint.ts`).
+   */
+  | { readonly kind: 'values'; readonly items: readonly unknown[]; readonly fresh?: true }
   /**
    * The lines of an object (`lines()`), split into byte ranges of `chunkBytes` (a default from the
    * object's size and `workers` when absent). The coordinator reads only the object's size.

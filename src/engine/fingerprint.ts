@@ -4,7 +4,9 @@
  * stored with the job's plan when the job is created; a submit under an existing job id with
  * another fingerprint is refused (`JobConflictError`), so that a repeated id can never mix a second
  * input's chunks into the first job's results, while a retried submit of the same request stays
- * idempotent.
+ * idempotent. Items in memory under an id the client drew for the request itself are not
+ * digested: no other input can ever come under that id, and the digest would encode each item a
+ * second time on the local hot path.
  */
 import { createHash } from 'node:crypto';
 import type { Data } from '../ports.js';
@@ -51,7 +53,10 @@ function inputDigest(input: JobInput): unknown {
     case 'items':
       return { kind: 'items', data: dataDigest(input.data) };
     case 'values':
-      // In-process only: digested as the same items would be on the wire.
+      // In-process only. Under an id the client drew for this request, no other input can come:
+      // digesting it would encode every item once more than its chunks do (~12 ms per 1e6
+      // numbers). Under a caller's id, digested as the same items would be on the wire.
+      if (input.fresh) return { kind: 'values', fresh: true, items: input.items.length };
       return { kind: 'items', data: dataDigest(encodeItems(input.items, 0)) };
     case 'segments':
       // The caller names the blob by its content's digest (`inputBlobKey`): the key stands for the bytes.

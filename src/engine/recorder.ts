@@ -34,7 +34,8 @@ export async function recordResults(
   const entries = await Promise.all(
     results.map(async ({ index, result, attempt }) => ({
       index,
-      result: await spill(result, store.maxInlineBytes, blobs, blobKeys.output(jobId, index)),
+      // A thread's result bytes are the host's alone (moved from the thread, recorded once).
+      result: await spill(result, store.maxInlineBytes, blobs, blobKeys.output(jobId, index), true),
       ...(attempt ? { attempt } : {}),
     })),
   );

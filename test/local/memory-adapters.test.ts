@@ -407,6 +407,45 @@ describe('MemoryBlobStore', () => {
         InvalidArgumentError,
       );
     });
+
+    it('keeps its own copy of bytes it was not handed over, and of part of a buffer even when it was', async () => {
+      const blobs = new MemoryBlobStore();
+      const lent = new Uint8Array([1, 2, 3]);
+      await blobs.put('lent', lent);
+      const whole = new Uint8Array([9, 9, 9, 9, 1, 2, 3]);
+      await blobs.put('part', whole.subarray(4), { owned: true });
+      lent.fill(0);
+      whole.fill(0);
+      expect(await blobs.get('lent')).toEqual(new Uint8Array([1, 2, 3]));
+      expect(await blobs.get('part')).toEqual(new Uint8Array([1, 2, 3]));
+    });
+
+    it('keeps bytes handed over (owned) as they are, and still gives each reader a copy', async () => {
+      const blobs = new MemoryBlobStore();
+      const given = new Uint8Array([1, 2, 3]);
+      await blobs.put('given', given, { owned: true });
+      // Not a copy: a change the contract forbids would show (this is what saves the copy).
+      given[0] = 7;
+      const read = await blobs.get('given');
+      expect(read).toEqual(new Uint8Array([7, 2, 3]));
+      read.fill(0);
+      expect(await blobs.get('given')).toEqual(new Uint8Array([7, 2, 3]));
+    });
+  });
+
+  describe('get()', () => {
+    it('gives a copy, or with lend its own bytes (whole or a range), which a reader must not change', async () => {
+      const blobs = new MemoryBlobStore();
+      await blobs.put('b', new Uint8Array([1, 2, 3, 4]));
+      (await blobs.get('b')).fill(0);
+      (await blobs.get('b', { start: 1, end: 3 })).fill(0);
+      expect(await blobs.get('b')).toEqual(new Uint8Array([1, 2, 3, 4]));
+      const lent = await blobs.get('b', { start: 1, end: 3 }, { lend: true });
+      expect(lent).toEqual(new Uint8Array([2, 3]));
+      // Lent, not copied: a change the contract forbids would show.
+      lent[0] = 9;
+      expect(await blobs.get('b', undefined, { lend: true })).toEqual(new Uint8Array([1, 9, 3, 4]));
+    });
   });
 
   describe('keys()', () => {

@@ -62,6 +62,20 @@ describe('ChunkPlanner', () => {
     expect(seen).toEqual(items);
   });
 
+  it('encodes a chunk of numbers as Float64Array bytes and any other chunk with v8, each its own items', async () => {
+    // Numbers, then a string late in chunk 1 (its copy to f64 is given up), then numbers again.
+    const items: unknown[] = [1, 2.5, -0, 3, 4, 'five', 6, 7, Number.NaN];
+    const p = new ChunkPlanner(items, 3);
+    const chunks = [];
+    for (let k = 0; k < p.count; k++) {
+      const c = await p.input(k, 1 << 20, blobs, `m${k}`);
+      if (c.kind !== 'items' || !('bytes' in c.data)) throw new Error('expected inline items');
+      chunks.push(c.data);
+    }
+    expect(chunks.map((d) => d.enc)).toEqual(['f64', 'v8', 'f64']);
+    expect(chunks.flatMap((d) => Array.from(decodeList(d)))).toEqual(items);
+  });
+
   it('reads iterables and async iterables into a sized input', async () => {
     async function* gen() {
       yield 1;
