@@ -385,7 +385,9 @@ export class Host {
       // receive count grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
       if (rest[0]) err.chunkIndex = rest[0].m.index;
-      await Promise.all(rest.map((t) => store.noteChunkError(jobId, t.m.index, err)));
+      await Promise.all(
+        rest.map((t) => store.noteChunkError(jobId, t.m.index, { ...err, attempt: t.d.receiveCount })),
+      );
       await this.#release(
         rest.map((t) => t.d),
         0,

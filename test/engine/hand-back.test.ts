@@ -239,6 +239,7 @@ describe('Host.processBatch()', () => {
         name: 'ChunkTimeLimitError',
         code: ErrorCodes.CHUNK_TIME_LIMIT,
         message: expect.stringContaining(`Chunk ${i} of job job ran past the worker's time limit of 5 s`),
+        attempt: 1,
       });
     expect(errors).toEqual([]);
   });
