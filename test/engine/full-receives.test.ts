@@ -11,7 +11,6 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { drainCapacity } from '../../src/aws/lambda/drain.js';
-import { Coordinator } from '../../src/engine/coordinator.js';
 import type { ChunkExecutor, RunChunksOptions } from '../../src/engine/executor.js';
 import { type FaultPlan, Host, type HostStep } from '../../src/engine/host.js';
 import { RECEIVE_MAX } from '../../src/engine/receive-loop.js';
@@ -27,6 +26,7 @@ import type {
   WorkQueue,
 } from '../../src/ports.js';
 import tasks from '../fixtures/tasks.js';
+import { submitSquares } from './one-item-jobs.js';
 
 const VIS = 150;
 const indexOf = (d: { body: unknown }) => (d.body as { index: number }).index;
@@ -162,17 +162,7 @@ afterEach(() => {
 /** A job of `CHUNKS` one-item chunks (`square` of 0..CHUNKS-1), its messages on the queue. */
 async function setup(): Promise<MemoryBackend> {
   backend = memoryBackend({ visibilityMs: 600_000 });
-  await new Coordinator(backend).handle({
-    v: 1,
-    type: 'submit',
-    jobId: 'job',
-    kind: 'map',
-    task: 'square',
-    input: { kind: 'range', start: 0, stop: CHUNKS, step: 1 },
-    workers: 2,
-    chunksize: 1,
-    deadline: Date.now() + 600_000,
-  });
+  await submitSquares(backend, CHUNKS);
   return backend;
 }
 

@@ -7,10 +7,10 @@
  * On the in-memory adapters: a delivery that lapses unsettled is what a killed container leaves.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import { ChunkTimeLimitError, ErrorCodes, serializeError } from '../../src/errors.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
+import { submitSquares } from './one-item-jobs.js';
 
 const MAX = 3;
 const VIS = 30;
@@ -20,17 +20,7 @@ afterEach(() => backend?.close());
 /** A job of one chunk, its message on a queue that dead-letters after `MAX` deliveries. */
 async function setup(): Promise<MemoryBackend> {
   backend = memoryBackend({ visibilityMs: VIS, maxReceiveCount: MAX });
-  await new Coordinator(backend).handle({
-    v: 1,
-    type: 'submit',
-    jobId: 'job',
-    kind: 'map',
-    task: 'square',
-    input: { kind: 'range', start: 0, stop: 1, step: 1 },
-    workers: 1,
-    chunksize: 1,
-    deadline: Date.now() + 600_000,
-  });
+  await submitSquares(backend, 1);
   return backend;
 }
 
