@@ -63,6 +63,11 @@ const partyOf = (logicalId: string): string =>
     : (Object.entries(PARTIES).find(([p]) => logicalId.startsWith(p))?.[1] ?? 'other');
 
 const TASKS_PER_CHUNK = 100;
+/**
+ * The commit counted: read at start, as the stack is synthesized from the sources then (a commit
+ * made while a long run goes on is not the code it counts).
+ */
+const COMMIT = execSync('git rev-parse --short HEAD').toString().trim();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function main(): Promise<void> {
@@ -145,7 +150,7 @@ async function main(): Promise<void> {
 function save(runs: readonly CountedRun[]): CountsFile {
   const file: CountsFile = {
     when: new Date().toISOString(),
-    commit: execSync('git rev-parse --short HEAD').toString().trim(),
+    commit: COMMIT,
     machine: `${cpus()[0]?.model ?? '?'} × ${cpus().length}`,
     stack: `${SCALE_STACK} (bench/scale/stack.ts)`,
     runs,
