@@ -32,8 +32,9 @@ export interface FanfoldCoordinatorProps extends FanfoldFunctionProps {
   readonly fanoutBudget?: Duration;
   /**
    * Worker invocations the coordinator starts directly for each job (asynchronous Invokes that
-   * drain the work queue), spread over its chunks as they are sent, 0 to 10,000; 0 leaves every
-   * worker to the event source mapping, which adds about 300 a minute.
+   * drain the work queue), spread over its chunks as they are sent, and never more than one per 10
+   * of its chunks (each receives ten at a time), 0 to 10,000; 0 leaves every worker to the event
+   * source mapping, which adds about 300 a minute.
    * @default the worker's maxConcurrency (or, in provisioned mode, the concurrency its pollers reach)
    */
   readonly drainWorkers?: number;

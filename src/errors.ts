@@ -164,6 +164,12 @@ export interface SerializedError {
   chunkIndex?: number;
   /** Index, within the whole job's input, of the item whose task threw. */
   itemIndex?: number;
+  /**
+   * In a chunk's error note: the delivery of the chunk (1 for the first) whose end it describes,
+   * so that a later delivery that ended without a note (its worker's container was killed) is told
+   * apart from the one noted.
+   */
+  attempt?: number;
 }
 
 /** A task threw. Carries the remote error's name, message and stack. */

@@ -32,6 +32,8 @@ export interface CountedRun {
   readonly tallies: readonly Tally[];
   /** Worker invocations the event source mapping made (in-process in the runner, not HTTP). */
   readonly mappingInvocations: number;
+  /** Messages those invocations carried (absent in counts made before it was counted). */
+  readonly mappedMessages?: number;
   /** Write units of the partition that took the most, and its key's shape. */
   readonly hottestPartition: { readonly key: string; readonly wru: number };
   /** Write units by kind of item (JOB, CHUNK, COUNT, …). */
@@ -61,6 +63,11 @@ const partyOf = (logicalId: string): string =>
     : (Object.entries(PARTIES).find(([p]) => logicalId.startsWith(p))?.[1] ?? 'other');
 
 const TASKS_PER_CHUNK = 100;
+/**
+ * The commit counted: read at start, as the stack is synthesized from the sources then (a commit
+ * made while a long run goes on is not the code it counts).
+ */
+const COMMIT = execSync('git rev-parse --short HEAD').toString().trim();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function main(): Promise<void> {
@@ -105,6 +112,7 @@ async function main(): Promise<void> {
         await proxy.quiet(3_000);
         proxy.reset();
         const invoked = mappingInvocations(cloud);
+        const carried = mappedMessages(cloud);
         const t = performance.now();
         const out = await pool.map('square', range(chunks * TASKS_PER_CHUNK), { chunksize: TASKS_PER_CHUNK });
         const seconds = (performance.now() - t) / 1000;
@@ -119,6 +127,7 @@ async function main(): Promise<void> {
           seconds,
           tallies: proxy.tallies(),
           mappingInvocations: mappingInvocations(cloud) - invoked,
+          mappedMessages: mappedMessages(cloud) - carried,
           hottestPartition: { key: key.replace(/[0-9a-f-]{36}/, '<id>'), wru },
           wruByItem: Object.fromEntries(proxy.itemKinds()),
           load: [loadavg()[0]!, loadavg()[1]!],
@@ -141,7 +150,7 @@ async function main(): Promise<void> {
 function save(runs: readonly CountedRun[]): CountsFile {
   const file: CountsFile = {
     when: new Date().toISOString(),
-    commit: execSync('git rev-parse --short HEAD').toString().trim(),
+    commit: COMMIT,
     machine: `${cpus()[0]?.model ?? '?'} × ${cpus().length}`,
     stack: `${SCALE_STACK} (bench/scale/stack.ts)`,
     runs,
@@ -153,6 +162,10 @@ function save(runs: readonly CountedRun[]): CountsFile {
 
 function mappingInvocations(cloud: Awaited<ReturnType<typeof startCloud>>): number {
   return cloud.pollers.reduce((n, p) => n + p.stats.batchSizes.length, 0);
+}
+
+function mappedMessages(cloud: Awaited<ReturnType<typeof startCloud>>): number {
+  return cloud.pollers.reduce((n, p) => n + p.stats.batchSizes.reduce((a, b) => a + b, 0), 0);
 }
 
 /** The sum of some tallies. */

@@ -157,7 +157,7 @@ export function section(f: CountsFile): string {
     START,
     '## 8. The cloud at scale: requests counted on the runner, and a model of AWS',
     '',
-    `Counted by \`node --import tsx bench/scale/counts.ts\` on ${f.when.slice(0, 10)} (commit ${f.commit}, ${f.machine}), modelled by \`bench/scale/report.ts\`. The stack: ${f.stack}. A counting proxy on 127.0.0.1 (\`bench/scale/proxy.ts\`, a port per party) sits in front of moto and the runner's Invoke API and costs every DynamoDB request in write (WRU) and read (RRU) request units from the sizes of the items it touched. Counts are exact; the run's times are not (the functions share this machine's cores with moto).`,
+    `Counted by \`FANFOLD_MOTO_VENV=… node --import tsx bench/scale/counts.ts --chunks ${f.runs.map((r) => r.chunks).join(',')}\` on ${f.when.slice(0, 10)} (commit ${f.commit}, ${f.machine}), modelled by \`bench/scale/report.ts\`. The stack: ${f.stack}. A counting proxy on 127.0.0.1 (\`bench/scale/proxy.ts\`, a port per party) sits in front of moto and the runner's Invoke API and costs every DynamoDB request in write (WRU) and read (RRU) request units from the sizes of the items it touched. Counts are exact; the run's times are not (the functions share this machine's cores with moto).`,
     '',
     '### What a chunk costs, counted',
     '',
@@ -168,6 +168,8 @@ export function section(f: CountsFile): string {
         ]
       : []),
     countsMarkdown(f),
+    routes(run),
+    '',
     "The mappings' empty receives are the runner's 1 s long polls (Lambda's pollers wait 20 s), and a drain worker makes two before it ends: they cost by the second or by the job, not by the chunk, as the caller's polling does (GetItem, and BatchGetItem of the job's shards beyond one per 100 results collected) (about 80 reads in a job's first minute, then one a second); both are left out of the per-chunk figures below.",
     '',
     '### The model',
@@ -178,7 +180,7 @@ export function section(f: CountsFile): string {
     '',
     ...m.lines,
     '',
-    `**this commit** (issue 10): ranges over ${ISSUE10.leafChunks.toLocaleString('en')} chunks split ${ISSUE10.fanout} ways at most (a million chunks: ${leaves.depth} levels, ${leaves.leaves} leaves of ${leaves.leafSize.toLocaleString('en')}, ${big.invocations} coordinator invocations), each leaf sending groups of ${ISSUE10.group.toLocaleString('en')} with ${ISSUE10.sendInFlight} calls in flight and a progress record after each (${rate(sendRate(ISSUE10))} per leaf); drain workers fired as chunks go out, as many as the worker concurrency, beside the mapping; a shard per 2,000 chunks up to 64; messages held 30 s and renewed every 10 s; release by TTL. Its per-chunk costs are the counted ones less the counted run's invocations of coordinators and drain workers and its visibility calls (${fmtPerChunk(design)}), plus what the shape makes per job and per batch at the predicted size (the fan-out's invocations and progress records, the drain workers and their two empty polls, the visibility calls, the shards' marks).`,
+    `**this commit** (issue 10): ranges over ${ISSUE10.leafChunks.toLocaleString('en')} chunks split ${ISSUE10.fanout} ways at most (a million chunks: ${leaves.depth} levels, ${leaves.leaves} leaves of ${leaves.leafSize.toLocaleString('en')}, ${big.invocations} coordinator invocations), each leaf sending groups of ${ISSUE10.group.toLocaleString('en')} with ${ISSUE10.sendInFlight} calls in flight and a progress record after each (${rate(sendRate(ISSUE10))} per leaf); drain workers fired as chunks go out, as many as the worker concurrency and no more than the job's batches of ten, each receiving ten messages at a time, beside the mapping; a shard per 2,000 chunks up to 64; messages held 30 s and renewed every 10 s; release by TTL. Its per-chunk costs are the counted ones less the counted run's invocations of coordinators and drain workers and its visibility calls (${fmtPerChunk(design)}), plus what the shape makes per job and per batch at the predicted size (the fan-out's invocations and progress records, the drain workers and their two empty polls, the visibility calls, the shards' marks).`,
     '',
     ...d.lines,
     '',
@@ -214,6 +216,24 @@ export function section(f: CountsFile): string {
 }
 
 const ms = (s: number) => `${Math.round(s * 1000)} ms`;
+
+/**
+ * Which way the counted run's chunks went: the mapping's batches or the drain workers' receives,
+ * and how many messages each receive carried (the receive loop asks for ten).
+ */
+function routes(run: CountedRun): string {
+  const got = (party: string) =>
+    run.tallies
+      .filter((t) => t.party === party && t.operation === 'ReceiveMessage')
+      .reduce((a, t) => a + t.requests, 0);
+  const mapped = run.mappingInvocations;
+  const drained = got('worker');
+  // Without the mapping's message count (older counts), full batches give a lower bound.
+  const exact = run.mappedMessages !== undefined;
+  const rest = Math.max(0, run.chunks - (run.mappedMessages ?? mapped * 10));
+  const perDrain = drained === 0 ? 0 : rest / drained;
+  return `In the ${run.chunks.toLocaleString('en')}-chunk run the mapping made ${mapped} invocations${exact ? ` carrying ${run.mappedMessages} messages` : ' (batches of at most 10)'} and the drain workers ${drained} receives that found messages: ${exact ? 'about' : 'at least'} ${perDrain.toFixed(1)} chunks a receive for the chunks the mapping did not take (a drain's receive loop asks for ten, and waits for room for ten). On the runner a function has a few containers (4 here) and the mapping's concurrency is kept for its batches, so the drain workers run one or two at a time and the mapping takes most chunks; on AWS each drain has an environment of its own.`;
+}
 
 function fmtPerChunk(p: PerChunk): string {
   const f = (x: number) => x.toFixed(3).replace(/\.?0+$/, '');

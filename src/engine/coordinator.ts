@@ -97,7 +97,8 @@ export type CoordinatorRequest =
   | { readonly v: 1; readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
   /**
    * The caller has what it needed: mark the job released (its records expire) and delete its
-   * blobs, at most {@link RELEASE_BLOBS_PER_CALL} a call (`more` says to call again).
+   * blobs, at most {@link RELEASE_BLOBS_PER_CALL} a call; the coordinator fires the same request at
+   * itself while blobs remain, or, without an invoker, answers `more` (call again).
    */
   | { readonly v: 1; readonly type: 'release'; readonly jobId: string }
   /** The job passed its deadline: fail it as expired (refused before the deadline). */
@@ -115,7 +116,7 @@ export interface CoordinatorResponse {
   /** Chunks of the job, when known. */
   readonly total?: number;
   readonly job?: JobRecord;
-  /** A release left blobs of the job to delete: release it again to go on. */
+  /** A release left blobs of the job to delete and could not go on by itself: release it again. */
   readonly more?: true;
   /** Chunks a backup request sent again. */
   readonly sent?: number;
@@ -177,7 +178,14 @@ export class Coordinator {
         const { more } = await this.#b.blobs.deletePrefix(blobKeys.job(req.jobId), {
           maxKeys: RELEASE_BLOBS_PER_CALL,
         });
-        return { jobId: req.jobId, ...(more ? { more: true as const } : {}) };
+        if (!more) return { jobId: req.jobId };
+        // Blobs remain. With an invoker the coordinator goes on by itself: the same request, fired
+        // asynchronously (retried by Lambda, and idempotent), so the caller's one request is the
+        // whole of its part. Without one, the caller asks again while `more` says so.
+        const { invoker } = this.#b;
+        if (!invoker) return { jobId: req.jobId, more: true };
+        await invoker.coordinator({ v: 1, type: 'release', jobId: req.jobId });
+        return { jobId: req.jobId };
       }
       case 'backup':
         return { jobId: req.jobId, ...(await backupChunks(this.#b, req)) };

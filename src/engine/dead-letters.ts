@@ -8,7 +8,7 @@
  * are not all recorded) must not end a healthy job. Such a letter is reported and deleted; a
  * stale copy of a chunk that another delivery recorded is deleted silently.
  */
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, type SerializedError, serializeError, WorkerCrashedError } from '../errors.js';
 import type { Backend, Delivery, JobRecord, WorkMessage } from '../ports.js';
 import { parseWorkMessage } from './protocol.js';
 
@@ -100,11 +100,18 @@ export class DeadLetterHandler {
       await deadLetters.ack([d.receipt]);
       return;
     }
-    const last = own === undefined ? undefined : await store.lastChunkError(m.jobId, own);
+    const noted = own === undefined ? undefined : await store.lastChunkError(m.jobId, own);
+    const attempts = this.#o.maxReceiveCount;
+    // The last delivery ended without a note (a note says which delivery it is about): its worker
+    // vanished while running it. Say so, rather than blame an earlier delivery's error, or nothing.
+    const last =
+      own !== undefined && (noted === undefined || (noted.attempt !== undefined && noted.attempt < attempts))
+        ? vanished(m.jobId, own, attempts, noted)
+        : noted;
+    if (last !== noted && own !== undefined) await store.noteChunkError(m.jobId, own, last!);
     // A chunk handed back because its thread died while running another chunk of its group is a
     // bystander: the error noted for it names the chunk that was running, and so does the job's.
     const index = last?.chunkIndex ?? own;
-    const attempts = this.#o.maxReceiveCount;
     const what = index === undefined ? 'The finalise step' : `Chunk ${index}`;
     const { changed } = await store.failJob(m.jobId, {
       reason: 'retries',
@@ -117,6 +124,26 @@ export class DeadLetterHandler {
     if (changed) this.#o.onJobFailed?.(m.jobId);
     await deadLetters.ack([d.receipt]);
   }
+}
+
+/**
+ * The error of a chunk's delivery `attempt` whose worker ended while running it without recording
+ * a result or noting an error: its container was killed (or ran out of memory, or its process
+ * exited). `earlier` is the note of an earlier delivery, if any, named in the message.
+ */
+function vanished(
+  jobId: string,
+  index: number,
+  attempt: number,
+  earlier: SerializedError | undefined,
+): SerializedError {
+  const before = earlier
+    ? `; delivery ${earlier.attempt} had failed with ${earlier.name}: ${earlier.message}`
+    : '';
+  const e = new WorkerCrashedError(
+    `The worker running chunk ${index} of job ${jobId} (delivery ${attempt}) ended before it recorded a result or noted an error: its container was killed, ran out of memory or exited, or it could not write${before}`,
+  );
+  return { ...serializeError(e), chunkIndex: index, attempt };
 }
 
 /** Why a dead letter cannot be one of its job's messages, or undefined when it can. */

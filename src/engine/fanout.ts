@@ -20,6 +20,7 @@
 import type { Backend, ChunkInput, DrainEvent, FanoutRequest, JobRecord, WorkMessage } from '../ports.js';
 import { integer, optionalFunction } from '../validate.js';
 import { type JobPlan, type PlanInput, planInputs } from './job-plan.js';
+import { RECEIVE_MAX } from './receive-loop.js';
 
 /** Options of the fan-out (the coordinator's). */
 export interface FanoutOptions {
@@ -62,9 +63,14 @@ export function groupChunks(leafChunks: number): number {
   return Math.min(1000, Math.max(10, Math.ceil(leafChunks / 80) * 10));
 }
 
-/** The chunks per drain worker for a job of `total` chunks, or undefined when none are fired. */
+/**
+ * The chunks per drain worker for a job of `total` chunks, or undefined when none are fired. At
+ * least a receive's worth ({@link RECEIVE_MAX}): a job gets no more drain workers than it has
+ * batches of ten, so that each receive of a drain carries ten chunks, not a few shared among more
+ * drains than there is work for.
+ */
 export function chunksPerWorker(total: number, burst: number): number | undefined {
-  return burst > 0 && total > 0 ? Math.ceil(total / burst) : undefined;
+  return burst > 0 && total > 0 ? Math.max(RECEIVE_MAX, Math.ceil(total / burst)) : undefined;
 }
 
 /** The sub-ranges a range is split into: at most `width`, each of at most `leaf` chunks when it can be. */

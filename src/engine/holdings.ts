@@ -153,13 +153,12 @@ export class Holdings {
     // A renewal already sent must not overtake the `0`.
     await this.#heartbeat.settled();
     const report = (e: unknown) => onError?.(e);
-    const note = ({ m }: Held) =>
+    const note = ({ d, m }: Held) =>
       backend.store
-        .noteChunkError(
-          m!.jobId,
-          m!.index,
-          serializeError(new ChunkTimeLimitError(m!.jobId, m!.index, limitMs)),
-        )
+        .noteChunkError(m!.jobId, m!.index, {
+          ...serializeError(new ChunkTimeLimitError(m!.jobId, m!.index, limitMs)),
+          attempt: d.receiveCount,
+        })
         .catch(report);
     await Promise.all([
       backend.queue.setVisibility(receipts, 0).catch(report),

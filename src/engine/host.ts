@@ -354,12 +354,16 @@ export class Host {
     let reported = 0;
     const onOutcome = (k: number, outcome: ChunkOutcome) => {
       reported = k + 1;
+      // A group's chunks run one after the other on its thread: the next one starts now.
+      if (reported < group.length) this.#holdings.running([group[reported]!.d]);
       if (!outcome.ok) return;
       // An executor that does not time each chunk (a test's) gets the group's time so far, shared out.
       const run = outcome.run ?? { thread: 0, startedAt, ms: (performance.now() - t0) / (k + 1) };
       results.add({ result: outcome.result, run });
     };
-    this.#holdings.running(group.map((t) => t.d));
+    // Only the group's first chunk runs yet; the rest wait behind it on its thread, held (renewed,
+    // handed back at a deadline) but not blamed for a time limit they never ran into.
+    this.#holdings.running([first.d]);
     let outcomes: ChunkOutcome[];
     try {
       outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1, onOutcome });
@@ -381,7 +385,9 @@ export class Host {
       // receive count grows; past the queue's maximum the message goes to the dead-letter queue).
       const err = serializeError(e);
       if (rest[0]) err.chunkIndex = rest[0].m.index;
-      await Promise.all(rest.map((t) => store.noteChunkError(jobId, t.m.index, err)));
+      await Promise.all(
+        rest.map((t) => store.noteChunkError(jobId, t.m.index, { ...err, attempt: t.d.receiveCount })),
+      );
       await this.#release(
         rest.map((t) => t.d),
         0,

@@ -4,6 +4,12 @@
  * share thread round trips, and hands what it got to the host. It also tells when the queue has
  * gone quiet: `idle(n)` resolves after `n` receives in a row found nothing while nothing was in
  * flight (a draining worker ends there).
+ *
+ * Every receive asks for a full batch ({@link RECEIVE_MAX}, SQS's most): it waits until the host
+ * has room for one (or holds nothing), rather than asking for the one or two messages a nearly
+ * full host has room for. A receive, its delete and its shard-counter write then carry ten chunks,
+ * not one. What the threads cannot start at once waits in the host, held like the rest: renewed by
+ * the host's visibility heartbeat, handed back with the rest at a deadline.
  */
 import type { Delivery, WorkQueue } from '../ports.js';
 
@@ -27,6 +33,9 @@ export interface ReceiveLoopOptions {
 
 /** Messages gathered per dispatch when they are already waiting. */
 const GATHER_MAX = 256;
+
+/** The most messages one receive returns (SQS's limit): what every receive asks for. */
+export const RECEIVE_MAX = 10;
 
 /** The loop; see the module comment. */
 export class ReceiveLoop {
@@ -91,19 +100,31 @@ export class ReceiveLoop {
     while (this.#running) {
       const held = this.#o.held();
       const room = capacity - held;
-      // Refill in bulk, not one message per completion: a quarter of the capacity at a time keeps
-      // small chunks grouped into few thread round trips.
-      if (room <= 0 || (held > 0 && room < capacity / 4)) {
+      // Refill in bulk, not one message per completion: room for a full receive (and a quarter of
+      // the capacity, for a large one) keeps a receive, its delete and its counter write carrying
+      // ten chunks, and small chunks grouped into few thread round trips.
+      const full = Math.min(RECEIVE_MAX, capacity);
+      if (room <= 0 || (held > 0 && room < Math.max(full, capacity / 4))) {
         await new Promise<void>((r) => (this.#wake = r));
         continue;
       }
       let got: Delivery[];
       try {
-        got = await queue.receive({ max: Math.min(10, room), waitMs: this.#o.waitMs, visibilityMs, signal });
-        // Gather what is already waiting (up to the room left) without waiting, so small chunks
-        // share thread round trips: one receive returns at most 10 messages, as on SQS.
-        while (got.length > 0 && got.length < Math.min(room, GATHER_MAX) && this.#running) {
-          const more = await queue.receive({ max: Math.min(10, room - got.length), waitMs: 0, visibilityMs });
+        got = await queue.receive({
+          max: Math.min(RECEIVE_MAX, room),
+          waitMs: this.#o.waitMs,
+          visibilityMs,
+          signal,
+        });
+        // Gather what is already waiting (while the room left takes a full receive) without
+        // waiting, so small chunks share thread round trips: one receive returns at most 10
+        // messages, as on SQS.
+        while (got.length > 0 && room - got.length >= full && got.length < GATHER_MAX && this.#running) {
+          const more = await queue.receive({
+            max: Math.min(RECEIVE_MAX, room - got.length),
+            waitMs: 0,
+            visibilityMs,
+          });
           if (more.length === 0) break;
           got = got.concat(more);
         }

@@ -1,7 +1,8 @@
 /**
  * Releasing jobs in the background (docs/protocol.md, step C7): a call returns as soon as it has
  * what it needs from its job, whatever the job's size, and the release (a tombstone on the job, a
- * bounded deletion of its blobs, repeated while blobs remain) runs after it. A failed release is
+ * bounded deletion of its blobs, which the coordinator continues by invoking itself, or the client
+ * by asking again while it answers `more`) runs after it. A failed release is
  * reported to `onError`, never to the call: the job's records expire by TTL anyway, and the
  * bucket's lifecycle rule removes its blobs.
  */
@@ -30,7 +31,8 @@ export class Releases {
   /** Starts releasing the job; returns at once. */
   start(jobId: string): void {
     const releasing = (async () => {
-      // Each request deletes a bounded number of the job's blobs and says whether more remain.
+      // Each request deletes a bounded number of the job's blobs; a coordinator that can invoke
+      // itself goes on alone, one that cannot says `more` and is asked again.
       for (;;) {
         const res = await this.#coordinator({ v: 1, type: 'release', jobId });
         if (!res.more) return;

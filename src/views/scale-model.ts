@@ -130,7 +130,7 @@ export const MAIN: Shape = {
  * Issue 10 as its parts build it: leaves of 20,000 chunks under ranges split 16 ways at most, each
  * leaf sending groups of 1,000 with 16 calls in flight and recording its progress after each, drain
  * workers fired as chunks go out (the construct's `drainWorkers`, by default the worker's
- * concurrency), 30 s message visibility renewed every 10 s while a chunk runs, a shard per 2,000
+ * concurrency, and never more than the job's batches of ten), 30 s message visibility renewed every 10 s while a chunk runs, a shard per 2,000
  * chunks up to 64.
  */
 export const ISSUE10: Shape = {
@@ -395,7 +395,8 @@ export function withJobCosts(
   k: StackSettings = STACK,
 ): PerChunk {
   if (s.name !== 'issue10') return p;
-  const drains = Math.min(k.concurrency, n);
+  // As many as the concurrency, and no more than the job's batches (engine/fanout.ts chunksPerWorker).
+  const drains = Math.min(k.concurrency, Math.ceil(n / k.batchSize));
   const renewals = Math.floor(batchSeconds / (s.visibility(k.workerTimeout) / 3));
   const batches = n / k.batchSize;
   return {

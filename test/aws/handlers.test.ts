@@ -158,7 +158,8 @@ describe('coordinator handler', () => {
     const j = await job(s, 'tree-1');
     expect(j).toMatchObject({ status: 'DONE', done: 40, total: 40 });
     expect(await results(s, j)).toEqual(Array.from({ length: 40 }, (_, i) => i * i));
-    // One drain worker per 8 chunks (40 / a burst of 5), rounded up per leaf.
+    // One drain worker per 10 chunks (40 / a burst of 5 is 8, below a receive's ten), rounded up
+    // per leaf.
     expect(s.drains.reduce((a, b) => a + b, 0)).toBe(7);
   });
 

@@ -50,6 +50,39 @@ describe('worker handler: drain events', () => {
     expect(s.errors).toEqual([]);
   });
 
+  it('asks every receive for ten messages, and receives ten at a time', async () => {
+    const s = await stacks.deploy();
+    const items = Array.from({ length: 30 }, (_, i) => i);
+    await ok(s, submit('drain-tens', 'square', items, { chunksize: 1 }));
+    // Every ReceiveMessage the drain sends to the work queue, and what it got.
+    const receives: { max: number | undefined; got: number }[] = [];
+    const name = 'count-receives';
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const input = args.input as { QueueUrl?: string; MaxNumberOfMessages?: number };
+        if (context.commandName === 'ReceiveMessageCommand' && input.QueueUrl === s.queueUrl)
+          receives.push({
+            max: input.MaxNumberOfMessages,
+            got: ((out.output as { Messages?: unknown[] }).Messages ?? []).length,
+          });
+        return out;
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      const report = await s.worker(lambdaJson({ v: 1, type: 'drain', jobId: 'drain-tens' } as const));
+      expect(report).toEqual({ ended: 'idle', received: 30, handedBack: 0 });
+    } finally {
+      sqs.middlewareStack.remove(name);
+    }
+    expect(receives.every((r) => r.max === 10)).toBe(true);
+    expect(receives.filter((r) => r.got > 0).map((r) => r.got)).toEqual([10, 10, 10]);
+    const j = await job(s, 'drain-tens');
+    expect(j).toMatchObject({ status: 'DONE', done: 30, total: 30 });
+    expect(await results(s, j)).toEqual(items.map((n) => n * n));
+  });
+
   it('ends at its deadline, handing back the chunk it was running', async () => {
     const s = await stacks.deploy({ env: MARGIN });
     await ok(s, submit('drain-busy', 'busy', ['drain-busy'], { chunksize: 1 }));
@@ -62,6 +95,7 @@ describe('worker handler: drain events', () => {
     expect(back?.attributes.ApproximateReceiveCount).toBe('2');
     expect(await s.backend.store.lastChunkError('drain-busy', 0)).toMatchObject({
       code: ErrorCodes.CHUNK_TIME_LIMIT,
+      attempt: 1,
     });
   });
 

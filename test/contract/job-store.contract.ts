@@ -359,8 +359,9 @@ export function describeJobStoreContract(name: string, make: MakeJobStore, trait
       it('keeps the last error per chunk', async () => {
         const id = await job(2);
         await store.noteChunkError(id, 0, { name: 'Error', message: 'one' });
-        await store.noteChunkError(id, 0, { name: 'TypeError', message: 'two' });
-        expect(await store.lastChunkError(id, 0)).toMatchObject({ name: 'TypeError', message: 'two' });
+        await store.noteChunkError(id, 0, { name: 'TypeError', message: 'two', attempt: 2 });
+        // The delivery a note is about comes back with it (the dead-letter handler compares it).
+        expect(await store.lastChunkError(id, 0)).toEqual({ name: 'TypeError', message: 'two', attempt: 2 });
         expect(await store.lastChunkError(id, 1)).toBeUndefined();
       });
     });

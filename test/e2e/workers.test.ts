@@ -144,6 +144,14 @@ describe("a worker killed mid-batch, on the construct's default timeouts", () =>
       ).rejects.toMatchObject({
         code: ErrorCodes.RETRIES_EXHAUSTED,
         attempts: 5,
+        // No delivery left a note (nothing ran after each kill): the failure names the last one as
+        // lost with its worker.
+        lastError: {
+          name: 'WorkerCrashedError',
+          code: ErrorCodes.WORKER_CRASHED,
+          attempt: 5,
+          message: expect.stringContaining('chunk 0 of job'),
+        },
       });
       const failedAfter = Date.now() - started;
       const runs = markersIn(dir).sort((a, b) => a.at - b.at);

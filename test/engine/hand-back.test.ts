@@ -10,7 +10,6 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EsmBatchQueue } from '../../src/aws/lambda/events.js';
-import { Coordinator } from '../../src/engine/coordinator.js';
 import { DeadLetterHandler } from '../../src/engine/dead-letters.js';
 import type { ChunkExecutor } from '../../src/engine/executor.js';
 import { Host } from '../../src/engine/host.js';
@@ -19,6 +18,7 @@ import { ErrorCodes, JobCancelledError } from '../../src/errors.js';
 import { type MemoryBackend, memoryBackend } from '../../src/local/memory-backend.js';
 import type { Backend, Delivery, WorkQueue } from '../../src/ports.js';
 import tasks from '../fixtures/tasks.js';
+import { submitSquares } from './one-item-jobs.js';
 
 /** The host's short visibility, against the queue's long one (what the ESM receives with). */
 const VIS = 300;
@@ -104,17 +104,7 @@ afterEach(() => {
 /** A job of `n` one-item chunks (`square` of 0..n-1), its messages on the queue. */
 async function setup(n: number, options: { maxReceiveCount?: number } = {}) {
   backend = memoryBackend({ visibilityMs: QUEUE_VIS, maxReceiveCount: options.maxReceiveCount ?? 5 });
-  await new Coordinator(backend).handle({
-    v: 1,
-    type: 'submit',
-    jobId: 'job',
-    kind: 'map',
-    task: 'square',
-    input: { kind: 'range', start: 0, stop: n, step: 1 },
-    workers: 2,
-    chunksize: 1,
-    deadline: Date.now() + 600_000,
-  });
+  await submitSquares(backend, n);
   return backend;
 }
 
@@ -239,6 +229,7 @@ describe('Host.processBatch()', () => {
         name: 'ChunkTimeLimitError',
         code: ErrorCodes.CHUNK_TIME_LIMIT,
         message: expect.stringContaining(`Chunk ${i} of job job ran past the worker's time limit of 5 s`),
+        attempt: 1,
       });
     expect(errors).toEqual([]);
   });

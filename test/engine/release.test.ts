@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobClient } from '../../src/engine/client.js';
 import type { CoordinatorRequest, CoordinatorResponse } from '../../src/engine/coordinator.js';
-import { RELEASE_BLOBS_PER_CALL } from '../../src/engine/coordinator.js';
+import { Coordinator, RELEASE_BLOBS_PER_CALL } from '../../src/engine/coordinator.js';
 import { range } from '../../src/engine/range.js';
 import type { JobRecord } from '../../src/ports.js';
 import fixture from '../fixtures/tasks.js';
@@ -80,7 +80,26 @@ describe('releasing a job', () => {
     expect(errors).toEqual([new Error('the coordinator is gone')]);
   });
 
-  it("deletes a job's blobs a bounded number per request, asking again while more remain", async () => {
+  it("deletes a job's blobs a bounded number per request, going on by itself while more remain", async () => {
+    const e = start({ tasks: fixture.tasks });
+    const client = clientWith(e, (_req, next) => next());
+    let job = '';
+    await client.map('map', 'square', [2], { onProgress: (p) => (job = p.jobId) });
+    await client.settled();
+    const blobs = e.backend.blobs;
+    for (let i = 0; i < 2 * RELEASE_BLOBS_PER_CALL + 5; i++)
+      await blobs.put(`jobs/${job}/out/${i}`, new Uint8Array(1));
+    await blobs.put('jobs/other/out/0', new Uint8Array(1));
+    // One request answers at once, with nothing more asked of the caller ...
+    expect(await e.coordinator.handle({ v: 1, type: 'release', jobId: job })).toEqual({ jobId: job });
+    expect(blobs.keys().length).toBeGreaterThan(1);
+    // ... and the coordinator's own asynchronous releases delete the rest, a bounded number each.
+    await e.invoker.idle();
+    expect(blobs.keys()).toEqual(['jobs/other/out/0']);
+    expect(await e.backend.store.getJob(job)).toMatchObject({ released: true });
+  });
+
+  it("deletes a job's blobs a bounded number per request, asking again while more remain (no invoker)", async () => {
     const e = start({ tasks: fixture.tasks });
     const requests: CoordinatorResponse[] = [];
     const client = clientWith(e, async (req, next) => {
@@ -97,10 +116,12 @@ describe('releasing a job', () => {
       await blobs.put(`jobs/${job}/out/${i}`, new Uint8Array(1));
     await blobs.put('jobs/other/out/0', new Uint8Array(1));
     requests.length = 0;
-    await e.coordinator.handle({ v: 1, type: 'release', jobId: job }).then((r) => requests.push(r));
+    // A coordinator that cannot invoke itself (no invoker): the caller asks again.
+    const alone = new Coordinator({ ...e.backend });
+    await alone.handle({ v: 1, type: 'release', jobId: job }).then((r) => requests.push(r));
     expect(requests).toEqual([{ jobId: job, more: true }]);
     expect(blobs.keys()).toHaveLength(6);
-    await e.coordinator.handle({ v: 1, type: 'release', jobId: job }).then((r) => requests.push(r));
+    await alone.handle({ v: 1, type: 'release', jobId: job }).then((r) => requests.push(r));
     expect(requests[1]).toEqual({ jobId: job });
     expect(blobs.keys()).toEqual(['jobs/other/out/0']);
   });

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Coordinator, type CoordinatorRequest } from '../../src/engine/coordinator.js';
-import { groupChunks } from '../../src/engine/fanout.js';
+import { chunksPerWorker, groupChunks } from '../../src/engine/fanout.js';
 import { parseCoordinatorRequest } from '../../src/engine/requests.js';
 import { ProtocolError } from '../../src/errors.js';
 import { MemoryBlobStore } from '../../src/local/memory-blobs.js';
@@ -327,6 +327,17 @@ describe('the fan-out tree, one invocation at a time', () => {
       expect(d.reported.length).toBeGreaterThanOrEqual(64);
       expect(d.reported.every((e) => /drain workers refused/.test(String(e)))).toBe(true);
     });
+  });
+
+  it('fires no more drain workers than the job has batches of ten, and none without a burst', () => {
+    // 300 chunks over a burst of 50 would give each drain six: a receive of six, not ten.
+    expect(chunksPerWorker(300, 50)).toBe(10);
+    expect(chunksPerWorker(5, 50)).toBe(10);
+    expect(chunksPerWorker(1_000_000, 1_000)).toBe(1_000);
+    expect(chunksPerWorker(10_000, 1_000)).toBe(10);
+    expect(chunksPerWorker(10_001, 1_000)).toBe(11);
+    expect(chunksPerWorker(300, 0)).toBeUndefined();
+    expect(chunksPerWorker(0, 50)).toBeUndefined();
   });
 
   it('sends in groups of about an eighth of a leaf, 10 to 1,000 chunks, whole SendMessageBatch calls', () => {

@@ -60,7 +60,42 @@ const PER_CHUNK: PerChunk = {
   recordingWru: 2.4,
 };
 
+/**
+ * What the runner counted for a chunk of 100 numbers on the issue-10 code once a drain's receive
+ * asks for ten (`bench/scale/counts.ts --chunks 100,300,1000` at commit 1d17f78, the 1,000-chunk
+ * run, less the per-job invocations and visibility calls the model adds back at size:
+ * `perChunkAtScale`; bench/RESULTS.md section 8).
+ */
+const COUNTED_1000: PerChunk = {
+  sqs: 0.328,
+  lambda: 0.076,
+  s3Put: 0.001,
+  s3Get: 0,
+  wru: 2.452,
+  rru: 1.766,
+  recordingWru: 2.449,
+};
+
 describe('the scale model', () => {
+  it('meets the cost target (≤ $0.03 per million tasks) on the counts of 1,000 chunks, at every task time', () => {
+    for (const ms of [1, 10, 100]) {
+      const cost = predict(ISSUE10, COUNTED_1000, 1_000_000, ms).costPerMillionTasks;
+      expect(cost).toBeLessThanOrEqual(0.03);
+      // What the counts price at, plus what the shape adds per job and per batch at size.
+      expect(cost).toBeGreaterThan(costPerMillionTasks(COUNTED_1000, 100));
+    }
+  });
+
+  it('fires no more drain workers than a small job has batches, so they cost a small job little', () => {
+    const drainCost = (n: number) =>
+      predict(ISSUE10, COUNTED_1000, n, 10).costPerMillionTasks - costPerMillionTasks(COUNTED_1000, 100);
+    // 300 chunks: 30 drains (not the concurrency's 1,000), an invocation and two empty polls each,
+    // beside the job's fan-out invocation, visibility calls and shard marks.
+    const perChunk = (30 * (PRICES.lambdaRequest + 2 * PRICES.sqsRequest)) / 300;
+    expect(drainCost(300)).toBeLessThan(((perChunk + 2 * PRICES.sqsRequest) * 1e6) / 100);
+    expect(drainCost(300)).toBeGreaterThan((perChunk * 1e6) / 100);
+  });
+
   it('fails a job that one coordinator cannot send within its timeout (main)', () => {
     const most = STACK.coordinatorTimeout * sendRate(MAIN);
     expect(predict(MAIN, PER_CHUNK, Math.floor(most * 0.9), 10).failure).toBeUndefined();

@@ -12,19 +12,22 @@
  */
 import type { Host } from '../../engine/host.js';
 import { parseDrainEvent } from '../../engine/protocol.js';
+import { RECEIVE_MAX } from '../../engine/receive-loop.js';
 
 /** Long polls in a row that must find the queue empty (with nothing in flight) before a drain ends. */
 export const DRAIN_IDLE_POLLS = 2;
 /** Each long poll of a drain, ms: the queue has stayed empty for about twice this when a drain ends. */
 export const DRAIN_WAIT_MS = 1_000;
 /**
- * Chunk messages a draining worker holds at once: two per thread (one running, one waiting). Few,
- * so that the drains started for a job share its chunks instead of the first ones taking ten each
- * (an event source mapping's batch): a job's start is what drains are for. It costs a receive per
- * one or two chunks instead of per ten (an SQS request is $0.0000004).
+ * Chunk messages a draining worker holds at once: a full receive (ten, SQS's most) beyond one per
+ * thread, so that it receives ten more when its threads are about to run out of chunks, and each
+ * receive, delete and shard-counter write carries ten chunks. The chunks its threads cannot start
+ * at once wait in the worker, held and renewed with the rest. The drains fired for a job share
+ * its chunks because the coordinator fires no more of them than the job has batches of ten
+ * (`engine/fanout.ts`, chunksPerWorker), not because each takes few.
  */
 export function drainCapacity(threads: number): number {
-  return 2 * Math.max(1, threads);
+  return RECEIVE_MAX + Math.max(1, threads);
 }
 
 /** Whether `event` claims to be a drain event (then {@link parseDrainEvent} checks the rest). */
