@@ -31,12 +31,16 @@ export const COORDINATOR_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:UpdateItem',
 ];
 
-/** The dead-letter function on the job table: read the chunk's last error, fail its job. */
+/**
+ * The dead-letter function on the job table: read the chunk's last error, note one when the last
+ * delivery left none (its container was killed: PutItem), fail its job.
+ */
 // The dead-letter function reads a job whole (the job item and its shard counters: BatchGetItem) to
 // tell a forged or stale dead letter from a real one before it fails the job.
 export const DEAD_LETTER_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:BatchGetItem',
   'dynamodb:GetItem',
+  'dynamodb:PutItem',
   'dynamodb:UpdateItem',
 ];
 
