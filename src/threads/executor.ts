@@ -5,8 +5,9 @@
 import type { Encoded } from '../engine/codec.js';
 import type { ChunkExecutor, RunChunksOptions } from '../engine/executor.js';
 import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
+import { type GroupOutcomes, GroupRun } from './group-run.js';
 import type { ThreadPool } from './pool.js';
-import type { ThreadJob } from './serve-tasks.js';
+import type { Placed, ThreadJob } from './serve-tasks.js';
 
 /** Options of {@link ThreadExecutor}. */
 export interface ThreadExecutorOptions {
@@ -27,40 +28,41 @@ export class ThreadExecutor implements ChunkExecutor {
   readonly #processThreads: ((name: string) => ThreadPool) | undefined;
   /** The dedicated pools of running process chunks, by job id (cancelJob ends them). */
   readonly #dedicated = new Map<string, ThreadPool>();
+  /** Groups running with chunks that an idle thread may take, oldest first. */
+  readonly #groups = new Set<GroupRun>();
 
   constructor(pool: ThreadPool, options: ThreadExecutorOptions) {
     this.#pool = pool;
     this.batching = options.batching;
     this.#processThreads = options.processThreads;
+    pool.whenIdle({ wanted: () => this.#groups.size > 0, offer: (threads) => this.#offer(threads) });
   }
 
   get parallelism(): number {
     return this.#pool.size;
   }
 
-  async run(chunks: readonly InlineChunk[], options: RunChunksOptions = {}): Promise<ChunkOutcome[]> {
-    const job: ThreadJob = { op: 'run', chunks };
+  run(chunks: readonly InlineChunk[], options: RunChunksOptions = {}): Promise<GroupOutcomes> {
     const process = chunks[0]?.process;
     if (process !== undefined && this.#processThreads)
-      return this.#runProcess(job, chunks[0]!.jobId, process);
+      return this.#runProcess({ op: 'run', chunks }, chunks[0]!.jobId, process);
     // A group's chunks that finish while the group goes on are reported ahead (serve-tasks.ts);
-    // the answer holds the rest. One chunk alone is answered as before, with no report.
-    const { onOutcome } = options;
-    const ahead: ChunkOutcome[] = [];
-    const onProgress = (part: unknown) => {
-      const outcome = part as ChunkOutcome;
-      onOutcome?.(ahead.length, outcome);
-      ahead.push(outcome);
-    };
-    // Inputs are copied by structured clone, not transferred: their bytes may be views of the
-    // queue's stored copy, which a redelivery needs intact.
-    const rest = await this.#pool.run<ChunkOutcome[]>(job, {
-      tag: chunks[0]?.jobId ?? '',
-      exclusive: options.exclusive === true,
-      onProgress,
-    });
-    for (const outcome of rest) onProgress(outcome);
-    return ahead;
+    // idle threads take the chunks its thread has not started yet (group-run.ts).
+    const group = new GroupRun(this.#pool, chunks, options);
+    if (chunks.length > 1) {
+      this.#groups.add(group);
+      void group.done.catch(() => {}).finally(() => this.#groups.delete(group));
+    }
+    group.start();
+    return group.done;
+  }
+
+  /** Threads are idle: each takes the unstarted chunks of the oldest group that has some. */
+  #offer(threads: number): void {
+    for (const group of this.#groups) {
+      if (threads === 0) return;
+      while (threads > 0 && group.offer()) threads--;
+    }
   }
 
   fold(
@@ -79,12 +81,13 @@ export class ThreadExecutor implements ChunkExecutor {
     this.#dedicated.get(jobId)?.cancel(jobId);
   }
 
-  async #runProcess(job: ThreadJob, jobId: string, name: string): Promise<ChunkOutcome[]> {
+  async #runProcess(job: ThreadJob, jobId: string, name: string): Promise<GroupOutcomes> {
     const threads = this.#processThreads!(name);
     this.#dedicated.set(jobId, threads);
     try {
       await threads.ready();
-      return await threads.run<ChunkOutcome[]>(job, { tag: jobId });
+      const placed = await threads.run<Placed[]>(job, { tag: jobId });
+      return placed.map((p) => p.outcome);
     } finally {
       this.#dedicated.delete(jobId);
       await threads.destroy().catch(() => {});
