@@ -23,15 +23,22 @@ export interface ChunkExecutor {
    */
   readonly batching: boolean;
   /**
-   * Runs the chunks (all of one job) and returns one outcome per chunk, in order, up to the first
-   * failed one: a task error fails the job, so the chunks after it are not run. Rejects with
-   * `WorkerCrashedError` when the thread died (the chunks must be redelivered) and with
-   * `JobCancelledError` when the job was cancelled while they ran. `exclusive` runs them on a
-   * thread with nothing else in flight, so that a crash is attributed to them alone. `onOutcome`
-   * receives each chunk's outcome as soon as that chunk has run, in order, before the promise
-   * settles (also when it then rejects: the chunks reported are the ones that ran before a crash).
+   * Runs the chunks (all of one job) and returns each chunk's outcome at its position: a task error
+   * fails the job, so the chunks not started by then are not run (no outcome at their position).
+   * The chunks may run on several threads at once (an idle thread takes those its busy neighbour
+   * has not started), so outcomes are known in any order; the run settles at the first task error
+   * without waiting for the chunks other threads still run. Rejects with `WorkerCrashedError` when
+   * a thread died (the chunks not reported must be redelivered; the one that was running is the
+   * first of them in order, since every thread takes its chunks in order) and with
+   * `JobCancelledError` when the job was cancelled while they ran. `exclusive` runs them on a thread
+   * with nothing else in flight, so that a crash is attributed to them alone. `onOutcome` receives
+   * each chunk's outcome as soon as that chunk has run, before the promise settles (also when it
+   * then rejects: the chunks reported are the ones that ran before a crash), and never after.
    */
-  run(chunks: readonly InlineChunk[], options?: RunChunksOptions): Promise<ChunkOutcome[]>;
+  run(
+    chunks: readonly InlineChunk[],
+    options?: RunChunksOptions,
+  ): Promise<readonly (ChunkOutcome | undefined)[]>;
   /** Folds partial results with the reducer, from `initial` when given. */
   fold(
     jobId: string,

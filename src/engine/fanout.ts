@@ -12,7 +12,10 @@
  *   end past the invocation's deadline hands the rest on as a new `fanout` (a continuation) and
  *   returns, so an invocation never outlives its budget whatever the job's size;
  * - for every `perWorker` chunks sent, one drain worker is fired (`Invoker.workers`), so that
- *   workers start as soon as there is work instead of waiting for the event source mapping.
+ *   workers start as soon as there is work instead of waiting for the event source mapping;
+ * - once `jobCheckChunks` chunks went out since it last looked, the job is read again (one
+ *   `getJob` before the next group), and a job that ended (cancelled, failed) or was released gets
+ *   no more chunks: a caller's `terminate()` stops a large fan-out within that many chunks.
  *
  * Every step is idempotent: a chunk sent twice is recorded once (the store's exactly-once rule), a
  * range split twice sends duplicates that are refused the same way.
@@ -36,6 +39,11 @@ export interface FanoutOptions {
    * mapping alone starts workers). @default 0
    */
   readonly workerBurst?: number;
+  /**
+   * A sender reads the job again before its next group once this many chunks went out since it
+   * last looked, and stops when the job ended or was released. @default 500
+   */
+  readonly jobCheckChunks?: number;
   /** The time source, in epoch ms (the budget is checked against it). @default Date.now */
   readonly clock?: () => number;
   /** Told about what fails without failing the request: a drain worker that could not be fired. */
@@ -97,6 +105,8 @@ export class FanOut {
   readonly workerBurst: number;
   /** Chunks per group ({@link groupChunks}). */
   readonly group: number;
+  /** {@link FanoutOptions.jobCheckChunks}. */
+  readonly jobCheckChunks: number;
 
   constructor(backend: Backend, message: MessageOf, options: FanoutOptions = {}) {
     this.#b = backend;
@@ -107,6 +117,7 @@ export class FanOut {
     this.#clock = optionalFunction<() => number>(options.clock, 'options.clock') ?? Date.now;
     this.#onError = optionalFunction<(e: unknown) => void>(options.onError, 'options.onError') ?? (() => {});
     this.group = groupChunks(this.leafChunks);
+    this.jobCheckChunks = integer(options.jobCheckChunks ?? 500, 'options.jobCheckChunks', 1);
   }
 
   /** Chunks per drain worker for a job of `total` chunks, when this backend can fire workers. */
@@ -149,8 +160,10 @@ export class FanOut {
     build: (from: number, to: number) => Promise<WorkMessage[]>,
   ): Promise<void> {
     const drains = new Drains(this.#b, jobId, perWorker, this.#onError);
+    const wanted = new StillWanted(this.#b, jobId, this.jobCheckChunks);
     try {
       for (let at = 0; at < count; at += this.group) {
+        if (!(await wanted.check(at))) return;
         const end = Math.min(count, at + this.group);
         await this.#b.queue.send(await build(at, end));
         drains.sent(end - at);
@@ -172,10 +185,13 @@ export class FanOut {
     // A retried or duplicated leaf resumes after the last group recorded.
     const start = Math.min(to, Math.max(from, (await ledger?.progress(job.id, from)) ?? from));
     const drains = new Drains(this.#b, job.id, perWorker, this.#onError);
+    const wanted = new StillWanted(this.#b, job.id, this.jobCheckChunks);
     let at = start;
     let lastGroupMs = 0;
     try {
       while (at < to) {
+        // The job's state was read just before this invocation started (the request's check).
+        if (!(await wanted.check(at - start))) return;
         // At least one group per invocation, so a chain of continuations always moves on.
         if (at > start && invoker && this.#outOfTime(invocation, lastGroupMs)) {
           await invoker.coordinator(fanoutRequest(job.id, at, to, perWorker));
@@ -209,6 +225,28 @@ export function fanoutRequest(
   perWorker: number | undefined,
 ): FanoutRequest {
   return { v: 1, type: 'fanout', jobId, from, to, ...(perWorker === undefined ? {} : { perWorker }) };
+}
+
+/**
+ * Whether a sender should go on with a job: read again once `every` chunks went out since the last
+ * read (the invocation's request read it as it began). A job that is no longer RUNNING (cancelled,
+ * failed; a FOLDING or DONE job has all its chunks) or was released needs no more chunks.
+ */
+class StillWanted {
+  #lastAt = 0;
+  constructor(
+    private readonly b: Backend,
+    private readonly jobId: string,
+    private readonly every: number,
+  ) {}
+
+  /** Whether to send on, `sent` chunks into this invocation's sending. */
+  async check(sent: number): Promise<boolean> {
+    if (sent - this.#lastAt < this.every) return true;
+    this.#lastAt = sent;
+    const job = await this.b.store.getJob(this.jobId);
+    return job !== undefined && job.status === 'RUNNING' && job.released !== true;
+  }
 }
 
 /**

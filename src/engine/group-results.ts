@@ -1,8 +1,9 @@
 /**
  * A group of small chunks shares one thread round trip, but each chunk's result is recorded as
- * soon as its thread reports it, not when the whole group has run: `imapUnordered` yields a fast
- * chunk without waiting for its slow neighbour, and a thread that dies mid-group has the chunks it
- * finished recorded and the one it was running known. Results that arrive while a write is under
+ * soon as a thread reports it (in any order: idle threads take a busy one's unstarted chunks), not
+ * when the whole group has run: `imapUnordered` yields a fast chunk without waiting for its slow
+ * neighbour, and a thread that dies mid-group has the chunks it finished recorded and the one it
+ * was running known. Results that arrive while a write is under
  * way, or in the same turn of the event loop, are recorded together by the next one (one
  * `completeChunks` call each), so a group of fast chunks still costs a few writes, not one per chunk.
  */
@@ -13,18 +14,18 @@ export type Ran = Required<Pick<Extract<ChunkOutcome, { ok: true }>, 'result' | 
 
 /** Options of {@link GroupResults}. */
 export interface GroupResultsOptions {
-  /** Records results `from` to `from + results.length - 1` of the group (in order), then settles them. */
-  readonly record: (from: number, results: readonly Ran[]) => Promise<void>;
+  /** Records the results of the group's chunks at positions `at` (one each), then settles them. */
+  readonly record: (at: readonly number[], results: readonly Ran[]) => Promise<void>;
   /** True once the job has ended: nothing more is written (the messages are acknowledged). */
   readonly ended: () => boolean;
 }
 
-/** Records a group's results in order, in batches; see the module comment. */
+/** Records a group's results as they come, in batches; see the module comment. */
 export class GroupResults {
   readonly #record: GroupResultsOptions['record'];
   readonly #ended: () => boolean;
-  readonly #waiting: Ran[] = [];
-  #recorded = 0;
+  readonly #waiting: { readonly at: number; readonly ran: Ran }[] = [];
+  readonly #recorded = new Set<number>();
   #writing: Promise<void> | undefined;
   /** The write waiting for the turn of the event loop to end. */
   #soon: NodeJS.Immediate | undefined;
@@ -35,15 +36,15 @@ export class GroupResults {
     this.#ended = options.ended;
   }
 
-  /** How many of the group's chunks, from its first, are recorded. */
-  get recorded(): number {
-    return this.#recorded;
+  /** The items of `group` (the group's chunks, in order) whose results are not recorded. */
+  unrecorded<T>(group: readonly T[]): T[] {
+    return group.filter((_, k) => !this.#recorded.has(k));
   }
 
-  /** Takes the next chunk's result (in group order) and records it with what else is waiting. */
-  add(result: Ran): void {
+  /** Takes the result of the chunk at position `at` and records it with what else is waiting. */
+  add(at: number, result: Ran): void {
     if (this.#failed) return;
-    this.#waiting.push(result);
+    this.#waiting.push({ at, ran: result });
     // Wait for the turn of the event loop to end: the reports that reached the port meanwhile
     // (a group of tiny chunks sends them back to back) go in the same write.
     if (this.#writing || this.#soon) return;
@@ -83,8 +84,12 @@ export class GroupResults {
       while (this.#waiting.length > 0) {
         if (this.#ended()) return this.abandon();
         const batch = this.#waiting.splice(0);
-        await this.#record(this.#recorded, batch);
-        this.#recorded += batch.length;
+        const at = batch.map((w) => w.at);
+        await this.#record(
+          at,
+          batch.map((w) => w.ran),
+        );
+        for (const k of at) this.#recorded.add(k);
       }
     } catch (e) {
       // What is not recorded stays unacknowledged: its messages come back.

@@ -348,23 +348,34 @@ export class Host {
     // Each chunk's result is recorded (and its message acknowledged) as soon as its thread reports
     // it, while the rest of the group runs (group-results.ts).
     const results = new GroupResults({
-      record: (from, done) => this.#record(group.slice(from, from + done.length), done),
+      record: (at, done) =>
+        this.#record(
+          at.map((k) => group[k]!),
+          done,
+        ),
       ended: () => life.hasEnded(jobId),
     });
-    let reported = 0;
+    const reported = new Set<number>();
+    /** The chunks marked running (held and blamed for a time limit), from the group's first on. */
+    const started = new Set<number>([0]);
     const onOutcome = (k: number, outcome: ChunkOutcome) => {
-      reported = k + 1;
-      // A group's chunks run one after the other on its thread: the next one starts now.
-      if (reported < group.length) this.#holdings.running([group[reported]!.d]);
+      reported.add(k);
+      // The group's next unreported chunk starts now (on its thread, or on an idle thread that took
+      // it: then it may have started already, and is marked late, which only delays its blame).
+      const next = group.findIndex((_, i) => !reported.has(i) && !started.has(i));
+      if (next >= 0) {
+        started.add(next);
+        this.#holdings.running([group[next]!.d]);
+      }
       if (!outcome.ok) return;
       // An executor that does not time each chunk (a test's) gets the group's time so far, shared out.
-      const run = outcome.run ?? { thread: 0, startedAt, ms: (performance.now() - t0) / (k + 1) };
-      results.add({ result: outcome.result, run });
+      const run = outcome.run ?? { thread: 0, startedAt, ms: (performance.now() - t0) / reported.size };
+      results.add(k, { result: outcome.result, run });
     };
-    // Only the group's first chunk runs yet; the rest wait behind it on its thread, held (renewed,
-    // handed back at a deadline) but not blamed for a time limit they never ran into.
+    // Only the group's first chunk runs yet; the rest wait behind it, held (renewed, handed back at
+    // a deadline) but not blamed for a time limit they never ran into.
     this.#holdings.running([first.d]);
-    let outcomes: ChunkOutcome[];
+    let outcomes: readonly (ChunkOutcome | undefined)[];
     try {
       outcomes = await executor.run(chunks, { exclusive: first.d.receiveCount > 1, onOutcome });
     } catch (e) {
@@ -374,8 +385,8 @@ export class Host {
       life.live();
       // Handed back: its threads were stopped on purpose, and the message is someone else's now.
       if (this.#abandoned(group)) return;
-      // The chunks the thread finished are recorded; the first of the rest was running.
-      const rest = group.slice(results.recorded);
+      // The chunks that ran are recorded; the first of the rest was running (executor.ts).
+      const rest = results.unrecorded(group);
       if (e instanceof JobCancelledError) return this.#ack(rest.map((t) => t.d));
       // A process runs at most once: its thread died, so the process has ended, as a CPython
       // child killed by a signal has (no redelivery would be allowed to run it anyway).
@@ -396,21 +407,24 @@ export class Host {
     }
     clearInterval(renewal);
     // An executor may answer without reporting ahead (a Process's own thread): the rest here.
-    for (let k = reported; k < outcomes.length; k++) onOutcome(k, outcomes[k]!);
-    // A task error fails the job; the rest of the group (not run: the outcomes end with the
-    // failure) belongs to it.
-    const failed = outcomes.find((o) => !o.ok);
+    outcomes.forEach((o, k) => {
+      if (o && !reported.has(k)) onOutcome(k, o);
+    });
+    // A task error fails the job; the rest of the group (not run, or still running on another
+    // thread: the job's cancellation stops it) belongs to it.
+    const failed = outcomes.find((o) => o?.ok === false);
     if (failed && !failed.ok) {
       life.live();
       results.abandon();
       await store.failJob(jobId, { ...failed.error, reason: 'task' });
       this.jobEnded(jobId);
       await results.done();
-      return this.#ack(group.slice(results.recorded).map((t) => t.d));
+      return this.#ack(results.unrecorded(group).map((t) => t.d));
     }
     await results.done();
     // The job ended while the group ran: what was not recorded is acknowledged unrecorded.
-    if (results.recorded < group.length) await this.#ack(group.slice(results.recorded).map((t) => t.d));
+    const rest = results.unrecorded(group);
+    if (rest.length > 0) await this.#ack(rest.map((t) => t.d));
   }
 
   /**

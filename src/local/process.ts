@@ -11,9 +11,9 @@ import type { ProcessLauncher, ProcessRun } from '../api/process-impl.js';
 import { cpuCount } from '../api/process-info.js';
 import type { TaskRegistry } from '../api/tasks.js';
 import { encodeList } from '../engine/codec.js';
-import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
+import type { InlineChunk } from '../engine/run-chunk.js';
 import { TaskError } from '../errors.js';
-import type { ThreadJob } from '../threads/serve-tasks.js';
+import type { Placed, ThreadJob } from '../threads/serve-tasks.js';
 import { ProcessThreads } from './process-threads.js';
 import { threadEntry } from './runtime.js';
 import { arena } from './sync/arena.js';
@@ -56,8 +56,9 @@ export function localLauncher(registry: TaskRegistry, worker?: string): ProcessL
     const job: ThreadJob = { op: 'run', chunks: [chunk] };
     /** Set once the run has settled: terminate() then has nothing to stop (the thread may serve another process). */
     let over = false;
-    const ended = threads.run<ChunkOutcome[]>(job, { tag: pid }).then(
-      ([outcome]) => {
+    const ended = threads.run<Placed[]>(job, { tag: pid }).then(
+      ([placed]) => {
+        const outcome = placed?.outcome;
         over = true;
         // The task returned or threw: its thread is sound and serves the next process.
         pool.give(threads);

@@ -2,12 +2,12 @@
  * The {@link ChunkExecutor} of the local context (and of the worker Lambda): chunks run on a
  * {@link ThreadPool}, tagged with their job so that a failed or cancelled job's chunks can be stopped.
  */
-import { transferableInputs } from '../engine/chunk-input.js';
 import type { Encoded } from '../engine/codec.js';
 import type { ChunkExecutor, RunChunksOptions } from '../engine/executor.js';
 import type { ChunkOutcome, InlineChunk } from '../engine/run-chunk.js';
+import { type GroupOutcomes, GroupRun } from './group-run.js';
 import type { ThreadPool } from './pool.js';
-import type { ThreadJob } from './serve-tasks.js';
+import type { Placed, ThreadJob } from './serve-tasks.js';
 
 /** Options of {@link ThreadExecutor}. */
 export interface ThreadExecutorOptions {
@@ -28,43 +28,41 @@ export class ThreadExecutor implements ChunkExecutor {
   readonly #processThreads: ((name: string) => ThreadPool) | undefined;
   /** The dedicated pools of running process chunks, by job id (cancelJob ends them). */
   readonly #dedicated = new Map<string, ThreadPool>();
+  /** Groups running with chunks that an idle thread may take, oldest first. */
+  readonly #groups = new Set<GroupRun>();
 
   constructor(pool: ThreadPool, options: ThreadExecutorOptions) {
     this.#pool = pool;
     this.batching = options.batching;
     this.#processThreads = options.processThreads;
+    pool.whenIdle({ wanted: () => this.#groups.size > 0, offer: (threads) => this.#offer(threads) });
   }
 
   get parallelism(): number {
     return this.#pool.size;
   }
 
-  async run(chunks: readonly InlineChunk[], options: RunChunksOptions = {}): Promise<ChunkOutcome[]> {
-    const job: ThreadJob = { op: 'run', chunks };
+  run(chunks: readonly InlineChunk[], options: RunChunksOptions = {}): Promise<GroupOutcomes> {
     const process = chunks[0]?.process;
     if (process !== undefined && this.#processThreads)
-      return this.#runProcess(job, chunks[0]!.jobId, process);
+      return this.#runProcess({ op: 'run', chunks }, chunks[0]!.jobId, process);
     // A group's chunks that finish while the group goes on are reported ahead (serve-tasks.ts);
-    // the answer holds the rest. One chunk alone is answered as before, with no report.
-    const { onOutcome } = options;
-    const ahead: ChunkOutcome[] = [];
-    const onProgress = (part: unknown) => {
-      const outcome = part as ChunkOutcome;
-      onOutcome?.(ahead.length, outcome);
-      ahead.push(outcome);
-    };
-    // Inputs read from the blob store are this host's own and move to the thread (a 1 MB chunk's
-    // copy was ~3 ms of the main thread); bytes that came in the message are copied by structured
-    // clone: they may be views of the queue's stored copy, which a redelivery needs intact.
-    const transfer = transferableInputs(chunks);
-    const rest = await this.#pool.run<ChunkOutcome[]>(job, {
-      tag: chunks[0]?.jobId ?? '',
-      ...(transfer.length > 0 ? { transfer } : {}),
-      exclusive: options.exclusive === true,
-      onProgress,
-    });
-    for (const outcome of rest) onProgress(outcome);
-    return ahead;
+    // idle threads take the chunks its thread has not started yet (group-run.ts).
+    const group = new GroupRun(this.#pool, chunks, options);
+    if (chunks.length > 1) {
+      this.#groups.add(group);
+      void group.done.catch(() => {}).finally(() => this.#groups.delete(group));
+    }
+    group.start();
+    return group.done;
+  }
+
+  /** Threads are idle: each takes the unstarted chunks of the oldest group that has some. */
+  #offer(threads: number): void {
+    for (const group of this.#groups) {
+      if (threads === 0) return;
+      while (threads > 0 && group.offer()) threads--;
+    }
   }
 
   fold(
@@ -83,12 +81,13 @@ export class ThreadExecutor implements ChunkExecutor {
     this.#dedicated.get(jobId)?.cancel(jobId);
   }
 
-  async #runProcess(job: ThreadJob, jobId: string, name: string): Promise<ChunkOutcome[]> {
+  async #runProcess(job: ThreadJob, jobId: string, name: string): Promise<GroupOutcomes> {
     const threads = this.#processThreads!(name);
     this.#dedicated.set(jobId, threads);
     try {
       await threads.ready();
-      return await threads.run<ChunkOutcome[]>(job, { tag: jobId });
+      const placed = await threads.run<Placed[]>(job, { tag: jobId });
+      return placed.map((p) => p.outcome);
     } finally {
       this.#dedicated.delete(jobId);
       await threads.destroy().catch(() => {});

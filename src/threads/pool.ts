@@ -70,6 +70,9 @@ export class ThreadPool {
   #initialWaiting: number;
   readonly #ready: Deferred;
   readonly #closed: Deferred;
+  #idle: IdleListener | undefined;
+  /** The idle listener is called at the end of this turn of the event loop. */
+  #idleSoon: NodeJS.Immediate | undefined;
 
   /** Validates the options and starts the threads at once. Throws {@link InvalidArgumentError}. */
   constructor(options: ThreadPoolOptions) {
@@ -131,6 +134,18 @@ export class ThreadPool {
     this.#queue.push(task);
     this.#pump();
     return promise;
+  }
+
+  /**
+   * Has `listener.offer` called with the number of idle threads when, at the end of a turn of the
+   * event loop, the queue is empty and at least one ready thread has nothing in flight, while
+   * `listener.wanted()` says there is work to give (the executor's groups with chunks not started).
+   * The end of the turn, so that tasks started together (a batch's groups) first go out one per
+   * thread. Tasks that `offer` starts with {@link run} go to the idle threads. One listener; a
+   * second call replaces it.
+   */
+  whenIdle(listener: IdleListener): void {
+    this.#idle = listener;
   }
 
   /**
@@ -352,6 +367,21 @@ export class ThreadPool {
       if (best === undefined) return;
       this.#send(best, this.#queue.shift()!);
     }
+    if (this.#idleSoon === undefined && this.#idle?.wanted() && this.#idleThreads() > 0) {
+      this.#idleSoon = setImmediate(() => {
+        this.#idleSoon = undefined;
+        const idle = this.#idleThreads();
+        if (idle > 0 && this.#queue.length === 0 && this.#state === 'running') this.#idle?.offer(idle);
+      });
+    }
+  }
+
+  /** Ready threads with nothing in flight that may take a task. */
+  #idleThreads(): number {
+    let idle = 0;
+    for (const s of this.#slots)
+      if (s.inFlight.size === 0 && s.accepts(1, this.#opts.maxTasksPerThread)) idle++;
+    return idle;
   }
 
   #send(slot: Slot, task: Task): void {
@@ -419,6 +449,14 @@ export class ThreadPool {
 }
 
 function noop(): void {}
+
+/** What {@link ThreadPool.whenIdle} calls. */
+export interface IdleListener {
+  /** Whether there is work an idle thread could take (checked often: keep it cheap). */
+  wanted(): boolean;
+  /** `threads` threads are idle: start tasks for them. */
+  offer(threads: number): void;
+}
 
 interface Deferred {
   readonly promise: Promise<void>;

@@ -16,11 +16,12 @@ import { runCall } from '../engine/run-call.js';
 import { type ChunkOutcome, type InlineChunk, runChunk, runFold } from '../engine/run-chunk.js';
 import { ProtocolError, TasksModuleError } from '../errors.js';
 import { fromWire, type Reviver, refuseHandles } from '../handles.js';
+import { claim, stopUnclaimed } from './claims.js';
 import { serveThread, threadInfo, withTransfer } from './serve-thread.js';
 
 /** A unit of work sent to a thread. */
 export type ThreadJob =
-  | { readonly op: 'run'; readonly chunks: readonly InlineChunk[] }
+  | { readonly op: 'run'; readonly chunks: readonly InlineChunk[]; readonly share?: SharedGroup }
   /** One `task(...args)`, its arguments as they are (the local context's `apply`). */
   | { readonly op: 'call'; readonly task: string; readonly args: readonly unknown[]; readonly handles?: true }
   | {
@@ -29,6 +30,22 @@ export type ThreadJob =
       readonly initial?: Encoded;
       readonly partials: readonly Encoded[];
     };
+
+/**
+ * The chunks of a `run` are a group that other threads may hold too (claims.ts): chunk `k` of the
+ * message is the group's chunk `at[k]`, and is run only once this run, marked `by`, has claimed it.
+ */
+export interface SharedGroup {
+  readonly claims: Int32Array;
+  readonly at: readonly number[];
+  readonly by: number;
+}
+
+/** A chunk's outcome and its position in the group it was sent with: how a `run` reports and answers. */
+export interface Placed {
+  readonly at: number;
+  readonly outcome: ChunkOutcome;
+}
 
 /** Data every thread starts with. */
 export interface ThreadData {
@@ -62,6 +79,10 @@ function holdsHandles(value: unknown): boolean {
 }
 
 const TRANSFER_MIN = 16 * 1024;
+
+function placed(p: Placed) {
+  return withTransfer(p, transferOf([p.outcome]));
+}
 
 function transferOf(outcomes: readonly ChunkOutcome[]): ArrayBuffer[] {
   const list: ArrayBuffer[] = [];
@@ -101,9 +122,17 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
       switch (job?.op) {
         case 'run': {
           if (!revive && job.chunks.some((c) => c.handles)) await reviver();
-          const { chunks } = job;
+          const { chunks, share } = job;
+          // The outcome waiting to go: sent ahead once the next chunk is claimed, or with the answer.
+          let last: Placed | undefined;
           for (let k = 0; k < chunks.length; k++) {
             const c = chunks[k]!;
+            const at = share ? share.at[k]! : k;
+            // Taken by another thread already, or stopped: not ours to run.
+            if (share && !claim(share.claims, at, share.by)) continue;
+            // A finished chunk goes back at once, not when its slower neighbours are done:
+            // imapUnordered yields it and the host records it (executor.ts).
+            if (last) report(placed(last));
             // A reused process thread runs processes in turn: the name comes with each.
             if (c.process !== undefined) enterProcess(c.process);
             // Each chunk's own run time, for its attempt record (a group shares one round trip).
@@ -113,14 +142,16 @@ export function serveTasks(registry: unknown, options: ServeTasksOptions = {}): 
             const outcome: ChunkOutcome = o.ok
               ? { ...o, run: { thread, startedAt, ms: performance.now() - t0 } }
               : o;
-            // The last chunk's outcome, or a task error (it fails the job: the chunks grouped
-            // behind it on this thread neither run nor hold the failure back), is the answer.
-            if (k === chunks.length - 1 || !outcome.ok) return withTransfer([outcome], transferOf([outcome]));
-            // A finished chunk of a group goes back at once, not when its slower neighbours are
-            // done: imapUnordered yields it and the host records it (executor.ts).
-            report(withTransfer(outcome, transferOf([outcome])));
+            last = { at, outcome };
+            // A task error fails the job: the group stops (no thread starts its other chunks), and
+            // the failure is the answer at once.
+            if (!outcome.ok) {
+              if (share) stopUnclaimed(share.claims);
+              break;
+            }
           }
-          return withTransfer([], []);
+          // The last chunk's outcome is the answer (one message less per round trip).
+          return last ? withTransfer([last], transferOf([last.outcome])) : withTransfer([], []);
         }
         case 'call':
           return runCall(tasks, job.task, job.args, job.handles ? await reviver() : undefined);

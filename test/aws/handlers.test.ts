@@ -8,12 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { awsBackend } from '../../src/aws/backend.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
 import { toJsonSafe } from '../../src/aws/json-bytes.js';
 import { createCoordinatorHandler } from '../../src/aws/lambda/coordinator.js';
 import { ENV } from '../../src/aws/lambda/env.js';
 import { decodeList, encodeItems, unspill } from '../../src/engine/codec.js';
-import { ErrorCodes, ProtocolError } from '../../src/errors.js';
+import { AwsError, ErrorCodes, ProtocolError } from '../../src/errors.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
 import { useCloudTier } from '../support/cloud.js';
 import { deliverBatch, lambdaJson, receiveRecords, settle } from './esm.js';
@@ -210,6 +211,34 @@ describe('coordinator handler', () => {
     });
     const [leaf] = s.invoked;
     await expect(s.invokeAsync(leaf)).rejects.toBeInstanceOf(ProtocolError);
+  });
+
+  it('throws an SDK failure as AwsError, the SDK error as cause, so that the caller retries and sees what failed', async () => {
+    // moto answers ResourceNotFoundException: the table the coordinator writes to does not exist.
+    const missing = 'fanfold-handlers-no-such-table';
+    const s = await deploy();
+    const handler = createCoordinatorHandler({
+      tasks,
+      env: { ...s.env, [ENV.table]: missing },
+      backend: (env) =>
+        awsBackend({
+          tableName: env.table,
+          queueUrl: env.queueUrl,
+          deadLetterQueueUrl: env.deadLetterQueueUrl,
+          bucket: env.bucket,
+          clients: cloud.clients,
+        }),
+    });
+    for (const req of [
+      submit('missing-table', 'square', [1, 2]),
+      { v: 1, type: 'fanout', jobId: 'j', from: 0, to: 1 },
+    ]) {
+      const thrown = await handler(toJsonSafe(req)).catch((e: unknown) => e);
+      expect(thrown).toBeInstanceOf(AwsError);
+      expect(thrown).toMatchObject({ code: ErrorCodes.AWS_FAILED, awsName: 'ResourceNotFoundException' });
+      expect((thrown as AwsError).operation).toMatch(/^the coordinator handling the (submit|fanout) request/);
+      expect((thrown as AwsError).cause).not.toBeInstanceOf(AwsError);
+    }
   });
 
   it('throws when the environment lacks a variable (a deployment fault, not the request’s)', async () => {

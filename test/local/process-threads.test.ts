@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeList } from '../../src/engine/codec.js';
-import type { ChunkOutcome, InlineChunk } from '../../src/engine/run-chunk.js';
+import type { InlineChunk } from '../../src/engine/run-chunk.js';
 import { local, type Process } from '../../src/index.js';
 import { ProcessThreads } from '../../src/local/process-threads.js';
 import { threadEntry } from '../../src/local/runtime.js';
 import { arena } from '../../src/local/sync/arena.js';
-import type { ThreadJob } from '../../src/threads/serve-tasks.js';
+import type { Placed, ThreadJob } from '../../src/threads/serve-tasks.js';
 import tasks, { type Whereabouts } from '../fixtures/process-reuse-tasks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -145,8 +145,8 @@ describe('Process threads', () => {
         process: 'a',
       };
       const job: ThreadJob = { op: 'run', chunks: [chunk] };
-      const [outcome] = await a.run<ChunkOutcome[]>(job);
-      expect(outcome?.ok).toBe(true);
+      const [placed] = await a.run<Placed[]>(job);
+      expect(placed?.outcome.ok).toBe(true);
       c.give(a);
       const trigger = new BroadcastChannel(channel);
       trigger.postMessage('exit');

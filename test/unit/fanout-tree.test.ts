@@ -54,6 +54,8 @@ class CountingQueue implements WorkQueue {
   stats: InvocationStats | undefined;
   /** Throws on the call that makes this count reach 0 (a crash in the middle of a send). */
   failIn: number | undefined;
+  /** Runs after each send (a caller cancelling meanwhile). */
+  afterSend: (() => Promise<void>) | undefined;
   constructor(
     total: number,
     private readonly clock: TestClock,
@@ -72,6 +74,7 @@ class CountingQueue implements WorkQueue {
       this.stats.sent += messages.length;
       this.stats.largestSend = Math.max(this.stats.largestSend, messages.length);
     }
+    await this.afterSend?.();
   }
   receive(): Promise<Delivery[]> {
     throw new Error('not received here');
@@ -128,6 +131,7 @@ interface DriverOptions {
   readonly objects?: ObjectReader;
   /** Every drain worker's Invoke fails (Lambda refusing it, say). */
   readonly failDrains?: boolean;
+  readonly jobCheckChunks?: number;
 }
 
 /** Runs a coordinator's requests one invocation at a time; see the module comment. */
@@ -184,6 +188,7 @@ class Driver {
       onError: (e) => this.reported.push(e),
       ...(this.o.leafChunks === undefined ? {} : { leafChunks: this.o.leafChunks }),
       ...(this.o.workerBurst === undefined ? {} : { workerBurst: this.o.workerBurst }),
+      ...(this.o.jobCheckChunks === undefined ? {} : { jobCheckChunks: this.o.jobCheckChunks }),
     });
     try {
       await coordinator.handle(request, stats.deadline === undefined ? {} : { deadline: stats.deadline });
@@ -417,6 +422,43 @@ describe('the fan-out tree, one invocation at a time', () => {
       expect(again).toMatchObject({ sent: 0, fired: 4 });
       await d.drain();
       expect(d.tally()).toEqual({ lost: 0, once: 4_000, more: 0 });
+    });
+
+    it('a leaf stops sending at its next read of the job once the job is cancelled, released or failed', async () => {
+      const N = 20_000;
+      for (const end of ['cancel', 'release', 'fail'] as const) {
+        // One leaf of 20,000 chunks, sent a group (1,000) at a time; the job ends after the second.
+        const d = new Driver({ total: N, leafChunks: N });
+        let sends = 0;
+        d.queue.afterSend = async () => {
+          if (++sends !== 2) return;
+          if (end === 'cancel') await d.store.cancelJob(end, 'terminate() during the fan-out');
+          else if (end === 'release') await d.store.releaseJob(end);
+          else await d.store.failJob(end, { name: 'RangeError', message: 'a task failed', reason: 'task' });
+        };
+        await d.invoke(job(end, N));
+        await d.drain();
+        // Read again before each group once 500 chunks (the default) went out since the last read:
+        // the read before the second group found the job running, the one before the third did not.
+        expect(N - d.tally().lost).toBe(2 * groupChunks(N));
+      }
+    });
+
+    it('an inline submit stops sending once its job was cancelled', async () => {
+      const d = new Driver({ total: 5_000, jobCheckChunks: 100 });
+      let sends = 0;
+      d.queue.afterSend = async () => {
+        if (++sends === 1) await d.store.cancelJob('inline-cancel', 'terminate() during the submit');
+      };
+      await d.invoke(
+        values(
+          'inline-cancel',
+          Array.from({ length: 5_000 }, (_, i) => i),
+          1,
+        ),
+      );
+      // The first group went out, and the read before the second found the job cancelled.
+      expect(5_000 - d.tally().lost).toBe(groupChunks(20_000));
     });
 
     it('a fanout for a job that ended sends nothing; one past the job, or for an inline job, is refused', async () => {

@@ -20,6 +20,7 @@ import type { Backend } from '../../ports.js';
 import { createLambdaClient } from '../clients.js';
 import { fromJsonSafe, toJsonSafe } from '../json-bytes.js';
 import { LambdaInvoker } from '../lambda-invoker.js';
+import { asFanfoldError } from '../sdk-errors.js';
 import { type ContainerOptions, containerBackend } from './container.js';
 import { readFanoutEnv } from './env.js';
 import { type LambdaContextInfo, type Observer, observedStore, observer } from './observe.js';
@@ -141,7 +142,10 @@ export function createCoordinatorHandler(options: CoordinatorHandlerOptions): Co
       } satisfies CoordinatorReply);
     } catch (e) {
       o.logger.warn('request failed', { type: req.type, jobId: req.jobId, error: serializeError(e) });
-      if (noCaller) throw e;
+      if (noCaller || !(e instanceof FanfoldError))
+        // Thrown, so that Lambda retries or the caller resubmits; an SDK error as an AwsError that
+        // says what the coordinator was doing (its name and message are the function error's).
+        throw asFanfoldError(`the coordinator handling the ${req.type} request of job ${req.jobId}`, e);
       return refuse(e);
     }
   }

@@ -5,7 +5,8 @@
  */
 import type { PrimitiveModule, Primitives } from '../../api/context.js';
 import { ProtocolError } from '../../errors.js';
-import { markShareable, type Reviver } from '../../handles.js';
+import { isShareable, markShareable, type Reviver } from '../../handles.js';
+import { type AwsErrorsOptions, withAwsErrors } from '../sdk-errors.js';
 import { barrier } from './barrier.js';
 import { condition } from './condition.js';
 import { connection } from './connection.js';
@@ -29,6 +30,24 @@ const MODULES: readonly PrimitiveModule<AwsSyncEnv>[] = [
   manager,
 ];
 
+/** What a primitive is called in an `AwsError`'s operation: "the aws context's Lock". */
+function nameOf(p: unknown): string {
+  const name = (p as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return `the aws context's ${typeof name === 'string' ? name.replace(/^Aws/, '') : 'primitive'}`;
+}
+
+/**
+ * The primitives' methods reach AWS directly: an SDK error (a refused connection, access denied,
+ * throttling past the retries) reaches the caller or the task as an `AwsError`, the SDK's
+ * error as `cause`, as the caller's stores' do. A primitive a method returns (a Manager's list)
+ * is wrapped too.
+ */
+const WRAP: AwsErrorsOptions = {
+  alsoWrap: (v) => (isShareable(v) ? nameOf(v) : undefined),
+  // withLock(fn) and waitFor(predicate) rethrow what the caller's code threw, as it is.
+  sdkOnly: true,
+};
+
 /** The primitives of the AWS context. */
 export function awsPrimitives(env: AwsSyncEnv): Primitives {
   const made: Record<string, unknown> = Object.assign({}, ...MODULES.map((m) => m.make(env)));
@@ -38,8 +57,8 @@ export function awsPrimitives(env: AwsSyncEnv): Primitives {
     if (typeof f !== 'function') continue;
     made[name] = (...args: unknown[]) => {
       const p: unknown = f(...args);
-      if (Array.isArray(p)) for (const x of p) markShareable(x);
-      return markShareable(p);
+      if (Array.isArray(p)) return p.map((x) => withAwsErrors(markShareable(x), nameOf(x), WRAP));
+      return withAwsErrors(markShareable(p) as object, nameOf(p), WRAP);
     };
   }
   return made as unknown as Primitives;
@@ -53,7 +72,10 @@ export function awsReviver(env: AwsSyncEnv): Reviver {
     }
     for (const m of MODULES) {
       const revive = m.revive[handle.kind];
-      if (revive) return markShareable(revive(handle, env));
+      if (revive) {
+        const p = markShareable(revive(handle, env));
+        return withAwsErrors(p as object, nameOf(p), WRAP);
+      }
     }
     throw new ProtocolError(`Unknown AWS primitive kind ${JSON.stringify(handle.kind)} in a handle`);
   };
