@@ -3,7 +3,9 @@
  * stack (stack.ts) stood up on moto, a job held open by an Event, then `awsJobs({ stack })` and
  * the `fanfold jobs`, `status`, `attach` and `cancel` commands (in-process, their AWS clients made
  * from the SDK's environment variables, pointed at the runner as a user's profile would point at
- * AWS), their JSON asserted field by field and their exit codes.
+ * AWS), their JSON asserted field by field and their exit codes. Then the views of a job that ran
+ * on the runner: `fanfold timeline` (one SVG bar per recorded chunk attempt) and `pool.estimate`
+ * made before a job, against the cost `fanfold status` reports after it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsJobs } from '../../src/aws/operations.js';
 import { ExitCodes, main } from '../../src/cli/main.js';
+import type { CostReport } from '../../src/views/cost.js';
+import tasks from '../fixtures/pool-tasks.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
@@ -158,4 +162,105 @@ describe('operating a stack’s jobs (runner)', () => {
       error: { code: 'ERR_FANFOLD_STACK_NOT_FOUND' },
     });
   }, 120_000);
+});
+
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** A cost's figures on one line, for the `[measured]` log. */
+const figures = (c: CostReport) =>
+  `${c.chunks} chunks, ${c.retries} retries, ${c.backups} backups, ` +
+  `requests ${JSON.stringify(c.requests)}, ${c.writeUnits} WCU, ${c.readUnits} RCU, ` +
+  `${c.lambdaGbSeconds.toFixed(3)} GB-s, $${c.usd.total.toFixed(7)}`;
+
+describe('viewing a job that ran on the runner', () => {
+  it('draws its timeline with fanfold timeline: one bar per recorded chunk attempt, its JSON field by field', async () => {
+    const mp = stack!.context({ tasks, pollMs: { min: 20, max: 200 } });
+    await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(120_000), stragglers: false });
+    const r = pool.mapAsync('spin', Array(10).fill(60), { chunksize: 2 });
+    expect(await r.get()).toEqual(Array(10).fill(60));
+
+    const out = await cli('timeline', r.jobId, '--out', 'job.html', '--svg', 'job.svg', '--json');
+    expect(out.code).toBe(ExitCodes.OK);
+    const json = out.json as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(
+      ['attempts', 'jobId', 'missing', 'ok', 'out', 'rows', 'spanMs', 'status', 'svg'].sort(),
+    );
+    expect(json.ok).toBe(true);
+    expect(json.jobId).toBe(r.jobId);
+    expect(json.out).toBe('job.html');
+    expect(json.svg).toBe('job.svg');
+    expect(json.status).toBe('DONE');
+    // 5 chunks, none retried or backed up (stragglers off, 60 ms each): 5 recorded attempts.
+    expect(json.attempts).toBe(5);
+    expect(json.missing).toBe(0);
+    // At least one worker thread, at most one per attempt.
+    expect(json.rows).toBeGreaterThanOrEqual(1);
+    expect(json.rows).toBeLessThanOrEqual(5);
+    // The span covers at least the longest chunk (2 × 60 ms of spinning).
+    expect(json.spanMs).toBeGreaterThanOrEqual(120);
+
+    // The SVG written: one bar per chunk attempt, each with its chunk and attempt number.
+    const written = readFileSync(join(dir, 'job.svg'), 'utf8');
+    const bars = [...written.matchAll(/<rect class="bar" data-index="(\d+)" data-attempt="(\d+)"/g)];
+    expect(bars.map((m) => Number(m[1])).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(bars.every((m) => Number(m[2]) >= 1)).toBe(true);
+    expect(readFileSync(join(dir, 'job.html'), 'utf8')).toContain(written);
+
+    const text = await cli('timeline', r.jobId, '--out', 'again.html');
+    expect(text.code).toBe(ExitCodes.OK);
+    expect(text.stdout).toMatch(/^job \S+: 5 chunk attempts on \d+ worker threads; wrote again\.html$/m);
+
+    const missing = await cli('timeline', 'no-such-job', '--out', 'x.html', '--json');
+    expect(missing.code).toBe(ExitCodes.NOT_FOUND);
+    expect(missing.json).toMatchObject({ ok: false, error: { code: 'ERR_FANFOLD_JOB_NOT_FOUND' } });
+  }, 240_000);
+
+  it('reports in fanfold status the cost pool.estimate predicted before the job ran', async () => {
+    const mp = stack!.context({ tasks, pollMs: { min: 20, max: 200 } });
+    await using pool = mp.Pool({ jobTimeoutMs: tier.scaled(120_000), stragglers: false });
+    const items = Array(12).fill(100);
+    // Stated tolerance, as on the moto tier: the chunks' measured time is the tasks' (100 ms each)
+    // plus each chunk's own overhead on its thread, at most as much again.
+    const estimate = await pool.estimate('spin', items, { taskMs: 100, chunksize: 3 });
+    expect(estimate).toMatchObject({ items: 12, chunksize: 3, chunks: 4 });
+    const r = pool.mapAsync('spin', items, { chunksize: 3 });
+    expect(await r.get()).toEqual(items);
+
+    const status = await cli('status', r.jobId, '--json');
+    expect(status.code).toBe(ExitCodes.OK);
+    const { job, cost } = status.json as { job: Record<string, unknown>; cost: CostReport };
+    expect(job.id).toBe(r.jobId);
+    expect(job.status).toBe('DONE');
+    expect(job.done).toBe(4);
+    expect(job.total).toBe(4);
+    expect(job.retries).toBe(0);
+    expect(job.backups).toBe(0);
+    expect(job.meanChunkMs).toBeGreaterThanOrEqual(300);
+    console.log(
+      `[measured] estimate vs report on the runner (load ${load()}): ` +
+        `estimated ${figures(estimate.cost)}; reported ${figures(cost)}; ` +
+        `GB-s ×${(cost.lambdaGbSeconds / estimate.cost.lambdaGbSeconds).toFixed(2)}, ` +
+        `mean chunk ${Number(job.meanChunkMs).toFixed(0)} ms for 300 ms of tasks`,
+    );
+    // The count-based parts are the estimate's exactly: the job ran as estimated (4 chunks, no
+    // retry, no backup, batches well under a visibility renewal).
+    expect(cost.chunks).toBe(estimate.chunks);
+    expect(cost.retries).toBe(0);
+    expect(cost.backups).toBe(0);
+    expect(cost.requests).toEqual(estimate.cost.requests);
+    expect(cost.writeUnits).toBe(estimate.cost.writeUnits);
+    expect(cost.readUnits).toBe(estimate.cost.readUnits);
+    expect(cost.prices).toEqual(estimate.cost.prices);
+    // The time-based part within the stated tolerance.
+    expect(cost.lambdaGbSeconds).toBeGreaterThanOrEqual(estimate.cost.lambdaGbSeconds);
+    expect(cost.lambdaGbSeconds).toBeLessThanOrEqual(2 * estimate.cost.lambdaGbSeconds);
+    expect(cost.usd.total).toBeGreaterThanOrEqual(estimate.cost.usd.total);
+    expect(cost.usd.total).toBeLessThanOrEqual(2 * estimate.cost.usd.total);
+    // The same report through the API.
+    const ops = awsJobs({ clients: stack!.clients, stack: E2E_STACK });
+    try {
+      expect((await ops.report(r.jobId)).cost).toEqual(cost);
+    } finally {
+      ops.close();
+    }
+  }, 240_000);
 });
