@@ -5,7 +5,7 @@
  * dead-letter functions. Stack discovery reads a CloudFormation stack created in moto.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,7 @@ import tasks from '../fixtures/process-tasks.js';
 import other from '../fixtures/tasks.js';
 import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
+import { expectOneBarPerChunk, expectReportAsEstimated } from '../support/job-views.js';
 import { deliverBatch, queueArn } from './esm.js';
 
 const TABLE = 'fanfold-context';
@@ -499,11 +500,7 @@ describe('aws()', () => {
         spanMs: expect.any(Number),
       });
       // The SVG written: one bar per chunk attempt, each with its chunk and attempt number.
-      const written = readFileSync(join(dir, 'job.svg'), 'utf8');
-      const bars = [...written.matchAll(/<rect class="bar" data-index="(\d+)" data-attempt="(\d+)"/g)];
-      expect(bars.map((m) => Number(m[1])).sort()).toEqual([0, 1, 2, 3, 4]);
-      expect(bars.every((m) => Number(m[2]) >= 1)).toBe(true);
-      expect(readFileSync(join(dir, 'job.html'), 'utf8')).toContain(written);
+      expectOneBarPerChunk(join(dir, 'job.svg'), join(dir, 'job.html'), 5);
       const text = await command({
         kind: 'timeline',
         jobId: r.jobId,
@@ -545,20 +542,8 @@ describe('aws()', () => {
       expect(job.retries).toBe(0);
       expect(job.backups).toBe(0);
       expect(job.meanChunkMs).toBeGreaterThanOrEqual(300);
-      // The count-based parts are the estimate's exactly: the job ran as estimated (4 chunks, no
-      // retry, no backup, batches well under a visibility renewal).
-      expect(cost.chunks).toBe(4);
-      expect(cost.retries).toBe(0);
-      expect(cost.backups).toBe(0);
-      expect(cost.requests).toEqual(estimate.cost.requests);
-      expect(cost.writeUnits).toBe(estimate.cost.writeUnits);
-      expect(cost.readUnits).toBe(estimate.cost.readUnits);
-      expect(cost.prices).toEqual(estimate.cost.prices);
-      // The time-based part within the stated tolerance.
-      expect(cost.lambdaGbSeconds).toBeGreaterThanOrEqual(estimate.cost.lambdaGbSeconds);
-      expect(cost.lambdaGbSeconds).toBeLessThanOrEqual(2 * estimate.cost.lambdaGbSeconds);
-      expect(cost.usd.total).toBeGreaterThanOrEqual(estimate.cost.usd.total);
-      expect(cost.usd.total).toBeLessThanOrEqual(2 * estimate.cost.usd.total);
+      // Counts exactly as estimated (4 chunks, no retry, no backup); compute within 1-2x.
+      expectReportAsEstimated(cost, estimate);
       // The same report through the API.
       const ops = operations();
       try {

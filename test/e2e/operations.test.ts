@@ -18,6 +18,7 @@ import tasks from '../fixtures/pool-tasks.js';
 import { INSTALL_TIMEOUT_MS } from '../runner/index.js';
 import { Capture } from '../support/capture.js';
 import { pointSdkAt, useCloudTier } from '../support/cloud.js';
+import { expectOneBarPerChunk, expectReportAsEstimated } from '../support/job-views.js';
 import { printLogsOnFailure, type RunnerStack, startRunnerStack } from '../support/runner-stack.js';
 import { E2E_STACK, e2eAssembly, SYNTH_TIMEOUT_MS } from './assembly.js';
 import { heldAndEnded } from './held-jobs.js';
@@ -199,11 +200,7 @@ describe('viewing a job that ran on the runner', () => {
     expect(json.spanMs).toBeGreaterThanOrEqual(120);
 
     // The SVG written: one bar per chunk attempt, each with its chunk and attempt number.
-    const written = readFileSync(join(dir, 'job.svg'), 'utf8');
-    const bars = [...written.matchAll(/<rect class="bar" data-index="(\d+)" data-attempt="(\d+)"/g)];
-    expect(bars.map((m) => Number(m[1])).sort()).toEqual([0, 1, 2, 3, 4]);
-    expect(bars.every((m) => Number(m[2]) >= 1)).toBe(true);
-    expect(readFileSync(join(dir, 'job.html'), 'utf8')).toContain(written);
+    expectOneBarPerChunk(join(dir, 'job.svg'), join(dir, 'job.html'), 5);
 
     const text = await cli('timeline', r.jobId, '--out', 'again.html');
     expect(text.code).toBe(ExitCodes.OK);
@@ -241,20 +238,8 @@ describe('viewing a job that ran on the runner', () => {
         `GB-s ×${(cost.lambdaGbSeconds / estimate.cost.lambdaGbSeconds).toFixed(2)}, ` +
         `mean chunk ${Number(job.meanChunkMs).toFixed(0)} ms for 300 ms of tasks`,
     );
-    // The count-based parts are the estimate's exactly: the job ran as estimated (4 chunks, no
-    // retry, no backup, batches well under a visibility renewal).
-    expect(cost.chunks).toBe(estimate.chunks);
-    expect(cost.retries).toBe(0);
-    expect(cost.backups).toBe(0);
-    expect(cost.requests).toEqual(estimate.cost.requests);
-    expect(cost.writeUnits).toBe(estimate.cost.writeUnits);
-    expect(cost.readUnits).toBe(estimate.cost.readUnits);
-    expect(cost.prices).toEqual(estimate.cost.prices);
-    // The time-based part within the stated tolerance.
-    expect(cost.lambdaGbSeconds).toBeGreaterThanOrEqual(estimate.cost.lambdaGbSeconds);
-    expect(cost.lambdaGbSeconds).toBeLessThanOrEqual(2 * estimate.cost.lambdaGbSeconds);
-    expect(cost.usd.total).toBeGreaterThanOrEqual(estimate.cost.usd.total);
-    expect(cost.usd.total).toBeLessThanOrEqual(2 * estimate.cost.usd.total);
+    // Counts exactly as estimated (4 chunks, no retry, no backup); compute within 1-2x.
+    expectReportAsEstimated(cost, estimate);
     // The same report through the API.
     const ops = awsJobs({ clients: stack!.clients, stack: E2E_STACK });
     try {
