@@ -94,14 +94,17 @@ function describeKey(k: unknown): string {
   return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' ? '…' : String(k);
 }
 
-/** Why a class instance is refused, and what to pass instead (the message of the error's cause). */
-export function classInstanceMessage(found: ClassInstance): string {
+/**
+ * Why a class instance is refused, and what to pass instead (the message of the error's cause);
+ * `to` names who would receive the value (`the task`, `the caller`, `the receiver`).
+ */
+export function classInstanceMessage(found: ClassInstance, to = 'the task'): string {
   const where = found.path === '' ? '' : ` (at ${found.path})`;
   return (
-    `it holds an instance of class ${found.className}${where}, which would reach the task as a plain ` +
+    `it holds an instance of class ${found.className}${where}, which would reach ${to} as a plain ` +
     'object without its methods (structured clone copies own fields only, and code never travels): ' +
-    'pass plain data (its fields, e.g. { ...value } or value.toJSON()) and rebuild the instance ' +
-    'inside the task'
+    'send plain data (its fields, e.g. { ...value } or value.toJSON()) and rebuild the instance ' +
+    `where it arrives`
   );
 }
 
@@ -109,15 +112,31 @@ export function classInstanceMessage(found: ClassInstance): string {
  * Throws {@link NotSerializableError} (its `position` and `className` set) for the first of `values`
  * that holds a class instance; `what` and `offset` name positions as the codec does.
  */
-export function refuseClassInstances(values: readonly unknown[], what: string, offset: number): void {
-  for (let i = 0; i < values.length; i++) {
-    const found = findClassInstance(values[i]);
-    if (found)
-      throw new NotSerializableError(
-        what,
-        offset + i,
-        new TypeError(classInstanceMessage(found)),
-        found.className,
-      );
-  }
+export function refuseClassInstances(
+  values: readonly unknown[],
+  what: string,
+  offset: number,
+  to = 'the task',
+): void {
+  for (let i = 0; i < values.length; i++) refuseClassInstance(values[i], what, offset + i, to);
+}
+
+/**
+ * Throws {@link NotSerializableError} (`className` set, `position` when given) when `value` holds a
+ * class instance: a task result, a queue item or a pipe message, checked before it is sent.
+ */
+export function refuseClassInstance(
+  value: unknown,
+  what: string,
+  position: number | undefined,
+  to: string,
+): void {
+  const found = findClassInstance(value);
+  if (found)
+    throw new NotSerializableError(
+      what,
+      position,
+      new TypeError(classInstanceMessage(found, to)),
+      found.className,
+    );
 }

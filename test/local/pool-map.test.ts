@@ -247,6 +247,33 @@ describe('Pool', () => {
       });
     });
 
+    it('refuses a class instance a task returns, failing the job with NotSerializableError naming its class and item', async () => {
+      // Structured clone would give the caller a plain { x, y } without norm(), silently.
+      const refused = await pool.map('pointOn1', [0, 1, 2], { chunksize: 3 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(NotSerializableError);
+      expect(refused).toMatchObject({
+        code: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+        className: 'Point',
+        position: 1,
+      });
+      expect((refused as Error).message).toMatch(/Task result at position 1 .*class Point.*the caller/);
+      // The remote stack stays reachable as the cause, as for any task error.
+      expect((refused as Error).cause).toMatchObject({
+        code: 'ERR_FANFOLD_TASK_FAILED',
+        remoteName: 'NotSerializableError',
+      });
+      // apply, deeper in the value; and results that are plain data still travel.
+      const applied = await pool.apply('pointOrPair', [true]).catch((e: unknown) => e);
+      expect(applied).toBeInstanceOf(NotSerializableError);
+      expect(applied).toMatchObject({ className: 'Point', message: expect.stringContaining('(at .p)') });
+      expect(await pool.apply('pointOrPair', [false])).toEqual([1, 2]);
+      expect(await pool.map('pointOrPair', [false, false])).toEqual([
+        [1, 2],
+        [1, 2],
+      ]);
+      expect(await pool.map('pointOn1', [0, 2, 3])).toEqual([0, 2, 3]);
+    });
+
     it('rejects an unknown task name with UnknownTaskError', async () => {
       // A compile error too (see test/types/pool.test-d.ts): the cast stands for untyped callers.
       await expect(pool.map('nope' as 'square', [1])).rejects.toMatchObject({
