@@ -12,6 +12,7 @@
  */
 import v8 from 'node:v8';
 import { NotSerializableError } from '../../errors.js';
+import { refuseClassInstance } from '../../plain-data.js';
 
 const FAST = 1;
 const V8 = 2;
@@ -125,6 +126,8 @@ export function encode(value: unknown, what: string): Uint8Array {
   const fast = write(value, 0);
   seen.length = 0;
   if (fast) return buf.subarray(0, pos);
+  // Off the fast path only (a class instance never takes it): it would arrive without its methods.
+  refuseClassInstance(value, what, undefined, 'the receiver');
   let bytes: Uint8Array;
   try {
     bytes = v8.serialize(value);
