@@ -4,8 +4,10 @@
  * message's trip through the ring. So the common shapes (numbers, strings, booleans, null,
  * undefined, and plain arrays and objects of them) take a compact format written into one reused
  * buffer and read straight out of the ring; anything else (Map, Set, Date, BigInt, typed arrays,
- * class instances, sparse arrays, an object reached twice or a cycle) goes through `v8.serialize`,
- * so every message round-trips exactly as a structured clone would.
+ * sparse arrays, an object reached twice or a cycle) goes through `v8.serialize`, so every message
+ * round-trips exactly as a structured clone would. A class instance, which would arrive without its
+ * methods, is refused there (plain-data.ts); it never takes the compact path, so that path is not
+ * searched.
  *
  * Format: one tag byte, `FAST` or `V8`; then the value (FAST: a type byte per value, int32 and
  * float64 little-endian, strings as a u32 byte length and UTF-8) or the v8 bytes.
