@@ -129,16 +129,7 @@ export async function callPath(target: unknown, method: string, args: readonly u
   return undefined;
 }
 
-/** A class whose instances structured clone would turn into plain `{ x, y }` objects. */
-export class Point {
-  constructor(
-    readonly x = 0,
-    readonly y = 0,
-  ) {}
-  norm(): number {
-    return Math.hypot(this.x, this.y);
-  }
-}
+export { Point } from '../../fixtures/point.js';
 
 /** Expects `p` to reject with the NotSerializableError that refuses an instance of `className`. */
 export async function expectRefusedInstance(p: Promise<unknown>, className: string): Promise<void> {
