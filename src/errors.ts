@@ -170,6 +170,8 @@ export interface SerializedError {
    * apart from the one noted.
    */
   attempt?: number;
+  /** For a `NotSerializableError` that refused a class instance: its class (see {@link remoteFailure}). */
+  className?: string;
 }
 
 /** A task threw. Carries the remote error's name, message and stack. */
@@ -663,6 +665,7 @@ export function serializeError(e: unknown): SerializedError {
     if (e.stack !== undefined) out.stack = e.stack;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') out.code = code;
+    if (e instanceof NotSerializableError && e.className !== undefined) out.className = e.className;
     return out;
   }
   return { name: 'NonError', message: safeString(e) };
@@ -674,4 +677,18 @@ function safeString(v: unknown): string {
   } catch {
     return String(v);
   }
+}
+
+/**
+ * The error a caller sees for a task's failure: a class instance the task returned (refused where
+ * the result was encoded, `className` set) as the {@link NotSerializableError} it was, with its
+ * message, position and class, and the {@link TaskError} as its cause (the remote stack); any
+ * other failure as a `TaskError`.
+ */
+export function remoteFailure(remote: SerializedError, jobId?: string): TaskError | NotSerializableError {
+  const task = new TaskError(remote, jobId);
+  if (remote.code !== ErrorCodes.NOT_SERIALIZABLE || typeof remote.className !== 'string') return task;
+  const e = new NotSerializableError('Task result', remote.itemIndex, task, remote.className);
+  e.message = remote.message;
+  return e;
 }

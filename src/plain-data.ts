@@ -50,58 +50,80 @@ export interface ClassInstance {
 /** The first class instance in `value` (arrays, plain objects, Maps and Sets are searched), if any. */
 export function findClassInstance(value: unknown): ClassInstance | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  return search(value, '', new Set());
+  const found = search(value, new Set());
+  return found && { className: found.className, path: found.parts.reverse().join('') };
 }
 
-function search(v: object, path: string, seen: Set<object>): ClassInstance | undefined {
+/** A find whose path is built on the way back out (`parts` innermost first): none is built otherwise. */
+interface Found {
+  readonly className: string;
+  readonly parts: string[];
+}
+
+function search(v: object, seen: Set<object>): Found | undefined {
   // A primitive (Lock, Queue…) where no handle replaced it is refused by the codec, in its words.
   if (isShareable(v)) return undefined;
   const proto: unknown = Object.getPrototypeOf(v);
   if (!CLONEABLE.has(proto as object | null)) {
     const ctor = (proto as { constructor?: { name?: unknown } } | null)?.constructor;
     const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : '(anonymous)';
-    return { className: name, path };
+    return { className: name, parts: [] };
   }
   if (seen.has(v)) return undefined;
   seen.add(v);
-  const at = (x: unknown, p: string) =>
-    typeof x === 'object' && x !== null ? search(x, p, seen) : undefined;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const found = at(v[i], `${path}[${i}]`);
-      if (found) return found;
+      const found = inside(v[i], seen);
+      if (found) return at(found, `[${i}]`);
     }
   } else if (v instanceof Map) {
     for (const [k, x] of v) {
-      const found = at(k, `${path}.<map key>`) ?? at(x, `${path}.get(${describeKey(k)})`);
-      if (found) return found;
+      const inKey = inside(k, seen);
+      if (inKey) return at(inKey, '.<map key>');
+      const found = inside(x, seen);
+      if (found) return at(found, `.get(${describeKey(k)})`);
     }
   } else if (v instanceof Set) {
     for (const x of v) {
-      const found = at(x, `${path}.<set member>`);
-      if (found) return found;
+      const found = inside(x, seen);
+      if (found) return at(found, '.<set member>');
     }
   } else if (proto === Object.prototype || proto === null) {
-    for (const k of Object.keys(v)) {
-      const found = at((v as Record<string, unknown>)[k], `${path}.${k}`);
-      if (found) return found;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const found = inside((v as Record<string, unknown>)[k], seen);
+      if (found) return at(found, `.${k}`);
     }
   }
   return undefined;
+}
+
+/** Searches `x` when it is an object (no path is built for a value that holds no instance). */
+function inside(x: unknown, seen: Set<object>): Found | undefined {
+  return typeof x === 'object' && x !== null ? search(x, seen) : undefined;
+}
+
+/** Adds the step into the value where the instance was found, on the way back out. */
+function at(found: Found, part: string): Found {
+  found.parts.push(part);
+  return found;
 }
 
 function describeKey(k: unknown): string {
   return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' ? '…' : String(k);
 }
 
-/** Why a class instance is refused, and what to pass instead (the message of the error's cause). */
-export function classInstanceMessage(found: ClassInstance): string {
+/**
+ * Why a class instance is refused, and what to pass instead (the message of the error's cause);
+ * `to` names who would receive the value (`the task`, `the caller`, `the receiver`).
+ */
+export function classInstanceMessage(found: ClassInstance, to = 'the task'): string {
   const where = found.path === '' ? '' : ` (at ${found.path})`;
   return (
-    `it holds an instance of class ${found.className}${where}, which would reach the task as a plain ` +
+    `it holds an instance of class ${found.className}${where}, which would reach ${to} as a plain ` +
     'object without its methods (structured clone copies own fields only, and code never travels): ' +
-    'pass plain data (its fields, e.g. { ...value } or value.toJSON()) and rebuild the instance ' +
-    'inside the task'
+    'send plain data (its fields, e.g. { ...value } or value.toJSON()) and rebuild the instance ' +
+    `where it arrives`
   );
 }
 
@@ -109,15 +131,31 @@ export function classInstanceMessage(found: ClassInstance): string {
  * Throws {@link NotSerializableError} (its `position` and `className` set) for the first of `values`
  * that holds a class instance; `what` and `offset` name positions as the codec does.
  */
-export function refuseClassInstances(values: readonly unknown[], what: string, offset: number): void {
-  for (let i = 0; i < values.length; i++) {
-    const found = findClassInstance(values[i]);
-    if (found)
-      throw new NotSerializableError(
-        what,
-        offset + i,
-        new TypeError(classInstanceMessage(found)),
-        found.className,
-      );
-  }
+export function refuseClassInstances(
+  values: readonly unknown[],
+  what: string,
+  offset: number,
+  to = 'the task',
+): void {
+  for (let i = 0; i < values.length; i++) refuseClassInstance(values[i], what, offset + i, to);
+}
+
+/**
+ * Throws {@link NotSerializableError} (`className` set, `position` when given) when `value` holds a
+ * class instance: a task result, a queue item or a pipe message, checked before it is sent.
+ */
+export function refuseClassInstance(
+  value: unknown,
+  what: string,
+  position: number | undefined,
+  to: string,
+): void {
+  const found = findClassInstance(value);
+  if (found)
+    throw new NotSerializableError(
+      what,
+      position,
+      new TypeError(classInstanceMessage(found, to)),
+      found.className,
+    );
 }

@@ -23,7 +23,7 @@ import {
   JobExpiredError,
   JobReleasedError,
   RetriesExhaustedError,
-  TaskError,
+  remoteFailure,
 } from '../errors.js';
 import type { JobRecord, JobStore } from '../ports.js';
 
@@ -190,7 +190,7 @@ export function throwIfEnded(job: JobRecord): void {
     throw new RetriesExhaustedError(job.id, e.chunkIndex, e.attempts ?? 0, e.cause);
   if (e?.reason === 'expired') throw new JobExpiredError(job.id);
   if (e?.reason === 'fanout') throw new FanoutFailedError(job.id, e.message, e.attempts ?? 0, e.cause);
-  throw new TaskError(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
+  throw remoteFailure(e ?? { name: 'Error', message: 'unknown failure' }, job.id);
 }
 
 /** How long to wait for a change: until the deadline, and at most a second between checks. */

@@ -6,6 +6,7 @@
  */
 import { type SerializedError, serializeError } from '../errors.js';
 import { fromWire, type Reviver } from '../handles.js';
+import { refuseClassInstance } from '../plain-data.js';
 import type { TaskMap } from '../task-map.js';
 import { isThenable, lookup } from './run-chunk.js';
 
@@ -27,16 +28,27 @@ export function runCall(
   try {
     const fn = lookup(tasks, task);
     const value = fn(...((revive ? fromWire(args, revive) : args) as unknown[]));
-    if (!isThenable(value)) return { ok: true, value };
+    if (!isThenable(value)) return succeeded(value);
     return new Promise<CallOutcome>((resolve) =>
       value.then(
-        (v) => resolve({ ok: true, value: v }),
+        (v) => resolve(succeeded(v)),
         (e) => resolve(failed(e)),
       ),
     );
   } catch (e) {
     return failed(e);
   }
+}
+
+/** The value as an outcome; a class instance (it would reach the caller without its methods) fails it. */
+function succeeded(value: unknown): CallOutcome {
+  if (typeof value !== 'object') return { ok: true, value };
+  try {
+    refuseClassInstance(value, 'The task result', undefined, 'the caller');
+  } catch (e) {
+    return failed(e);
+  }
+  return { ok: true, value };
 }
 
 function failed(e: unknown): CallOutcome {

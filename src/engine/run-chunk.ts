@@ -6,6 +6,7 @@
 import { serialize } from 'node:v8';
 import { NotSerializableError, type SerializedError, serializeError, UnknownTaskError } from '../errors.js';
 import { fromWire, type Reviver, refuseHandles } from '../handles.js';
+import { refuseClassInstances } from '../plain-data.js';
 import type { CallMode, ChunkInput } from '../ports.js';
 import type { TaskFn, TaskMap } from '../task-map.js';
 import { decodeList, decodeValue, type Encoded, encodeValue } from './codec.js';
@@ -82,6 +83,8 @@ class ResultList {
   }
   encode(offset: number): Encoded {
     if (!this.#list) return { enc: 'f64', bytes: new Uint8Array(this.#nums.buffer) };
+    // Only here, off the all-numbers path: an instance would reach the caller without its methods.
+    refuseClassInstances(this.#list, 'Task result', offset, 'the caller');
     try {
       return { enc: 'v8', bytes: serialize(this.#list) };
     } catch {

@@ -14,6 +14,7 @@ import {
   JobCancelledError,
   NotSerializableError,
   RetriesExhaustedError,
+  remoteFailure,
   serializeError,
   TaskError,
   WorkerCrashedError,
@@ -62,7 +63,7 @@ export class DirectCalls {
         }
         throw this.#rename(e, id, args);
       }
-      if (!outcome.ok) throw new TaskError(outcome.error, id);
+      if (!outcome.ok) throw remoteFailure(outcome.error, id);
       return outcome.value;
     }
   }

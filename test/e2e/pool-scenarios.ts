@@ -6,7 +6,16 @@
  * is used: the tasks that synchronise through a BroadcastChannel (`gate`, `busy`) reach no Lambda
  * container, so the scenarios hold jobs open with `spin` instead.
  */
-import { type AsyncResult, type Event, JobCancelledError, lines, type Pool, range, TaskError } from 'fanfold';
+import {
+  type AsyncResult,
+  type Event,
+  JobCancelledError,
+  lines,
+  NotSerializableError,
+  type Pool,
+  range,
+  TaskError,
+} from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type tasks from '../fixtures/pool-tasks.js';
 import { collect } from '../support/collect.js';
@@ -173,6 +182,20 @@ export function describePoolScenarios(
         expect(remoteStack).toContain('fixtures/tasks.ts');
         // The pool keeps working.
         expect(await pool.map('square', [3])).toEqual([9]);
+      });
+
+      it('refuse a class instance a task returns with NotSerializableError naming its class and item', async () => {
+        // Structured clone would hand back a plain { x, y } without its methods, silently.
+        const error = await pool.map('pointOn1', [0, 1, 2], { chunksize: 3 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(NotSerializableError);
+        expect(error).toMatchObject({
+          code: 'ERR_FANFOLD_NOT_SERIALIZABLE',
+          className: 'Point',
+          position: 1,
+        });
+        // Plain results still travel, numbers and arrays of them.
+        expect(await pool.map('pointOn1', [0, 2])).toEqual([0, 2]);
+        expect(await pool.map('pointOrPair', [false])).toEqual([[1, 2]]);
       });
     });
 

@@ -15,7 +15,9 @@ import {
 } from 'fanfold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../src/local/runtime.js';
+import { Point } from '../fixtures/point.js';
 import tasks, { gateKeeper } from '../fixtures/pool-tasks.js';
+import { collect } from '../support/collect.js';
 
 type Tasks = typeof tasks.tasks;
 
@@ -183,15 +185,6 @@ describe('Pool', () => {
     });
 
     it('refuses a class instance among the items, naming its position and class, instead of sending it without its methods', async () => {
-      class Point {
-        constructor(
-          readonly x: number,
-          readonly y: number,
-        ) {}
-        norm(): number {
-          return Math.hypot(this.x, this.y);
-        }
-      }
       // Structured clone would hand the task a plain { x, y }: kind() said 'Object' for both.
       const refused = await pool.map('kind', [{ x: 1, y: 2 }, new Point(3, 4)]).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(NotSerializableError);
@@ -245,6 +238,26 @@ describe('Pool', () => {
         remoteCode: 'ERR_FANFOLD_NOT_SERIALIZABLE',
         chunkIndex: 0,
       });
+    });
+
+    it('refuses a class instance returned through apply and imap with NotSerializableError naming its class', async () => {
+      // map on both contexts: test/e2e/pool-scenarios.ts. Structured clone would hand back a plain
+      // { x, y } without norm(), silently.
+      const applied = await pool.apply('pointOrPair', [true]).catch((e: unknown) => e);
+      expect(applied).toBeInstanceOf(NotSerializableError);
+      expect(applied).toMatchObject({ className: 'Point', message: expect.stringContaining('(at .p)') });
+      // The remote stack stays reachable as the cause, as for any task error.
+      expect((applied as Error).cause).toMatchObject({
+        code: 'ERR_FANFOLD_TASK_FAILED',
+        remoteName: 'NotSerializableError',
+      });
+      expect(await pool.apply('pointOrPair', [false])).toEqual([1, 2]);
+      const imapped = await collect(pool.imap('pointOn1', [0, 1, 2], { chunksize: 1 })).catch(
+        (e: unknown) => e,
+      );
+      expect(imapped).toBeInstanceOf(NotSerializableError);
+      expect(imapped).toMatchObject({ className: 'Point', position: 1 });
+      expect((imapped as Error).message).toMatch(/Task result at position 1 .*class Point.*the caller/);
     });
 
     it('rejects an unknown task name with UnknownTaskError', async () => {

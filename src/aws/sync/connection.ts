@@ -11,6 +11,7 @@ import { backoff } from '../../backoff.js';
 import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, InvalidArgumentError, ProtocolError } from '../../errors.js';
 import { noteShareable, SHARE, type SyncHandle } from '../../handles.js';
+import { refuseClassInstance } from '../../plain-data.js';
 import { optionalTimeout, received } from '../../validate.js';
 import { Channel, type Received, VISIBILITY_S } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
@@ -117,6 +118,8 @@ export class AwsConnection<T = unknown> implements ConnectionApi<T> {
 
   async send(message: T): Promise<void> {
     this.#check('writable');
+    // An instance would reach the other end without its methods (plain-data.ts).
+    refuseClassInstance(message, 'The message', undefined, 'the receiver');
     await this.#out.send(message);
   }
 

@@ -8,6 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { backoff } from '../../backoff.js';
 import { deadlineOf, expired, remaining } from '../../deadline.js';
 import { ClosedError, Empty, Full, OverReleaseError } from '../../errors.js';
+import { refuseClassInstance } from '../../plain-data.js';
 import { Channel } from './channel.js';
 import type { AwsSyncEnv } from './env.js';
 import { closed, num, read, startHeartbeat, tombstone, update } from './queue-state.js';
@@ -63,6 +64,8 @@ export class QueueCore {
 
   async put(item: unknown, block: boolean, timeoutMs: number | undefined): Promise<void> {
     this.check();
+    // Before a slot is counted: an instance would reach the receiver without its methods.
+    refuseClassInstance(item, 'The item', undefined, 'the receiver');
     await this.#chan.url();
     const deadline = deadlineOf(timeoutMs);
     const { maxsize } = this.data;

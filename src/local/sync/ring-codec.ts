@@ -4,14 +4,17 @@
  * message's trip through the ring. So the common shapes (numbers, strings, booleans, null,
  * undefined, and plain arrays and objects of them) take a compact format written into one reused
  * buffer and read straight out of the ring; anything else (Map, Set, Date, BigInt, typed arrays,
- * class instances, sparse arrays, an object reached twice or a cycle) goes through `v8.serialize`,
- * so every message round-trips exactly as a structured clone would.
+ * sparse arrays, an object reached twice or a cycle) goes through `v8.serialize`, so every message
+ * round-trips exactly as a structured clone would. A class instance, which would arrive without its
+ * methods, is refused there (plain-data.ts); it never takes the compact path, so that path is not
+ * searched.
  *
  * Format: one tag byte, `FAST` or `V8`; then the value (FAST: a type byte per value, int32 and
  * float64 little-endian, strings as a u32 byte length and UTF-8) or the v8 bytes.
  */
 import v8 from 'node:v8';
 import { NotSerializableError } from '../../errors.js';
+import { refuseClassInstance } from '../../plain-data.js';
 
 const FAST = 1;
 const V8 = 2;
@@ -125,6 +128,8 @@ export function encode(value: unknown, what: string): Uint8Array {
   const fast = write(value, 0);
   seen.length = 0;
   if (fast) return buf.subarray(0, pos);
+  // Off the fast path only (a class instance never takes it): it would arrive without its methods.
+  refuseClassInstance(value, what, undefined, 'the receiver');
   let bytes: Uint8Array;
   try {
     bytes = v8.serialize(value);

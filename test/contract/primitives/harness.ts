@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { Primitives } from '../../../src/api/context.js';
-import type { ErrorCode } from '../../../src/errors.js';
+import { type ErrorCode, ErrorCodes, NotSerializableError } from '../../../src/errors.js';
 import { SHARE, type Shareable, type SyncHandle } from '../../../src/handles.js';
 
 /**
@@ -127,4 +127,17 @@ export async function callPath(target: unknown, method: string, args: readonly u
     obj = out as Record<string, unknown>;
   }
   return undefined;
+}
+
+export { Point } from '../../fixtures/point.js';
+
+/** Expects `p` to reject with the NotSerializableError that refuses an instance of `className`. */
+export async function expectRefusedInstance(p: Promise<unknown>, className: string): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(NotSerializableError);
+  expect(e).toMatchObject({ code: ErrorCodes.NOT_SERIALIZABLE, className });
+  expect((e as Error).message).toContain(`class ${className}`);
 }

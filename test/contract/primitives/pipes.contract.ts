@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/api/connection.js';
 import {
   ErrorCodes,
+  expectRefusedInstance,
   expectRejectsCode,
   expectThrowsCode,
   type Party,
+  Point,
   type PrimitivesHarness,
   twin,
 } from './harness.js';
@@ -63,6 +65,17 @@ export function pipeContract(h: PrimitivesHarness): void {
       await a.send('after');
       expect(await b.recv()).toBe('after');
       expect(await b.poll()).toBe(false);
+    });
+
+    it('refuses a class instance at send, naming its class, before anything is sent', async () => {
+      // Structured clone would hand the other end a plain { x, y } without norm(), silently.
+      const [a, b] = pipe<unknown>();
+      await expectRefusedInstance(a.send(new Point(1, 2)), 'Point');
+      await expectRefusedInstance(b.send({ points: [new Point()] }), 'Point');
+      expect(await b.poll()).toBe(false);
+      expect(await a.poll()).toBe(false);
+      await a.send({ ...new Point(1, 2) });
+      expect(await b.recv()).toEqual({ x: 1, y: 2 });
     });
 
     it('carries a message over the SQS limit whole', async () => {

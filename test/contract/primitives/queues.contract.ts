@@ -2,9 +2,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ErrorCodes,
+  expectRefusedInstance,
   expectRejectsCode,
   expectThrowsCode,
   type Party,
+  Point,
   type PrimitivesHarness,
   twin,
 } from './harness.js';
@@ -60,6 +62,26 @@ export function queueContract(h: PrimitivesHarness): void {
       expect(await q.qsize()).toBe(1);
       await q.put(2);
       expect([await q.get(), await q.get()]).toEqual([1, 2]);
+    });
+
+    it('refuses a class instance at put, naming its class, before anything is queued (every kind)', async () => {
+      // Structured clone would hand the receiver a plain { x, y } without norm(), silently.
+      await using q = h.primitives().Queue<unknown>(2);
+      await using j = h.primitives().JoinableQueue<unknown>();
+      await using s = h.primitives().SimpleQueue<unknown>();
+      await expectRefusedInstance(q.put(new Point(1, 2)), 'Point');
+      await expectRefusedInstance(q.putNowait([1, { at: new Point() }]), 'Point');
+      await expectRefusedInstance(j.put(new Map([['p', new Point()]])), 'Point');
+      await expectRefusedInstance(s.put(new Point()), 'Point');
+      expect(await q.qsize()).toBe(0);
+      expect(await q.empty()).toBe(true);
+      expect(await j.empty()).toBe(true);
+      expect(await s.empty()).toBe(true);
+      // Nothing counted: join() does not wait for an item that was never put, and no slot was taken.
+      await j.join();
+      await q.put({ ...new Point(3, 4) });
+      await q.put(2);
+      expect([await twin(h, q).get(), await q.get()]).toEqual([{ x: 3, y: 4 }, 2]);
     });
 
     it('rejects bad options before any effect', async () => {
