@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError, NotSerializableError } from '../errors.js';
 import { fromWire, isHandle, type Reviver, type SyncHandle, toWire } from '../handles.js';
+import { refuseClassInstance } from '../plain-data.js';
 
 /** The kinds of primitive a managed object may hold. */
 const NESTABLE = new Set(['DictProxy', 'ListProxy']);
@@ -20,9 +21,13 @@ function nestable(h: SyncHandle, ctx: SyncHandle['ctx']): boolean {
  * `value` as a managed object stores it: each managed dict or list of context `ctx` in it (arrays
  * and plain objects, as deep as a task's arguments are searched) replaced by its handle. Any other
  * primitive throws {@link NotSerializableError} naming `what`: a Lock, a Queue… is shared by passing
- * it to a task, not through a manager (CPython cannot pickle one into a manager either).
+ * it to a task, not through a manager (CPython cannot pickle one into a manager either). So does a
+ * class instance (its `className` set).
  */
 export function storable(value: unknown, what: string, ctx: SyncHandle['ctx']): unknown {
+  // A class instance would be read back as a plain object without its methods: refused, as in a
+  // task's argument or result, a queue item or a pipe message.
+  refuseClassInstance(value, what, undefined, 'a reader of the managed object');
   const { value: out, found } = toWire(value);
   if (!found) return value;
   fromWire(out, (h) => {

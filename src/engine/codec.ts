@@ -6,7 +6,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { NotSerializableError, ProtocolError } from '../errors.js';
-import { refuseClassInstances } from '../plain-data.js';
+import { refuseClassInstance, refuseClassInstances } from '../plain-data.js';
 import type { BlobStore, Data, Encoding } from '../ports.js';
 
 /** Inline encoded bytes. */
@@ -63,8 +63,13 @@ export function encodeIfNumbers(items: readonly unknown[], from: number, count: 
   return { enc: 'f64', bytes: new Uint8Array(f.buffer) };
 }
 
-/** Encodes one value (a reducer's initial value or a fold result) as a one-item list. */
-export function encodeValue(value: unknown, what = 'Value'): Encoded {
+/**
+ * Encodes one value (a reducer's initial value, a partial or a fold result) as a one-item list. A
+ * class instance in it is refused with `NotSerializableError`, as in an item or a result: it would
+ * reach `to` as a plain object without its methods.
+ */
+export function encodeValue(value: unknown, what = 'Value', to = 'the reducer'): Encoded {
+  refuseClassInstance(value, what, undefined, to);
   return { enc: 'v8', bytes: serializeOrName([value], what, undefined) };
 }
 

@@ -178,7 +178,7 @@ export async function runFold(
       acc = fn(acc, decodeValue(partials[k]!));
       if (isThenable(acc)) acc = await acc;
     }
-    return { ok: true, result: encodeValue(acc, 'Reduced value') };
+    return { ok: true, result: encodeValue(acc, 'Reduced value', 'the caller') };
   } catch (e) {
     return { ok: false, error: serializeError(e) };
   }

@@ -260,6 +260,23 @@ describe('Pool', () => {
       expect((imapped as Error).message).toMatch(/Task result at position 1 .*class Point.*the caller/);
     });
 
+    it('refuses a class instance as a mapReduce initial value, and as a fold, naming its class', async () => {
+      // The initial value goes to the reducer: refused at the call, as an item would be.
+      await expect(
+        pool.mapReduce('square', [1, 2], 'max', { initial: new Point(1, 1) as unknown as number }),
+      ).rejects.toMatchObject({ code: 'ERR_FANFOLD_NOT_SERIALIZABLE', className: 'Point' });
+      // A fold that makes one would reach the caller (or the next fold) as a plain { x, y }. The
+      // cast stands for a reducer whose type the compiler would refuse here.
+      const folded = await pool
+        .mapReduce('square', [1, 2, 3, 4], 'pointFold' as 'max', { chunksize: 2 })
+        .catch((e: unknown) => e);
+      expect(folded).toBeInstanceOf(NotSerializableError);
+      expect(folded).toMatchObject({ className: 'Point' });
+      expect((folded as Error).message).toMatch(/Reduced value .*class Point/);
+      // Plain folds still travel.
+      expect(await pool.mapReduce('square', [1, 2, 3, 4], 'max', { chunksize: 2 })).toBe(16);
+    });
+
     it('rejects an unknown task name with UnknownTaskError', async () => {
       // A compile error too (see test/types/pool.test-d.ts): the cast stands for untyped callers.
       await expect(pool.map('nope' as 'square', [1])).rejects.toMatchObject({

@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Manager } from '../../../src/api/managers.js';
 import {
   ErrorCodes,
+  expectRefusedInstance,
   expectRejectsCode,
   expectThrowsCode,
   type Party,
+  Point,
   type PrimitivesHarness,
   twin,
 } from './harness.js';
@@ -283,6 +285,20 @@ export function managerContract(h: PrimitivesHarness): void {
         const l = manager().list<unknown>();
         await expectRejectsCode(l.append(h.primitives().Lock()), ErrorCodes.NOT_SERIALIZABLE);
         expect(await l.length()).toBe(0);
+      });
+
+      it('refuses a class instance as a value, naming its class, before any effect', async () => {
+        // It would be read back as a plain { x, y } without its methods.
+        const l = manager().list<unknown>();
+        await expectRefusedInstance(l.append(new Point(1, 2)), 'Point');
+        await expectRefusedInstance(l.extend([1, { p: new Point() }]), 'Point');
+        expect(await l.length()).toBe(0);
+        const d = manager().dict<unknown>();
+        await expectRefusedInstance(d.set('k', [new Point()]), 'Point');
+        expect(await d.has('k')).toBe(false);
+        expect(() => manager().dict({ p: new Point() })).toThrow(
+          expect.objectContaining({ className: 'Point' }),
+        );
       });
 
       it('appends from two parties lose nothing', async () => {
